@@ -1,0 +1,119 @@
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A registered account, as the API shows it (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Body of `POST /api/auth/sign-up`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SignUpRequest {
+    /// A valid email address; compared without regard to case.
+    pub email: String,
+    /// 8 to 128 characters, and not too easy to guess (zxcvbn score 2 or more).
+    pub password: String,
+    /// An optional display name, at most 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Body of `POST /api/auth/sign-in`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SignInRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Body of `POST /api/auth/refresh`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct RefreshRequest {
+    /// The refresh token from the last sign-in or refresh; each one works once.
+    pub refresh_token: String,
+}
+
+/// Body of `POST /api/auth/sign-out`; an empty object signs out the token's session.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SignOutRequest {
+    /// Also accepted for symmetry with sign-in; the session is the access token's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Sign out every session of this user, on every device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+}
+
+/// The answer to sign-up, sign-in and refresh.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct TokenResponse {
+    pub user: User,
+    /// A short-lived EdDSA JWT for the `Authorization: Bearer` header.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A single-use token for `POST /api/auth/refresh`.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    // Tokens are secrets: a debug print must never show them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("user", &self.user)
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The answer to `GET /api/auth/session`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SessionInfo {
+    pub user: User,
+    /// When the presented access token expires.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// One public key of the JSON Web Key Set (RFC 8037 OKP key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Jwk {
+    /// Always `OKP`.
+    pub kty: String,
+    /// Always `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    pub kid: String,
+    /// Always `EdDSA`.
+    pub alg: String,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    #[cfg_attr(feature = "openapi", oai(rename = "use"))]
+    pub key_use: String,
+}
+
+/// `GET /api/auth/jwks`: the keys that verify access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}

@@ -1,0 +1,1 @@
+//! Shared client code (placeholder until the CLI issue).

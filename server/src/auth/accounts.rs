@@ -1,0 +1,278 @@
+//! Sign-up, sign-in, refresh, sign-out and the bearer check: the auth use cases.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use todo_api::{SessionInfo, TokenResponse, User};
+use uuid::Uuid;
+
+use super::keys::KeyRing;
+use super::limits::RateLimiter;
+use super::passwords::{self, PasswordHasherPool};
+use super::sessions::{self, RevokedSessions};
+use super::tokens::{Claims, TokenPolicy};
+use super::AuthError;
+use crate::config::ResolvedConfig as Config;
+use crate::store::{self, Db};
+
+/// The address a request came from, the key of per-address limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl ClientAddr {
+    fn key(&self) -> String {
+        self.0.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    }
+}
+
+struct Limits {
+    sign_ups: RateLimiter,
+    sign_ins: RateLimiter,
+    failed_sign_ins: RateLimiter,
+}
+
+pub struct AuthService {
+    db: Db,
+    keys: Arc<KeyRing>,
+    policy: TokenPolicy,
+    refresh_ttl: Duration,
+    hasher: PasswordHasherPool,
+    revoked: RevokedSessions,
+    limits: Limits,
+}
+
+fn limited(retry_after: Duration) -> AuthError {
+    AuthError::RateLimited { retry_after }
+}
+
+impl AuthService {
+    pub async fn new(db: Db, config: &Config) -> Result<AuthService, AuthError> {
+        let grace = config.access_ttl + super::tokens::LEEWAY;
+        let keys = Arc::new(KeyRing::load(db.clone(), grace).await?);
+        keys.clone().spawn_reloader(config.key_reload_interval);
+        let revoked = db
+            .read(|c| store::sessions::revoked_unexpired(c, OffsetDateTime::now_utc()))
+            .await?;
+        let hasher = tokio::task::spawn_blocking(PasswordHasherPool::new)
+            .await
+            .map_err(|_| AuthError::Internal("password pool failed to start".into()))??;
+        let l = &config.limits;
+        let off = |n: u32| if l.disabled { 0 } else { n };
+        Ok(AuthService {
+            db,
+            keys,
+            policy: TokenPolicy {
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+                access_ttl: config.access_ttl,
+            },
+            refresh_ttl: config.refresh_ttl,
+            hasher,
+            revoked: RevokedSessions::new(revoked),
+            limits: Limits {
+                sign_ups: RateLimiter::new(off(l.sign_ups_per_minute), Duration::from_secs(60)),
+                sign_ins: RateLimiter::new(off(l.sign_ins_per_minute), Duration::from_secs(60)),
+                failed_sign_ins: RateLimiter::new(off(l.failed_sign_ins_per_account), Duration::from_secs(15 * 60)),
+            },
+        })
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The bearer check: a valid token from a session that is still signed in.
+    pub fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.policy.verify(&self.keys.current(), token)?;
+        if self.revoked.contains(&claims.sid) {
+            return Err(AuthError::InvalidToken("the session was signed out"));
+        }
+        Ok(claims)
+    }
+
+    pub async fn sign_up(
+        &self,
+        from: ClientAddr,
+        email: &str,
+        password: String,
+        name: Option<String>,
+    ) -> Result<TokenResponse, AuthError> {
+        self.limits.sign_ups.hit(&from.key()).map_err(limited)?;
+        let email = passwords::normalize_email(email)?;
+        let name = passwords::normalize_name(name)?;
+        let mut context = vec![email.as_str()];
+        context.extend(name.as_deref());
+        passwords::check_strength(&password, &context)?;
+
+        let lookup = email.clone();
+        if self.db.read(move |c| store::users::find_by_email(c, &lookup)).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let record = store::users::UserRecord {
+            user: User {
+                id: Uuid::new_v4(),
+                email,
+                name,
+                created_at: OffsetDateTime::now_utc(),
+            },
+            password_hash: self.hasher.hash(password).await?,
+        };
+        let user = record.user.clone();
+        let (refresh_token, session_id, inserted) = self.start_session(user.id, Some(record)).await?;
+        if !inserted {
+            return Err(AuthError::EmailTaken);
+        }
+        self.token_response(user, session_id, refresh_token)
+    }
+
+    pub async fn sign_in(&self, from: ClientAddr, email: &str, password: String) -> Result<TokenResponse, AuthError> {
+        self.limits.sign_ins.hit(&from.key()).map_err(limited)?;
+        // Unknown and malformed emails go through the same path as wrong passwords, so the
+        // answer and its timing tell nothing about which accounts exist.
+        let account_key = email.trim().to_lowercase();
+        self.limits.failed_sign_ins.check(&account_key).map_err(limited)?;
+        let lookup = account_key.clone();
+        let record = self.db.read(move |c| store::users::find_by_email(c, &lookup)).await?;
+        let (user, hash) = match record {
+            Some(r) => (Some(r.user), Some(r.password_hash)),
+            None => (None, None),
+        };
+        let verified = self.hasher.verify(password, hash).await?;
+        let Some(user) = user.filter(|_| verified) else {
+            self.limits.failed_sign_ins.record(&account_key);
+            return Err(AuthError::InvalidCredentials);
+        };
+        let (refresh_token, session_id, _) = self.start_session(user.id, None).await?;
+        self.token_response(user, session_id, refresh_token)
+    }
+
+    /// Creates a session with its first refresh token, inserting `new_user` in the same
+    /// transaction when given. The flag is false when that user's email was taken.
+    async fn start_session(
+        &self,
+        user_id: Uuid,
+        new_user: Option<store::users::UserRecord>,
+    ) -> Result<(String, Uuid, bool), AuthError> {
+        let (token, hash) = sessions::new_refresh_token();
+        let session_id = Uuid::new_v4();
+        let now = OffsetDateTime::now_utc();
+        let expires = now + self.refresh_ttl;
+        let inserted = self
+            .db
+            .write(move |tx| {
+                if let Some(record) = &new_user
+                    && !store::users::insert(tx, record)?
+                {
+                    return Ok(false);
+                }
+                store::sessions::create(tx, session_id, user_id, now, expires)?;
+                store::sessions::insert_refresh_token(tx, &hash, session_id, expires)?;
+                Ok(true)
+            })
+            .await?;
+        Ok((token, session_id, inserted))
+    }
+
+    fn token_response(&self, user: User, session_id: Uuid, refresh_token: String) -> Result<TokenResponse, AuthError> {
+        let claims = self.policy.claims_for(user.id, session_id, &user.email, OffsetDateTime::now_utc());
+        let access_token = self.policy.sign(&self.keys.current(), &claims)?;
+        Ok(TokenResponse {
+            user,
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.policy.access_ttl.as_secs() as i64,
+            refresh_token,
+        })
+    }
+
+    /// Trades a refresh token for a new pair. A token presented twice means it was stolen
+    /// or replayed: the whole session is revoked.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+        enum Outcome {
+            Rotated { user: Option<User>, session_id: Uuid, token: String },
+            Reused(Uuid),
+            Rejected,
+        }
+        let presented = sessions::hash_refresh_token(refresh_token);
+        let (token, next_hash) = sessions::new_refresh_token();
+        let now = OffsetDateTime::now_utc();
+        let expires = now + self.refresh_ttl;
+        let outcome = self
+            .db
+            .write(move |tx| {
+                let Some(found) = store::sessions::find_refresh_token(tx, &presented)? else {
+                    return Ok(Outcome::Rejected);
+                };
+                if found.used {
+                    store::sessions::revoke(tx, found.user_id, found.session_id, now)?;
+                    return Ok(Outcome::Reused(found.session_id));
+                }
+                if found.session_revoked || found.token_expires_at <= now {
+                    return Ok(Outcome::Rejected);
+                }
+                store::sessions::mark_refresh_token_used(tx, &presented, now)?;
+                store::sessions::insert_refresh_token(tx, &next_hash, found.session_id, expires)?;
+                store::sessions::extend(tx, found.session_id, expires)?;
+                Ok(Outcome::Rotated {
+                    user: store::users::find_by_id(tx, found.user_id)?,
+                    session_id: found.session_id,
+                    token,
+                })
+            })
+            .await?;
+        match outcome {
+            Outcome::Rotated { user: Some(user), session_id, token } => self.token_response(user, session_id, token),
+            Outcome::Rotated { user: None, .. } => Err(AuthError::AccountGone),
+            Outcome::Reused(session_id) => {
+                tracing::warn!(%session_id, "refresh token reused; session revoked");
+                self.revoked.insert_all([session_id]);
+                Err(AuthError::RefreshRejected)
+            }
+            Outcome::Rejected => Err(AuthError::RefreshRejected),
+        }
+    }
+
+    /// Ends the token's session, the session of `refresh_token` if it is the same
+    /// user's, or with `all` every session of the user.
+    pub async fn sign_out(&self, claims: &Claims, refresh_token: Option<&str>, all: bool) -> Result<(), AuthError> {
+        let user_id = claims.sub;
+        let session_id = claims.sid;
+        let presented = refresh_token.map(sessions::hash_refresh_token);
+        let now = OffsetDateTime::now_utc();
+        let revoked = self
+            .db
+            .write(move |tx| {
+                if all {
+                    return store::sessions::revoke_all(tx, user_id, now);
+                }
+                let mut ids = vec![session_id];
+                if let Some(hash) = presented
+                    && let Some(found) = store::sessions::find_refresh_token(tx, &hash)?
+                    && found.user_id == user_id
+                {
+                    ids.push(found.session_id);
+                }
+                for id in &ids {
+                    store::sessions::revoke(tx, user_id, *id, now)?;
+                }
+                Ok(ids)
+            })
+            .await?;
+        self.revoked.insert_all(revoked.into_iter().chain([session_id]));
+        Ok(())
+    }
+
+    pub async fn session(&self, claims: &Claims) -> Result<SessionInfo, AuthError> {
+        let user_id = claims.sub;
+        let user = self
+            .db
+            .read(move |c| store::users::find_by_id(c, user_id))
+            .await?
+            .ok_or(AuthError::AccountGone)?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp)
+            .map_err(|_| AuthError::InvalidToken("malformed"))?;
+        Ok(SessionInfo { user, expires_at })
+    }
+}

@@ -1,0 +1,191 @@
+//! Signing keys: the newest key signs; a retired key keeps verifying until every token it
+//! signed has expired, then leaves the JWKS. A running server re-reads the table every few
+//! seconds, so `todo-server keys rotate` takes effect without a restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use time::OffsetDateTime;
+use todo_api::{Jwk, Jwks};
+
+use super::AuthError;
+use crate::store::keys::KeyRecord;
+use crate::store::{self, Db, StoreError};
+
+/// Makes a fresh key pair with a random key id.
+pub fn generate_key() -> KeyRecord {
+    let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+    KeyRecord {
+        kid: uuid::Uuid::new_v4().simple().to_string(),
+        secret_key: signing.to_bytes(),
+        public_key: signing.verifying_key().to_bytes(),
+        created_at: OffsetDateTime::now_utc(),
+        retired_at: None,
+    }
+}
+
+/// Starts a new signing key on the database (used by `keys rotate` and at first start).
+pub fn rotate(conn: &mut rusqlite::Connection) -> Result<String, StoreError> {
+    let key = generate_key();
+    let kid = key.kid.clone();
+    store::write_blocking(conn, |tx| store::keys::rotate(tx, &key, OffsetDateTime::now_utc()))?;
+    Ok(kid)
+}
+
+pub struct Signer {
+    pub kid: String,
+    pub key: EncodingKey,
+}
+
+/// The keys in force at one moment.
+pub struct KeySet {
+    pub signer: Signer,
+    pub verifiers: HashMap<String, DecodingKey>,
+    pub jwks: Jwks,
+}
+
+impl KeySet {
+    /// `grace` is how long a retired key keeps verifying: the access-token lifetime plus
+    /// the clock leeway.
+    fn from_records(records: Vec<KeyRecord>, grace: Duration, now: OffsetDateTime) -> Result<KeySet, AuthError> {
+        let mut signer = None;
+        let mut verifiers = HashMap::new();
+        let mut jwks = Vec::new();
+        for record in records {
+            let in_force = match record.retired_at {
+                None => true,
+                Some(retired) => retired + grace > now,
+            };
+            if !in_force {
+                continue;
+            }
+            if record.retired_at.is_none() && signer.is_none() {
+                let der = SigningKey::from_bytes(&record.secret_key)
+                    .to_pkcs8_der()
+                    .map_err(|_| AuthError::Internal("cannot encode a signing key".into()))?;
+                signer = Some(Signer {
+                    kid: record.kid.clone(),
+                    key: EncodingKey::from_ed_der(der.as_bytes()),
+                });
+            }
+            let x = URL_SAFE_NO_PAD.encode(record.public_key);
+            let decoding = DecodingKey::from_ed_components(&x)
+                .map_err(|_| AuthError::Internal("a stored public key is invalid".into()))?;
+            verifiers.insert(record.kid.clone(), decoding);
+            jwks.push(Jwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x,
+                kid: record.kid,
+                alg: "EdDSA".into(),
+                key_use: "sig".into(),
+            });
+        }
+        let signer = signer.ok_or_else(|| AuthError::Internal("no active signing key".into()))?;
+        Ok(KeySet {
+            signer,
+            verifiers,
+            jwks: Jwks { keys: jwks },
+        })
+    }
+}
+
+/// The current [`KeySet`], swapped atomically on reload.
+pub struct KeyRing {
+    db: Db,
+    grace: Duration,
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl KeyRing {
+    /// Loads the keys, creating the first one on a new database.
+    pub async fn load(db: Db, grace: Duration) -> Result<KeyRing, AuthError> {
+        let first = generate_key();
+        db.write(move |tx| {
+            if !store::keys::has_active(tx)? {
+                store::keys::rotate(tx, &first, OffsetDateTime::now_utc())?;
+            }
+            Ok(())
+        })
+        .await?;
+        let set = Self::read_set(&db, grace).await?;
+        Ok(KeyRing {
+            db,
+            grace,
+            current: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    async fn read_set(db: &Db, grace: Duration) -> Result<KeySet, AuthError> {
+        let records = db.read(store::keys::all).await?;
+        KeySet::from_records(records, grace, OffsetDateTime::now_utc())
+    }
+
+    pub fn current(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the keys; returns the signing kid when it changed.
+    pub async fn reload(&self) -> Result<Option<String>, AuthError> {
+        let set = Self::read_set(&self.db, self.grace).await?;
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let changed = current.signer.kid != set.signer.kid || current.jwks != set.jwks;
+        let new_kid = (current.signer.kid != set.signer.kid).then(|| set.signer.kid.clone());
+        if changed {
+            *current = Arc::new(set);
+        }
+        Ok(new_kid)
+    }
+
+    /// Reloads every `interval` until the process ends.
+    pub fn spawn_reloader(self: Arc<Self>, interval: Duration) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match self.reload().await {
+                    Ok(Some(kid)) => tracing::info!(%kid, "now signing with a new key"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not reload signing keys"),
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_keys_verify_until_their_grace_ends() {
+        let now = OffsetDateTime::now_utc();
+        let active = generate_key();
+        let mut recent = generate_key();
+        recent.retired_at = Some(now - Duration::from_secs(60));
+        let mut old = generate_key();
+        old.retired_at = Some(now - Duration::from_secs(3600));
+        let kids = [active.kid.clone(), recent.kid.clone(), old.kid.clone()];
+        let set = KeySet::from_records(vec![active, recent, old], Duration::from_secs(900), now)
+            .expect("key set");
+        assert_eq!(set.signer.kid, kids[0]);
+        assert!(set.verifiers.contains_key(&kids[1]));
+        assert!(!set.verifiers.contains_key(&kids[2]));
+        let published: Vec<_> = set.jwks.keys.iter().map(|k| k.kid.clone()).collect();
+        assert_eq!(published, vec![kids[0].clone(), kids[1].clone()]);
+    }
+
+    #[test]
+    fn a_set_without_an_active_key_is_an_error() {
+        let mut retired = generate_key();
+        retired.retired_at = Some(OffsetDateTime::now_utc());
+        assert!(KeySet::from_records(vec![retired], Duration::from_secs(60), OffsetDateTime::now_utc()).is_err());
+    }
+}

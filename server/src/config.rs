@@ -1,0 +1,71 @@
+//! Server settings, from flags and `TODO_*` environment variables (see `main.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    pub sign_ups_per_minute: u32,
+    pub sign_ins_per_minute: u32,
+    pub failed_sign_ins_per_account: u32,
+    /// Switches every limit off (benchmarks on loopback).
+    pub disabled: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            sign_ups_per_minute: 10,
+            sign_ins_per_minute: 30,
+            failed_sign_ins_per_account: 5,
+            disabled: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database: PathBuf,
+    /// `None`: `http://<the address actually bound>`.
+    pub issuer: Option<String>,
+    /// `None`: the issuer.
+    pub audience: Option<String>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub limits: RateLimits,
+    /// How often a running server looks for a rotated signing key.
+    pub key_reload_interval: Duration,
+}
+
+/// `Config` with the issuer and audience settled once the address is known.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub limits: RateLimits,
+    pub key_reload_interval: Duration,
+}
+
+impl Config {
+    pub fn resolve(&self, bound: std::net::SocketAddr) -> ResolvedConfig {
+        let issuer = self.issuer.clone().unwrap_or_else(|| format!("http://{bound}"));
+        ResolvedConfig {
+            audience: self.audience.clone().unwrap_or_else(|| issuer.clone()),
+            issuer,
+            access_ttl: self.access_ttl,
+            refresh_ttl: self.refresh_ttl,
+            limits: self.limits.clone(),
+            key_reload_interval: self.key_reload_interval,
+        }
+    }
+}
+
+/// `todo.db` in the user's data folder (`$XDG_DATA_HOME/todo` on Linux).
+pub fn default_database() -> PathBuf {
+    directories::ProjectDirs::from("", "", "todo")
+        .map(|dirs| dirs.data_dir().join("todo.db"))
+        .unwrap_or_else(|| PathBuf::from("todo.db"))
+}

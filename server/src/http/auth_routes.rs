@@ -1,0 +1,107 @@
+//! `/api/auth/*`: sign-up, sign-in, refresh, sign-out, session.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use todo_api::{RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse};
+
+use super::ApiTag;
+use super::bearer::BearerAuth;
+use super::problem::ProblemResponse;
+use crate::auth::{AuthService, ClientAddr};
+
+pub struct AuthApi {
+    pub auth: Arc<AuthService>,
+}
+
+const NO_STORE: &str = "no-store";
+
+#[derive(ApiResponse)]
+pub enum SignedUp {
+    /// The account was created and signed in.
+    #[oai(status = 201)]
+    Created(Json<TokenResponse>, #[oai(header = "Cache-Control")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum SignedIn {
+    /// Signed in: a new token pair.
+    #[oai(status = 200)]
+    Ok(Json<TokenResponse>, #[oai(header = "Cache-Control")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum SignedOut {
+    /// The session (or every session) is signed out; its tokens stop working at once.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
+pub enum CurrentSession {
+    #[oai(status = 200)]
+    Ok(Json<SessionInfo>),
+}
+
+fn client_addr(req: &Request) -> ClientAddr {
+    ClientAddr(req.remote_addr().as_socket_addr().map(|a| a.ip()))
+}
+
+#[OpenApi(tag = "ApiTag::Auth")]
+impl AuthApi {
+    /// Create an account
+    ///
+    /// Password: 8 to 128 characters, zxcvbn score at least 2 (the reason is given when
+    /// refused). Limited to 10 sign-ups per client address per minute by default.
+    #[oai(path = "/api/auth/sign-up", method = "post")]
+    async fn sign_up(&self, req: &Request, body: Json<SignUpRequest>) -> Result<SignedUp, ProblemResponse> {
+        let SignUpRequest { email, password, name } = body.0;
+        let tokens = self.auth.sign_up(client_addr(req), &email, password, name).await?;
+        Ok(SignedUp::Created(Json(tokens), NO_STORE.into()))
+    }
+
+    /// Sign in
+    ///
+    /// An unknown email and a wrong password get the same answer in about the same time.
+    /// Limited to 30 attempts per client address per minute, and 5 failures per account
+    /// per 15 minutes, by default.
+    #[oai(path = "/api/auth/sign-in", method = "post")]
+    async fn sign_in(&self, req: &Request, body: Json<SignInRequest>) -> Result<SignedIn, ProblemResponse> {
+        let SignInRequest { email, password } = body.0;
+        let tokens = self.auth.sign_in(client_addr(req), &email, password).await?;
+        Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
+    }
+
+    /// Trade a refresh token for a new pair
+    ///
+    /// Each refresh token works once. Presenting a used one signs out its whole session.
+    #[oai(path = "/api/auth/refresh", method = "post")]
+    async fn refresh(&self, body: Json<RefreshRequest>) -> Result<SignedIn, ProblemResponse> {
+        let tokens = self.auth.refresh(&body.0.refresh_token).await?;
+        Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
+    }
+
+    /// Sign out
+    ///
+    /// Ends the token's session (send `{}`), or with `all: true` every session of the user.
+    #[oai(path = "/api/auth/sign-out", method = "post")]
+    async fn sign_out(
+        &self,
+        auth: BearerAuth,
+        body: Json<SignOutRequest>,
+    ) -> Result<SignedOut, ProblemResponse> {
+        let request = body.0;
+        self.auth
+            .sign_out(&auth.0, request.refresh_token.as_deref(), request.all.unwrap_or(false))
+            .await?;
+        Ok(SignedOut::NoContent)
+    }
+
+    /// The signed-in user and when the token expires
+    #[oai(path = "/api/auth/session", method = "get")]
+    async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
+        Ok(CurrentSession::Ok(Json(self.auth.session(&auth.0).await?)))
+    }
+}

@@ -1,0 +1,234 @@
+//! The one place where errors become HTTP responses: RFC 9457 problem JSON with a stable
+//! `code`. Domain errors map in the `From` impls below; errors poem and poem-openapi raise
+//! on their own (missing header, unparsable body, unknown route) map in
+//! [`problem_from_poem_error`], installed over the whole app.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Json;
+use todo_api::Problem;
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+use crate::tasks::TaskError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer error="invalid_token""#;
+
+/// Every error a route can answer. Each body is a [`Problem`].
+#[derive(ApiResponse, Debug)]
+pub enum ProblemResponse {
+    /// The request is malformed: bad JSON, a wrong type, a missing field or parameter.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No token, or a token that is malformed, expired, forged or signed out
+    /// (`invalid_token`); or a wrong email or password (`invalid_credentials`).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// The token is valid but the path names another user (`forbidden`).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such task for this user (`task_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The email is already registered (`email_taken`).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is over 64 KiB (`payload_too_large`).
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A field is out of bounds; `field` names it (`invalid_field`, `weak_password`).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// Too many sign-ups or sign-in attempts (`rate_limited`); retry after the given seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    /// A fault on the server; the detail carries a reference to the log line.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+    /// The database is locked, read-only or full (`unavailable`); retry later.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+
+fn problem(status: StatusCode, code: &str, detail: impl Into<String>, field: Option<String>) -> Json<Problem> {
+    Json(Problem {
+        kind: format!("urn:todo:problem:{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        code: code.to_string(),
+        field,
+    })
+}
+
+impl ProblemResponse {
+    pub fn invalid_token(reason: &str) -> Self {
+        ProblemResponse::Unauthorized(
+            problem(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                format!("the access token is missing or invalid ({reason})"),
+                None,
+            ),
+            INVALID_TOKEN_CHALLENGE.into(),
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        ProblemResponse::Forbidden(problem(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token may only use its own user's tasks",
+            None,
+        ))
+    }
+
+    pub fn bad_request(code: &str, detail: impl Into<String>, field: Option<String>) -> Self {
+        ProblemResponse::BadRequest(problem(StatusCode::BAD_REQUEST, code, detail, field))
+    }
+
+    pub fn invalid_field(field: &str, reason: impl Into<String>) -> Self {
+        ProblemResponse::Unprocessable(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            reason,
+            Some(field.to_string()),
+        ))
+    }
+
+    fn unavailable() -> Self {
+        ProblemResponse::Unavailable(
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is temporarily unavailable; retry shortly",
+                None,
+            ),
+            1,
+        )
+    }
+
+    /// Logs the cause with a reference and answers only the reference.
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4();
+        tracing::error!(%reference, error = %cause, "internal error");
+        ProblemResponse::Internal(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("an internal error occurred (reference {reference})"),
+            None,
+        ))
+    }
+
+    fn from_store(e: StoreError) -> Self {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::unavailable()
+        } else {
+            Self::internal(&e)
+        }
+    }
+}
+
+impl From<AuthError> for ProblemResponse {
+    fn from(e: AuthError) -> Self {
+        let detail = e.to_string();
+        match e {
+            AuthError::InvalidField(f) => {
+                let code = if f.field == "password" { "weak_password" } else { "invalid_field" };
+                ProblemResponse::Unprocessable(problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    f.reason,
+                    Some(f.field.to_string()),
+                ))
+            }
+            AuthError::EmailTaken => {
+                ProblemResponse::Conflict(problem(StatusCode::CONFLICT, "email_taken", detail, Some("email".into())))
+            }
+            AuthError::InvalidCredentials => ProblemResponse::Unauthorized(
+                problem(StatusCode::UNAUTHORIZED, "invalid_credentials", detail, None),
+                r#"Bearer realm="todo""#.into(),
+            ),
+            AuthError::RateLimited { retry_after } => ProblemResponse::TooManyRequests(
+                problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail, None),
+                retry_after.as_secs().max(1),
+            ),
+            AuthError::InvalidToken(reason) => Self::invalid_token(reason),
+            AuthError::RefreshRejected | AuthError::AccountGone => ProblemResponse::Unauthorized(
+                problem(StatusCode::UNAUTHORIZED, "invalid_refresh_token", detail, None),
+                INVALID_TOKEN_CHALLENGE.into(),
+            ),
+            AuthError::Store(e) => Self::from_store(e),
+            AuthError::Internal(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<TaskError> for ProblemResponse {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::Invalid { field, reason } => Self::invalid_field(&field, reason),
+            TaskError::NotFound(_) => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                "task_not_found",
+                e.to_string(),
+                None,
+            )),
+            TaskError::Store(e) => Self::from_store(e),
+        }
+    }
+}
+
+/// Maps any error that reached the top of the app to problem JSON. Responses that are
+/// already problems (every error a route returns) pass through unchanged.
+pub async fn problem_from_poem_error(err: poem::Error) -> Response {
+    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError};
+
+    if err.is::<AuthorizationError>() {
+        return ProblemResponse::invalid_token("no bearer token").into_response();
+    }
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        return ProblemResponse::bad_request(
+            "invalid_parameter",
+            format!("parameter `{}` is invalid: {}", e.name, e.reason),
+            Some(e.name.to_string()),
+        )
+        .into_response();
+    }
+    if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return ProblemResponse::bad_request("invalid_body", format!("the request body is invalid: {}", e.reason), None)
+            .into_response();
+    }
+    if err.is::<ContentTypeError>() {
+        return generic(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json");
+    }
+    let status = err.status();
+    let response = err.into_response();
+    let is_problem = response
+        .headers()
+        .get(poem::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if is_problem {
+        return response;
+    }
+    match status {
+        StatusCode::NOT_FOUND => generic(status, "not_found", "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => generic(status, "method_not_allowed", "this route does not take that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => generic(status, "payload_too_large", "the request body is over 64 KiB"),
+        s if s.is_server_error() => ProblemResponse::internal(&format!("unmapped server error {s}")).into_response(),
+        s => generic(s, "bad_request", "the request could not be processed"),
+    }
+}
+
+fn generic(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = problem(status, code, detail, None);
+    let mut response = poem::web::Json(body.0).into_response();
+    response.set_status(status);
+    response
+        .headers_mut()
+        .insert(poem::http::header::CONTENT_TYPE, poem::http::HeaderValue::from_static(PROBLEM_JSON));
+    response
+}

@@ -1,0 +1,93 @@
+//! The todo server as a library: `main.rs`, the tests and the benchmarks all build the
+//! app through [`serve`] or [`build_app`].
+//!
+//! Layout: `http/` (routes, bearer check, problem JSON), `auth/` and `tasks/` (the
+//! domain), `store/` (SQLite).
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod store;
+pub mod tasks;
+
+use std::sync::Arc;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Endpoint, Server};
+
+use crate::auth::{AuthError, AuthService};
+use crate::config::{Config, ResolvedConfig};
+use crate::store::{Db, StoreError};
+use crate::tasks::TaskService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start: {0}")]
+    Auth(#[from] AuthError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the app on an open database.
+pub async fn build_app(db: Db, config: &ResolvedConfig) -> Result<impl Endpoint + use<>, ServerError> {
+    let auth = Arc::new(AuthService::new(db.clone(), config).await?);
+    Ok(http::app(auth, TaskService::new(db), &config.issuer))
+}
+
+/// Opens the database, binds, prints the address and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    let path = config.database.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&path))
+        .await
+        .map_err(|_| StoreError::WorkerGone)??;
+    let acceptor = TcpListener::bind(config.bind.clone())
+        .into_acceptor()
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.bind.clone(), source })?;
+    let bound = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| ServerError::Bind {
+            addr: config.bind.clone(),
+            source: std::io::Error::other("no local address"),
+        })?;
+    let resolved = config.resolve(bound);
+    let app = build_app(db, &resolved).await?;
+    tracing::info!(database = %config.database.display(), issuer = %resolved.issuer, "todo-server ready");
+    // The one line on stdout: scripts and tests read the address from it.
+    println!("listening on http://{bound}");
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(std::time::Duration::from_secs(10)))
+        .await?;
+    tracing::info!("todo-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,132 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use todo_server::config::{Config, RateLimits, default_database};
+
+/// The todo server: accounts, EdDSA access tokens and per-user tasks over SQLite.
+///
+/// Example: todo-server --bind 127.0.0.1:8000 --database ./todo.db
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Args)]
+struct DatabaseArg {
+    /// SQLite file; created with its folder (0700) and mode 0600 [default: todo.db in the
+    /// user's data folder]
+    #[arg(long, env = "TODO_DATABASE", global = true)]
+    database: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed on stdout)
+    #[arg(long, env = "TODO_BIND", default_value = "127.0.0.1:8000")]
+    bind: String,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Token issuer (`iss`) [default: http://<bound address>]
+    #[arg(long, env = "TODO_ISSUER")]
+    issuer: Option<String>,
+    /// Token audience (`aud`) [default: the issuer]
+    #[arg(long, env = "TODO_AUDIENCE")]
+    audience: Option<String>,
+    /// Lifetime of access tokens, e.g. 15m, 30s, 1h
+    #[arg(long, env = "TODO_ACCESS_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    access_ttl: Duration,
+    /// Idle lifetime of a session's refresh token, e.g. 7d
+    #[arg(long, env = "TODO_REFRESH_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    refresh_ttl: Duration,
+    /// Sign-ups allowed per client address per minute (0: no limit)
+    #[arg(long, env = "TODO_SIGNUP_LIMIT", default_value_t = 10)]
+    signup_limit: u32,
+    /// Sign-in attempts allowed per client address per minute (0: no limit)
+    #[arg(long, env = "TODO_SIGNIN_LIMIT", default_value_t = 30)]
+    signin_limit: u32,
+    /// Failed sign-ins allowed per account per 15 minutes (0: no limit)
+    #[arg(long, env = "TODO_FAILED_SIGNIN_LIMIT", default_value_t = 5)]
+    failed_signin_limit: u32,
+    /// Switch every rate limit off (for benchmarks on loopback only)
+    #[arg(long, env = "TODO_NO_RATE_LIMIT")]
+    no_rate_limit: bool,
+    /// How often to look for a key started by `keys rotate`
+    #[arg(long, env = "TODO_KEY_RELOAD", default_value = "2s", value_parser = humantime::parse_duration, hide = true)]
+    key_reload: Duration,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage signing keys
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start a new signing key; a running server signs with it within seconds, and the
+    /// old key keeps verifying until its tokens expire.
+    ///
+    /// Example: todo-server keys rotate --database ./todo.db
+    Rotate,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let database = cli.serve.database.database.clone().unwrap_or_else(default_database);
+    let result = match cli.command {
+        Some(Command::Keys { command: KeysCommand::Rotate }) => rotate_keys(&database),
+        None => run_server(cli.serve, database),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("todo-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn rotate_keys(database: &std::path::Path) -> Result<(), String> {
+    let db = todo_server::store::Db::open(database).map_err(|e| e.to_string())?;
+    drop(db);
+    let mut conn = todo_server::store::open_connection(database).map_err(|e| e.to_string())?;
+    let kid = todo_server::auth::keys::rotate(&mut conn).map_err(|e| e.to_string())?;
+    println!("new signing key {kid}");
+    Ok(())
+}
+
+fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
+    let config = Config {
+        bind: args.bind,
+        database,
+        issuer: args.issuer,
+        audience: args.audience,
+        access_ttl: args.access_ttl,
+        refresh_ttl: args.refresh_ttl,
+        limits: RateLimits {
+            sign_ups_per_minute: args.signup_limit,
+            sign_ins_per_minute: args.signin_limit,
+            failed_sign_ins_per_account: args.failed_signin_limit,
+            disabled: args.no_rate_limit,
+        },
+        key_reload_interval: args.key_reload,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(todo_server::serve(config)).map_err(|e| e.to_string())
+}

@@ -1,0 +1,67 @@
+//! The `signing_keys` table: Ed25519 key pairs, the newest unretired one signs.
+
+use rusqlite::{Connection, Transaction, params};
+use time::OffsetDateTime;
+
+use super::{from_micros, to_micros};
+
+pub struct KeyRecord {
+    pub kid: String,
+    /// The 32-byte Ed25519 seed.
+    pub secret_key: [u8; 32],
+    pub public_key: [u8; 32],
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+fn key_bytes(v: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+    v.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            "a stored signing key is not 32 bytes".into(),
+        )
+    })
+}
+
+/// All keys, newest first.
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kid, secret_key, public_key, created_at, retired_at FROM signing_keys
+         ORDER BY created_at DESC",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(KeyRecord {
+                kid: r.get(0)?,
+                secret_key: key_bytes(r.get(1)?)?,
+                public_key: key_bytes(r.get(2)?)?,
+                created_at: from_micros(r.get(3)?)?,
+                retired_at: r.get::<_, Option<i64>>(4)?.map(from_micros).transpose()?,
+            })
+        })?
+        .collect();
+    rows
+}
+
+/// Retires the signing key(s) and makes `key` the one that signs.
+pub fn rotate(tx: &Transaction<'_>, key: &KeyRecord, now: OffsetDateTime) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
+        [to_micros(now)],
+    )?;
+    tx.execute(
+        "INSERT INTO signing_keys (kid, secret_key, public_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![key.kid, key.secret_key, key.public_key, to_micros(key.created_at)],
+    )?;
+    Ok(())
+}
+
+/// Whether any key may still sign.
+pub fn has_active(tx: &Transaction<'_>) -> rusqlite::Result<bool> {
+    tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)",
+        [],
+        |r| r.get(0),
+    )
+}

@@ -1,0 +1,98 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Each entry runs once,
+//! in order, inside one transaction with its version bump.
+
+use rusqlite::Connection;
+
+use super::{StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, sessions, refresh tokens, signing keys, tasks.
+    "CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        email         TEXT NOT NULL UNIQUE,
+        name          TEXT,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+     );
+     CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+     );
+     CREATE INDEX sessions_by_user ON sessions(user_id);
+     CREATE INDEX sessions_revoked ON sessions(revoked_at) WHERE revoked_at IS NOT NULL;
+     CREATE TABLE refresh_tokens (
+        token_hash  BLOB PRIMARY KEY,
+        session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+     );
+     CREATE INDEX refresh_tokens_by_session ON refresh_tokens(session_id);
+     CREATE TABLE signing_keys (
+        kid         TEXT PRIMARY KEY,
+        secret_key  BLOB NOT NULL,
+        public_key  BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER
+     );
+     CREATE TABLE tasks (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        title        TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        completed    INTEGER NOT NULL DEFAULT 0,
+        priority     INTEGER NOT NULL DEFAULT 1,
+        due_at       INTEGER,
+        tags         TEXT NOT NULL DEFAULT '[]',
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        completed_at INTEGER
+     );
+     CREATE INDEX tasks_by_user_created ON tasks(user_id, created_at);
+     CREATE INDEX tasks_by_user_completed ON tasks(user_id, completed, created_at);",
+];
+
+pub fn run(conn: &mut Connection) -> StoreResult<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {current} is newer than this server ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = index + 1;
+        super::write_blocking(conn, |tx| {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version as i64)
+        })?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_bring_a_new_database_to_the_latest_version_once() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        run(&mut conn).expect("first run");
+        run(&mut conn).expect("second run is a no-op");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        conn.pragma_update(None, "user_version", 99).expect("set");
+        assert!(matches!(run(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,198 @@
+//! Storage: SQLite connections, migrations, and one module of SQL per table.
+//! Nothing outside this folder writes SQL.
+
+mod migrations;
+pub mod keys;
+pub mod sessions;
+pub mod tasks;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+/// What can go wrong below the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database is busy or locked")]
+    Busy,
+    #[error("the database cannot be written (read-only or disk full)")]
+    Unwritable,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot prepare the database folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("the database worker stopped")]
+    WorkerGone,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Separates faults the caller may retry (locks, full disk) from real bugs.
+    fn classify(err: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        match err.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
+            Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => {
+                StoreError::Unwritable
+            }
+            _ => StoreError::Sqlite(err),
+        }
+    }
+
+    /// True when the fault is outside the program and goes away by itself.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Busy | StoreError::Unwritable)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+const READERS: usize = 4;
+
+/// The database: one writer connection (SQLite allows one writer at a time anyway) and a
+/// few reader connections, which WAL mode lets run beside the writer. Every call runs on
+/// tokio's blocking pool so SQLite never stalls the async runtime.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Db> {
+        prepare_folder(path)?;
+        let mut writer = open_connection(path)?;
+        migrations::run(&mut writer)?;
+        restrict_file_mode(path)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Runs `f` on a reader connection.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn).map_err(StoreError::classify)
+        })
+        .await
+        .map_err(|_| StoreError::WorkerGone)?
+    }
+
+    /// Runs `f` inside one write transaction; it commits only if `f` succeeds.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            write_blocking(&mut conn, f)
+        })
+        .await
+        .map_err(|_| StoreError::WorkerGone)?
+    }
+}
+
+/// One immediate write transaction on a connection, for callers outside the runtime
+/// (the `keys rotate` command).
+pub fn write_blocking<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<T> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::classify)?;
+    let value = f(&tx).map_err(StoreError::classify)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(value)
+}
+
+/// Opens one connection with the pragmas every connection needs.
+pub fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::classify)?;
+    // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
+    // commit, so an acknowledged write survives a power cut, not only a killed process.
+    // Foreign keys are off by default in SQLite and are per connection.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(StoreError::classify)?;
+    Ok(conn)
+}
+
+fn prepare_folder(path: &Path) -> StoreResult<()> {
+    let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if folder.exists() {
+        return Ok(());
+    }
+    let folder_err = |source| StoreError::Folder {
+        path: folder.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(folder).map_err(folder_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
+            .map_err(folder_err)?;
+    }
+    Ok(())
+}
+
+/// The file holds password hashes and private signing keys: owner only.
+fn restrict_file_mode(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| StoreError::Folder {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Microseconds since the Unix epoch: how every timestamp is stored.
+pub fn to_micros(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub fn from_micros(us: i64) -> rusqlite::Result<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e)))
+}

@@ -1,0 +1,114 @@
+//! The `sessions` and `refresh_tokens` tables. Refresh tokens are stored only as
+//! SHA-256 hashes.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{from_micros, to_micros};
+
+/// What the store knows about a presented refresh token.
+pub struct RefreshRecord {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub token_expires_at: OffsetDateTime,
+    pub used: bool,
+    pub session_revoked: bool,
+}
+
+fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
+    s.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+pub fn create(
+    tx: &Transaction<'_>,
+    session_id: Uuid,
+    user_id: Uuid,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![session_id.to_string(), user_id.to_string(), to_micros(now), to_micros(expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn insert_refresh_token(
+    tx: &Transaction<'_>,
+    token_hash: &[u8],
+    session_id: Uuid,
+    expires_at: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+        params![token_hash, session_id.to_string(), to_micros(expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn find_refresh_token(tx: &Transaction<'_>, token_hash: &[u8]) -> rusqlite::Result<Option<RefreshRecord>> {
+    tx.query_row(
+        "SELECT r.session_id, s.user_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+         WHERE r.token_hash = ?1",
+        [token_hash],
+        |row| {
+            Ok(RefreshRecord {
+                session_id: parse_uuid(row.get(0)?)?,
+                user_id: parse_uuid(row.get(1)?)?,
+                token_expires_at: from_micros(row.get(2)?)?,
+                used: row.get(3)?,
+                session_revoked: row.get(4)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn mark_refresh_token_used(tx: &Transaction<'_>, token_hash: &[u8], now: OffsetDateTime) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
+        params![token_hash, to_micros(now)],
+    )?;
+    Ok(())
+}
+
+/// Revokes one session of `user_id`; returns whether it was active.
+pub fn revoke(tx: &Transaction<'_>, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+        params![session_id.to_string(), user_id.to_string(), to_micros(now)],
+    )?;
+    Ok(n > 0)
+}
+
+/// Revokes every active session of the user; returns their ids.
+pub fn revoke_all(tx: &Transaction<'_>, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
+    let mut stmt = tx.prepare(
+        "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id",
+    )?;
+    let ids = stmt
+        .query_map(params![user_id.to_string(), to_micros(now)], |r| parse_uuid(r.get(0)?))?
+        .collect();
+    ids
+}
+
+/// Sessions revoked but not yet expired: their access tokens may still be in circulation.
+pub fn revoked_unexpired(conn: &Connection, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?1",
+    )?;
+    let ids = stmt.query_map([to_micros(now)], |r| parse_uuid(r.get(0)?))?.collect();
+    ids
+}
+
+/// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.
+pub fn extend(tx: &Transaction<'_>, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE sessions SET expires_at = ?2 WHERE id = ?1",
+        params![session_id.to_string(), to_micros(expires_at)],
+    )?;
+    Ok(())
+}

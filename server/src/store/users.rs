@@ -1,0 +1,59 @@
+//! The `users` table.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use todo_api::User;
+use uuid::Uuid;
+
+use super::{from_micros, to_micros};
+
+/// A user with the password hash, which never leaves the server.
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: String,
+}
+
+const COLUMNS: &str = "id, email, name, created_at, password_hash";
+
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    let id: String = row.get(0)?;
+    Ok(UserRecord {
+        user: User {
+            id: id.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+            })?,
+            email: row.get(1)?,
+            name: row.get(2)?,
+            created_at: from_micros(row.get(3)?)?,
+        },
+        password_hash: row.get(4)?,
+    })
+}
+
+/// Inserts the user; `false` when the email is already registered (nothing changes then).
+pub fn insert(tx: &Transaction<'_>, record: &UserRecord) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(email) DO NOTHING",
+        params![
+            record.user.id.to_string(),
+            record.user.email,
+            record.user.name,
+            record.password_hash,
+            to_micros(record.user.created_at)
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn find_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRecord>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
+        .query_row([email], record_from_row)
+        .optional()
+}
+
+pub fn find_by_id(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id.to_string()], record_from_row)
+        .optional()
+        .map(|r| r.map(|r| r.user))
+}

@@ -1,0 +1,200 @@
+//! Validated task types: parse, don't validate. Inner code takes these and cannot be
+//! handed a title of 300 characters or an eleventh tag.
+
+use time::OffsetDateTime;
+use todo_api::{Priority, SortField, SortOrder, StatusFilter, TaskInput};
+use uuid::Uuid;
+
+use super::TaskError;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 1000;
+pub const TAGS_MAX: usize = 10;
+pub const TAG_MAX: usize = 32;
+pub const LIST_LIMIT_DEFAULT: u32 = 100;
+pub const LIST_LIMIT_MAX: u32 = 500;
+pub const SEARCH_MAX: usize = 200;
+
+/// The user whose tasks a query may touch. Only built from a verified token whose subject
+/// matches the path, so every store call is scoped to its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner(pub Uuid);
+
+/// The editable fields of a task, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDraft {
+    pub title: String,
+    pub description: String,
+    pub priority: Priority,
+    pub due_at: Option<OffsetDateTime>,
+    pub tags: Vec<String>,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> TaskError {
+    TaskError::Invalid {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl TaskDraft {
+    pub fn parse(input: TaskInput) -> Result<TaskDraft, TaskError> {
+        let title = input.title.trim().to_string();
+        let title_len = title.chars().count();
+        if title_len == 0 {
+            return Err(invalid("title", "title must not be empty"));
+        }
+        if title_len > TITLE_MAX {
+            return Err(invalid(
+                "title",
+                format!("title is {title_len} characters; at most {TITLE_MAX} are allowed"),
+            ));
+        }
+        let description = input.description.unwrap_or_default();
+        let description_len = description.chars().count();
+        if description_len > DESCRIPTION_MAX {
+            return Err(invalid(
+                "description",
+                format!(
+                    "description is {description_len} characters; at most {DESCRIPTION_MAX} are allowed"
+                ),
+            ));
+        }
+        Ok(TaskDraft {
+            title,
+            description,
+            priority: input.priority.unwrap_or_default(),
+            due_at: input.due_at.map(|t| t.to_offset(time::UtcOffset::UTC)),
+            tags: parse_tags(input.tags.unwrap_or_default())?,
+        })
+    }
+}
+
+fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
+    let mut tags: Vec<String> = Vec::with_capacity(raw.len());
+    for tag in raw {
+        let tag = tag.trim().to_string();
+        let len = tag.chars().count();
+        if len == 0 || len > TAG_MAX {
+            return Err(invalid(
+                "tags",
+                format!("each tag must be 1 to {TAG_MAX} characters"),
+            ));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(invalid(
+            "tags",
+            format!("{} tags given; at most {TAGS_MAX} are allowed", tags.len()),
+        ));
+    }
+    Ok(tags)
+}
+
+/// A checked list query.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskQuery {
+    pub status: StatusFilter,
+    pub search: Option<String>,
+    pub tag: Option<String>,
+    pub priority: Option<Priority>,
+    pub sort: SortField,
+    pub order: SortOrder,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The list query as it arrives, before checking.
+#[derive(Debug, Clone, Default)]
+pub struct RawTaskQuery {
+    pub status: Option<StatusFilter>,
+    pub search: Option<String>,
+    pub tag: Option<String>,
+    pub priority: Option<Priority>,
+    pub sort: Option<SortField>,
+    pub order: Option<SortOrder>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl TaskQuery {
+    pub fn parse(raw: RawTaskQuery) -> Result<TaskQuery, TaskError> {
+        let limit = raw.limit.unwrap_or(LIST_LIMIT_DEFAULT);
+        if limit == 0 || limit > LIST_LIMIT_MAX {
+            return Err(invalid(
+                "limit",
+                format!("limit must be 1 to {LIST_LIMIT_MAX}"),
+            ));
+        }
+        let search = raw.search.filter(|q| !q.trim().is_empty());
+        if search.as_ref().is_some_and(|q| q.chars().count() > SEARCH_MAX) {
+            return Err(invalid("q", format!("search is limited to {SEARCH_MAX} characters")));
+        }
+        let tag = raw.tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if tag.as_ref().is_some_and(|t| t.chars().count() > TAG_MAX) {
+            return Err(invalid("tag", format!("a tag has at most {TAG_MAX} characters")));
+        }
+        Ok(TaskQuery {
+            status: raw.status.unwrap_or_default(),
+            search,
+            tag,
+            priority: raw.priority,
+            sort: raw.sort.unwrap_or_default(),
+            order: raw.order.unwrap_or_default(),
+            limit,
+            offset: raw.offset.unwrap_or(0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(title: &str) -> TaskInput {
+        TaskInput {
+            title: title.to_string(),
+            ..TaskInput::default()
+        }
+    }
+
+    #[test]
+    fn title_is_trimmed_and_bounded_in_characters() {
+        assert_eq!(TaskDraft::parse(input("  buy milk ")).map(|d| d.title), Ok("buy milk".into()));
+        assert!(TaskDraft::parse(input(&"é".repeat(200))).is_ok());
+        let err = TaskDraft::parse(input(&"x".repeat(201))).expect_err("too long");
+        assert!(matches!(err, TaskError::Invalid { ref field, .. } if field == "title"));
+        assert!(TaskDraft::parse(input("   ")).is_err());
+    }
+
+    #[test]
+    fn tags_are_deduplicated_and_limited() {
+        let mut i = input("t");
+        i.tags = Some(vec!["a".into(), "a".into(), " b ".into()]);
+        assert_eq!(TaskDraft::parse(i).map(|d| d.tags), Ok(vec!["a".into(), "b".into()]));
+        let mut i = input("t");
+        i.tags = Some((0..11).map(|n| n.to_string()).collect());
+        assert!(TaskDraft::parse(i).is_err());
+        let mut i = input("t");
+        i.tags = Some(vec!["x".repeat(33)]);
+        assert!(TaskDraft::parse(i).is_err());
+    }
+
+    #[test]
+    fn description_over_1000_characters_is_refused() {
+        let mut i = input("t");
+        i.description = Some("d".repeat(1001));
+        let err = TaskDraft::parse(i).expect_err("too long");
+        assert!(matches!(err, TaskError::Invalid { ref field, .. } if field == "description"));
+    }
+
+    #[test]
+    fn list_limit_defaults_and_is_capped() {
+        assert_eq!(TaskQuery::parse(RawTaskQuery::default()).map(|q| q.limit), Ok(100));
+        let raw = RawTaskQuery { limit: Some(501), ..RawTaskQuery::default() };
+        assert!(TaskQuery::parse(raw).is_err());
+    }
+}
