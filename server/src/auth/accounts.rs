@@ -115,7 +115,7 @@ impl AuthService {
                 id: Uuid::new_v4(),
                 email,
                 name,
-                created_at: OffsetDateTime::now_utc(),
+                created_at: store::now(),
             },
             password_hash: self.hasher.hash(password).await?,
         };

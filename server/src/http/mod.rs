@@ -8,8 +8,9 @@ mod task_routes;
 
 use std::sync::Arc;
 
-use poem::middleware::{SizeLimit, Tracing};
-use poem::{Endpoint, EndpointExt, Route};
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use tokio::io::AsyncReadExt;
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::auth::AuthService;
@@ -51,8 +52,39 @@ pub fn app(auth: Arc<AuthService>, tasks: TaskService, server_url: &str) -> impl
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .with(SizeLimit::new(BODY_LIMIT))
+        .around(limit_body)
         .with(Tracing)
         .data(auth)
         .catch_all_error(problem::problem_from_poem_error)
+}
+
+/// Refuses bodies over [`BODY_LIMIT`] with 413: at once when `Content-Length` says so,
+/// and after reading at most the limit when the body is chunked. Unlike poem's
+/// `SizeLimit`, a request without a body needs no `Content-Length`.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let too_large = || poem::Error::from_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > BODY_LIMIT as u64 => return Err(too_large()),
+        Some(_) => {}
+        None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
+            let mut bytes = Vec::new();
+            req.take_body()
+                .into_async_read()
+                .take(BODY_LIMIT as u64 + 1)
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|_| poem::Error::from_status(poem::http::StatusCode::BAD_REQUEST))?;
+            if bytes.len() > BODY_LIMIT {
+                return Err(too_large());
+            }
+            req.set_body(bytes);
+        }
+        None => {}
+    }
+    Ok(next.call(req).await?.into_response())
 }

@@ -187,6 +187,13 @@ fn restrict_file_mode(path: &Path) -> StoreResult<()> {
     Ok(())
 }
 
+/// The current time at the precision the database keeps, so what a write returns equals
+/// what a later read returns.
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+}
+
 /// Microseconds since the Unix epoch: how every timestamp is stored.
 pub fn to_micros(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64

@@ -1,4 +1,3 @@
-use time::OffsetDateTime;
 use todo_api::Task;
 
 use super::{Owner, TaskDraft, TaskError, TaskQuery};
@@ -20,7 +19,7 @@ impl TaskService {
     }
 
     pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::store::now();
         Ok(self.db.write(move |tx| store::tasks::insert(tx, owner, &draft, now)).await?)
     }
 
@@ -32,7 +31,7 @@ impl TaskService {
     }
 
     pub async fn replace(&self, owner: Owner, id: i64, draft: TaskDraft) -> Result<Task, TaskError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::store::now();
         self.db
             .write(move |tx| store::tasks::replace(tx, owner, id, &draft, now))
             .await?
@@ -45,7 +44,7 @@ impl TaskService {
     }
 
     pub async fn toggle_completed(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::store::now();
         self.db
             .write(move |tx| store::tasks::toggle_completed(tx, owner, id, now))
             .await?

@@ -1,0 +1,202 @@
+//! The task routes over HTTP against the real server: success paths, validation,
+//! and the 401/403/404 order of checks.
+
+mod common;
+
+use common::{assert_problem, bearer, create_task, list_tasks};
+use serde_json::{Value, json};
+use todo_e2e::{TestServer, http, sign_up};
+
+#[test]
+fn every_task_route_works_for_its_owner() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "ann");
+    let base = format!("/api/{}/tasks", ann.id);
+
+    let response = bearer(http().post(server.url(&base)), &ann.access_token)
+        .json(&json!({"title": "  Buy milk ", "description": "2 litres", "priority": "high",
+                      "due_at": "2030-01-02T03:04:05+02:00", "tags": ["home", "shop", "home"]}))
+        .send()
+        .expect("create");
+    assert_eq!(response.status().as_u16(), 201);
+    let location = response.headers()["location"].to_str().expect("ascii").to_string();
+    let task: Value = response.json().expect("json");
+    let id = task["id"].as_i64().expect("id");
+    assert_eq!(location, format!("{base}/{id}"));
+    assert_eq!(task["title"], "Buy milk");
+    assert_eq!(task["user_id"], ann.id.as_str());
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["due_at"], "2030-01-02T01:04:05Z", "stored and shown in UTC");
+    assert_eq!(task["tags"], json!(["home", "shop"]));
+    assert_eq!(task["completed"], false);
+    assert_eq!(task["completed_at"], Value::Null);
+
+    let fetched: Value = bearer(http().get(server.url(&location)), &ann.access_token)
+        .send()
+        .expect("get")
+        .json()
+        .expect("json");
+    assert_eq!(fetched, task);
+
+    let replaced = bearer(http().put(server.url(&location)), &ann.access_token)
+        .json(&json!({"title": "Buy oat milk"}))
+        .send()
+        .expect("put");
+    assert_eq!(replaced.status().as_u16(), 200);
+    let replaced: Value = replaced.json().expect("json");
+    assert_eq!(replaced["title"], "Buy oat milk");
+    assert_eq!(replaced["description"], "", "PUT is a full replace");
+    assert_eq!(replaced["priority"], "medium");
+    assert_eq!(replaced["tags"], json!([]));
+    assert_eq!(replaced["created_at"], task["created_at"]);
+
+    let toggle = |expect_completed: bool| {
+        let r = bearer(http().patch(server.url(&format!("{location}/complete"))), &ann.access_token)
+            .send()
+            .expect("patch");
+        assert_eq!(r.status().as_u16(), 200);
+        let t: Value = r.json().expect("json");
+        assert_eq!(t["completed"], expect_completed);
+        assert_eq!(t["completed_at"].is_string(), expect_completed);
+    };
+    toggle(true);
+    toggle(false);
+
+    let deleted = bearer(http().delete(server.url(&location)), &ann.access_token).send().expect("delete");
+    assert_eq!(deleted.status().as_u16(), 204);
+    let gone = bearer(http().get(server.url(&location)), &ann.access_token).send().expect("get");
+    assert_problem(gone, 404, "task_not_found");
+}
+
+#[test]
+fn list_filters_sorts_pages_and_counts() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "ann");
+    let t = &ann.access_token;
+    let a = create_task(&server, &ann.id, t, json!({"title": "alpha report", "priority": "low", "tags": ["work"]}));
+    let b = create_task(&server, &ann.id, t, json!({"title": "Bravo", "description": "the 100% plan", "priority": "high", "due_at": "2031-01-01T00:00:00Z"}));
+    let c = create_task(&server, &ann.id, t, json!({"title": "charlie", "tags": ["work", "home"], "due_at": "2030-01-01T00:00:00Z"}));
+    bearer(http().patch(server.url(&format!("/api/{}/tasks/{}/complete", ann.id, c["id"]))), t)
+        .send()
+        .expect("toggle");
+    let ids = |tasks: &[Value]| tasks.iter().map(|t| t["id"].as_i64().expect("id")).collect::<Vec<_>>();
+    let (id_a, id_b, id_c) = (a["id"].as_i64(), b["id"].as_i64(), c["id"].as_i64());
+    let (id_a, id_b, id_c) = (id_a.expect("a"), id_b.expect("b"), id_c.expect("c"));
+
+    let (all, total) = list_tasks(&server, &ann.id, t, "");
+    assert_eq!((ids(&all), total), (vec![id_c, id_b, id_a], 3), "newest first by default");
+    let (pending, total) = list_tasks(&server, &ann.id, t, "?status=pending");
+    assert_eq!((ids(&pending), total), (vec![id_b, id_a], 2));
+    let (done, _) = list_tasks(&server, &ann.id, t, "?status=completed");
+    assert_eq!(ids(&done), vec![id_c]);
+    let (found, _) = list_tasks(&server, &ann.id, t, "?q=100%25");
+    assert_eq!(ids(&found), vec![id_b], "search matches the description, % is literal");
+    let (found, _) = list_tasks(&server, &ann.id, t, "?q=REPORT");
+    assert_eq!(ids(&found), vec![id_a], "search ignores ASCII case");
+    let (tagged, _) = list_tasks(&server, &ann.id, t, "?tag=work&sort=title&order=asc");
+    assert_eq!(ids(&tagged), vec![id_a, id_c]);
+    let (high, _) = list_tasks(&server, &ann.id, t, "?priority=high");
+    assert_eq!(ids(&high), vec![id_b]);
+    let (by_due, _) = list_tasks(&server, &ann.id, t, "?sort=due&order=asc");
+    assert_eq!(ids(&by_due), vec![id_c, id_b, id_a], "no due date sorts last");
+    let (by_priority, _) = list_tasks(&server, &ann.id, t, "?sort=priority&order=desc");
+    assert_eq!(ids(&by_priority), vec![id_b, id_c, id_a]);
+    let (page, total) = list_tasks(&server, &ann.id, t, "?limit=1&offset=1");
+    assert_eq!((ids(&page), total), (vec![id_b], 3), "a page, and the total of all matches");
+}
+
+#[test]
+fn bad_task_input_is_refused_and_changes_nothing() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "ann");
+    let url = server.url(&format!("/api/{}/tasks", ann.id));
+    let post = |body: &str| {
+        bearer(http().post(&url), &ann.access_token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("post")
+    };
+    let field = |r, f: &str| {
+        let body = assert_problem(r, 422, "invalid_field");
+        assert_eq!(body["field"], f);
+    };
+    field(post(r#"{"title": "   "}"#), "title");
+    field(post(&json!({"title": "x".repeat(201)}).to_string()), "title");
+    field(post(&json!({"title": "t", "description": "d".repeat(1001)}).to_string()), "description");
+    field(post(&json!({"title": "t", "tags": (0..11).map(|n| n.to_string()).collect::<Vec<_>>()}).to_string()), "tags");
+    field(post(&json!({"title": "t", "tags": ["x".repeat(33)]}).to_string()), "tags");
+    assert_problem(post(r#"{"title": "#), 400, "invalid_body");
+    assert_problem(post(r#"{"title": 5}"#), 400, "invalid_body");
+    assert_problem(post(r#"{"title": "t", "priority": "urgent"}"#), 400, "invalid_body");
+    assert_problem(post(r#"{"title": "t", "due_at": "tomorrow"}"#), 400, "invalid_body");
+    let big = json!({"title": "t", "description": "x".repeat(70 * 1024)}).to_string();
+    assert_problem(post(&big), 413, "payload_too_large");
+
+    let list = |q: &str| bearer(http().get(format!("{url}{q}")), &ann.access_token).send().expect("list");
+    let body = assert_problem(list("?limit=501"), 422, "invalid_field");
+    assert_eq!(body["field"], "limit");
+    let body = assert_problem(list("?status=maybe"), 400, "invalid_parameter");
+    assert_eq!(body["field"], "status");
+    let bad_id = bearer(http().get(format!("{url}/abc")), &ann.access_token).send().expect("get");
+    assert_problem(bad_id, 400, "invalid_parameter");
+
+    let (tasks, total) = list_tasks(&server, &ann.id, &ann.access_token, "");
+    assert!(tasks.is_empty() && total == 0, "nothing was created");
+}
+
+#[test]
+fn another_users_path_is_403_and_another_users_task_is_404() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "ann");
+    let bob = sign_up(&server, "bob");
+    let bobs = create_task(&server, &bob.id, &bob.access_token, json!({"title": "bob's secret"}));
+    let bob_task = format!("/api/{}/tasks/{}", bob.id, bobs["id"]);
+    let bob_list = format!("/api/{}/tasks", bob.id);
+    let c = http();
+    let attempts = [
+        c.get(server.url(&bob_list)),
+        c.post(server.url(&bob_list)).json(&json!({"title": "planted"})),
+        c.get(server.url(&bob_task)),
+        c.put(server.url(&bob_task)).json(&json!({"title": "defaced"})),
+        c.delete(server.url(&bob_task)),
+        c.patch(server.url(&format!("{bob_task}/complete"))),
+    ];
+    for attempt in attempts {
+        let response = bearer(attempt, &ann.access_token).send().expect("request");
+        assert_problem(response, 403, "forbidden");
+    }
+    // A malformed body on another user's path is still 403: the owner is checked first.
+    let r = bearer(c.post(server.url(&bob_list)), &ann.access_token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Ann names Bob's task id on her own path: it does not exist for her.
+    let ann_view = format!("/api/{}/tasks/{}", ann.id, bobs["id"]);
+    let attempts = [
+        c.get(server.url(&ann_view)),
+        c.put(server.url(&ann_view)).json(&json!({"title": "defaced"})),
+        c.delete(server.url(&ann_view)),
+        c.patch(server.url(&format!("{ann_view}/complete"))),
+    ];
+    for attempt in attempts {
+        let response = bearer(attempt, &ann.access_token).send().expect("request");
+        assert_problem(response, 404, "task_not_found");
+    }
+
+    let (tasks, total) = list_tasks(&server, &bob.id, &bob.access_token, "");
+    assert_eq!(total, 1);
+    assert_eq!(tasks[0], bobs, "Bob's task is unchanged");
+    let (ann_tasks, _) = list_tasks(&server, &ann.id, &ann.access_token, "");
+    assert!(ann_tasks.is_empty());
+}
+
+#[test]
+fn unknown_routes_and_methods_answer_problem_json() {
+    let server = TestServer::start(&[]);
+    assert_problem(http().get(server.url("/nope")).send().expect("get"), 404, "not_found");
+    assert_problem(http().delete(server.url("/healthz")).send().expect("delete"), 405, "method_not_allowed");
+}
