@@ -47,7 +47,10 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let acceptor = TcpListener::bind(config.bind.clone())
         .into_acceptor()
         .await
-        .map_err(|source| ServerError::Bind { addr: config.bind.clone(), source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.bind.clone(),
+            source,
+        })?;
     let bound = acceptor
         .local_addr()
         .first()

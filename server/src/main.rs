@@ -88,9 +88,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let database = cli.serve.database.database.clone().unwrap_or_else(default_database);
+    let database = cli
+        .serve
+        .database
+        .database
+        .clone()
+        .unwrap_or_else(default_database);
     let result = match cli.command {
-        Some(Command::Keys { command: KeysCommand::Rotate }) => rotate_keys(&database),
+        Some(Command::Keys {
+            command: KeysCommand::Rotate,
+        }) => rotate_keys(&database),
         None => run_server(cli.serve, database),
     };
     match result {
@@ -128,5 +135,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
         key_reload_interval: args.key_reload,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(todo_server::serve(config)).map_err(|e| e.to_string())
+    runtime
+        .block_on(todo_server::serve(config))
+        .map_err(|e| e.to_string())
 }

@@ -12,9 +12,18 @@ fn help_lists_every_flag_with_its_environment_variable() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for needle in [
-        "--bind", "TODO_BIND", "--database", "TODO_DATABASE", "--issuer", "TODO_ISSUER",
-        "--access-ttl", "--refresh-ttl", "--signup-limit", "--signin-limit",
-        "--failed-signin-limit", "--no-rate-limit",
+        "--bind",
+        "TODO_BIND",
+        "--database",
+        "TODO_DATABASE",
+        "--issuer",
+        "TODO_ISSUER",
+        "--access-ttl",
+        "--refresh-ttl",
+        "--signup-limit",
+        "--signin-limit",
+        "--failed-signin-limit",
+        "--no-rate-limit",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
@@ -24,9 +33,21 @@ fn help_lists_every_flag_with_its_environment_variable() {
 fn keys_rotate_creates_the_database_with_owner_only_modes_and_a_new_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("nested").join("todo.db");
-    let first = server().args(["keys", "rotate", "--database"]).arg(&db).output().expect("runs");
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let second = server().args(["keys", "rotate", "--database"]).arg(&db).output().expect("runs");
+    let first = server()
+        .args(["keys", "rotate", "--database"])
+        .arg(&db)
+        .output()
+        .expect("runs");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = server()
+        .args(["keys", "rotate", "--database"])
+        .arg(&db)
+        .output()
+        .expect("runs");
     let kid = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert!(kid(&first).starts_with("new signing key "));
     assert_ne!(kid(&first), kid(&second), "each rotation makes a new key");

@@ -58,7 +58,9 @@ impl TestServer {
             .expect("todo-server starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("server prints its address");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("server prints its address");
         let base_url = line
             .trim()
             .strip_prefix("listening on ")

@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 use todo_api::{SessionInfo, TokenResponse, User};
 use uuid::Uuid;
 
+use super::AuthError;
 use super::keys::KeyRing;
 use super::limits::RateLimiter;
 use super::passwords::{self, PasswordHasherPool};
 use super::sessions::{self, RevokedSessions};
 use super::tokens::{Claims, TokenPolicy};
-use super::AuthError;
 use crate::config::ResolvedConfig as Config;
 use crate::store::{self, Db};
 
@@ -74,7 +74,10 @@ impl AuthService {
             limits: Limits {
                 sign_ups: RateLimiter::new(off(l.sign_ups_per_minute), Duration::from_secs(60)),
                 sign_ins: RateLimiter::new(off(l.sign_ins_per_minute), Duration::from_secs(60)),
-                failed_sign_ins: RateLimiter::new(off(l.failed_sign_ins_per_account), Duration::from_secs(15 * 60)),
+                failed_sign_ins: RateLimiter::new(
+                    off(l.failed_sign_ins_per_account),
+                    Duration::from_secs(15 * 60),
+                ),
             },
         })
     }
@@ -107,7 +110,12 @@ impl AuthService {
         passwords::check_strength(&password, &context)?;
 
         let lookup = email.clone();
-        if self.db.read(move |c| store::users::find_by_email(c, &lookup)).await?.is_some() {
+        if self
+            .db
+            .read(move |c| store::users::find_by_email(c, &lookup))
+            .await?
+            .is_some()
+        {
             return Err(AuthError::EmailTaken);
         }
         let record = store::users::UserRecord {
@@ -127,14 +135,22 @@ impl AuthService {
         self.token_response(user, session_id, refresh_token)
     }
 
-    pub async fn sign_in(&self, from: ClientAddr, email: &str, password: String) -> Result<TokenResponse, AuthError> {
+    pub async fn sign_in(
+        &self,
+        from: ClientAddr,
+        email: &str,
+        password: String,
+    ) -> Result<TokenResponse, AuthError> {
         self.limits.sign_ins.hit(&from.key()).map_err(limited)?;
         // Unknown and malformed emails go through the same path as wrong passwords, so the
         // answer and its timing tell nothing about which accounts exist.
         let account_key = email.trim().to_lowercase();
         self.limits.failed_sign_ins.check(&account_key).map_err(limited)?;
         let lookup = account_key.clone();
-        let record = self.db.read(move |c| store::users::find_by_email(c, &lookup)).await?;
+        let record = self
+            .db
+            .read(move |c| store::users::find_by_email(c, &lookup))
+            .await?;
         let (user, hash) = match record {
             Some(r) => (Some(r.user), Some(r.password_hash)),
             None => (None, None),
@@ -175,8 +191,15 @@ impl AuthService {
         Ok((token, session_id, inserted))
     }
 
-    fn token_response(&self, user: User, session_id: Uuid, refresh_token: String) -> Result<TokenResponse, AuthError> {
-        let claims = self.policy.claims_for(user.id, session_id, &user.email, OffsetDateTime::now_utc());
+    fn token_response(
+        &self,
+        user: User,
+        session_id: Uuid,
+        refresh_token: String,
+    ) -> Result<TokenResponse, AuthError> {
+        let claims = self
+            .policy
+            .claims_for(user.id, session_id, &user.email, OffsetDateTime::now_utc());
         let access_token = self.policy.sign(&self.keys.current(), &claims)?;
         Ok(TokenResponse {
             user,
@@ -191,7 +214,11 @@ impl AuthService {
     /// or replayed: the whole session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
         enum Outcome {
-            Rotated { user: Option<User>, session_id: Uuid, token: String },
+            Rotated {
+                user: Option<User>,
+                session_id: Uuid,
+                token: String,
+            },
             Reused(Uuid),
             Rejected,
         }
@@ -223,7 +250,11 @@ impl AuthService {
             })
             .await?;
         match outcome {
-            Outcome::Rotated { user: Some(user), session_id, token } => self.token_response(user, session_id, token),
+            Outcome::Rotated {
+                user: Some(user),
+                session_id,
+                token,
+            } => self.token_response(user, session_id, token),
             Outcome::Rotated { user: None, .. } => Err(AuthError::AccountGone),
             Outcome::Reused(session_id) => {
                 tracing::warn!(%session_id, "refresh token reused; session revoked");
@@ -236,7 +267,12 @@ impl AuthService {
 
     /// Ends the token's session, the session of `refresh_token` if it is the same
     /// user's, or with `all` every session of the user.
-    pub async fn sign_out(&self, claims: &Claims, refresh_token: Option<&str>, all: bool) -> Result<(), AuthError> {
+    pub async fn sign_out(
+        &self,
+        claims: &Claims,
+        refresh_token: Option<&str>,
+        all: bool,
+    ) -> Result<(), AuthError> {
         let user_id = claims.sub;
         let session_id = claims.sid;
         let presented = refresh_token.map(sessions::hash_refresh_token);

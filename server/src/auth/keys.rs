@@ -34,7 +34,9 @@ pub fn generate_key() -> KeyRecord {
 pub fn rotate(conn: &mut rusqlite::Connection) -> Result<String, StoreError> {
     let key = generate_key();
     let kid = key.kid.clone();
-    store::write_blocking(conn, |tx| store::keys::rotate(tx, &key, OffsetDateTime::now_utc()))?;
+    store::write_blocking(conn, |tx| {
+        store::keys::rotate(tx, &key, OffsetDateTime::now_utc())
+    })?;
     Ok(kid)
 }
 
@@ -53,7 +55,11 @@ pub struct KeySet {
 impl KeySet {
     /// `grace` is how long a retired key keeps verifying: the access-token lifetime plus
     /// the clock leeway.
-    fn from_records(records: Vec<KeyRecord>, grace: Duration, now: OffsetDateTime) -> Result<KeySet, AuthError> {
+    fn from_records(
+        records: Vec<KeyRecord>,
+        grace: Duration,
+        now: OffsetDateTime,
+    ) -> Result<KeySet, AuthError> {
         let mut signer = None;
         let mut verifiers = HashMap::new();
         let mut jwks = Vec::new();
@@ -173,8 +179,8 @@ mod tests {
         let mut old = generate_key();
         old.retired_at = Some(now - Duration::from_secs(3600));
         let kids = [active.kid.clone(), recent.kid.clone(), old.kid.clone()];
-        let set = KeySet::from_records(vec![active, recent, old], Duration::from_secs(900), now)
-            .expect("key set");
+        let set =
+            KeySet::from_records(vec![active, recent, old], Duration::from_secs(900), now).expect("key set");
         assert_eq!(set.signer.kid, kids[0]);
         assert!(set.verifiers.contains_key(&kids[1]));
         assert!(!set.verifiers.contains_key(&kids[2]));
@@ -186,6 +192,8 @@ mod tests {
     fn a_set_without_an_active_key_is_an_error() {
         let mut retired = generate_key();
         retired.retired_at = Some(OffsetDateTime::now_utc());
-        assert!(KeySet::from_records(vec![retired], Duration::from_secs(60), OffsetDateTime::now_utc()).is_err());
+        assert!(
+            KeySet::from_records(vec![retired], Duration::from_secs(60), OffsetDateTime::now_utc()).is_err()
+        );
     }
 }

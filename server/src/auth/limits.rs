@@ -37,9 +37,15 @@ impl RateLimiter {
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, w| now.duration_since(w.started) < self.period);
         }
-        let window = windows.entry(key.to_string()).or_insert(Window { started: now, count: 0 });
+        let window = windows.entry(key.to_string()).or_insert(Window {
+            started: now,
+            count: 0,
+        });
         if now.duration_since(window.started) >= self.period {
-            *window = Window { started: now, count: 0 };
+            *window = Window {
+                started: now,
+                count: 0,
+            };
         }
         f(window, now)
     }
@@ -68,7 +74,11 @@ impl RateLimiter {
             return Ok(());
         }
         self.with_window(key, |w, now| {
-            if w.count >= self.limit { Err(self.retry_after(w, now)) } else { Ok(()) }
+            if w.count >= self.limit {
+                Err(self.retry_after(w, now))
+            } else {
+                Ok(())
+            }
         })
     }
 

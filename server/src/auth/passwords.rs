@@ -25,7 +25,10 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
 pub fn normalize_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let name = raw.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
-        return Err(FieldError::new("name", format!("name has at most {NAME_MAX} characters")));
+        return Err(FieldError::new(
+            "name",
+            format!("name has at most {NAME_MAX} characters"),
+        ));
     }
     Ok(name)
 }
@@ -115,7 +118,9 @@ impl PasswordHasherPool {
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AuthError> {
         let has_account = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let matches = self.run(move || verify_blocking(password.as_bytes(), &hash)).await?;
+        let matches = self
+            .run(move || verify_blocking(password.as_bytes(), &hash))
+            .await?;
         Ok(matches && has_account)
     }
 }
@@ -126,7 +131,10 @@ mod tests {
 
     #[test]
     fn email_is_lowercased_and_checked() {
-        assert_eq!(normalize_email(" Ann@Example.COM "), Ok("ann@example.com".to_string()));
+        assert_eq!(
+            normalize_email(" Ann@Example.COM "),
+            Ok("ann@example.com".to_string())
+        );
         assert!(normalize_email("not-an-email").is_err());
         assert!(normalize_email("").is_err());
     }
@@ -136,7 +144,11 @@ mod tests {
         let short = check_strength("abc", &[]).expect_err("short");
         assert!(short.reason.contains("8 to 128"));
         let weak = check_strength("password", &[]).expect_err("weak");
-        assert!(weak.reason.starts_with("password is too easy to guess"), "{}", weak.reason);
+        assert!(
+            weak.reason.starts_with("password is too easy to guess"),
+            "{}",
+            weak.reason
+        );
         assert!(check_strength(&"x".repeat(129), &[]).is_err());
         assert!(check_strength("correct horse battery staple", &[]).is_ok());
     }
@@ -146,7 +158,11 @@ mod tests {
         let pool = PasswordHasherPool::new().expect("pool");
         let hash = pool.hash("tr0ub4dor&3-xyz".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(pool.verify("tr0ub4dor&3-xyz".into(), Some(hash.clone())).await.expect("verify"));
+        assert!(
+            pool.verify("tr0ub4dor&3-xyz".into(), Some(hash.clone()))
+                .await
+                .expect("verify")
+        );
         assert!(!pool.verify("wrong".into(), Some(hash)).await.expect("verify"));
         assert!(!pool.verify("anything".into(), None).await.expect("verify"));
     }

@@ -102,8 +102,13 @@ impl TokenPolicy {
 /// key-carrying parameters instead of refusing them.
 fn checked_kid(token: &str) -> Result<String, AuthError> {
     let malformed = AuthError::InvalidToken("malformed");
-    let header_b64 = token.split('.').next().ok_or(AuthError::InvalidToken("malformed"))?;
-    let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| AuthError::InvalidToken("malformed"))?;
+    let header_b64 = token
+        .split('.')
+        .next()
+        .ok_or(AuthError::InvalidToken("malformed"))?;
+    let header_json = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .map_err(|_| AuthError::InvalidToken("malformed"))?;
     let header: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&header_json).map_err(|_| malformed)?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {

@@ -57,8 +57,15 @@ impl AuthApi {
     /// refused). Limited to 10 sign-ups per client address per minute by default.
     #[oai(path = "/api/auth/sign-up", method = "post")]
     async fn sign_up(&self, req: &Request, body: Json<SignUpRequest>) -> Result<SignedUp, ProblemResponse> {
-        let SignUpRequest { email, password, name } = body.0;
-        let tokens = self.auth.sign_up(client_addr(req), &email, password, name).await?;
+        let SignUpRequest {
+            email,
+            password,
+            name,
+        } = body.0;
+        let tokens = self
+            .auth
+            .sign_up(client_addr(req), &email, password, name)
+            .await?;
         Ok(SignedUp::Created(Json(tokens), NO_STORE.into()))
     }
 
@@ -94,7 +101,11 @@ impl AuthApi {
     ) -> Result<SignedOut, ProblemResponse> {
         let request = body.0;
         self.auth
-            .sign_out(&auth.0, request.refresh_token.as_deref(), request.all.unwrap_or(false))
+            .sign_out(
+                &auth.0,
+                request.refresh_token.as_deref(),
+                request.all.unwrap_or(false),
+            )
             .await?;
         Ok(SignedOut::NoContent)
     }

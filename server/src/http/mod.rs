@@ -1,5 +1,9 @@
 //! HTTP: routes, the bearer check, and the mapping of errors to problem JSON.
 
+// Routes return `Result<_, ProblemResponse>` as poem-openapi requires; the error is a
+// whole response and is built once per failed request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod auth_routes;
 pub mod bearer;
 mod meta_routes;
@@ -10,8 +14,8 @@ use std::sync::Arc;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-use tokio::io::AsyncReadExt;
 use poem_openapi::{OpenApiService, Tags};
+use tokio::io::AsyncReadExt;
 
 use crate::auth::AuthService;
 use crate::tasks::TaskService;

@@ -52,7 +52,12 @@ pub enum ProblemResponse {
     Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
 
-fn problem(status: StatusCode, code: &str, detail: impl Into<String>, field: Option<String>) -> Json<Problem> {
+fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    field: Option<String>,
+) -> Json<Problem> {
     Json(Problem {
         kind: format!("urn:todo:problem:{code}"),
         title: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -137,7 +142,11 @@ impl From<AuthError> for ProblemResponse {
         let detail = e.to_string();
         match e {
             AuthError::InvalidField(f) => {
-                let code = if f.field == "password" { "weak_password" } else { "invalid_field" };
+                let code = if f.field == "password" {
+                    "weak_password"
+                } else {
+                    "invalid_field"
+                };
                 ProblemResponse::Unprocessable(problem(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     code,
@@ -145,9 +154,12 @@ impl From<AuthError> for ProblemResponse {
                     Some(f.field.to_string()),
                 ))
             }
-            AuthError::EmailTaken => {
-                ProblemResponse::Conflict(problem(StatusCode::CONFLICT, "email_taken", detail, Some("email".into())))
-            }
+            AuthError::EmailTaken => ProblemResponse::Conflict(problem(
+                StatusCode::CONFLICT,
+                "email_taken",
+                detail,
+                Some("email".into()),
+            )),
             AuthError::InvalidCredentials => ProblemResponse::Unauthorized(
                 problem(StatusCode::UNAUTHORIZED, "invalid_credentials", detail, None),
                 r#"Bearer realm="todo""#.into(),
@@ -185,7 +197,9 @@ impl From<TaskError> for ProblemResponse {
 /// Maps any error that reached the top of the app to problem JSON. Responses that are
 /// already problems (every error a route returns) pass through unchanged.
 pub async fn problem_from_poem_error(err: poem::Error) -> Response {
-    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    };
 
     if err.is::<AuthorizationError>() {
         return ProblemResponse::invalid_token("no bearer token").into_response();
@@ -198,12 +212,28 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
         )
         .into_response();
     }
+    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        return ProblemResponse::bad_request(
+            "invalid_parameter",
+            format!("the task id in the path is invalid: {}", e.reason),
+            None,
+        )
+        .into_response();
+    }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        return ProblemResponse::bad_request("invalid_body", format!("the request body is invalid: {}", e.reason), None)
-            .into_response();
+        return ProblemResponse::bad_request(
+            "invalid_body",
+            format!("the request body is invalid: {}", e.reason),
+            None,
+        )
+        .into_response();
     }
     if err.is::<ContentTypeError>() {
-        return generic(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json");
+        return generic(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        );
     }
     let status = err.status();
     let response = err.into_response();
@@ -216,9 +246,17 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     }
     match status {
         StatusCode::NOT_FOUND => generic(status, "not_found", "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => generic(status, "method_not_allowed", "this route does not take that method"),
-        StatusCode::PAYLOAD_TOO_LARGE => generic(status, "payload_too_large", "the request body is over 64 KiB"),
-        s if s.is_server_error() => ProblemResponse::internal(&format!("unmapped server error {s}")).into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => generic(
+            status,
+            "method_not_allowed",
+            "this route does not take that method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            generic(status, "payload_too_large", "the request body is over 64 KiB")
+        }
+        s if s.is_server_error() => {
+            ProblemResponse::internal(&format!("unmapped server error {s}")).into_response()
+        }
         s => generic(s, "bad_request", "the request could not be processed"),
     }
 }
@@ -227,8 +265,9 @@ fn generic(status: StatusCode, code: &str, detail: &str) -> Response {
     let body = problem(status, code, detail, None);
     let mut response = poem::web::Json(body.0).into_response();
     response.set_status(status);
-    response
-        .headers_mut()
-        .insert(poem::http::header::CONTENT_TYPE, poem::http::HeaderValue::from_static(PROBLEM_JSON));
+    response.headers_mut().insert(
+        poem::http::header::CONTENT_TYPE,
+        poem::http::HeaderValue::from_static(PROBLEM_JSON),
+    );
     response
 }

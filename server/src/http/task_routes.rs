@@ -94,7 +94,12 @@ impl TaskApi {
 
     /// Get one task
     #[oai(path = "/api/:user_id/tasks/:id", method = "get")]
-    async fn get(&self, auth: BearerAuth, user_id: Path<Uuid>, id: Path<i64>) -> Result<OneTask, ProblemResponse> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+        id: Path<i64>,
+    ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
         Ok(OneTask::Ok(Json(self.tasks.get(owner, id.0).await?)))
     }
@@ -117,7 +122,12 @@ impl TaskApi {
 
     /// Delete a task
     #[oai(path = "/api/:user_id/tasks/:id", method = "delete")]
-    async fn delete(&self, auth: BearerAuth, user_id: Path<Uuid>, id: Path<i64>) -> Result<TaskDeleted, ProblemResponse> {
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+        id: Path<i64>,
+    ) -> Result<TaskDeleted, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
         self.tasks.delete(owner, id.0).await?;
         Ok(TaskDeleted::NoContent)

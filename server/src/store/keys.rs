@@ -30,18 +30,16 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRecord>> {
         "SELECT kid, secret_key, public_key, created_at, retired_at FROM signing_keys
          ORDER BY created_at DESC",
     )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(KeyRecord {
-                kid: r.get(0)?,
-                secret_key: key_bytes(r.get(1)?)?,
-                public_key: key_bytes(r.get(2)?)?,
-                created_at: from_micros(r.get(3)?)?,
-                retired_at: r.get::<_, Option<i64>>(4)?.map(from_micros).transpose()?,
-            })
-        })?
-        .collect();
-    rows
+    stmt.query_map([], |r| {
+        Ok(KeyRecord {
+            kid: r.get(0)?,
+            secret_key: key_bytes(r.get(1)?)?,
+            public_key: key_bytes(r.get(2)?)?,
+            created_at: from_micros(r.get(3)?)?,
+            retired_at: r.get::<_, Option<i64>>(4)?.map(from_micros).transpose()?,
+        })
+    })?
+    .collect()
 }
 
 /// Retires the signing key(s) and makes `key` the one that signs.

@@ -1,8 +1,8 @@
 //! Storage: SQLite connections, migrations, and one module of SQL per table.
 //! Nothing outside this folder writes SQL.
 
-mod migrations;
 pub mod keys;
+mod migrations;
 pub mod sessions;
 pub mod tasks;
 pub mod users;
@@ -36,9 +36,7 @@ impl StoreError {
         use rusqlite::ErrorCode as C;
         match err.sqlite_error_code() {
             Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
-            Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => {
-                StoreError::Unwritable
-            }
+            Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => StoreError::Unwritable,
             _ => StoreError::Sqlite(err),
         }
     }
@@ -134,9 +132,8 @@ pub fn write_blocking<T>(
 
 /// Opens one connection with the pragmas every connection needs.
 pub fn open_connection(path: &Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::classify)?;
     // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
     // commit, so an acknowledged write survives a power cut, not only a killed process.
@@ -166,8 +163,7 @@ fn prepare_folder(path: &Path) -> StoreResult<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
-            .map_err(folder_err)?;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(folder_err)?;
     }
     Ok(())
 }
@@ -177,12 +173,12 @@ fn restrict_file_mode(path: &Path) -> StoreResult<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StoreError::Folder {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+            StoreError::Folder {
                 path: path.to_path_buf(),
                 source,
-            },
-        )?;
+            }
+        })?;
     }
     Ok(())
 }
@@ -191,7 +187,8 @@ fn restrict_file_mode(path: &Path) -> StoreResult<()> {
 /// what a later read returns.
 pub fn now() -> time::OffsetDateTime {
     let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
 }
 
 /// Microseconds since the Unix epoch: how every timestamp is stored.
@@ -200,6 +197,7 @@ pub fn to_micros(t: time::OffsetDateTime) -> i64 {
 }
 
 pub fn from_micros(us: i64) -> rusqlite::Result<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e)))
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })
 }

@@ -30,7 +30,12 @@ pub fn create(
 ) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![session_id.to_string(), user_id.to_string(), to_micros(now), to_micros(expires_at)],
+        params![
+            session_id.to_string(),
+            user_id.to_string(),
+            to_micros(now),
+            to_micros(expires_at)
+        ],
     )?;
     Ok(())
 }
@@ -48,7 +53,10 @@ pub fn insert_refresh_token(
     Ok(())
 }
 
-pub fn find_refresh_token(tx: &Transaction<'_>, token_hash: &[u8]) -> rusqlite::Result<Option<RefreshRecord>> {
+pub fn find_refresh_token(
+    tx: &Transaction<'_>,
+    token_hash: &[u8],
+) -> rusqlite::Result<Option<RefreshRecord>> {
     tx.query_row(
         "SELECT r.session_id, s.user_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
@@ -67,7 +75,11 @@ pub fn find_refresh_token(tx: &Transaction<'_>, token_hash: &[u8]) -> rusqlite::
     .optional()
 }
 
-pub fn mark_refresh_token_used(tx: &Transaction<'_>, token_hash: &[u8], now: OffsetDateTime) -> rusqlite::Result<()> {
+pub fn mark_refresh_token_used(
+    tx: &Transaction<'_>,
+    token_hash: &[u8],
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
         params![token_hash, to_micros(now)],
@@ -76,7 +88,12 @@ pub fn mark_refresh_token_used(tx: &Transaction<'_>, token_hash: &[u8], now: Off
 }
 
 /// Revokes one session of `user_id`; returns whether it was active.
-pub fn revoke(tx: &Transaction<'_>, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<bool> {
+pub fn revoke(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
         params![session_id.to_string(), user_id.to_string(), to_micros(now)],
@@ -89,19 +106,18 @@ pub fn revoke_all(tx: &Transaction<'_>, user_id: Uuid, now: OffsetDateTime) -> r
     let mut stmt = tx.prepare(
         "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id",
     )?;
-    let ids = stmt
-        .query_map(params![user_id.to_string(), to_micros(now)], |r| parse_uuid(r.get(0)?))?
-        .collect();
-    ids
+    stmt.query_map(params![user_id.to_string(), to_micros(now)], |r| {
+        parse_uuid(r.get(0)?)
+    })?
+    .collect()
 }
 
 /// Sessions revoked but not yet expired: their access tokens may still be in circulation.
 pub fn revoked_unexpired(conn: &Connection, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?1",
-    )?;
-    let ids = stmt.query_map([to_micros(now)], |r| parse_uuid(r.get(0)?))?.collect();
-    ids
+    let mut stmt =
+        conn.prepare("SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?1")?;
+    stmt.query_map([to_micros(now)], |r| parse_uuid(r.get(0)?))?
+        .collect()
 }
 
 /// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.

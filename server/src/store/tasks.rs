@@ -53,7 +53,12 @@ fn tags_json(tags: &[String]) -> rusqlite::Result<String> {
     serde_json::to_string(tags).map_err(conversion_error)
 }
 
-pub fn insert(tx: &Transaction<'_>, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> rusqlite::Result<Task> {
+pub fn insert(
+    tx: &Transaction<'_>,
+    owner: Owner,
+    draft: &TaskDraft,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Task> {
     let now = to_micros(now);
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at)
@@ -129,8 +134,12 @@ pub fn toggle_completed(
              updated_at = ?3
          WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
     );
-    tx.query_row(&sql, params![id, owner.0.to_string(), to_micros(now)], task_from_row)
-        .optional()
+    tx.query_row(
+        &sql,
+        params![id, owner.0.to_string(), to_micros(now)],
+        task_from_row,
+    )
+    .optional()
 }
 
 /// Escapes `%`, `_` and `\` so a search is a plain substring match.

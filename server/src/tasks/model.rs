@@ -55,9 +55,7 @@ impl TaskDraft {
         if description_len > DESCRIPTION_MAX {
             return Err(invalid(
                 "description",
-                format!(
-                    "description is {description_len} characters; at most {DESCRIPTION_MAX} are allowed"
-                ),
+                format!("description is {description_len} characters; at most {DESCRIPTION_MAX} are allowed"),
             ));
         }
         Ok(TaskDraft {
@@ -124,14 +122,14 @@ impl TaskQuery {
     pub fn parse(raw: RawTaskQuery) -> Result<TaskQuery, TaskError> {
         let limit = raw.limit.unwrap_or(LIST_LIMIT_DEFAULT);
         if limit == 0 || limit > LIST_LIMIT_MAX {
-            return Err(invalid(
-                "limit",
-                format!("limit must be 1 to {LIST_LIMIT_MAX}"),
-            ));
+            return Err(invalid("limit", format!("limit must be 1 to {LIST_LIMIT_MAX}")));
         }
         let search = raw.search.filter(|q| !q.trim().is_empty());
         if search.as_ref().is_some_and(|q| q.chars().count() > SEARCH_MAX) {
-            return Err(invalid("q", format!("search is limited to {SEARCH_MAX} characters")));
+            return Err(invalid(
+                "q",
+                format!("search is limited to {SEARCH_MAX} characters"),
+            ));
         }
         let tag = raw.tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         if tag.as_ref().is_some_and(|t| t.chars().count() > TAG_MAX) {
@@ -163,7 +161,10 @@ mod tests {
 
     #[test]
     fn title_is_trimmed_and_bounded_in_characters() {
-        assert_eq!(TaskDraft::parse(input("  buy milk ")).map(|d| d.title), Ok("buy milk".into()));
+        assert_eq!(
+            TaskDraft::parse(input("  buy milk ")).expect("valid").title,
+            "buy milk"
+        );
         assert!(TaskDraft::parse(input(&"é".repeat(200))).is_ok());
         let err = TaskDraft::parse(input(&"x".repeat(201))).expect_err("too long");
         assert!(matches!(err, TaskError::Invalid { ref field, .. } if field == "title"));
@@ -174,7 +175,10 @@ mod tests {
     fn tags_are_deduplicated_and_limited() {
         let mut i = input("t");
         i.tags = Some(vec!["a".into(), "a".into(), " b ".into()]);
-        assert_eq!(TaskDraft::parse(i).map(|d| d.tags), Ok(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            TaskDraft::parse(i).expect("valid").tags,
+            vec!["a".to_string(), "b".to_string()]
+        );
         let mut i = input("t");
         i.tags = Some((0..11).map(|n| n.to_string()).collect());
         assert!(TaskDraft::parse(i).is_err());
@@ -193,8 +197,14 @@ mod tests {
 
     #[test]
     fn list_limit_defaults_and_is_capped() {
-        assert_eq!(TaskQuery::parse(RawTaskQuery::default()).map(|q| q.limit), Ok(100));
-        let raw = RawTaskQuery { limit: Some(501), ..RawTaskQuery::default() };
+        assert_eq!(
+            TaskQuery::parse(RawTaskQuery::default()).expect("valid").limit,
+            100
+        );
+        let raw = RawTaskQuery {
+            limit: Some(501),
+            ..RawTaskQuery::default()
+        };
         assert!(TaskQuery::parse(raw).is_err());
     }
 }

@@ -15,12 +15,18 @@ impl TaskService {
     }
 
     pub async fn list(&self, owner: Owner, query: TaskQuery) -> Result<(Vec<Task>, u64), TaskError> {
-        Ok(self.db.read(move |c| store::tasks::list(c, owner, &query)).await?)
+        Ok(self
+            .db
+            .read(move |c| store::tasks::list(c, owner, &query))
+            .await?)
     }
 
     pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
         let now = crate::store::now();
-        Ok(self.db.write(move |tx| store::tasks::insert(tx, owner, &draft, now)).await?)
+        Ok(self
+            .db
+            .write(move |tx| store::tasks::insert(tx, owner, &draft, now))
+            .await?)
     }
 
     pub async fn get(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {
@@ -39,8 +45,15 @@ impl TaskService {
     }
 
     pub async fn delete(&self, owner: Owner, id: i64) -> Result<(), TaskError> {
-        let deleted = self.db.write(move |tx| store::tasks::delete(tx, owner, id)).await?;
-        if deleted { Ok(()) } else { Err(TaskError::NotFound(id)) }
+        let deleted = self
+            .db
+            .write(move |tx| store::tasks::delete(tx, owner, id))
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(TaskError::NotFound(id))
+        }
     }
 
     pub async fn toggle_completed(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {

@@ -20,7 +20,10 @@ pub fn assert_problem(response: Response, status: u16, code: &str) -> Value {
         .to_string();
     let text = response.text().expect("body");
     assert_eq!(actual, status, "status; body: {text}");
-    assert_eq!(content_type, "application/problem+json", "content type; body: {text}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type; body: {text}"
+    );
     let body: Value = serde_json::from_str(&text).expect("problem JSON");
     assert_eq!(body["code"], code, "code; body: {text}");
     assert_eq!(body["status"], status);
@@ -41,9 +44,12 @@ pub fn create_task(server: &TestServer, user_id: &str, token: &str, body: Value)
 }
 
 pub fn list_tasks(server: &TestServer, user_id: &str, token: &str, query: &str) -> (Vec<Value>, u64) {
-    let response = bearer(http().get(server.url(&format!("/api/{user_id}/tasks{query}"))), token)
-        .send()
-        .expect("list");
+    let response = bearer(
+        http().get(server.url(&format!("/api/{user_id}/tasks{query}"))),
+        token,
+    )
+    .send()
+    .expect("list");
     assert_eq!(response.status().as_u16(), 200);
     let total = response
         .headers()
