@@ -1,1 +1,18 @@
-//! Shared client code (placeholder until the CLI issue).
+//! The client side of todo, shared by the `todo` CLI and the `todo-tui` app:
+//! a typed API client ([`api`]), a credential store in the OS keyring with a file
+//! fallback ([`credentials`]), an authenticated [`Session`] that refreshes tokens
+//! transparently, and the due-date forms both clients accept ([`due`]).
+
+pub mod api;
+pub mod credentials;
+pub mod due;
+mod error;
+mod session;
+
+pub use api::{ApiClient, TaskPage, TaskQuery};
+pub use error::ClientError;
+pub use session::{Session, TokenSource};
+pub use todo_api as types;
+
+/// The server the clients talk to when none is given.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";

@@ -1,0 +1,186 @@
+//! A typed client for every route of the todo API. Stateless: tokens are passed in;
+//! [`Session`](crate::Session) adds the stored credentials and refresh.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use todo_api::{
+    Jwks, Priority, Problem, RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest,
+    SortField, SortOrder, StatusFilter, Task, TaskInput, TokenResponse,
+};
+use uuid::Uuid;
+
+use crate::ClientError;
+
+/// Filters of a task list; `None` leaves the server's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TaskQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    #[serde(rename = "q", skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SortField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<SortOrder>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
+}
+
+/// One page of tasks and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    pub total: u64,
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ApiClient {
+    pub fn new(base_url: &str) -> Result<ApiClient, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("todo-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Protocol(format!("cannot build an HTTP client: {e}")))?;
+        Ok(ApiClient {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
+        let response = builder.send().await.map_err(|e| {
+            if e.is_connect() || e.is_timeout() || e.is_request() {
+                ClientError::Unreachable { url: self.base.clone() }
+            } else {
+                ClientError::Protocol(e.without_url().to_string())
+            }
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(problem_of(response).await)
+    }
+
+    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
+        self.send(builder)
+            .await?
+            .json()
+            .await
+            .map_err(|e| ClientError::Protocol(e.without_url().to_string()))
+    }
+
+    pub async fn sign_up(&self, request: &SignUpRequest) -> Result<TokenResponse, ClientError> {
+        self.json(self.request(Method::POST, "/api/auth/sign-up", None).json(request)).await
+    }
+
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<TokenResponse, ClientError> {
+        self.json(self.request(Method::POST, "/api/auth/sign-in", None).json(request)).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_string(),
+        };
+        self.json(self.request(Method::POST, "/api/auth/refresh", None).json(&body)).await
+    }
+
+    pub async fn sign_out(&self, token: &str, request: &SignOutRequest) -> Result<(), ClientError> {
+        self.send(self.request(Method::POST, "/api/auth/sign-out", Some(token)).json(request))
+            .await
+            .map(drop)
+    }
+
+    pub async fn session(&self, token: &str) -> Result<SessionInfo, ClientError> {
+        self.json(self.request(Method::GET, "/api/auth/session", Some(token))).await
+    }
+
+    pub async fn jwks(&self) -> Result<Jwks, ClientError> {
+        self.json(self.request(Method::GET, "/api/auth/jwks", None)).await
+    }
+
+    pub async fn list_tasks(&self, token: &str, user: Uuid, query: &TaskQuery) -> Result<TaskPage, ClientError> {
+        let path = format!("/api/{user}/tasks");
+        let response = self.send(self.request(Method::GET, &path, Some(token)).query(query)).await?;
+        let total = response
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| ClientError::Protocol("the list has no X-Total-Count".into()))?;
+        let tasks = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Protocol(e.without_url().to_string()))?;
+        Ok(TaskPage { tasks, total })
+    }
+
+    pub async fn create_task(&self, token: &str, user: Uuid, input: &TaskInput) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks");
+        self.json(self.request(Method::POST, &path, Some(token)).json(input)).await
+    }
+
+    pub async fn get_task(&self, token: &str, user: Uuid, id: i64) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}");
+        self.json(self.request(Method::GET, &path, Some(token))).await
+    }
+
+    pub async fn replace_task(&self, token: &str, user: Uuid, id: i64, input: &TaskInput) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}");
+        self.json(self.request(Method::PUT, &path, Some(token)).json(input)).await
+    }
+
+    pub async fn delete_task(&self, token: &str, user: Uuid, id: i64) -> Result<(), ClientError> {
+        let path = format!("/api/{user}/tasks/{id}");
+        self.send(self.request(Method::DELETE, &path, Some(token))).await.map(drop)
+    }
+
+    pub async fn toggle_task(&self, token: &str, user: Uuid, id: i64) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}/complete");
+        self.json(self.request(Method::PATCH, &path, Some(token))).await
+    }
+}
+
+/// Reads a problem document; anything else becomes a generic problem with the status.
+async fn problem_of(response: Response) -> ClientError {
+    let status = response.status();
+    match response.json::<Problem>().await {
+        Ok(problem) => ClientError::Api { problem },
+        Err(_) => ClientError::Api {
+            problem: Problem {
+                kind: "about:blank".into(),
+                title: status.canonical_reason().unwrap_or("Error").into(),
+                status: status.as_u16(),
+                detail: format!("the server answered {status}"),
+                code: if status == StatusCode::NOT_FOUND { "not_found" } else { "http_error" }.into(),
+                field: None,
+            },
+        },
+    }
+}

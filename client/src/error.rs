@@ -1,0 +1,53 @@
+use todo_api::Problem;
+
+/// Everything a client call can fail with. Messages are one line, name the server where
+/// that helps, and never contain a token or password.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the todo server at {url}: is `todo-server` running there?")]
+    Unreachable { url: String },
+    /// The server answered with a problem document.
+    #[error("{}", .problem.detail)]
+    Api { problem: Problem },
+    #[error("not signed in to {server}: run `todo auth signin` first")]
+    NotSignedIn { server: String },
+    #[error("your session on {server} has ended; sign in again")]
+    SessionEnded { server: String },
+    #[error("credential store: {0}")]
+    Credentials(String),
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// The server's stable problem code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { problem } => Some(&problem.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { problem } => Some(problem.status),
+            _ => None,
+        }
+    }
+
+    /// The request field the server refused, for validation errors.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { problem } => problem.field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when signing in again is the fix.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. })
+            || self.code() == Some("invalid_token")
+            || self.code() == Some("invalid_refresh_token")
+            || self.code() == Some("forbidden")
+    }
+}

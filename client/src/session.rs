@@ -1,0 +1,371 @@
+//! An authenticated session on one server: the stored credentials (or `TODO_TOKEN`),
+//! refreshed before they expire and once more after a 401, with refreshes serialised
+//! across processes by a lock file.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+use todo_api::{SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::credentials::{CredentialStore, Credentials};
+use crate::{ApiClient, ClientError, TaskPage, TaskQuery};
+
+/// An access token given in the environment beats the store, for scripts and CI.
+pub const TOKEN_ENV: &str = "TODO_TOKEN";
+
+/// Refresh this long before the access token expires.
+const REFRESH_MARGIN: time::Duration = time::Duration::seconds(5);
+
+/// Where the access token of a session comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `TODO_TOKEN`: used as is, never refreshed or stored.
+    Environment,
+    /// The credential store; the string says where it is.
+    Store(String),
+}
+
+struct EnvToken {
+    token: String,
+    user_id: Uuid,
+}
+
+#[derive(Clone)]
+pub struct Session {
+    api: ApiClient,
+    store: Arc<CredentialStore>,
+    env_token: Option<Arc<EnvToken>>,
+    current: Arc<Mutex<Option<Credentials>>>,
+}
+
+/// Reads `sub` from a JWT without verifying it: the server verifies; the client only
+/// needs the user id for the task paths.
+fn subject_of(token: &str) -> Option<Uuid> {
+    let payload = token.split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims.get("sub")?.as_str()?.parse().ok()
+}
+
+fn blocking_error(_: tokio::task::JoinError) -> ClientError {
+    ClientError::Credentials("the credential store worker failed".into())
+}
+
+impl Session {
+    /// Opens the session for `server` with the default store and `TODO_TOKEN`.
+    pub async fn open(server: &str) -> Result<Session, ClientError> {
+        let store = tokio::task::spawn_blocking(CredentialStore::open).await.map_err(blocking_error)??;
+        let env_token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
+        Session::with_store(server, store, env_token).await
+    }
+
+    pub async fn with_store(
+        server: &str,
+        store: CredentialStore,
+        env_token: Option<String>,
+    ) -> Result<Session, ClientError> {
+        let api = ApiClient::new(server)?;
+        let env_token = match env_token {
+            Some(token) => {
+                let token = token.trim().to_string();
+                let user_id = subject_of(&token).ok_or_else(|| {
+                    ClientError::Credentials(format!("{TOKEN_ENV} does not hold a todo access token"))
+                })?;
+                Some(Arc::new(EnvToken { token, user_id }))
+            }
+            None => None,
+        };
+        let store = Arc::new(store);
+        let session = Session {
+            api,
+            store,
+            env_token,
+            current: Arc::new(Mutex::new(None)),
+        };
+        let loaded = session.load_stored().await?;
+        *session.current.lock().await = loaded;
+        Ok(session)
+    }
+
+    async fn load_stored(&self) -> Result<Option<Credentials>, ClientError> {
+        let store = self.store.clone();
+        let server = self.server().to_string();
+        tokio::task::spawn_blocking(move || store.load(&server)).await.map_err(blocking_error)?
+    }
+
+    async fn save(&self, credentials: Credentials) -> Result<(), ClientError> {
+        let store = self.store.clone();
+        let to_store = credentials.clone();
+        tokio::task::spawn_blocking(move || store.save(&to_store)).await.map_err(blocking_error)??;
+        *self.current.lock().await = Some(credentials);
+        Ok(())
+    }
+
+    async fn forget(&self) -> Result<(), ClientError> {
+        let store = self.store.clone();
+        let server = self.server().to_string();
+        *self.current.lock().await = None;
+        tokio::task::spawn_blocking(move || store.delete(&server)).await.map_err(blocking_error)?
+    }
+
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    pub fn server(&self) -> &str {
+        self.api.base_url()
+    }
+
+    pub fn store(&self) -> &CredentialStore {
+        &self.store
+    }
+
+    pub fn token_source(&self) -> TokenSource {
+        if self.env_token.is_some() {
+            TokenSource::Environment
+        } else {
+            TokenSource::Store(self.store.location())
+        }
+    }
+
+    /// The stored credentials, if any (never those of `TODO_TOKEN`).
+    pub async fn credentials(&self) -> Option<Credentials> {
+        self.current.lock().await.clone()
+    }
+
+    /// The signed-in user's id, from `TODO_TOKEN` or the store.
+    pub async fn user_id(&self) -> Result<Uuid, ClientError> {
+        if let Some(env) = &self.env_token {
+            return Ok(env.user_id);
+        }
+        self.current
+            .lock()
+            .await
+            .as_ref()
+            .map(|c| c.user.id)
+            .ok_or_else(|| self.not_signed_in())
+    }
+
+    fn not_signed_in(&self) -> ClientError {
+        ClientError::NotSignedIn {
+            server: self.server().to_string(),
+        }
+    }
+
+    pub async fn sign_up(&self, request: &SignUpRequest) -> Result<User, ClientError> {
+        let tokens = self.api.sign_up(request).await?;
+        let credentials = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
+        let user = credentials.user.clone();
+        self.save(credentials).await?;
+        Ok(user)
+    }
+
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<User, ClientError> {
+        let tokens = self.api.sign_in(request).await?;
+        let credentials = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
+        let user = credentials.user.clone();
+        self.save(credentials).await?;
+        Ok(user)
+    }
+
+    /// Signs out on the server (this session, or every session with `all`) and forgets
+    /// the local credentials, even when the server already considers them dead.
+    pub async fn sign_out(&self, all: bool) -> Result<(), ClientError> {
+        if self.env_token.is_none() && self.current.lock().await.is_none() {
+            return Err(self.not_signed_in());
+        }
+        let request = SignOutRequest {
+            refresh_token: self.current.lock().await.as_ref().map(|c| c.refresh_token.clone()),
+            all: all.then_some(true),
+        };
+        let api = self.api.clone();
+        let outcome = self.with_token(|token| {
+            let api = api.clone();
+            let request = request.clone();
+            async move { api.sign_out(&token, &request).await }
+        });
+        let result = match outcome.await {
+            Err(e) if e.needs_sign_in() => Ok(()),
+            other => other,
+        };
+        if self.env_token.is_none() {
+            self.forget().await?;
+        }
+        result
+    }
+
+    /// A valid access token, refreshed first if it is expired or about to be.
+    pub async fn access_token(&self) -> Result<String, ClientError> {
+        if let Some(env) = &self.env_token {
+            return Ok(env.token.clone());
+        }
+        let stale = {
+            let current = self.current.lock().await;
+            let credentials = current.as_ref().ok_or_else(|| self.not_signed_in())?;
+            if credentials.expires_at - REFRESH_MARGIN > OffsetDateTime::now_utc() {
+                return Ok(credentials.access_token.clone());
+            }
+            credentials.access_token.clone()
+        };
+        self.refresh(&stale).await
+    }
+
+    /// Refreshes unless another process already did: holds the lock file, re-reads the
+    /// store, and spends the refresh token only if it is still the one we saw.
+    async fn refresh(&self, stale_access: &str) -> Result<String, ClientError> {
+        let lock_path = self.store.lock_path();
+        let dir = self.store.config_dir().to_path_buf();
+        let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File, ClientError> {
+            crate::credentials::ensure_private_dir(&dir)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| ClientError::Credentials(format!("{}: {e}", lock_path.display())))?;
+            file.lock()
+                .map_err(|e| ClientError::Credentials(format!("{}: {e}", lock_path.display())))?;
+            Ok(file)
+        })
+        .await
+        .map_err(blocking_error)??;
+
+        let result = async {
+            let stored = self.load_stored().await?.ok_or_else(|| self.not_signed_in())?;
+            if stored.access_token != stale_access
+                && stored.expires_at - REFRESH_MARGIN > OffsetDateTime::now_utc()
+            {
+                let token = stored.access_token.clone();
+                *self.current.lock().await = Some(stored);
+                return Ok(token);
+            }
+            match self.api.refresh(&stored.refresh_token).await {
+                Ok(tokens) => {
+                    let fresh = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
+                    let token = fresh.access_token.clone();
+                    self.save(fresh).await?;
+                    Ok(token)
+                }
+                Err(e) if e.code() == Some("invalid_refresh_token") => {
+                    self.forget().await?;
+                    Err(ClientError::SessionEnded {
+                        server: self.server().to_string(),
+                    })
+                }
+                Err(e) => Err(e),
+            }
+        }
+        .await;
+        drop(lock);
+        result
+    }
+
+    /// Runs `call` with a fresh token; after a 401 it refreshes once and tries again.
+    async fn with_token<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let token = self.access_token().await?;
+        match call(token.clone()).await {
+            Err(e) if e.code() == Some("invalid_token") && self.env_token.is_none() => {
+                let token = self.refresh(&token).await?;
+                call(token).await
+            }
+            other => other,
+        }
+    }
+
+    pub async fn session_info(&self) -> Result<SessionInfo, ClientError> {
+        let api = self.api.clone();
+        self.with_token(|t| {
+            let api = api.clone();
+            async move { api.session(&t).await }
+        })
+        .await
+    }
+
+    pub async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let query = query.clone();
+            async move { api.list_tasks(&t, user, &query).await }
+        })
+        .await
+    }
+
+    pub async fn create_task(&self, input: &TaskInput) -> Result<Task, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let input = input.clone();
+            async move { api.create_task(&t, user, &input).await }
+        })
+        .await
+    }
+
+    pub async fn get_task(&self, id: i64) -> Result<Task, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.get_task(&t, user, id).await }
+        })
+        .await
+    }
+
+    pub async fn replace_task(&self, id: i64, input: &TaskInput) -> Result<Task, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let input = input.clone();
+            async move { api.replace_task(&t, user, id, &input).await }
+        })
+        .await
+    }
+
+    pub async fn delete_task(&self, id: i64) -> Result<(), ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.delete_task(&t, user, id).await }
+        })
+        .await
+    }
+
+    pub async fn toggle_task(&self, id: i64) -> Result<Task, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.toggle_task(&t, user, id).await }
+        })
+        .await
+    }
+
+    /// Sets a task's completion to `completed`, toggling only when it differs, so
+    /// `todo done` and `todo undone` can be run twice safely.
+    pub async fn set_completed(&self, id: i64, completed: bool) -> Result<Task, ClientError> {
+        let task = self.get_task(id).await?;
+        if task.completed == completed {
+            return Ok(task);
+        }
+        self.toggle_task(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_is_read_from_a_jwt_payload() {
+        let id = Uuid::new_v4();
+        let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"{id}"}}"#));
+        assert_eq!(subject_of(&format!("h.{payload}.s")), Some(id));
+        assert_eq!(subject_of("not-a-jwt"), None);
+    }
+}
