@@ -1,1 +1,35 @@
-fn main() {}
+//! `todo`: the command-line client. Parses flags, runs one command, prints its result
+//! and exits with a documented code (see `todo --help`).
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    output::init_local_offset();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's own message, cut to its first line: errors are one line here.
+            let rendered = e.render().to_string();
+            let line = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!("todo: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let out = output::Output::new(cli.global.json, cli.global.quiet, cli.global.no_color);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("todo: cannot start: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    exit::report(runtime.block_on(commands::run(cli, out)))
+}

@@ -77,6 +77,9 @@ fn keyring_error(e: keyring::Error) -> ClientError {
 
 /// Whether the OS keyring answers; `Err` carries the reason it does not.
 fn probe_keyring() -> Result<(), String> {
+    if let Err(e) = keyring::Entry::store_status() {
+        return Err(e.to_string());
+    }
     let entry = keyring::Entry::new(KEYRING_SERVICE, "availability-probe").map_err(|e| e.to_string())?;
     match entry.get_password() {
         Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),

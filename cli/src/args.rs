@@ -1,0 +1,208 @@
+//! The command line, declared with clap. Every subcommand's help ends with an example.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use todo_api::{Priority, SortField, SortOrder, StatusFilter};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (the server refused the request, bad input, ...)
+  2  usage error (unknown flag, bad value)
+  3  not found (no such task)
+  4  not signed in, or the token was refused
+  5  the server cannot be reached
+
+Environment:
+  TODO_SERVER             server URL (like --server)
+  TODO_TOKEN              an access token to use instead of the stored credentials
+  TODO_CREDENTIAL_STORE   auto (default), keyring or file
+  NO_COLOR                disables colour (like --no-color)";
+
+/// Manage your tasks on a todo server from the terminal or from scripts.
+#[derive(Parser, Debug)]
+#[command(name = "todo", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// URL of the todo server
+    #[arg(long, global = true, env = "TODO_SERVER", default_value = todo_client::DEFAULT_SERVER)]
+    pub server: String,
+    /// Print machine-readable JSON on stdout (the API's own shapes)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print no confirmations; data and errors only
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Never colour the output (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Sign up, sign in, sign out, and inspect the stored credentials
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Add a task
+    #[command(after_help = "Example:\n  todo add \"Buy milk\" --priority high --due tomorrow --tag home")]
+    Add(AddArgs),
+    /// List tasks as a table (or JSON with --json)
+    #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
+    List(ListArgs),
+    /// Show one task in full
+    #[command(after_help = "Example:\n  todo show 12")]
+    Show(IdArg),
+    /// Change a task; fields not given stay as they are
+    #[command(after_help = "Example:\n  todo edit 12 --title \"Buy oat milk\" --no-due")]
+    Edit(EditArgs),
+    /// Mark a task completed (doing it twice is fine)
+    #[command(after_help = "Example:\n  todo done 12")]
+    Done(IdArg),
+    /// Mark a task pending again (doing it twice is fine)
+    #[command(after_help = "Example:\n  todo undone 12")]
+    Undone(IdArg),
+    /// Delete a task; asks first on a terminal unless --yes
+    #[command(after_help = "Example:\n  todo rm 12 --yes")]
+    Rm(RmArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo")]
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuthCommand {
+    /// Create an account and sign in
+    #[command(after_help = "Examples:\n  todo auth signup --email ann@example.com\n  \
+                            printf '%s\\n' \"$PASSWORD\" | todo auth signup --email ann@example.com --password-stdin")]
+    Signup {
+        #[arg(long)]
+        email: String,
+        /// Display name
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign in and store the tokens
+    #[command(after_help = "Example:\n  todo auth signin --email ann@example.com")]
+    Signin {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of stdin instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign out and forget the stored tokens
+    #[command(after_help = "Example:\n  todo auth signout --all")]
+    Signout {
+        /// Sign out every session of this account, on every device
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show the server, the user, the token expiry and where credentials are stored;
+    /// exits 4 when not signed in
+    #[command(after_help = "Example:\n  todo auth status --json")]
+    Status,
+    /// Print a valid access token (refreshed if needed)
+    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session")]
+    Token,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    pub title: String,
+    #[arg(long, short)]
+    pub description: Option<String>,
+    #[arg(long, short, value_enum)]
+    pub priority: Option<Priority>,
+    /// When it is due: RFC 3339, 2030-01-31, today, tomorrow, +3d, +2h, +1w
+    #[arg(long, value_parser = parse_due_arg)]
+    pub due: Option<time::OffsetDateTime>,
+    /// A tag; repeat for more (up to 10)
+    #[arg(long = "tag", short)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, value_enum)]
+    pub status: Option<StatusFilter>,
+    /// Search title and description
+    #[arg(long, short)]
+    pub search: Option<String>,
+    #[arg(long, short)]
+    pub tag: Option<String>,
+    #[arg(long, short, value_enum)]
+    pub priority: Option<Priority>,
+    #[arg(long, value_enum)]
+    pub sort: Option<SortField>,
+    #[arg(long, value_enum)]
+    pub order: Option<SortOrder>,
+    /// At most this many tasks (1 to 500)
+    #[arg(long, short = 'n')]
+    pub limit: Option<u32>,
+    /// Skip this many tasks first
+    #[arg(long)]
+    pub offset: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    /// The task id (see `todo list`)
+    pub id: i64,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// The task id (see `todo list`)
+    pub id: i64,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The task id (see `todo list`)
+    pub id: i64,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long, short)]
+    pub description: Option<String>,
+    #[arg(long, short, value_enum)]
+    pub priority: Option<Priority>,
+    /// New due date (same forms as `todo add --due`)
+    #[arg(long, value_parser = parse_due_arg, conflicts_with = "no_due")]
+    pub due: Option<time::OffsetDateTime>,
+    /// Remove the due date
+    #[arg(long)]
+    pub no_due: bool,
+    /// Replace the tags with these; repeat for more
+    #[arg(long = "tag", short, conflicts_with = "no_tags")]
+    pub tags: Vec<String>,
+    /// Remove every tag
+    #[arg(long)]
+    pub no_tags: bool,
+}
+
+fn parse_due_arg(text: &str) -> Result<time::OffsetDateTime, String> {
+    todo_client::due::parse_due(text, crate::output::local_now())
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}

@@ -1,0 +1,143 @@
+//! `todo auth ...`: sign-up, sign-in, sign-out, status, token.
+
+use std::io::{BufRead, IsTerminal};
+
+use serde::Serialize;
+use todo_api::{SignInRequest, SignUpRequest, User};
+use todo_client::{Session, TokenSource};
+
+use crate::args::AuthCommand;
+use crate::exit::CliError;
+use crate::output::{Output, format_time};
+
+pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result<(), CliError> {
+    match command {
+        AuthCommand::Signup {
+            email,
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?;
+            let user = session.sign_up(&SignUpRequest { email, password, name }).await?;
+            signed_in(session, &user, "Signed up and signed in", out);
+            Ok(())
+        }
+        AuthCommand::Signin { email, password_stdin } => {
+            let password = read_password(password_stdin, false)?;
+            let user = session.sign_in(&SignInRequest { email, password }).await?;
+            signed_in(session, &user, "Signed in", out);
+            Ok(())
+        }
+        AuthCommand::Signout { all } => {
+            session.sign_out(all).await?;
+            let scope = if all { "every session" } else { "this session" };
+            out.note(&format!("Signed out of {scope} on {}.", session.server()));
+            Ok(())
+        }
+        AuthCommand::Status => status(session, out).await,
+        AuthCommand::Token => {
+            println!("{}", session.access_token().await?);
+            Ok(())
+        }
+    }
+}
+
+fn signed_in(session: &Session, user: &User, verb: &str, out: Output) {
+    if out.json {
+        out.print_json(user);
+        return;
+    }
+    out.note(&format!("{verb} as {} on {}.", user.email, session.server()));
+    if let Some(reason) = session.store().fallback_reason() {
+        // Never silent: the tokens are in a plain (0600) file, and the user should know.
+        eprintln!(
+            "warning: credentials stored in {} ({reason})",
+            session.store().location().trim_start_matches("file ")
+        );
+    }
+}
+
+/// The password from stdin's first line, or a no-echo prompt on the terminal.
+fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::Failed(format!("cannot read the password from stdin: {e}")))?;
+        let password = line.trim_end_matches(['\r', '\n']).to_string();
+        if password.is_empty() {
+            return Err(CliError::Usage("stdin held no password".into()));
+        }
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no terminal to ask for the password on; pass it with --password-stdin".into(),
+        ));
+    }
+    let prompt = |label: &str| {
+        rpassword::prompt_password(label).map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
+    };
+    let password = prompt("Password: ")?;
+    if confirm && prompt("Repeat the password: ")? != password {
+        return Err(CliError::Usage("the two passwords differ".into()));
+    }
+    Ok(password)
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    server: &'a str,
+    signed_in: bool,
+    user: Option<User>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+    token_source: &'a str,
+    credential_store: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keyring_unavailable: Option<&'a str>,
+}
+
+async fn status(session: &Session, out: Output) -> Result<(), CliError> {
+    let info = session.session_info().await;
+    let source = session.token_source();
+    let store = session.store();
+    let (user, expires_at, error) = match info {
+        Ok(info) => (Some(info.user), Some(info.expires_at), None),
+        Err(e) => (None, None, Some(e)),
+    };
+    let report = Status {
+        server: session.server(),
+        signed_in: user.is_some(),
+        user,
+        expires_at,
+        token_source: match source {
+            TokenSource::Environment => "TODO_TOKEN",
+            TokenSource::Store(_) => "credential store",
+        },
+        credential_store: store.location(),
+        keyring_unavailable: store.fallback_reason(),
+    };
+    if out.json {
+        out.print_json(&report);
+    } else {
+        println!("Server:      {}", report.server);
+        match (&report.user, report.expires_at) {
+            (Some(user), Some(expires)) => {
+                println!("User:        {} ({})", user.email, user.id);
+                println!("Token until: {}", format_time(expires));
+            }
+            _ => println!("User:        not signed in"),
+        }
+        println!("Token from:  {}", report.token_source);
+        match report.keyring_unavailable {
+            None => println!("Credentials: {}", report.credential_store),
+            Some(reason) => println!("Credentials: {} ({reason})", report.credential_store),
+        }
+    }
+    match error {
+        None => Ok(()),
+        Some(e) => Err(e.into()),
+    }
+}

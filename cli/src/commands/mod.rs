@@ -1,0 +1,34 @@
+//! One module per group of subcommands.
+
+mod auth;
+mod tasks;
+
+use clap::CommandFactory;
+use todo_client::Session;
+
+use crate::args::{Cli, Command, Shell};
+use crate::exit::CliError;
+use crate::output::Output;
+
+pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
+    let server = cli.global.server.clone();
+    match cli.command {
+        Command::Completions { shell } => {
+            print_completions(shell);
+            Ok(())
+        }
+        Command::Auth(command) => auth::run(command, &Session::open(&server).await?, out).await,
+        other => tasks::run(other, &Session::open(&server).await?, out).await,
+    }
+}
+
+fn print_completions(shell: Shell) {
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "todo", &mut std::io::stdout());
+}

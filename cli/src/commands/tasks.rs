@@ -1,0 +1,115 @@
+//! Task commands: add, list, show, edit, done, undone, rm.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use todo_api::TaskInput;
+use todo_client::{Session, TaskQuery};
+
+use crate::args::Command;
+use crate::exit::CliError;
+use crate::output::Output;
+
+pub async fn run(command: Command, session: &Session, out: Output) -> Result<(), CliError> {
+    match command {
+        Command::Add(a) => {
+            let input = TaskInput {
+                title: a.title,
+                description: a.description,
+                priority: a.priority,
+                due_at: a.due,
+                tags: (!a.tags.is_empty()).then_some(a.tags),
+            };
+            let task = session.create_task(&input).await?;
+            if out.json {
+                out.print_json(&task);
+            } else if out.quiet {
+                println!("{}", task.id);
+            } else {
+                println!("Added task {}: {}", task.id, task.title);
+            }
+        }
+        Command::List(l) => {
+            let query = TaskQuery {
+                status: l.status,
+                search: l.search,
+                tag: l.tag,
+                priority: l.priority,
+                sort: l.sort,
+                order: l.order,
+                limit: l.limit,
+                offset: l.offset,
+            };
+            let page = session.list_tasks(&query).await?;
+            out.print_tasks(&page.tasks, page.total);
+        }
+        Command::Show(a) => out.print_task(&session.get_task(a.id).await?),
+        Command::Edit(e) => {
+            let current = session.get_task(e.id).await?;
+            let nothing = e.title.is_none()
+                && e.description.is_none()
+                && e.priority.is_none()
+                && e.due.is_none()
+                && !e.no_due
+                && e.tags.is_empty()
+                && !e.no_tags;
+            if nothing {
+                return Err(CliError::Usage(
+                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag or --no-tags"
+                        .into(),
+                ));
+            }
+            // The server replaces every editable field, so start from the current task.
+            let input = TaskInput {
+                title: e.title.unwrap_or(current.title),
+                description: Some(e.description.unwrap_or(current.description)),
+                priority: Some(e.priority.unwrap_or(current.priority)),
+                due_at: if e.no_due { None } else { e.due.or(current.due_at) },
+                tags: Some(if e.no_tags {
+                    vec![]
+                } else if e.tags.is_empty() {
+                    current.tags
+                } else {
+                    e.tags
+                }),
+            };
+            let task = session.replace_task(e.id, &input).await?;
+            confirm(out, &task, "Updated");
+        }
+        Command::Done(a) => confirm(out, &session.set_completed(a.id, true).await?, "Completed"),
+        Command::Undone(a) => confirm(out, &session.set_completed(a.id, false).await?, "Reopened"),
+        Command::Rm(r) => {
+            if !r.yes && std::io::stdin().is_terminal() {
+                let task = session.get_task(r.id).await?;
+                if !ask(&format!("Delete task {}: {}? [y/N] ", task.id, task.title))? {
+                    out.note("Nothing deleted.");
+                    return Ok(());
+                }
+            }
+            session.delete_task(r.id).await?;
+            out.note(&format!("Deleted task {}.", r.id));
+        }
+        Command::Auth(_) | Command::Completions { .. } => {
+            return Err(CliError::Failed("internal: not a task command".into()));
+        }
+    }
+    Ok(())
+}
+
+fn confirm(out: Output, task: &todo_api::Task, verb: &str) {
+    if out.json {
+        out.print_json(task);
+    } else {
+        out.note(&format!("{verb} task {}: {}", task.id, task.title));
+    }
+}
+
+fn ask(question: &str) -> Result<bool, CliError> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

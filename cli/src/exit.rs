@@ -1,0 +1,63 @@
+//! The documented exit codes, and the one line every failure prints.
+
+use std::process::ExitCode;
+
+use todo_client::ClientError;
+
+pub const OK: u8 = 0;
+pub const ERROR: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const NOT_FOUND: u8 = 3;
+pub const NOT_SIGNED_IN: u8 = 4;
+pub const UNREACHABLE: u8 = 5;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A mistake in how the command was called that clap cannot see.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => USAGE,
+            CliError::Failed(_) => ERROR,
+            CliError::Client(e) => match e {
+                ClientError::Unreachable { .. } => UNREACHABLE,
+                ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,
+                ClientError::Api { problem } if problem.status == 404 => NOT_FOUND,
+                ClientError::Api { problem } if problem.status == 401 || problem.status == 403 => NOT_SIGNED_IN,
+                _ => ERROR,
+            },
+        }
+    }
+
+    /// One line for stderr, naming the refused field when the server named one.
+    pub fn line(&self) -> String {
+        match self {
+            CliError::Client(ClientError::Api { problem }) => match &problem.field {
+                Some(field) if !problem.detail.contains(field.as_str()) => {
+                    format!("todo: {field}: {}", problem.detail)
+                }
+                _ => format!("todo: {}", problem.detail),
+            },
+            other => format!("todo: {other}"),
+        }
+    }
+}
+
+pub fn report(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::from(OK),
+        Err(e) => {
+            eprintln!("{}", e.line());
+            ExitCode::from(e.code())
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! How results reach the user: an aligned table or task detail on stdout for people,
+//! the API's JSON for scripts, confirmations on stderr.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use time::{OffsetDateTime, UtcOffset};
+use todo_api::{Priority, Task};
+
+static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+
+/// Reads the local time zone once, before any thread starts (the `time` crate refuses
+/// to read it later, as that is unsound on some platforms).
+pub fn init_local_offset() {
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let _ = LOCAL_OFFSET.set(offset);
+}
+
+pub fn local_now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().to_offset(LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC))
+}
+
+fn local(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+    pub color: bool,
+}
+
+impl Output {
+    pub fn new(json: bool, quiet: bool, no_color: bool) -> Output {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Output {
+            json,
+            quiet,
+            color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// A confirmation for people, on stderr; silent with --quiet or --json.
+    pub fn note(&self, message: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn print_json<T: Serialize>(&self, value: &T) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("todo: cannot print JSON: {e}"),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+
+    pub fn print_task(&self, task: &Task) {
+        if self.json {
+            return self.print_json(task);
+        }
+        let now = OffsetDateTime::now_utc();
+        println!("{} {}", self.paint("1", &format!("#{}", task.id)), task.title);
+        println!("  status:    {}", if task.completed { "completed" } else { "pending" });
+        println!("  priority:  {}", task.priority.as_str());
+        if let Some(due) = task.due_at {
+            let overdue = !task.completed && due < now;
+            let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
+            println!("  due:       {}", if overdue { self.paint("31", &text) } else { text });
+        }
+        if !task.tags.is_empty() {
+            println!("  tags:      {}", task.tags.join(", "));
+        }
+        println!("  created:   {}", format_time(task.created_at));
+        println!("  updated:   {}", format_time(task.updated_at));
+        if let Some(done) = task.completed_at {
+            println!("  completed: {}", format_time(done));
+        }
+        if !task.description.is_empty() {
+            println!();
+            for line in task.description.lines() {
+                println!("  {line}");
+            }
+        }
+    }
+
+    pub fn print_tasks(&self, tasks: &[Task], total: u64) {
+        if self.json {
+            return self.print_json(&tasks);
+        }
+        if tasks.is_empty() {
+            self.note("No tasks.");
+            return;
+        }
+        let width = std::io::stdout()
+            .is_terminal()
+            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .flatten();
+        let now = OffsetDateTime::now_utc();
+        for line in render_table(tasks, now, width) {
+            let painted = match (line.overdue, line.done) {
+                (_, true) => self.paint("2", &line.text),
+                (true, false) => self.paint("31", &line.text),
+                _ => line.text,
+            };
+            println!("{painted}");
+        }
+        if (tasks.len() as u64) < total {
+            self.note(&format!("{} of {total} tasks shown; use --limit and --offset for more.", tasks.len()));
+        }
+    }
+}
+
+pub fn format_time(t: OffsetDateTime) -> String {
+    let t = local(t);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+fn format_due(t: OffsetDateTime) -> String {
+    let t = local(t);
+    let date = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
+    // A due date at the end of a day is a date; anything else shows its time.
+    if (t.hour(), t.minute()) == (23, 59) { date } else { format!("{date} {:02}:{:02}", t.hour(), t.minute()) }
+}
+
+fn priority_label(p: Priority) -> &'static str {
+    match p {
+        Priority::High => "high",
+        Priority::Medium => "med",
+        Priority::Low => "low",
+    }
+}
+
+pub struct TableLine {
+    pub text: String,
+    pub overdue: bool,
+    pub done: bool,
+}
+
+/// Aligns the columns; the title (then the tags) is cut with `…` to fit `width`.
+pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -> Vec<TableLine> {
+    struct Row {
+        cells: [String; 4],
+        title: String,
+        tags: String,
+        overdue: bool,
+        done: bool,
+    }
+    let rows: Vec<Row> = tasks
+        .iter()
+        .map(|t| {
+            let overdue = !t.completed && t.due_at.is_some_and(|d| d < now);
+            let due = t.due_at.map(format_due).unwrap_or_default();
+            Row {
+                cells: [
+                    t.id.to_string(),
+                    if t.completed { "x".into() } else { " ".into() },
+                    priority_label(t.priority).into(),
+                    if overdue { format!("{due}!") } else { due },
+                ],
+                title: t.title.clone(),
+                tags: t.tags.iter().map(|tag| format!("#{tag}")).collect::<Vec<_>>().join(" "),
+                overdue,
+                done: t.completed,
+            }
+        })
+        .collect();
+    let header = ["ID", "", "PRI", "DUE"];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(&row.cells) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
+    let title_width = rows.iter().map(|r| r.title.chars().count()).max().unwrap_or(0).max(5);
+    let room = width.map(|w| w.saturating_sub(fixed));
+    let title_width = room.map_or(title_width, |room| title_width.min(room.max(10)));
+
+    let line = |cells: [&str; 4], title: &str, tags: &str| {
+        let mut text = String::new();
+        for ((cell, w), right) in cells.iter().zip(widths).zip([true, false, false, false]) {
+            if right {
+                text.push_str(&format!("{cell:>w$}  "));
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        text.push_str(&format!("{:<title_width$}", truncate(title, title_width)));
+        if !tags.is_empty() {
+            text.push_str("  ");
+            text.push_str(tags);
+        }
+        match width {
+            Some(w) => truncate(text.trim_end(), w),
+            None => text.trim_end().to_string(),
+        }
+    };
+    let mut lines = vec![TableLine {
+        text: line(header, "TITLE", "TAGS"),
+        overdue: false,
+        done: false,
+    }];
+    for row in &rows {
+        let cells = [&*row.cells[0], &*row.cells[1], &*row.cells[2], &*row.cells[3]];
+        lines.push(TableLine {
+            text: line(cells, &row.title, &row.tags),
+            overdue: row.overdue,
+            done: row.done,
+        });
+    }
+    lines
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn task(id: i64, title: &str) -> Task {
+        Task {
+            id,
+            user_id: uuid::Uuid::nil(),
+            title: title.into(),
+            description: String::new(),
+            completed: false,
+            priority: Priority::Medium,
+            due_at: None,
+            tags: vec![],
+            created_at: datetime!(2030-01-01 0:00 UTC),
+            updated_at: datetime!(2030-01-01 0:00 UTC),
+            completed_at: None,
+        }
+    }
+
+    #[test]
+    fn table_aligns_columns_and_marks_overdue_and_done() {
+        let now = datetime!(2030-06-01 12:00 UTC);
+        let mut late = task(7, "file taxes");
+        late.due_at = Some(datetime!(2030-05-01 23:59:59 UTC));
+        late.tags = vec!["home".into()];
+        let mut done = task(12, "buy milk");
+        done.completed = true;
+        done.priority = Priority::High;
+        let lines = render_table(&[late, done], now, None);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts[0], "ID     PRI   DUE          TITLE       TAGS");
+        assert_eq!(texts[1], " 7     med   2030-05-01!  file taxes  #home");
+        assert_eq!(texts[2], "12  x  high               buy milk");
+        assert!(lines[1].overdue && !lines[1].done);
+        assert!(lines[2].done);
+    }
+
+    #[test]
+    fn table_fits_the_terminal_width() {
+        let now = datetime!(2030-06-01 12:00 UTC);
+        let lines = render_table(&[task(1, &"long title ".repeat(20))], now, Some(40));
+        for line in &lines {
+            assert!(line.text.chars().count() <= 40, "{:?}", line.text);
+        }
+        assert!(lines[1].text.ends_with('…'));
+    }
+}
