@@ -71,7 +71,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  todo rm 12 --yes")]
     Rm(RmArgs),
     /// Print a shell completion script
-    #[command(after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo")]
+    #[command(
+        after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: Shell,
@@ -114,7 +116,9 @@ pub enum AuthCommand {
     #[command(after_help = "Example:\n  todo auth status --json")]
     Status,
     /// Print a valid access token (refreshed if needed)
-    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session")]
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session"
+    )]
     Token,
 }
 

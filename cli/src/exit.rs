@@ -32,7 +32,9 @@ impl CliError {
                 ClientError::Unreachable { .. } => UNREACHABLE,
                 ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,
                 ClientError::Api { problem } if problem.status == 404 => NOT_FOUND,
-                ClientError::Api { problem } if problem.status == 401 || problem.status == 403 => NOT_SIGNED_IN,
+                ClientError::Api { problem } if problem.status == 401 || problem.status == 403 => {
+                    NOT_SIGNED_IN
+                }
                 _ => ERROR,
             },
         }

@@ -57,7 +57,11 @@ impl Output {
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     pub fn print_task(&self, task: &Task) {
@@ -66,12 +70,18 @@ impl Output {
         }
         let now = OffsetDateTime::now_utc();
         println!("{} {}", self.paint("1", &format!("#{}", task.id)), task.title);
-        println!("  status:    {}", if task.completed { "completed" } else { "pending" });
+        println!(
+            "  status:    {}",
+            if task.completed { "completed" } else { "pending" }
+        );
         println!("  priority:  {}", task.priority.as_str());
         if let Some(due) = task.due_at {
             let overdue = !task.completed && due < now;
             let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
-            println!("  due:       {}", if overdue { self.paint("31", &text) } else { text });
+            println!(
+                "  due:       {}",
+                if overdue { self.paint("31", &text) } else { text }
+            );
         }
         if !task.tags.is_empty() {
             println!("  tags:      {}", task.tags.join(", "));
@@ -111,21 +121,35 @@ impl Output {
             println!("{painted}");
         }
         if (tasks.len() as u64) < total {
-            self.note(&format!("{} of {total} tasks shown; use --limit and --offset for more.", tasks.len()));
+            self.note(&format!(
+                "{} of {total} tasks shown; use --limit and --offset for more.",
+                tasks.len()
+            ));
         }
     }
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {
     let t = local(t);
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 fn format_due(t: OffsetDateTime) -> String {
     let t = local(t);
     let date = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
     // A due date at the end of a day is a date; anything else shows its time.
-    if (t.hour(), t.minute()) == (23, 59) { date } else { format!("{date} {:02}:{:02}", t.hour(), t.minute()) }
+    if (t.hour(), t.minute()) == (23, 59) {
+        date
+    } else {
+        format!("{date} {:02}:{:02}", t.hour(), t.minute())
+    }
 }
 
 fn priority_label(p: Priority) -> &'static str {
@@ -164,7 +188,12 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
                     if overdue { format!("{due}!") } else { due },
                 ],
                 title: t.title.clone(),
-                tags: t.tags.iter().map(|tag| format!("#{tag}")).collect::<Vec<_>>().join(" "),
+                tags: t
+                    .tags
+                    .iter()
+                    .map(|tag| format!("#{tag}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 overdue,
                 done: t.completed,
             }
@@ -178,7 +207,12 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
         }
     }
     let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
-    let title_width = rows.iter().map(|r| r.title.chars().count()).max().unwrap_or(0).max(5);
+    let title_width = rows
+        .iter()
+        .map(|r| r.title.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let room = width.map(|w| w.saturating_sub(fixed));
     let title_width = room.map_or(title_width, |room| title_width.min(room.max(10)));
 

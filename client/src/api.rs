@@ -77,7 +77,9 @@ impl ApiClient {
     async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
         let response = builder.send().await.map_err(|e| {
             if e.is_connect() || e.is_timeout() || e.is_request() {
-                ClientError::Unreachable { url: self.base.clone() }
+                ClientError::Unreachable {
+                    url: self.base.clone(),
+                }
             } else {
                 ClientError::Protocol(e.without_url().to_string())
             }
@@ -97,37 +99,57 @@ impl ApiClient {
     }
 
     pub async fn sign_up(&self, request: &SignUpRequest) -> Result<TokenResponse, ClientError> {
-        self.json(self.request(Method::POST, "/api/auth/sign-up", None).json(request)).await
+        self.json(
+            self.request(Method::POST, "/api/auth/sign-up", None)
+                .json(request),
+        )
+        .await
     }
 
     pub async fn sign_in(&self, request: &SignInRequest) -> Result<TokenResponse, ClientError> {
-        self.json(self.request(Method::POST, "/api/auth/sign-in", None).json(request)).await
+        self.json(
+            self.request(Method::POST, "/api/auth/sign-in", None)
+                .json(request),
+        )
+        .await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {
         let body = RefreshRequest {
             refresh_token: refresh_token.to_string(),
         };
-        self.json(self.request(Method::POST, "/api/auth/refresh", None).json(&body)).await
+        self.json(self.request(Method::POST, "/api/auth/refresh", None).json(&body))
+            .await
     }
 
     pub async fn sign_out(&self, token: &str, request: &SignOutRequest) -> Result<(), ClientError> {
-        self.send(self.request(Method::POST, "/api/auth/sign-out", Some(token)).json(request))
-            .await
-            .map(drop)
+        self.send(
+            self.request(Method::POST, "/api/auth/sign-out", Some(token))
+                .json(request),
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn session(&self, token: &str) -> Result<SessionInfo, ClientError> {
-        self.json(self.request(Method::GET, "/api/auth/session", Some(token))).await
+        self.json(self.request(Method::GET, "/api/auth/session", Some(token)))
+            .await
     }
 
     pub async fn jwks(&self) -> Result<Jwks, ClientError> {
         self.json(self.request(Method::GET, "/api/auth/jwks", None)).await
     }
 
-    pub async fn list_tasks(&self, token: &str, user: Uuid, query: &TaskQuery) -> Result<TaskPage, ClientError> {
+    pub async fn list_tasks(
+        &self,
+        token: &str,
+        user: Uuid,
+        query: &TaskQuery,
+    ) -> Result<TaskPage, ClientError> {
         let path = format!("/api/{user}/tasks");
-        let response = self.send(self.request(Method::GET, &path, Some(token)).query(query)).await?;
+        let response = self
+            .send(self.request(Method::GET, &path, Some(token)).query(query))
+            .await?;
         let total = response
             .headers()
             .get("x-total-count")
@@ -143,7 +165,8 @@ impl ApiClient {
 
     pub async fn create_task(&self, token: &str, user: Uuid, input: &TaskInput) -> Result<Task, ClientError> {
         let path = format!("/api/{user}/tasks");
-        self.json(self.request(Method::POST, &path, Some(token)).json(input)).await
+        self.json(self.request(Method::POST, &path, Some(token)).json(input))
+            .await
     }
 
     pub async fn get_task(&self, token: &str, user: Uuid, id: i64) -> Result<Task, ClientError> {
@@ -151,14 +174,23 @@ impl ApiClient {
         self.json(self.request(Method::GET, &path, Some(token))).await
     }
 
-    pub async fn replace_task(&self, token: &str, user: Uuid, id: i64, input: &TaskInput) -> Result<Task, ClientError> {
+    pub async fn replace_task(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        input: &TaskInput,
+    ) -> Result<Task, ClientError> {
         let path = format!("/api/{user}/tasks/{id}");
-        self.json(self.request(Method::PUT, &path, Some(token)).json(input)).await
+        self.json(self.request(Method::PUT, &path, Some(token)).json(input))
+            .await
     }
 
     pub async fn delete_task(&self, token: &str, user: Uuid, id: i64) -> Result<(), ClientError> {
         let path = format!("/api/{user}/tasks/{id}");
-        self.send(self.request(Method::DELETE, &path, Some(token))).await.map(drop)
+        self.send(self.request(Method::DELETE, &path, Some(token)))
+            .await
+            .map(drop)
     }
 
     pub async fn toggle_task(&self, token: &str, user: Uuid, id: i64) -> Result<Task, ClientError> {
@@ -178,7 +210,12 @@ async fn problem_of(response: Response) -> ClientError {
                 title: status.canonical_reason().unwrap_or("Error").into(),
                 status: status.as_u16(),
                 detail: format!("the server answered {status}"),
-                code: if status == StatusCode::NOT_FOUND { "not_found" } else { "http_error" }.into(),
+                code: if status == StatusCode::NOT_FOUND {
+                    "not_found"
+                } else {
+                    "http_error"
+                }
+                .into(),
                 field: None,
             },
         },

@@ -99,7 +99,8 @@ impl CredentialStore {
         let backend = match choice.as_str() {
             "file" => file(format!("{STORE_ENV}=file")),
             "keyring" => {
-                probe_keyring().map_err(|e| ClientError::Credentials(format!("OS keyring unavailable: {e}")))?;
+                probe_keyring()
+                    .map_err(|e| ClientError::Credentials(format!("OS keyring unavailable: {e}")))?;
                 Backend::Keyring
             }
             "" | "auto" => match probe_keyring() {
@@ -255,7 +256,8 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), ClientError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| io_error(dir, e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error(dir, e))?;
     }
     Ok(())
 }
@@ -294,14 +296,27 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let path = dir.path().join("todo").join("credentials.json");
-            assert_eq!(std::fs::metadata(&path).expect("file").permissions().mode() & 0o777, 0o600);
-            assert_eq!(std::fs::metadata(dir.path().join("todo")).expect("dir").permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                std::fs::metadata(&path).expect("file").permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                std::fs::metadata(dir.path().join("todo"))
+                    .expect("dir")
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
         }
     }
 
     #[test]
     fn debug_output_never_shows_tokens() {
         let shown = format!("{:?}", sample("http://a"));
-        assert!(!shown.contains("secret-access") && !shown.contains("secret-refresh"), "{shown}");
+        assert!(
+            !shown.contains("secret-access") && !shown.contains("secret-refresh"),
+            "{shown}"
+        );
     }
 }

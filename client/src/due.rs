@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn words_and_offsets_are_ends_of_local_days() {
         assert_eq!(parse_due("today", NOW), Ok(datetime!(2030-03-10 23:59:59 +01:00)));
-        assert_eq!(parse_due("Tomorrow", NOW), Ok(datetime!(2030-03-11 23:59:59 +01:00)));
+        assert_eq!(
+            parse_due("Tomorrow", NOW),
+            Ok(datetime!(2030-03-11 23:59:59 +01:00))
+        );
         assert_eq!(parse_due("+3d", NOW), Ok(datetime!(2030-03-13 23:59:59 +01:00)));
         assert_eq!(parse_due("+1w", NOW), Ok(datetime!(2030-03-17 23:59:59 +01:00)));
         assert_eq!(parse_due("+2h", NOW), Ok(datetime!(2030-03-10 16:30:00 +01:00)));
@@ -60,8 +63,14 @@ mod tests {
 
     #[test]
     fn dates_and_rfc3339_are_accepted() {
-        assert_eq!(parse_due("2030-12-24", NOW), Ok(datetime!(2030-12-24 23:59:59 +01:00)));
-        assert_eq!(parse_due("2030-12-24T08:00:00Z", NOW), Ok(datetime!(2030-12-24 08:00:00 UTC)));
+        assert_eq!(
+            parse_due("2030-12-24", NOW),
+            Ok(datetime!(2030-12-24 23:59:59 +01:00))
+        );
+        assert_eq!(
+            parse_due("2030-12-24T08:00:00Z", NOW),
+            Ok(datetime!(2030-12-24 08:00:00 UTC))
+        );
     }
 
     #[test]

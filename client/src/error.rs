@@ -45,8 +45,10 @@ impl ClientError {
 
     /// True when signing in again is the fix.
     pub fn needs_sign_in(&self) -> bool {
-        matches!(self, ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. })
-            || self.code() == Some("invalid_token")
+        matches!(
+            self,
+            ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. }
+        ) || self.code() == Some("invalid_token")
             || self.code() == Some("invalid_refresh_token")
             || self.code() == Some("forbidden")
     }

@@ -58,7 +58,9 @@ fn blocking_error(_: tokio::task::JoinError) -> ClientError {
 impl Session {
     /// Opens the session for `server` with the default store and `TODO_TOKEN`.
     pub async fn open(server: &str) -> Result<Session, ClientError> {
-        let store = tokio::task::spawn_blocking(CredentialStore::open).await.map_err(blocking_error)??;
+        let store = tokio::task::spawn_blocking(CredentialStore::open)
+            .await
+            .map_err(blocking_error)??;
         let env_token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
         Session::with_store(server, store, env_token).await
     }
@@ -94,13 +96,17 @@ impl Session {
     async fn load_stored(&self) -> Result<Option<Credentials>, ClientError> {
         let store = self.store.clone();
         let server = self.server().to_string();
-        tokio::task::spawn_blocking(move || store.load(&server)).await.map_err(blocking_error)?
+        tokio::task::spawn_blocking(move || store.load(&server))
+            .await
+            .map_err(blocking_error)?
     }
 
     async fn save(&self, credentials: Credentials) -> Result<(), ClientError> {
         let store = self.store.clone();
         let to_store = credentials.clone();
-        tokio::task::spawn_blocking(move || store.save(&to_store)).await.map_err(blocking_error)??;
+        tokio::task::spawn_blocking(move || store.save(&to_store))
+            .await
+            .map_err(blocking_error)??;
         *self.current.lock().await = Some(credentials);
         Ok(())
     }
@@ -109,7 +115,9 @@ impl Session {
         let store = self.store.clone();
         let server = self.server().to_string();
         *self.current.lock().await = None;
-        tokio::task::spawn_blocking(move || store.delete(&server)).await.map_err(blocking_error)?
+        tokio::task::spawn_blocking(move || store.delete(&server))
+            .await
+            .map_err(blocking_error)?
     }
 
     pub fn api(&self) -> &ApiClient {
@@ -179,7 +187,12 @@ impl Session {
             return Err(self.not_signed_in());
         }
         let request = SignOutRequest {
-            refresh_token: self.current.lock().await.as_ref().map(|c| c.refresh_token.clone()),
+            refresh_token: self
+                .current
+                .lock()
+                .await
+                .as_ref()
+                .map(|c| c.refresh_token.clone()),
             all: all.then_some(true),
         };
         let api = self.api.clone();

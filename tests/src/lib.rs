@@ -155,3 +155,111 @@ pub fn sign_up(server: &TestServer, tag: &str) -> Account {
         refresh_token: body["refresh_token"].as_str().expect("refresh token").to_string(),
     }
 }
+
+/// The `todo` CLI run as a user would, with its own home, config and data folders.
+pub struct CliUser {
+    pub home: TempDir,
+    pub server: String,
+    envs: Vec<(String, String)>,
+}
+
+/// What one `todo` run produced.
+#[derive(Debug)]
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?} / {:?}", self.stdout, self.stderr))
+    }
+
+    /// Asserts success and returns self.
+    pub fn ok(self) -> CliRun {
+        assert_eq!(self.code, 0, "todo failed: {self:?}");
+        self
+    }
+}
+
+impl CliUser {
+    /// A user whose credentials go to the file store (works on every machine).
+    pub fn new(server: &TestServer) -> CliUser {
+        let mut user = CliUser {
+            home: tempfile::tempdir().expect("temp home"),
+            server: server.base_url.clone(),
+            envs: Vec::new(),
+        };
+        user.envs.push(("TODO_CREDENTIAL_STORE".into(), "file".into()));
+        user
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> CliUser {
+        self.envs.retain(|(k, _)| k != key);
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join("config").join("todo")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("todo"));
+        command
+            .args(args)
+            .env_remove("TODO_TOKEN")
+            .env("TODO_SERVER", &self.server)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.envs {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Runs `todo args...` with `stdin` (nothing when `None`).
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> CliRun {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("todo starts");
+        {
+            let mut pipe = child.stdin.take().expect("stdin");
+            if let Some(text) = stdin {
+                pipe.write_all(text.as_bytes()).expect("write stdin");
+            }
+        }
+        let output = child.wait_with_output().expect("todo finishes");
+        CliRun {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> CliRun {
+        self.run_with_stdin(args, None)
+    }
+
+    /// Signs up with a fresh email and strong password; returns (email, password).
+    pub fn sign_up(&self, tag: &str) -> (String, String) {
+        let email = unique_email(tag);
+        let password = strong_password();
+        self.run_with_stdin(
+            &["auth", "signup", "--email", &email, "--password-stdin"],
+            Some(&format!("{password}\n")),
+        )
+        .ok();
+        (email, password)
+    }
+}

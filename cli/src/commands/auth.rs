@@ -18,11 +18,20 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             password_stdin,
         } => {
             let password = read_password(password_stdin, true)?;
-            let user = session.sign_up(&SignUpRequest { email, password, name }).await?;
+            let user = session
+                .sign_up(&SignUpRequest {
+                    email,
+                    password,
+                    name,
+                })
+                .await?;
             signed_in(session, &user, "Signed up and signed in", out);
             Ok(())
         }
-        AuthCommand::Signin { email, password_stdin } => {
+        AuthCommand::Signin {
+            email,
+            password_stdin,
+        } => {
             let password = read_password(password_stdin, false)?;
             let user = session.sign_in(&SignInRequest { email, password }).await?;
             signed_in(session, &user, "Signed in", out);
@@ -77,7 +86,8 @@ fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
         ));
     }
     let prompt = |label: &str| {
-        rpassword::prompt_password(label).map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
+        rpassword::prompt_password(label)
+            .map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
     };
     let password = prompt("Password: ")?;
     if confirm && prompt("Repeat the password: ")? != password {

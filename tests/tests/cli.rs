@@ -1,0 +1,355 @@
+//! The real `todo` binary against the real `todo-server`, with the file credential store.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use todo_e2e::{CliUser, TestServer, http};
+
+fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr: {stderr:?}");
+    assert!(lines[0].starts_with("todo: "), "{stderr:?}");
+    lines[0]
+}
+
+fn task_count(user: &CliUser) -> usize {
+    user.run(&["list", "--status", "all", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .expect("array")
+        .len()
+}
+
+#[test]
+fn sign_up_and_every_task_command_in_human_and_json_form() {
+    let server = TestServer::start(&[]);
+    let ann = CliUser::new(&server);
+    let (email, _) = ann.sign_up("ann");
+
+    let added = ann
+        .run(&[
+            "add",
+            "Buy milk",
+            "--priority",
+            "high",
+            "--due",
+            "tomorrow",
+            "--tag",
+            "home",
+        ])
+        .ok();
+    assert!(added.stdout.starts_with("Added task "), "{added:?}");
+    let taxes = ann
+        .run(&[
+            "add",
+            "File taxes",
+            "--due",
+            "2020-01-01",
+            "-t",
+            "money",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(taxes["title"], "File taxes");
+    assert_eq!(taxes["tags"], serde_json::json!(["money"]));
+    let read_id = ann
+        .run(&["add", "Read a book", "--quiet"])
+        .ok()
+        .stdout
+        .trim()
+        .parse::<i64>()
+        .expect("id");
+    let taxes_id = taxes["id"].as_i64().expect("id");
+
+    let table = ann.run(&["list"]).ok().stdout;
+    let header = table.lines().next().expect("header");
+    assert!(
+        header.starts_with("ID")
+            && header.contains("PRI")
+            && header.contains("DUE")
+            && header.contains("TITLE")
+    );
+    assert!(table.contains("Buy milk") && table.contains("#home"));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("File taxes") && l.contains("2020-01-01!")),
+        "overdue marked:\n{table}"
+    );
+
+    let listed = ann.run(&["list", "--json"]).ok().json();
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["id"], read_id, "newest first");
+    assert!(
+        listed
+            .iter()
+            .all(|t| t["user_id"].is_string() && t["created_at"].is_string()),
+        "the API's shape"
+    );
+
+    let shown = ann.run(&["show", &taxes_id.to_string()]).ok().stdout;
+    assert!(
+        shown.contains("File taxes") && shown.contains("overdue") && shown.contains("money"),
+        "{shown}"
+    );
+    assert_eq!(
+        ann.run(&["show", &taxes_id.to_string(), "--json"]).ok().json(),
+        taxes
+    );
+
+    let edited = ann
+        .run(&[
+            "edit",
+            &taxes_id.to_string(),
+            "--title",
+            "File taxes today",
+            "--no-due",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(edited["title"], "File taxes today");
+    assert_eq!(edited["due_at"], Value::Null);
+    assert_eq!(
+        edited["tags"],
+        serde_json::json!(["money"]),
+        "fields not given stay"
+    );
+
+    for _ in 0..2 {
+        let done = ann.run(&["done", &taxes_id.to_string(), "--json"]).ok().json();
+        assert_eq!(done["completed"], true, "done is idempotent");
+    }
+    let pending = ann.run(&["list", "--status", "pending", "--json"]).ok().json();
+    assert_eq!(pending.as_array().expect("array").len(), 2);
+    for _ in 0..2 {
+        let undone = ann.run(&["undone", &taxes_id.to_string(), "--json"]).ok().json();
+        assert_eq!(undone["completed"], false, "undone is idempotent");
+    }
+    let found = ann.run(&["list", "--search", "book", "--json"]).ok().json();
+    assert_eq!(found.as_array().map(|a| a.len()), Some(1));
+
+    // Not a terminal: rm does not ask.
+    let removed = ann.run(&["rm", &read_id.to_string()]).ok();
+    assert!(removed.stderr.contains("Deleted task"), "{removed:?}");
+    assert_eq!(task_count(&ann), 2);
+
+    let status = ann.run(&["auth", "status"]).ok().stdout;
+    assert!(status.contains(&email) && status.contains("file "), "{status}");
+    let status = ann.run(&["auth", "status", "--json"]).ok().json();
+    assert_eq!(status["signed_in"], true);
+    assert_eq!(status["user"]["email"], email.as_str());
+    assert!(
+        status["credential_store"]
+            .as_str()
+            .expect("store")
+            .starts_with("file ")
+    );
+
+    ann.run(&["auth", "signout"]).ok();
+    let after = ann.run(&["auth", "status"]);
+    assert_eq!(after.code, 4, "{after:?}");
+    assert!(after.stdout.contains("not signed in"));
+    let listing = ann.run(&["list"]);
+    assert_eq!(listing.code, 4);
+    one_line(&listing.stderr);
+}
+
+#[test]
+fn sign_in_token_and_the_environment_override() {
+    let server = TestServer::start(&[]);
+    let ann = CliUser::new(&server);
+    let (email, password) = ann.sign_up("ann");
+    ann.run(&["auth", "signout"]).ok();
+    let signed_in = ann.run_with_stdin(
+        &["auth", "signin", "--email", &email, "--password-stdin"],
+        Some(&password),
+    );
+    assert_eq!(signed_in.code, 0, "{signed_in:?}");
+    assert!(signed_in.stderr.contains("Signed in as"));
+    assert!(
+        signed_in.stderr.contains("warning: credentials stored in"),
+        "the fallback is reported"
+    );
+
+    let token = ann.run(&["auth", "token"]).ok().stdout.trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWT and nothing else: {token:?}");
+    let session = http()
+        .get(server.url("/api/auth/session"))
+        .bearer_auth(&token)
+        .send()
+        .expect("session");
+    assert_eq!(
+        session.status().as_u16(),
+        200,
+        "the printed token works with curl"
+    );
+
+    // Another home with no stored credentials: TODO_TOKEN is enough.
+    let script = CliUser::new(&server).with_env("TODO_TOKEN", &token);
+    script.run(&["add", "from a script"]).ok();
+    let status = script.run(&["auth", "status", "--json"]).ok().json();
+    assert_eq!(status["token_source"], "TODO_TOKEN");
+    assert_eq!(task_count(&ann), 1);
+}
+
+#[test]
+fn expired_access_tokens_are_refreshed_transparently_even_by_concurrent_processes() {
+    let server = TestServer::start(&["--access-ttl", "1s"]);
+    let ann = CliUser::new(&server);
+    ann.sign_up("ann");
+    let credentials = || -> Value {
+        let text =
+            std::fs::read_to_string(ann.config_dir().join("credentials.json")).expect("credentials file");
+        serde_json::from_str(&text).expect("json")
+    };
+    let first = credentials()[&ann.server]["refresh_token"].clone();
+    std::thread::sleep(Duration::from_millis(1500));
+    ann.run(&["list"]).ok();
+    let second = credentials()[&ann.server]["refresh_token"].clone();
+    assert_ne!(first, second, "the pair was refreshed and stored");
+
+    // Four processes find the token expired at once. Refresh tokens are single use; a
+    // second spend would revoke the session. The lock file makes them take turns.
+    std::thread::sleep(Duration::from_millis(1500));
+    let titles: Vec<String> = (0..4).map(|i| format!("parallel {i}")).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = titles
+            .iter()
+            .map(|title| {
+                let user = &ann;
+                scope.spawn(move || user.run(&["add", title]))
+            })
+            .collect();
+        for handle in handles {
+            let run = handle.join().expect("thread");
+            assert_eq!(run.code, 0, "{run:?}");
+        }
+    });
+    assert_eq!(task_count(&ann), 4);
+    ann.run(&["auth", "status"]).ok();
+}
+
+#[test]
+fn two_users_are_isolated_through_the_cli() {
+    let server = TestServer::start(&[]);
+    let ann = CliUser::new(&server);
+    let bob = CliUser::new(&server);
+    ann.sign_up("ann");
+    bob.sign_up("bob");
+    let secret = ann.run(&["add", "ann's secret", "--json"]).ok().json();
+    let id = secret["id"].as_i64().expect("id").to_string();
+    assert_eq!(task_count(&bob), 0);
+    for args in [
+        vec!["show", &id],
+        vec!["done", &id],
+        vec!["rm", &id, "--yes"],
+        vec!["edit", &id, "--title", "x"],
+    ] {
+        let run = bob.run(&args);
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        one_line(&run.stderr);
+    }
+    let after = ann.run(&["show", &id, "--json"]).ok().json();
+    assert_eq!(after, secret, "unchanged");
+}
+
+#[test]
+fn bad_input_gives_one_line_the_right_exit_code_and_changes_nothing() {
+    let server = TestServer::start(&[]);
+    let ann = CliUser::new(&server);
+    ann.sign_up("ann");
+    ann.run(&["add", "keep me"]).ok();
+
+    let empty = ann.run(&["add", ""]);
+    assert_eq!(empty.code, 1);
+    assert!(one_line(&empty.stderr).contains("title"));
+    let long = ann.run(&["add", &"x".repeat(201)]);
+    assert_eq!(long.code, 1);
+    assert!(one_line(&long.stderr).contains("200"));
+    let bad_due = ann.run(&["add", "x", "--due", "someday"]);
+    assert_eq!(bad_due.code, 2);
+    assert!(one_line(&bad_due.stderr).contains("someday"));
+    let unknown = ann.run(&["show", "424242"]);
+    assert_eq!(unknown.code, 3);
+    assert!(one_line(&unknown.stderr).contains("not found"));
+    let usage = ann.run(&["list", "--frobnicate"]);
+    assert_eq!(usage.code, 2);
+    one_line(&usage.stderr);
+    let nothing = ann.run(&["edit", "1"]);
+    assert_eq!(nothing.code, 2);
+    assert_eq!(task_count(&ann), 1, "nothing was created");
+
+    let stranger = CliUser::new(&server);
+    let signed_out = stranger.run(&["list"]);
+    assert_eq!(signed_out.code, 4);
+    assert!(one_line(&signed_out.stderr).contains("todo auth signin"));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let dead_url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let offline = CliUser::new(&server).with_env("TODO_SERVER", &dead_url);
+    let unreachable = offline.run_with_stdin(
+        &["auth", "signin", "--email", "a@b.io", "--password-stdin"],
+        Some("pw\n"),
+    );
+    assert_eq!(unreachable.code, 5, "{unreachable:?}");
+    let line = one_line(&unreachable.stderr);
+    assert!(line.contains(&dead_url) && line.contains("todo-server"), "{line}");
+
+    let no_tty = stranger.run(&["auth", "signin", "--email", "a@b.io"]);
+    assert_eq!(no_tty.code, 2);
+    assert!(one_line(&no_tty.stderr).contains("--password-stdin"));
+
+    let weak = stranger.run_with_stdin(
+        &[
+            "auth",
+            "signup",
+            "--email",
+            "weak@example.com",
+            "--password-stdin",
+        ],
+        Some("password1\n"),
+    );
+    assert_eq!(weak.code, 1);
+    assert!(one_line(&weak.stderr).contains("too easy to guess"), "{weak:?}");
+}
+
+#[test]
+fn every_command_has_an_example_and_completions_are_generated() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let commands: &[&[&str]] = &[
+        &["add"],
+        &["list"],
+        &["show"],
+        &["edit"],
+        &["done"],
+        &["undone"],
+        &["rm"],
+        &["completions"],
+        &["auth", "signup"],
+        &["auth", "signin"],
+        &["auth", "signout"],
+        &["auth", "status"],
+        &["auth", "token"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = user.run(&args).ok().stdout;
+        assert!(
+            help.contains("Example"),
+            "{command:?} help has no example:\n{help}"
+        );
+    }
+    let top = user.run(&["--help"]).ok().stdout;
+    assert!(top.contains("Exit codes") && top.contains("5  the server cannot be reached"));
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = user.run(&["completions", shell]).ok().stdout;
+        assert!(script.contains("todo") && script.len() > 500, "{shell}");
+    }
+}
