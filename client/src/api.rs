@@ -203,9 +203,11 @@ impl ApiClient {
 async fn problem_of(response: Response) -> ClientError {
     let status = response.status();
     match response.json::<Problem>().await {
-        Ok(problem) => ClientError::Api { problem },
+        Ok(problem) => ClientError::Api {
+            problem: Box::new(problem),
+        },
         Err(_) => ClientError::Api {
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: "about:blank".into(),
                 title: status.canonical_reason().unwrap_or("Error").into(),
                 status: status.as_u16(),
@@ -217,7 +219,7 @@ async fn problem_of(response: Response) -> ClientError {
                 }
                 .into(),
                 field: None,
-            },
+            }),
         },
     }
 }

@@ -8,7 +8,7 @@ pub enum ClientError {
     Unreachable { url: String },
     /// The server answered with a problem document.
     #[error("{}", .problem.detail)]
-    Api { problem: Problem },
+    Api { problem: Box<Problem> },
     #[error("not signed in to {server}: run `todo auth signin` first")]
     NotSignedIn { server: String },
     #[error("your session on {server} has ended; sign in again")]
