@@ -1,1 +1,86 @@
-fn main() {}
+//! The terminal app: sets up the terminal (restored on exit, panic and Ctrl-C) and runs
+//! the event loop: keys, ticks and network replies in, `update`, then draw.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use time::{OffsetDateTime, UtcOffset};
+use todo_client::Session;
+use todo_tui::app::{App, Msg};
+use todo_tui::{effects, update, view};
+
+/// A keyboard-first terminal app for your todo tasks. Press ? inside for every key.
+///
+/// Example: todo-tui --server http://127.0.0.1:8000
+#[derive(Parser)]
+#[command(name = "todo-tui", version, about)]
+struct Args {
+    /// URL of the todo server
+    #[arg(long, env = "TODO_SERVER", default_value = todo_client::DEFAULT_SERVER)]
+    server: String,
+}
+
+fn main() -> ExitCode {
+    // Read before any thread starts: the time crate refuses afterwards.
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let args = Args::parse();
+    if !std::io::stdout().is_terminal() {
+        eprintln!("todo-tui: needs a terminal; for scripts use the `todo` command");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("todo-tui: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let result = runtime.block_on(async {
+        let session = Session::open(&args.server).await?;
+        let app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
+        // ratatui::init restores the terminal on panic too.
+        let mut terminal = ratatui::init();
+        let outcome = run(&mut terminal, app, session).await;
+        ratatui::restore();
+        outcome.map_err(|e| todo_client::ClientError::Protocol(format!("terminal: {e}")))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("todo-tui: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(120));
+    for cmd in update::start(&mut app) {
+        effects::spawn(cmd, &session, &tx);
+    }
+    while !app.quit {
+        terminal.draw(|frame| view::view(&app, frame))?;
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            Some(msg) = rx.recv() => msg,
+            _ = tick.tick() => Msg::Tick(OffsetDateTime::now_utc()),
+        };
+        for cmd in update::update(&mut app, msg) {
+            effects::spawn(cmd, &session, &tx);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! The whole state of the app, and the messages and commands that change it.
+//! `update` (in `update.rs`) is the only code that changes an `App`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::OffsetDateTime;
+use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, SortOrder, StatusFilter, Task, TaskInput, User};
+use todo_client::{ClientError, TaskPage, TaskQuery};
+
+use crate::text_field::TextField;
+
+/// Everything that can happen: a key, a tick, or a network reply.
+#[derive(Debug)]
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    /// The clock moved (spinner frames, overdue marks).
+    Tick(OffsetDateTime),
+    SessionChecked(Result<Option<User>, ClientError>),
+    SignedIn(Result<User, ClientError>),
+    SignedUp(Result<User, ClientError>),
+    TasksLoaded(Result<TaskPage, ClientError>),
+    TaskSaved(Result<Task, ClientError>),
+    TaskToggled(Result<Task, ClientError>),
+    TaskDeleted(i64, Result<(), ClientError>),
+    SignedOut(Result<(), ClientError>),
+}
+
+/// Work for the network, run on a tokio task; its answer comes back as a [`Msg`].
+pub enum Cmd {
+    CheckSession,
+    SignIn(SignInRequest),
+    SignUp(SignUpRequest),
+    LoadTasks(TaskQuery),
+    CreateTask(TaskInput),
+    ReplaceTask(i64, TaskInput),
+    ToggleTask(i64),
+    DeleteTask(i64),
+    SignOut,
+}
+
+impl fmt::Debug for Cmd {
+    // Requests carry passwords: show only what kind of command it is.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Cmd::CheckSession => "CheckSession",
+            Cmd::SignIn(_) => "SignIn",
+            Cmd::SignUp(_) => "SignUp",
+            Cmd::LoadTasks(_) => "LoadTasks",
+            Cmd::CreateTask(_) => "CreateTask",
+            Cmd::ReplaceTask(..) => "ReplaceTask",
+            Cmd::ToggleTask(_) => "ToggleTask",
+            Cmd::DeleteTask(_) => "DeleteTask",
+            Cmd::SignOut => "SignOut",
+        };
+        f.write_str(name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// Checking the stored credentials at start.
+    Connecting,
+    /// The server did not answer; `r` retries.
+    Unreachable,
+    SignIn(SignInForm),
+    SignUp(SignUpForm),
+    Tasks,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInForm {
+    pub email: TextField,
+    pub password: TextField,
+    /// 0: email, 1: password.
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignUpForm {
+    pub name: TextField,
+    pub email: TextField,
+    pub password: TextField,
+    pub confirm: TextField,
+    /// 0: name, 1: email, 2: password, 3: confirmation.
+    pub focus: usize,
+    /// The server's reason for refusing the password, after a submit.
+    pub password_reason: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The checks the sign-up screen shows while the user types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignUpChecks {
+    pub email_ok: bool,
+    pub length_ok: bool,
+    pub match_ok: bool,
+}
+
+impl SignUpForm {
+    pub fn checks(&self) -> SignUpChecks {
+        let email = self.email.text().trim();
+        let email_ok = email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.ends_with('.'));
+        let len = self.password.text().chars().count();
+        SignUpChecks {
+            email_ok,
+            length_ok: (8..=128).contains(&len),
+            match_ok: !self.password.text().is_empty() && self.password.text() == self.confirm.text(),
+        }
+    }
+}
+
+/// The fields of the add/edit form, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FormField {
+    Title,
+    Description,
+    Priority,
+    Due,
+    Tags,
+}
+
+impl FormField {
+    pub const ORDER: [FormField; 5] =
+        [FormField::Title, FormField::Description, FormField::Priority, FormField::Due, FormField::Tags];
+
+    /// The API field name, where the server's 422 lands.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            FormField::Title => "title",
+            FormField::Description => "description",
+            FormField::Priority => "priority",
+            FormField::Due => "due_at",
+            FormField::Tags => "tags",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskForm {
+    /// `None`: a new task.
+    pub editing: Option<i64>,
+    pub title: TextField,
+    pub description: TextField,
+    pub priority: Priority,
+    pub due: TextField,
+    pub tags: TextField,
+    pub focus: FormField,
+    pub errors: BTreeMap<FormField, String>,
+    /// An error that belongs to no field.
+    pub error: Option<String>,
+    pub saving: bool,
+}
+
+impl TaskForm {
+    pub fn new_task() -> TaskForm {
+        TaskForm {
+            editing: None,
+            title: TextField::default(),
+            description: TextField::default(),
+            priority: Priority::Medium,
+            due: TextField::default(),
+            tags: TextField::default(),
+            focus: FormField::Title,
+            errors: BTreeMap::new(),
+            error: None,
+            saving: false,
+        }
+    }
+
+    pub fn edit(task: &Task, due_text: String) -> TaskForm {
+        TaskForm {
+            editing: Some(task.id),
+            title: TextField::new(&task.title),
+            description: TextField::new(&task.description),
+            priority: task.priority,
+            due: TextField::new(&due_text),
+            tags: TextField::new(&task.tags.join(", ")),
+            ..TaskForm::new_task()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    ConfirmDelete { id: i64, title: String },
+    Form(TaskForm),
+    Search(TextField),
+    Tag(TextField),
+}
+
+/// The task list as loaded, and how it is filtered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    pub total: u64,
+    pub selected: usize,
+    pub status: StatusFilter,
+    pub sort: SortField,
+    pub search: String,
+    pub tag: Option<String>,
+    pub loaded: bool,
+}
+
+impl Default for TaskList {
+    fn default() -> Self {
+        TaskList {
+            tasks: Vec::new(),
+            total: 0,
+            selected: 0,
+            status: StatusFilter::All,
+            sort: SortField::Created,
+            search: String::new(),
+            tag: None,
+            loaded: false,
+        }
+    }
+}
+
+impl TaskList {
+    pub fn selected_task(&self) -> Option<&Task> {
+        self.tasks.get(self.selected)
+    }
+
+    /// The natural direction of each sort: newest, soonest, most urgent, A to Z.
+    pub fn order(&self) -> SortOrder {
+        match self.sort {
+            SortField::Created | SortField::Updated | SortField::Priority => SortOrder::Desc,
+            SortField::Due | SortField::Title => SortOrder::Asc,
+        }
+    }
+
+    pub fn query(&self) -> TaskQuery {
+        TaskQuery {
+            status: Some(self.status),
+            search: (!self.search.trim().is_empty()).then(|| self.search.trim().to_string()),
+            tag: self.tag.clone(),
+            priority: None,
+            sort: Some(self.sort),
+            order: Some(self.order()),
+            limit: None,
+            offset: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub text: String,
+    pub is_error: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub server: String,
+    pub screen: Screen,
+    pub popup: Option<Popup>,
+    pub user: Option<User>,
+    pub list: TaskList,
+    pub message: Option<StatusMessage>,
+    /// Network calls in flight; the spinner turns while this is above zero.
+    pub busy: u32,
+    pub spinner: usize,
+    pub now: OffsetDateTime,
+    /// The local time zone, for showing and parsing due dates.
+    pub offset: time::UtcOffset,
+    pub color: bool,
+    /// A task form whose save was refused because the session ended: reopened after
+    /// the next sign-in, so nothing typed is lost.
+    pub kept_form: Option<TaskForm>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(server: &str, now: OffsetDateTime, offset: time::UtcOffset, color: bool) -> App {
+        App {
+            server: server.to_string(),
+            screen: Screen::Connecting,
+            popup: None,
+            user: None,
+            list: TaskList::default(),
+            message: None,
+            busy: 0,
+            spinner: 0,
+            now,
+            offset,
+            color,
+            kept_form: None,
+            quit: false,
+        }
+    }
+
+    pub fn local_now(&self) -> OffsetDateTime {
+        self.now.to_offset(self.offset)
+    }
+}

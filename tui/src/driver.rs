@@ -1,0 +1,86 @@
+//! A headless driver: the real update loop and network effects, with a `TestBackend`
+//! instead of a terminal. The end-to-end test drives the app through it exactly as key
+//! presses would.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+use todo_client::Session;
+
+use crate::app::{App, Msg};
+use crate::{effects, update, view};
+
+pub struct Driver {
+    pub app: App,
+    session: Session,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl Driver {
+    /// Starts the app as `main` does: checking the stored session.
+    pub fn start(app: App, session: Session) -> Driver {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut driver = Driver { app, session, tx, rx };
+        for cmd in update::start(&mut driver.app) {
+            effects::spawn(cmd, &driver.session, &driver.tx);
+        }
+        driver
+    }
+
+    pub fn send(&mut self, msg: Msg) {
+        for cmd in update::update(&mut self.app, msg) {
+            effects::spawn(cmd, &self.session, &self.tx);
+        }
+    }
+
+    pub fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    pub fn ctrl(&mut self, c: char) {
+        self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Applies network replies until nothing is in flight (or `timeout` passes).
+    pub async fn settle(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.app.busy > 0 {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => self.send(msg),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen(&self, width: u16, height: u16) -> String {
+        render(&self.app, width, height)
+    }
+}
+
+/// Draws the app on a `TestBackend` and returns the text.
+pub fn render(app: &App, width: u16, height: u16) -> String {
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
+    if terminal.draw(|frame| view::view(app, frame)).is_err() {
+        return String::new();
+    }
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,67 @@
+//! Runs [`Cmd`]s on tokio tasks with the shared client session; each answer comes back
+//! to the event loop as a [`Msg`], so drawing and typing never wait for the network.
+
+use tokio::sync::mpsc::UnboundedSender;
+use todo_client::{ClientError, Session, TaskPage, TaskQuery};
+
+use crate::app::{Cmd, Msg};
+
+/// Pages fetched per list (500 each): up to 10,000 tasks on screen.
+const MAX_PAGES: u32 = 20;
+const PAGE: u32 = 500;
+
+pub fn spawn(cmd: Cmd, session: &Session, tx: &UnboundedSender<Msg>) {
+    let session = session.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let msg = run(cmd, &session).await;
+        // The loop has ended when nobody receives: nothing left to tell.
+        let _ = tx.send(msg);
+    });
+}
+
+async fn run(cmd: Cmd, session: &Session) -> Msg {
+    match cmd {
+        Cmd::CheckSession => Msg::SessionChecked(check_session(session).await),
+        Cmd::SignIn(request) => Msg::SignedIn(session.sign_in(&request).await),
+        Cmd::SignUp(request) => Msg::SignedUp(session.sign_up(&request).await),
+        Cmd::LoadTasks(query) => Msg::TasksLoaded(load_all(session, query).await),
+        Cmd::CreateTask(input) => Msg::TaskSaved(session.create_task(&input).await),
+        Cmd::ReplaceTask(id, input) => Msg::TaskSaved(session.replace_task(id, &input).await),
+        Cmd::ToggleTask(id) => Msg::TaskToggled(session.toggle_task(id).await),
+        Cmd::DeleteTask(id) => Msg::TaskDeleted(id, session.delete_task(id).await),
+        Cmd::SignOut => Msg::SignedOut(session.sign_out(false).await),
+    }
+}
+
+/// The stored credentials, if they still work (after a refresh if needed).
+async fn check_session(session: &Session) -> Result<Option<todo_api::User>, ClientError> {
+    let has_token = session.credentials().await.is_some() || session.token_source() == todo_client::TokenSource::Environment;
+    if !has_token {
+        // Still ask the server something, so an unreachable server shows as such.
+        session.api().jwks().await?;
+        return Ok(None);
+    }
+    match session.session_info().await {
+        Ok(info) => Ok(Some(info.user)),
+        Err(e) if e.needs_sign_in() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn load_all(session: &Session, query: TaskQuery) -> Result<TaskPage, ClientError> {
+    let mut all = TaskPage { tasks: Vec::new(), total: 0 };
+    for page in 0..MAX_PAGES {
+        let mut q = query.clone();
+        q.limit = Some(PAGE);
+        q.offset = Some(page * PAGE);
+        let next = session.list_tasks(&q).await?;
+        all.total = next.total;
+        let done = next.tasks.len() < PAGE as usize;
+        all.tasks.extend(next.tasks);
+        if done || all.tasks.len() as u64 >= all.total {
+            break;
+        }
+    }
+    Ok(all)
+}

@@ -1,0 +1,9 @@
+//! `todo-tui`: state (`app`), a pure `update`, drawing (`view`), and network effects
+//! run on tokio tasks (`effects`), in the style of ratatui's own templates.
+
+pub mod app;
+pub mod driver;
+pub mod effects;
+pub mod text_field;
+pub mod update;
+pub mod view;

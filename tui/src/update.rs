@@ -1,0 +1,579 @@
+//! The pure update function: state in, message, state out, plus the network commands to
+//! run. No I/O happens here, so every screen and key is unit-tested without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, StatusFilter, Task, TaskInput};
+use todo_client::ClientError;
+
+use crate::app::{App, Cmd, FormField, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage, TaskForm};
+use crate::text_field::TextField;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 1000;
+pub const TAGS_MAX: usize = 10;
+pub const TAG_MAX: usize = 32;
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Tick(now) => {
+            app.now = now;
+            if app.busy > 0 {
+                app.spinner = app.spinner.wrapping_add(1);
+            }
+            vec![]
+        }
+        reply => {
+            app.busy = app.busy.saturating_sub(1);
+            on_reply(app, reply)
+        }
+    }
+}
+
+fn info(app: &mut App, text: impl Into<String>) {
+    app.message = Some(StatusMessage {
+        text: text.into(),
+        is_error: false,
+    });
+}
+
+fn error(app: &mut App, text: impl Into<String>) {
+    app.message = Some(StatusMessage {
+        text: text.into(),
+        is_error: true,
+    });
+}
+
+/// Starts a network command, counting it for the spinner.
+fn launch(app: &mut App, cmd: Cmd) -> Vec<Cmd> {
+    app.busy += 1;
+    vec![cmd]
+}
+
+fn load_tasks(app: &mut App) -> Vec<Cmd> {
+    let query = app.list.query();
+    launch(app, Cmd::LoadTasks(query))
+}
+
+/// The session is gone: back to sign-in with the email kept and a message.
+fn to_sign_in(app: &mut App, message: &str) {
+    let email = app.user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    app.user = None;
+    app.popup = None;
+    app.screen = Screen::SignIn(SignInForm {
+        email: TextField::new(&email),
+        focus: if email.is_empty() { 0 } else { 1 },
+        error: Some(message.to_string()),
+        ..SignInForm::default()
+    });
+}
+
+fn signed_in(app: &mut App, user: todo_api::User) -> Vec<Cmd> {
+    info(app, format!("Signed in as {}", user.email));
+    app.user = Some(user);
+    app.screen = Screen::Tasks;
+    // A form whose save failed when the session ended comes back as it was.
+    if let Some(mut form) = app.kept_form.take() {
+        form.saving = false;
+        form.error = Some("Signed in again: press Ctrl-S to save".into());
+        app.popup = Some(Popup::Form(form));
+    }
+    load_tasks(app)
+}
+
+/// Handles an error from any task call: sign-in again, or a message.
+fn task_error(app: &mut App, e: ClientError) {
+    if e.needs_sign_in() {
+        to_sign_in(app, "Your session has ended; sign in again.");
+    } else {
+        error(app, e.to_string());
+    }
+}
+
+fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::SessionChecked(Ok(Some(user))) => signed_in(app, user),
+        Msg::SessionChecked(Ok(None)) => {
+            app.screen = Screen::SignIn(SignInForm::default());
+            vec![]
+        }
+        Msg::SessionChecked(Err(e)) => {
+            if e.needs_sign_in() {
+                to_sign_in(app, "Your session has ended; sign in again.");
+            } else {
+                app.screen = Screen::Unreachable;
+                error(app, e.to_string());
+            }
+            vec![]
+        }
+        Msg::SignedIn(result) | Msg::SignedUp(result) => match result {
+            Ok(user) => signed_in(app, user),
+            Err(e) => {
+                match &mut app.screen {
+                    Screen::SignIn(form) => {
+                        form.password.clear();
+                        form.focus = 1;
+                        form.error = Some(e.to_string());
+                    }
+                    Screen::SignUp(form) if e.field() == Some("password") => {
+                        form.password_reason = Some(e.to_string());
+                        form.focus = 2;
+                    }
+                    Screen::SignUp(form) => form.error = Some(e.to_string()),
+                    _ => error(app, e.to_string()),
+                }
+                vec![]
+            }
+        },
+        Msg::TasksLoaded(Ok(page)) => {
+            let keep = app.list.selected_task().map(|t| t.id);
+            app.list.tasks = page.tasks;
+            app.list.total = page.total;
+            app.list.loaded = true;
+            app.list.selected = keep
+                .and_then(|id| app.list.tasks.iter().position(|t| t.id == id))
+                .unwrap_or(app.list.selected)
+                .min(app.list.tasks.len().saturating_sub(1));
+            vec![]
+        }
+        Msg::TasksLoaded(Err(e)) => {
+            task_error(app, e);
+            vec![]
+        }
+        Msg::TaskSaved(Ok(task)) => {
+            info(app, format!("Saved task {}: {}", task.id, task.title));
+            app.popup = None;
+            select_after_reload(app, &task);
+            load_tasks(app)
+        }
+        Msg::TaskSaved(Err(e)) => {
+            let Some(Popup::Form(form)) = &mut app.popup else {
+                task_error(app, e);
+                return vec![];
+            };
+            form.saving = false;
+            if e.needs_sign_in() {
+                app.kept_form = Some(form.clone());
+                to_sign_in(app, "Your session has ended; sign in again. Your unsaved task is kept.");
+            } else if let Some(field) =
+                e.field().and_then(|f| FormField::ORDER.into_iter().find(|ff| ff.api_name() == f))
+            {
+                form.errors.insert(field, e.to_string());
+                form.focus = field;
+            } else {
+                form.error = Some(e.to_string());
+            }
+            vec![]
+        }
+        Msg::TaskToggled(Ok(task)) => {
+            let verb = if task.completed { "Completed" } else { "Reopened" };
+            info(app, format!("{verb} task {}: {}", task.id, task.title));
+            if let Some(slot) = app.list.tasks.iter_mut().find(|t| t.id == task.id) {
+                *slot = task;
+            }
+            load_tasks(app)
+        }
+        Msg::TaskDeleted(id, Ok(())) => {
+            info(app, format!("Deleted task {id}"));
+            app.list.tasks.retain(|t| t.id != id);
+            app.list.selected = app.list.selected.min(app.list.tasks.len().saturating_sub(1));
+            load_tasks(app)
+        }
+        Msg::TaskToggled(Err(e)) | Msg::TaskDeleted(_, Err(e)) => {
+            task_error(app, e);
+            vec![]
+        }
+        Msg::SignedOut(result) => {
+            app.list = Default::default();
+            to_sign_in(app, "Signed out.");
+            if let Err(e) = result {
+                error(app, format!("Signed out here; the server said: {e}"));
+            }
+            vec![]
+        }
+        Msg::Key(_) | Msg::Tick(_) => vec![],
+    }
+}
+
+fn select_after_reload(app: &mut App, task: &Task) {
+    if let Some(i) = app.list.tasks.iter().position(|t| t.id == task.id) {
+        app.list.selected = i;
+        app.list.tasks[i] = task.clone();
+    } else {
+        app.list.tasks.insert(0, task.clone());
+        app.list.selected = 0;
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        app.quit = true;
+        return vec![];
+    }
+    if app.popup.is_some() {
+        return on_popup_key(app, key);
+    }
+    match &app.screen {
+        Screen::Connecting => {
+            if matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
+                app.quit = true;
+            }
+            vec![]
+        }
+        Screen::Unreachable => match key.code {
+            KeyCode::Char('r') => {
+                app.screen = Screen::Connecting;
+                app.message = None;
+                launch(app, Cmd::CheckSession)
+            }
+            KeyCode::Char('q') | KeyCode::Esc => {
+                app.quit = true;
+                vec![]
+            }
+            _ => vec![],
+        },
+        Screen::SignIn(_) => on_sign_in_key(app, key),
+        Screen::SignUp(_) => on_sign_up_key(app, key),
+        Screen::Tasks => on_tasks_key(app, key),
+    }
+}
+
+fn is_switch(key: &KeyEvent) -> bool {
+    key.code == KeyCode::F(2) || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('n'))
+}
+
+fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let Screen::SignIn(form) = &mut app.screen else { return vec![] };
+    if is_switch(&key) {
+        let email = form.email.clone();
+        app.screen = Screen::SignUp(SignUpForm {
+            email,
+            ..SignUpForm::default()
+        });
+        return vec![];
+    }
+    match key.code {
+        KeyCode::Esc => app.quit = true,
+        KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up => form.focus = 1 - form.focus,
+        KeyCode::Enter => {
+            if form.email.text().trim().is_empty() {
+                form.error = Some("Type your email".into());
+                form.focus = 0;
+            } else if form.focus == 0 {
+                form.focus = 1;
+            } else if form.password.text().is_empty() {
+                form.error = Some("Type your password".into());
+            } else {
+                form.error = None;
+                let request = SignInRequest {
+                    email: form.email.text().trim().to_string(),
+                    password: form.password.text().to_string(),
+                };
+                return launch(app, Cmd::SignIn(request));
+            }
+        }
+        _ => {
+            let field = if form.focus == 0 { &mut form.email } else { &mut form.password };
+            field.handle_key(key);
+        }
+    }
+    vec![]
+}
+
+fn on_sign_up_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let Screen::SignUp(form) = &mut app.screen else { return vec![] };
+    if is_switch(&key) {
+        let email = form.email.clone();
+        app.screen = Screen::SignIn(SignInForm {
+            email,
+            ..SignInForm::default()
+        });
+        return vec![];
+    }
+    match key.code {
+        KeyCode::Esc => app.quit = true,
+        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 4,
+        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 3) % 4,
+        KeyCode::Enter if form.focus < 3 => form.focus += 1,
+        KeyCode::Enter => {
+            let checks = form.checks();
+            if !(checks.email_ok && checks.length_ok && checks.match_ok) {
+                form.error = Some("Fix the marked fields first".into());
+                return vec![];
+            }
+            form.error = None;
+            form.password_reason = None;
+            let name = form.name.text().trim();
+            let request = SignUpRequest {
+                email: form.email.text().trim().to_string(),
+                password: form.password.text().to_string(),
+                name: (!name.is_empty()).then(|| name.to_string()),
+            };
+            return launch(app, Cmd::SignUp(request));
+        }
+        _ => {
+            let field = match form.focus {
+                0 => &mut form.name,
+                1 => &mut form.email,
+                2 => &mut form.password,
+                _ => &mut form.confirm,
+            };
+            if field.handle_key(key) && form.focus >= 2 {
+                form.password_reason = None;
+            }
+        }
+    }
+    vec![]
+}
+
+fn next_status(s: StatusFilter) -> StatusFilter {
+    match s {
+        StatusFilter::All => StatusFilter::Pending,
+        StatusFilter::Pending => StatusFilter::Completed,
+        StatusFilter::Completed => StatusFilter::All,
+    }
+}
+
+fn next_sort(s: SortField) -> SortField {
+    match s {
+        SortField::Created => SortField::Due,
+        SortField::Due => SortField::Priority,
+        SortField::Priority => SortField::Title,
+        SortField::Title => SortField::Updated,
+        SortField::Updated => SortField::Created,
+    }
+}
+
+/// How a due date is shown in a form, in local time.
+pub fn due_text(app: &App, task: &Task) -> String {
+    task.due_at
+        .map(|d| {
+            let d = d.to_offset(app.offset);
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                format_offset(d.offset())
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn format_offset(offset: time::UtcOffset) -> String {
+    if offset.is_utc() {
+        return "Z".into();
+    }
+    let (h, m, _) = offset.as_hms();
+    format!("{}{:02}:{:02}", if offset.is_negative() { '-' } else { '+' }, h.abs(), m.abs())
+}
+
+fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let count = app.list.tasks.len();
+    let selected = app.list.selected;
+    match key.code {
+        KeyCode::Char('q') => app.quit = true,
+        KeyCode::Down | KeyCode::Char('j') => app.list.selected = (selected + 1).min(count.saturating_sub(1)),
+        KeyCode::Up | KeyCode::Char('k') => app.list.selected = selected.saturating_sub(1),
+        KeyCode::PageDown => app.list.selected = (selected + 10).min(count.saturating_sub(1)),
+        KeyCode::PageUp => app.list.selected = selected.saturating_sub(10),
+        KeyCode::Home | KeyCode::Char('g') => app.list.selected = 0,
+        KeyCode::End | KeyCode::Char('G') => app.list.selected = count.saturating_sub(1),
+        KeyCode::Char('a') => app.popup = Some(Popup::Form(TaskForm::new_task())),
+        KeyCode::Char('e') | KeyCode::Enter => {
+            if let Some(task) = app.list.selected_task() {
+                let form = TaskForm::edit(task, due_text(app, task));
+                app.popup = Some(Popup::Form(form));
+            }
+        }
+        KeyCode::Char(' ') => {
+            if let Some(id) = app.list.selected_task().map(|t| t.id) {
+                return launch(app, Cmd::ToggleTask(id));
+            }
+        }
+        KeyCode::Char('d') | KeyCode::Delete => {
+            if let Some(task) = app.list.selected_task() {
+                app.popup = Some(Popup::ConfirmDelete {
+                    id: task.id,
+                    title: task.title.clone(),
+                });
+            }
+        }
+        KeyCode::Char('/') => app.popup = Some(Popup::Search(TextField::new(&app.list.search))),
+        KeyCode::Char('t') => {
+            app.popup = Some(Popup::Tag(TextField::new(app.list.tag.as_deref().unwrap_or(""))));
+        }
+        KeyCode::Char('f') => {
+            app.list.status = next_status(app.list.status);
+            return load_tasks(app);
+        }
+        KeyCode::Char('s') => {
+            app.list.sort = next_sort(app.list.sort);
+            return load_tasks(app);
+        }
+        KeyCode::Char('r') => return load_tasks(app),
+        KeyCode::Char('?') => app.popup = Some(Popup::Help),
+        KeyCode::Char('S') => return launch(app, Cmd::SignOut),
+        KeyCode::Esc if !app.list.search.is_empty() || app.list.tag.is_some() => {
+            app.list.search.clear();
+            app.list.tag = None;
+            return load_tasks(app);
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let Some(popup) = app.popup.as_mut() else { return vec![] };
+    match popup {
+        Popup::Help => app.popup = None,
+        Popup::ConfirmDelete { id, .. } => {
+            let id = *id;
+            app.popup = None;
+            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                return launch(app, Cmd::DeleteTask(id));
+            }
+        }
+        Popup::Search(field) | Popup::Tag(field) => match key.code {
+            KeyCode::Esc => app.popup = None,
+            KeyCode::Enter => {
+                let text = field.text().trim().to_string();
+                if matches!(popup, Popup::Search(_)) {
+                    app.list.search = text;
+                } else {
+                    app.list.tag = (!text.is_empty()).then_some(text);
+                }
+                app.popup = None;
+                app.list.selected = 0;
+                return load_tasks(app);
+            }
+            _ => {
+                field.handle_key(key);
+            }
+        },
+        Popup::Form(_) => return on_form_key(app, key),
+    }
+    vec![]
+}
+
+fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let local_now = app.local_now();
+    let Some(Popup::Form(form)) = app.popup.as_mut() else { return vec![] };
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let position = FormField::ORDER.iter().position(|f| *f == form.focus).unwrap_or(0);
+    let submit = (ctrl && key.code == KeyCode::Char('s'))
+        || (key.code == KeyCode::Enter && form.focus != FormField::Description);
+    if submit {
+        if form.saving {
+            return vec![];
+        }
+        return match validate(form, local_now) {
+            Some(input) => {
+                form.saving = true;
+                form.error = None;
+                let cmd = match form.editing {
+                    Some(id) => Cmd::ReplaceTask(id, input),
+                    None => Cmd::CreateTask(input),
+                };
+                launch(app, cmd)
+            }
+            None => vec![],
+        };
+    }
+    match key.code {
+        KeyCode::Esc => app.popup = None,
+        KeyCode::Tab => form.focus = FormField::ORDER[(position + 1) % 5],
+        KeyCode::BackTab => form.focus = FormField::ORDER[(position + 4) % 5],
+        KeyCode::Enter => form.description.insert('\n'),
+        KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if form.focus == FormField::Priority => {
+            let forward = key.code != KeyCode::Left;
+            form.priority = match (form.priority, forward) {
+                (Priority::Low, true) | (Priority::High, false) => Priority::Medium,
+                (Priority::Medium, true) | (Priority::Low, false) => Priority::High,
+                (Priority::High, true) | (Priority::Medium, false) => Priority::Low,
+            };
+        }
+        KeyCode::Char('l') if form.focus == FormField::Priority => form.priority = Priority::Low,
+        KeyCode::Char('m') if form.focus == FormField::Priority => form.priority = Priority::Medium,
+        KeyCode::Char('h') if form.focus == FormField::Priority => form.priority = Priority::High,
+        _ => {
+            let field = match form.focus {
+                FormField::Title => &mut form.title,
+                FormField::Description => &mut form.description,
+                FormField::Due => &mut form.due,
+                FormField::Tags => &mut form.tags,
+                FormField::Priority => return vec![],
+            };
+            if field.handle_key(key) {
+                form.errors.remove(&form.focus);
+            }
+        }
+    }
+    vec![]
+}
+
+/// Checks the form as the server would; errors land on their fields.
+pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<TaskInput> {
+    form.errors.clear();
+    let title = form.title.text().trim();
+    let title_len = title.chars().count();
+    if title_len == 0 {
+        form.errors.insert(FormField::Title, "A title is required".into());
+    } else if title_len > TITLE_MAX {
+        form.errors.insert(FormField::Title, format!("{title_len} characters; at most {TITLE_MAX}"));
+    }
+    let description_len = form.description.text().chars().count();
+    if description_len > DESCRIPTION_MAX {
+        form.errors.insert(
+            FormField::Description,
+            format!("{description_len} characters; at most {DESCRIPTION_MAX}"),
+        );
+    }
+    let due_text = form.due.text().trim();
+    let due = if due_text.is_empty() {
+        None
+    } else {
+        match todo_client::due::parse_due(due_text, local_now) {
+            Ok(due) => Some(due),
+            Err(reason) => {
+                form.errors.insert(FormField::Due, reason);
+                None
+            }
+        }
+    };
+    let tags: Vec<String> = form
+        .tags
+        .text()
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if tags.len() > TAGS_MAX {
+        form.errors.insert(FormField::Tags, format!("{} tags; at most {TAGS_MAX}", tags.len()));
+    } else if tags.iter().any(|t| t.chars().count() > TAG_MAX) {
+        form.errors.insert(FormField::Tags, format!("a tag has at most {TAG_MAX} characters"));
+    }
+    if let Some(first) = form.errors.keys().next() {
+        form.focus = *first;
+        return None;
+    }
+    Some(TaskInput {
+        title: title.to_string(),
+        description: Some(form.description.text().to_string()),
+        priority: Some(form.priority),
+        due_at: due,
+        tags: Some(tags),
+    })
+}
+
+/// What the app does first: check the stored session.
+pub fn start(app: &mut App) -> Vec<Cmd> {
+    app.screen = Screen::Connecting;
+    launch(app, Cmd::CheckSession)
+}

@@ -1,0 +1,87 @@
+//! The sign-in and sign-up screens.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::{Theme, centered, field_lines, spinner};
+use crate::app::{App, SignInForm, SignUpForm};
+use crate::text_field::TextField;
+
+fn masked(field: &TextField) -> String {
+    "•".repeat(field.text().chars().count())
+}
+
+/// Puts the terminal cursor in the focused field (row `row` of the form box).
+fn place_cursor(frame: &mut Frame, inner: Rect, row: u16, field: &TextField) {
+    let x = inner.x + 15 + field.cursor() as u16;
+    if row < inner.height && x < inner.x + inner.width {
+        frame.set_cursor_position(Position::new(x, inner.y + row));
+    }
+}
+
+fn footer(app: &App, hint: &str) -> Line<'static> {
+    Line::from(format!("{hint}   {}", spinner(app)))
+}
+
+pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, theme: Theme) {
+    let mut lines = vec![Line::from(format!("  Sign in to {}", app.server)), Line::from("")];
+    lines.extend(field_lines("Email", form.email.text().to_string(), form.focus == 0, None, theme));
+    lines.extend(field_lines("Password", masked(&form.password), form.focus == 1, None, theme));
+    lines.push(Line::from(""));
+    if let Some(error) = &form.error {
+        lines.push(Line::styled(format!("  {error}"), theme.error()));
+    } else {
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(""));
+    lines.push(footer(app, "  Enter sign in · Tab next field · Ctrl-N create an account · Esc quit"));
+    let box_area = centered(area, 78, lines.len() as u16 + 2);
+    frame.render_widget(Clear, box_area);
+    let block = Block::bordered().title(" todo · sign in ").title_style(theme.accent());
+    let inner = block.inner(box_area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), box_area);
+    let (row, field) = if form.focus == 0 { (2, &form.email) } else { (3, &form.password) };
+    place_cursor(frame, inner, row, field);
+}
+
+fn check(ok: bool, text: &str, theme: Theme) -> Line<'static> {
+    if ok {
+        Line::styled(format!("  ✓ {text}"), theme.ok())
+    } else {
+        Line::styled(format!("  ✗ {text}"), theme.dim())
+    }
+}
+
+pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, theme: Theme) {
+    let checks = form.checks();
+    let mut lines = vec![Line::from(format!("  Create an account on {}", app.server)), Line::from("")];
+    lines.extend(field_lines("Name", form.name.text().to_string(), form.focus == 0, None, theme));
+    lines.extend(field_lines("Email", form.email.text().to_string(), form.focus == 1, None, theme));
+    lines.extend(field_lines("Password", masked(&form.password), form.focus == 2, None, theme));
+    lines.extend(field_lines("Confirm", masked(&form.confirm), form.focus == 3, None, theme));
+    lines.push(Line::from(""));
+    lines.push(check(checks.email_ok, "email looks like an address", theme));
+    lines.push(check(checks.length_ok, "password is 8 to 128 characters", theme));
+    lines.push(check(checks.match_ok, "passwords match", theme));
+    match (&form.password_reason, &form.error) {
+        (Some(reason), _) => lines.push(Line::styled(format!("  ✗ {reason}"), theme.error())),
+        (None, Some(error)) => lines.push(Line::styled(format!("  {error}"), theme.error())),
+        (None, None) => lines.push(Line::from("")),
+    }
+    lines.push(Line::from(""));
+    lines.push(footer(app, "  Enter next/submit · Tab next field · Ctrl-N back to sign in · Esc quit"));
+    let box_area = centered(area, 78, lines.len() as u16 + 2);
+    frame.render_widget(Clear, box_area);
+    let block = Block::bordered().title(" todo · create an account ").title_style(theme.accent());
+    let inner = block.inner(box_area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), box_area);
+    let field = match form.focus {
+        0 => &form.name,
+        1 => &form.email,
+        2 => &form.password,
+        _ => &form.confirm,
+    };
+    place_cursor(frame, inner, 2 + form.focus as u16, field);
+}

@@ -1,0 +1,104 @@
+//! Popups over the task screen: help, delete confirmation, add/edit form, search, tag.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::{Theme, centered, field_lines, spinner};
+use crate::app::{App, FormField, Popup, TaskForm};
+
+/// Every key of the app; the help overlay lists exactly these.
+pub const KEYS: &[(&str, &str)] = &[
+    ("↑ ↓ / k j", "move the selection"),
+    ("PgUp PgDn g G", "page up/down, first, last"),
+    ("a", "add a task"),
+    ("e / Enter", "edit the selected task"),
+    ("space", "toggle completed"),
+    ("d", "delete (asks first)"),
+    ("/", "search title and description"),
+    ("f", "cycle filter: all, pending, completed"),
+    ("s", "cycle sort: newest, due, priority, title, updated"),
+    ("t", "filter by tag (empty clears)"),
+    ("Esc", "clear search and tag"),
+    ("r", "reload from the server"),
+    ("?", "this help"),
+    ("S", "sign out"),
+    ("q / Ctrl-C", "quit"),
+    ("", ""),
+    ("In the form", "Tab/Shift-Tab move · Enter or Ctrl-S save"),
+    ("", "Enter in the description adds a line"),
+    ("", "←/→ or l/m/h set the priority · Esc cancels"),
+];
+
+pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: Theme) {
+    match popup {
+        Popup::Help => {
+            let lines: Vec<Line> = KEYS.iter().map(|(k, what)| Line::from(format!(" {k:<14} {what}"))).collect();
+            boxed(frame, centered(area, 70, lines.len() as u16 + 2), " Keys (any key closes) ", lines);
+        }
+        Popup::ConfirmDelete { id, title } => {
+            let lines = vec![Line::from(format!(" Delete task {id}: {title}?")), Line::from(""), Line::from(" y delete · any other key keeps it")];
+            boxed(frame, centered(area, 60, 5), " Delete ", lines);
+        }
+        Popup::Search(field) => {
+            let lines = vec![Line::from(format!(" {}▏", field.text())), Line::styled(" Enter search · Esc cancel", theme.dim())];
+            boxed(frame, centered(area, 60, 4), " Search title and description ", lines);
+        }
+        Popup::Tag(field) => {
+            let lines = vec![Line::from(format!(" #{}▏", field.text())), Line::styled(" Enter filter (empty clears) · Esc cancel", theme.dim())];
+            boxed(frame, centered(area, 60, 4), " Filter by tag ", lines);
+        }
+        Popup::Form(form) => task_form(frame, area, app, form, theme),
+    }
+}
+
+fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>) {
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title)), area);
+}
+
+fn with_cursor(text: &str, focused: bool) -> String {
+    if focused { format!("{text}▏") } else { text.to_string() }
+}
+
+fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: Theme) {
+    let error = |f: FormField| form.errors.get(&f).map(String::as_str);
+    let focused = |f: FormField| form.focus == f;
+    let mut lines = Vec::new();
+    lines.extend(field_lines("Title", with_cursor(form.title.text(), focused(FormField::Title)), focused(FormField::Title), error(FormField::Title), theme));
+    let description: Vec<&str> = form.description.text().split('\n').collect();
+    for (i, part) in description.iter().enumerate() {
+        let last = i + 1 == description.len();
+        let text = with_cursor(part, last && focused(FormField::Description));
+        if i == 0 {
+            lines.extend(field_lines("Description", text, focused(FormField::Description), None, theme));
+        } else {
+            lines.push(Line::from(format!("{:15}{text}", "")));
+        }
+    }
+    if let Some(e) = error(FormField::Description) {
+        lines.push(Line::styled(format!("{:17}{e}", ""), theme.error()));
+    }
+    let priority = ["low", "medium", "high"]
+        .iter()
+        .map(|p| if *p == form.priority.as_str() { format!("[{p}]") } else { format!(" {p} ") })
+        .collect::<Vec<_>>()
+        .join(" ");
+    lines.extend(field_lines("Priority", priority, focused(FormField::Priority), None, theme));
+    lines.extend(field_lines("Due", with_cursor(form.due.text(), focused(FormField::Due)), focused(FormField::Due), error(FormField::Due), theme));
+    lines.push(Line::styled(format!("{:17}today, tomorrow, +3d, 2030-01-31 or RFC 3339; empty: none", ""), theme.dim()));
+    lines.extend(field_lines("Tags", with_cursor(form.tags.text(), focused(FormField::Tags)), focused(FormField::Tags), error(FormField::Tags), theme));
+    lines.push(Line::from(""));
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(format!(" {e}"), theme.error()));
+    }
+    let state = if form.saving { format!("saving {}", spinner(app)) } else { String::new() };
+    lines.push(Line::styled(format!(" Enter/Ctrl-S save · Tab next · Esc cancel   {state}"), theme.dim()));
+    let title = match form.editing {
+        Some(id) => format!(" Edit task {id} "),
+        None => " New task ".to_string(),
+    };
+    let height = (lines.len() as u16 + 2).max(12);
+    boxed(frame, centered(area, 76, height), &title, lines);
+}

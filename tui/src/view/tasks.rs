@@ -1,0 +1,176 @@
+//! The task screen: table, detail pane and status line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+use time::OffsetDateTime;
+use todo_api::{Priority, SortField, StatusFilter, Task};
+
+use super::{Theme, spinner};
+use crate::app::App;
+
+/// Wide terminals get the detail pane on the right; narrow ones below the table.
+const SIDE_PANE_FROM: u16 = 110;
+
+pub fn format_local(app: &App, t: OffsetDateTime) -> String {
+    let t = t.to_offset(app.offset);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+fn due_cell(app: &App, task: &Task) -> String {
+    let Some(due) = task.due_at else { return String::new() };
+    let local = due.to_offset(app.offset);
+    let date = format!("{:04}-{:02}-{:02}", local.year(), u8::from(local.month()), local.day());
+    if (local.hour(), local.minute()) == (23, 59) { date } else { format!("{date} {:02}:{:02}", local.hour(), local.minute()) }
+}
+
+fn is_overdue(app: &App, task: &Task) -> bool {
+    !task.completed && task.due_at.is_some_and(|d| d < app.now)
+}
+
+fn status_name(s: StatusFilter) -> &'static str {
+    match s {
+        StatusFilter::All => "all",
+        StatusFilter::Pending => "pending",
+        StatusFilter::Completed => "completed",
+    }
+}
+
+fn sort_name(s: SortField) -> &'static str {
+    match s {
+        SortField::Created => "newest",
+        SortField::Updated => "recently updated",
+        SortField::Due => "due date",
+        SortField::Priority => "priority",
+        SortField::Title => "title",
+    }
+}
+
+pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let [header, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    render_header(frame, header, app, theme);
+    let (table_area, detail_area) = if area.width >= SIDE_PANE_FROM {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        (left, right)
+    } else {
+        let detail_height = if body.height > 16 { 8 } else { 6 };
+        let [top, bottom] = Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(body);
+        (top, bottom)
+    };
+    render_table(frame, table_area, app, theme);
+    render_detail(frame, detail_area, app, theme);
+    render_status(frame, status, app, theme);
+}
+
+fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let mut spans = vec![
+        Span::styled(" todo ", theme.accent()),
+        Span::raw(format!(" showing {} · sorted by {}", status_name(app.list.status), sort_name(app.list.sort))),
+    ];
+    if !app.list.search.is_empty() {
+        spans.push(Span::raw(format!(" · search \"{}\"", app.list.search)));
+    }
+    if let Some(tag) = &app.list.tag {
+        spans.push(Span::raw(format!(" · tag #{tag}")));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let block = Block::bordered().title(format!(" Tasks ({}) ", app.list.total));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.list.tasks.is_empty() {
+        let text = if !app.list.loaded {
+            "Loading…".to_string()
+        } else if app.list.search.is_empty() && app.list.tag.is_none() && app.list.status == StatusFilter::All {
+            "No tasks yet. Press a to add one, ? for help.".to_string()
+        } else {
+            "No task matches. Press Esc to clear the search and tag, f to change the filter.".to_string()
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    // Only the visible rows are built, so thousands of tasks scroll as fast as ten.
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    let offset = app.list.selected.saturating_sub(visible - 1);
+    let rows = app.list.tasks.iter().enumerate().skip(offset).take(visible).map(|(i, task)| {
+        let overdue = is_overdue(app, task);
+        let priority = match task.priority {
+            Priority::High => Cell::from("high").style(theme.high()),
+            Priority::Medium => Cell::from("med"),
+            Priority::Low => Cell::from("low").style(theme.dim()),
+        };
+        let due = Cell::from(due_cell(app, task)).style(if overdue { theme.warning() } else { Default::default() });
+        let tags = task.tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" ");
+        let row = Row::new(vec![
+            Cell::from(if task.completed { "✓" } else { " " }),
+            priority,
+            due,
+            Cell::from(task.title.clone()),
+            Cell::from(tags).style(theme.dim()),
+        ]);
+        let row = if task.completed { row.style(theme.dim()) } else { row };
+        if i == app.list.selected { row.style(theme.selected()) } else { row }
+    });
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Length(16),
+        Constraint::Fill(3),
+        Constraint::Fill(1),
+    ];
+    let header = Row::new(["", "PRI", "DUE", "TITLE", "TAGS"]).style(theme.accent());
+    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+}
+
+fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let block = Block::bordered().title(" Detail ");
+    let Some(task) = app.list.selected_task() else {
+        frame.render_widget(block, area);
+        return;
+    };
+    let overdue = is_overdue(app, task);
+    let mut lines = vec![
+        Line::styled(format!("#{} {}", task.id, task.title), theme.accent()),
+        Line::from(format!(
+            "{} · priority {}",
+            if task.completed { "completed" } else { "pending" },
+            task.priority.as_str()
+        )),
+    ];
+    if let Some(due) = task.due_at {
+        let text = format!("due {}{}", format_local(app, due), if overdue { " (overdue)" } else { "" });
+        lines.push(Line::styled(text, if overdue { theme.warning() } else { Default::default() }));
+    }
+    if !task.tags.is_empty() {
+        lines.push(Line::from(format!("tags {}", task.tags.join(", "))));
+    }
+    lines.push(Line::styled(
+        format!("created {} · updated {}", format_local(app, task.created_at), format_local(app, task.updated_at)),
+        theme.dim(),
+    ));
+    if !task.description.is_empty() {
+        lines.push(Line::from(""));
+        lines.extend(task.description.lines().map(|l| Line::from(l.to_string())));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let who = app.user.as_ref().map(|u| u.email.as_str()).unwrap_or("?");
+    let done = app.list.tasks.iter().filter(|t| t.completed).count();
+    let mut spans = vec![
+        Span::styled(format!(" {who} @ {} ", app.server), theme.accent()),
+        Span::raw(format!("│ {} shown, {done} done, {} in all ", app.list.tasks.len(), app.list.total)),
+    ];
+    if let Some(message) = &app.message {
+        let style = if message.is_error { theme.error() } else { theme.ok() };
+        spans.push(Span::raw("│ "));
+        spans.push(Span::styled(message.text.clone(), style));
+    }
+    spans.push(Span::raw(format!(" {} │ ? help", spinner(app))));
+    frame.render_widget(Line::from(spans), area);
+}
