@@ -362,22 +362,44 @@ fn without_a_keyring_the_file_fallback_is_used_and_reported() {
         .with_env("TODO_CREDENTIAL_STORE", "auto")
         .with_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let signed_up = ann.run_with_stdin(
-        &["auth", "signup", "--email", &todo_e2e::unique_email("nokeyring"), "--password-stdin"],
+        &[
+            "auth",
+            "signup",
+            "--email",
+            &todo_e2e::unique_email("nokeyring"),
+            "--password-stdin",
+        ],
         Some(&format!("{}\n", todo_e2e::strong_password())),
     );
     assert_eq!(signed_up.code, 0, "{signed_up:?}");
-    assert!(signed_up.stderr.contains("warning: credentials stored in"), "{signed_up:?}");
-    assert!(signed_up.stderr.contains("no OS keyring"), "the reason is given: {signed_up:?}");
+    assert!(
+        signed_up.stderr.contains("warning: credentials stored in"),
+        "{signed_up:?}"
+    );
+    assert!(
+        signed_up.stderr.contains("no OS keyring"),
+        "the reason is given: {signed_up:?}"
+    );
     let status = ann.run(&["auth", "status", "--json"]).ok().json();
-    assert!(status["keyring_unavailable"].as_str().is_some_and(|r| r.contains("no OS keyring")));
+    assert!(
+        status["keyring_unavailable"]
+            .as_str()
+            .is_some_and(|r| r.contains("no OS keyring"))
+    );
     let path = ann.config_dir().join("credentials.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).expect("file").permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).expect("file").permissions().mode() & 0o777,
+            0o600
+        );
     }
     let stored = std::fs::read_to_string(&path).expect("credentials file");
     let token = ann.run(&["auth", "token"]).ok().stdout.trim().to_string();
     assert!(stored.contains(&token));
-    assert!(!signed_up.stderr.contains(&token) && !signed_up.stdout.contains(&token), "never printed");
+    assert!(
+        !signed_up.stderr.contains(&token) && !signed_up.stdout.contains(&token),
+        "never printed"
+    );
 }

@@ -43,7 +43,10 @@ fn tokens_live_in_the_os_keyring_and_in_no_file() {
         Some(&format!("{}\n", todo_e2e::strong_password())),
     );
     assert_eq!(signed_up.code, 0, "{signed_up:?}");
-    assert!(!signed_up.stderr.contains("warning"), "no fallback: {signed_up:?}");
+    assert!(
+        !signed_up.stderr.contains("warning"),
+        "no fallback: {signed_up:?}"
+    );
 
     let status = ann.run(&["auth", "status", "--json"]).ok().json();
     assert_eq!(status["credential_store"], "OS keyring");
@@ -53,7 +56,10 @@ fn tokens_live_in_the_os_keyring_and_in_no_file() {
     let stored = keyring::Entry::new("todo", &server.base_url)
         .and_then(|e| e.get_password())
         .expect("the keyring holds this server's entry");
-    assert!(stored.contains(&token), "the keyring entry holds the access token");
+    assert!(
+        stored.contains(&token),
+        "the keyring entry holds the access token"
+    );
     eprintln!("keyring entry for {} holds the access token", server.base_url);
 
     for file in files_under(ann.home.path()) {
@@ -62,9 +68,16 @@ fn tokens_live_in_the_os_keyring_and_in_no_file() {
         assert!(!text.contains(&token), "token found in {}", file.display());
     }
     let file_view = CliUser::new(&server);
-    assert_eq!(file_view.run(&["auth", "status"]).code, 4, "nothing in the file store");
+    assert_eq!(
+        file_view.run(&["auth", "status"]).code,
+        4,
+        "nothing in the file store"
+    );
 
     ann.run(&["auth", "signout"]).ok();
     let gone = keyring::Entry::new("todo", &server.base_url).and_then(|e| e.get_password());
-    assert!(matches!(gone, Err(keyring::Error::NoEntry)), "sign-out removes the entry");
+    assert!(
+        matches!(gone, Err(keyring::Error::NoEntry)),
+        "sign-out removes the entry"
+    );
 }

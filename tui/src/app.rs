@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use time::OffsetDateTime;
-use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, SortOrder, StatusFilter, Task, TaskInput, User};
+use todo_api::{
+    Priority, SignInRequest, SignUpRequest, SortField, SortOrder, StatusFilter, Task, TaskInput, User,
+};
 use todo_client::{ClientError, TaskPage, TaskQuery};
 
 use crate::text_field::TextField;
@@ -101,9 +103,9 @@ pub struct SignUpChecks {
 impl SignUpForm {
     pub fn checks(&self) -> SignUpChecks {
         let email = self.email.text().trim();
-        let email_ok = email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.ends_with('.'));
+        let email_ok = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
+        });
         let len = self.password.text().chars().count();
         SignUpChecks {
             email_ok,
@@ -124,8 +126,13 @@ pub enum FormField {
 }
 
 impl FormField {
-    pub const ORDER: [FormField; 5] =
-        [FormField::Title, FormField::Description, FormField::Priority, FormField::Due, FormField::Tags];
+    pub const ORDER: [FormField; 5] = [
+        FormField::Title,
+        FormField::Description,
+        FormField::Priority,
+        FormField::Due,
+        FormField::Tags,
+    ];
 
     /// The API field name, where the server's 422 lands.
     pub fn api_name(self) -> &'static str {

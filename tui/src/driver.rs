@@ -7,8 +7,8 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 use todo_client::Session;
+use tokio::sync::mpsc;
 
 use crate::app::{App, Msg};
 use crate::{effects, update, view};

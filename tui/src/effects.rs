@@ -1,8 +1,8 @@
 //! Runs [`Cmd`]s on tokio tasks with the shared client session; each answer comes back
 //! to the event loop as a [`Msg`], so drawing and typing never wait for the network.
 
-use tokio::sync::mpsc::UnboundedSender;
 use todo_client::{ClientError, Session, TaskPage, TaskQuery};
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Cmd, Msg};
 
@@ -36,7 +36,8 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
 
 /// The stored credentials, if they still work (after a refresh if needed).
 async fn check_session(session: &Session) -> Result<Option<todo_api::User>, ClientError> {
-    let has_token = session.credentials().await.is_some() || session.token_source() == todo_client::TokenSource::Environment;
+    let has_token = session.credentials().await.is_some()
+        || session.token_source() == todo_client::TokenSource::Environment;
     if !has_token {
         // Still ask the server something, so an unreachable server shows as such.
         session.api().jwks().await?;
@@ -50,7 +51,10 @@ async fn check_session(session: &Session) -> Result<Option<todo_api::User>, Clie
 }
 
 async fn load_all(session: &Session, query: TaskQuery) -> Result<TaskPage, ClientError> {
-    let mut all = TaskPage { tasks: Vec::new(), total: 0 };
+    let mut all = TaskPage {
+        tasks: Vec::new(),
+        total: 0,
+    };
     for page in 0..MAX_PAGES {
         let mut q = query.clone();
         q.limit = Some(PAGE);

@@ -30,7 +30,10 @@ impl TextField {
     }
 
     fn byte_index(&self, chars: usize) -> usize {
-        self.text.char_indices().nth(chars).map_or(self.text.len(), |(i, _)| i)
+        self.text
+            .char_indices()
+            .nth(chars)
+            .map_or(self.text.len(), |(i, _)| i)
     }
 
     pub fn insert(&mut self, c: char) {

@@ -154,9 +154,13 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             form.saving = false;
             if e.needs_sign_in() {
                 app.kept_form = Some(form.clone());
-                to_sign_in(app, "Your session has ended; sign in again. Your unsaved task is kept.");
-            } else if let Some(field) =
-                e.field().and_then(|f| FormField::ORDER.into_iter().find(|ff| ff.api_name() == f))
+                to_sign_in(
+                    app,
+                    "Your session has ended; sign in again. Your unsaved task is kept.",
+                );
+            } else if let Some(field) = e
+                .field()
+                .and_then(|f| FormField::ORDER.into_iter().find(|ff| ff.api_name() == f))
             {
                 form.errors.insert(field, e.to_string());
                 form.focus = field;
@@ -240,11 +244,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn is_switch(key: &KeyEvent) -> bool {
-    key.code == KeyCode::F(2) || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('n'))
+    key.code == KeyCode::F(2)
+        || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('n'))
 }
 
 fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    let Screen::SignIn(form) = &mut app.screen else { return vec![] };
+    let Screen::SignIn(form) = &mut app.screen else {
+        return vec![];
+    };
     if is_switch(&key) {
         let email = form.email.clone();
         app.screen = Screen::SignUp(SignUpForm {
@@ -274,7 +281,11 @@ fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
         }
         _ => {
-            let field = if form.focus == 0 { &mut form.email } else { &mut form.password };
+            let field = if form.focus == 0 {
+                &mut form.email
+            } else {
+                &mut form.password
+            };
             field.handle_key(key);
         }
     }
@@ -282,7 +293,9 @@ fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn on_sign_up_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    let Screen::SignUp(form) = &mut app.screen else { return vec![] };
+    let Screen::SignUp(form) = &mut app.screen else {
+        return vec![];
+    };
     if is_switch(&key) {
         let email = form.email.clone();
         app.screen = Screen::SignIn(SignInForm {
@@ -369,7 +382,12 @@ fn format_offset(offset: time::UtcOffset) -> String {
         return "Z".into();
     }
     let (h, m, _) = offset.as_hms();
-    format!("{}{:02}:{:02}", if offset.is_negative() { '-' } else { '+' }, h.abs(), m.abs())
+    format!(
+        "{}{:02}:{:02}",
+        if offset.is_negative() { '-' } else { '+' },
+        h.abs(),
+        m.abs()
+    )
 }
 
 fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
@@ -429,7 +447,9 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    let Some(popup) = app.popup.as_mut() else { return vec![] };
+    let Some(popup) = app.popup.as_mut() else {
+        return vec![];
+    };
     match popup {
         Popup::Help => app.popup = None,
         Popup::ConfirmDelete { id, .. } => {
@@ -463,9 +483,14 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 
 fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let local_now = app.local_now();
-    let Some(Popup::Form(form)) = app.popup.as_mut() else { return vec![] };
+    let Some(Popup::Form(form)) = app.popup.as_mut() else {
+        return vec![];
+    };
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let position = FormField::ORDER.iter().position(|f| *f == form.focus).unwrap_or(0);
+    let position = FormField::ORDER
+        .iter()
+        .position(|f| *f == form.focus)
+        .unwrap_or(0);
     let submit = (ctrl && key.code == KeyCode::Char('s'))
         || (key.code == KeyCode::Enter && form.focus != FormField::Description);
     if submit {
@@ -525,7 +550,10 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
     if title_len == 0 {
         form.errors.insert(FormField::Title, "A title is required".into());
     } else if title_len > TITLE_MAX {
-        form.errors.insert(FormField::Title, format!("{title_len} characters; at most {TITLE_MAX}"));
+        form.errors.insert(
+            FormField::Title,
+            format!("{title_len} characters; at most {TITLE_MAX}"),
+        );
     }
     let description_len = form.description.text().chars().count();
     if description_len > DESCRIPTION_MAX {
@@ -555,9 +583,13 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         .map(str::to_string)
         .collect();
     if tags.len() > TAGS_MAX {
-        form.errors.insert(FormField::Tags, format!("{} tags; at most {TAGS_MAX}", tags.len()));
+        form.errors.insert(
+            FormField::Tags,
+            format!("{} tags; at most {TAGS_MAX}", tags.len()),
+        );
     } else if tags.iter().any(|t| t.chars().count() > TAG_MAX) {
-        form.errors.insert(FormField::Tags, format!("a tag has at most {TAG_MAX} characters"));
+        form.errors
+            .insert(FormField::Tags, format!("a tag has at most {TAG_MAX} characters"));
     }
     if let Some(first) = form.errors.keys().next() {
         form.focus = *first;

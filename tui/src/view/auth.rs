@@ -27,8 +27,20 @@ fn footer(app: &App, hint: &str) -> Line<'static> {
 
 pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, theme: Theme) {
     let mut lines = vec![Line::from(format!("  Sign in to {}", app.server)), Line::from("")];
-    lines.extend(field_lines("Email", form.email.text().to_string(), form.focus == 0, None, theme));
-    lines.extend(field_lines("Password", masked(&form.password), form.focus == 1, None, theme));
+    lines.extend(field_lines(
+        "Email",
+        form.email.text().to_string(),
+        form.focus == 0,
+        None,
+        theme,
+    ));
+    lines.extend(field_lines(
+        "Password",
+        masked(&form.password),
+        form.focus == 1,
+        None,
+        theme,
+    ));
     lines.push(Line::from(""));
     if let Some(error) = &form.error {
         lines.push(Line::styled(format!("  {error}"), theme.error()));
@@ -36,13 +48,25 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         lines.push(Line::from(""));
     }
     lines.push(Line::from(""));
-    lines.push(footer(app, "  Enter sign in · Tab next field · Ctrl-N create an account · Esc quit"));
+    lines.push(footer(
+        app,
+        "  Enter sign in · Tab next field · Ctrl-N create an account · Esc quit",
+    ));
     let box_area = centered(area, 78, lines.len() as u16 + 2);
     frame.render_widget(Clear, box_area);
-    let block = Block::bordered().title(" todo · sign in ").title_style(theme.accent());
+    let block = Block::bordered()
+        .title(" todo · sign in ")
+        .title_style(theme.accent());
     let inner = block.inner(box_area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), box_area);
-    let (row, field) = if form.focus == 0 { (2, &form.email) } else { (3, &form.password) };
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        box_area,
+    );
+    let (row, field) = if form.focus == 0 {
+        (2, &form.email)
+    } else {
+        (3, &form.password)
+    };
     place_cursor(frame, inner, row, field);
 }
 
@@ -56,11 +80,38 @@ fn check(ok: bool, text: &str, theme: Theme) -> Line<'static> {
 
 pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, theme: Theme) {
     let checks = form.checks();
-    let mut lines = vec![Line::from(format!("  Create an account on {}", app.server)), Line::from("")];
-    lines.extend(field_lines("Name", form.name.text().to_string(), form.focus == 0, None, theme));
-    lines.extend(field_lines("Email", form.email.text().to_string(), form.focus == 1, None, theme));
-    lines.extend(field_lines("Password", masked(&form.password), form.focus == 2, None, theme));
-    lines.extend(field_lines("Confirm", masked(&form.confirm), form.focus == 3, None, theme));
+    let mut lines = vec![
+        Line::from(format!("  Create an account on {}", app.server)),
+        Line::from(""),
+    ];
+    lines.extend(field_lines(
+        "Name",
+        form.name.text().to_string(),
+        form.focus == 0,
+        None,
+        theme,
+    ));
+    lines.extend(field_lines(
+        "Email",
+        form.email.text().to_string(),
+        form.focus == 1,
+        None,
+        theme,
+    ));
+    lines.extend(field_lines(
+        "Password",
+        masked(&form.password),
+        form.focus == 2,
+        None,
+        theme,
+    ));
+    lines.extend(field_lines(
+        "Confirm",
+        masked(&form.confirm),
+        form.focus == 3,
+        None,
+        theme,
+    ));
     lines.push(Line::from(""));
     lines.push(check(checks.email_ok, "email looks like an address", theme));
     lines.push(check(checks.length_ok, "password is 8 to 128 characters", theme));
@@ -71,12 +122,20 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
         (None, None) => lines.push(Line::from("")),
     }
     lines.push(Line::from(""));
-    lines.push(footer(app, "  Enter next/submit · Tab next field · Ctrl-N back to sign in · Esc quit"));
+    lines.push(footer(
+        app,
+        "  Enter next/submit · Tab next field · Ctrl-N back to sign in · Esc quit",
+    ));
     let box_area = centered(area, 78, lines.len() as u16 + 2);
     frame.render_widget(Clear, box_area);
-    let block = Block::bordered().title(" todo · create an account ").title_style(theme.accent());
+    let block = Block::bordered()
+        .title(" todo · create an account ")
+        .title_style(theme.accent());
     let inner = block.inner(box_area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), box_area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        box_area,
+    );
     let field = match form.focus {
         0 => &form.name,
         1 => &form.email,

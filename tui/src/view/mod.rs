@@ -22,7 +22,11 @@ pub struct Theme {
 
 impl Theme {
     fn fg(self, color: Color) -> Style {
-        if self.color { Style::new().fg(color) } else { Style::new() }
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
     }
     pub fn error(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -61,7 +65,10 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Unreachable => {
             let detail = app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
             let lines = vec![
-                Line::styled(format!("Cannot reach the server at {}", app.server), theme.error()),
+                Line::styled(
+                    format!("Cannot reach the server at {}", app.server),
+                    theme.error(),
+                ),
                 Line::from(""),
                 Line::from(detail),
                 Line::from(""),
@@ -79,7 +86,11 @@ pub fn view(app: &App, frame: &mut Frame) {
 }
 
 pub fn spinner(app: &App) -> &'static str {
-    if app.busy > 0 { SPINNER[app.spinner % SPINNER.len()] } else { "" }
+    if app.busy > 0 {
+        SPINNER[app.spinner % SPINNER.len()]
+    } else {
+        ""
+    }
 }
 
 /// A rectangle of at most `width` x `height`, centred in `area`.
@@ -97,7 +108,9 @@ fn centered_message(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<
     let box_area = centered(area, 70, lines.len() as u16 + 2);
     frame.render_widget(Clear, box_area);
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title)),
         box_area,
     );
 }

@@ -34,19 +34,42 @@ pub const KEYS: &[(&str, &str)] = &[
 pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: Theme) {
     match popup {
         Popup::Help => {
-            let lines: Vec<Line> = KEYS.iter().map(|(k, what)| Line::from(format!(" {k:<14} {what}"))).collect();
-            boxed(frame, centered(area, 70, lines.len() as u16 + 2), " Keys (any key closes) ", lines);
+            let lines: Vec<Line> = KEYS
+                .iter()
+                .map(|(k, what)| Line::from(format!(" {k:<14} {what}")))
+                .collect();
+            boxed(
+                frame,
+                centered(area, 70, lines.len() as u16 + 2),
+                " Keys (any key closes) ",
+                lines,
+            );
         }
         Popup::ConfirmDelete { id, title } => {
-            let lines = vec![Line::from(format!(" Delete task {id}: {title}?")), Line::from(""), Line::from(" y delete · any other key keeps it")];
+            let lines = vec![
+                Line::from(format!(" Delete task {id}: {title}?")),
+                Line::from(""),
+                Line::from(" y delete · any other key keeps it"),
+            ];
             boxed(frame, centered(area, 60, 5), " Delete ", lines);
         }
         Popup::Search(field) => {
-            let lines = vec![Line::from(format!(" {}▏", field.text())), Line::styled(" Enter search · Esc cancel", theme.dim())];
-            boxed(frame, centered(area, 60, 4), " Search title and description ", lines);
+            let lines = vec![
+                Line::from(format!(" {}▏", field.text())),
+                Line::styled(" Enter search · Esc cancel", theme.dim()),
+            ];
+            boxed(
+                frame,
+                centered(area, 60, 4),
+                " Search title and description ",
+                lines,
+            );
         }
         Popup::Tag(field) => {
-            let lines = vec![Line::from(format!(" #{}▏", field.text())), Line::styled(" Enter filter (empty clears) · Esc cancel", theme.dim())];
+            let lines = vec![
+                Line::from(format!(" #{}▏", field.text())),
+                Line::styled(" Enter filter (empty clears) · Esc cancel", theme.dim()),
+            ];
             boxed(frame, centered(area, 60, 4), " Filter by tag ", lines);
         }
         Popup::Form(form) => task_form(frame, area, app, form, theme),
@@ -55,24 +78,45 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
 
 fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>) {
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title)), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title)),
+        area,
+    );
 }
 
 fn with_cursor(text: &str, focused: bool) -> String {
-    if focused { format!("{text}▏") } else { text.to_string() }
+    if focused {
+        format!("{text}▏")
+    } else {
+        text.to_string()
+    }
 }
 
 fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: Theme) {
     let error = |f: FormField| form.errors.get(&f).map(String::as_str);
     let focused = |f: FormField| form.focus == f;
     let mut lines = Vec::new();
-    lines.extend(field_lines("Title", with_cursor(form.title.text(), focused(FormField::Title)), focused(FormField::Title), error(FormField::Title), theme));
+    lines.extend(field_lines(
+        "Title",
+        with_cursor(form.title.text(), focused(FormField::Title)),
+        focused(FormField::Title),
+        error(FormField::Title),
+        theme,
+    ));
     let description: Vec<&str> = form.description.text().split('\n').collect();
     for (i, part) in description.iter().enumerate() {
         let last = i + 1 == description.len();
         let text = with_cursor(part, last && focused(FormField::Description));
         if i == 0 {
-            lines.extend(field_lines("Description", text, focused(FormField::Description), None, theme));
+            lines.extend(field_lines(
+                "Description",
+                text,
+                focused(FormField::Description),
+                None,
+                theme,
+            ));
         } else {
             lines.push(Line::from(format!("{:15}{text}", "")));
         }
@@ -82,19 +126,56 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
     }
     let priority = ["low", "medium", "high"]
         .iter()
-        .map(|p| if *p == form.priority.as_str() { format!("[{p}]") } else { format!(" {p} ") })
+        .map(|p| {
+            if *p == form.priority.as_str() {
+                format!("[{p}]")
+            } else {
+                format!(" {p} ")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
-    lines.extend(field_lines("Priority", priority, focused(FormField::Priority), None, theme));
-    lines.extend(field_lines("Due", with_cursor(form.due.text(), focused(FormField::Due)), focused(FormField::Due), error(FormField::Due), theme));
-    lines.push(Line::styled(format!("{:17}today, tomorrow, +3d, 2030-01-31 or RFC 3339; empty: none", ""), theme.dim()));
-    lines.extend(field_lines("Tags", with_cursor(form.tags.text(), focused(FormField::Tags)), focused(FormField::Tags), error(FormField::Tags), theme));
+    lines.extend(field_lines(
+        "Priority",
+        priority,
+        focused(FormField::Priority),
+        None,
+        theme,
+    ));
+    lines.extend(field_lines(
+        "Due",
+        with_cursor(form.due.text(), focused(FormField::Due)),
+        focused(FormField::Due),
+        error(FormField::Due),
+        theme,
+    ));
+    lines.push(Line::styled(
+        format!(
+            "{:17}today, tomorrow, +3d, 2030-01-31 or RFC 3339; empty: none",
+            ""
+        ),
+        theme.dim(),
+    ));
+    lines.extend(field_lines(
+        "Tags",
+        with_cursor(form.tags.text(), focused(FormField::Tags)),
+        focused(FormField::Tags),
+        error(FormField::Tags),
+        theme,
+    ));
     lines.push(Line::from(""));
     if let Some(e) = &form.error {
         lines.push(Line::styled(format!(" {e}"), theme.error()));
     }
-    let state = if form.saving { format!("saving {}", spinner(app)) } else { String::new() };
-    lines.push(Line::styled(format!(" Enter/Ctrl-S save · Tab next · Esc cancel   {state}"), theme.dim()));
+    let state = if form.saving {
+        format!("saving {}", spinner(app))
+    } else {
+        String::new()
+    };
+    lines.push(Line::styled(
+        format!(" Enter/Ctrl-S save · Tab next · Esc cancel   {state}"),
+        theme.dim(),
+    ));
     let title = match form.editing {
         Some(id) => format!(" Edit task {id} "),
         None => " New task ".to_string(),

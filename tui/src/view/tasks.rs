@@ -15,14 +15,32 @@ const SIDE_PANE_FROM: u16 = 110;
 
 pub fn format_local(app: &App, t: OffsetDateTime) -> String {
     let t = t.to_offset(app.offset);
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 fn due_cell(app: &App, task: &Task) -> String {
-    let Some(due) = task.due_at else { return String::new() };
+    let Some(due) = task.due_at else {
+        return String::new();
+    };
     let local = due.to_offset(app.offset);
-    let date = format!("{:04}-{:02}-{:02}", local.year(), u8::from(local.month()), local.day());
-    if (local.hour(), local.minute()) == (23, 59) { date } else { format!("{date} {:02}:{:02}", local.hour(), local.minute()) }
+    let date = format!(
+        "{:04}-{:02}-{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day()
+    );
+    if (local.hour(), local.minute()) == (23, 59) {
+        date
+    } else {
+        format!("{date} {:02}:{:02}", local.hour(), local.minute())
+    }
 }
 
 fn is_overdue(app: &App, task: &Task) -> bool {
@@ -52,11 +70,13 @@ pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
     render_header(frame, header, app, theme);
     let (table_area, detail_area) = if area.width >= SIDE_PANE_FROM {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
         (left, right)
     } else {
         let detail_height = if body.height > 16 { 8 } else { 6 };
-        let [top, bottom] = Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(body);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(body);
         (top, bottom)
     };
     render_table(frame, table_area, app, theme);
@@ -67,7 +87,11 @@ pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let mut spans = vec![
         Span::styled(" todo ", theme.accent()),
-        Span::raw(format!(" showing {} · sorted by {}", status_name(app.list.status), sort_name(app.list.sort))),
+        Span::raw(format!(
+            " showing {} · sorted by {}",
+            status_name(app.list.status),
+            sort_name(app.list.sort)
+        )),
     ];
     if !app.list.search.is_empty() {
         spans.push(Span::raw(format!(" · search \"{}\"", app.list.search)));
@@ -85,36 +109,64 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if app.list.tasks.is_empty() {
         let text = if !app.list.loaded {
             "Loading…".to_string()
-        } else if app.list.search.is_empty() && app.list.tag.is_none() && app.list.status == StatusFilter::All {
+        } else if app.list.search.is_empty() && app.list.tag.is_none() && app.list.status == StatusFilter::All
+        {
             "No tasks yet. Press a to add one, ? for help.".to_string()
         } else {
             "No task matches. Press Esc to clear the search and tag, f to change the filter.".to_string()
         };
-        frame.render_widget(Paragraph::new(text).style(theme.dim()).wrap(Wrap { trim: true }), inner);
+        frame.render_widget(
+            Paragraph::new(text).style(theme.dim()).wrap(Wrap { trim: true }),
+            inner,
+        );
         return;
     }
     // Only the visible rows are built, so thousands of tasks scroll as fast as ten.
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let offset = app.list.selected.saturating_sub(visible - 1);
-    let rows = app.list.tasks.iter().enumerate().skip(offset).take(visible).map(|(i, task)| {
-        let overdue = is_overdue(app, task);
-        let priority = match task.priority {
-            Priority::High => Cell::from("high").style(theme.high()),
-            Priority::Medium => Cell::from("med"),
-            Priority::Low => Cell::from("low").style(theme.dim()),
-        };
-        let due = Cell::from(due_cell(app, task)).style(if overdue { theme.warning() } else { Default::default() });
-        let tags = task.tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" ");
-        let row = Row::new(vec![
-            Cell::from(if task.completed { "✓" } else { " " }),
-            priority,
-            due,
-            Cell::from(task.title.clone()),
-            Cell::from(tags).style(theme.dim()),
-        ]);
-        let row = if task.completed { row.style(theme.dim()) } else { row };
-        if i == app.list.selected { row.style(theme.selected()) } else { row }
-    });
+    let rows = app
+        .list
+        .tasks
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, task)| {
+            let overdue = is_overdue(app, task);
+            let priority = match task.priority {
+                Priority::High => Cell::from("high").style(theme.high()),
+                Priority::Medium => Cell::from("med"),
+                Priority::Low => Cell::from("low").style(theme.dim()),
+            };
+            let due = Cell::from(due_cell(app, task)).style(if overdue {
+                theme.warning()
+            } else {
+                Default::default()
+            });
+            let tags = task
+                .tags
+                .iter()
+                .map(|t| format!("#{t}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let row = Row::new(vec![
+                Cell::from(if task.completed { "✓" } else { " " }),
+                priority,
+                due,
+                Cell::from(task.title.clone()),
+                Cell::from(tags).style(theme.dim()),
+            ]);
+            let row = if task.completed {
+                row.style(theme.dim())
+            } else {
+                row
+            };
+            if i == app.list.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
     let widths = [
         Constraint::Length(1),
         Constraint::Length(4),
@@ -142,21 +194,39 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         )),
     ];
     if let Some(due) = task.due_at {
-        let text = format!("due {}{}", format_local(app, due), if overdue { " (overdue)" } else { "" });
-        lines.push(Line::styled(text, if overdue { theme.warning() } else { Default::default() }));
+        let text = format!(
+            "due {}{}",
+            format_local(app, due),
+            if overdue { " (overdue)" } else { "" }
+        );
+        lines.push(Line::styled(
+            text,
+            if overdue {
+                theme.warning()
+            } else {
+                Default::default()
+            },
+        ));
     }
     if !task.tags.is_empty() {
         lines.push(Line::from(format!("tags {}", task.tags.join(", "))));
     }
     lines.push(Line::styled(
-        format!("created {} · updated {}", format_local(app, task.created_at), format_local(app, task.updated_at)),
+        format!(
+            "created {} · updated {}",
+            format_local(app, task.created_at),
+            format_local(app, task.updated_at)
+        ),
         theme.dim(),
     ));
     if !task.description.is_empty() {
         lines.push(Line::from(""));
         lines.extend(task.description.lines().map(|l| Line::from(l.to_string())));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        area,
+    );
 }
 
 fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -164,10 +234,18 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let done = app.list.tasks.iter().filter(|t| t.completed).count();
     let mut spans = vec![
         Span::styled(format!(" {who} @ {} ", app.server), theme.accent()),
-        Span::raw(format!("│ {} shown, {done} done, {} in all ", app.list.tasks.len(), app.list.total)),
+        Span::raw(format!(
+            "│ {} shown, {done} done, {} in all ",
+            app.list.tasks.len(),
+            app.list.total
+        )),
     ];
     if let Some(message) = &app.message {
-        let style = if message.is_error { theme.error() } else { theme.ok() };
+        let style = if message.is_error {
+            theme.error()
+        } else {
+            theme.ok()
+        };
         spans.push(Span::raw("│ "));
         spans.push(Span::styled(message.text.clone(), style));
     }

@@ -1,0 +1,156 @@
+//! Every screen drawn on a `TestBackend`, at 80x24 and at a wide size, with error and
+//! empty states. Snapshots live in `tests/snapshots/`.
+
+mod common;
+
+use common::*;
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use todo_client::{ClientError, TaskPage};
+use todo_tui::app::{App, Msg};
+use todo_tui::driver::render;
+use todo_tui::update::{start, update};
+
+fn both_sizes(name: &str, app: &App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), render(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_140x40"), render(app, 140, 40));
+}
+
+#[test]
+fn connecting_and_unreachable() {
+    let mut app = app();
+    let _ = start(&mut app);
+    app.busy = 0; // no spinner frame in the snapshot
+    both_sizes("connecting", &app);
+    let url = app.server.clone();
+    let _ = update(
+        &mut app,
+        Msg::SessionChecked(Err(ClientError::Unreachable { url })),
+    );
+    both_sizes("unreachable", &app);
+}
+
+#[test]
+fn sign_in_empty_and_with_an_error() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(None)));
+    both_sizes("sign_in_empty", &app);
+    type_text(&mut app, "ann@example.com");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "hunter22");
+    let _ = key(&mut app, KeyCode::Enter);
+    let _ = update(
+        &mut app,
+        Msg::SignedIn(Err(problem(
+            401,
+            "invalid_credentials",
+            "the email or password is wrong",
+            None,
+        ))),
+    );
+    both_sizes("sign_in_error", &app);
+    assert!(
+        !render(&app, 80, 24).contains("hunter22"),
+        "the password never shows"
+    );
+}
+
+#[test]
+fn sign_up_with_checks_and_the_servers_reason() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(None)));
+    ctrl(&mut app, 'n');
+    type_text(&mut app, "Ann");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "ann@example.com");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "password1");
+    both_sizes("sign_up_typing", &app);
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "password1");
+    let _ = key(&mut app, KeyCode::Enter);
+    let weak = problem(
+        422,
+        "weak_password",
+        "password is too easy to guess: This is a very common password.",
+        Some("password"),
+    );
+    let _ = update(&mut app, Msg::SignedUp(Err(weak)));
+    both_sizes("sign_up_weak", &app);
+}
+
+#[test]
+fn task_screen_empty_full_and_with_popups() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(Some(user()))));
+    app.busy = 0;
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: vec![],
+            total: 0,
+        })),
+    );
+    both_sizes("tasks_empty", &app);
+
+    let mut app = app_with_tasks();
+    app.busy = 0;
+    both_sizes("tasks", &app);
+    key(&mut app, KeyCode::Char('?'));
+    both_sizes("help", &app);
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Char('d'));
+    both_sizes("confirm_delete", &app);
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('a'));
+    let _ = key(&mut app, KeyCode::Enter);
+    both_sizes("form_errors", &app);
+}
+
+#[test]
+fn thousands_of_tasks_render_only_the_visible_window() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(Some(user()))));
+    let tasks: Vec<_> = (1..=5000)
+        .rev()
+        .map(|i| task(i, &format!("task number {i}")))
+        .collect();
+    let _ = update(&mut app, Msg::TasksLoaded(Ok(TaskPage { tasks, total: 5000 })));
+    key(&mut app, KeyCode::Char('G'));
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("task number 1\n") || screen.contains("task number 1 "),
+        "{screen}"
+    );
+    assert!(!screen.contains("task number 5000"), "the top is scrolled away");
+    assert!(screen.contains("5000 in all"));
+}
+
+fn cell_colors(app: &App) -> Vec<Color> {
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    terminal.draw(|f| todo_tui::view::view(app, f)).expect("draw");
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.fg)
+        .collect()
+}
+
+#[test]
+fn overdue_is_red_and_no_color_means_no_colour() {
+    let mut colored = app_with_tasks();
+    colored.color = true;
+    assert!(
+        cell_colors(&colored).contains(&Color::Red),
+        "overdue due date in the warning colour"
+    );
+    let plain = app_with_tasks();
+    assert!(
+        cell_colors(&plain).iter().all(|c| *c == Color::Reset),
+        "NO_COLOR: no colours at all"
+    );
+}

@@ -1,0 +1,446 @@
+//! The update function, screen by screen and key by key: state in, message, state out.
+
+mod common;
+
+use common::*;
+use crossterm::event::KeyCode;
+use todo_api::{Priority, SortField, StatusFilter};
+use todo_client::{ClientError, TaskPage};
+use todo_tui::app::{Cmd, FormField, Msg, Popup, Screen, SignInForm};
+use todo_tui::update::{start, update};
+
+fn sign_in_form(app: &todo_tui::app::App) -> &SignInForm {
+    match &app.screen {
+        Screen::SignIn(form) => form,
+        other => panic!("not on sign-in: {other:?}"),
+    }
+}
+
+#[test]
+fn start_checks_the_session_and_routes_by_the_answer() {
+    let mut app = app();
+    let cmds = start(&mut app);
+    assert!(matches!(cmds.as_slice(), [Cmd::CheckSession]));
+    assert_eq!((app.screen.clone(), app.busy), (Screen::Connecting, 1));
+
+    let mut signed_in = app.clone();
+    let cmds = update(&mut signed_in, Msg::SessionChecked(Ok(Some(user()))));
+    assert_eq!(signed_in.screen, Screen::Tasks);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+
+    let mut signed_out = app.clone();
+    assert!(update(&mut signed_out, Msg::SessionChecked(Ok(None))).is_empty());
+    assert!(matches!(signed_out.screen, Screen::SignIn(_)));
+    assert_eq!(signed_out.busy, 0);
+
+    let mut offline = app.clone();
+    let unreachable = ClientError::Unreachable {
+        url: "http://127.0.0.1:8000".into(),
+    };
+    let _ = update(&mut offline, Msg::SessionChecked(Err(unreachable)));
+    assert_eq!(offline.screen, Screen::Unreachable);
+    assert!(
+        offline
+            .message
+            .as_ref()
+            .is_some_and(|m| m.is_error && m.text.contains("127.0.0.1:8000"))
+    );
+    let cmds = key(&mut offline, KeyCode::Char('r'));
+    assert!(matches!(cmds.as_slice(), [Cmd::CheckSession]), "r retries");
+    assert_eq!(offline.screen, Screen::Connecting);
+}
+
+#[test]
+fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(None)));
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "no email yet");
+    assert!(
+        sign_in_form(&app)
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("email"))
+    );
+    type_text(&mut app, "ann@example.com");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(sign_in_form(&app).focus, 1);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(sign_in_form(&app).focus, 0);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(sign_in_form(&app).focus, 1, "Enter in the email moves on");
+    type_text(&mut app, "wrong password");
+    let cmds = key(&mut app, KeyCode::Enter);
+    let Some(Cmd::SignIn(request)) = cmds.first() else {
+        panic!("no sign-in: {cmds:?}")
+    };
+    assert_eq!(
+        (request.email.as_str(), request.password.as_str()),
+        ("ann@example.com", "wrong password")
+    );
+    assert_eq!(app.busy, 1);
+
+    let refused = problem(401, "invalid_credentials", "the email or password is wrong", None);
+    let _ = update(&mut app, Msg::SignedIn(Err(refused)));
+    let form = sign_in_form(&app);
+    assert_eq!(form.email.text(), "ann@example.com", "the typed email stays");
+    assert_eq!(form.password.text(), "");
+    assert_eq!(form.error.as_deref(), Some("the email or password is wrong"));
+    assert_eq!(app.busy, 0);
+
+    let cmds = update(&mut app, Msg::SignedIn(Ok(user())));
+    assert_eq!(app.screen, Screen::Tasks);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+}
+
+#[test]
+fn sign_up_checks_as_you_type_and_shows_the_servers_reason() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(None)));
+    type_text(&mut app, "ann@");
+    ctrl(&mut app, 'n');
+    let Screen::SignUp(form) = &app.screen else {
+        panic!("not on sign-up")
+    };
+    assert_eq!(form.email.text(), "ann@", "the email carries over");
+    let checks = form.checks();
+    assert!(!checks.email_ok && !checks.length_ok && !checks.match_ok);
+
+    key(&mut app, KeyCode::Tab); // name -> email
+    type_text(&mut app, "example.com");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "password1");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "password2");
+    let Screen::SignUp(form) = &app.screen else {
+        panic!("not on sign-up")
+    };
+    let checks = form.checks();
+    assert!(checks.email_ok && checks.length_ok && !checks.match_ok);
+    assert!(
+        key(&mut app, KeyCode::Enter).is_empty(),
+        "mismatch blocks the submit"
+    );
+
+    key(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "1");
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::SignUp(r)] if r.email == "ann@example.com" && r.name.is_none()));
+    let weak = problem(
+        422,
+        "weak_password",
+        "password is too easy to guess: a common password",
+        Some("password"),
+    );
+    let _ = update(&mut app, Msg::SignedUp(Err(weak)));
+    let Screen::SignUp(form) = &app.screen else {
+        panic!("not on sign-up")
+    };
+    assert!(
+        form.password_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("too easy"))
+    );
+    assert_eq!(form.focus, 2, "focus goes to the password");
+    assert_eq!(form.email.text(), "ann@example.com");
+    ctrl(&mut app, 'n');
+    assert!(matches!(app.screen, Screen::SignIn(_)), "Ctrl-N goes back");
+}
+
+#[test]
+fn navigation_keys_move_the_selection_within_bounds() {
+    let mut app = app_with_tasks();
+    assert_eq!(app.list.selected, 0);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.list.selected, 2, "clamped at the last task");
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.list.selected, 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.list.selected, 0);
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.list.selected, 2);
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.list.selected, 0);
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.list.selected, 2);
+}
+
+#[test]
+fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
+    let mut app = app_with_tasks();
+    let query = |cmds: Vec<Cmd>| match cmds.into_iter().next() {
+        Some(Cmd::LoadTasks(q)) => q,
+        other => panic!("expected a reload, got {other:?}"),
+    };
+    assert_eq!(
+        query(key(&mut app, KeyCode::Char('f'))).status,
+        Some(StatusFilter::Pending)
+    );
+    assert_eq!(
+        query(key(&mut app, KeyCode::Char('f'))).status,
+        Some(StatusFilter::Completed)
+    );
+    assert_eq!(
+        query(key(&mut app, KeyCode::Char('f'))).status,
+        Some(StatusFilter::All)
+    );
+    let q = query(key(&mut app, KeyCode::Char('s')));
+    assert_eq!(
+        (q.sort, q.order),
+        (Some(SortField::Due), Some(todo_api::SortOrder::Asc))
+    );
+    assert_eq!(
+        query(key(&mut app, KeyCode::Char('r'))).sort,
+        Some(SortField::Due)
+    );
+
+    key(&mut app, KeyCode::Char('/'));
+    assert!(matches!(app.popup, Some(Popup::Search(_))));
+    type_text(&mut app, "milk");
+    assert_eq!(
+        query(key(&mut app, KeyCode::Enter)).search.as_deref(),
+        Some("milk")
+    );
+    assert!(app.popup.is_none());
+
+    key(&mut app, KeyCode::Char('t'));
+    type_text(&mut app, "home");
+    let q = query(key(&mut app, KeyCode::Enter));
+    assert_eq!(
+        (q.tag.as_deref(), q.search.as_deref()),
+        (Some("home"), Some("milk"))
+    );
+
+    let q = query(key(&mut app, KeyCode::Esc));
+    assert_eq!((q.tag, q.search), (None, None), "Esc clears search and tag");
+
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "abandoned");
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(
+        app.list.search.is_empty(),
+        "Esc in the popup keeps the old search"
+    );
+}
+
+#[test]
+fn toggle_delete_help_sign_out_and_quit() {
+    let mut app = app_with_tasks();
+    let cmds = key(&mut app, KeyCode::Char(' '));
+    assert!(matches!(cmds.as_slice(), [Cmd::ToggleTask(3)]));
+    let mut toggled = sample_tasks()[0].clone();
+    toggled.completed = true;
+    let cmds = update(&mut app, Msg::TaskToggled(Ok(toggled)));
+    assert!(app.list.tasks[0].completed);
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.starts_with("Completed task 3"))
+    );
+
+    key(&mut app, KeyCode::Char('d'));
+    assert!(matches!(app.popup, Some(Popup::ConfirmDelete { id: 3, .. })));
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(app.popup.is_none(), "anything but y keeps the task");
+    key(&mut app, KeyCode::Char('d'));
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('y')).as_slice(),
+        [Cmd::DeleteTask(3)]
+    ));
+    let _ = update(&mut app, Msg::TaskDeleted(3, Ok(())));
+    assert_eq!(app.list.tasks.len(), 2);
+
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.popup, Some(Popup::Help));
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert!(
+        app.popup.is_none() && !app.quit,
+        "a key closes help without acting"
+    );
+
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('S')).as_slice(),
+        [Cmd::SignOut]
+    ));
+    let _ = update(&mut app, Msg::SignedOut(Ok(())));
+    assert!(matches!(app.screen, Screen::SignIn(_)));
+    assert!(app.list.tasks.is_empty(), "no tasks linger after sign-out");
+
+    let mut quitting = app_with_tasks();
+    key(&mut quitting, KeyCode::Char('q'));
+    assert!(quitting.quit);
+    let mut interrupted = app_with_tasks();
+    key(&mut interrupted, KeyCode::Char('a'));
+    ctrl(&mut interrupted, 'c');
+    assert!(interrupted.quit, "Ctrl-C quits even from a popup");
+}
+
+#[test]
+fn the_add_form_validates_inline_and_sends_a_full_task() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('a'));
+    assert!(
+        key(&mut app, KeyCode::Enter).is_empty(),
+        "empty title is refused here"
+    );
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("no form")
+    };
+    assert_eq!(
+        form.errors.get(&FormField::Title).map(String::as_str),
+        Some("A title is required")
+    );
+
+    type_text(&mut app, "Water plants");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "balcony");
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "and kitchen");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('h'));
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "someday");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "home, green");
+    assert!(ctrl(&mut app, 's').is_empty(), "a bad due date is refused");
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("no form")
+    };
+    assert_eq!(form.focus, FormField::Due, "focus lands on the bad field");
+    assert!(form.errors[&FormField::Due].contains("not a due date"));
+
+    for _ in 0.."someday".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "tomorrow");
+    let cmds = ctrl(&mut app, 's');
+    let Some(Cmd::CreateTask(input)) = cmds.first() else {
+        panic!("no create: {cmds:?}")
+    };
+    assert_eq!(input.title, "Water plants");
+    assert_eq!(input.description.as_deref(), Some("balcony\nand kitchen"));
+    assert_eq!(input.priority, Some(Priority::High));
+    assert_eq!(
+        input.due_at,
+        Some(time::macros::datetime!(2030-06-16 23:59:59 UTC))
+    );
+    assert_eq!(input.tags, Some(vec!["home".to_string(), "green".to_string()]));
+    assert!(ctrl(&mut app, 's').is_empty(), "no double submit while saving");
+
+    let mut saved = common::task(9, "Water plants");
+    saved.priority = Priority::High;
+    let cmds = update(&mut app, Msg::TaskSaved(Ok(saved)));
+    assert!(app.popup.is_none());
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+}
+
+#[test]
+fn the_servers_422_lands_on_its_field_and_edit_replaces() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('e'));
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("no form")
+    };
+    assert_eq!(form.editing, Some(3));
+    assert_eq!(form.title.text(), "Buy milk");
+    assert_eq!(form.tags.text(), "home, shop");
+    assert_eq!(form.due.text(), "2030-06-16T23:59:59Z");
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::ReplaceTask(3, _)]));
+    let refused = problem(
+        422,
+        "invalid_field",
+        "each tag must be 1 to 32 characters",
+        Some("tags"),
+    );
+    let _ = update(&mut app, Msg::TaskSaved(Err(refused)));
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form stays open")
+    };
+    assert_eq!(form.focus, FormField::Tags);
+    assert_eq!(
+        form.errors[&FormField::Tags],
+        "each tag must be 1 to 32 characters"
+    );
+    assert!(!form.saving);
+}
+
+#[test]
+fn an_ended_session_returns_to_sign_in_and_keeps_the_unsaved_form() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "Unsaved idea");
+    let _ = key(&mut app, KeyCode::Enter);
+    let ended = ClientError::SessionEnded {
+        server: app.server.clone(),
+    };
+    let _ = update(&mut app, Msg::TaskSaved(Err(ended)));
+    let form = sign_in_form(&app);
+    assert_eq!(form.email.text(), "ann@example.com");
+    assert!(form.error.as_deref().is_some_and(|e| e.contains("kept")));
+    assert!(app.kept_form.is_some());
+
+    let cmds = update(&mut app, Msg::SignedIn(Ok(user())));
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form is back")
+    };
+    assert_eq!(form.title.text(), "Unsaved idea");
+    assert!(app.kept_form.is_none());
+}
+
+#[test]
+fn network_errors_on_the_task_screen_show_in_the_status_line() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('r'));
+    let offline = ClientError::Unreachable {
+        url: app.server.clone(),
+    };
+    let _ = update(&mut app, Msg::TasksLoaded(Err(offline)));
+    assert_eq!(app.screen, Screen::Tasks, "stays put");
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.is_error && m.text.contains("cannot reach"))
+    );
+    assert_eq!(app.list.tasks.len(), 3, "what was shown stays");
+
+    let _ = key(&mut app, KeyCode::Char(' '));
+    let refused = problem(
+        401,
+        "invalid_token",
+        "the access token is missing or invalid (expired)",
+        None,
+    );
+    let _ = update(&mut app, Msg::TaskToggled(Err(refused)));
+    assert!(matches!(app.screen, Screen::SignIn(_)));
+}
+
+#[test]
+fn reload_keeps_the_selected_task_and_ticks_turn_the_spinner() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.list.selected_task().map(|t| t.id), Some(2));
+    let mut reordered = sample_tasks();
+    reordered.reverse();
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: reordered,
+            total: 3,
+        })),
+    );
+    assert_eq!(
+        app.list.selected_task().map(|t| t.id),
+        Some(2),
+        "the same task stays selected"
+    );
+
+    key(&mut app, KeyCode::Char('r'));
+    let before = app.spinner;
+    let _ = update(&mut app, Msg::Tick(NOW));
+    assert_eq!(app.spinner, before + 1);
+}
