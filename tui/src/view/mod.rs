@@ -105,7 +105,8 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn centered_message(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>) {
-    let box_area = centered(area, 70, lines.len() as u16 + 2);
+    // Room for the longest line to wrap once or twice.
+    let box_area = centered(area, 70, lines.len() as u16 + 4);
     frame.render_widget(Clear, box_area);
     frame.render_widget(
         Paragraph::new(lines)

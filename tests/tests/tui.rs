@@ -1,0 +1,190 @@
+//! The real TUI (its update loop, views and network effects) driven key by key against
+//! the real `todo-server`, checking both the screen and the server's data.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+use time::{OffsetDateTime, UtcOffset};
+use todo_client::Session;
+use todo_client::credentials::CredentialStore;
+use todo_e2e::{TestServer, http};
+use todo_tui::app::{App, Popup, Screen};
+use todo_tui::driver::Driver;
+
+const SETTLE: Duration = Duration::from_secs(20);
+
+async fn settle(driver: &mut Driver) {
+    assert!(driver.settle(SETTLE).await, "network replies did not arrive");
+}
+
+/// The server's own view of the user's tasks (a blocking call, off the async workers).
+fn server_tasks(server: &TestServer, token: &str, user_id: &str) -> Vec<Value> {
+    tokio::task::block_in_place(|| {
+        http()
+            .get(server.url(&format!("/api/{user_id}/tasks")))
+            .bearer_auth(token)
+            .send()
+            .expect("list")
+            .json::<Vec<Value>>()
+            .expect("json")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
+    let server = TestServer::start(&[]);
+    let config = tempfile::tempdir().expect("config dir");
+    let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
+        .await
+        .expect("session");
+    let app = App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false);
+    let mut tui = Driver::start(app, session.clone());
+    settle(&mut tui).await;
+    assert!(
+        matches!(tui.app.screen, Screen::SignIn(_)),
+        "no credentials: sign-in first"
+    );
+    assert!(tui.screen(80, 24).contains("Sign in to"));
+
+    // Sign up.
+    tui.ctrl('n');
+    tui.type_text("Ann");
+    tui.key(KeyCode::Tab);
+    let email = todo_e2e::unique_email("tui");
+    tui.type_text(&email);
+    tui.key(KeyCode::Tab);
+    let password = todo_e2e::strong_password();
+    tui.type_text(&password);
+    tui.key(KeyCode::Tab);
+    tui.type_text(&password);
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    assert_eq!(tui.app.screen, Screen::Tasks, "{}", tui.screen(80, 24));
+    assert!(tui.screen(80, 24).contains("No tasks yet"));
+
+    // Add three tasks.
+    for (title, extra) in [("Buy milk", "home"), ("File taxes", "money"), ("Read a book", "")] {
+        tui.key(KeyCode::Char('a'));
+        tui.type_text(title);
+        tui.key(KeyCode::Tab);
+        tui.key(KeyCode::Tab);
+        tui.key(KeyCode::Tab);
+        tui.key(KeyCode::Tab);
+        tui.type_text(extra);
+        tui.key(KeyCode::Enter);
+        settle(&mut tui).await;
+        assert!(tui.app.popup.is_none(), "saved: {}", tui.screen(80, 24));
+    }
+    let screen = tui.screen(80, 24);
+    assert!(
+        screen.contains("Buy milk") && screen.contains("File taxes") && screen.contains("Read a book"),
+        "{screen}"
+    );
+    let token = session.access_token().await.expect("token");
+    let user_id = session.user_id().await.expect("user").to_string();
+    assert_eq!(server_tasks(&server, &token, &user_id).len(), 3);
+
+    // Complete the selected (newest) task: "Read a book".
+    tui.key(KeyCode::Char('g'));
+    tui.key(KeyCode::Char(' '));
+    settle(&mut tui).await;
+    let on_server = server_tasks(&server, &token, &user_id);
+    let read = on_server
+        .iter()
+        .find(|t| t["title"] == "Read a book")
+        .expect("task");
+    assert_eq!(read["completed"], true);
+    assert!(tui.screen(80, 24).contains("1 done"));
+
+    // Search.
+    tui.key(KeyCode::Char('/'));
+    tui.type_text("taxes");
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    let screen = tui.screen(80, 24);
+    assert!(
+        screen.contains("File taxes") && !screen.contains("Buy milk"),
+        "{screen}"
+    );
+
+    // Edit the found task.
+    tui.key(KeyCode::Char('e'));
+    assert!(matches!(tui.app.popup, Some(Popup::Form(_))));
+    tui.ctrl('u');
+    tui.type_text("File taxes today");
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    assert!(tui.screen(80, 24).contains("File taxes today"));
+    let on_server = server_tasks(&server, &token, &user_id);
+    assert!(
+        on_server
+            .iter()
+            .any(|t| t["title"] == "File taxes today" && t["tags"] == serde_json::json!(["money"]))
+    );
+
+    // Delete it.
+    tui.key(KeyCode::Char('d'));
+    tui.key(KeyCode::Char('y'));
+    settle(&mut tui).await;
+    assert_eq!(server_tasks(&server, &token, &user_id).len(), 2);
+    tui.key(KeyCode::Esc);
+    settle(&mut tui).await;
+    assert!(tui.screen(80, 24).contains("Buy milk"));
+
+    // Sign out: back to sign-in, and the server refuses the old token.
+    tui.key(KeyCode::Char('S'));
+    settle(&mut tui).await;
+    assert!(matches!(tui.app.screen, Screen::SignIn(_)));
+    assert!(tui.screen(80, 24).contains("Signed out."));
+    let refused = tokio::task::block_in_place(|| {
+        http()
+            .get(server.url("/api/auth/session"))
+            .bearer_auth(&token)
+            .send()
+            .expect("session")
+            .status()
+    });
+    assert_eq!(refused.as_u16(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry() {
+    let server = TestServer::start(&[]);
+    let config = tempfile::tempdir().expect("config dir");
+    let store = || CredentialStore::file_in(config.path());
+    let session = Session::with_store(&server.base_url, store(), None)
+        .await
+        .expect("session");
+    session
+        .sign_up(&todo_api::SignUpRequest {
+            email: todo_e2e::unique_email("stored"),
+            password: todo_e2e::strong_password(),
+            name: None,
+        })
+        .await
+        .expect("sign-up");
+    // A second app sees the same store: straight to the tasks.
+    let again = Session::with_store(&server.base_url, store(), None)
+        .await
+        .expect("session");
+    let mut tui = Driver::start(
+        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        again,
+    );
+    settle(&mut tui).await;
+    assert_eq!(tui.app.screen, Screen::Tasks);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let dead = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let offline = Session::with_store(&dead, store(), None).await.expect("session");
+    let mut tui = Driver::start(
+        App::new(&dead, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        offline,
+    );
+    settle(&mut tui).await;
+    assert_eq!(tui.app.screen, Screen::Unreachable);
+    let screen = tui.screen(80, 24);
+    assert!(screen.contains(&dead) && screen.contains("r retry"), "{screen}");
+}
