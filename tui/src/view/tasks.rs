@@ -74,7 +74,11 @@ pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
         (left, right)
     } else {
-        let detail_height = if body.height > 16 { 8 } else { 6 };
+        let detail_height = match body.height {
+            h if h > 24 => 10,
+            h if h > 16 => 8,
+            _ => 6,
+        };
         let [top, bottom] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(body);
         (top, bottom)
@@ -211,6 +215,8 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if !task.tags.is_empty() {
         lines.push(Line::from(format!("tags {}", task.tags.join(", "))));
     }
+    // The description before the timestamps: it matters more when the pane is short.
+    lines.extend(task.description.lines().map(|l| Line::from(l.to_string())));
     lines.push(Line::styled(
         format!(
             "created {} · updated {}",
@@ -219,10 +225,6 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ),
         theme.dim(),
     ));
-    if !task.description.is_empty() {
-        lines.push(Line::from(""));
-        lines.extend(task.description.lines().map(|l| Line::from(l.to_string())));
-    }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
         area,
