@@ -47,7 +47,7 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Sign up, sign in, sign out, and inspect the stored credentials
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  todo auth signin --email ann@example.com && todo auth status")]
     Auth(AuthCommand),
     /// Add a task
     #[command(after_help = "Example:\n  todo add \"Buy milk\" --priority high --due tomorrow --tag home")]

@@ -323,6 +323,7 @@ fn every_command_has_an_example_and_completions_are_generated() {
     let server = TestServer::start(&[]);
     let user = CliUser::new(&server);
     let commands: &[&[&str]] = &[
+        &["auth"],
         &["add"],
         &["list"],
         &["show"],
