@@ -47,7 +47,10 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Sign up, sign in, sign out, and inspect the stored credentials
-    #[command(subcommand, after_help = "Example:\n  todo auth signin --email ann@example.com && todo auth status")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  todo auth signin --email ann@example.com && todo auth status"
+    )]
     Auth(AuthCommand),
     /// Add a task
     #[command(after_help = "Example:\n  todo add \"Buy milk\" --priority high --due tomorrow --tag home")]

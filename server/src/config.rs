@@ -8,6 +8,8 @@ pub struct RateLimits {
     pub sign_ups_per_minute: u32,
     pub sign_ins_per_minute: u32,
     pub failed_sign_ins_per_account: u32,
+    /// The window of the per-account failure limit.
+    pub failed_sign_in_window: Duration,
     /// Switches every limit off (benchmarks on loopback).
     pub disabled: bool,
 }
@@ -18,6 +20,7 @@ impl Default for RateLimits {
             sign_ups_per_minute: 10,
             sign_ins_per_minute: 30,
             failed_sign_ins_per_account: 5,
+            failed_sign_in_window: Duration::from_secs(15 * 60),
             disabled: false,
         }
     }
@@ -36,6 +39,27 @@ pub struct Config {
     pub limits: RateLimits,
     /// How often a running server looks for a rotated signing key.
     pub key_reload_interval: Duration,
+    pub connections: ConnectionLimits,
+}
+
+/// Limits that keep slow and idle clients from tying the server up.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    /// A connection with no traffic this long is closed.
+    pub idle_timeout: Duration,
+    /// A request not answered within this (a slow body, say) gets 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `Config` with the issuer and audience settled once the address is known.

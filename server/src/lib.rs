@@ -33,9 +33,18 @@ pub enum ServerError {
 }
 
 /// Builds the app on an open database.
-pub async fn build_app(db: Db, config: &ResolvedConfig) -> Result<impl Endpoint + use<>, ServerError> {
+pub async fn build_app(
+    db: Db,
+    config: &ResolvedConfig,
+    request_timeout: std::time::Duration,
+) -> Result<impl Endpoint + use<>, ServerError> {
     let auth = Arc::new(AuthService::new(db.clone(), config).await?);
-    Ok(http::app(auth, TaskService::new(db), &config.issuer))
+    Ok(http::app(
+        auth,
+        TaskService::new(db),
+        &config.issuer,
+        request_timeout,
+    ))
 }
 
 /// Opens the database, binds, prints the address and serves until SIGINT or SIGTERM.
@@ -60,13 +69,18 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
             source: std::io::Error::other("no local address"),
         })?;
     let resolved = config.resolve(bound);
-    let app = build_app(db, &resolved).await?;
+    let limits = &config.connections;
+    let app = build_app(db, &resolved, limits.request_timeout).await?;
     tracing::info!(database = %config.database.display(), issuer = %resolved.issuer, "todo-server ready");
     // The one line on stdout: scripts and tests read the address from it.
     println!("listening on http://{bound}");
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(std::time::Duration::from_secs(10)))
-        .await?;
+    Server::new_with_acceptor(http::limits::CappedAcceptor::new(
+        acceptor,
+        limits.max_connections,
+    ))
+    .idle_timeout(limits.idle_timeout)
+    .run_with_graceful_shutdown(app, shutdown_signal(), Some(std::time::Duration::from_secs(10)))
+    .await?;
     tracing::info!("todo-server stopped");
     Ok(())
 }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use todo_server::config::{Config, RateLimits, default_database};
+use todo_server::config::{Config, ConnectionLimits, RateLimits, default_database};
 
 /// The todo server: accounts, EdDSA access tokens and per-user tasks over SQLite.
 ///
@@ -53,9 +53,21 @@ struct ServeArgs {
     /// Failed sign-ins allowed per account per 15 minutes (0: no limit)
     #[arg(long, env = "TODO_FAILED_SIGNIN_LIMIT", default_value_t = 5)]
     failed_signin_limit: u32,
+    /// How long the per-account failed sign-in window lasts
+    #[arg(long, env = "TODO_FAILED_SIGNIN_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
+    failed_signin_window: Duration,
     /// Switch every rate limit off (for benchmarks on loopback only)
     #[arg(long, env = "TODO_NO_RATE_LIMIT")]
     no_rate_limit: bool,
+    /// Most connections open at once; more wait in the listen backlog
+    #[arg(long, env = "TODO_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Close a connection with no traffic for this long
+    #[arg(long, env = "TODO_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// Answer 408 to a request not complete and answered within this long
+    #[arg(long, env = "TODO_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
     /// How often to look for a key started by `keys rotate`
     #[arg(long, env = "TODO_KEY_RELOAD", default_value = "2s", value_parser = humantime::parse_duration, hide = true)]
     key_reload: Duration,
@@ -130,9 +142,15 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
             sign_ups_per_minute: args.signup_limit,
             sign_ins_per_minute: args.signin_limit,
             failed_sign_ins_per_account: args.failed_signin_limit,
+            failed_sign_in_window: args.failed_signin_window,
             disabled: args.no_rate_limit,
         },
         key_reload_interval: args.key_reload,
+        connections: ConnectionLimits {
+            max_connections: args.max_connections,
+            idle_timeout: args.idle_timeout,
+            request_timeout: args.request_timeout,
+        },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime

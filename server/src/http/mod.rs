@@ -6,13 +6,14 @@
 
 mod auth_routes;
 pub mod bearer;
+pub mod limits;
 mod meta_routes;
 pub mod problem;
 mod task_routes;
 
 use std::sync::Arc;
 
-use poem::middleware::Tracing;
+use poem::middleware::{CatchPanic, Tracing};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use tokio::io::AsyncReadExt;
@@ -34,7 +35,12 @@ enum ApiTag {
 }
 
 /// The whole HTTP app: API, OpenAPI document, Swagger UI, middleware and error mapping.
-pub fn app(auth: Arc<AuthService>, tasks: TaskService, server_url: &str) -> impl Endpoint + use<> {
+pub fn app(
+    auth: Arc<AuthService>,
+    tasks: TaskService,
+    server_url: &str,
+    request_timeout: std::time::Duration,
+) -> impl Endpoint + use<> {
     let api = OpenApiService::new(
         (
             auth_routes::AuthApi { auth: auth.clone() },
@@ -57,6 +63,8 @@ pub fn app(auth: Arc<AuthService>, tasks: TaskService, server_url: &str) -> impl
         .nest("/docs", docs)
         .nest("/", api)
         .around(limit_body)
+        .around(move |next, req| limits::with_deadline(next, req, request_timeout))
+        .with(CatchPanic::new().with_handler(|_| problem::ProblemResponse::panicked().into_response()))
         .with(Tracing)
         .data(auth)
         .catch_all_error(problem::problem_from_poem_error)

@@ -35,6 +35,9 @@ pub enum ProblemResponse {
     /// The email is already registered (`email_taken`).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// The request took too long to arrive (`request_timeout`).
+    #[oai(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Json<Problem>),
     /// The body is over 64 KiB (`payload_too_large`).
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -103,6 +106,20 @@ impl ProblemResponse {
         ))
     }
 
+    pub fn request_timeout() -> Self {
+        ProblemResponse::RequestTimeout(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long to arrive",
+            None,
+        ))
+    }
+
+    /// For a panic caught in a route: logged with a reference, answered as a 500.
+    pub fn panicked() -> Self {
+        Self::internal(&"a route panicked")
+    }
+
     fn unavailable() -> Self {
         ProblemResponse::Unavailable(
             problem(
@@ -129,7 +146,7 @@ impl ProblemResponse {
 
     fn from_store(e: StoreError) -> Self {
         if e.is_transient() {
-            tracing::warn!(error = %e, "database unavailable");
+            // The store logs the fault once when it starts and once when it ends.
             Self::unavailable()
         } else {
             Self::internal(&e)

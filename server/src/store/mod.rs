@@ -8,7 +8,7 @@ pub mod tasks;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
@@ -63,6 +63,28 @@ struct DbInner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Set while the database refuses work (locked, read-only, full): the fault is logged
+    /// once when it starts and once when it ends, not once per request.
+    faulty: AtomicBool,
+}
+
+impl DbInner {
+    fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
+        match &result {
+            Err(e) if e.is_transient() => {
+                if !self.faulty.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "database unavailable; answering 503 until it recovers");
+                }
+            }
+            Ok(_) => {
+                if self.faulty.swap(false, Ordering::Relaxed) {
+                    tracing::info!("database available again");
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
 }
 
 impl Db {
@@ -80,6 +102,7 @@ impl Db {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                faulty: AtomicBool::new(false),
             }),
         })
     }
@@ -94,7 +117,7 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn).map_err(StoreError::classify)
+            inner.observe(f(&conn).map_err(StoreError::classify))
         })
         .await
         .map_err(|_| StoreError::WorkerGone)?
@@ -109,7 +132,7 @@ impl Db {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            write_blocking(&mut conn, f)
+            inner.observe(write_blocking(&mut conn, f))
         })
         .await
         .map_err(|_| StoreError::WorkerGone)?
