@@ -1,0 +1,181 @@
+//! Crash safety: concurrent writers, SIGKILL at a random moment, several rounds. Every
+//! write that got a 2xx must be there after a restart, with the content acknowledged,
+//! and `PRAGMA integrity_check` must say ok.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Value, json};
+use todo_e2e::{Account, TestServer, sign_up};
+
+const ISSUER: &str = "http://todo.test";
+const WRITERS: usize = 8;
+const ROUNDS: usize = 3;
+
+/// What the server acknowledged for one task, and a write in flight when it died.
+#[derive(Debug, Clone)]
+struct Expected {
+    title: String,
+    in_flight: Option<String>,
+}
+
+fn writer(
+    base: String,
+    token: String,
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<HashMap<i64, Expected>>>,
+    seed: usize,
+) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let mut mine: Vec<i64> = Vec::new();
+    let mut rng = rand::thread_rng();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        if mine.is_empty() || rng.gen_bool(0.6) {
+            let title = format!("w{seed} create {n}");
+            let Ok(r) = client
+                .post(&base)
+                .bearer_auth(&token)
+                .json(&json!({"title": title}))
+                .send()
+            else {
+                break;
+            };
+            if r.status().as_u16() != 201 {
+                break;
+            }
+            let Ok(body) = r.json::<Value>() else { break };
+            let Some(id) = body["id"].as_i64() else { break };
+            mine.push(id);
+            acked.lock().expect("lock").insert(
+                id,
+                Expected {
+                    title,
+                    in_flight: None,
+                },
+            );
+        } else {
+            let id = mine[rng.gen_range(0..mine.len())];
+            let title = format!("w{seed} update {n}");
+            acked
+                .lock()
+                .expect("lock")
+                .entry(id)
+                .and_modify(|e| e.in_flight = Some(title.clone()));
+            let ok = client
+                .put(format!("{base}/{id}"))
+                .bearer_auth(&token)
+                .json(&json!({"title": title}))
+                .send()
+                .is_ok_and(|r| r.status().as_u16() == 200);
+            if !ok {
+                break;
+            }
+            acked.lock().expect("lock").insert(
+                id,
+                Expected {
+                    title,
+                    in_flight: None,
+                },
+            );
+        }
+    }
+}
+
+fn integrity_ok(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(verdict, "ok");
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let mut server = TestServer::start(&["--issuer", ISSUER, "--no-rate-limit"]);
+    let user: Account = sign_up(&server, "crash");
+    let acked: Arc<Mutex<HashMap<i64, Expected>>> = Arc::default();
+    let mut rng = rand::thread_rng();
+    for round in 0..ROUNDS {
+        let base = server.url(&format!("/api/{}/tasks", user.id));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|seed| {
+                let (base, token, stop, acked) = (
+                    base.clone(),
+                    user.access_token.clone(),
+                    stop.clone(),
+                    acked.clone(),
+                );
+                std::thread::spawn(move || writer(base, token, stop, acked, seed + round * WRITERS))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(300..900)));
+        let dir = server.stop(); // SIGKILL, mid-write
+        stop.store(true, Ordering::Relaxed);
+        for h in handles {
+            h.join().expect("writer");
+        }
+        integrity_ok(&dir.path().join("todo.db"));
+        server = TestServer::start_in(dir, &["--issuer", ISSUER, "--no-rate-limit"]);
+        assert!(server.is_running());
+
+        let mut listed: Vec<Value> = Vec::new();
+        loop {
+            let page: Vec<Value> = todo_e2e::http()
+                .get(server.url(&format!(
+                    "/api/{}/tasks?limit=500&offset={}",
+                    user.id,
+                    listed.len()
+                )))
+                .bearer_auth(&user.access_token)
+                .send()
+                .expect("list after restart")
+                .json()
+                .expect("json");
+            let last = page.len() < 500;
+            listed.extend(page);
+            if last {
+                break;
+            }
+        }
+        let stored: HashMap<i64, String> = listed
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_i64().expect("id"),
+                    t["title"].as_str().expect("title").to_string(),
+                )
+            })
+            .collect();
+        let expected = acked.lock().expect("lock").clone();
+        assert!(
+            !expected.is_empty(),
+            "round {round}: some writes were acknowledged"
+        );
+        for (id, e) in &expected {
+            let title = stored
+                .get(id)
+                .unwrap_or_else(|| panic!("round {round}: acknowledged task {id} is gone"));
+            assert!(
+                *title == e.title || Some(title) == e.in_flight.as_ref(),
+                "round {round}: task {id} is {title:?}, acknowledged {:?}",
+                e.title
+            );
+        }
+        // An unacknowledged update that did land becomes the new acknowledged state.
+        for (id, e) in acked.lock().expect("lock").iter_mut() {
+            if let Some(title) = stored.get(id) {
+                e.title = title.clone();
+                e.in_flight = None;
+            }
+        }
+    }
+}
