@@ -40,6 +40,8 @@ pub struct Config {
     /// How often a running server looks for a rotated signing key.
     pub key_reload_interval: Duration,
     pub connections: ConnectionLimits,
+    /// Stop when stdin closes: lets a test harness's servers die with it.
+    pub exit_on_stdin_eof: bool,
 }
 
 /// Limits that keep slow and idle clients from tying the server up.

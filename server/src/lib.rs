@@ -79,13 +79,28 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         limits.max_connections,
     ))
     .idle_timeout(limits.idle_timeout)
-    .run_with_graceful_shutdown(app, shutdown_signal(), Some(std::time::Duration::from_secs(10)))
+    .run_with_graceful_shutdown(
+        app,
+        shutdown_signal(config.exit_on_stdin_eof),
+        Some(std::time::Duration::from_secs(10)),
+    )
     .await?;
     tracing::info!("todo-server stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves at EOF on stdin (only when asked for; otherwise never).
+async fn stdin_closed(watch: bool) {
+    use tokio::io::AsyncReadExt;
+    if !watch {
+        return std::future::pending().await;
+    }
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 64];
+    while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+}
+
+async fn shutdown_signal(exit_on_stdin_eof: bool) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -105,6 +120,7 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+        () = stdin_closed(exit_on_stdin_eof) => {},
     }
     tracing::info!("shutting down");
 }

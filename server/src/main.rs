@@ -68,6 +68,9 @@ struct ServeArgs {
     /// Answer 408 to a request not complete and answered within this long
     #[arg(long, env = "TODO_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
+    /// Stop when stdin closes (test harnesses use it so no server outlives them)
+    #[arg(long, hide = true)]
+    exit_with_stdin: bool,
     /// How often to look for a key started by `keys rotate`
     #[arg(long, env = "TODO_KEY_RELOAD", default_value = "2s", value_parser = humantime::parse_duration, hide = true)]
     key_reload: Duration,
@@ -146,6 +149,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
             disabled: args.no_rate_limit,
         },
         key_reload_interval: args.key_reload,
+        exit_on_stdin_eof: args.exit_with_stdin,
         connections: ConnectionLimits {
             max_connections: args.max_connections,
             idle_timeout: args.idle_timeout,

@@ -49,9 +49,11 @@ impl TestServer {
             .arg("127.0.0.1:0")
             .arg("--database")
             .arg(&db)
+            .arg("--exit-with-stdin")
             .args(extra)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
+            // The server stops when this pipe closes, so none outlives the test process.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
