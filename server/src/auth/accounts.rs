@@ -76,7 +76,7 @@ impl AuthService {
                 sign_ins: RateLimiter::new(off(l.sign_ins_per_minute), Duration::from_secs(60)),
                 failed_sign_ins: RateLimiter::new(
                     off(l.failed_sign_ins_per_account),
-                    Duration::from_secs(15 * 60),
+                    l.failed_sign_in_window,
                 ),
             },
         })

@@ -183,7 +183,8 @@ impl From<AuthError> for ProblemResponse {
             ),
             AuthError::RateLimited { retry_after } => ProblemResponse::TooManyRequests(
                 problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail, None),
-                retry_after.as_secs().max(1),
+                // Rounded up: a client that waits this long is let in.
+                retry_after.as_millis().div_ceil(1000).max(1) as u64,
             ),
             AuthError::InvalidToken(reason) => Self::invalid_token(reason),
             AuthError::RefreshRejected | AuthError::AccountGone => ProblemResponse::Unauthorized(

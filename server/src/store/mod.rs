@@ -78,7 +78,7 @@ impl DbInner {
             }
             Ok(_) => {
                 if self.faulty.swap(false, Ordering::Relaxed) {
-                    tracing::info!("database available again");
+                    tracing::warn!("database available again");
                 }
             }
             Err(_) => {}
