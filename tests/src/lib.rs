@@ -43,6 +43,16 @@ impl TestServer {
 
     /// Starts the server on `dir/todo.db` (so a test can restart on the same database).
     pub fn start_in(dir: TempDir, extra: &[&str]) -> TestServer {
+        Self::spawn(dir, extra, Stdio::inherit())
+    }
+
+    /// Like [`start_in`](Self::start_in), with the server's log (stderr) written to `log`.
+    pub fn start_logging(dir: TempDir, log: &std::path::Path, extra: &[&str]) -> TestServer {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::spawn(dir, extra, Stdio::from(file))
+    }
+
+    fn spawn(dir: TempDir, extra: &[&str], stderr: Stdio) -> TestServer {
         let db = dir.path().join("todo.db");
         let mut child = Command::new(binary("todo-server"))
             .arg("--bind")
@@ -55,7 +65,7 @@ impl TestServer {
             // The server stops when this pipe closes, so none outlives the test process.
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("todo-server starts");
         let stdout = child.stdout.take().expect("piped stdout");

@@ -16,7 +16,12 @@ fn client_from(n: u8) -> reqwest::blocking::Client {
         .expect("client")
 }
 
-fn sign_in(client: &reqwest::blocking::Client, server: &TestServer, email: &str, password: &str) -> reqwest::blocking::Response {
+fn sign_in(
+    client: &reqwest::blocking::Client,
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> reqwest::blocking::Response {
     client
         .post(server.url("/api/auth/sign-in"))
         .json(&json!({"email": email, "password": password}))
@@ -31,13 +36,28 @@ fn one_account_attacked_from_many_addresses_locks_then_reopens_for_its_owner() {
     let mut statuses = Vec::new();
     for n in 0..12u8 {
         let attacker = client_from(10 + n);
-        statuses.push(sign_in(&attacker, &server, &victim.email, &format!("guess-{n}")).status().as_u16());
+        statuses.push(
+            sign_in(&attacker, &server, &victim.email, &format!("guess-{n}"))
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(&statuses[..5], &[401; 5], "five wrong guesses are answered");
-    assert!(statuses[5..].iter().all(|s| *s == 429), "then the account is locked: {statuses:?}");
+    assert!(
+        statuses[5..].iter().all(|s| *s == 429),
+        "then the account is locked: {statuses:?}"
+    );
     let locked = sign_in(&client_from(99), &server, &victim.email, &victim.password);
-    assert_eq!(locked.status().as_u16(), 429, "even the right password waits out the window");
-    let retry: u64 = locked.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
+    assert_eq!(
+        locked.status().as_u16(),
+        429,
+        "even the right password waits out the window"
+    );
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
     assert!((1..=3).contains(&retry), "Retry-After {retry}");
 
     std::thread::sleep(Duration::from_millis(3_200));
@@ -51,12 +71,22 @@ fn one_address_spraying_many_accounts_is_limited_per_address() {
     let attacker = client_from(42);
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        statuses.push(sign_in(&attacker, &server, &unique_email("spray"), "password123").status().as_u16());
+        statuses.push(
+            sign_in(&attacker, &server, &unique_email("spray"), "password123")
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(&statuses[..8], &[401; 8]);
     assert!(statuses[8..].iter().all(|s| *s == 429), "{statuses:?}");
     let bystander = client_from(43);
-    assert_eq!(sign_in(&bystander, &server, &unique_email("other"), "password123").status().as_u16(), 401, "other addresses are unaffected");
+    assert_eq!(
+        sign_in(&bystander, &server, &unique_email("other"), "password123")
+            .status()
+            .as_u16(),
+        401,
+        "other addresses are unaffected"
+    );
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -77,7 +107,12 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
     let (mut unknown_body, mut wrong_body) = (String::new(), String::new());
     for i in 0..150 {
         let start = Instant::now();
-        let r = sign_in(&client, &server, &format!("nobody-{i}@example.com"), "not-the-password");
+        let r = sign_in(
+            &client,
+            &server,
+            &format!("nobody-{i}@example.com"),
+            "not-the-password",
+        );
         unknown.push(start.elapsed());
         assert_eq!(r.status().as_u16(), 401);
         unknown_body = r.text().expect("body");
@@ -91,5 +126,8 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
     let (u, w) = (median(unknown), median(wrong));
     let ratio = u.as_secs_f64() / w.as_secs_f64();
     eprintln!("median sign-in: unknown email {u:?}, wrong password {w:?}, ratio {ratio:.3}");
-    assert!((0.9..=1.1).contains(&ratio), "medians differ by more than 10%: {u:?} vs {w:?}");
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "medians differ by more than 10%: {u:?} vs {w:?}"
+    );
 }

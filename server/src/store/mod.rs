@@ -224,3 +224,33 @@ pub fn from_micros(us: i64) -> rusqlite::Result<time::OffsetDateTime> {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_and_locked_databases_are_transient_faults() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        let writer = open_connection(&path).expect("open");
+        writer
+            .execute_batch("CREATE TABLE t (x INTEGER)")
+            .expect("create");
+
+        let read_only =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open ro");
+        let err = read_only
+            .execute("INSERT INTO t VALUES (1)", [])
+            .expect_err("read-only");
+        assert!(StoreError::classify(err).is_transient());
+
+        writer.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+        let other = Connection::open(&path).expect("open");
+        other
+            .busy_timeout(std::time::Duration::from_millis(10))
+            .expect("timeout");
+        let err = other.execute("INSERT INTO t VALUES (2)", []).expect_err("locked");
+        assert!(matches!(StoreError::classify(err), StoreError::Busy));
+    }
+}
