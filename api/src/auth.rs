@@ -8,7 +8,9 @@ use uuid::Uuid;
 pub struct User {
     pub id: Uuid,
     pub email: String,
-    #[serde(default)]
+    /// Left out when the user gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -87,14 +87,26 @@ pub struct Task {
     pub description: String,
     pub completed: bool,
     pub priority: Priority,
-    #[serde(with = "time::serde::rfc3339::option")]
+    /// Left out when the task has no due date.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub due_at: Option<OffsetDateTime>,
     pub tags: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
+    /// Left out while the task is pending.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub completed_at: Option<OffsetDateTime>,
 }
 

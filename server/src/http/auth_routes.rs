@@ -10,6 +10,7 @@ use todo_api::{RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignU
 use super::ApiTag;
 use super::bearer::BearerAuth;
 use super::problem::ProblemResponse;
+use super::strict::Strict;
 use crate::auth::{AuthService, ClientAddr};
 
 pub struct AuthApi {
@@ -56,12 +57,16 @@ impl AuthApi {
     /// Password: 8 to 128 characters, zxcvbn score at least 2 (the reason is given when
     /// refused). Limited to 10 sign-ups per client address per minute by default.
     #[oai(path = "/api/auth/sign-up", method = "post")]
-    async fn sign_up(&self, req: &Request, body: Json<SignUpRequest>) -> Result<SignedUp, ProblemResponse> {
+    async fn sign_up(
+        &self,
+        req: &Request,
+        body: Json<Strict<SignUpRequest>>,
+    ) -> Result<SignedUp, ProblemResponse> {
         let SignUpRequest {
             email,
             password,
             name,
-        } = body.0;
+        } = body.0.0;
         let tokens = self
             .auth
             .sign_up(client_addr(req), &email, password, name)
@@ -75,8 +80,12 @@ impl AuthApi {
     /// Limited to 30 attempts per client address per minute, and 5 failures per account
     /// per 15 minutes, by default.
     #[oai(path = "/api/auth/sign-in", method = "post")]
-    async fn sign_in(&self, req: &Request, body: Json<SignInRequest>) -> Result<SignedIn, ProblemResponse> {
-        let SignInRequest { email, password } = body.0;
+    async fn sign_in(
+        &self,
+        req: &Request,
+        body: Json<Strict<SignInRequest>>,
+    ) -> Result<SignedIn, ProblemResponse> {
+        let SignInRequest { email, password } = body.0.0;
         let tokens = self.auth.sign_in(client_addr(req), &email, password).await?;
         Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
     }
@@ -85,8 +94,8 @@ impl AuthApi {
     ///
     /// Each refresh token works once. Presenting a used one signs out its whole session.
     #[oai(path = "/api/auth/refresh", method = "post")]
-    async fn refresh(&self, body: Json<RefreshRequest>) -> Result<SignedIn, ProblemResponse> {
-        let tokens = self.auth.refresh(&body.0.refresh_token).await?;
+    async fn refresh(&self, body: Json<Strict<RefreshRequest>>) -> Result<SignedIn, ProblemResponse> {
+        let tokens = self.auth.refresh(&body.0.0.refresh_token).await?;
         Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
     }
 
@@ -97,9 +106,9 @@ impl AuthApi {
     async fn sign_out(
         &self,
         auth: BearerAuth,
-        body: Json<SignOutRequest>,
+        body: Json<Strict<SignOutRequest>>,
     ) -> Result<SignedOut, ProblemResponse> {
-        let request = body.0;
+        let request = body.0.0;
         self.auth
             .sign_out(
                 &auth.0,

@@ -4,11 +4,13 @@
 // whole response and is built once per failed request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod allow;
 mod auth_routes;
 pub mod bearer;
 pub mod limits;
 mod meta_routes;
 pub mod problem;
+mod strict;
 mod task_routes;
 
 use std::sync::Arc;
@@ -56,6 +58,7 @@ pub fn app(
          problem JSON with a stable `code`.",
     )
     .server(server_url);
+    let allowed = Arc::new(allow::AllowedMethods::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
@@ -68,6 +71,8 @@ pub fn app(
         .with(Tracing)
         .data(auth)
         .catch_all_error(problem::problem_from_poem_error)
+        // Outside the error mapping, which turns the router's 405 into a response first.
+        .around(move |next, req| allow::add_allow_header(next, req, allowed.clone()))
 }
 
 /// Refuses bodies over [`BODY_LIMIT`] with 413: at once when `Content-Length` says so,

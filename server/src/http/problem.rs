@@ -41,6 +41,9 @@ pub enum ProblemResponse {
     /// The body is over 64 KiB (`payload_too_large`).
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
+    /// The body is not `application/json` (`unsupported_media_type`).
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// A field is out of bounds; `field` names it (`invalid_field`, `weak_password`).
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
@@ -247,11 +250,13 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
         .into_response();
     }
     if err.is::<ContentTypeError>() {
-        return generic(
+        return ProblemResponse::UnsupportedMediaType(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the body as application/json",
-        );
+            None,
+        ))
+        .into_response();
     }
     let status = err.status();
     let response = err.into_response();

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::ApiTag;
 use super::bearer::BearerAuth;
 use super::problem::ProblemResponse;
+use super::strict::Strict;
 use crate::tasks::{RawTaskQuery, TaskDraft, TaskQuery, TaskService};
 
 pub struct TaskApi {
@@ -84,10 +85,10 @@ impl TaskApi {
         &self,
         auth: BearerAuth,
         user_id: Path<Uuid>,
-        body: Json<TaskInput>,
+        body: Json<Strict<TaskInput>>,
     ) -> Result<TaskCreated, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        let task = self.tasks.create(owner, TaskDraft::parse(body.0)?).await?;
+        let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
         let location = format!("/api/{}/tasks/{}", owner.0, task.id);
         Ok(TaskCreated::Created(Json(task), location))
     }
@@ -113,10 +114,13 @@ impl TaskApi {
         auth: BearerAuth,
         user_id: Path<Uuid>,
         id: Path<i64>,
-        body: Json<TaskInput>,
+        body: Json<Strict<TaskInput>>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        let task = self.tasks.replace(owner, id.0, TaskDraft::parse(body.0)?).await?;
+        let task = self
+            .tasks
+            .replace(owner, id.0, TaskDraft::parse(body.0.0)?)
+            .await?;
         Ok(OneTask::Ok(Json(task)))
     }
 
