@@ -18,11 +18,11 @@ pub fn init_local_offset() {
 }
 
 pub fn local_now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().to_offset(LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC))
+    OffsetDateTime::now_utc().to_offset(local_offset())
 }
 
-fn local(t: OffsetDateTime) -> OffsetDateTime {
-    t.to_offset(LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC))
+fn local_offset() -> UtcOffset {
+    LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -130,26 +130,11 @@ impl Output {
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = local(t);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    todo_client::due::format_date_time(t, local_offset())
 }
 
 fn format_due(t: OffsetDateTime) -> String {
-    let t = local(t);
-    let date = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
-    // A due date at the end of a day is a date; anything else shows its time.
-    if (t.hour(), t.minute()) == (23, 59) {
-        date
-    } else {
-        format!("{date} {:02}:{:02}", t.hour(), t.minute())
-    }
+    todo_client::due::format_due(t, local_offset())
 }
 
 fn priority_label(p: Priority) -> &'static str {

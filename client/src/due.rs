@@ -3,7 +3,7 @@
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 const FORMS: &str = "use RFC 3339 (2030-01-31T17:00:00Z), a date (2030-01-31), today, tomorrow, or +N followed by h, d or w (+3d)";
 
@@ -42,6 +42,31 @@ pub fn parse_due(input: &str, now: OffsetDateTime) -> Result<OffsetDateTime, Str
         .map_err(|_| invalid())
 }
 
+/// `2030-01-31 17:00` in the given time zone: how both clients show a moment.
+pub fn format_date_time(t: OffsetDateTime, offset: UtcOffset) -> String {
+    let t = t.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// A due date as people read it: a bare date when it is the end of a day (what `today`,
+/// `+3d` and `2030-01-31` produce), otherwise the date and time.
+pub fn format_due(t: OffsetDateTime, offset: UtcOffset) -> String {
+    let local = t.to_offset(offset);
+    let full = format_date_time(t, offset);
+    if (local.hour(), local.minute()) == (23, 59) {
+        full[..10].to_string()
+    } else {
+        full
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +95,25 @@ mod tests {
         assert_eq!(
             parse_due("2030-12-24T08:00:00Z", NOW),
             Ok(datetime!(2030-12-24 08:00:00 UTC))
+        );
+    }
+
+    #[test]
+    fn due_dates_show_as_dates_or_date_times() {
+        assert_eq!(
+            format_due(
+                datetime!(2030-03-10 22:59:59 UTC),
+                UtcOffset::from_hms(1, 0, 0).expect("offset")
+            ),
+            "2030-03-10"
+        );
+        assert_eq!(
+            format_due(datetime!(2030-03-10 08:30 UTC), UtcOffset::UTC),
+            "2030-03-10 08:30"
+        );
+        assert_eq!(
+            format_date_time(datetime!(2030-03-10 23:59:59 UTC), UtcOffset::UTC),
+            "2030-03-10 23:59"
         );
     }
 

@@ -14,33 +14,13 @@ use crate::app::App;
 const SIDE_PANE_FROM: u16 = 110;
 
 pub fn format_local(app: &App, t: OffsetDateTime) -> String {
-    let t = t.to_offset(app.offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    todo_client::due::format_date_time(t, app.offset)
 }
 
 fn due_cell(app: &App, task: &Task) -> String {
-    let Some(due) = task.due_at else {
-        return String::new();
-    };
-    let local = due.to_offset(app.offset);
-    let date = format!(
-        "{:04}-{:02}-{:02}",
-        local.year(),
-        u8::from(local.month()),
-        local.day()
-    );
-    if (local.hour(), local.minute()) == (23, 59) {
-        date
-    } else {
-        format!("{date} {:02}:{:02}", local.hour(), local.minute())
-    }
+    task.due_at
+        .map(|due| todo_client::due::format_due(due, app.offset))
+        .unwrap_or_default()
 }
 
 fn is_overdue(app: &App, task: &Task) -> bool {
