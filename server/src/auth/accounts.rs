@@ -13,6 +13,7 @@ use super::keys::KeyRing;
 use super::limits::RateLimiter;
 use super::passwords::{self, PasswordHasherPool};
 use super::sessions::{self, RevokedSessions};
+use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
 use crate::config::ResolvedConfig as Config;
 use crate::store::{self, Db};
@@ -40,6 +41,7 @@ pub struct AuthService {
     refresh_ttl: Duration,
     hasher: PasswordHasherPool,
     revoked: RevokedSessions,
+    verified: TokenCache,
     limits: Limits,
 }
 
@@ -71,6 +73,7 @@ impl AuthService {
             refresh_ttl: config.refresh_ttl,
             hasher,
             revoked: RevokedSessions::new(revoked),
+            verified: TokenCache::default(),
             limits: Limits {
                 sign_ups: RateLimiter::new(off(l.sign_ups_per_minute), Duration::from_secs(60)),
                 sign_ins: RateLimiter::new(off(l.sign_ins_per_minute), Duration::from_secs(60)),
@@ -88,7 +91,17 @@ impl AuthService {
 
     /// The bearer check: a valid token from a session that is still signed in.
     pub fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.policy.verify(&self.keys.current(), token)?;
+        let keys = self.keys.current();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = match self.verified.get(token, &keys, now) {
+            Some(claims) => claims,
+            None => {
+                let (claims, kid) = self.policy.verify_with_kid(&keys, token)?;
+                self.verified.insert(token, kid, claims.clone(), now);
+                claims
+            }
+        };
+        // Checked on every request, cached or not: sign-out takes effect at once.
         if self.revoked.contains(&claims.sid) {
             return Err(AuthError::InvalidToken("the session was signed out"));
         }

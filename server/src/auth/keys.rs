@@ -102,6 +102,16 @@ impl KeySet {
     }
 }
 
+#[cfg(test)]
+impl KeySet {
+    pub fn for_tests(records: Vec<KeyRecord>, grace: Duration, now: OffsetDateTime) -> KeySet {
+        match KeySet::from_records(records, grace, now) {
+            Ok(set) => set,
+            Err(e) => panic!("test key set: {e}"),
+        }
+    }
+}
+
 /// The current [`KeySet`], swapped atomically on reload.
 pub struct KeyRing {
     db: Db,

@@ -69,6 +69,11 @@ impl TokenPolicy {
     /// header parameters that let a token pick its key, then signature, `iss`, `aud`,
     /// `exp`, `nbf` (with [`LEEWAY`]) and the presence of `exp`, `iat` and `sub`.
     pub fn verify(&self, keys: &KeySet, token: &str) -> Result<Claims, AuthError> {
+        self.verify_with_kid(keys, token).map(|(claims, _)| claims)
+    }
+
+    /// [`verify`](Self::verify), also returning the id of the key that signed.
+    pub fn verify_with_kid(&self, keys: &KeySet, token: &str) -> Result<(Claims, String), AuthError> {
         let kid = checked_kid(token)?;
         let key = keys
             .verifiers
@@ -82,7 +87,7 @@ impl TokenPolicy {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         jsonwebtoken::decode::<Claims>(token, key, &validation)
-            .map(|data| data.claims)
+            .map(|data| (data.claims, kid))
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as K;
                 AuthError::InvalidToken(match e.kind() {
