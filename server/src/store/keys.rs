@@ -1,6 +1,6 @@
 //! The `signing_keys` table: Ed25519 key pairs, the newest unretired one signs.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 use super::{from_micros, to_micros};
@@ -43,7 +43,7 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRecord>> {
 }
 
 /// Retires the signing key(s) and makes `key` the one that signs.
-pub fn rotate(tx: &Transaction<'_>, key: &KeyRecord, now: OffsetDateTime) -> rusqlite::Result<()> {
+pub fn rotate(tx: &Connection, key: &KeyRecord, now: OffsetDateTime) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
         [to_micros(now)],
@@ -56,7 +56,7 @@ pub fn rotate(tx: &Transaction<'_>, key: &KeyRecord, now: OffsetDateTime) -> rus
 }
 
 /// Whether any key may still sign.
-pub fn has_active(tx: &Transaction<'_>) -> rusqlite::Result<bool> {
+pub fn has_active(tx: &Connection) -> rusqlite::Result<bool> {
     tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)",
         [],

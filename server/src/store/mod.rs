@@ -6,6 +6,7 @@ mod migrations;
 pub mod sessions;
 pub mod tasks;
 pub mod users;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,6 +29,8 @@ pub enum StoreError {
     WorkerGone,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 impl StoreError {
@@ -38,6 +41,15 @@ impl StoreError {
             Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
             Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => StoreError::Unwritable,
             _ => StoreError::Sqlite(err),
+        }
+    }
+
+    /// The same failure, for each caller whose write was in a batch that failed to commit.
+    fn for_another_caller(&self) -> StoreError {
+        match self {
+            StoreError::Busy => StoreError::Busy,
+            StoreError::Unwritable => StoreError::Unwritable,
+            other => StoreError::NotCommitted(other.to_string()),
         }
     }
 
@@ -60,16 +72,22 @@ pub struct Db {
 }
 
 struct DbInner {
-    writer: Mutex<Connection>,
+    /// Jobs for the writer thread (see `writer.rs`).
+    writer: writer::JobSender,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// Set while the database refuses work (locked, read-only, full): the fault is logged
-    /// once when it starts and once when it ends, not once per request.
+    health: Arc<Health>,
+}
+
+/// Set while the database refuses work (locked, read-only, full): the fault is logged
+/// once when it starts and once when it ends, not once per request.
+#[derive(Default)]
+pub(crate) struct Health {
     faulty: AtomicBool,
 }
 
-impl DbInner {
-    fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
+impl Health {
+    pub(crate) fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
         match &result {
             Err(e) if e.is_transient() => {
                 if !self.faulty.swap(true, Ordering::Relaxed) {
@@ -97,12 +115,23 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<StoreResult<Vec<_>>>()?;
+        let health = Arc::new(Health::default());
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let writer_health = health.clone();
+        // The thread ends when the last `Db` clone (and so the job sender) is dropped.
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(writer, queue, writer_health))
+            .map_err(|source| StoreError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Db {
             inner: Arc::new(DbInner {
-                writer: Mutex::new(writer),
+                writer: jobs,
                 readers,
                 next_reader: AtomicUsize::new(0),
-                faulty: AtomicBool::new(false),
+                health,
             }),
         })
     }
@@ -117,25 +146,23 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            inner.observe(f(&conn).map_err(StoreError::classify))
+            inner.health.observe(f(&conn).map_err(StoreError::classify))
         })
         .await
         .map_err(|_| StoreError::WorkerGone)?
     }
 
-    /// Runs `f` inside one write transaction; it commits only if `f` succeeds.
+    /// Runs `f` as one atomic write (a savepoint in the writer's current batch) and
+    /// returns once it is committed and durable. If `f` fails, none of it is kept.
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            inner.observe(write_blocking(&mut conn, f))
-        })
-        .await
-        .map_err(|_| StoreError::WorkerGone)?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Box<dyn writer::WriteJob> = Box::new(writer::Job::new(f, reply));
+        self.inner.writer.send(job).map_err(|_| StoreError::WorkerGone)?;
+        answer.await.map_err(|_| StoreError::WorkerGone)?
     }
 }
 
@@ -143,7 +170,7 @@ impl Db {
 /// (the `keys rotate` command).
 pub fn write_blocking<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> StoreResult<T> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -1,7 +1,7 @@
 //! The `sessions` and `refresh_tokens` tables. Refresh tokens are stored only as
 //! SHA-256 hashes.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
 }
 
 pub fn create(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     session_id: Uuid,
     user_id: Uuid,
     now: OffsetDateTime,
@@ -41,7 +41,7 @@ pub fn create(
 }
 
 pub fn insert_refresh_token(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     token_hash: &[u8],
     session_id: Uuid,
     expires_at: OffsetDateTime,
@@ -53,10 +53,7 @@ pub fn insert_refresh_token(
     Ok(())
 }
 
-pub fn find_refresh_token(
-    tx: &Transaction<'_>,
-    token_hash: &[u8],
-) -> rusqlite::Result<Option<RefreshRecord>> {
+pub fn find_refresh_token(tx: &Connection, token_hash: &[u8]) -> rusqlite::Result<Option<RefreshRecord>> {
     tx.query_row(
         "SELECT r.session_id, s.user_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
@@ -76,7 +73,7 @@ pub fn find_refresh_token(
 }
 
 pub fn mark_refresh_token_used(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     token_hash: &[u8],
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
@@ -89,7 +86,7 @@ pub fn mark_refresh_token_used(
 
 /// Revokes one session of `user_id`; returns whether it was active.
 pub fn revoke(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     user_id: Uuid,
     session_id: Uuid,
     now: OffsetDateTime,
@@ -102,7 +99,7 @@ pub fn revoke(
 }
 
 /// Revokes every active session of the user; returns their ids.
-pub fn revoke_all(tx: &Transaction<'_>, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
+pub fn revoke_all(tx: &Connection, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
     let mut stmt = tx.prepare(
         "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id",
     )?;
@@ -121,7 +118,7 @@ pub fn revoked_unexpired(conn: &Connection, now: OffsetDateTime) -> rusqlite::Re
 }
 
 /// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.
-pub fn extend(tx: &Transaction<'_>, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
+pub fn extend(tx: &Connection, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE sessions SET expires_at = ?2 WHERE id = ?1",
         params![session_id.to_string(), to_micros(expires_at)],

@@ -1,7 +1,7 @@
 //! The `tasks` table. Every statement carries `WHERE user_id = ?` through [`Owner`].
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use time::OffsetDateTime;
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
 
@@ -54,7 +54,7 @@ fn tags_json(tags: &[String]) -> rusqlite::Result<String> {
 }
 
 pub fn insert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: Owner,
     draft: &TaskDraft,
     now: OffsetDateTime,
@@ -87,7 +87,7 @@ pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<
 }
 
 pub fn replace(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: Owner,
     id: i64,
     draft: &TaskDraft,
@@ -114,7 +114,7 @@ pub fn replace(
     .optional()
 }
 
-pub fn delete(tx: &Transaction<'_>, owner: Owner, id: i64) -> rusqlite::Result<bool> {
+pub fn delete(tx: &Connection, owner: Owner, id: i64) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
         params![id, owner.0.to_string()],
@@ -123,7 +123,7 @@ pub fn delete(tx: &Transaction<'_>, owner: Owner, id: i64) -> rusqlite::Result<b
 }
 
 pub fn toggle_completed(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: Owner,
     id: i64,
     now: OffsetDateTime,

@@ -1,6 +1,6 @@
 //! The `users` table.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use todo_api::User;
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
 }
 
 /// Inserts the user; `false` when the email is already registered (nothing changes then).
-pub fn insert(tx: &Transaction<'_>, record: &UserRecord) -> rusqlite::Result<bool> {
+pub fn insert(tx: &Connection, record: &UserRecord) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(email) DO NOTHING",
