@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod store;
 pub mod tasks;
+pub mod workers;
 
 use std::sync::Arc;
 

@@ -14,17 +14,24 @@ use tempfile::TempDir;
 /// sit beside this test's own `deps/` folder.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests run from target/<profile>/deps");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` or `cargo test --workspace`",
-        path.display()
-    );
-    path
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    // Tests run from target/<profile>/deps, tools such as loadbench from target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(&file))
+        .collect();
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "{file} is missing beside {}: run `cargo build --workspace` (add --release for loadbench)",
+                exe.display()
+            )
+        })
 }
 
 /// A running `todo-server` on its own temporary database, killed on drop.
@@ -79,6 +86,11 @@ impl TestServer {
             .unwrap_or_else(|| panic!("unexpected first line from todo-server: {line:?}"))
             .to_string();
         TestServer { child, base_url, dir }
+    }
+
+    /// The server's process id (for /proc readings in benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn database(&self) -> PathBuf {

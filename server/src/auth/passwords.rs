@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use super::{AuthError, FieldError};
+use crate::workers::WorkerPool;
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -60,11 +60,11 @@ pub fn check_strength(password: &str, context: &[&str]) -> Result<(), FieldError
 }
 
 /// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing is deliberately
-/// slow, so it runs on the blocking pool and at most one hash per core runs at once:
-/// a burst of sign-ins queues here instead of starving the task routes.
+/// slow, so it runs on its own threads (half the cores): a burst of sign-ins queues
+/// here instead of starving the task routes.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    permits: Arc<Semaphore>,
+    workers: Arc<WorkerPool<()>>,
     /// A hash of a random password, verified when the email is unknown so that
     /// unknown-email and wrong-password sign-ins take the same time.
     dummy_hash: Arc<String>,
@@ -91,23 +91,22 @@ fn verify_blocking(password: &[u8], hash: &str) -> bool {
 
 impl PasswordHasherPool {
     pub fn new() -> Result<Self, AuthError> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Half the cores: a sign-in flood queues here and leaves the rest to the tasks.
+        let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
+        let workers = WorkerPool::start("argon2", vec![(); threads])
+            .map_err(|e| AuthError::Internal(format!("cannot start password threads: {e}")))?;
         let random: [u8; 16] = rand::random();
         Ok(PasswordHasherPool {
-            permits: Arc::new(Semaphore::new(cores)),
+            workers: Arc::new(workers),
             dummy_hash: Arc::new(hash_blocking(&random)?),
         })
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.workers
+            .run(move |_| f())
             .await
-            .map_err(|_| AuthError::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| AuthError::Internal("password worker failed".into()))
+            .ok_or_else(|| AuthError::Internal("password worker failed".into()))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AuthError> {

@@ -9,8 +9,10 @@ pub mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::workers::WorkerPool;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -63,9 +65,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 const READERS: usize = 4;
 
-/// The database: one writer connection (SQLite allows one writer at a time anyway) and a
-/// few reader connections, which WAL mode lets run beside the writer. Every call runs on
-/// tokio's blocking pool so SQLite never stalls the async runtime.
+/// The database: one writer thread that commits batches (SQLite allows one writer at a
+/// time anyway) and a few reader threads, which WAL mode lets run beside the writer.
+/// SQLite never runs on the async runtime.
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<DbInner>,
@@ -74,8 +76,7 @@ pub struct Db {
 struct DbInner {
     /// Jobs for the writer thread (see `writer.rs`).
     writer: writer::JobSender,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    readers: WorkerPool<Connection>,
     health: Arc<Health>,
 }
 
@@ -112,9 +113,14 @@ impl Db {
         let mut writer = open_connection(path)?;
         migrations::run(&mut writer)?;
         restrict_file_mode(path)?;
-        let readers = (0..READERS)
-            .map(|_| open_connection(path).map(Mutex::new))
+        let connections = (0..READERS)
+            .map(|_| open_connection(path))
             .collect::<StoreResult<Vec<_>>>()?;
+        let readers =
+            WorkerPool::start("sqlite-reader", connections).map_err(|source| StoreError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let health = Arc::new(Health::default());
         let (jobs, queue) = std::sync::mpsc::channel();
         let writer_health = health.clone();
@@ -130,7 +136,6 @@ impl Db {
             inner: Arc::new(DbInner {
                 writer: jobs,
                 readers,
-                next_reader: AtomicUsize::new(0),
                 health,
             }),
         })
@@ -142,14 +147,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            inner.health.observe(f(&conn).map_err(StoreError::classify))
-        })
-        .await
-        .map_err(|_| StoreError::WorkerGone)?
+        let outcome = self
+            .inner
+            .readers
+            .run(move |conn| f(conn).map_err(StoreError::classify))
+            .await
+            .ok_or(StoreError::WorkerGone)?;
+        self.inner.health.observe(outcome)
     }
 
     /// Runs `f` as one atomic write (a savepoint in the writer's current batch) and

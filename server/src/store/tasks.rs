@@ -180,10 +180,6 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         args.push(Value::Integer(priority_to_sql(priority)));
     }
 
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM tasks WHERE {filter}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-
     let direction = match query.order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
@@ -196,13 +192,32 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         SortField::Priority => format!("priority {direction}, id {direction}"),
         SortField::Title => format!("title COLLATE NOCASE {direction}, id {direction}"),
     };
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE {filter} ORDER BY {order_by} LIMIT ? OFFSET ?");
-    args.push(Value::Integer(i64::from(query.limit)));
-    args.push(Value::Integer(i64::from(query.offset)));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let tasks = stmt
-        .query_map(params_from_iter(args.iter()), task_from_row)?
+    // One statement: the window count is taken over every match, before LIMIT.
+    let sql = format!(
+        "SELECT {COLUMNS}, COUNT(*) OVER () FROM tasks WHERE {filter} ORDER BY {order_by} LIMIT ? OFFSET ?"
+    );
+    let mut page_args = args.clone();
+    page_args.push(Value::Integer(i64::from(query.limit)));
+    page_args.push(Value::Integer(i64::from(query.offset)));
+    let mut total: i64 = 0;
+    let tasks = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(page_args.iter()), |row| {
+            Ok((task_from_row(row)?, row.get::<_, i64>(11)?))
+        })?
+        .map(|r| {
+            r.map(|(task, count)| {
+                total = count;
+                task
+            })
+        })
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    if tasks.is_empty() && query.offset > 0 {
+        // A page past the end has no row to carry the count.
+        total = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM tasks WHERE {filter}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    }
     Ok((tasks, total.max(0) as u64))
 }
 

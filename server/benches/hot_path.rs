@@ -1,0 +1,108 @@
+//! The cost of each part of a request: verifying an access token (cold and cached),
+//! hashing and verifying a password, and the indexed list query.
+//!
+//!     cargo bench -p todo-server --bench hot_path
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use todo_server::auth::passwords::PasswordHasherPool;
+use todo_server::auth::tokens::TokenPolicy;
+use todo_server::store::{self, Db};
+use todo_server::tasks::{Owner, RawTaskQuery, TaskDraft, TaskQuery};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn tokens(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::open(&dir.path().join("bench.db")).expect("db");
+    let keys = rt
+        .block_on(todo_server::auth::keys::KeyRing::load(
+            db,
+            Duration::from_secs(900),
+        ))
+        .expect("keys");
+    let policy = TokenPolicy {
+        issuer: "http://bench".into(),
+        audience: "http://bench".into(),
+        access_ttl: Duration::from_secs(900),
+    };
+    let set = keys.current();
+    let claims = policy.claims_for(
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        "a@b.io",
+        time::OffsetDateTime::now_utc(),
+    );
+    let token = policy.sign(&set, &claims).expect("sign");
+    c.bench_function("token: sign", |b| {
+        b.iter(|| policy.sign(&set, black_box(&claims)))
+    });
+    c.bench_function("token: verify (Ed25519 + claims)", |b| {
+        b.iter(|| policy.verify(&set, black_box(&token)))
+    });
+}
+
+fn passwords(c: &mut Criterion) {
+    let rt = runtime();
+    let pool = PasswordHasherPool::new().expect("pool");
+    let hash = rt
+        .block_on(pool.hash("bench-password-harbour".into()))
+        .expect("hash");
+    let mut group = c.benchmark_group("password");
+    group.sample_size(10);
+    group.bench_function("argon2id hash", |b| {
+        b.iter(|| rt.block_on(pool.hash(black_box("bench-password-harbour".into()))))
+    });
+    group.bench_function("argon2id verify", |b| {
+        b.iter(|| rt.block_on(pool.verify(black_box("bench-password-harbour".into()), Some(hash.clone()))))
+    });
+    group.finish();
+}
+
+fn list_query(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("bench.db");
+    drop(Db::open(&path).expect("schema"));
+    let mut conn = store::open_connection(&path).expect("conn");
+    let owners: Vec<Owner> = (0..100).map(|_| Owner(uuid::Uuid::new_v4())).collect();
+    store::write_blocking(&mut conn, |tx| {
+        for owner in &owners {
+            tx.execute(
+                "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",
+                rusqlite::params![owner.0.to_string(), format!("{}@b.io", owner.0)],
+            )?;
+            for i in 0..100 {
+                let draft = TaskDraft::parse(todo_api::TaskInput {
+                    title: format!("task {i}"),
+                    ..Default::default()
+                })
+                .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+                store::tasks::insert(tx, *owner, &draft, store::now())?;
+            }
+        }
+        Ok(())
+    })
+    .expect("seed");
+    let query = TaskQuery::parse(RawTaskQuery {
+        limit: Some(20),
+        ..Default::default()
+    })
+    .expect("query");
+    c.bench_function("store: list 20 of 100 (10,000 rows)", |b| {
+        b.iter(|| store::tasks::list(&conn, black_box(owners[42]), &query))
+    });
+    c.bench_function("store: get one", |b| {
+        b.iter(|| store::tasks::get(&conn, black_box(owners[42]), 4_201))
+    });
+}
+
+criterion_group!(benches, tokens, passwords, list_query);
+criterion_main!(benches);

@@ -1,0 +1,495 @@
+//! loadbench: starts the release `todo-server` on a temporary database, seeds users and
+//! tasks, and drives HTTP load over loopback for a fixed time per scenario. Prints
+//! requests/s, p50/p99/max latency, errors, the server's peak RSS and the cores each
+//! side used, with every scenario's ratio to `GET /healthz` measured in the same run.
+//!
+//!     cargo build --release -p todo-server && cargo run --release -p todo-e2e --bin loadbench
+//!     loadbench [--seconds N] [--connections N] [--json FILE] [--scale]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use todo_e2e::TestServer;
+
+struct Options {
+    seconds: u64,
+    connections: usize,
+    json: Option<String>,
+    scale: bool,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        seconds: 5,
+        connections: 64,
+        json: None,
+        scale: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => o.seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(o.seconds),
+            "--connections" => {
+                o.connections = args.next().and_then(|v| v.parse().ok()).unwrap_or(o.connections)
+            }
+            "--json" => o.json = args.next(),
+            "--scale" => o.scale = true,
+            other => {
+                eprintln!("loadbench: unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    o
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+struct User {
+    id: String,
+    email: String,
+    token: String,
+    tasks: Vec<i64>,
+}
+
+const PASSWORD: &str = "loadbench-harbour-violet-42";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scenario {
+    Health,
+    List,
+    Get,
+    Create,
+    Toggle,
+    Mix,
+    SignIn,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Health => "healthz",
+            Scenario::List => "list 20",
+            Scenario::Get => "get one",
+            Scenario::Create => "create",
+            Scenario::Toggle => "toggle",
+            Scenario::Mix => "mix 70/20/10",
+            Scenario::SignIn => "sign-in",
+        }
+    }
+}
+
+async fn one_request(
+    client: &reqwest::Client,
+    base: &str,
+    user: &User,
+    scenario: Scenario,
+    n: usize,
+) -> bool {
+    let scenario = match scenario {
+        Scenario::Mix => match n % 10 {
+            0 => Scenario::Create,
+            1 | 2 => Scenario::Toggle,
+            3..=6 => Scenario::List,
+            _ => Scenario::Get,
+        },
+        s => s,
+    };
+    let task = user.tasks[n % user.tasks.len()];
+    let request = match scenario {
+        Scenario::Health => client.get(format!("{base}/healthz")),
+        Scenario::List => client
+            .get(format!("{base}/api/{}/tasks?limit=20", user.id))
+            .bearer_auth(&user.token),
+        Scenario::Get => client
+            .get(format!("{base}/api/{}/tasks/{task}", user.id))
+            .bearer_auth(&user.token),
+        Scenario::Create => client
+            .post(format!("{base}/api/{}/tasks", user.id))
+            .bearer_auth(&user.token)
+            .json(&json!({"title": format!("load {n}")})),
+        Scenario::Toggle => client
+            .patch(format!("{base}/api/{}/tasks/{task}/complete", user.id))
+            .bearer_auth(&user.token),
+        Scenario::SignIn => client
+            .post(format!("{base}/api/auth/sign-in"))
+            .json(&json!({"email": user.email, "password": PASSWORD})),
+        Scenario::Mix => unreachable_mix(),
+    };
+    match request.send().await {
+        Ok(r) => {
+            let ok = r.status().is_success();
+            let _ = r.bytes().await;
+            ok
+        }
+        Err(_) => false,
+    }
+}
+
+fn unreachable_mix() -> reqwest::RequestBuilder {
+    // Mix is resolved to a concrete scenario above; never reached.
+    reqwest::Client::new().get("http://127.0.0.1:9/")
+}
+
+struct Measured {
+    name: String,
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    server_cores: f64,
+    client_cores: f64,
+    peak_rss_mib: f64,
+}
+
+/// Runs `scenario` on `connections` workers for `seconds`, plus an optional background
+/// flood of `flood` sign-in workers whose numbers are not counted.
+/// The server under load and the accounts to load it with.
+struct Target<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    pid: u32,
+    users: &'a [User],
+}
+
+async fn measure(
+    target: &Target<'_>,
+    scenario: Scenario,
+    connections: usize,
+    seconds: u64,
+    flood: usize,
+) -> Measured {
+    let Target {
+        client,
+        base,
+        pid: server_pid,
+        users,
+    } = *target;
+    let stop = Arc::new(AtomicBool::new(false));
+    let pid = server_pid.to_string();
+    let (server_cpu, client_cpu) = (cpu_seconds(&pid), cpu_seconds("self"));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..connections + flood {
+        let (client, base, stop) = (client.clone(), base.to_string(), stop.clone());
+        let user = users[w % users.len()].clone();
+        let (kind, counted) = if w < connections {
+            (scenario, true)
+        } else {
+            (Scenario::SignIn, false)
+        };
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            let mut n = w * 7919;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = one_request(&client, &base, &user, kind, n).await;
+                latencies.push(t.elapsed().as_micros() as u64);
+                errors += usize::from(!ok);
+                n += 1;
+            }
+            if counted {
+                (latencies, errors)
+            } else {
+                (Vec::new(), 0)
+            }
+        }));
+    }
+    let mut peak_rss = 0;
+    let deadline = start + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak_rss = peak_rss.max(rss_kib(server_pid, "VmRSS:"));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        if let Ok((l, e)) = w.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    Measured {
+        name: if flood > 0 {
+            format!("{} + sign-in flood", scenario.name())
+        } else {
+            scenario.name().to_string()
+        },
+        requests: all.len(),
+        errors,
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: all.last().copied().unwrap_or(0) as f64 / 1000.0,
+        server_cores: (cpu_seconds(&pid) - server_cpu) / elapsed,
+        client_cores: (cpu_seconds("self") - client_cpu) / elapsed,
+        peak_rss_mib: peak_rss as f64 / 1024.0,
+    }
+}
+
+async fn post_json(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut rb = client.post(url).json(&body);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    match rb.send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => panic!("seeding failed: {e}"),
+    }
+}
+
+async fn seed_users(
+    client: &reqwest::Client,
+    base: &str,
+    count: usize,
+    tasks_each: usize,
+    tag: &str,
+) -> Vec<User> {
+    let mut users = Vec::new();
+    for i in 0..count {
+        let email = format!("{tag}{i}@bench.test");
+        let body = post_json(
+            client,
+            format!("{base}/api/auth/sign-up"),
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+        let id = body["user"]["id"].as_str().unwrap_or_default().to_string();
+        let token = body["access_token"].as_str().unwrap_or_default().to_string();
+        let mut tasks = Vec::new();
+        for t in 0..tasks_each {
+            let task = post_json(
+                client,
+                format!("{base}/api/{id}/tasks"),
+                Some(&token),
+                json!({"title": format!("seed {t}"), "tags": ["bench"]}),
+            )
+            .await;
+            tasks.push(task["id"].as_i64().unwrap_or(0));
+        }
+        users.push(User {
+            id,
+            email,
+            token,
+            tasks,
+        });
+    }
+    users
+}
+
+/// Adds `users` x `tasks_each` rows straight into SQLite (a copy of one real account's
+/// password hash), for the scale run.
+fn bulk_seed(db: &std::path::Path, users: usize, tasks_each: usize) {
+    let mut conn = rusqlite::Connection::open(db).expect("open db");
+    let hash: String = conn
+        .query_row("SELECT password_hash FROM users LIMIT 1", [], |r| r.get(0))
+        .expect("a template user");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut user = tx
+            .prepare("INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, 0)")
+            .expect("prep");
+        let mut task = tx
+            .prepare("INSERT INTO tasks (user_id, title, tags, created_at, updated_at) VALUES (?1, ?2, '[\"bulk\"]', ?3, ?3)")
+            .expect("prep");
+        for u in 0..users {
+            let id = format!("00000000-0000-4000-8000-{u:012}");
+            user.execute(rusqlite::params![id, format!("bulk{u}@bench.test"), hash])
+                .expect("user");
+            for t in 0..tasks_each {
+                task.execute(rusqlite::params![
+                    id,
+                    format!("bulk task {t}"),
+                    (u * tasks_each + t) as i64
+                ])
+                .expect("task");
+            }
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+fn print_table(results: &[Measured], ceiling: f64) {
+    println!(
+        "{:<28} {:>10} {:>8} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9}",
+        "scenario",
+        "req/s",
+        "errors",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "/health",
+        "srv cpu",
+        "cli cpu",
+        "peak RSS"
+    );
+    for m in results {
+        println!(
+            "{:<28} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>9.1} {:>6.0}% {:>8.2} {:>8.2} {:>6.1} MiB",
+            m.name,
+            m.rps,
+            m.errors,
+            m.p50_ms,
+            m.p99_ms,
+            m.max_ms,
+            100.0 * m.rps / ceiling,
+            m.server_cores,
+            m.client_cores,
+            m.peak_rss_mib
+        );
+    }
+}
+
+fn main() {
+    let o = options();
+    // The client gets one thread: the server keeps the rest of the machine.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(o));
+}
+
+async fn run(o: Options) {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let pid = server.pid();
+    let base = server.base_url.clone();
+    let idle_rss = {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rss_kib(pid, "VmRSS:") as f64 / 1024.0
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.connections * 2)
+        .build()
+        .expect("client");
+    eprintln!("seeding 64 users x 20 tasks...");
+    let users = seed_users(&client, &base, 64, 20, "u").await;
+    let (c, s) = (o.connections, o.seconds);
+    let target = Target {
+        client: &client,
+        base: &base,
+        pid,
+        users: &users,
+    };
+    let mut results = Vec::new();
+    for scenario in [
+        Scenario::Health,
+        Scenario::List,
+        Scenario::Get,
+        Scenario::Create,
+        Scenario::Toggle,
+        Scenario::Mix,
+    ] {
+        eprintln!("running {} for {s} s...", scenario.name());
+        results.push(measure(&target, scenario, c, s, 0).await);
+    }
+    eprintln!("running sign-in and list under a sign-in flood...");
+    results.push(measure(&target, Scenario::SignIn, 8, s, 0).await);
+    results.push(measure(&target, Scenario::List, c, s, 8).await);
+
+    let peak_rss = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
+    if o.scale {
+        eprintln!("scale: adding 10,000 users x 100 tasks (1,000,000 tasks) straight into SQLite...");
+        let dir = server.stop();
+        bulk_seed(&dir.path().join("todo.db"), 10_000, 100);
+        let server = TestServer::start_in(dir, &["--no-rate-limit"]);
+        let base = server.base_url.clone();
+        let mut big_users = Vec::new();
+        for u in [0usize, 4_999, 9_999] {
+            let body = post_json(
+                &client,
+                format!("{base}/api/auth/sign-in"),
+                None,
+                json!({"email": format!("bulk{u}@bench.test"), "password": PASSWORD}),
+            )
+            .await;
+            let id = body["user"]["id"].as_str().unwrap_or_default().to_string();
+            let token = body["access_token"].as_str().unwrap_or_default().to_string();
+            let list: Value = client
+                .get(format!("{base}/api/{id}/tasks?limit=100"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            let tasks = list
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t["id"].as_i64()).collect())
+                .unwrap_or_default();
+            big_users.push(User {
+                id,
+                email: String::new(),
+                token,
+                tasks,
+            });
+        }
+        for scenario in [Scenario::List, Scenario::Get] {
+            let big = Target {
+                client: &client,
+                base: &base,
+                pid: server.pid(),
+                users: &big_users,
+            };
+            let mut m = measure(&big, scenario, c, s, 0).await;
+            m.name = format!("{} @1M tasks", m.name);
+            results.push(m);
+        }
+        drop(server);
+    }
+
+    let ceiling = results[0].rps;
+    println!(
+        "todo-server loadbench: {c} connections, {s} s per scenario, client on 1 thread, {} cores here",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    print_table(&results, ceiling);
+    println!(
+        "server RSS idle {idle_rss:.1} MiB, peak over the small-database scenarios (VmHWM) {peak_rss:.1} MiB"
+    );
+    if let Some(path) = o.json {
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|m| json!({"scenario": m.name, "requests": m.requests, "errors": m.errors, "rps": m.rps, "p50_ms": m.p50_ms,
+                            "p99_ms": m.p99_ms, "max_ms": m.max_ms, "ratio_to_healthz": m.rps / ceiling,
+                            "server_cores": m.server_cores, "client_cores": m.client_cores, "peak_rss_mib": m.peak_rss_mib}))
+            .collect();
+        let report = json!({"connections": c, "seconds": s, "idle_rss_mib": idle_rss, "peak_rss_mib": peak_rss, "scenarios": rows});
+        if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default()) {
+            eprintln!("loadbench: cannot write {path}: {e}");
+        }
+    }
+}
