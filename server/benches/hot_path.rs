@@ -52,7 +52,7 @@ fn tokens(c: &mut Criterion) {
 
 fn passwords(c: &mut Criterion) {
     let rt = runtime();
-    let pool = PasswordHasherPool::new().expect("pool");
+    let pool = rt.block_on(PasswordHasherPool::new()).expect("pool");
     let hash = rt
         .block_on(pool.hash("bench-password-harbour".into()))
         .expect("hash");

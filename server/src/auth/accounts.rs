@@ -57,9 +57,7 @@ impl AuthService {
         let revoked = db
             .read(|c| store::sessions::revoked_unexpired(c, OffsetDateTime::now_utc()))
             .await?;
-        let hasher = tokio::task::spawn_blocking(PasswordHasherPool::new)
-            .await
-            .map_err(|_| AuthError::Internal("password pool failed to start".into()))??;
+        let hasher = PasswordHasherPool::new().await?;
         let l = &config.limits;
         let off = |n: u32| if l.disabled { 0 } else { n };
         Ok(AuthService {

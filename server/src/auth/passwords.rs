@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use super::{AuthError, FieldError};
 use crate::workers::WorkerPool;
@@ -64,7 +64,7 @@ pub fn check_strength(password: &str, context: &[&str]) -> Result<(), FieldError
 /// here instead of starving the task routes.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    workers: Arc<WorkerPool<()>>,
+    workers: Arc<WorkerPool<HashMemory>>,
     /// A hash of a random password, verified when the email is unknown so that
     /// unknown-email and wrong-password sign-ins take the same time.
     dummy_hash: Arc<String>,
@@ -75,42 +75,118 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
 }
 
-fn hash_blocking(password: &[u8]) -> Result<String, AuthError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password, &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Internal(format!("password hashing failed: {e}")))
+/// One hashing thread's working memory (19 MiB), allocated once and reused: a fresh
+/// allocation per hash leaves freed 19 MiB blocks in malloc arenas (measured: 16 MiB
+/// idle grew to 180 MiB after eight sign-ups).
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    pub fn new() -> HashMemory {
+        HashMemory(vec![Block::default(); Params::DEFAULT.block_count()])
+    }
 }
 
-fn verify_blocking(password: &[u8], hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password, &parsed).is_ok())
-        .unwrap_or(false)
+impl Default for HashMemory {
+    fn default() -> Self {
+        HashMemory::new()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Internal(format!("password hashing failed: {e}"))
+}
+
+fn hash_blocking(memory: &mut HashMemory, password: &[u8]) -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(internal)?;
+    let argon2 = argon2();
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory.0)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .map_err(internal)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&Params::DEFAULT).map_err(internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Recomputes the stored hash with the stored parameters; `Output`'s comparison is
+/// constant-time.
+fn verify_blocking(memory: &mut HashMemory, password: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&parsed), parsed.salt, parsed.hash)
+    else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or(Version::V0x13);
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut larger;
+    let blocks: &mut [Block] = if params.block_count() <= memory.0.len() {
+        &mut memory.0
+    } else {
+        // A hash made with more memory than today's parameters.
+        larger = vec![Block::default(); params.block_count()];
+        &mut larger
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    Output::init_with(expected.len(), |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut *blocks)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .is_ok_and(|computed| computed == expected)
 }
 
 impl PasswordHasherPool {
-    pub fn new() -> Result<Self, AuthError> {
+    pub async fn new() -> Result<Self, AuthError> {
         // Half the cores: a sign-in flood queues here and leaves the rest to the tasks.
         let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
-        let workers = WorkerPool::start("argon2", vec![(); threads])
+        let workers = WorkerPool::start("argon2", (0..threads).map(|_| HashMemory::new()).collect())
             .map_err(|e| AuthError::Internal(format!("cannot start password threads: {e}")))?;
+        let workers = Arc::new(workers);
+        // Made on a hashing thread, in its own memory: no second 19 MiB buffer.
         let random: [u8; 16] = rand::random();
+        let dummy_hash = workers
+            .run(move |memory| hash_blocking(memory, &random))
+            .await
+            .ok_or_else(|| AuthError::Internal("password worker failed".into()))??;
         Ok(PasswordHasherPool {
-            workers: Arc::new(workers),
-            dummy_hash: Arc::new(hash_blocking(&random)?),
+            workers,
+            dummy_hash: Arc::new(dummy_hash),
         })
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
         self.workers
-            .run(move |_| f())
+            .run(f)
             .await
             .ok_or_else(|| AuthError::Internal("password worker failed".into()))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        self.run(move || hash_blocking(password.as_bytes())).await?
+        self.run(move |memory| hash_blocking(memory, password.as_bytes()))
+            .await?
     }
 
     /// Verifies against `hash`, or against the dummy hash when there is no account.
@@ -118,7 +194,7 @@ impl PasswordHasherPool {
         let has_account = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
         let matches = self
-            .run(move || verify_blocking(password.as_bytes(), &hash))
+            .run(move |memory| verify_blocking(memory, password.as_bytes(), &hash))
             .await?;
         Ok(matches && has_account)
     }
@@ -152,9 +228,33 @@ mod tests {
         assert!(check_strength("correct horse battery staple", &[]).is_ok());
     }
 
+    #[test]
+    fn hashes_are_standard_phc_strings_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let mut memory = HashMemory::new();
+        let ours = hash_blocking(&mut memory, b"harbour-violet").expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("PHC");
+        assert!(
+            argon2().verify_password(b"harbour-violet", &parsed).is_ok(),
+            "the crate verifies ours"
+        );
+        assert!(argon2().verify_password(b"wrong", &parsed).is_err());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2()
+            .hash_password(b"harbour-violet", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(
+            verify_blocking(&mut memory, b"harbour-violet", &theirs),
+            "we verify the crate's"
+        );
+        assert!(!verify_blocking(&mut memory, b"wrong", &theirs));
+        assert!(!verify_blocking(&mut memory, b"harbour-violet", "not a hash"));
+    }
+
     #[tokio::test]
     async fn hash_verifies_only_the_right_password() {
-        let pool = PasswordHasherPool::new().expect("pool");
+        let pool = PasswordHasherPool::new().await.expect("pool");
         let hash = pool.hash("tr0ub4dor&3-xyz".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
