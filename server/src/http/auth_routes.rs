@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::payload::Json;
+
+use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse};
 
@@ -23,14 +25,14 @@ const NO_STORE: &str = "no-store";
 pub enum SignedUp {
     /// The account was created and signed in.
     #[oai(status = 201)]
-    Created(Json<TokenResponse>, #[oai(header = "Cache-Control")] String),
+    Created(SerdeJson<TokenResponse>, #[oai(header = "Cache-Control")] String),
 }
 
 #[derive(ApiResponse)]
 pub enum SignedIn {
     /// Signed in: a new token pair.
     #[oai(status = 200)]
-    Ok(Json<TokenResponse>, #[oai(header = "Cache-Control")] String),
+    Ok(SerdeJson<TokenResponse>, #[oai(header = "Cache-Control")] String),
 }
 
 #[derive(ApiResponse)]
@@ -43,7 +45,7 @@ pub enum SignedOut {
 #[derive(ApiResponse)]
 pub enum CurrentSession {
     #[oai(status = 200)]
-    Ok(Json<SessionInfo>),
+    Ok(SerdeJson<SessionInfo>),
 }
 
 fn client_addr(req: &Request) -> ClientAddr {
@@ -71,7 +73,7 @@ impl AuthApi {
             .auth
             .sign_up(client_addr(req), &email, password, name)
             .await?;
-        Ok(SignedUp::Created(Json(tokens), NO_STORE.into()))
+        Ok(SignedUp::Created(SerdeJson(tokens), NO_STORE.into()))
     }
 
     /// Sign in
@@ -87,7 +89,7 @@ impl AuthApi {
     ) -> Result<SignedIn, ProblemResponse> {
         let SignInRequest { email, password } = body.0.0;
         let tokens = self.auth.sign_in(client_addr(req), &email, password).await?;
-        Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
+        Ok(SignedIn::Ok(SerdeJson(tokens), NO_STORE.into()))
     }
 
     /// Trade a refresh token for a new pair
@@ -96,7 +98,7 @@ impl AuthApi {
     #[oai(path = "/api/auth/refresh", method = "post")]
     async fn refresh(&self, body: Json<Strict<RefreshRequest>>) -> Result<SignedIn, ProblemResponse> {
         let tokens = self.auth.refresh(&body.0.0.refresh_token).await?;
-        Ok(SignedIn::Ok(Json(tokens), NO_STORE.into()))
+        Ok(SignedIn::Ok(SerdeJson(tokens), NO_STORE.into()))
     }
 
     /// Sign out
@@ -122,6 +124,6 @@ impl AuthApi {
     /// The signed-in user and when the token expires
     #[oai(path = "/api/auth/session", method = "get")]
     async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
-        Ok(CurrentSession::Ok(Json(self.auth.session(&auth.0).await?)))
+        Ok(CurrentSession::Ok(SerdeJson(self.auth.session(&auth.0).await?)))
     }
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::PlainText;
+
+use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::Jwks;
 
@@ -21,12 +23,15 @@ pub enum KeySet {
     /// The public keys that verify access tokens: the signing key and retired keys whose
     /// tokens may still be unexpired.
     #[oai(status = 200)]
-    Ok(Json<Jwks>, #[oai(header = "Cache-Control")] String),
+    Ok(SerdeJson<Jwks>, #[oai(header = "Cache-Control")] String),
 }
 
 impl MetaApi {
     fn jwks(&self) -> KeySet {
-        KeySet::Ok(Json(self.auth.keys().current().jwks.clone()), JWKS_CACHE.into())
+        KeySet::Ok(
+            SerdeJson(self.auth.keys().current().jwks.clone()),
+            JWKS_CACHE.into(),
+        )
     }
 }
 

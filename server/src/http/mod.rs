@@ -7,6 +7,7 @@
 mod allow;
 mod auth_routes;
 pub mod bearer;
+mod json;
 pub mod limits;
 mod meta_routes;
 pub mod problem;

@@ -136,7 +136,7 @@ impl ProblemResponse {
     }
 
     /// Logs the cause with a reference and answers only the reference.
-    fn internal(cause: &dyn std::fmt::Display) -> Self {
+    pub(super) fn internal(cause: &dyn std::fmt::Display) -> Self {
         let reference = uuid::Uuid::new_v4();
         tracing::error!(%reference, error = %cause, "internal error");
         ProblemResponse::Internal(problem(

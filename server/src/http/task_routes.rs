@@ -3,6 +3,8 @@
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+
+use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
 use uuid::Uuid;
@@ -21,20 +23,20 @@ pub struct TaskApi {
 pub enum TaskList {
     /// One page of tasks; `X-Total-Count` is how many match the filter in all.
     #[oai(status = 200)]
-    Ok(Json<Vec<Task>>, #[oai(header = "X-Total-Count")] u64),
+    Ok(SerdeJson<Vec<Task>>, #[oai(header = "X-Total-Count")] u64),
 }
 
 #[derive(ApiResponse)]
 pub enum TaskCreated {
     /// The task was created; `Location` is its URL.
     #[oai(status = 201)]
-    Created(Json<Task>, #[oai(header = "Location")] String),
+    Created(SerdeJson<Task>, #[oai(header = "Location")] String),
 }
 
 #[derive(ApiResponse)]
 pub enum OneTask {
     #[oai(status = 200)]
-    Ok(Json<Task>),
+    Ok(SerdeJson<Task>),
 }
 
 #[derive(ApiResponse)]
@@ -76,7 +78,7 @@ impl TaskApi {
             offset: offset.0,
         })?;
         let (tasks, total) = self.tasks.list(owner, query).await?;
-        Ok(TaskList::Ok(Json(tasks), total))
+        Ok(TaskList::Ok(SerdeJson(tasks), total))
     }
 
     /// Create a task
@@ -90,7 +92,7 @@ impl TaskApi {
         let owner = auth.owner_of(user_id.0)?;
         let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
         let location = format!("/api/{}/tasks/{}", owner.0, task.id);
-        Ok(TaskCreated::Created(Json(task), location))
+        Ok(TaskCreated::Created(SerdeJson(task), location))
     }
 
     /// Get one task
@@ -102,7 +104,7 @@ impl TaskApi {
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        Ok(OneTask::Ok(Json(self.tasks.get(owner, id.0).await?)))
+        Ok(OneTask::Ok(SerdeJson(self.tasks.get(owner, id.0).await?)))
     }
 
     /// Replace a task's editable fields
@@ -121,7 +123,7 @@ impl TaskApi {
             .tasks
             .replace(owner, id.0, TaskDraft::parse(body.0.0)?)
             .await?;
-        Ok(OneTask::Ok(Json(task)))
+        Ok(OneTask::Ok(SerdeJson(task)))
     }
 
     /// Delete a task
@@ -146,6 +148,8 @@ impl TaskApi {
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        Ok(OneTask::Ok(Json(self.tasks.toggle_completed(owner, id.0).await?)))
+        Ok(OneTask::Ok(SerdeJson(
+            self.tasks.toggle_completed(owner, id.0).await?,
+        )))
     }
 }
