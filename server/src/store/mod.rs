@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::workers::WorkerPool;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 /// What can go wrong below the domain.
@@ -199,6 +200,10 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
          PRAGMA busy_timeout = 5000;",
     )
     .map_err(StoreError::classify)?;
+    // Plans must not depend on bound values: without this, SQLite (built with STAT4)
+    // re-prepares a cached statement whenever `LIMIT ?` is bound, that is on every list.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(StoreError::classify)?;
     Ok(conn)
 }
 
