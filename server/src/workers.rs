@@ -1,5 +1,5 @@
 //! A small pool of named threads, each owning its own state (a SQLite connection, or
-//! nothing for password hashing). Blocking work runs here instead of on tokio's
+//! argon2's working memory). Blocking work runs here instead of on tokio's
 //! blocking pool: a fixed, small set of threads keeps memory bounded (argon2's 19 MiB
 //! buffers would otherwise be kept by a malloc arena per blocking thread) and lets the
 //! number of threads decide how much of the machine the work may take.
@@ -15,9 +15,18 @@ pub struct WorkerPool<S> {
     jobs: Sender<Job<S>>,
 }
 
+/// How the pool's threads compete with the rest of the server for the cores.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Normal,
+    /// The lowest the OS gives without privileges (nice 19 on Linux): the threads take
+    /// what request handling leaves idle, and still progress under full load.
+    Background,
+}
+
 impl<S: Send + 'static> WorkerPool<S> {
     /// One thread per state; the threads end when the pool is dropped.
-    pub fn start(name: &str, states: Vec<S>) -> std::io::Result<WorkerPool<S>> {
+    pub fn start(name: &str, states: Vec<S>, priority: Priority) -> std::io::Result<WorkerPool<S>> {
         let (jobs, queue) = mpsc::channel::<Job<S>>();
         let queue = Arc::new(Mutex::new(queue));
         for (i, mut state) in states.into_iter().enumerate() {
@@ -25,6 +34,9 @@ impl<S: Send + 'static> WorkerPool<S> {
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
+                    if priority == Priority::Background {
+                        lower_priority();
+                    }
                     loop {
                         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         match job {
@@ -48,13 +60,20 @@ impl<S: Send + 'static> WorkerPool<S> {
     }
 }
 
+/// Best effort: where the OS refuses, the thread runs at normal priority.
+fn lower_priority() {
+    if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+        tracing::warn!(error = %e, "cannot lower a background thread's priority");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn jobs_run_on_the_pools_threads_with_their_state() {
-        let pool = WorkerPool::start("test", vec![10, 20]).expect("pool");
+        let pool = WorkerPool::start("test", vec![10, 20], Priority::Normal).expect("pool");
         let mut seen = Vec::new();
         for _ in 0..20 {
             let (value, name) = pool
@@ -65,5 +84,24 @@ mod tests {
             seen.push(value);
         }
         assert!(seen.iter().all(|v| *v == 10 || *v == 20));
+    }
+
+    /// The nice value of the calling thread (field 19 of its `stat`).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+        after_name.split(' ').nth(16).expect("nice").parse().expect("number")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn background_threads_run_at_a_lower_priority_than_normal_ones() {
+        let normal = WorkerPool::start("normal", vec![()], Priority::Normal).expect("pool");
+        let background = WorkerPool::start("background", vec![()], Priority::Background).expect("pool");
+        let normal_nice = normal.run(|_| own_nice()).await.expect("ran");
+        let background_nice = background.run(|_| own_nice()).await.expect("ran");
+        assert_eq!(background_nice, 19);
+        assert!(background_nice > normal_nice);
     }
 }

@@ -6,7 +6,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use super::{AuthError, FieldError};
-use crate::workers::WorkerPool;
+use crate::workers::{Priority, WorkerPool};
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -157,9 +157,11 @@ fn verify_blocking(memory: &mut HashMemory, password: &[u8], stored: &str) -> bo
 
 impl PasswordHasherPool {
     pub async fn new() -> Result<Self, AuthError> {
-        // Half the cores: a sign-in flood queues here and leaves the rest to the tasks.
+        // Half the cores, at background priority: a sign-in flood queues here and takes
+        // only what the task routes leave idle.
         let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
-        let workers = WorkerPool::start("argon2", (0..threads).map(|_| HashMemory::new()).collect())
+        let memory = (0..threads).map(|_| HashMemory::new()).collect();
+        let workers = WorkerPool::start("argon2", memory, Priority::Background)
             .map_err(|e| AuthError::Internal(format!("cannot start password threads: {e}")))?;
         let workers = Arc::new(workers);
         // Made on a hashing thread, in its own memory: no second 19 MiB buffer.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::workers::WorkerPool;
+use crate::workers::{Priority, WorkerPool};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -118,9 +118,11 @@ impl Db {
             .map(|_| open_connection(path))
             .collect::<StoreResult<Vec<_>>>()?;
         let readers =
-            WorkerPool::start("sqlite-reader", connections).map_err(|source| StoreError::Folder {
-                path: path.to_path_buf(),
-                source,
+            WorkerPool::start("sqlite-reader", connections, Priority::Normal).map_err(|source| {
+                StoreError::Folder {
+                    path: path.to_path_buf(),
+                    source,
+                }
             })?;
         let health = Arc::new(Health::default());
         let (jobs, queue) = std::sync::mpsc::channel();
