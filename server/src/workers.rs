@@ -91,7 +91,12 @@ mod tests {
     fn own_nice() -> i32 {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
         let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
-        after_name.split(' ').nth(16).expect("nice").parse().expect("number")
+        after_name
+            .split(' ')
+            .nth(16)
+            .expect("nice")
+            .parse()
+            .expect("number")
     }
 
     #[cfg(target_os = "linux")]

@@ -75,21 +75,41 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
 }
 
-/// One hashing thread's working memory (19 MiB), allocated once and reused: a fresh
-/// allocation per hash leaves freed 19 MiB blocks in malloc arenas (measured: 16 MiB
-/// idle grew to 180 MiB after eight sign-ups).
+/// One hashing thread's working memory (19 MiB), allocated at the thread's first hash
+/// and then reused: a fresh allocation per hash leaves freed 19 MiB blocks in malloc
+/// arenas (measured: 16 MiB idle grew to 180 MiB after eight sign-ups). A server that
+/// has not hashed yet does not pay for it.
+#[derive(Default)]
 pub struct HashMemory(Vec<Block>);
 
 impl HashMemory {
     pub fn new() -> HashMemory {
-        HashMemory(vec![Block::default(); Params::DEFAULT.block_count()])
+        HashMemory(Vec::new())
+    }
+
+    /// At least `count` blocks, grown (and then kept) when a hash needs more.
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0.resize(count, Block::default());
+        }
+        &mut self.0[..count]
     }
 }
 
-impl Default for HashMemory {
-    fn default() -> Self {
-        HashMemory::new()
-    }
+/// A PHC string with today's parameters, a random salt and a random digest. Verifying
+/// against it costs exactly what verifying a real hash costs, and it matches no password,
+/// so it needs no hashing (and no working memory) at start.
+fn dummy_hash() -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let digest: [u8; Params::DEFAULT_OUTPUT_LEN] = rand::random();
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&Params::DEFAULT).map_err(internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&digest).map_err(internal)?),
+    };
+    Ok(phc.to_string())
 }
 
 fn internal(e: impl std::fmt::Display) -> AuthError {
@@ -103,7 +123,12 @@ fn hash_blocking(memory: &mut HashMemory, password: &[u8]) -> Result<String, Aut
     let argon2 = argon2();
     let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
         argon2
-            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory.0)
+            .hash_password_into_with_memory(
+                password,
+                salt_bytes,
+                out,
+                memory.blocks(Params::DEFAULT.block_count()),
+            )
             .map_err(|_| argon2::password_hash::Error::Password)
     })
     .map_err(internal)?;
@@ -138,18 +163,11 @@ fn verify_blocking(memory: &mut HashMemory, password: &[u8], stored: &str) -> bo
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    let mut larger;
-    let blocks: &mut [Block] = if params.block_count() <= memory.0.len() {
-        &mut memory.0
-    } else {
-        // A hash made with more memory than today's parameters.
-        larger = vec![Block::default(); params.block_count()];
-        &mut larger
-    };
+    let blocks = memory.blocks(params.block_count());
     let argon2 = Argon2::new(algorithm, version, params);
     Output::init_with(expected.len(), |out| {
         argon2
-            .hash_password_into_with_memory(password, salt_bytes, out, &mut *blocks)
+            .hash_password_into_with_memory(password, salt_bytes, out, blocks)
             .map_err(|_| argon2::password_hash::Error::Password)
     })
     .is_ok_and(|computed| computed == expected)
@@ -163,16 +181,9 @@ impl PasswordHasherPool {
         let memory = (0..threads).map(|_| HashMemory::new()).collect();
         let workers = WorkerPool::start("argon2", memory, Priority::Background)
             .map_err(|e| AuthError::Internal(format!("cannot start password threads: {e}")))?;
-        let workers = Arc::new(workers);
-        // Made on a hashing thread, in its own memory: no second 19 MiB buffer.
-        let random: [u8; 16] = rand::random();
-        let dummy_hash = workers
-            .run(move |memory| hash_blocking(memory, &random))
-            .await
-            .ok_or_else(|| AuthError::Internal("password worker failed".into()))??;
         Ok(PasswordHasherPool {
-            workers,
-            dummy_hash: Arc::new(dummy_hash),
+            workers: Arc::new(workers),
+            dummy_hash: Arc::new(dummy_hash()?),
         })
     }
 
@@ -252,6 +263,19 @@ mod tests {
         );
         assert!(!verify_blocking(&mut memory, b"wrong", &theirs));
         assert!(!verify_blocking(&mut memory, b"harbour-violet", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs_and_matches_nothing() {
+        let mut memory = HashMemory::new();
+        let real = PasswordHash::new(&hash_blocking(&mut memory, b"harbour-violet").expect("hash"))
+            .expect("PHC")
+            .params
+            .to_string();
+        let dummy = dummy_hash().expect("dummy");
+        assert_eq!(PasswordHash::new(&dummy).expect("PHC").params.to_string(), real);
+        assert!(!verify_blocking(&mut memory, b"harbour-violet", &dummy));
+        assert!(!verify_blocking(&mut memory, b"", &dummy));
     }
 
     #[tokio::test]

@@ -161,10 +161,10 @@ struct Measured {
     server_cores: f64,
     client_cores: f64,
     peak_rss_mib: f64,
+    /// Requests per second the background flood completed (sign-ins).
+    background_rps: f64,
 }
 
-/// Runs `scenario` on `connections` workers for `seconds`, plus an optional background
-/// flood of `flood` sign-in workers whose numbers are not counted.
 /// The server under load and the accounts to load it with.
 struct Target<'a> {
     client: &'a reqwest::Client,
@@ -173,6 +173,8 @@ struct Target<'a> {
     users: &'a [User],
 }
 
+/// Runs `scenario` on `connections` workers for `seconds`, plus an optional background
+/// flood of `flood` sign-in workers, counted apart (`background_rps`).
 async fn measure(
     target: &Target<'_>,
     scenario: Scenario,
@@ -211,9 +213,9 @@ async fn measure(
                 n += 1;
             }
             if counted {
-                (latencies, errors)
+                (latencies, errors, 0)
             } else {
-                (Vec::new(), 0)
+                (Vec::new(), 0, latencies.len() - errors)
             }
         }));
     }
@@ -226,10 +228,12 @@ async fn measure(
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut background = 0;
     for w in workers {
-        if let Ok((l, e)) = w.await {
+        if let Ok((l, e, b)) = w.await {
             all.extend(l);
             errors += e;
+            background += b;
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
@@ -255,6 +259,7 @@ async fn measure(
         server_cores: (cpu_seconds(&pid) - server_cpu) / elapsed,
         client_cores: (cpu_seconds("self") - client_cpu) / elapsed,
         peak_rss_mib: peak_rss as f64 / 1024.0,
+        background_rps: background as f64 / elapsed,
     }
 }
 
@@ -420,6 +425,10 @@ async fn run(o: Options) {
     results.push(measure(&target, Scenario::List, c, s, 8).await);
 
     let peak_rss = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
+    let rss_after = {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss_kib(pid, "VmRSS:") as f64 / 1024.0
+    };
     if o.scale {
         eprintln!("scale: adding 10,000 users x 100 tasks (1,000,000 tasks) straight into SQLite...");
         let dir = server.stop();
@@ -477,17 +486,26 @@ async fn run(o: Options) {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     print_table(&results, ceiling);
+    for m in results.iter().filter(|m| m.background_rps > 0.0) {
+        println!(
+            "{}: the flood completed {:.0} sign-ins/s",
+            m.name, m.background_rps
+        );
+    }
     println!(
-        "server RSS idle {idle_rss:.1} MiB, peak over the small-database scenarios (VmHWM) {peak_rss:.1} MiB"
+        "server RSS idle {idle_rss:.1} MiB at start, {rss_after:.1} MiB idle after the runs; \
+         peak over the small-database scenarios (VmHWM) {peak_rss:.1} MiB"
     );
     if let Some(path) = o.json {
         let rows: Vec<Value> = results
             .iter()
             .map(|m| json!({"scenario": m.name, "requests": m.requests, "errors": m.errors, "rps": m.rps, "p50_ms": m.p50_ms,
                             "p99_ms": m.p99_ms, "max_ms": m.max_ms, "ratio_to_healthz": m.rps / ceiling,
-                            "server_cores": m.server_cores, "client_cores": m.client_cores, "peak_rss_mib": m.peak_rss_mib}))
+                            "server_cores": m.server_cores, "client_cores": m.client_cores, "peak_rss_mib": m.peak_rss_mib,
+                            "background_rps": m.background_rps}))
             .collect();
-        let report = json!({"connections": c, "seconds": s, "idle_rss_mib": idle_rss, "peak_rss_mib": peak_rss, "scenarios": rows});
+        let report = json!({"connections": c, "seconds": s, "idle_rss_mib": idle_rss, "idle_rss_after_mib": rss_after,
+                            "peak_rss_mib": peak_rss, "scenarios": rows});
         if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default()) {
             eprintln!("loadbench: cannot write {path}: {e}");
         }
