@@ -4,9 +4,7 @@
 //! buffers would otherwise be kept by a malloc arena per blocking thread) and lets the
 //! number of threads decide how much of the machine the work may take.
 
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
-
+use crossbeam_channel::Sender;
 use tokio::sync::oneshot;
 
 type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
@@ -27,8 +25,8 @@ pub enum Priority {
 impl<S: Send + 'static> WorkerPool<S> {
     /// One thread per state; the threads end when the pool is dropped.
     pub fn start(name: &str, states: Vec<S>, priority: Priority) -> std::io::Result<WorkerPool<S>> {
-        let (jobs, queue) = mpsc::channel::<Job<S>>();
-        let queue = Arc::new(Mutex::new(queue));
+        // Many consumers on one queue: each job wakes exactly one idle thread.
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job<S>>();
         for (i, mut state) in states.into_iter().enumerate() {
             let queue = queue.clone();
             std::thread::Builder::new()
@@ -37,12 +35,8 @@ impl<S: Send + 'static> WorkerPool<S> {
                     if priority == Priority::Background {
                         lower_priority();
                     }
-                    loop {
-                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(&mut state),
-                            Err(_) => break,
-                        }
+                    while let Ok(job) = queue.recv() {
+                        job(&mut state);
                     }
                 })?;
         }
