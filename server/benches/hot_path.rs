@@ -1,5 +1,5 @@
 //! The cost of each part of a request: verifying an access token (cold and cached),
-//! hashing and verifying a password, and the indexed list query.
+//! hashing and verifying a password, the indexed list query, and writing a list as JSON.
 //!
 //!     cargo bench -p todo-server --bench hot_path
 
@@ -47,6 +47,13 @@ fn tokens(c: &mut Criterion) {
     });
     c.bench_function("token: verify (Ed25519 + claims)", |b| {
         b.iter(|| policy.verify(&set, black_box(&token)))
+    });
+    let cache = todo_server::auth::token_cache::TokenCache::default();
+    let (verified, kid) = policy.verify_with_kid(&set, &token).expect("verify");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    cache.insert(&token, kid, verified, now);
+    c.bench_function("token: verify cached (SHA-256 + lookup)", |b| {
+        b.iter(|| cache.get(black_box(&token), &set, now).expect("hit"))
     });
 }
 
@@ -101,6 +108,17 @@ fn list_query(c: &mut Criterion) {
     });
     c.bench_function("store: get one", |b| {
         b.iter(|| store::tasks::get(&conn, black_box(owners[42]), 4_201))
+    });
+
+    // The response body of a list: serde straight to bytes (what the server sends) against
+    // poem-openapi's `Json`, which builds a `serde_json::Value` tree first.
+    let (page, _) = store::tasks::list(&conn, owners[42], &query).expect("list");
+    c.bench_function("json: 20 tasks, serde to bytes", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&page)))
+    });
+    c.bench_function("json: 20 tasks, poem-openapi Value tree", |b| {
+        use poem_openapi::types::ToJSON;
+        b.iter(|| serde_json::to_vec(&black_box(&page).to_json()))
     });
 }
 

@@ -6,7 +6,7 @@ pub mod keys;
 pub mod limits;
 pub mod passwords;
 pub mod sessions;
-mod token_cache;
+pub mod token_cache;
 pub mod tokens;
 
 use std::time::Duration;
