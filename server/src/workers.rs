@@ -101,6 +101,7 @@ mod tests {
         let normal_nice = normal.run(|_| own_nice()).await.expect("ran");
         let background_nice = background.run(|_| own_nice()).await.expect("ran");
         assert_eq!(background_nice, 19);
-        assert!(background_nice > normal_nice);
+        // Strictly lower unless the test itself already runs at nice 19.
+        assert!(background_nice > normal_nice || normal_nice == 19);
     }
 }

@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::payload::Json;
-
-use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse};
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
+use super::json::SerdeJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
 use crate::auth::{AuthService, ClientAddr};

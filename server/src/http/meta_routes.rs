@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use poem_openapi::payload::PlainText;
-
-use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::Jwks;
 
 use super::ApiTag;
+use super::json::SerdeJson;
 use crate::auth::AuthService;
 
 pub struct MetaApi {

@@ -3,14 +3,13 @@
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-
-use super::json::SerdeJson;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
 use uuid::Uuid;
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
+use super::json::SerdeJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
 use crate::tasks::{RawTaskQuery, TaskDraft, TaskQuery, TaskService};
