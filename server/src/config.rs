@@ -50,6 +50,10 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// A connection with no traffic this long is closed.
     pub idle_timeout: Duration,
+    /// A request line and headers not complete within this are cut off (the connection
+    /// is closed); it also bounds how long a keep-alive connection waits for its next
+    /// request.
+    pub header_timeout: Duration,
     /// A request not answered within this (a slow body, say) gets 408.
     pub request_timeout: Duration,
 }
@@ -59,6 +63,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
         }
     }

@@ -13,8 +13,7 @@ pub mod workers;
 
 use std::sync::Arc;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, Server};
+use poem::Endpoint;
 
 use crate::auth::{AuthError, AuthService};
 use crate::config::{Config, ResolvedConfig};
@@ -54,38 +53,21 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let db = tokio::task::spawn_blocking(move || Db::open(&path))
         .await
         .map_err(|_| StoreError::WorkerGone)??;
-    let acceptor = TcpListener::bind(config.bind.clone())
-        .into_acceptor()
+    let bind_err = |source| ServerError::Bind {
+        addr: config.bind.clone(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(config.bind.as_str())
         .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?;
-    let bound = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| ServerError::Bind {
-            addr: config.bind.clone(),
-            source: std::io::Error::other("no local address"),
-        })?;
+        .map_err(bind_err)?;
+    let bound = listener.local_addr().map_err(bind_err)?;
     let resolved = config.resolve(bound);
     let limits = &config.connections;
     let app = build_app(db, &resolved, limits.request_timeout).await?;
     tracing::info!(database = %config.database.display(), issuer = %resolved.issuer, "todo-server ready");
     // The one line on stdout: scripts and tests read the address from it.
     println!("listening on http://{bound}");
-    Server::new_with_acceptor(http::limits::CappedAcceptor::new(
-        acceptor,
-        limits.max_connections,
-    ))
-    .idle_timeout(limits.idle_timeout)
-    .run_with_graceful_shutdown(
-        app,
-        shutdown_signal(config.exit_on_stdin_eof),
-        Some(std::time::Duration::from_secs(10)),
-    )
-    .await?;
+    http::listener::serve(listener, app, limits, shutdown_signal(config.exit_on_stdin_eof)).await?;
     tracing::info!("todo-server stopped");
     Ok(())
 }

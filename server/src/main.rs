@@ -65,6 +65,10 @@ struct ServeArgs {
     /// Close a connection with no traffic for this long
     #[arg(long, env = "TODO_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     idle_timeout: Duration,
+    /// Close a connection whose request line and headers are not complete within this
+    /// (also how long a keep-alive connection waits for its next request)
+    #[arg(long, env = "TODO_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
     /// Answer 408 to a request not complete and answered within this long
     #[arg(long, env = "TODO_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
@@ -153,6 +157,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
         connections: ConnectionLimits {
             max_connections: args.max_connections,
             idle_timeout: args.idle_timeout,
+            header_timeout: args.header_timeout,
             request_timeout: args.request_timeout,
         },
     };

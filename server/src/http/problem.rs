@@ -284,7 +284,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     }
 }
 
-fn generic(status: StatusCode, code: &str, detail: &str) -> Response {
+pub(super) fn generic(status: StatusCode, code: &str, detail: &str) -> Response {
     let body = problem(status, code, detail, None);
     let mut response = poem::web::Json(body.0).into_response();
     response.set_status(status);
