@@ -99,6 +99,9 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
+    // Every file this process creates (the database, its WAL and shared memory, any
+    // temporary file) is owner-only, whatever umask it was started with.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

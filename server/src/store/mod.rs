@@ -28,6 +28,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot prepare the database folder {path}: {source}")]
     Folder { path: PathBuf, source: std::io::Error },
+    #[error("cannot make {path} owner-only: {source}")]
+    FileMode {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the database worker stopped")]
     WorkerGone,
     #[error("stored data is corrupt: {0}")]
@@ -111,9 +117,11 @@ impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> StoreResult<Db> {
         prepare_folder(path)?;
+        restrict_file_modes(path)?;
         let mut writer = open_connection(path)?;
         migrations::run(&mut writer)?;
-        restrict_file_mode(path)?;
+        // Again, now that the WAL and shared-memory files exist.
+        restrict_file_modes(path)?;
         let connections = (0..READERS)
             .map(|_| open_connection(path))
             .collect::<StoreResult<Vec<_>>>()?;
@@ -194,12 +202,14 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::classify)?;
     // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
     // commit, so an acknowledged write survives a power cut, not only a killed process.
-    // Foreign keys are off by default in SQLite and are per connection.
+    // Foreign keys are off by default in SQLite and are per connection. Temporary tables
+    // and sort spills stay in memory, so no temporary file ever holds user data.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;",
     )
     .map_err(StoreError::classify)?;
     // Plans must not depend on bound values: without this, SQLite (built with STAT4)
@@ -229,17 +239,46 @@ fn prepare_folder(path: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-/// The file holds password hashes and private signing keys: owner only.
-fn restrict_file_mode(path: &Path) -> StoreResult<()> {
+/// The files SQLite keeps beside the database. Each holds pages of it, so each holds
+/// what the database holds.
+const COMPANION_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// The database holds password hashes and private signing keys, and its WAL, shared
+/// memory and journal hold copies of its pages: every one is owner-only (0600), whatever
+/// the umask and whatever mode an earlier version or another tool left. The database is
+/// created here with 0600 before SQLite opens it, because SQLite gives the files it
+/// creates beside it the database's own mode. Run at every start.
+fn restrict_file_modes(path: &Path) -> StoreResult<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-            StoreError::Folder {
-                path: path.to_path_buf(),
-                source,
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let fail = |p: &Path| {
+            let path = p.to_path_buf();
+            move |source| StoreError::FileMode { path, source }
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(fail(path))?;
+        let companions = COMPANION_SUFFIXES.iter().map(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        });
+        for file in std::iter::once(path.to_path_buf()).chain(companions) {
+            let mode = match std::fs::metadata(&file) {
+                Ok(meta) => meta.permissions().mode() & 0o777,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(fail(&file)(e)),
+            };
+            if mode != 0o600 {
+                tracing::warn!(file = %file.display(), mode = format!("{mode:o}"), "database file was not owner-only; set to 0600");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(fail(&file))?;
             }
-        })?;
+        }
     }
     Ok(())
 }
