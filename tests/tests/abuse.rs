@@ -131,3 +131,39 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
         "medians differ by more than 10%: {u:?} vs {w:?}"
     );
 }
+
+/// A burst of wrong passwords sent at once: the attempts are reserved before any
+/// password is checked, so no more than the limit are ever checked, and the right
+/// password that follows the burst waits out the window like any other.
+#[test]
+fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
+    let server = TestServer::start(&["--failed-signin-limit", "5", "--signin-limit", "0"]);
+    let victim = sign_up(&server, "burst");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(19));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..19u8)
+            .map(|n| {
+                let (server, victim, barrier) = (&server, &victim, barrier.clone());
+                scope.spawn(move || {
+                    let client = client_from(20 + n);
+                    barrier.wait();
+                    sign_in(&client, server, &victim.email, &format!("guess-{n}"))
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(0))
+            .collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let right = sign_in(&client_from(99), &server, &victim.email, &victim.password);
+    assert_eq!(right.status().as_u16(), 429, "the account is locked for the window");
+}

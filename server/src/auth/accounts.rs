@@ -156,7 +156,13 @@ impl AuthService {
         // Unknown and malformed emails go through the same path as wrong passwords, so the
         // answer and its timing tell nothing about which accounts exist.
         let account_key = email.trim().to_lowercase();
-        self.limits.failed_sign_ins.check(&account_key).map_err(limited)?;
+        // Reserved before the password is checked: a burst of guesses cannot all be
+        // checked before the first failure is counted.
+        let attempt = self
+            .limits
+            .failed_sign_ins
+            .reserve(&account_key)
+            .map_err(limited)?;
         let lookup = account_key.clone();
         let record = self
             .db
@@ -168,9 +174,10 @@ impl AuthService {
         };
         let verified = self.hasher.verify(password, hash).await?;
         let Some(user) = user.filter(|_| verified) else {
-            self.limits.failed_sign_ins.record(&account_key);
+            attempt.spend();
             return Err(AuthError::InvalidCredentials);
         };
+        drop(attempt);
         let (refresh_token, session_id, _) = self.start_session(user.id, None).await?;
         self.token_response(user, session_id, refresh_token)
     }

@@ -68,23 +68,55 @@ impl RateLimiter {
         })
     }
 
-    /// Like [`hit`](Self::hit) but counts nothing: for limits on failures only.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
+    /// Reserves one attempt before it is tried, counted at once in the same step as
+    /// the check, so that however many requests arrive together, at most `limit` are
+    /// ever tried per window. Counting after the attempt instead would let a burst
+    /// through whole: every request would pass the check before any was counted.
+    /// Dropping the reservation gives it back (the attempt succeeded);
+    /// [`Reservation::spend`] keeps it (the attempt failed).
+    pub fn reserve(&self, key: &str) -> Result<Reservation<'_>, Duration> {
         if self.limit == 0 {
-            return Ok(());
+            return Ok(Reservation { limiter: self, held: None });
         }
-        self.with_window(key, |w, now| {
+        let started = self.with_window(key, |w, now| {
             if w.count >= self.limit {
-                Err(self.retry_after(w, now))
-            } else {
-                Ok(())
+                return Err(self.retry_after(w, now));
             }
+            w.count += 1;
+            Ok(w.started)
+        })?;
+        Ok(Reservation {
+            limiter: self,
+            held: Some((key.to_string(), started)),
         })
     }
 
-    pub fn record(&self, key: &str) {
-        if self.limit > 0 {
-            self.with_window(key, |w, _| w.count += 1);
+    fn release(&self, key: &str, window_started: Instant) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        // A window that has since been replaced no longer holds this reservation.
+        if let Some(w) = windows.get_mut(key).filter(|w| w.started == window_started) {
+            w.count = w.count.saturating_sub(1);
+        }
+    }
+}
+
+/// One attempt counted against a limit until it is known to have failed.
+pub struct Reservation<'a> {
+    limiter: &'a RateLimiter,
+    held: Option<(String, Instant)>,
+}
+
+impl Reservation<'_> {
+    /// The attempt failed: it stays counted.
+    pub fn spend(mut self) {
+        self.held = None;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some((key, started)) = self.held.take() {
+            self.limiter.release(&key, started);
         }
     }
 }
@@ -114,12 +146,42 @@ mod tests {
     }
 
     #[test]
-    fn check_counts_nothing_and_zero_disables() {
-        let limiter = RateLimiter::new(1, Duration::from_secs(60));
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        limiter.record("a");
-        assert!(limiter.check("a").is_err());
+    fn reservations_count_at_once_and_only_spent_ones_stay() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let first = limiter.reserve("a").expect("first");
+        let second = limiter.reserve("a").expect("second");
+        assert!(limiter.reserve("a").is_err(), "two in flight fill the limit");
+        drop(first);
+        let third = limiter.reserve("a").expect("a success gave its slot back");
+        second.spend();
+        third.spend();
+        assert!(limiter.reserve("a").is_err(), "two failures fill the limit");
+        assert!(limiter.reserve("b").is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn a_burst_of_threads_gets_exactly_the_limit() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(5, Duration::from_secs(60)));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(32));
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let (limiter, barrier) = (limiter.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    limiter.reserve("a").map(Reservation::spend).is_ok()
+                })
+            })
+            .collect();
+        let admitted = threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or(false))
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn zero_disables() {
         let off = RateLimiter::new(0, Duration::from_secs(60));
         for _ in 0..100 {
             assert!(off.hit("a").is_ok());
