@@ -287,3 +287,36 @@ fn unknown_routes_and_methods_answer_problem_json() {
         "method_not_allowed",
     );
 }
+
+/// An offset can turn a time that reads as year 1 or year 9999 into a UTC instant
+/// outside what RFC 3339 can write: refused (422 naming the field), so no stored task
+/// can make a later list fail. The bounds themselves are kept and read back.
+#[test]
+fn due_dates_outside_the_documented_range_are_refused() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "due-range");
+    let base = format!("/api/{}/tasks", ann.id);
+    for due in [
+        "0000-01-01T00:00:00+00:01",
+        "0000-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-00:01",
+    ] {
+        let response = bearer(http().post(server.url(&base)), &ann.access_token)
+            .json(&json!({"title": "edge", "due_at": due}))
+            .send()
+            .expect("create");
+        let body = assert_problem(response, 422, "invalid_field");
+        assert_eq!(body["field"], "due_at", "{due}");
+    }
+    for due in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+        let task = create_task(
+            &server,
+            &ann.id,
+            &ann.access_token,
+            json!({"title": "edge", "due_at": due}),
+        );
+        assert_eq!(task["due_at"], due);
+    }
+    let (tasks, total) = list_tasks(&server, &ann.id, &ann.access_token, "");
+    assert_eq!((tasks.len(), total), (2, 2), "the list still answers");
+}

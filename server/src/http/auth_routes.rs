@@ -72,7 +72,7 @@ impl AuthApi {
             .auth
             .sign_up(client_addr(req), &email, password, name)
             .await?;
-        Ok(SignedUp::Created(SerdeJson(tokens), NO_STORE.into()))
+        Ok(SignedUp::Created(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 
     /// Sign in
@@ -88,7 +88,7 @@ impl AuthApi {
     ) -> Result<SignedIn, ProblemResponse> {
         let SignInRequest { email, password } = body.0.0;
         let tokens = self.auth.sign_in(client_addr(req), &email, password).await?;
-        Ok(SignedIn::Ok(SerdeJson(tokens), NO_STORE.into()))
+        Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 
     /// Trade a refresh token for a new pair
@@ -97,7 +97,7 @@ impl AuthApi {
     #[oai(path = "/api/auth/refresh", method = "post")]
     async fn refresh(&self, body: Json<Strict<RefreshRequest>>) -> Result<SignedIn, ProblemResponse> {
         let tokens = self.auth.refresh(&body.0.0.refresh_token).await?;
-        Ok(SignedIn::Ok(SerdeJson(tokens), NO_STORE.into()))
+        Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 
     /// Sign out
@@ -123,6 +123,6 @@ impl AuthApi {
     /// The signed-in user and when the token expires
     #[oai(path = "/api/auth/session", method = "get")]
     async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
-        Ok(CurrentSession::Ok(SerdeJson(self.auth.session(&auth.0).await?)))
+        Ok(CurrentSession::Ok(SerdeJson::new(&self.auth.session(&auth.0).await?)?))
     }
 }

@@ -6,6 +6,8 @@
 //! documents the same schema, derived by poem-openapi from the same type, but writes the
 //! bytes in one pass with the serde impls the clients decode with.
 
+use std::marker::PhantomData;
+
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
@@ -14,8 +16,28 @@ use serde::Serialize;
 
 use super::problem::ProblemResponse;
 
-/// A JSON response body, documented as `T` and serialised by serde.
-pub struct SerdeJson<T>(pub T);
+/// A JSON response body, documented as `T` and serialised by serde when it is built.
+///
+/// Serialising first is what keeps status and body in step: poem-openapi sets a
+/// variant's status after the payload has become a response, so a payload that failed
+/// there would send its 500 problem under a 201. Here a value serde cannot write is an
+/// error before any status is chosen.
+pub struct SerdeJson<T> {
+    body: Vec<u8>,
+    documents: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize> SerdeJson<T> {
+    pub fn new(value: &T) -> Result<Self, ProblemResponse> {
+        match serde_json::to_vec(value) {
+            Ok(body) => Ok(SerdeJson {
+                body,
+                documents: PhantomData,
+            }),
+            Err(e) => Err(ProblemResponse::internal(&e)),
+        }
+    }
+}
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -35,13 +57,9 @@ impl<T: Type> Payload for SerdeJson<T> {
     }
 }
 
-impl<T: Serialize + Send> IntoResponse for SerdeJson<T> {
+impl<T: Send> IntoResponse for SerdeJson<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(CONTENT_TYPE).body(body),
-            // Only a value serde cannot represent (say, a year past 9999) gets here.
-            Err(e) => ProblemResponse::internal(&e).into_response(),
-        }
+        Response::builder().content_type(CONTENT_TYPE).body(self.body)
     }
 }
 
@@ -74,10 +92,21 @@ mod tests {
     async fn writes_the_same_json_as_poem_openapi() {
         let tasks = vec![task(true), task(false)];
         let expected = tasks.to_json();
-        let response = SerdeJson(tasks).into_response();
+        let response = SerdeJson::new(&tasks).expect("serialises").into_response();
         assert_eq!(response.content_type(), Some("application/json; charset=utf-8"));
         let body = response.into_body().into_vec().await.expect("body");
         let written: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(Some(written), expected);
+    }
+
+    /// A value serde refuses is an error before a status exists, never a 2xx body.
+    #[test]
+    fn a_value_serde_cannot_write_is_an_error_not_a_body() {
+        let mut bad = task(false);
+        bad.created_at = time::macros::datetime!(-0001-01-01 0:00 UTC);
+        assert!(matches!(
+            SerdeJson::new(&bad),
+            Err(ProblemResponse::Internal(_))
+        ));
     }
 }

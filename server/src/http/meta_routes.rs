@@ -8,6 +8,7 @@ use todo_api::Jwks;
 
 use super::ApiTag;
 use super::json::SerdeJson;
+use super::problem::ProblemResponse;
 use crate::auth::AuthService;
 
 pub struct MetaApi {
@@ -26,11 +27,11 @@ pub enum KeySet {
 }
 
 impl MetaApi {
-    fn jwks(&self) -> KeySet {
-        KeySet::Ok(
-            SerdeJson(self.auth.keys().current().jwks.clone()),
+    fn jwks(&self) -> Result<KeySet, ProblemResponse> {
+        Ok(KeySet::Ok(
+            SerdeJson::new(&self.auth.keys().current().jwks)?,
             JWKS_CACHE.into(),
-        )
+        ))
     }
 }
 
@@ -44,13 +45,13 @@ impl MetaApi {
 
     /// The JSON Web Key Set
     #[oai(path = "/api/auth/jwks", method = "get")]
-    async fn api_jwks(&self) -> KeySet {
+    async fn api_jwks(&self) -> Result<KeySet, ProblemResponse> {
         self.jwks()
     }
 
     /// The JSON Web Key Set, at its well-known address
     #[oai(path = "/.well-known/jwks.json", method = "get")]
-    async fn well_known_jwks(&self) -> KeySet {
+    async fn well_known_jwks(&self) -> Result<KeySet, ProblemResponse> {
         self.jwks()
     }
 }

@@ -77,7 +77,7 @@ impl TaskApi {
             offset: offset.0,
         })?;
         let (tasks, total) = self.tasks.list(owner, query).await?;
-        Ok(TaskList::Ok(SerdeJson(tasks), total))
+        Ok(TaskList::Ok(SerdeJson::new(&tasks)?, total))
     }
 
     /// Create a task
@@ -91,7 +91,7 @@ impl TaskApi {
         let owner = auth.owner_of(user_id.0)?;
         let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
         let location = format!("/api/{}/tasks/{}", owner.0, task.id);
-        Ok(TaskCreated::Created(SerdeJson(task), location))
+        Ok(TaskCreated::Created(SerdeJson::new(&task)?, location))
     }
 
     /// Get one task
@@ -103,7 +103,7 @@ impl TaskApi {
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        Ok(OneTask::Ok(SerdeJson(self.tasks.get(owner, id.0).await?)))
+        Ok(OneTask::Ok(SerdeJson::new(&self.tasks.get(owner, id.0).await?)?))
     }
 
     /// Replace a task's editable fields
@@ -122,7 +122,7 @@ impl TaskApi {
             .tasks
             .replace(owner, id.0, TaskDraft::parse(body.0.0)?)
             .await?;
-        Ok(OneTask::Ok(SerdeJson(task)))
+        Ok(OneTask::Ok(SerdeJson::new(&task)?))
     }
 
     /// Delete a task
@@ -147,8 +147,8 @@ impl TaskApi {
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner_of(user_id.0)?;
-        Ok(OneTask::Ok(SerdeJson(
-            self.tasks.toggle_completed(owner, id.0).await?,
-        )))
+        Ok(OneTask::Ok(SerdeJson::new(
+            &self.tasks.toggle_completed(owner, id.0).await?,
+        )?))
     }
 }

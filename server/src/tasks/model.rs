@@ -14,6 +14,9 @@ pub const TAG_MAX: usize = 32;
 pub const LIST_LIMIT_DEFAULT: u32 = 100;
 pub const LIST_LIMIT_MAX: u32 = 500;
 pub const SEARCH_MAX: usize = 200;
+/// The range of `due_at`, in UTC: what RFC 3339 and every client can write back.
+pub const DUE_AT_MIN: OffsetDateTime = time::macros::datetime!(0001-01-01 00:00:00 UTC);
+pub const DUE_AT_MAX: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
 
 /// The user whose tasks a query may touch. Only built from a verified token whose subject
 /// matches the path, so every store call is scoped to its owner.
@@ -62,10 +65,24 @@ impl TaskDraft {
             title,
             description,
             priority: input.priority.unwrap_or_default(),
-            due_at: input.due_at.map(|t| t.to_offset(time::UtcOffset::UTC)),
+            due_at: input.due_at.map(parse_due_at).transpose()?,
             tags: parse_tags(input.tags.unwrap_or_default())?,
         })
     }
+}
+
+/// Converted to UTC and checked against the documented range: an offset can carry a
+/// time that reads as year 9999 or year 1 into a UTC instant no one can write.
+fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, TaskError> {
+    given
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|utc| (DUE_AT_MIN..=DUE_AT_MAX).contains(utc))
+        .ok_or_else(|| {
+            invalid(
+                "due_at",
+                "due_at must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC",
+            )
+        })
 }
 
 fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
