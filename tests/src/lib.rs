@@ -50,16 +50,24 @@ impl TestServer {
 
     /// Starts the server on `dir/todo.db` (so a test can restart on the same database).
     pub fn start_in(dir: TempDir, extra: &[&str]) -> TestServer {
-        Self::spawn(dir, extra, Stdio::inherit())
+        Self::spawn(dir, extra, Stdio::inherit(), "warn")
     }
 
     /// Like [`start_in`](Self::start_in), with the server's log (stderr) written to `log`.
     pub fn start_logging(dir: TempDir, log: &std::path::Path, extra: &[&str]) -> TestServer {
         let file = std::fs::File::create(log).expect("log file");
-        Self::spawn(dir, extra, Stdio::from(file))
+        Self::spawn(dir, extra, Stdio::from(file), "warn")
     }
 
-    fn spawn(dir: TempDir, extra: &[&str], stderr: Stdio) -> TestServer {
+    /// Like [`start_logging`](Self::start_logging), at the most verbose level of every
+    /// crate (`RUST_LOG=trace`).
+    pub fn start_tracing(log: &std::path::Path, extra: &[&str]) -> TestServer {
+        let file = std::fs::File::create(log).expect("log file");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn(dir, extra, Stdio::from(file), "trace")
+    }
+
+    fn spawn(dir: TempDir, extra: &[&str], stderr: Stdio, log_level: &str) -> TestServer {
         let db = dir.path().join("todo.db");
         let mut child = Command::new(binary("todo-server"))
             .arg("--bind")
@@ -68,7 +76,7 @@ impl TestServer {
             .arg(&db)
             .arg("--exit-with-stdin")
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_level)
             // The server stops when this pipe closes, so none outlives the test process.
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -153,17 +153,15 @@ fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(0))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
     });
     let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
-    assert!(
-        statuses.iter().all(|s| *s == 401 || *s == 429),
-        "{statuses:?}"
-    );
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
     let right = sign_in(&client_from(99), &server, &victim.email, &victim.password);
-    assert_eq!(right.status().as_u16(), 429, "the account is locked for the window");
+    assert_eq!(
+        right.status().as_u16(),
+        429,
+        "the account is locked for the window"
+    );
 }

@@ -766,3 +766,66 @@ fn openapi_document_and_swagger_ui_are_served() {
         200
     );
 }
+
+/// A password or refresh token sent in the wrong JSON shape (a number, a bare string, a
+/// string holding the object, nested, in an array) is named in the answer by what was
+/// wrong, never echoed; and no log line carries it, even at `RUST_LOG=trace`.
+#[test]
+fn secrets_in_malformed_bodies_reach_neither_the_answer_nor_the_log() {
+    let log_dir = tempfile::tempdir().expect("dir");
+    let log = log_dir.path().join("server.log");
+    let server = TestServer::start_tracing(&log, &[]);
+    let account = sign_up(&server, "shapes");
+    let secret = "Sekrit-7741-Value";
+    let number_secret = 774_193_552_i64;
+    let shapes = [
+        json!(secret),
+        json!(number_secret),
+        json!(format!(
+            r#"{{"email":"a@b.co","password":"{secret}","refresh_token":"{secret}"}}"#
+        )),
+        json!([secret, secret]),
+        json!({"email": "a@b.co", "password": number_secret}),
+        json!({"email": "a@b.co", "password": {"p": secret}}),
+        json!({"email": "a@b.co", "password": [secret]}),
+        json!({"refresh_token": number_secret}),
+        json!({"refresh_token": [secret]}),
+        json!({"email": secret, "password": secret, "name": [secret]}),
+    ];
+    let mut answers = String::new();
+    for route in [
+        "/api/auth/sign-in",
+        "/api/auth/sign-up",
+        "/api/auth/refresh",
+        "/api/auth/sign-out",
+    ] {
+        for shape in &shapes {
+            let response = bearer(http().post(server.url(route)), &account.access_token)
+                .json(shape)
+                .send()
+                .expect("request");
+            let status = response.status().as_u16();
+            let body = response.text().expect("body");
+            assert!(status < 500, "{route} {shape}: {status} {body}");
+            answers.push_str(&body);
+        }
+    }
+    // A query value is not echoed either.
+    let bad_query = bearer(
+        http().get(server.url(&format!(
+            "/api/{}/tasks?limit={secret}&status={secret}",
+            account.id
+        ))),
+        &account.access_token,
+    )
+    .send()
+    .expect("list");
+    answers.push_str(&bad_query.text().expect("body"));
+    drop(server);
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("request"), "the trace log was written");
+    for needle in [secret.to_string(), number_secret.to_string()] {
+        assert!(!answers.contains(&needle), "echoed: {answers}");
+        assert!(!logged.contains(&needle), "logged: {logged}");
+    }
+}

@@ -76,7 +76,10 @@ impl RateLimiter {
     /// [`Reservation::spend`] keeps it (the attempt failed).
     pub fn reserve(&self, key: &str) -> Result<Reservation<'_>, Duration> {
         if self.limit == 0 {
-            return Ok(Reservation { limiter: self, held: None });
+            return Ok(Reservation {
+                limiter: self,
+                held: None,
+            });
         }
         let started = self.with_window(key, |w, now| {
             if w.count >= self.limit {

@@ -123,6 +123,8 @@ impl AuthApi {
     /// The signed-in user and when the token expires
     #[oai(path = "/api/auth/session", method = "get")]
     async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
-        Ok(CurrentSession::Ok(SerdeJson::new(&self.auth.session(&auth.0).await?)?))
+        Ok(CurrentSession::Ok(SerdeJson::new(
+            &self.auth.session(&auth.0).await?,
+        )?))
     }
 }

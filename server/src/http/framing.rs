@@ -53,7 +53,10 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let http1 = matches!(req.version(), Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_09);
+    let http1 = matches!(
+        req.version(),
+        Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_09
+    );
     match declared {
         Some(len) if len > BODY_LIMIT as u64 => return Err(too_large()),
         Some(_) => {}

@@ -104,9 +104,6 @@ mod tests {
     fn a_value_serde_cannot_write_is_an_error_not_a_body() {
         let mut bad = task(false);
         bad.created_at = time::macros::datetime!(-0001-01-01 0:00 UTC);
-        assert!(matches!(
-            SerdeJson::new(&bad),
-            Err(ProblemResponse::Internal(_))
-        ));
+        assert!(matches!(SerdeJson::new(&bad), Err(ProblemResponse::Internal(_))));
     }
 }

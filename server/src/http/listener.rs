@@ -181,7 +181,11 @@ impl<T> IdleTimeout<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for IdleTimeout<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<IoResult<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<IoResult<()>> {
         let poll = Pin::new(&mut self.io).poll_read(cx, buf);
         self.track(cx, poll)
     }

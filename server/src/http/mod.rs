@@ -4,6 +4,7 @@
 // whole response and is built once per failed request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod access_log;
 mod allow;
 mod auth_routes;
 pub mod bearer;
@@ -18,7 +19,7 @@ mod task_routes;
 
 use std::sync::Arc;
 
-use poem::middleware::{CatchPanic, Tracing};
+use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -70,7 +71,7 @@ pub fn app(
         .around(framing::check_framing)
         .around(move |next, req| limits::with_deadline(next, req, request_timeout))
         .with(CatchPanic::new().with_handler(|_| problem::ProblemResponse::panicked().into_response()))
-        .with(Tracing)
+        .around(access_log::log_request)
         .data(auth)
         .catch_all_error(problem::problem_from_poem_error)
         // Outside the error mapping, which turns the router's 405 into a response first.

@@ -226,17 +226,21 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
         return ProblemResponse::invalid_token("no bearer token").into_response();
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        // The reason is not passed on: poem-openapi's quotes the value that was sent.
         return ProblemResponse::bad_request(
             "invalid_parameter",
-            format!("parameter `{}` is invalid: {}", e.name, e.reason),
+            format!(
+                "parameter `{}` has a value of the wrong type or out of range",
+                e.name
+            ),
             Some(e.name.to_string()),
         )
         .into_response();
     }
-    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+    if err.is::<ParsePathError>() {
         return ProblemResponse::bad_request(
             "invalid_parameter",
-            format!("the task id in the path is invalid: {}", e.reason),
+            "a path segment is invalid: the user id must be a UUID and the task id an integer",
             None,
         )
         .into_response();

@@ -39,9 +39,47 @@ impl<T: Type> Type for Strict<T> {
 
 impl<T: Type + DeserializeOwned> ParseFromJSON for Strict<T> {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-        serde_json::from_value(value.unwrap_or_default())
+        let value = value.unwrap_or_default();
+        // Serde takes `[a, b]` for a struct of two fields; the document says object.
+        if value.is_array() && matches!(T::schema_ref(), MetaSchemaRef::Reference(_)) {
+            return Err(ParseError::custom("wrong type, expected an object"));
+        }
+        serde_path_to_error::deserialize(value)
             .map(Strict)
-            .map_err(|e| ParseError::custom(e.to_string()))
+            .map_err(|e| ParseError::custom(describe(&e)))
+    }
+}
+
+/// What was wrong and where, never the value: serde's own messages quote what was sent
+/// (`invalid type: string "hunter2"`), and a password or refresh token sent in the wrong
+/// shape would be echoed to the client and to any log of the error. Only the parts that
+/// come from our own types (field names, what was expected) are kept.
+fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let message = e.inner().to_string();
+    // Serde writes the expectation last, after any quoted value.
+    let expected = message
+        .rsplit_once(", expected ")
+        .map(|(_, expected)| format!(", expected {expected}"))
+        .unwrap_or_default();
+    let what = if let Some(rest) = message.strip_prefix("missing field `") {
+        // The name is one of our own fields.
+        format!("missing field `{}`", rest.split('`').next().unwrap_or_default())
+    } else if message.starts_with("unknown field") {
+        format!("unknown field{expected}")
+    } else if message.starts_with("unknown variant") {
+        format!("unknown value{expected}")
+    } else if message.starts_with("invalid type") {
+        format!("wrong type{expected}")
+    } else if message.starts_with("invalid length") {
+        format!("wrong number of elements{expected}")
+    } else {
+        format!("invalid value{expected}")
+    };
+    let path = e.path().to_string();
+    if path == "." {
+        what
+    } else {
+        format!("`{path}`: {what}")
     }
 }
 
@@ -59,5 +97,38 @@ mod tests {
             parse(serde_json::json!({"title": "ok"})).map(|t| t.title).ok(),
             Some("ok".to_string())
         );
+    }
+
+    /// Every shape a secret can be sent in: the message names what was wrong, and never
+    /// contains the value.
+    #[test]
+    fn errors_name_the_field_and_never_the_value() {
+        use todo_api::SignInRequest;
+        let secret = "hunter2-secret, expected nothing";
+        let shapes = [
+            serde_json::json!(secret),
+            serde_json::json!(format!("{{\"email\":\"a@b.co\",\"password\":\"{secret}\"}}")),
+            serde_json::json!({"email": "a@b.co", "password": {"nested": secret}}),
+            serde_json::json!({"email": "a@b.co", "password": [secret]}),
+            serde_json::json!({"email": secret}),
+            serde_json::json!([secret, secret]),
+        ];
+        for shape in shapes {
+            let message = match Strict::<SignInRequest>::parse_from_json(Some(shape.clone())) {
+                Ok(_) => panic!("accepted {shape}"),
+                Err(e) => e.into_message(),
+            };
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(!message.is_empty());
+        }
+        let wrong_type = Strict::<SignInRequest>::parse_from_json(Some(
+            serde_json::json!({"email": "a@b.co", "password": 12345678}),
+        ));
+        let message = wrong_type.err().map(|e| e.into_message()).unwrap_or_default();
+        assert!(
+            message.ends_with("`password`: wrong type, expected a string"),
+            "{message}"
+        );
+        assert!(!message.contains("12345678"));
     }
 }

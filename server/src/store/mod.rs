@@ -276,7 +276,8 @@ fn restrict_file_modes(path: &Path) -> StoreResult<()> {
             };
             if mode != 0o600 {
                 tracing::warn!(file = %file.display(), mode = format!("{mode:o}"), "database file was not owner-only; set to 0600");
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(fail(&file))?;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(fail(&file))?;
             }
         }
     }
