@@ -32,8 +32,9 @@ use crate::config::ConnectionLimits;
 
 /// How long open requests may take to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Request head (request line and headers) larger than this is refused with 431.
-const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// A request head (request line and headers) larger than this is refused with 431 by
+/// hyper itself, with an empty body (it answers before any of our code runs).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish.
 pub async fn serve<E>(
