@@ -4,6 +4,7 @@
 mod auth;
 mod problem;
 mod tasks;
+pub mod text;
 
 pub use auth::*;
 pub use problem::*;

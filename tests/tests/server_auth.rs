@@ -829,3 +829,106 @@ fn secrets_in_malformed_bodies_reach_neither_the_answer_nor_the_log() {
         assert!(!logged.contains(&needle), "logged: {logged}");
     }
 }
+
+fn sign_up_as(server: &TestServer, email: &str, password: &str) -> reqwest::blocking::Response {
+    http()
+        .post(server.url("/api/auth/sign-up"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .expect("sign-up")
+}
+
+fn sign_in_as(server: &TestServer, email: &str, password: &str) -> reqwest::blocking::Response {
+    http()
+        .post(server.url("/api/auth/sign-in"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .expect("sign-in")
+}
+
+/// Each pair reads as one address to a person: NFC and NFD, an IDN domain and its
+/// punycode, any letter case. The second of each pair is the same account.
+#[test]
+fn addresses_that_read_the_same_are_one_account() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let password = strong_password();
+    let pairs = [
+        ("jos\u{e9}@example.com", "JOSE\u{301}@example.com"),
+        ("ann@b\u{fc}cher.de", "ann@xn--bcher-kva.de"),
+        ("bo@xn--mnchen-3ya.de", "Bo@M\u{dc}NCHEN.de"),
+    ];
+    for (first, second) in pairs {
+        assert_eq!(sign_up_as(&server, first, &password).status().as_u16(), 201);
+        assert_problem(sign_up_as(&server, second, &password), 409, "email_taken");
+        assert_eq!(
+            sign_in_as(&server, second, &password).status().as_u16(),
+            200,
+            "{second}"
+        );
+    }
+}
+
+#[test]
+fn invisible_characters_and_overlong_addresses_are_refused_before_use() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let password = strong_password();
+    for email in [
+        "a\u{200b}nn@example.com",
+        "\u{feff}ann@example.com",
+        "ann@exa\u{202e}mple.com",
+        "ann\u{2060}@example.com",
+        "an\u{1b}n@example.com",
+    ] {
+        let body = assert_problem(sign_up_as(&server, email, &password), 422, "invalid_field");
+        assert_eq!(body["field"], "email", "{email:?}");
+    }
+    let huge = format!("{}@example.com", "a".repeat(60_000));
+    let body = assert_problem(sign_up_as(&server, &huge, &password), 422, "invalid_field");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("254")),
+        "{body}"
+    );
+    assert_problem(sign_in_as(&server, &huge, &password), 401, "invalid_credentials");
+}
+
+/// A password typed in decomposed form on one system and composed on another is one
+/// password (NFC before hashing, NIST SP 800-63B).
+#[test]
+fn passwords_are_compared_in_nfc() {
+    let server = TestServer::start(&[]);
+    let email = unique_email("nfc");
+    let decomposed = format!("cafe\u{301}-{}", strong_password());
+    let composed = decomposed.replace("e\u{301}", "\u{e9}");
+    assert_eq!(sign_up_as(&server, &email, &decomposed).status().as_u16(), 201);
+    assert_eq!(sign_in_as(&server, &email, &composed).status().as_u16(), 200);
+    assert_eq!(sign_in_as(&server, &email, &decomposed).status().as_u16(), 200);
+}
+
+/// Rows written before normalisation: the address is brought to its normal form at
+/// start, and a password hashed in decomposed form still signs in (and is rehashed).
+#[test]
+fn accounts_stored_before_normalisation_keep_working() {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "legacy");
+    let dir = server.stop();
+    let decomposed = format!("nai\u{308}ve-{}", strong_password());
+    let legacy_hash = argon2::Argon2::default()
+        .hash_password(decomposed.as_bytes(), &SaltString::generate(&mut OsRng))
+        .expect("hash")
+        .to_string();
+    let legacy_email = "Zo\u{308}e@B\u{fc}cher.de";
+    let db = rusqlite::Connection::open(dir.path().join("todo.db")).expect("db");
+    db.execute(
+        "UPDATE users SET email = ?1, password_hash = ?2 WHERE id = ?3",
+        rusqlite::params![legacy_email, legacy_hash, ann.id],
+    )
+    .expect("write legacy row");
+    drop(db);
+    let server = TestServer::start_in(dir, &[]);
+    let composed = decomposed.replace("i\u{308}", "\u{ef}");
+    for password in [&decomposed, &composed, &decomposed] {
+        let response = sign_in_as(&server, "z\u{f6}e@xn--bcher-kva.de", password);
+        assert_eq!(response.status().as_u16(), 200, "{password:?}");
+    }
+}

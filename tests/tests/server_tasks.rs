@@ -320,3 +320,42 @@ fn due_dates_outside_the_documented_range_are_refused() {
     let (tasks, total) = list_tasks(&server, &ann.id, &ann.access_token, "");
     assert_eq!((tasks.len(), total), (2, 2), "the list still answers");
 }
+
+/// A title or tag is one line of visible text: no control character (a terminal would
+/// obey ESC, BEL or CSI), no bidi control, not only invisible characters. A description
+/// may hold newlines and tabs and nothing else of the kind.
+#[test]
+fn control_and_invisible_only_text_is_refused_where_it_would_be_shown() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "text");
+    let base = format!("/api/{}/tasks", ann.id);
+    let refused = [
+        ("title", json!({"title": "evil\u{1b}]0;pwned\u{7}"})),
+        ("title", json!({"title": "csi\u{9b}2J"})),
+        ("title", json!({"title": "two\nlines"})),
+        ("title", json!({"title": "\u{200b}\u{feff}\u{2060}"})),
+        ("title", json!({"title": "flip\u{202e}txt"})),
+        ("tags", json!({"title": "ok", "tags": ["\u{1b}[31mred"]})),
+        ("tags", json!({"title": "ok", "tags": ["\u{200d}"]})),
+        (
+            "description",
+            json!({"title": "ok", "description": "clear\u{1b}[2J"}),
+        ),
+    ];
+    for (field, body) in refused {
+        let response = bearer(http().post(server.url(&base)), &ann.access_token)
+            .json(&body)
+            .send()
+            .expect("create");
+        let problem = assert_problem(response, 422, "invalid_field");
+        assert_eq!(problem["field"], field, "{body}");
+    }
+    let kept = create_task(
+        &server,
+        &ann.id,
+        &ann.access_token,
+        json!({"title": "family 👨‍👩‍👧 café", "description": "a\n\tb", "tags": ["zwj👩‍💻"]}),
+    );
+    assert_eq!(kept["description"], "a\n\tb");
+    assert_eq!(kept["title"], "family 👨‍👩‍👧 café");
+}

@@ -52,6 +52,7 @@ fn limited(retry_after: Duration) -> AuthError {
 impl AuthService {
     pub async fn new(db: Db, config: &Config) -> Result<AuthService, AuthError> {
         let grace = config.access_ttl + super::tokens::LEEWAY;
+        Self::renormalize_emails(&db).await?;
         let keys = Arc::new(KeyRing::load(db.clone(), grace).await?);
         keys.clone().spawn_reloader(config.key_reload_interval);
         let revoked = db
@@ -116,6 +117,7 @@ impl AuthService {
         self.limits.sign_ups.hit(&from.key()).map_err(limited)?;
         let email = passwords::normalize_email(email)?;
         let name = passwords::normalize_name(name)?;
+        let password = passwords::normalize_password(&password);
         let mut context = vec![email.as_str()];
         context.extend(name.as_deref());
         passwords::check_strength(&password, &context)?;
@@ -155,7 +157,7 @@ impl AuthService {
         self.limits.sign_ins.hit(&from.key()).map_err(limited)?;
         // Unknown and malformed emails go through the same path as wrong passwords, so the
         // answer and its timing tell nothing about which accounts exist.
-        let account_key = email.trim().to_lowercase();
+        let account_key = passwords::account_key(email);
         // Reserved before the password is checked: a burst of guesses cannot all be
         // checked before the first failure is counted.
         let attempt = self
@@ -172,7 +174,7 @@ impl AuthService {
             Some(r) => (Some(r.user), Some(r.password_hash)),
             None => (None, None),
         };
-        let verified = self.hasher.verify(password, hash).await?;
+        let verified = self.verify_password(password, hash, user.as_ref()).await?;
         let Some(user) = user.filter(|_| verified) else {
             attempt.spend();
             return Err(AuthError::InvalidCredentials);
@@ -180,6 +182,66 @@ impl AuthService {
         drop(attempt);
         let (refresh_token, session_id, _) = self.start_session(user.id, None).await?;
         self.token_response(user, session_id, refresh_token)
+    }
+
+    /// Checks the password in NFC; an account whose hash was made before passwords were
+    /// normalised may hold the other form, so that is tried second (for unknown emails
+    /// too, against the dummy hash, so timing still tells nothing) and, when it matches,
+    /// the hash is remade from the NFC form.
+    async fn verify_password(
+        &self,
+        password: String,
+        hash: Option<String>,
+        user: Option<&User>,
+    ) -> Result<bool, AuthError> {
+        let nfc = passwords::normalize_password(&password);
+        if self.hasher.verify(nfc.clone(), hash.clone()).await? {
+            return Ok(true);
+        }
+        if nfc == password || !self.hasher.verify(password, hash).await? {
+            return Ok(false);
+        }
+        if let Some(user) = user {
+            let id = user.id;
+            let rehashed = self.hasher.hash(nfc).await?;
+            self.db
+                .write(move |tx| store::users::set_password_hash(tx, id, &rehashed))
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Brings every stored email to today's normal form (see
+    /// [`passwords::normalize_email`]). An address that now reads the same as another
+    /// account's is left as it was and reported: merging accounts is the owner's call.
+    async fn renormalize_emails(db: &Db) -> Result<(), AuthError> {
+        let stored = db.read(store::users::all_emails).await?;
+        let changes: Vec<(String, String, String)> = stored
+            .into_iter()
+            .filter_map(|(id, email)| {
+                let normal = passwords::normalize_email(&email).ok()?;
+                (normal != email).then_some((id, email, normal))
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let outcomes = db
+            .write(move |tx| {
+                changes
+                    .into_iter()
+                    .map(|(id, _, normal)| Ok((store::users::set_email(tx, &id, &normal)?, id)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        for (changed, id) in outcomes {
+            if changed {
+                tracing::info!(user_id = %id, "email brought to its normal form");
+            } else {
+                tracing::warn!(user_id = %id, "email reads the same as another account's; left unchanged, this account cannot sign in by email until it is resolved");
+            }
+        }
+        Ok(())
     }
 
     /// Creates a session with its first refresh token, inserting `new_user` in the same

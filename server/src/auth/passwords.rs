@@ -5,6 +5,9 @@ use std::sync::Arc;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
+use todo_api::text;
+use unicode_normalization::UnicodeNormalization;
+
 use super::{AuthError, FieldError};
 use crate::workers::{Priority, WorkerPool};
 
@@ -13,17 +16,56 @@ pub const PASSWORD_MAX: usize = 128;
 pub const NAME_MAX: usize = 100;
 const EMAIL_MAX: usize = 254;
 
-/// Lower-cases and checks an email address, so `A@x.io` and `a@x.io` are one account.
+/// The one form of an address that a person reads as the same: trimmed, refused if it
+/// holds anything invisible (zero-width, BOM, bidi or other controls), NFC, the local
+/// part lower-cased and the domain in IDNA ASCII form (lower-case punycode). So
+/// `A@x.io` and `a@x.io`, NFC and NFD, and `bücher.de` and `xn--bcher-kva.de` are each
+/// one account. The length is checked first, before anything else reads the value.
 pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
-    let email = raw.trim().to_lowercase();
+    let bad = || FieldError::new("email", "email is not a valid address");
+    let trimmed = raw.trim();
+    if trimmed.len() > EMAIL_MAX * 4 || trimmed.chars().count() > EMAIL_MAX {
+        return Err(FieldError::new(
+            "email",
+            format!("email has at most {EMAIL_MAX} characters"),
+        ));
+    }
+    if trimmed.chars().any(text::is_invisible) {
+        return Err(FieldError::new(
+            "email",
+            "email may not hold spaces, invisible or control characters",
+        ));
+    }
+    let nfc: String = trimmed.nfc().collect();
+    let (local, domain) = nfc.rsplit_once('@').ok_or_else(bad)?;
+    let domain = idna::domain_to_ascii(domain).map_err(|_| bad())?;
+    let email = format!("{}@{domain}", local.to_lowercase());
     if email.len() > EMAIL_MAX || !email_address::EmailAddress::is_valid(&email) {
-        return Err(FieldError::new("email", "email is not a valid address"));
+        return Err(bad());
     }
     Ok(email)
 }
 
+/// The key of the per-account failure limit: the normalised address, or for input that
+/// is not one, its first [`EMAIL_MAX`] characters, so no key is ever longer.
+pub fn account_key(raw: &str) -> String {
+    normalize_email(raw).unwrap_or_else(|_| {
+        let capped: String = raw.trim().chars().take(EMAIL_MAX).collect();
+        format!("malformed:{capped}")
+    })
+}
+
+/// Passwords are compared in NFC (NIST SP 800-63B), so the same password typed on
+/// systems that compose accents differently is the same password.
+pub fn normalize_password(password: &str) -> String {
+    password.nfc().collect()
+}
+
 pub fn normalize_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let name = raw.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name.as_deref().and_then(text::forbidden_in_line).is_some() {
+        return Err(FieldError::new("name", "name may not hold control characters"));
+    }
     if name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
         return Err(FieldError::new(
             "name",
@@ -225,6 +267,26 @@ mod tests {
         );
         assert!(normalize_email("not-an-email").is_err());
         assert!(normalize_email("").is_err());
+    }
+
+    #[test]
+    fn addresses_that_read_the_same_are_one_address() {
+        let nfc = normalize_email("jos\u{e9}@example.com").expect("nfc");
+        assert_eq!(normalize_email("jose\u{301}@example.com"), Ok(nfc));
+        let idn = normalize_email("ann@B\u{fc}cher.de").expect("idn");
+        assert_eq!(idn, "ann@xn--bcher-kva.de");
+        assert_eq!(normalize_email("ann@xn--bcher-kva.de"), Ok(idn));
+        for invisible in [
+            "a\u{200b}nn@x.io",
+            "\u{feff}ann@x.io",
+            "ann@x\u{202e}.io",
+            "an\u{7}n@x.io",
+        ] {
+            assert!(normalize_email(invisible).is_err(), "{invisible:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(60_000));
+        assert!(normalize_email(&long).is_err());
+        assert!(account_key(&long).chars().count() <= EMAIL_MAX + "malformed:".len());
     }
 
     #[test]

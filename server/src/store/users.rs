@@ -57,3 +57,27 @@ pub fn find_by_id(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<User>>
         .optional()
         .map(|r| r.map(|r| r.user))
 }
+
+/// Every user's id and stored email (for re-normalising addresses at start).
+pub fn all_emails(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare("SELECT id, email FROM users")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
+}
+
+/// Changes a user's email; `false` when another account already has it.
+pub fn set_email(tx: &Connection, id: &str, email: &str) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "UPDATE OR IGNORE users SET email = ?2 WHERE id = ?1",
+        params![id, email],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn set_password_hash(tx: &Connection, id: Uuid, hash: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id.to_string(), hash],
+    )?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! handed a title of 300 characters or an eleventh tag.
 
 use time::OffsetDateTime;
-use todo_api::{Priority, SortField, SortOrder, StatusFilter, TaskInput};
+use todo_api::{Priority, SortField, SortOrder, StatusFilter, TaskInput, text};
 use uuid::Uuid;
 
 use super::TaskError;
@@ -47,6 +47,7 @@ impl TaskDraft {
         if title_len == 0 {
             return Err(invalid("title", "title must not be empty"));
         }
+        check_line("title", &title)?;
         if title_len > TITLE_MAX {
             return Err(invalid(
                 "title",
@@ -54,6 +55,15 @@ impl TaskDraft {
             ));
         }
         let description = input.description.unwrap_or_default();
+        if let Some(c) = text::forbidden_in_description(&description) {
+            return Err(invalid(
+                "description",
+                format!(
+                    "description holds the control character {}; only newlines and tabs are allowed",
+                    c.escape_unicode()
+                ),
+            ));
+        }
         let description_len = description.chars().count();
         if description_len > DESCRIPTION_MAX {
             return Err(invalid(
@@ -69,6 +79,24 @@ impl TaskDraft {
             tags: parse_tags(input.tags.unwrap_or_default())?,
         })
     }
+}
+
+/// A title or tag: no control or bidi character (a terminal would obey them), and at
+/// least one character that draws something.
+fn check_line(field: &str, value: &str) -> Result<(), TaskError> {
+    if let Some(c) = text::forbidden_in_line(value) {
+        return Err(invalid(
+            field,
+            format!(
+                "{field} may not hold the control character {}",
+                c.escape_unicode()
+            ),
+        ));
+    }
+    if !text::has_visible(value) {
+        return Err(invalid(field, format!("{field} has no visible character")));
+    }
+    Ok(())
 }
 
 /// Converted to UTC and checked against the documented range: an offset can carry a
@@ -96,6 +124,7 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
                 format!("each tag must be 1 to {TAG_MAX} characters"),
             ));
         }
+        check_line("tags", &tag)?;
         if !tags.contains(&tag) {
             tags.push(tag);
         }
