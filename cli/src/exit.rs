@@ -58,7 +58,8 @@ pub fn report(result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(OK),
         Err(e) => {
-            eprintln!("{}", e.line());
+            // The line may quote what a server sent: shown, never obeyed.
+            eprintln!("{}", todo_api::text::printable(&e.line(), false));
             ExitCode::from(e.code())
         }
     }

@@ -17,6 +17,12 @@ pub fn init_local_offset() {
     let _ = LOCAL_OFFSET.set(offset);
 }
 
+/// Text from the server as it may be shown on a terminal: every control and bidi
+/// character escaped, whatever a server sends (ours refuses them; another may not).
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    todo_api::text::printable(text, false)
+}
+
 pub fn local_now() -> OffsetDateTime {
     OffsetDateTime::now_utc().to_offset(local_offset())
 }
@@ -69,7 +75,11 @@ impl Output {
             return self.print_json(task);
         }
         let now = OffsetDateTime::now_utc();
-        println!("{} {}", self.paint("1", &format!("#{}", task.id)), task.title);
+        println!(
+            "{} {}",
+            self.paint("1", &format!("#{}", task.id)),
+            shown(&task.title)
+        );
         println!(
             "  status:    {}",
             if task.completed { "completed" } else { "pending" }
@@ -84,7 +94,7 @@ impl Output {
             );
         }
         if !task.tags.is_empty() {
-            println!("  tags:      {}", task.tags.join(", "));
+            println!("  tags:      {}", shown(&task.tags.join(", ")));
         }
         println!("  created:   {}", format_time(task.created_at));
         println!("  updated:   {}", format_time(task.updated_at));
@@ -93,7 +103,7 @@ impl Output {
         }
         if !task.description.is_empty() {
             println!();
-            for line in task.description.lines() {
+            for line in todo_api::text::printable(&task.description, true).lines() {
                 println!("  {line}");
             }
         }
@@ -172,11 +182,11 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
                     priority_label(t.priority).into(),
                     if overdue { format!("{due}!") } else { due },
                 ],
-                title: t.title.clone(),
+                title: shown(&t.title).into_owned(),
                 tags: t
                     .tags
                     .iter()
-                    .map(|tag| format!("#{tag}"))
+                    .map(|tag| format!("#{}", shown(tag)))
                     .collect::<Vec<_>>()
                     .join(" "),
                 overdue,

@@ -404,3 +404,45 @@ fn without_a_keyring_the_file_fallback_is_used_and_reported() {
         "never printed"
     );
 }
+
+/// A task holding terminal controls (written past the server's checks, as another
+/// server or an old database might hold it) is printed with every control escaped: the
+/// output of `todo list` and `todo show` cannot retitle, clear or fake the terminal.
+#[test]
+fn control_characters_in_stored_tasks_are_printed_escaped() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let (email, _) = user.sign_up("controls");
+    let db = rusqlite::Connection::open(server.database()).expect("db");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let user_id: String = db
+        .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| r.get(0))
+        .expect("user");
+    db.execute(
+        "INSERT INTO tasks (user_id, title, description, tags, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 0, 0)",
+        rusqlite::params![
+            user_id,
+            "evil\u{1b}]0;pwned\u{7}",
+            "clear\u{1b}[2J\nsecond line",
+            r#"["\u009b2J"]"#
+        ],
+    )
+    .expect("insert");
+    let id = db.last_insert_rowid().to_string();
+    drop(db);
+    for args in [vec!["list"], vec!["show", id.as_str()]] {
+        let run = user.run(&args).ok();
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "{args:?} wrote a raw control: {:?}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("evil\\u{1b}]0;pwned\\u{7}"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+}

@@ -154,3 +154,31 @@ fn overdue_is_red_and_no_color_means_no_colour() {
         "NO_COLOR: no colours at all"
     );
 }
+
+/// Whatever a server sends, a control character is drawn as text (`\u{1b}`), never
+/// passed to the terminal, in the list, the detail pane and the delete question.
+#[test]
+fn control_characters_from_the_server_are_shown_not_obeyed() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(Some(user()))));
+    app.busy = 0;
+    let mut evil = task(7, "evil\u{1b}]0;pwned\u{7}");
+    evil.tags = vec!["\u{9b}2J".into()];
+    evil.description = "line\u{1b}[2J\nnext".into();
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: vec![evil],
+            total: 1,
+        })),
+    );
+    key(&mut app, KeyCode::Char('d'));
+    for (w, h) in [(80, 24), (140, 40)] {
+        let screen = render(&app, w, h);
+        assert!(
+            !screen.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "a raw control reached the screen: {screen:?}"
+        );
+        assert!(screen.contains("\\u{1b}"), "{screen}");
+    }
+}

@@ -8,7 +8,7 @@ use todo_client::{Session, TokenSource};
 
 use crate::args::AuthCommand;
 use crate::exit::CliError;
-use crate::output::{Output, format_time};
+use crate::output::{Output, format_time, shown};
 
 pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result<(), CliError> {
     match command {
@@ -56,7 +56,11 @@ fn signed_in(session: &Session, user: &User, verb: &str, out: Output) {
         out.print_json(user);
         return;
     }
-    out.note(&format!("{verb} as {} on {}.", user.email, session.server()));
+    out.note(&format!(
+        "{verb} as {} on {}.",
+        shown(&user.email),
+        session.server()
+    ));
     if let Some(reason) = session.store().fallback_reason() {
         // Never silent: the tokens are in a plain (0600) file, and the user should know.
         eprintln!(
@@ -135,7 +139,7 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         println!("Server:      {}", report.server);
         match (&report.user, report.expires_at) {
             (Some(user), Some(expires)) => {
-                println!("User:        {} ({})", user.email, user.id);
+                println!("User:        {} ({})", shown(&user.email), user.id);
                 println!("Token until: {}", format_time(expires));
             }
             _ => println!("User:        not signed in"),

@@ -7,7 +7,7 @@ use todo_client::{Session, TaskQuery};
 
 use crate::args::Command;
 use crate::exit::CliError;
-use crate::output::Output;
+use crate::output::{Output, shown};
 
 pub async fn run(command: Command, session: &Session, out: Output) -> Result<(), CliError> {
     match command {
@@ -25,7 +25,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             } else if out.quiet {
                 println!("{}", task.id);
             } else {
-                println!("Added task {}: {}", task.id, task.title);
+                println!("Added task {}: {}", task.id, shown(&task.title));
             }
         }
         Command::List(l) => {
@@ -80,7 +80,11 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         Command::Rm(r) => {
             if !r.yes && std::io::stdin().is_terminal() {
                 let task = session.get_task(r.id).await?;
-                if !ask(&format!("Delete task {}: {}? [y/N] ", task.id, task.title))? {
+                if !ask(&format!(
+                    "Delete task {}: {}? [y/N] ",
+                    task.id,
+                    shown(&task.title)
+                ))? {
                     out.note("Nothing deleted.");
                     return Ok(());
                 }
@@ -99,7 +103,7 @@ fn confirm(out: Output, task: &todo_api::Task, verb: &str) {
     if out.json {
         out.print_json(task);
     } else {
-        out.note(&format!("{verb} task {}: {}", task.id, task.title));
+        out.note(&format!("{verb} task {}: {}", task.id, shown(&task.title)));
     }
 }
 

@@ -9,6 +9,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use todo_api::text::printable;
 
 use crate::app::{App, Screen};
 
@@ -63,7 +64,11 @@ pub fn view(app: &App, frame: &mut Frame) {
             centered_message(frame, area, "todo", vec![Line::from(text)]);
         }
         Screen::Unreachable => {
-            let detail = app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+            let detail = app
+                .message
+                .as_ref()
+                .map(|m| printable(&m.text, false).into_owned())
+                .unwrap_or_default();
             let lines = vec![
                 Line::styled(
                     format!("Cannot reach the server at {}", app.server),

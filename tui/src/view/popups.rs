@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use todo_api::text::printable;
 
 use super::{Theme, centered, field_lines, spinner};
 use crate::app::{App, FormField, Popup, TaskForm};
@@ -47,7 +48,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
         }
         Popup::ConfirmDelete { id, title } => {
             let lines = vec![
-                Line::from(format!(" Delete task {id}: {title}?")),
+                Line::from(format!(" Delete task {id}: {}?", printable(title, false))),
                 Line::from(""),
                 Line::from(" y delete · any other key keeps it"),
             ];

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use time::OffsetDateTime;
+use todo_api::text::printable;
 use todo_api::{Priority, SortField, StatusFilter, Task};
 
 use super::{Theme, spinner};
@@ -130,14 +131,14 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             let tags = task
                 .tags
                 .iter()
-                .map(|t| format!("#{t}"))
+                .map(|t| format!("#{}", printable(t, false)))
                 .collect::<Vec<_>>()
                 .join(" ");
             let row = Row::new(vec![
                 Cell::from(if task.completed { "✓" } else { " " }),
                 priority,
                 due,
-                Cell::from(task.title.clone()),
+                Cell::from(printable(&task.title, false).into_owned()),
                 Cell::from(tags).style(theme.dim()),
             ]);
             let row = if task.completed {
@@ -170,7 +171,10 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     };
     let overdue = is_overdue(app, task);
     let mut lines = vec![
-        Line::styled(format!("#{} {}", task.id, task.title), theme.accent()),
+        Line::styled(
+            format!("#{} {}", task.id, printable(&task.title, false)),
+            theme.accent(),
+        ),
         Line::from(format!(
             "{} · priority {}",
             if task.completed { "completed" } else { "pending" },
@@ -193,10 +197,14 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ));
     }
     if !task.tags.is_empty() {
-        lines.push(Line::from(format!("tags {}", task.tags.join(", "))));
+        lines.push(Line::from(format!(
+            "tags {}",
+            printable(&task.tags.join(", "), false)
+        )));
     }
     // The description before the timestamps: it matters more when the pane is short.
-    lines.extend(task.description.lines().map(|l| Line::from(l.to_string())));
+    let description = printable(&task.description, true);
+    lines.extend(description.lines().map(|l| Line::from(l.to_string())));
     lines.push(Line::styled(
         format!(
             "created {} · updated {}",
@@ -212,7 +220,10 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let who = app.user.as_ref().map(|u| u.email.as_str()).unwrap_or("?");
+    let who = app
+        .user
+        .as_ref()
+        .map_or("?".into(), |u| printable(&u.email, false));
     let done = app.list.tasks.iter().filter(|t| t.completed).count();
     let mut spans = vec![
         Span::styled(format!(" {who} @ {} ", app.server), theme.accent()),
@@ -229,7 +240,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.ok()
         };
         spans.push(Span::raw("│ "));
-        spans.push(Span::styled(message.text.clone(), style));
+        spans.push(Span::styled(printable(&message.text, false).into_owned(), style));
     }
     spans.push(Span::raw(format!(" {} │ ? help", spinner(app))));
     frame.render_widget(Line::from(spans), area);
