@@ -36,6 +36,8 @@ pub struct Config {
     pub audience: Option<String>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// A session ends this long after sign-in however often it is refreshed.
+    pub session_lifetime: Duration,
     pub limits: RateLimits,
     /// How often a running server looks for a rotated signing key.
     pub key_reload_interval: Duration,
@@ -76,6 +78,7 @@ pub struct ResolvedConfig {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    pub session_lifetime: Duration,
     pub limits: RateLimits,
     pub key_reload_interval: Duration,
 }
@@ -88,6 +91,7 @@ impl Config {
             issuer,
             access_ttl: self.access_ttl,
             refresh_ttl: self.refresh_ttl,
+            session_lifetime: self.session_lifetime,
             limits: self.limits.clone(),
             key_reload_interval: self.key_reload_interval,
         }

@@ -44,6 +44,10 @@ struct ServeArgs {
     /// Idle lifetime of a session's refresh token, e.g. 7d
     #[arg(long, env = "TODO_REFRESH_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     refresh_ttl: Duration,
+    /// Absolute lifetime of a session: it ends this long after sign-in, however often
+    /// it is refreshed
+    #[arg(long, env = "TODO_SESSION_LIFETIME", default_value = "30d", value_parser = humantime::parse_duration)]
+    session_lifetime: Duration,
     /// Sign-ups allowed per client address per minute (0: no limit)
     #[arg(long, env = "TODO_SIGNUP_LIMIT", default_value_t = 10)]
     signup_limit: u32,
@@ -148,6 +152,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
         audience: args.audience,
         access_ttl: args.access_ttl,
         refresh_ttl: args.refresh_ttl,
+        session_lifetime: args.session_lifetime,
         limits: RateLimits {
             sign_ups_per_minute: args.signup_limit,
             sign_ins_per_minute: args.signin_limit,

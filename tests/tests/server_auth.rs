@@ -932,3 +932,119 @@ fn accounts_stored_before_normalisation_keep_working() {
         assert_eq!(response.status().as_u16(), 200, "{password:?}");
     }
 }
+
+fn header(response: &reqwest::blocking::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Tokens, users and tasks are never kept by a cache (errors included), nothing is
+/// sniffed, and the key set keeps its own public cache policy.
+#[test]
+fn answers_with_tokens_or_user_data_are_never_cached() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "nostore");
+    let responses = [
+        ("sign-in", sign_in_as(&server, &ann.email, &ann.password)),
+        (
+            "list",
+            bearer(
+                http().get(server.url(&format!("/api/{}/tasks", ann.id))),
+                &ann.access_token,
+            )
+            .send()
+            .expect("list"),
+        ),
+        (
+            "session",
+            bearer(http().get(server.url("/api/auth/session")), &ann.access_token)
+                .send()
+                .expect("session"),
+        ),
+        (
+            "401",
+            http()
+                .get(server.url(&format!("/api/{}/tasks", ann.id)))
+                .send()
+                .expect("401"),
+        ),
+        (
+            "404 route",
+            http().get(server.url("/nowhere")).send().expect("404"),
+        ),
+    ];
+    for (what, response) in responses {
+        assert_eq!(header(&response, "cache-control"), "no-store", "{what}");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff", "{what}");
+    }
+    let jwks = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .expect("jwks");
+    assert_eq!(header(&jwks, "cache-control"), "public, max-age=60");
+}
+
+/// The Swagger UI may run its own inline scripts and nothing else, and no other site
+/// may frame it.
+#[test]
+fn the_docs_page_allows_only_its_own_scripts_and_no_framing() {
+    use base64::Engine;
+    use sha2::Digest;
+    let server = TestServer::start(&[]);
+    let page = http().get(server.url("/docs/")).send().expect("docs");
+    assert_eq!(page.status().as_u16(), 200);
+    let policy = header(&page, "content-security-policy");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    let html = page.text().expect("html");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(
+        !policy.contains("'unsafe-inline' 'unsafe-eval'") && !policy.contains("script-src 'unsafe-inline'"),
+        "{policy}"
+    );
+    let scripts: Vec<&str> = html
+        .split("<script")
+        .skip(1)
+        .filter_map(|rest| {
+            let body = &rest[rest.find('>')? + 1..];
+            Some(&body[..body.find("</script>")?])
+        })
+        .collect();
+    assert!(!scripts.is_empty());
+    for script in scripts {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()));
+        assert!(
+            policy.contains(&format!("'sha256-{hash}'")),
+            "a script of the page is not allowed"
+        );
+    }
+}
+
+/// Refreshing slides a session forward, but never past its absolute lifetime.
+#[test]
+fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let server = TestServer::start(&["--session-lifetime", "3s", "--refresh-ttl", "1h"]);
+    let ann = sign_up(&server, "lifetime");
+    let refresh = |token: &str| {
+        http()
+            .post(server.url("/api/auth/refresh"))
+            .json(&json!({"refresh_token": token}))
+            .send()
+            .expect("refresh")
+    };
+    let mut token = ann.refresh_token.clone();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        let response = refresh(&token);
+        assert_eq!(response.status().as_u16(), 200, "within the lifetime");
+        let body: Value = response.json().expect("json");
+        token = body["refresh_token"].as_str().expect("token").to_string();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_problem(refresh(&token), 401, "invalid_refresh_token");
+}

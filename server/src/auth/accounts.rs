@@ -39,6 +39,7 @@ pub struct AuthService {
     keys: Arc<KeyRing>,
     policy: TokenPolicy,
     refresh_ttl: Duration,
+    session_lifetime: Duration,
     hasher: PasswordHasherPool,
     revoked: RevokedSessions,
     verified: TokenCache,
@@ -70,6 +71,7 @@ impl AuthService {
                 access_ttl: config.access_ttl,
             },
             refresh_ttl: config.refresh_ttl,
+            session_lifetime: config.session_lifetime,
             hasher,
             revoked: RevokedSessions::new(revoked),
             verified: TokenCache::default(),
@@ -254,7 +256,7 @@ impl AuthService {
         let (token, hash) = sessions::new_refresh_token();
         let session_id = Uuid::new_v4();
         let now = OffsetDateTime::now_utc();
-        let expires = now + self.refresh_ttl;
+        let expires = now + self.refresh_ttl.min(self.session_lifetime);
         let inserted = self
             .db
             .write(move |tx| {
@@ -305,7 +307,7 @@ impl AuthService {
         let presented = sessions::hash_refresh_token(refresh_token);
         let (token, next_hash) = sessions::new_refresh_token();
         let now = OffsetDateTime::now_utc();
-        let expires = now + self.refresh_ttl;
+        let (refresh_ttl, lifetime) = (self.refresh_ttl, self.session_lifetime);
         let outcome = self
             .db
             .write(move |tx| {
@@ -316,9 +318,13 @@ impl AuthService {
                     store::sessions::revoke(tx, found.user_id, found.session_id, now)?;
                     return Ok(Outcome::Reused(found.session_id));
                 }
-                if found.session_revoked || found.token_expires_at <= now {
+                // The session slides forward with each refresh, but never past its
+                // absolute end: a stolen refresh token cannot be kept alive for ever.
+                let session_end = found.session_created_at + lifetime;
+                if found.session_revoked || found.token_expires_at <= now || session_end <= now {
                     return Ok(Outcome::Rejected);
                 }
+                let expires = (now + refresh_ttl).min(session_end);
                 store::sessions::mark_refresh_token_used(tx, &presented, now)?;
                 store::sessions::insert_refresh_token(tx, &next_hash, found.session_id, expires)?;
                 store::sessions::extend(tx, found.session_id, expires)?;

@@ -9,6 +9,7 @@ mod allow;
 mod auth_routes;
 pub mod bearer;
 mod framing;
+mod headers;
 mod json;
 pub mod limits;
 pub mod listener;
@@ -76,4 +77,6 @@ pub fn app(
         .catch_all_error(problem::problem_from_poem_error)
         // Outside the error mapping, which turns the router's 405 into a response first.
         .around(move |next, req| allow::add_allow_header(next, req, allowed.clone()))
+        // Outermost, so every answer carries them, errors included.
+        .around(headers::add_security_headers)
 }

@@ -14,6 +14,7 @@ pub struct RefreshRecord {
     pub token_expires_at: OffsetDateTime,
     pub used: bool,
     pub session_revoked: bool,
+    pub session_created_at: OffsetDateTime,
 }
 
 fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
@@ -55,7 +56,8 @@ pub fn insert_refresh_token(
 
 pub fn find_refresh_token(tx: &Connection, token_hash: &[u8]) -> rusqlite::Result<Option<RefreshRecord>> {
     tx.query_row(
-        "SELECT r.session_id, s.user_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL
+        "SELECT r.session_id, s.user_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL,
+                s.created_at
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
          WHERE r.token_hash = ?1",
         [token_hash],
@@ -66,6 +68,7 @@ pub fn find_refresh_token(tx: &Connection, token_hash: &[u8]) -> rusqlite::Resul
                 token_expires_at: from_micros(row.get(2)?)?,
                 used: row.get(3)?,
                 session_revoked: row.get(4)?,
+                session_created_at: from_micros(row.get(5)?)?,
             })
         },
     )
