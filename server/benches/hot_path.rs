@@ -27,6 +27,7 @@ fn tokens(c: &mut Criterion) {
         .block_on(todo_server::auth::keys::KeyRing::load(
             db,
             Duration::from_secs(900),
+            todo_server::auth::key_sealing::KeySealing::Clear,
         ))
         .expect("keys");
     let policy = TokenPolicy {

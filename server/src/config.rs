@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::key_sealing::KeySealing;
+
 #[derive(Debug, Clone)]
 pub struct RateLimits {
     pub sign_ups_per_minute: u32,
@@ -38,6 +40,8 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// A session ends this long after sign-in however often it is refreshed.
     pub session_lifetime: Duration,
+    /// How signing keys are stored: sealed with a key-encryption key, or in the clear.
+    pub key_sealing: KeySealing,
     pub limits: RateLimits,
     /// How often a running server looks for a rotated signing key.
     pub key_reload_interval: Duration,
@@ -79,6 +83,7 @@ pub struct ResolvedConfig {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub session_lifetime: Duration,
+    pub key_sealing: KeySealing,
     pub limits: RateLimits,
     pub key_reload_interval: Duration,
 }
@@ -92,6 +97,7 @@ impl Config {
             access_ttl: self.access_ttl,
             refresh_ttl: self.refresh_ttl,
             session_lifetime: self.session_lifetime,
+            key_sealing: self.key_sealing.clone(),
             limits: self.limits.clone(),
             key_reload_interval: self.key_reload_interval,
         }

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use todo_server::auth::key_sealing::{KeyEncryptionKey, KeySealing};
 use todo_server::config::{Config, ConnectionLimits, RateLimits, default_database};
 
 /// The todo server: accounts, EdDSA access tokens and per-user tasks over SQLite.
@@ -15,6 +16,30 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+#[derive(Args)]
+struct KeyEncryptionArgs {
+    /// File (mode 0600) holding a base64 key-encryption key of 32 bytes: signing keys
+    /// are then stored encrypted, so a copy of the database cannot forge tokens.
+    /// Create one with `head -c 32 /dev/urandom | base64 > kek && chmod 600 kek`
+    #[arg(long, env = "TODO_KEY_ENCRYPTION_KEY_FILE", global = true)]
+    key_encryption_key_file: Option<PathBuf>,
+}
+
+impl KeyEncryptionArgs {
+    /// The file, else `TODO_KEY_ENCRYPTION_KEY` (base64), else keys in the clear.
+    fn sealing(&self) -> Result<KeySealing, String> {
+        let kek = match (
+            &self.key_encryption_key_file,
+            std::env::var("TODO_KEY_ENCRYPTION_KEY"),
+        ) {
+            (Some(path), _) => KeyEncryptionKey::from_file(path),
+            (None, Ok(text)) => KeyEncryptionKey::from_base64(&text),
+            (None, Err(_)) => return Ok(KeySealing::Clear),
+        };
+        kek.map(KeySealing::Sealed).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Args)]
@@ -32,6 +57,8 @@ struct ServeArgs {
     bind: String,
     #[command(flatten)]
     database: DatabaseArg,
+    #[command(flatten)]
+    key_encryption: KeyEncryptionArgs,
     /// Token issuer (`iss`) [default: http://<bound address>]
     #[arg(long, env = "TODO_ISSUER")]
     issuer: Option<String>,
@@ -123,7 +150,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Keys {
             command: KeysCommand::Rotate,
-        }) => rotate_keys(&database),
+        }) => cli
+            .serve
+            .key_encryption
+            .sealing()
+            .and_then(|sealing| rotate_keys(&database, &sealing)),
         None => run_server(cli.serve, database),
     };
     match result {
@@ -135,17 +166,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn rotate_keys(database: &std::path::Path) -> Result<(), String> {
+fn rotate_keys(database: &std::path::Path, sealing: &KeySealing) -> Result<(), String> {
     let db = todo_server::store::Db::open(database).map_err(|e| e.to_string())?;
     drop(db);
     let mut conn = todo_server::store::open_connection(database).map_err(|e| e.to_string())?;
-    let kid = todo_server::auth::keys::rotate(&mut conn).map_err(|e| e.to_string())?;
+    let kid = todo_server::auth::keys::rotate(&mut conn, sealing).map_err(|e| e.to_string())?;
     println!("new signing key {kid}");
     Ok(())
 }
 
 fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
+    let key_sealing = args.key_encryption.sealing()?;
     let config = Config {
+        key_sealing,
         bind: args.bind,
         database,
         issuer: args.issuer,

@@ -65,3 +65,102 @@ fn files_left_readable_are_made_owner_only_at_start() {
     write_some(&server);
     assert_owner_only(server.dir.path());
 }
+
+fn stored_secret_lengths(db: &Path) -> Vec<usize> {
+    let conn = rusqlite::Connection::open(db).expect("db");
+    conn.prepare("SELECT length(secret_key) FROM signing_keys")
+        .expect("prepare")
+        .query_map([], |r| r.get::<_, i64>(0))
+        .expect("query")
+        .map(|n| n.expect("row") as usize)
+        .collect()
+}
+
+fn session_status(server: &TestServer, token: &str) -> u16 {
+    http()
+        .get(server.url("/api/auth/session"))
+        .bearer_auth(token)
+        .send()
+        .expect("session")
+        .status()
+        .as_u16()
+}
+
+/// Runs `todo-server args...` to its end and returns whether it succeeded and what it
+/// wrote on stderr.
+fn run_server_command(args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(todo_e2e::binary("todo-server"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("todo-server runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// With a key-encryption key, the signing keys in the database are sealed (those made
+/// before it too), tokens they signed keep working, and the database alone is not enough
+/// to start a server or to forge tokens.
+#[test]
+fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
+    // A fixed issuer: tokens name it, and the restarted server binds another port.
+    let issuer = ["--issuer", "http://todo.test"];
+    let server = TestServer::start(&issuer);
+    let before = sign_up(&server, "kek");
+    let dir = server.stop();
+    assert_eq!(
+        stored_secret_lengths(&dir.path().join("todo.db")),
+        [32],
+        "clear seed before"
+    );
+
+    let kek = dir.path().join("kek");
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [42u8; 32]);
+    std::fs::write(&kek, key).expect("write kek");
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let kek_arg = kek.to_string_lossy().into_owned();
+    let server = TestServer::start_in(
+        dir,
+        &[&issuer[..], &["--key-encryption-key-file", &kek_arg]].concat(),
+    );
+    assert_eq!(
+        session_status(&server, &before.access_token),
+        200,
+        "old tokens still verify"
+    );
+    let db = server.database();
+    let (rotated, stderr) = run_server_command(&[
+        "keys",
+        "rotate",
+        "--database",
+        &db.to_string_lossy(),
+        "--key-encryption-key-file",
+        &kek_arg,
+    ]);
+    assert!(rotated, "{stderr}");
+    let lengths = stored_secret_lengths(&db);
+    assert_eq!(lengths.len(), 2);
+    assert!(lengths.iter().all(|n| *n != 32), "every seed sealed: {lengths:?}");
+    let dir = server.stop();
+    let db_arg = dir.path().join("todo.db").to_string_lossy().into_owned();
+
+    // stdin is closed: a server that does start stops at once, and succeeds.
+    let serve = [
+        "--exit-with-stdin",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &db_arg,
+    ];
+    let (started, stderr) = run_server_command(&serve);
+    assert!(!started, "a server without the key must not start");
+    assert!(stderr.contains("key-encryption-key"), "{stderr}");
+
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (started, stderr) =
+        run_server_command(&[&serve[..], &["--key-encryption-key-file", &kek_arg]].concat());
+    assert!(!started, "a key file others can read is refused");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+}

@@ -54,7 +54,7 @@ impl AuthService {
     pub async fn new(db: Db, config: &Config) -> Result<AuthService, AuthError> {
         let grace = config.access_ttl + super::tokens::LEEWAY;
         Self::renormalize_emails(&db).await?;
-        let keys = Arc::new(KeyRing::load(db.clone(), grace).await?);
+        let keys = Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone()).await?);
         keys.clone().spawn_reloader(config.key_reload_interval);
         let revoked = db
             .read(|c| store::sessions::revoked_unexpired(c, OffsetDateTime::now_utc()))

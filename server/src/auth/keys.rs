@@ -15,24 +15,26 @@ use time::OffsetDateTime;
 use todo_api::{Jwk, Jwks};
 
 use super::AuthError;
+use super::key_sealing::{self, KeySealing};
 use crate::store::keys::KeyRecord;
-use crate::store::{self, Db, StoreError};
+use crate::store::{self, Db};
 
-/// Makes a fresh key pair with a random key id.
-pub fn generate_key() -> KeyRecord {
+/// Makes a fresh key pair with a random key id, its seed stored as `sealing` says.
+pub fn generate_key(sealing: &KeySealing) -> Result<KeyRecord, AuthError> {
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-    KeyRecord {
-        kid: uuid::Uuid::new_v4().simple().to_string(),
-        secret_key: signing.to_bytes(),
+    let kid = uuid::Uuid::new_v4().simple().to_string();
+    Ok(KeyRecord {
+        stored_secret: sealing.seal(&kid, &signing.to_bytes())?,
+        kid,
         public_key: signing.verifying_key().to_bytes(),
         created_at: OffsetDateTime::now_utc(),
         retired_at: None,
-    }
+    })
 }
 
 /// Starts a new signing key on the database (used by `keys rotate` and at first start).
-pub fn rotate(conn: &mut rusqlite::Connection) -> Result<String, StoreError> {
-    let key = generate_key();
+pub fn rotate(conn: &mut rusqlite::Connection, sealing: &KeySealing) -> Result<String, AuthError> {
+    let key = generate_key(sealing)?;
     let kid = key.kid.clone();
     store::write_blocking(conn, |tx| {
         store::keys::rotate(tx, &key, OffsetDateTime::now_utc())
@@ -59,6 +61,7 @@ impl KeySet {
         records: Vec<KeyRecord>,
         grace: Duration,
         now: OffsetDateTime,
+        sealing: &KeySealing,
     ) -> Result<KeySet, AuthError> {
         let mut signer = None;
         let mut verifiers = HashMap::new();
@@ -72,7 +75,8 @@ impl KeySet {
                 continue;
             }
             if record.retired_at.is_none() && signer.is_none() {
-                let der = SigningKey::from_bytes(&record.secret_key)
+                let seed = sealing.open(&record.kid, &record.stored_secret)?;
+                let der = SigningKey::from_bytes(&seed)
                     .to_pkcs8_der()
                     .map_err(|_| AuthError::Internal("cannot encode a signing key".into()))?;
                 signer = Some(Signer {
@@ -105,7 +109,7 @@ impl KeySet {
 #[cfg(test)]
 impl KeySet {
     pub fn for_tests(records: Vec<KeyRecord>, grace: Duration, now: OffsetDateTime) -> KeySet {
-        match KeySet::from_records(records, grace, now) {
+        match KeySet::from_records(records, grace, now, &KeySealing::Clear) {
             Ok(set) => set,
             Err(e) => panic!("test key set: {e}"),
         }
@@ -116,13 +120,15 @@ impl KeySet {
 pub struct KeyRing {
     db: Db,
     grace: Duration,
+    sealing: KeySealing,
     current: RwLock<Arc<KeySet>>,
 }
 
 impl KeyRing {
-    /// Loads the keys, creating the first one on a new database.
-    pub async fn load(db: Db, grace: Duration) -> Result<KeyRing, AuthError> {
-        let first = generate_key();
+    /// Loads the keys, creating the first one on a new database, and with a
+    /// key-encryption key seals any seed still stored in the clear.
+    pub async fn load(db: Db, grace: Duration, sealing: KeySealing) -> Result<KeyRing, AuthError> {
+        let first = generate_key(&sealing)?;
         db.write(move |tx| {
             if !store::keys::has_active(tx)? {
                 store::keys::rotate(tx, &first, OffsetDateTime::now_utc())?;
@@ -130,17 +136,50 @@ impl KeyRing {
             Ok(())
         })
         .await?;
-        let set = Self::read_set(&db, grace).await?;
+        if matches!(sealing, KeySealing::Sealed(_)) {
+            Self::seal_clear_seeds(&db, &sealing).await?;
+        } else {
+            tracing::warn!(
+                "signing keys are stored in the clear in the database; set a key-encryption key (--key-encryption-key-file) so that a copy of the database cannot forge tokens"
+            );
+        }
+        let set = Self::read_set(&db, grace, &sealing).await?;
         Ok(KeyRing {
             db,
             grace,
+            sealing,
             current: RwLock::new(Arc::new(set)),
         })
     }
 
-    async fn read_set(db: &Db, grace: Duration) -> Result<KeySet, AuthError> {
+    async fn seal_clear_seeds(db: &Db, sealing: &KeySealing) -> Result<(), AuthError> {
         let records = db.read(store::keys::all).await?;
-        KeySet::from_records(records, grace, OffsetDateTime::now_utc())
+        let mut resealed = Vec::new();
+        for record in records
+            .iter()
+            .filter(|r| !key_sealing::is_sealed(&r.stored_secret))
+        {
+            let seed = sealing.open(&record.kid, &record.stored_secret)?;
+            resealed.push((record.kid.clone(), sealing.seal(&record.kid, &seed)?));
+        }
+        if resealed.is_empty() {
+            return Ok(());
+        }
+        let count = resealed.len();
+        db.write(move |tx| {
+            for (kid, stored) in &resealed {
+                store::keys::set_stored_secret(tx, kid, stored)?;
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::info!(count, "sealed signing keys that were stored in the clear");
+        Ok(())
+    }
+
+    async fn read_set(db: &Db, grace: Duration, sealing: &KeySealing) -> Result<KeySet, AuthError> {
+        let records = db.read(store::keys::all).await?;
+        KeySet::from_records(records, grace, OffsetDateTime::now_utc(), sealing)
     }
 
     pub fn current(&self) -> Arc<KeySet> {
@@ -149,7 +188,7 @@ impl KeyRing {
 
     /// Re-reads the keys; returns the signing kid when it changed.
     pub async fn reload(&self) -> Result<Option<String>, AuthError> {
-        let set = Self::read_set(&self.db, self.grace).await?;
+        let set = Self::read_set(&self.db, self.grace, &self.sealing).await?;
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         let changed = current.signer.kid != set.signer.kid || current.jwks != set.jwks;
         let new_kid = (current.signer.kid != set.signer.kid).then(|| set.signer.kid.clone());
@@ -183,14 +222,20 @@ mod tests {
     #[test]
     fn retired_keys_verify_until_their_grace_ends() {
         let now = OffsetDateTime::now_utc();
-        let active = generate_key();
-        let mut recent = generate_key();
+        let key = || generate_key(&KeySealing::Clear).expect("key");
+        let active = key();
+        let mut recent = key();
         recent.retired_at = Some(now - Duration::from_secs(60));
-        let mut old = generate_key();
+        let mut old = key();
         old.retired_at = Some(now - Duration::from_secs(3600));
         let kids = [active.kid.clone(), recent.kid.clone(), old.kid.clone()];
-        let set =
-            KeySet::from_records(vec![active, recent, old], Duration::from_secs(900), now).expect("key set");
+        let set = KeySet::from_records(
+            vec![active, recent, old],
+            Duration::from_secs(900),
+            now,
+            &KeySealing::Clear,
+        )
+        .expect("key set");
         assert_eq!(set.signer.kid, kids[0]);
         assert!(set.verifiers.contains_key(&kids[1]));
         assert!(!set.verifiers.contains_key(&kids[2]));
@@ -200,10 +245,11 @@ mod tests {
 
     #[test]
     fn a_set_without_an_active_key_is_an_error() {
-        let mut retired = generate_key();
+        let mut retired = generate_key(&KeySealing::Clear).expect("key");
         retired.retired_at = Some(OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
         assert!(
-            KeySet::from_records(vec![retired], Duration::from_secs(60), OffsetDateTime::now_utc()).is_err()
+            KeySet::from_records(vec![retired], Duration::from_secs(60), now, &KeySealing::Clear).is_err()
         );
     }
 }

@@ -2,6 +2,7 @@
 //! (refresh and revocation) and rate limits.
 
 mod accounts;
+pub mod key_sealing;
 pub mod keys;
 pub mod limits;
 pub mod passwords;

@@ -7,8 +7,9 @@ use super::{from_micros, to_micros};
 
 pub struct KeyRecord {
     pub kid: String,
-    /// The 32-byte Ed25519 seed.
-    pub secret_key: [u8; 32],
+    /// The Ed25519 seed as stored: 32 bytes in the clear, or sealed (see
+    /// `auth::key_sealing`). The store does not know which.
+    pub stored_secret: Vec<u8>,
     pub public_key: [u8; 32],
     pub created_at: OffsetDateTime,
     pub retired_at: Option<OffsetDateTime>,
@@ -33,7 +34,7 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRecord>> {
     stmt.query_map([], |r| {
         Ok(KeyRecord {
             kid: r.get(0)?,
-            secret_key: key_bytes(r.get(1)?)?,
+            stored_secret: r.get(1)?,
             public_key: key_bytes(r.get(2)?)?,
             created_at: from_micros(r.get(3)?)?,
             retired_at: r.get::<_, Option<i64>>(4)?.map(from_micros).transpose()?,
@@ -50,7 +51,12 @@ pub fn rotate(tx: &Connection, key: &KeyRecord, now: OffsetDateTime) -> rusqlite
     )?;
     tx.execute(
         "INSERT INTO signing_keys (kid, secret_key, public_key, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![key.kid, key.secret_key, key.public_key, to_micros(key.created_at)],
+        params![
+            key.kid,
+            key.stored_secret,
+            key.public_key,
+            to_micros(key.created_at)
+        ],
     )?;
     Ok(())
 }
@@ -62,4 +68,13 @@ pub fn has_active(tx: &Connection) -> rusqlite::Result<bool> {
         [],
         |r| r.get(0),
     )
+}
+
+/// Replaces a key's stored seed (sealing keys that were stored in the clear).
+pub fn set_stored_secret(tx: &Connection, kid: &str, stored: &[u8]) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE signing_keys SET secret_key = ?2 WHERE kid = ?1",
+        params![kid, stored],
+    )?;
+    Ok(())
 }
