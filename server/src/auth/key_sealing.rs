@@ -122,7 +122,7 @@ impl KeySealing {
                     .into(),
             ));
         };
-        let (version, rest) = stored.split_first().ok_or_else(|| wrong_key())?;
+        let (version, rest) = stored.split_first().ok_or_else(wrong_key)?;
         if *version != SEALED_V1 || rest.len() < NONCE_LEN {
             return Err(wrong_key());
         }
