@@ -2,6 +2,7 @@
 //! OpenAPI schemas from them with the `openapi` feature) and for every client.
 
 mod auth;
+pub mod limits;
 mod problem;
 mod tasks;
 pub mod text;

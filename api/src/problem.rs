@@ -16,9 +16,164 @@ pub struct Problem {
     /// A human explanation of this occurrence.
     pub detail: String,
     /// A stable machine code, for example `task_not_found` or `invalid_token`.
-    pub code: String,
+    pub code: ProblemCode,
     /// For validation errors: the request field that was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub field: Option<String>,
+}
+
+/// Every problem code the server sends: the one list both sides match on. A code a newer
+/// server adds reads as [`ProblemCode::Unknown`], so an older client keeps working.
+///
+/// The OpenAPI document describes it as a string (see the `openapi` module below), so
+/// that adding a code is not a breaking change of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// The request is malformed at the HTTP level (a missing `Host`, say).
+    BadRequest,
+    /// The body is not the JSON the route takes.
+    InvalidBody,
+    /// A query or path parameter has a value of the wrong type.
+    InvalidParameter,
+    /// A field is out of bounds; `field` names it.
+    InvalidField,
+    /// The password is too short, too long or too easy to guess.
+    WeakPassword,
+    /// No token, or a token that is malformed, expired, forged or signed out.
+    InvalidToken,
+    /// A wrong email or password.
+    InvalidCredentials,
+    /// A refresh token that is unknown, expired, used or of a session that ended.
+    InvalidRefreshToken,
+    /// The token is valid but the path names another user.
+    Forbidden,
+    /// No such route.
+    NotFound,
+    /// No such task for this user.
+    TaskNotFound,
+    /// The route does not take that method (see `Allow`).
+    MethodNotAllowed,
+    /// The email is already registered.
+    EmailTaken,
+    /// The request took too long to arrive.
+    RequestTimeout,
+    /// The body is over 64 KiB.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// A `Transfer-Encoding` other than `chunked`.
+    UnsupportedTransferEncoding,
+    /// Too many attempts; retry after `Retry-After` seconds.
+    RateLimited,
+    /// A fault on the server; the detail carries a reference to the log line.
+    Internal,
+    /// The database is locked, read-only or full; retry later.
+    Unavailable,
+    /// A code this build does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ProblemCode {
+    /// The code as it is written on the wire.
+    pub fn as_str(self) -> &'static str {
+        use ProblemCode as C;
+        match self {
+            C::BadRequest => "bad_request",
+            C::InvalidBody => "invalid_body",
+            C::InvalidParameter => "invalid_parameter",
+            C::InvalidField => "invalid_field",
+            C::WeakPassword => "weak_password",
+            C::InvalidToken => "invalid_token",
+            C::InvalidCredentials => "invalid_credentials",
+            C::InvalidRefreshToken => "invalid_refresh_token",
+            C::Forbidden => "forbidden",
+            C::NotFound => "not_found",
+            C::TaskNotFound => "task_not_found",
+            C::MethodNotAllowed => "method_not_allowed",
+            C::EmailTaken => "email_taken",
+            C::RequestTimeout => "request_timeout",
+            C::PayloadTooLarge => "payload_too_large",
+            C::UnsupportedMediaType => "unsupported_media_type",
+            C::UnsupportedTransferEncoding => "unsupported_transfer_encoding",
+            C::RateLimited => "rate_limited",
+            C::Internal => "internal",
+            C::Unavailable => "unavailable",
+            C::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ProblemCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use std::borrow::Cow;
+
+    use poem_openapi::registry::MetaSchemaRef;
+    use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+
+    use super::ProblemCode;
+
+    impl Type for ProblemCode {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            String::name()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            String::schema_ref()
+        }
+
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(std::iter::once(self))
+        }
+    }
+
+    impl ToJSON for ProblemCode {
+        fn to_json(&self) -> Option<serde_json::Value> {
+            Some(serde_json::Value::String(self.as_str().to_string()))
+        }
+    }
+
+    impl ParseFromJSON for ProblemCode {
+        fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+            serde_json::from_value(value.unwrap_or_default()).map_err(|_| ParseError::expected_input())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_read_and_write_as_their_names_and_new_ones_as_unknown() {
+        for code in [
+            ProblemCode::TaskNotFound,
+            ProblemCode::WeakPassword,
+            ProblemCode::Unavailable,
+        ] {
+            let json = serde_json::to_string(&code).expect("write");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ProblemCode>(&json).ok(), Some(code));
+        }
+        assert_eq!(
+            serde_json::from_str::<ProblemCode>("\"quota_exceeded\"").ok(),
+            Some(ProblemCode::Unknown)
+        );
+    }
 }

@@ -65,16 +65,52 @@ pub enum SortField {
     Title,
 }
 
+impl SortField {
+    /// The natural direction of each sort, used when a list names none: newest first
+    /// (created, updated), soonest first (due), most urgent first (priority), A to Z
+    /// (title).
+    pub fn default_order(self) -> SortOrder {
+        match self {
+            SortField::Created | SortField::Updated | SortField::Priority => SortOrder::Desc,
+            SortField::Due | SortField::Title => SortOrder::Asc,
+        }
+    }
+}
+
 /// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "openapi", oai(rename_all = "lowercase"))]
 pub enum SortOrder {
     Asc,
-    #[default]
     Desc,
+}
+
+/// The query of `GET /api/{user_id}/tasks`: what the clients send and what the server
+/// parses. `None` leaves each to its default (all tasks, newest first, the sort's own
+/// direction, 100 at a time).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    /// Words searched in title, description and tags.
+    #[serde(default, rename = "q", skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SortField>,
+    /// The sort's own direction ([`SortField::default_order`]) when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<SortOrder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
 }
 
 /// A task as the API returns it.

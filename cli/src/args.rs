@@ -1,6 +1,7 @@
 //! The command line, declared with clap. Every subcommand's help ends with an example.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use todo_api::limits::{DESCRIPTION_MAX, LIST_LIMIT_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
 use todo_api::{Priority, SortField, SortOrder, StatusFilter};
 
 const EXIT_CODES: &str = "\
@@ -127,16 +128,16 @@ pub enum AuthCommand {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
+    #[arg(help = format!("The task's title (1 to {TITLE_MAX} characters)"))]
     pub title: String,
-    #[arg(long, short)]
+    #[arg(long, short, help = format!("Longer notes (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
     #[arg(long, short, value_enum)]
     pub priority: Option<Priority>,
     /// When it is due: RFC 3339, 2030-01-31, today, tomorrow, +3d, +2h, +1w
     #[arg(long, value_parser = parse_due_arg)]
     pub due: Option<time::OffsetDateTime>,
-    /// A tag; repeat for more (up to 10)
-    #[arg(long = "tag", short)]
+    #[arg(long = "tag", short, help = format!("A tag of up to {TAG_MAX} characters; repeat for more (up to {TAGS_MAX})"))]
     pub tags: Vec<String>,
 }
 
@@ -155,8 +156,7 @@ pub struct ListArgs {
     pub sort: Option<SortField>,
     #[arg(long, value_enum)]
     pub order: Option<SortOrder>,
-    /// At most this many tasks (1 to 500)
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', help = format!("At most this many tasks (1 to {LIST_LIMIT_MAX})"))]
     pub limit: Option<u32>,
     /// Skip this many tasks first
     #[arg(long)]
@@ -182,9 +182,9 @@ pub struct RmArgs {
 pub struct EditArgs {
     /// The task id (see `todo list`)
     pub id: i64,
-    #[arg(long)]
+    #[arg(long, help = format!("New title (1 to {TITLE_MAX} characters)"))]
     pub title: Option<String>,
-    #[arg(long, short)]
+    #[arg(long, short, help = format!("New description (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
     #[arg(long, short, value_enum)]
     pub priority: Option<Priority>,
@@ -194,8 +194,12 @@ pub struct EditArgs {
     /// Remove the due date
     #[arg(long)]
     pub no_due: bool,
-    /// Replace the tags with these; repeat for more
-    #[arg(long = "tag", short, conflicts_with = "no_tags")]
+    #[arg(
+        long = "tag",
+        short,
+        conflicts_with = "no_tags",
+        help = format!("Replace the tags with these; repeat for more (up to {TAGS_MAX})")
+    )]
     pub tags: Vec<String>,
     /// Remove every tag
     #[arg(long)]

@@ -31,11 +31,11 @@ impl CliError {
             CliError::Client(e) => match e {
                 ClientError::Unreachable { .. } => UNREACHABLE,
                 ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,
-                ClientError::Api { problem } if problem.status == 404 => NOT_FOUND,
-                ClientError::Api { problem } if problem.status == 401 || problem.status == 403 => {
-                    NOT_SIGNED_IN
-                }
-                _ => ERROR,
+                other => match other.http_status() {
+                    Some(404) => NOT_FOUND,
+                    Some(401 | 403) => NOT_SIGNED_IN,
+                    _ => ERROR,
+                },
             },
         }
     }

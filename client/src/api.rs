@@ -3,37 +3,15 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use serde::Serialize;
+use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use todo_api::{
-    Jwks, Priority, Problem, RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest,
-    SortField, SortOrder, StatusFilter, Task, TaskInput, TokenResponse,
+    Jwks, ListQuery, Problem, RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest,
+    Task, TaskInput, TokenResponse,
 };
 use uuid::Uuid;
 
 use crate::ClientError;
-
-/// Filters of a task list; `None` leaves the server's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct TaskQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<StatusFilter>,
-    #[serde(rename = "q", skip_serializing_if = "Option::is_none")]
-    pub search: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority: Option<Priority>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<SortField>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<SortOrder>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u32>,
-}
 
 /// One page of tasks and how many match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +122,7 @@ impl ApiClient {
         &self,
         token: &str,
         user: Uuid,
-        query: &TaskQuery,
+        query: &ListQuery,
     ) -> Result<TaskPage, ClientError> {
         let path = format!("/api/{user}/tasks");
         let response = self
@@ -199,27 +177,13 @@ impl ApiClient {
     }
 }
 
-/// Reads a problem document; anything else becomes a generic problem with the status.
+/// Reads a problem document; an error answer without one keeps just its status.
 async fn problem_of(response: Response) -> ClientError {
-    let status = response.status();
+    let status = response.status().as_u16();
     match response.json::<Problem>().await {
         Ok(problem) => ClientError::Api {
             problem: Box::new(problem),
         },
-        Err(_) => ClientError::Api {
-            problem: Box::new(Problem {
-                kind: "about:blank".into(),
-                title: status.canonical_reason().unwrap_or("Error").into(),
-                status: status.as_u16(),
-                detail: format!("the server answered {status}"),
-                code: if status == StatusCode::NOT_FOUND {
-                    "not_found"
-                } else {
-                    "http_error"
-                }
-                .into(),
-                field: None,
-            }),
-        },
+        Err(_) => ClientError::Http { status },
     }
 }

@@ -1,4 +1,4 @@
-use todo_api::Problem;
+use todo_api::{Problem, ProblemCode};
 
 /// Everything a client call can fail with. Messages are one line, name the server where
 /// that helps, and never contain a token or password.
@@ -9,6 +9,10 @@ pub enum ClientError {
     /// The server answered with a problem document.
     #[error("{}", .problem.detail)]
     Api { problem: Box<Problem> },
+    /// The server answered with an error status but no problem document (a proxy in
+    /// between, say).
+    #[error("the server answered HTTP {status}")]
+    Http { status: u16 },
     #[error("not signed in to {server}: run `todo auth signin` first")]
     NotSignedIn { server: String },
     #[error("your session on {server} has ended; sign in again")]
@@ -21,16 +25,18 @@ pub enum ClientError {
 
 impl ClientError {
     /// The server's stable problem code, if the server answered with one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ProblemCode> {
         match self {
-            ClientError::Api { problem } => Some(&problem.code),
+            ClientError::Api { problem } => Some(problem.code),
             _ => None,
         }
     }
 
-    pub fn status(&self) -> Option<u16> {
+    /// The HTTP status of an error answer, with or without a problem document.
+    pub fn http_status(&self) -> Option<u16> {
         match self {
             ClientError::Api { problem } => Some(problem.status),
+            ClientError::Http { status } => Some(*status),
             _ => None,
         }
     }
@@ -48,8 +54,9 @@ impl ClientError {
         matches!(
             self,
             ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. }
-        ) || self.code() == Some("invalid_token")
-            || self.code() == Some("invalid_refresh_token")
-            || self.code() == Some("forbidden")
+        ) || matches!(
+            self.code(),
+            Some(ProblemCode::InvalidToken | ProblemCode::InvalidRefreshToken | ProblemCode::Forbidden)
+        )
     }
 }

@@ -9,10 +9,11 @@ pub mod due;
 mod error;
 mod session;
 
-pub use api::{ApiClient, TaskPage, TaskQuery};
+pub use api::{ApiClient, TaskPage};
 pub use error::ClientError;
 pub use session::{Session, TokenSource};
 pub use todo_api as types;
+pub use todo_api::ListQuery;
 
 /// The server the clients talk to when none is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";

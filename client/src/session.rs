@@ -8,12 +8,14 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
-use todo_api::{SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User};
+use todo_api::{
+    ProblemCode, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User,
+};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::credentials::{CredentialStore, Credentials};
-use crate::{ApiClient, ClientError, TaskPage, TaskQuery};
+use crate::{ApiClient, ClientError, ListQuery, TaskPage};
 
 /// An access token given in the environment beats the store, for scripts and CI.
 pub const TOKEN_ENV: &str = "TODO_TOKEN";
@@ -263,7 +265,7 @@ impl Session {
                     self.save(fresh).await?;
                     Ok(token)
                 }
-                Err(e) if e.code() == Some("invalid_refresh_token") => {
+                Err(e) if e.code() == Some(ProblemCode::InvalidRefreshToken) => {
                     self.forget().await?;
                     Err(ClientError::SessionEnded {
                         server: self.server().to_string(),
@@ -285,7 +287,7 @@ impl Session {
     {
         let token = self.access_token().await?;
         match call(token.clone()).await {
-            Err(e) if e.code() == Some("invalid_token") && self.env_token.is_none() => {
+            Err(e) if e.code() == Some(ProblemCode::InvalidToken) && self.env_token.is_none() => {
                 let token = self.refresh(&token).await?;
                 call(token).await
             }
@@ -302,7 +304,7 @@ impl Session {
         .await
     }
 
-    pub async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage, ClientError> {
+    pub async fn list_tasks(&self, query: &ListQuery) -> Result<TaskPage, ClientError> {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();

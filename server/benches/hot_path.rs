@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use todo_server::auth::passwords::PasswordHasherPool;
 use todo_server::auth::tokens::TokenPolicy;
 use todo_server::store::{self, Db};
-use todo_server::tasks::{Owner, RawTaskQuery, TaskDraft, TaskQuery};
+use todo_server::tasks::{Owner, TaskDraft, TaskQuery};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -80,12 +80,29 @@ fn list_query(c: &mut Criterion) {
     let path = dir.path().join("bench.db");
     drop(Db::open(&path).expect("schema"));
     let mut conn = store::open_connection(&path).expect("conn");
-    let owners: Vec<Owner> = (0..100).map(|_| Owner(uuid::Uuid::new_v4())).collect();
+    // Owners come the way the server makes them: from a token's claims and the path.
+    let policy = TokenPolicy {
+        issuer: "http://bench".into(),
+        audience: "http://bench".into(),
+        access_ttl: Duration::from_secs(900),
+    };
+    let owners: Vec<Owner> = (0..100)
+        .map(|_| {
+            let id = uuid::Uuid::new_v4();
+            let claims = policy.claims_for(
+                id,
+                uuid::Uuid::new_v4(),
+                "a@b.io",
+                time::OffsetDateTime::now_utc(),
+            );
+            Owner::of_path(&claims, &id.to_string()).expect("own path")
+        })
+        .collect();
     store::write_blocking(&mut conn, |tx| {
         for owner in &owners {
             tx.execute(
                 "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",
-                rusqlite::params![owner.0.to_string(), format!("{}@b.io", owner.0)],
+                rusqlite::params![owner.id().to_string(), format!("{}@b.io", owner.id())],
             )?;
             for i in 0..100 {
                 let draft = TaskDraft::parse(todo_api::TaskInput {
@@ -99,7 +116,7 @@ fn list_query(c: &mut Criterion) {
         Ok(())
     })
     .expect("seed");
-    let query = TaskQuery::parse(RawTaskQuery {
+    let query = TaskQuery::parse(todo_api::ListQuery {
         limit: Some(20),
         ..Default::default()
     })

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use todo_api::ProblemCode;
 
 use serde_json::{Value, json};
 use todo_e2e::{Account, TestServer, http, sign_up};
@@ -39,7 +40,7 @@ fn assert_unavailable(response: reqwest::blocking::Response) {
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let body: Value = response.json().expect("problem");
-    assert_eq!(body["code"], "unavailable");
+    assert_eq!(body["code"], ProblemCode::Unavailable.as_str());
 }
 
 fn log_lines(log: &Path, needle: &str) -> usize {

@@ -3,6 +3,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use todo_api::ProblemCode;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,7 +73,7 @@ fn sign_up_sign_in_session_and_duplicate_email() {
         "/api/auth/sign-up",
         json!({"email": email.to_uppercase(), "password": strong_password()}),
     );
-    assert_problem(again, 409, "email_taken");
+    assert_problem(again, 409, ProblemCode::EmailTaken);
     let signed_in = post(
         &server,
         "/api/auth/sign-in",
@@ -104,7 +105,7 @@ fn sign_up_refuses_bad_emails_and_weak_passwords_with_reasons() {
             json!({"email": "nope", "password": strong_password()}),
         ),
         422,
-        "invalid_field",
+        ProblemCode::InvalidField,
     );
     assert_eq!(body["field"], "email");
     let body = assert_problem(
@@ -114,7 +115,7 @@ fn sign_up_refuses_bad_emails_and_weak_passwords_with_reasons() {
             json!({"email": unique_email("w"), "password": "password1"}),
         ),
         422,
-        "weak_password",
+        ProblemCode::WeakPassword,
     );
     assert_eq!(body["field"], "password");
     assert!(
@@ -130,13 +131,13 @@ fn sign_up_refuses_bad_emails_and_weak_passwords_with_reasons() {
             json!({"email": unique_email("s"), "password": "x7#"}),
         ),
         422,
-        "weak_password",
+        ProblemCode::WeakPassword,
     );
     assert!(body["detail"].as_str().expect("detail").contains("8 to 128"));
     assert_problem(
         post(&server, "/api/auth/sign-up", json!({"email": unique_email("m")})),
         400,
-        "invalid_body",
+        ProblemCode::InvalidBody,
     );
 }
 
@@ -151,7 +152,7 @@ fn unknown_email_and_wrong_password_get_the_same_answer() {
             json!({"email": ann.email, "password": "not-the-password"}),
         ),
         401,
-        "invalid_credentials",
+        ProblemCode::InvalidCredentials,
     );
     let unknown = assert_problem(
         post(
@@ -160,7 +161,7 @@ fn unknown_email_and_wrong_password_get_the_same_answer() {
             json!({"email": unique_email("ghost"), "password": "not-the-password"}),
         ),
         401,
-        "invalid_credentials",
+        ProblemCode::InvalidCredentials,
     );
     assert_eq!(wrong, unknown);
     let wrong_text = wrong.to_string();
@@ -198,7 +199,7 @@ fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
             json!({"refresh_token": ann.refresh_token}),
         ),
         401,
-        "invalid_refresh_token",
+        ProblemCode::InvalidRefreshToken,
     );
     assert_problem(
         post(
@@ -207,7 +208,7 @@ fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
             json!({"refresh_token": next_refresh}),
         ),
         401,
-        "invalid_refresh_token",
+        ProblemCode::InvalidRefreshToken,
     );
     assert_eq!(
         session_status(&server, &next_access),
@@ -217,7 +218,7 @@ fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     assert_problem(
         post(&server, "/api/auth/refresh", json!({"refresh_token": "made-up"})),
         401,
-        "invalid_refresh_token",
+        ProblemCode::InvalidRefreshToken,
     );
 }
 
@@ -255,7 +256,7 @@ fn sign_out_ends_one_session_or_all_of_them_at_once() {
             json!({"refresh_token": ann.refresh_token}),
         ),
         401,
-        "invalid_refresh_token",
+        ProblemCode::InvalidRefreshToken,
     );
     assert_eq!(
         session_status(&server, &laptop.access_token),
@@ -280,7 +281,7 @@ fn sign_out_ends_one_session_or_all_of_them_at_once() {
             json!({"refresh_token": phone.refresh_token}),
         ),
         401,
-        "invalid_refresh_token",
+        ProblemCode::InvalidRefreshToken,
     );
 }
 
@@ -500,7 +501,7 @@ fn every_kind_of_bad_token_is_401_with_a_bearer_challenge() {
                 Some(r#"Bearer error="invalid_token""#),
                 "{name}"
             );
-            let body = assert_problem(response, 401, "invalid_token");
+            let body = assert_problem(response, 401, ProblemCode::InvalidToken);
             assert!(
                 !body.to_string().contains(&ann.access_token),
                 "{name}: no token in the body"
@@ -514,7 +515,7 @@ fn every_kind_of_bad_token_is_401_with_a_bearer_challenge() {
         .body("{")
         .send()
         .expect("post");
-    assert_problem(r, 401, "invalid_token");
+    assert_problem(r, 401, ProblemCode::InvalidToken);
 }
 
 // ---- Keys -------------------------------------------------------------------------------
@@ -641,7 +642,7 @@ fn sign_ups_per_address_are_limited_with_retry_after() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry));
-    assert_problem(response, 429, "rate_limited");
+    assert_problem(response, 429, ProblemCode::RateLimited);
 }
 
 #[test]
@@ -657,7 +658,7 @@ fn failed_sign_ins_lock_the_account_but_not_others() {
                 json!({"email": ann.email, "password": "guess-guess"}),
             ),
             401,
-            "invalid_credentials",
+            ProblemCode::InvalidCredentials,
         );
     }
     let locked = post(
@@ -666,7 +667,7 @@ fn failed_sign_ins_lock_the_account_but_not_others() {
         json!({"email": ann.email, "password": ann.password}),
     );
     assert!(locked.headers().contains_key("retry-after"));
-    assert_problem(locked, 429, "rate_limited");
+    assert_problem(locked, 429, ProblemCode::RateLimited);
     let other = post(
         &server,
         "/api/auth/sign-in",
@@ -694,7 +695,7 @@ fn sign_in_attempts_per_address_are_limited_and_limits_can_be_switched_off() {
     assert_problem(
         post(&limited, "/api/auth/sign-in", body.clone()),
         429,
-        "rate_limited",
+        ProblemCode::RateLimited,
     );
 
     let open = TestServer::start(&["--signin-limit", "2", "--no-rate-limit"]);
@@ -859,7 +860,11 @@ fn addresses_that_read_the_same_are_one_account() {
     ];
     for (first, second) in pairs {
         assert_eq!(sign_up_as(&server, first, &password).status().as_u16(), 201);
-        assert_problem(sign_up_as(&server, second, &password), 409, "email_taken");
+        assert_problem(
+            sign_up_as(&server, second, &password),
+            409,
+            ProblemCode::EmailTaken,
+        );
         assert_eq!(
             sign_in_as(&server, second, &password).status().as_u16(),
             200,
@@ -879,16 +884,28 @@ fn invisible_characters_and_overlong_addresses_are_refused_before_use() {
         "ann\u{2060}@example.com",
         "an\u{1b}n@example.com",
     ] {
-        let body = assert_problem(sign_up_as(&server, email, &password), 422, "invalid_field");
+        let body = assert_problem(
+            sign_up_as(&server, email, &password),
+            422,
+            ProblemCode::InvalidField,
+        );
         assert_eq!(body["field"], "email", "{email:?}");
     }
     let huge = format!("{}@example.com", "a".repeat(60_000));
-    let body = assert_problem(sign_up_as(&server, &huge, &password), 422, "invalid_field");
+    let body = assert_problem(
+        sign_up_as(&server, &huge, &password),
+        422,
+        ProblemCode::InvalidField,
+    );
     assert!(
         body["detail"].as_str().is_some_and(|d| d.contains("254")),
         "{body}"
     );
-    assert_problem(sign_in_as(&server, &huge, &password), 401, "invalid_credentials");
+    assert_problem(
+        sign_in_as(&server, &huge, &password),
+        401,
+        ProblemCode::InvalidCredentials,
+    );
 }
 
 /// A password typed in decomposed form on one system and composed on another is one
@@ -1046,5 +1063,5 @@ fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_millis(1_500));
-    assert_problem(refresh(&token), 401, "invalid_refresh_token");
+    assert_problem(refresh(&token), 401, ProblemCode::InvalidRefreshToken);
 }

@@ -5,6 +5,7 @@ mod common;
 
 use common::{assert_problem, bearer, create_task, list_tasks};
 use serde_json::{Value, json};
+use todo_api::ProblemCode;
 use todo_e2e::{TestServer, http, sign_up};
 
 #[test]
@@ -77,7 +78,7 @@ fn every_task_route_works_for_its_owner() {
     let gone = bearer(http().get(server.url(&location)), &ann.access_token)
         .send()
         .expect("get");
-    assert_problem(gone, 404, "task_not_found");
+    assert_problem(gone, 404, ProblemCode::TaskNotFound);
 }
 
 #[test]
@@ -165,7 +166,7 @@ fn bad_task_input_is_refused_and_changes_nothing() {
             .expect("post")
     };
     let field = |r, f: &str| {
-        let body = assert_problem(r, 422, "invalid_field");
+        let body = assert_problem(r, 422, ProblemCode::InvalidField);
         assert_eq!(body["field"], f);
     };
     field(post(r#"{"title": "   "}"#), "title");
@@ -182,34 +183,34 @@ fn bad_task_input_is_refused_and_changes_nothing() {
         post(&json!({"title": "t", "tags": ["x".repeat(33)]}).to_string()),
         "tags",
     );
-    assert_problem(post(r#"{"title": "#), 400, "invalid_body");
-    assert_problem(post(r#"{"title": ["a"]}"#), 400, "invalid_body");
+    assert_problem(post(r#"{"title": "#), 400, ProblemCode::InvalidBody);
+    assert_problem(post(r#"{"title": ["a"]}"#), 400, ProblemCode::InvalidBody);
     assert_problem(
         post(r#"{"title": "t", "priority": "urgent"}"#),
         400,
-        "invalid_body",
+        ProblemCode::InvalidBody,
     );
     assert_problem(
         post(r#"{"title": "t", "due_at": "tomorrow"}"#),
         400,
-        "invalid_body",
+        ProblemCode::InvalidBody,
     );
     let big = json!({"title": "t", "description": "x".repeat(70 * 1024)}).to_string();
-    assert_problem(post(&big), 413, "payload_too_large");
+    assert_problem(post(&big), 413, ProblemCode::PayloadTooLarge);
 
     let list = |q: &str| {
         bearer(http().get(format!("{url}{q}")), &ann.access_token)
             .send()
             .expect("list")
     };
-    let body = assert_problem(list("?limit=501"), 422, "invalid_field");
+    let body = assert_problem(list("?limit=501"), 422, ProblemCode::InvalidField);
     assert_eq!(body["field"], "limit");
-    let body = assert_problem(list("?status=maybe"), 400, "invalid_parameter");
+    let body = assert_problem(list("?status=maybe"), 400, ProblemCode::InvalidParameter);
     assert_eq!(body["field"], "status");
     let bad_id = bearer(http().get(format!("{url}/abc")), &ann.access_token)
         .send()
         .expect("get");
-    assert_problem(bad_id, 400, "invalid_parameter");
+    assert_problem(bad_id, 400, ProblemCode::InvalidParameter);
 
     let (tasks, total) = list_tasks(&server, &ann.id, &ann.access_token, "");
     assert!(tasks.is_empty() && total == 0, "nothing was created");
@@ -239,7 +240,7 @@ fn another_users_path_is_403_and_another_users_task_is_404() {
     ];
     for attempt in attempts {
         let response = bearer(attempt, &ann.access_token).send().expect("request");
-        assert_problem(response, 403, "forbidden");
+        assert_problem(response, 403, ProblemCode::Forbidden);
     }
     // A malformed body on another user's path is still 403: the owner is checked first.
     let r = bearer(c.post(server.url(&bob_list)), &ann.access_token)
@@ -247,11 +248,11 @@ fn another_users_path_is_403_and_another_users_task_is_404() {
         .body("{")
         .send()
         .expect("post");
-    assert_problem(r, 403, "forbidden");
+    assert_problem(r, 403, ProblemCode::Forbidden);
     let r = bearer(c.get(server.url("/api/not-a-uuid/tasks")), &ann.access_token)
         .send()
         .expect("get");
-    assert_problem(r, 403, "forbidden");
+    assert_problem(r, 403, ProblemCode::Forbidden);
 
     // Ann names Bob's task id on her own path: it does not exist for her.
     let ann_view = format!("/api/{}/tasks/{}", ann.id, bobs["id"]);
@@ -263,7 +264,7 @@ fn another_users_path_is_403_and_another_users_task_is_404() {
     ];
     for attempt in attempts {
         let response = bearer(attempt, &ann.access_token).send().expect("request");
-        assert_problem(response, 404, "task_not_found");
+        assert_problem(response, 404, ProblemCode::TaskNotFound);
     }
 
     let (tasks, total) = list_tasks(&server, &bob.id, &bob.access_token, "");
@@ -279,12 +280,12 @@ fn unknown_routes_and_methods_answer_problem_json() {
     assert_problem(
         http().get(server.url("/nope")).send().expect("get"),
         404,
-        "not_found",
+        ProblemCode::NotFound,
     );
     assert_problem(
         http().delete(server.url("/healthz")).send().expect("delete"),
         405,
-        "method_not_allowed",
+        ProblemCode::MethodNotAllowed,
     );
 }
 
@@ -305,7 +306,7 @@ fn due_dates_outside_the_documented_range_are_refused() {
             .json(&json!({"title": "edge", "due_at": due}))
             .send()
             .expect("create");
-        let body = assert_problem(response, 422, "invalid_field");
+        let body = assert_problem(response, 422, ProblemCode::InvalidField);
         assert_eq!(body["field"], "due_at", "{due}");
     }
     for due in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
@@ -347,7 +348,7 @@ fn control_and_invisible_only_text_is_refused_where_it_would_be_shown() {
             .json(&body)
             .send()
             .expect("create");
-        let problem = assert_problem(response, 422, "invalid_field");
+        let problem = assert_problem(response, 422, ProblemCode::InvalidField);
         assert_eq!(problem["field"], field, "{body}");
     }
     let kept = create_task(
@@ -358,4 +359,36 @@ fn control_and_invisible_only_text_is_refused_where_it_would_be_shown() {
     );
     assert_eq!(kept["description"], "a\n\tb");
     assert_eq!(kept["title"], "family 👨‍👩‍👧 café");
+}
+
+/// A sort without `order` runs in its natural direction, the one every client shows:
+/// titles A to Z, due dates soonest first, priorities most urgent first, newest first.
+#[test]
+fn each_sort_has_its_natural_direction_by_default() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "sorts");
+    for (title, due, priority) in [
+        ("b", "2031-01-01T00:00:00Z", "low"),
+        ("c", "2030-01-01T00:00:00Z", "high"),
+        ("a", "2032-01-01T00:00:00Z", "medium"),
+    ] {
+        create_task(
+            &server,
+            &ann.id,
+            &ann.access_token,
+            json!({"title": title, "due_at": due, "priority": priority}),
+        );
+    }
+    let titles = |query: &str| -> Vec<String> {
+        let (tasks, _) = list_tasks(&server, &ann.id, &ann.access_token, query);
+        tasks
+            .iter()
+            .map(|t| t["title"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(titles("?sort=title"), ["a", "b", "c"]);
+    assert_eq!(titles("?sort=due"), ["c", "b", "a"]);
+    assert_eq!(titles("?sort=priority"), ["c", "a", "b"]);
+    assert_eq!(titles(""), ["a", "c", "b"], "newest first");
+    assert_eq!(titles("?sort=title&order=desc"), ["c", "b", "a"]);
 }

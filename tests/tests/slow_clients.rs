@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use todo_api::ProblemCode;
 
 use todo_e2e::{TestServer, http};
 
@@ -44,7 +45,8 @@ fn a_body_that_never_finishes_gets_408() {
     let _ = slow.read_to_string(&mut response);
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(
-        response.contains("application/problem+json") && response.contains("request_timeout"),
+        response.contains("application/problem+json")
+            && response.contains(ProblemCode::RequestTimeout.as_str()),
         "{response}"
     );
 }

@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use todo_api::ProblemCode;
 
 use todo_e2e::{TestServer, http};
 
@@ -70,7 +71,7 @@ fn a_chunked_body_is_cut_at_the_limit_while_it_is_read() {
     let _ = stream.read_to_end(&mut answer);
     let answer = text(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("payload_too_large"), "{answer}");
+    assert!(answer.contains(ProblemCode::PayloadTooLarge.as_str()), "{answer}");
 }
 
 /// One header line every 300 ms never completes a request: the connection is closed
@@ -159,5 +160,8 @@ fn a_transfer_coding_other_than_chunked_is_not_implemented() {
         .as_bytes(),
     ));
     assert!(answer.starts_with("HTTP/1.1 501"), "{answer}");
-    assert!(answer.contains("unsupported_transfer_encoding"), "{answer}");
+    assert!(
+        answer.contains(ProblemCode::UnsupportedTransferEncoding.as_str()),
+        "{answer}"
+    );
 }

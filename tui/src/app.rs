@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use todo_api::limits::{PASSWORD_MAX, PASSWORD_MIN};
 
 use time::OffsetDateTime;
 use todo_api::{
     Priority, SignInRequest, SignUpRequest, SortField, SortOrder, StatusFilter, Task, TaskInput, User,
 };
-use todo_client::{ClientError, TaskPage, TaskQuery};
+use todo_client::{ClientError, ListQuery, TaskPage};
 
 use crate::text_field::TextField;
 
@@ -33,7 +34,7 @@ pub enum Cmd {
     CheckSession,
     SignIn(SignInRequest),
     SignUp(SignUpRequest),
-    LoadTasks(TaskQuery),
+    LoadTasks(ListQuery),
     CreateTask(TaskInput),
     ReplaceTask(i64, TaskInput),
     ToggleTask(i64),
@@ -109,7 +110,7 @@ impl SignUpForm {
         let len = self.password.text().chars().count();
         SignUpChecks {
             email_ok,
-            length_ok: (8..=128).contains(&len),
+            length_ok: (PASSWORD_MIN..=PASSWORD_MAX).contains(&len),
             match_ok: !self.password.text().is_empty() && self.password.text() == self.confirm.text(),
         }
     }
@@ -233,16 +234,13 @@ impl TaskList {
         self.tasks.get(self.selected)
     }
 
-    /// The natural direction of each sort: newest, soonest, most urgent, A to Z.
+    /// The sort's natural direction, as the API defines it.
     pub fn order(&self) -> SortOrder {
-        match self.sort {
-            SortField::Created | SortField::Updated | SortField::Priority => SortOrder::Desc,
-            SortField::Due | SortField::Title => SortOrder::Asc,
-        }
+        self.sort.default_order()
     }
 
-    pub fn query(&self) -> TaskQuery {
-        TaskQuery {
+    pub fn query(&self) -> ListQuery {
+        ListQuery {
             status: Some(self.status),
             search: (!self.search.trim().is_empty()).then(|| self.search.trim().to_string()),
             tag: self.tag.clone(),

@@ -1,7 +1,7 @@
 //! Runs [`Cmd`]s on tokio tasks with the shared client session; each answer comes back
 //! to the event loop as a [`Msg`], so drawing and typing never wait for the network.
 
-use todo_client::{ClientError, Session, TaskPage, TaskQuery};
+use todo_client::{ClientError, ListQuery, Session, TaskPage};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Cmd, Msg};
@@ -50,7 +50,7 @@ async fn check_session(session: &Session) -> Result<Option<todo_api::User>, Clie
     }
 }
 
-async fn load_all(session: &Session, query: TaskQuery) -> Result<TaskPage, ClientError> {
+async fn load_all(session: &Session, query: ListQuery) -> Result<TaskPage, ClientError> {
     let mut all = TaskPage {
         tasks: Vec::new(),
         total: 0,

@@ -8,10 +8,7 @@ use todo_client::ClientError;
 use crate::app::{App, Cmd, FormField, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage, TaskForm};
 use crate::text_field::TextField;
 
-pub const TITLE_MAX: usize = 200;
-pub const DESCRIPTION_MAX: usize = 1000;
-pub const TAGS_MAX: usize = 10;
-pub const TAG_MAX: usize = 32;
+use todo_api::limits::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
@@ -574,14 +571,8 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
             }
         }
     };
-    let tags: Vec<String> = form
-        .tags
-        .text()
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect();
+    // Counted as the server counts them: after duplicates are dropped.
+    let tags = todo_api::limits::unique_tags(form.tags.text().split([',', ' ']));
     if tags.len() > TAGS_MAX {
         form.errors.insert(
             FormField::Tags,

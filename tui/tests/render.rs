@@ -45,7 +45,7 @@ fn sign_in_empty_and_with_an_error() {
         &mut app,
         Msg::SignedIn(Err(problem(
             401,
-            "invalid_credentials",
+            ProblemCode::InvalidCredentials,
             "the email or password is wrong",
             None,
         ))),
@@ -73,7 +73,7 @@ fn sign_up_with_checks_and_the_servers_reason() {
     let _ = key(&mut app, KeyCode::Enter);
     let weak = problem(
         422,
-        "weak_password",
+        ProblemCode::WeakPassword,
         "password is too easy to guess: This is a very common password.",
         Some("password"),
     );

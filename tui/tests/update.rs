@@ -80,7 +80,12 @@ fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
     );
     assert_eq!(app.busy, 1);
 
-    let refused = problem(401, "invalid_credentials", "the email or password is wrong", None);
+    let refused = problem(
+        401,
+        ProblemCode::InvalidCredentials,
+        "the email or password is wrong",
+        None,
+    );
     let _ = update(&mut app, Msg::SignedIn(Err(refused)));
     let form = sign_in_form(&app);
     assert_eq!(form.email.text(), "ann@example.com", "the typed email stays");
@@ -128,7 +133,7 @@ fn sign_up_checks_as_you_type_and_shows_the_servers_reason() {
     assert!(matches!(cmds.as_slice(), [Cmd::SignUp(r)] if r.email == "ann@example.com" && r.name.is_none()));
     let weak = problem(
         422,
-        "weak_password",
+        ProblemCode::WeakPassword,
         "password is too easy to guess: a common password",
         Some("password"),
     );
@@ -352,7 +357,7 @@ fn the_servers_422_lands_on_its_field_and_edit_replaces() {
     assert!(matches!(cmds.as_slice(), [Cmd::ReplaceTask(3, _)]));
     let refused = problem(
         422,
-        "invalid_field",
+        ProblemCode::InvalidField,
         "each tag must be 1 to 32 characters",
         Some("tags"),
     );
@@ -411,7 +416,7 @@ fn network_errors_on_the_task_screen_show_in_the_status_line() {
     let _ = key(&mut app, KeyCode::Char(' '));
     let refused = problem(
         401,
-        "invalid_token",
+        ProblemCode::InvalidToken,
         "the access token is missing or invalid (expired)",
         None,
     );

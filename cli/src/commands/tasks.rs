@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use todo_api::TaskInput;
-use todo_client::{Session, TaskQuery};
+use todo_client::{ListQuery, Session};
 
 use crate::args::Command;
 use crate::exit::CliError;
@@ -29,7 +29,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             }
         }
         Command::List(l) => {
-            let query = TaskQuery {
+            let query = ListQuery {
                 status: l.status,
                 search: l.search,
                 tag: l.tag,

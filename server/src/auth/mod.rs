@@ -21,6 +21,9 @@ use crate::store::StoreError;
 pub enum AuthError {
     #[error("{0}")]
     InvalidField(FieldError),
+    /// The password breaks the strength rules; the reason says which and how to fix it.
+    #[error("{0}")]
+    WeakPassword(String),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("the email or password is wrong")]

@@ -11,10 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{AuthError, FieldError};
 use crate::workers::{Priority, WorkerPool};
 
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 128;
-pub const NAME_MAX: usize = 100;
-const EMAIL_MAX: usize = 254;
+use todo_api::limits::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 
 /// The one form of an address that a person reads as the same: trimmed, refused if it
 /// holds anything invisible (zero-width, BOM, bidi or other controls), NFC, the local
@@ -77,13 +74,12 @@ pub fn normalize_name(raw: Option<String>) -> Result<Option<String>, FieldError>
 
 /// Refuses passwords outside 8..=128 characters or that zxcvbn scores below 2,
 /// with zxcvbn's own advice as the reason.
-pub fn check_strength(password: &str, context: &[&str]) -> Result<(), FieldError> {
+pub fn check_strength(password: &str, context: &[&str]) -> Result<(), AuthError> {
     let len = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
-        return Err(FieldError::new(
-            "password",
-            format!("password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
-        ));
+        return Err(AuthError::WeakPassword(format!(
+            "password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )));
     }
     let estimate = zxcvbn::zxcvbn(password, context);
     if u8::from(estimate.score()) >= 2 {
@@ -98,7 +94,7 @@ pub fn check_strength(password: &str, context: &[&str]) -> Result<(), FieldError
             reason.push_str(&format!(" ({tip})"));
         }
     }
-    Err(FieldError::new("password", reason))
+    Err(AuthError::WeakPassword(reason))
 }
 
 /// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing is deliberately
@@ -291,14 +287,10 @@ mod tests {
 
     #[test]
     fn weak_and_short_passwords_are_refused_with_a_reason() {
-        let short = check_strength("abc", &[]).expect_err("short");
-        assert!(short.reason.contains("8 to 128"));
-        let weak = check_strength("password", &[]).expect_err("weak");
-        assert!(
-            weak.reason.starts_with("password is too easy to guess"),
-            "{}",
-            weak.reason
-        );
+        let short = check_strength("abc", &[]).expect_err("short").to_string();
+        assert!(short.contains("8 to 128"));
+        let weak = check_strength("password", &[]).expect_err("weak").to_string();
+        assert!(weak.starts_with("password is too easy to guess"), "{weak}");
         assert!(check_strength(&"x".repeat(129), &[]).is_err());
         assert!(check_strength("correct horse battery staple", &[]).is_ok());
     }

@@ -112,7 +112,7 @@ impl AuthApi {
         let request = body.0.0;
         self.auth
             .sign_out(
-                &auth.0,
+                auth.claims(),
                 request.refresh_token.as_deref(),
                 request.all.unwrap_or(false),
             )
@@ -124,7 +124,7 @@ impl AuthApi {
     #[oai(path = "/api/auth/session", method = "get")]
     async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
         Ok(CurrentSession::Ok(SerdeJson::new(
-            &self.auth.session(&auth.0).await?,
+            &self.auth.session(auth.claims()).await?,
         )?))
     }
 }

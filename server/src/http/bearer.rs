@@ -6,7 +6,6 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use uuid::Uuid;
 
 use super::problem::ProblemResponse;
 use crate::auth::{AuthService, Claims};
@@ -15,9 +14,16 @@ use crate::tasks::Owner;
 /// An EdDSA access token from sign-in, sign-up or refresh.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
-pub struct BearerAuth(pub Claims);
+pub struct BearerAuth(pub Verified);
 
-async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Claims> {
+/// What the bearer check established: the token's claims and, on a task path, the
+/// owner it may act for.
+pub struct Verified {
+    pub claims: Claims,
+    owner: Option<Owner>,
+}
+
+async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Verified> {
     let auth = req
         .data::<Arc<AuthService>>()
         .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
@@ -25,24 +31,26 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Claims> {
         tracing::debug!(reason = %e, "token refused");
         poem::Error::from(ProblemResponse::from(e))
     })?;
-    // Checked here, before the route parses its body, so that the order of answers is
-    // 401, then 403, then 400/422, on every route.
-    if let Some(path_user) = task_path_owner(req.uri().path())
-        && path_user.parse::<Uuid>().ok() != Some(claims.sub)
-    {
-        return Err(ProblemResponse::forbidden().into());
-    }
-    Ok(claims)
+    // The one owner check, here, before the route parses its body, so that the order of
+    // answers is 401, then 403, then 400/422, on every route.
+    let owner = match task_path_owner(req.uri().path()) {
+        None => None,
+        Some(path_user) => Some(Owner::of_path(&claims, path_user).ok_or_else(ProblemResponse::forbidden)?),
+    };
+    Ok(Verified { claims, owner })
 }
 
 impl BearerAuth {
-    /// The owner scope for `/api/{user_id}/...`: only the token's own user.
-    pub fn owner_of(&self, path_user: Uuid) -> Result<Owner, ProblemResponse> {
-        if self.0.sub == path_user {
-            Ok(Owner(path_user))
-        } else {
-            Err(ProblemResponse::forbidden())
-        }
+    pub fn claims(&self) -> &Claims {
+        &self.0.claims
+    }
+
+    /// The owner the bearer check established for this task path.
+    pub fn owner(&self) -> Result<Owner, ProblemResponse> {
+        // Only a route outside `/api/{user_id}/tasks` has none, and those never ask.
+        self.0
+            .owner
+            .ok_or_else(|| ProblemResponse::internal(&"a task route was reached without an owner"))
     }
 }
 

@@ -7,10 +7,12 @@ use poem::http::{StatusCode, Version};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tokio::io::AsyncReadExt;
 
+use todo_api::ProblemCode;
+
 use super::problem::generic;
 
 /// Bodies larger than this are refused with 413, never buffered past it.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub const BODY_LIMIT: usize = todo_api::limits::BODY_MAX_BYTES;
 
 /// Refuses a request with no `Host` or with several (400, RFC 9112 section 3.2), and a
 /// `Transfer-Encoding` other than plain `chunked` (501): a body in a coding we would not
@@ -21,7 +23,7 @@ pub async fn check_framing<E: Endpoint>(next: E, req: Request) -> poem::Result<R
     if hosts > 1 || (host_required && hosts == 0) {
         return Ok(generic(
             StatusCode::BAD_REQUEST,
-            "bad_request",
+            ProblemCode::BadRequest,
             "an HTTP/1.1 request needs exactly one Host header",
         ));
     }
@@ -35,7 +37,7 @@ pub async fn check_framing<E: Endpoint>(next: E, req: Request) -> poem::Result<R
     if !codings.is_empty() && !plain_chunked {
         return Ok(generic(
             StatusCode::NOT_IMPLEMENTED,
-            "unsupported_transfer_encoding",
+            ProblemCode::UnsupportedTransferEncoding,
             "only `Transfer-Encoding: chunked` is supported",
         ));
     }

@@ -7,7 +7,7 @@ use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
-use todo_api::Problem;
+use todo_api::{Problem, ProblemCode};
 
 use crate::auth::AuthError;
 use crate::store::StoreError;
@@ -60,7 +60,7 @@ pub enum ProblemResponse {
 
 fn problem(
     status: StatusCode,
-    code: &str,
+    code: ProblemCode,
     detail: impl Into<String>,
     field: Option<String>,
 ) -> Json<Problem> {
@@ -69,7 +69,7 @@ fn problem(
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail: detail.into(),
-        code: code.to_string(),
+        code,
         field,
     })
 }
@@ -79,7 +79,7 @@ impl ProblemResponse {
         ProblemResponse::Unauthorized(
             problem(
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ProblemCode::InvalidToken,
                 format!("the access token is missing or invalid ({reason})"),
                 None,
             ),
@@ -90,20 +90,20 @@ impl ProblemResponse {
     pub fn forbidden() -> Self {
         ProblemResponse::Forbidden(problem(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ProblemCode::Forbidden,
             "this token may only use its own user's tasks",
             None,
         ))
     }
 
-    pub fn bad_request(code: &str, detail: impl Into<String>, field: Option<String>) -> Self {
+    pub fn bad_request(code: ProblemCode, detail: impl Into<String>, field: Option<String>) -> Self {
         ProblemResponse::BadRequest(problem(StatusCode::BAD_REQUEST, code, detail, field))
     }
 
     pub fn invalid_field(field: &str, reason: impl Into<String>) -> Self {
         ProblemResponse::Unprocessable(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            ProblemCode::InvalidField,
             reason,
             Some(field.to_string()),
         ))
@@ -112,7 +112,7 @@ impl ProblemResponse {
     pub fn request_timeout() -> Self {
         ProblemResponse::RequestTimeout(problem(
             StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ProblemCode::RequestTimeout,
             "the request took too long to arrive",
             None,
         ))
@@ -127,7 +127,7 @@ impl ProblemResponse {
         ProblemResponse::Unavailable(
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ProblemCode::Unavailable,
                 "the database is temporarily unavailable; retry shortly",
                 None,
             ),
@@ -136,12 +136,12 @@ impl ProblemResponse {
     }
 
     /// Logs the cause with a reference and answers only the reference.
-    pub(super) fn internal(cause: &dyn std::fmt::Display) -> Self {
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
         let reference = uuid::Uuid::new_v4();
         tracing::error!(%reference, error = %cause, "internal error");
         ProblemResponse::Internal(problem(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ProblemCode::Internal,
             format!("an internal error occurred (reference {reference})"),
             None,
         ))
@@ -161,37 +161,51 @@ impl From<AuthError> for ProblemResponse {
     fn from(e: AuthError) -> Self {
         let detail = e.to_string();
         match e {
-            AuthError::InvalidField(f) => {
-                let code = if f.field == "password" {
-                    "weak_password"
-                } else {
-                    "invalid_field"
-                };
-                ProblemResponse::Unprocessable(problem(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    code,
-                    f.reason,
-                    Some(f.field.to_string()),
-                ))
-            }
+            AuthError::InvalidField(f) => ProblemResponse::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::InvalidField,
+                f.reason,
+                Some(f.field.to_string()),
+            )),
+            AuthError::WeakPassword(reason) => ProblemResponse::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::WeakPassword,
+                reason,
+                Some("password".into()),
+            )),
             AuthError::EmailTaken => ProblemResponse::Conflict(problem(
                 StatusCode::CONFLICT,
-                "email_taken",
+                ProblemCode::EmailTaken,
                 detail,
                 Some("email".into()),
             )),
             AuthError::InvalidCredentials => ProblemResponse::Unauthorized(
-                problem(StatusCode::UNAUTHORIZED, "invalid_credentials", detail, None),
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    ProblemCode::InvalidCredentials,
+                    detail,
+                    None,
+                ),
                 r#"Bearer realm="todo""#.into(),
             ),
             AuthError::RateLimited { retry_after } => ProblemResponse::TooManyRequests(
-                problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail, None),
+                problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ProblemCode::RateLimited,
+                    detail,
+                    None,
+                ),
                 // Rounded up: a client that waits this long is let in.
                 retry_after.as_millis().div_ceil(1000).max(1) as u64,
             ),
             AuthError::InvalidToken(reason) => Self::invalid_token(reason),
             AuthError::RefreshRejected | AuthError::AccountGone => ProblemResponse::Unauthorized(
-                problem(StatusCode::UNAUTHORIZED, "invalid_refresh_token", detail, None),
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    ProblemCode::InvalidRefreshToken,
+                    detail,
+                    None,
+                ),
                 INVALID_TOKEN_CHALLENGE.into(),
             ),
             AuthError::Store(e) => Self::from_store(e),
@@ -206,7 +220,7 @@ impl From<TaskError> for ProblemResponse {
             TaskError::Invalid { field, reason } => Self::invalid_field(&field, reason),
             TaskError::NotFound(_) => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
-                "task_not_found",
+                ProblemCode::TaskNotFound,
                 e.to_string(),
                 None,
             )),
@@ -228,7 +242,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         // The reason is not passed on: poem-openapi's quotes the value that was sent.
         return ProblemResponse::bad_request(
-            "invalid_parameter",
+            ProblemCode::InvalidParameter,
             format!(
                 "parameter `{}` has a value of the wrong type or out of range",
                 e.name
@@ -239,7 +253,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     }
     if err.is::<ParsePathError>() {
         return ProblemResponse::bad_request(
-            "invalid_parameter",
+            ProblemCode::InvalidParameter,
             "a path segment is invalid: the user id must be a UUID and the task id an integer",
             None,
         )
@@ -247,7 +261,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         return ProblemResponse::bad_request(
-            "invalid_body",
+            ProblemCode::InvalidBody,
             format!("the request body is invalid: {}", e.reason),
             None,
         )
@@ -256,7 +270,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
     if err.is::<ContentTypeError>() {
         return ProblemResponse::UnsupportedMediaType(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ProblemCode::UnsupportedMediaType,
             "send the body as application/json",
             None,
         ))
@@ -272,23 +286,25 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
         return response;
     }
     match status {
-        StatusCode::NOT_FOUND => generic(status, "not_found", "no such route"),
+        StatusCode::NOT_FOUND => generic(status, ProblemCode::NotFound, "no such route"),
         StatusCode::METHOD_NOT_ALLOWED => generic(
             status,
-            "method_not_allowed",
+            ProblemCode::MethodNotAllowed,
             "this route does not take that method",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            generic(status, "payload_too_large", "the request body is over 64 KiB")
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => generic(
+            status,
+            ProblemCode::PayloadTooLarge,
+            "the request body is over 64 KiB",
+        ),
         s if s.is_server_error() => {
             ProblemResponse::internal(&format!("unmapped server error {s}")).into_response()
         }
-        s => generic(s, "bad_request", "the request could not be processed"),
+        s => generic(s, ProblemCode::BadRequest, "the request could not be processed"),
     }
 }
 
-pub(super) fn generic(status: StatusCode, code: &str, detail: &str) -> Response {
+pub(super) fn generic(status: StatusCode, code: ProblemCode, detail: &str) -> Response {
     let body = problem(status, code, detail, None);
     let mut response = poem::web::Json(body.0).into_response();
     response.set_status(status);

@@ -4,7 +4,7 @@
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
+use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
 use uuid::Uuid;
 
 use super::ApiTag;
@@ -12,7 +12,7 @@ use super::bearer::BearerAuth;
 use super::json::SerdeJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
-use crate::tasks::{RawTaskQuery, TaskDraft, TaskQuery, TaskService};
+use crate::tasks::{TaskDraft, TaskQuery, TaskService};
 
 pub struct TaskApi {
     pub tasks: TaskService,
@@ -55,7 +55,7 @@ impl TaskApi {
     async fn list(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         status: Query<Option<StatusFilter>>,
         q: Query<Option<String>>,
         tag: Query<Option<String>>,
@@ -65,8 +65,8 @@ impl TaskApi {
         limit: Query<Option<u32>>,
         offset: Query<Option<u32>>,
     ) -> Result<TaskList, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
-        let query = TaskQuery::parse(RawTaskQuery {
+        let owner = auth.owner()?;
+        let query = TaskQuery::parse(ListQuery {
             status: status.0,
             search: q.0,
             tag: tag.0,
@@ -85,12 +85,12 @@ impl TaskApi {
     async fn create(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         body: Json<Strict<TaskInput>>,
     ) -> Result<TaskCreated, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
+        let owner = auth.owner()?;
         let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
-        let location = format!("/api/{}/tasks/{}", owner.0, task.id);
+        let location = format!("/api/{}/tasks/{}", owner.id(), task.id);
         Ok(TaskCreated::Created(SerdeJson::new(&task)?, location))
     }
 
@@ -99,10 +99,10 @@ impl TaskApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
+        let owner = auth.owner()?;
         Ok(OneTask::Ok(SerdeJson::new(&self.tasks.get(owner, id.0).await?)?))
     }
 
@@ -113,11 +113,11 @@ impl TaskApi {
     async fn replace(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
         body: Json<Strict<TaskInput>>,
     ) -> Result<OneTask, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
+        let owner = auth.owner()?;
         let task = self
             .tasks
             .replace(owner, id.0, TaskDraft::parse(body.0.0)?)
@@ -130,10 +130,10 @@ impl TaskApi {
     async fn delete(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
     ) -> Result<TaskDeleted, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
+        let owner = auth.owner()?;
         self.tasks.delete(owner, id.0).await?;
         Ok(TaskDeleted::NoContent)
     }
@@ -143,10 +143,10 @@ impl TaskApi {
     async fn toggle_complete(
         &self,
         auth: BearerAuth,
-        user_id: Path<Uuid>,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
-        let owner = auth.owner_of(user_id.0)?;
+        let owner = auth.owner()?;
         Ok(OneTask::Ok(SerdeJson::new(
             &self.tasks.toggle_completed(owner, id.0).await?,
         )?))

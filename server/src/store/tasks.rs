@@ -67,7 +67,7 @@ pub fn insert(
     tx.query_row(
         &sql,
         params![
-            owner.0.to_string(),
+            owner.id().to_string(),
             draft.title,
             draft.description,
             priority_to_sql(draft.priority),
@@ -82,7 +82,7 @@ pub fn insert(
 pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<Task>> {
     let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2");
     conn.prepare_cached(&sql)?
-        .query_row(params![id, owner.0.to_string()], task_from_row)
+        .query_row(params![id, owner.id().to_string()], task_from_row)
         .optional()
 }
 
@@ -101,7 +101,7 @@ pub fn replace(
         &sql,
         params![
             id,
-            owner.0.to_string(),
+            owner.id().to_string(),
             draft.title,
             draft.description,
             priority_to_sql(draft.priority),
@@ -117,7 +117,7 @@ pub fn replace(
 pub fn delete(tx: &Connection, owner: Owner, id: i64) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
-        params![id, owner.0.to_string()],
+        params![id, owner.id().to_string()],
     )?;
     Ok(n > 0)
 }
@@ -136,7 +136,7 @@ pub fn toggle_completed(
     );
     tx.query_row(
         &sql,
-        params![id, owner.0.to_string(), to_micros(now)],
+        params![id, owner.id().to_string(), to_micros(now)],
         task_from_row,
     )
     .optional()
@@ -159,7 +159,7 @@ fn like_pattern(text: &str) -> String {
 /// One page of the owner's tasks and the total that match the filter.
 pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Result<(Vec<Task>, u64)> {
     let mut filter = String::from("user_id = ?");
-    let mut args: Vec<Value> = vec![Value::Text(owner.0.to_string())];
+    let mut args: Vec<Value> = vec![Value::Text(owner.id().to_string())];
     match query.status {
         StatusFilter::All => {}
         StatusFilter::Pending => filter.push_str(" AND completed = 0"),
@@ -235,11 +235,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let mut conn = crate::store::open_connection(&dir.path().join("t.db")).expect("open");
         crate::store::migrations::run(&mut conn).expect("schema");
-        let (ann, bob) = (Owner(uuid::Uuid::new_v4()), Owner(uuid::Uuid::new_v4()));
+        let (ann, bob) = (
+            Owner::for_tests(uuid::Uuid::new_v4()),
+            Owner::for_tests(uuid::Uuid::new_v4()),
+        );
         for (owner, count) in [(ann, 5), (bob, 3)] {
             conn.execute(
                 "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",
-                params![owner.0.to_string(), owner.0.to_string()],
+                params![owner.id().to_string(), owner.id().to_string()],
             )
             .expect("user");
             for i in 0..count {
@@ -253,11 +256,12 @@ mod tests {
         }
         for limit in 1..=7u32 {
             for offset in 0..=7u32 {
-                let query = TaskQuery {
-                    limit,
-                    offset,
+                let query = TaskQuery::parse(todo_api::ListQuery {
+                    limit: Some(limit),
+                    offset: Some(offset),
                     ..Default::default()
-                };
+                })
+                .expect("query");
                 let (page, total) = list(&conn, ann, &query).expect("list");
                 assert_eq!(total, 5, "limit {limit} offset {offset}");
                 assert_eq!(page.len() as u32, limit.min(5u32.saturating_sub(offset)));

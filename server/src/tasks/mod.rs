@@ -3,7 +3,7 @@
 pub mod model;
 mod service;
 
-pub use model::{Owner, RawTaskQuery, TaskDraft, TaskQuery};
+pub use model::{Owner, TaskDraft, TaskQuery};
 pub use service::TaskService;
 
 use crate::store::StoreError;

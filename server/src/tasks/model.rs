@@ -2,26 +2,39 @@
 //! handed a title of 300 characters or an eleventh tag.
 
 use time::OffsetDateTime;
-use todo_api::{Priority, SortField, SortOrder, StatusFilter, TaskInput, text};
+use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, TaskInput, text};
 use uuid::Uuid;
 
 use super::TaskError;
+use crate::auth::Claims;
 
-pub const TITLE_MAX: usize = 200;
-pub const DESCRIPTION_MAX: usize = 1000;
-pub const TAGS_MAX: usize = 10;
-pub const TAG_MAX: usize = 32;
-pub const LIST_LIMIT_DEFAULT: u32 = 100;
-pub const LIST_LIMIT_MAX: u32 = 500;
-pub const SEARCH_MAX: usize = 200;
-/// The range of `due_at`, in UTC: what RFC 3339 and every client can write back.
-pub const DUE_AT_MIN: OffsetDateTime = time::macros::datetime!(0001-01-01 00:00:00 UTC);
-pub const DUE_AT_MAX: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
+use todo_api::limits::{
+    DESCRIPTION_MAX, DUE_AT_MAX, DUE_AT_MIN, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SEARCH_MAX, TAG_MAX,
+    TAGS_MAX, TITLE_MAX,
+};
 
-/// The user whose tasks a query may touch. Only built from a verified token whose subject
-/// matches the path, so every store call is scoped to its owner.
+/// The user whose tasks a query may touch. The field is private and the only
+/// constructor compares a verified token's subject with the `{user_id}` of the path, so
+/// every store call is scoped to the token's own user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner(pub Uuid);
+pub struct Owner(Uuid);
+
+impl Owner {
+    /// The owner of `/api/{path_user}/...` for these claims; `None` when the path names
+    /// another user (or no user at all). `claims` must come from the bearer check.
+    pub fn of_path(claims: &Claims, path_user: &str) -> Option<Owner> {
+        (path_user.parse::<Uuid>().ok() == Some(claims.sub)).then_some(Owner(claims.sub))
+    }
+
+    pub fn id(self) -> Uuid {
+        self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: Uuid) -> Owner {
+        Owner(id)
+    }
+}
 
 /// The editable fields of a task, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,9 +127,8 @@ fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, TaskError> {
 }
 
 fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
-    let mut tags: Vec<String> = Vec::with_capacity(raw.len());
-    for tag in raw {
-        let tag = tag.trim().to_string();
+    for tag in &raw {
+        let tag = tag.trim();
         let len = tag.chars().count();
         if len == 0 || len > TAG_MAX {
             return Err(invalid(
@@ -124,11 +136,9 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
                 format!("each tag must be 1 to {TAG_MAX} characters"),
             ));
         }
-        check_line("tags", &tag)?;
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
+        check_line("tags", tag)?;
     }
+    let tags = todo_api::limits::unique_tags(raw);
     if tags.len() > TAGS_MAX {
         return Err(invalid(
             "tags",
@@ -139,7 +149,7 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
 }
 
 /// A checked list query.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskQuery {
     pub status: StatusFilter,
     pub search: Option<String>,
@@ -151,21 +161,8 @@ pub struct TaskQuery {
     pub offset: u32,
 }
 
-/// The list query as it arrives, before checking.
-#[derive(Debug, Clone, Default)]
-pub struct RawTaskQuery {
-    pub status: Option<StatusFilter>,
-    pub search: Option<String>,
-    pub tag: Option<String>,
-    pub priority: Option<Priority>,
-    pub sort: Option<SortField>,
-    pub order: Option<SortOrder>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 impl TaskQuery {
-    pub fn parse(raw: RawTaskQuery) -> Result<TaskQuery, TaskError> {
+    pub fn parse(raw: ListQuery) -> Result<TaskQuery, TaskError> {
         let limit = raw.limit.unwrap_or(LIST_LIMIT_DEFAULT);
         if limit == 0 || limit > LIST_LIMIT_MAX {
             return Err(invalid("limit", format!("limit must be 1 to {LIST_LIMIT_MAX}")));
@@ -181,13 +178,14 @@ impl TaskQuery {
         if tag.as_ref().is_some_and(|t| t.chars().count() > TAG_MAX) {
             return Err(invalid("tag", format!("a tag has at most {TAG_MAX} characters")));
         }
+        let sort = raw.sort.unwrap_or_default();
         Ok(TaskQuery {
             status: raw.status.unwrap_or_default(),
             search,
             tag,
             priority: raw.priority,
-            sort: raw.sort.unwrap_or_default(),
-            order: raw.order.unwrap_or_default(),
+            sort,
+            order: raw.order.unwrap_or(sort.default_order()),
             limit,
             offset: raw.offset.unwrap_or(0),
         })
@@ -243,13 +241,10 @@ mod tests {
 
     #[test]
     fn list_limit_defaults_and_is_capped() {
-        assert_eq!(
-            TaskQuery::parse(RawTaskQuery::default()).expect("valid").limit,
-            100
-        );
-        let raw = RawTaskQuery {
+        assert_eq!(TaskQuery::parse(ListQuery::default()).expect("valid").limit, 100);
+        let raw = ListQuery {
             limit: Some(501),
-            ..RawTaskQuery::default()
+            ..ListQuery::default()
         };
         assert!(TaskQuery::parse(raw).is_err());
     }

@@ -3,6 +3,7 @@
 
 use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::Value;
+use todo_api::ProblemCode;
 use todo_e2e::{TestServer, http};
 
 pub fn bearer(rb: RequestBuilder, token: &str) -> RequestBuilder {
@@ -10,7 +11,7 @@ pub fn bearer(rb: RequestBuilder, token: &str) -> RequestBuilder {
 }
 
 /// Asserts a problem JSON response and returns its body.
-pub fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+pub fn assert_problem(response: Response, status: u16, code: ProblemCode) -> Value {
     let actual = response.status().as_u16();
     let content_type = response
         .headers()
@@ -25,7 +26,7 @@ pub fn assert_problem(response: Response, status: u16, code: &str) -> Value {
         "content type; body: {text}"
     );
     let body: Value = serde_json::from_str(&text).expect("problem JSON");
-    assert_eq!(body["code"], code, "code; body: {text}");
+    assert_eq!(body["code"], code.as_str(), "code; body: {text}");
     assert_eq!(body["status"], status);
     for field in ["type", "title", "detail"] {
         assert!(body[field].is_string(), "problem lacks `{field}`: {text}");

@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use todo_api::limits::{PASSWORD_MAX, PASSWORD_MIN};
 
 use super::{Theme, centered, field_lines, spinner};
 use crate::app::{App, SignInForm, SignUpForm};
@@ -114,7 +115,8 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
     ));
     lines.push(Line::from(""));
     lines.push(check(checks.email_ok, "email looks like an address", theme));
-    lines.push(check(checks.length_ok, "password is 8 to 128 characters", theme));
+    let length_rule = format!("password is {PASSWORD_MIN} to {PASSWORD_MAX} characters");
+    lines.push(check(checks.length_ok, &length_rule, theme));
     lines.push(check(checks.match_ok, "passwords match", theme));
     match (&form.password_reason, &form.error) {
         (Some(reason), _) => lines.push(Line::styled(format!("  ✗ {reason}"), theme.error())),

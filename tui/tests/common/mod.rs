@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
+pub use todo_api::ProblemCode;
 use todo_api::{Priority, Problem, Task, User};
 use todo_client::{ClientError, TaskPage};
 use todo_tui::app::{App, Cmd, Msg, Screen};
@@ -52,14 +53,14 @@ pub fn sample_tasks() -> Vec<Task> {
     vec![milk, taxes, read]
 }
 
-pub fn problem(status: u16, code: &str, detail: &str, field: Option<&str>) -> ClientError {
+pub fn problem(status: u16, code: ProblemCode, detail: &str, field: Option<&str>) -> ClientError {
     ClientError::Api {
         problem: Box::new(Problem {
             kind: format!("urn:todo:problem:{code}"),
             title: "Error".into(),
             status,
             detail: detail.into(),
-            code: code.into(),
+            code,
             field: field.map(str::to_string),
         }),
     }

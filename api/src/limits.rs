@@ -1,0 +1,49 @@
+//! The limits of every field, in characters unless said otherwise: the server validates
+//! with them, and the apps check their forms and write their help with them.
+
+use time::OffsetDateTime;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 1000;
+/// Distinct tags on one task.
+pub const TAGS_MAX: usize = 10;
+pub const TAG_MAX: usize = 32;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const NAME_MAX: usize = 100;
+pub const EMAIL_MAX: usize = 254;
+pub const SEARCH_MAX: usize = 200;
+pub const LIST_LIMIT_DEFAULT: u32 = 100;
+pub const LIST_LIMIT_MAX: u32 = 500;
+/// Request bodies, in bytes.
+pub const BODY_MAX_BYTES: usize = 64 * 1024;
+/// The range of `due_at`, in UTC: what RFC 3339 and every client can write back.
+pub const DUE_AT_MIN: OffsetDateTime = time::macros::datetime!(0001-01-01 00:00:00 UTC);
+pub const DUE_AT_MAX: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
+
+/// Tags as the server keeps them: trimmed, empty ones dropped, each once, in the order
+/// first given. [`TAGS_MAX`] counts what this returns.
+pub fn unique_tags<I, S>(tags: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut unique: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.as_ref().trim();
+        if !tag.is_empty() && !unique.iter().any(|t| t == tag) {
+            unique.push(tag.to_string());
+        }
+    }
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_trimmed_and_kept_once_in_order() {
+        assert_eq!(unique_tags([" b", "a", "b ", "", "a"]), ["b", "a"]);
+    }
+}
