@@ -70,7 +70,12 @@ fn passwords(c: &mut Criterion) {
         b.iter(|| rt.block_on(pool.hash(black_box("bench-password-harbour".into()))))
     });
     group.bench_function("argon2id verify", |b| {
-        b.iter(|| rt.block_on(pool.verify(black_box("bench-password-harbour".into()), Some(hash.clone()))))
+        b.iter(|| {
+            rt.block_on(pool.verify(
+                black_box("bench-password-harbour".into()),
+                Some((uuid::Uuid::nil(), hash.clone())),
+            ))
+        })
     });
     group.finish();
 }

@@ -52,7 +52,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let path = config.database.clone();
     let db = tokio::task::spawn_blocking(move || Db::open(&path))
         .await
-        .map_err(|_| StoreError::WorkerGone)??;
+        .map_err(|_| StoreError::Worker(workers::JobError::Stopped))??;
     let bind_err = |source| ServerError::Bind {
         addr: config.bind.clone(),
         source,

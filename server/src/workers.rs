@@ -4,10 +4,41 @@
 //! buffers would otherwise be kept by a malloc arena per blocking thread) and lets the
 //! number of threads decide how much of the machine the work may take.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use crossbeam_channel::Sender;
 use tokio::sync::oneshot;
 
 type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
+
+/// Why a job gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("the worker threads have stopped")]
+    Stopped,
+    /// A bug: the job panicked. The thread and its state survive; only this caller
+    /// gets an error.
+    #[error("a worker job panicked: {0}")]
+    Panicked(String),
+}
+
+/// Runs `f`, turning a panic into [`JobError::Panicked`] with its message.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, JobError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        JobError::Panicked(message)
+    })
+}
+
+/// A channel of jobs: one mechanism for every pool (the writer's included), many
+/// consumers on one queue, so each job wakes exactly one idle thread.
+pub fn job_queue<J>() -> (Sender<J>, crossbeam_channel::Receiver<J>) {
+    crossbeam_channel::unbounded()
+}
 
 pub struct WorkerPool<S> {
     jobs: Sender<Job<S>>,
@@ -25,8 +56,7 @@ pub enum Priority {
 impl<S: Send + 'static> WorkerPool<S> {
     /// One thread per state; the threads end when the pool is dropped.
     pub fn start(name: &str, states: Vec<S>, priority: Priority) -> std::io::Result<WorkerPool<S>> {
-        // Many consumers on one queue: each job wakes exactly one idle thread.
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job<S>>();
+        let (jobs, queue) = job_queue::<Job<S>>();
         for (i, mut state) in states.into_iter().enumerate() {
             let queue = queue.clone();
             std::thread::Builder::new()
@@ -43,14 +73,18 @@ impl<S: Send + 'static> WorkerPool<S> {
         Ok(WorkerPool { jobs })
     }
 
-    /// Runs `f` on one of the threads; `None` if the pool has stopped.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut S) -> T + Send + 'static) -> Option<T> {
+    /// Runs `f` on one of the threads. A panic in `f` is caught there: this caller gets
+    /// [`JobError::Panicked`] and the thread goes on serving the next job.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut S) -> T + Send + 'static,
+    ) -> Result<T, JobError> {
         let (reply, answer) = oneshot::channel();
         let job: Job<S> = Box::new(move |state| {
-            let _ = reply.send(f(state));
+            let _ = reply.send(catch_panic(|| f(state)));
         });
-        self.jobs.send(job).ok()?;
-        answer.await.ok()
+        self.jobs.send(job).map_err(|_| JobError::Stopped)?;
+        answer.await.map_err(|_| JobError::Stopped)?
     }
 }
 
@@ -78,6 +112,32 @@ mod tests {
             seen.push(value);
         }
         assert!(seen.iter().all(|v| *v == 10 || *v == 20));
+    }
+
+    /// A job that panics fails alone: every thread still serves the next jobs.
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_threads_keep_serving() {
+        let pool = WorkerPool::start("panics", vec![0u32, 0], Priority::Normal).expect("pool");
+        for _ in 0..4 {
+            let outcome = pool
+                .run(|_: &mut u32| -> u32 { panic!("injected failure") })
+                .await;
+            assert!(
+                matches!(&outcome, Err(JobError::Panicked(m)) if m == "injected failure"),
+                "{outcome:?}"
+            );
+        }
+        for _ in 0..8 {
+            assert_eq!(
+                pool.run(|n: &mut u32| {
+                    *n += 1;
+                    7
+                })
+                .await
+                .ok(),
+                Some(7)
+            );
+        }
     }
 
     /// The nice value of the calling thread (field 19 of its `stat`).

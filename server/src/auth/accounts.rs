@@ -173,7 +173,7 @@ impl AuthService {
             .read(move |c| store::users::find_by_email(c, &lookup))
             .await?;
         let (user, hash) = match record {
-            Some(r) => (Some(r.user), Some(r.password_hash)),
+            Some(r) => (Some(r.user.clone()), Some((r.user.id, r.password_hash))),
             None => (None, None),
         };
         let verified = self.verify_password(password, hash, user.as_ref()).await?;
@@ -193,7 +193,7 @@ impl AuthService {
     async fn verify_password(
         &self,
         password: String,
-        hash: Option<String>,
+        hash: Option<(Uuid, String)>,
         user: Option<&User>,
     ) -> Result<bool, AuthError> {
         let nfc = passwords::normalize_password(&password);

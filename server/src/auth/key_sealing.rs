@@ -11,7 +11,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
-use super::AuthError;
+use super::keys::KeyError;
 
 /// The first byte of a sealed seed; a clear seed is exactly 32 bytes and has none.
 const SEALED_V1: u8 = 1;
@@ -88,7 +88,7 @@ pub fn is_sealed(stored: &[u8]) -> bool {
 impl KeySealing {
     /// The bytes to store for `seed`. The key id is authenticated with it, so a sealed
     /// seed moved to another key's row does not open.
-    pub fn seal(&self, kid: &str, seed: &[u8; SEED_LEN]) -> Result<Vec<u8>, AuthError> {
+    pub fn seal(&self, kid: &str, seed: &[u8; SEED_LEN]) -> Result<Vec<u8>, KeyError> {
         let KeySealing::Sealed(kek) = self else {
             return Ok(seed.to_vec());
         };
@@ -101,7 +101,7 @@ impl KeySealing {
                     aad: kid.as_bytes(),
                 },
             )
-            .map_err(|_| AuthError::Internal("cannot seal a signing key".into()))?;
+            .map_err(|_| KeyError::Seal)?;
         let mut stored = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         stored.push(SEALED_V1);
         stored.extend_from_slice(&nonce);
@@ -110,24 +110,20 @@ impl KeySealing {
     }
 
     /// The seed from stored bytes, sealed or clear.
-    pub fn open(&self, kid: &str, stored: &[u8]) -> Result<[u8; SEED_LEN], AuthError> {
+    pub fn open(&self, kid: &str, stored: &[u8]) -> Result<[u8; SEED_LEN], KeyError> {
         if !is_sealed(stored) {
-            return stored
-                .try_into()
-                .map_err(|_| AuthError::Internal("a stored signing key is malformed".into()));
+            // Exactly 32 bytes: a clear seed.
+            return stored.try_into().map_err(|_| KeyError::Malformed);
         }
         let KeySealing::Sealed(kek) = self else {
-            return Err(AuthError::Internal(
-                "the signing keys are encrypted: start with --key-encryption-key-file or TODO_KEY_ENCRYPTION_KEY"
-                    .into(),
-            ));
+            return Err(KeyError::SealedWithoutKey);
         };
-        let (version, rest) = stored.split_first().ok_or_else(wrong_key)?;
+        let (version, rest) = stored.split_first().ok_or(KeyError::Malformed)?;
         if *version != SEALED_V1 || rest.len() < NONCE_LEN {
-            return Err(wrong_key());
+            return Err(KeyError::Malformed);
         }
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| wrong_key())?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| KeyError::Malformed)?;
         let seed = XChaCha20Poly1305::new(&kek.0)
             .decrypt(
                 &XNonce::from(nonce),
@@ -136,13 +132,10 @@ impl KeySealing {
                     aad: kid.as_bytes(),
                 },
             )
-            .map_err(|_| wrong_key())?;
-        seed.try_into().map_err(|_| wrong_key())
+            // The tag did not verify: another key, or another row's seed.
+            .map_err(|_| KeyError::WrongKey)?;
+        seed.try_into().map_err(|_| KeyError::Malformed)
     }
-}
-
-fn wrong_key() -> AuthError {
-    AuthError::Internal("a signing key does not open with this key-encryption key (wrong key?)".into())
 }
 
 #[cfg(test)]

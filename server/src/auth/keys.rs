@@ -19,6 +19,30 @@ use super::key_sealing::{self, KeySealing};
 use crate::store::keys::KeyRecord;
 use crate::store::{self, Db};
 
+/// What can go wrong with the signing keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot encode a signing key")]
+    Encode(#[source] ed25519_dalek::pkcs8::Error),
+    #[error("a stored public key is invalid")]
+    PublicKey(#[source] jsonwebtoken::errors::Error),
+    #[error("cannot sign an access token")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+    #[error("no active signing key")]
+    NoActiveKey,
+    #[error("a stored signing key is malformed")]
+    Malformed,
+    /// The cipher says nothing more (its error is opaque by design).
+    #[error("cannot seal a signing key")]
+    Seal,
+    #[error(
+        "the signing keys are encrypted: start with --key-encryption-key-file or TODO_KEY_ENCRYPTION_KEY"
+    )]
+    SealedWithoutKey,
+    #[error("a signing key does not open with this key-encryption key (wrong key?)")]
+    WrongKey,
+}
+
 /// Makes a fresh key pair with a random key id, its seed stored as `sealing` says.
 pub fn generate_key(sealing: &KeySealing) -> Result<KeyRecord, AuthError> {
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -78,15 +102,14 @@ impl KeySet {
                 let seed = sealing.open(&record.kid, &record.stored_secret)?;
                 let der = SigningKey::from_bytes(&seed)
                     .to_pkcs8_der()
-                    .map_err(|_| AuthError::Internal("cannot encode a signing key".into()))?;
+                    .map_err(KeyError::Encode)?;
                 signer = Some(Signer {
                     kid: record.kid.clone(),
                     key: EncodingKey::from_ed_der(der.as_bytes()),
                 });
             }
             let x = URL_SAFE_NO_PAD.encode(record.public_key);
-            let decoding = DecodingKey::from_ed_components(&x)
-                .map_err(|_| AuthError::Internal("a stored public key is invalid".into()))?;
+            let decoding = DecodingKey::from_ed_components(&x).map_err(KeyError::PublicKey)?;
             verifiers.insert(record.kid.clone(), decoding);
             jwks.push(Jwk {
                 kty: "OKP".into(),
@@ -97,7 +120,7 @@ impl KeySet {
                 key_use: "sig".into(),
             });
         }
-        let signer = signer.ok_or_else(|| AuthError::Internal("no active signing key".into()))?;
+        let signer = signer.ok_or(KeyError::NoActiveKey)?;
         Ok(KeySet {
             signer,
             verifiers,

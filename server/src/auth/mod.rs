@@ -39,8 +39,21 @@ pub enum AuthError {
     AccountGone,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("password hashing failed")]
+    Hashing(#[source] argon2::password_hash::Error),
+    /// Never answered as a wrong password: the account's stored hash is broken.
+    #[error("the stored password hash of user {user_id} cannot be read")]
+    UnreadableHash {
+        user_id: uuid::Uuid,
+        #[source]
+        source: argon2::password_hash::Error,
+    },
+    #[error("the password threads failed")]
+    PasswordWorkers(#[from] crate::workers::JobError),
+    #[error("cannot start the password threads")]
+    StartPasswordWorkers(#[source] std::io::Error),
+    #[error("signing keys")]
+    Keys(#[from] keys::KeyError),
 }
 
 /// A request field that was refused, with the reason a person can act on.

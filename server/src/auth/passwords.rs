@@ -150,8 +150,8 @@ fn dummy_hash() -> Result<String, AuthError> {
     Ok(phc.to_string())
 }
 
-fn internal(e: impl std::fmt::Display) -> AuthError {
-    AuthError::Internal(format!("password hashing failed: {e}"))
+fn internal(e: argon2::password_hash::Error) -> AuthError {
+    AuthError::Hashing(e)
 }
 
 fn hash_blocking(memory: &mut HashMemory, password: &[u8]) -> Result<String, AuthError> {
@@ -180,35 +180,42 @@ fn hash_blocking(memory: &mut HashMemory, password: &[u8]) -> Result<String, Aut
     Ok(phc.to_string())
 }
 
+/// Why a stored hash could not be checked.
+#[derive(Debug)]
+enum VerifyError {
+    /// The PHC string does not parse or names parameters we cannot use.
+    Unreadable(argon2::password_hash::Error),
+    Hashing(argon2::password_hash::Error),
+}
+
 /// Recomputes the stored hash with the stored parameters; `Output`'s comparison is
-/// constant-time.
-fn verify_blocking(memory: &mut HashMemory, password: &[u8], stored: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return false;
+/// constant-time. A stored hash that does not parse is an error, never a mismatch: it
+/// would lock its owner out silently.
+fn verify_blocking(memory: &mut HashMemory, password: &[u8], stored: &str) -> Result<bool, VerifyError> {
+    use argon2::password_hash::Error as E;
+    let unreadable = VerifyError::Unreadable;
+    let parsed = PasswordHash::new(stored).map_err(unreadable)?;
+    let params = Params::try_from(&parsed).map_err(unreadable)?;
+    let salt = parsed.salt.ok_or(VerifyError::Unreadable(E::SaltInvalid(
+        argon2::password_hash::errors::InvalidValue::Malformed,
+    )))?;
+    let expected = parsed.hash.ok_or(VerifyError::Unreadable(E::PhcStringField))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(unreadable)?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| VerifyError::Unreadable(e.into()))?,
+        None => Version::V0x13,
     };
-    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&parsed), parsed.salt, parsed.hash)
-    else {
-        return false;
-    };
-    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
-        return false;
-    };
-    let version = parsed
-        .version
-        .and_then(|v| Version::try_from(v).ok())
-        .unwrap_or(Version::V0x13);
     let mut salt_buf = [0u8; 64];
-    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
-        return false;
-    };
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(unreadable)?;
     let blocks = memory.blocks(params.block_count());
     let argon2 = Argon2::new(algorithm, version, params);
-    Output::init_with(expected.len(), |out| {
+    let computed = Output::init_with(expected.len(), |out| {
         argon2
             .hash_password_into_with_memory(password, salt_bytes, out, blocks)
-            .map_err(|_| argon2::password_hash::Error::Password)
+            .map_err(|_| E::Password)
     })
-    .is_ok_and(|computed| computed == expected)
+    .map_err(VerifyError::Hashing)?;
+    Ok(computed == expected)
 }
 
 impl PasswordHasherPool {
@@ -218,7 +225,7 @@ impl PasswordHasherPool {
         let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1);
         let memory = (0..threads).map(|_| HashMemory::new()).collect();
         let workers = WorkerPool::start("argon2", memory, Priority::Background)
-            .map_err(|e| AuthError::Internal(format!("cannot start password threads: {e}")))?;
+            .map_err(AuthError::StartPasswordWorkers)?;
         Ok(PasswordHasherPool {
             workers: Arc::new(workers),
             dummy_hash: Arc::new(dummy_hash()?),
@@ -229,10 +236,7 @@ impl PasswordHasherPool {
         &self,
         f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        self.workers
-            .run(f)
-            .await
-            .ok_or_else(|| AuthError::Internal("password worker failed".into()))
+        Ok(self.workers.run(f).await?)
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AuthError> {
@@ -240,14 +244,29 @@ impl PasswordHasherPool {
             .await?
     }
 
-    /// Verifies against `hash`, or against the dummy hash when there is no account.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AuthError> {
-        let has_account = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let matches = self
+    /// Verifies against an account's `(user id, stored hash)`, or against the dummy hash
+    /// when there is no account. A stored hash that cannot be read is logged (by the
+    /// caller's 500, with the user id and never the hash) and is not a wrong password.
+    pub async fn verify(
+        &self,
+        password: String,
+        account: Option<(uuid::Uuid, String)>,
+    ) -> Result<bool, AuthError> {
+        let (user_id, hash) = match account {
+            Some((id, hash)) => (Some(id), hash),
+            None => (None, self.dummy_hash.as_str().to_owned()),
+        };
+        let outcome = self
             .run(move |memory| verify_blocking(memory, password.as_bytes(), &hash))
             .await?;
-        Ok(matches && has_account)
+        match (outcome, user_id) {
+            (Ok(matches), Some(_)) => Ok(matches),
+            (Ok(_), None) => Ok(false),
+            (Err(VerifyError::Unreadable(source)), Some(user_id)) => {
+                Err(AuthError::UnreadableHash { user_id, source })
+            }
+            (Err(VerifyError::Unreadable(e) | VerifyError::Hashing(e)), _) => Err(AuthError::Hashing(e)),
+        }
     }
 }
 
@@ -312,11 +331,14 @@ mod tests {
             .expect("hash")
             .to_string();
         assert!(
-            verify_blocking(&mut memory, b"harbour-violet", &theirs),
+            verify_blocking(&mut memory, b"harbour-violet", &theirs).expect("readable"),
             "we verify the crate's"
         );
-        assert!(!verify_blocking(&mut memory, b"wrong", &theirs));
-        assert!(!verify_blocking(&mut memory, b"harbour-violet", "not a hash"));
+        assert!(!verify_blocking(&mut memory, b"wrong", &theirs).expect("readable"));
+        assert!(matches!(
+            verify_blocking(&mut memory, b"harbour-violet", "not a hash"),
+            Err(VerifyError::Unreadable(_))
+        ));
     }
 
     #[test]
@@ -328,8 +350,8 @@ mod tests {
             .to_string();
         let dummy = dummy_hash().expect("dummy");
         assert_eq!(PasswordHash::new(&dummy).expect("PHC").params.to_string(), real);
-        assert!(!verify_blocking(&mut memory, b"harbour-violet", &dummy));
-        assert!(!verify_blocking(&mut memory, b"", &dummy));
+        assert!(!verify_blocking(&mut memory, b"harbour-violet", &dummy).expect("readable"));
+        assert!(!verify_blocking(&mut memory, b"", &dummy).expect("readable"));
     }
 
     #[tokio::test]
@@ -337,12 +359,25 @@ mod tests {
         let pool = PasswordHasherPool::new().await.expect("pool");
         let hash = pool.hash("tr0ub4dor&3-xyz".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let id = uuid::Uuid::new_v4();
         assert!(
-            pool.verify("tr0ub4dor&3-xyz".into(), Some(hash.clone()))
+            pool.verify("tr0ub4dor&3-xyz".into(), Some((id, hash.clone())))
                 .await
                 .expect("verify")
         );
-        assert!(!pool.verify("wrong".into(), Some(hash)).await.expect("verify"));
+        assert!(
+            !pool
+                .verify("wrong".into(), Some((id, hash)))
+                .await
+                .expect("verify")
+        );
         assert!(!pool.verify("anything".into(), None).await.expect("verify"));
+        let broken = pool
+            .verify("anything".into(), Some((id, "$argon2id$broken".into())))
+            .await;
+        assert!(
+            matches!(broken, Err(AuthError::UnreadableHash { user_id, .. }) if user_id == id),
+            "{broken:?}"
+        );
     }
 }

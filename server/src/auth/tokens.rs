@@ -62,7 +62,7 @@ impl TokenPolicy {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys.signer.kid.clone());
         jsonwebtoken::encode(&header, claims, &keys.signer.key)
-            .map_err(|_| AuthError::Internal("could not sign an access token".into()))
+            .map_err(|e| AuthError::Keys(super::keys::KeyError::Sign(e)))
     }
 
     /// Checks a compact JWS: only EdDSA, only from the key its `kid` names, none of the

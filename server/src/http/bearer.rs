@@ -50,7 +50,7 @@ impl BearerAuth {
         // Only a route outside `/api/{user_id}/tasks` has none, and those never ask.
         self.0
             .owner
-            .ok_or_else(|| ProblemResponse::internal(&"a task route was reached without an owner"))
+            .ok_or_else(|| ProblemResponse::internal_message("a task route was reached without an owner"))
     }
 }
 

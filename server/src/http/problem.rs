@@ -120,7 +120,7 @@ impl ProblemResponse {
 
     /// For a panic caught in a route: logged with a reference, answered as a 500.
     pub fn panicked() -> Self {
-        Self::internal(&"a route panicked")
+        Self::internal_message("a route panicked")
     }
 
     fn unavailable() -> Self {
@@ -135,10 +135,22 @@ impl ProblemResponse {
         )
     }
 
-    /// Logs the cause with a reference and answers only the reference.
-    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
+    /// Logs the error and every cause under it with a reference, and answers only the
+    /// reference.
+    pub(crate) fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = error.to_string();
+        let mut cause = error.source();
+        while let Some(e) = cause {
+            chain.push_str(": ");
+            chain.push_str(&e.to_string());
+            cause = e.source();
+        }
+        Self::internal_message(&chain)
+    }
+
+    pub(crate) fn internal_message(message: &str) -> Self {
         let reference = uuid::Uuid::new_v4();
-        tracing::error!(%reference, error = %cause, "internal error");
+        tracing::error!(%reference, error = %message, "internal error");
         ProblemResponse::Internal(problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             ProblemCode::Internal,
@@ -209,7 +221,11 @@ impl From<AuthError> for ProblemResponse {
                 INVALID_TOKEN_CHALLENGE.into(),
             ),
             AuthError::Store(e) => Self::from_store(e),
-            AuthError::Internal(_) => Self::internal(&e),
+            AuthError::Hashing(_)
+            | AuthError::UnreadableHash { .. }
+            | AuthError::PasswordWorkers(_)
+            | AuthError::StartPasswordWorkers(_)
+            | AuthError::Keys(_) => Self::internal(&e),
         }
     }
 }
@@ -298,7 +314,7 @@ pub async fn problem_from_poem_error(err: poem::Error) -> Response {
             "the request body is over 64 KiB",
         ),
         s if s.is_server_error() => {
-            ProblemResponse::internal(&format!("unmapped server error {s}")).into_response()
+            ProblemResponse::internal_message(&format!("unmapped server error {s}")).into_response()
         }
         s => generic(s, ProblemCode::BadRequest, "the request could not be processed"),
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::workers::{Priority, WorkerPool};
+use crate::workers::{JobError, Priority, WorkerPool};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -34,8 +34,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the database worker stopped")]
-    WorkerGone,
+    #[error("a database worker failed")]
+    Worker(#[from] JobError),
+    #[error("cannot start the database threads")]
+    StartThreads(#[source] std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the write was not committed: {0}")]
@@ -125,24 +127,16 @@ impl Db {
         let connections = (0..READERS)
             .map(|_| open_connection(path))
             .collect::<StoreResult<Vec<_>>>()?;
-        let readers =
-            WorkerPool::start("sqlite-reader", connections, Priority::Normal).map_err(|source| {
-                StoreError::Folder {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            })?;
+        let readers = WorkerPool::start("sqlite-reader", connections, Priority::Normal)
+            .map_err(StoreError::StartThreads)?;
         let health = Arc::new(Health::default());
-        let (jobs, queue) = std::sync::mpsc::channel();
+        let (jobs, queue) = crate::workers::job_queue();
         let writer_health = health.clone();
         // The thread ends when the last `Db` clone (and so the job sender) is dropped.
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer::run(writer, queue, writer_health))
-            .map_err(|source| StoreError::Folder {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(StoreError::StartThreads)?;
         Ok(Db {
             inner: Arc::new(DbInner {
                 writer: jobs,
@@ -162,8 +156,7 @@ impl Db {
             .inner
             .readers
             .run(move |conn| f(conn).map_err(StoreError::classify))
-            .await
-            .ok_or(StoreError::WorkerGone)?;
+            .await?;
         self.inner.health.observe(outcome)
     }
 
@@ -176,8 +169,9 @@ impl Db {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn writer::WriteJob> = Box::new(writer::Job::new(f, reply));
-        self.inner.writer.send(job).map_err(|_| StoreError::WorkerGone)?;
-        answer.await.map_err(|_| StoreError::WorkerGone)?
+        let stopped = |_| StoreError::Worker(JobError::Stopped);
+        self.inner.writer.send(job).map_err(stopped)?;
+        answer.await.map_err(|_| StoreError::Worker(JobError::Stopped))?
     }
 }
 
@@ -306,6 +300,30 @@ pub fn from_micros(us: i64) -> rusqlite::Result<time::OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bug that panics inside a database job costs that one caller an error: the
+    /// writer and the readers go on, and the next write and read succeed.
+    #[tokio::test]
+    async fn a_panicking_job_does_not_take_the_database_down() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("t.db")).expect("open");
+        for _ in 0..3 {
+            let write = db.write(|_| -> rusqlite::Result<()> { panic!("injected write failure") }).await;
+            assert!(matches!(write, Err(StoreError::Worker(JobError::Panicked(_)))), "{write:?}");
+            let read = db.read(|_| -> rusqlite::Result<()> { panic!("injected read failure") }).await;
+            assert!(matches!(read, Err(StoreError::Worker(JobError::Panicked(_)))), "{read:?}");
+        }
+        let written = db
+            .write(|tx| tx.execute("CREATE TABLE after_panics (x INTEGER)", []))
+            .await;
+        assert!(written.is_ok(), "{written:?}");
+        for _ in 0..8 {
+            let read = db
+                .read(|c| c.query_row("SELECT count(*) FROM after_panics", [], |r| r.get::<_, i64>(0)))
+                .await;
+            assert_eq!(read.ok(), Some(0));
+        }
+    }
 
     #[test]
     fn read_only_and_locked_databases_are_transient_faults() {

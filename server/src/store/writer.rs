@@ -4,12 +4,13 @@
 //! its write durable (synchronous = FULL). Under load, many writes share one fsync.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::{Health, StoreError, StoreResult};
+use crate::workers::{JobError, catch_panic};
 
 /// Writes committed together at most.
 const MAX_BATCH: usize = 64;
@@ -45,17 +46,24 @@ where
 {
     fn run(&mut self, conn: &Connection) {
         let Some(work) = self.work.take() else { return };
-        let outcome = conn
-            .execute_batch("SAVEPOINT job")
-            .and_then(|()| match work(conn) {
-                Ok(value) => conn.execute_batch("RELEASE job").map(|()| value),
-                Err(e) => {
-                    // Undo only this write; the rest of the batch stands.
-                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-                    Err(e)
-                }
-            })
-            .map_err(StoreError::classify);
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            self.result = Some(Err(StoreError::classify(e)));
+            return;
+        }
+        // A panic in the write is caught here: it is undone like a failed write, this
+        // caller gets the error, and the writer thread goes on with the batch.
+        let outcome = match catch_panic(|| work(conn)) {
+            Ok(Ok(value)) => conn
+                .execute_batch("RELEASE job")
+                .map(|()| value)
+                .map_err(StoreError::classify),
+            Ok(Err(e)) => Err(StoreError::classify(e)),
+            Err(panic) => Err(StoreError::Worker(panic)),
+        };
+        if outcome.is_err() {
+            // Undo only this write; the rest of the batch stands.
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+        }
         self.result = Some(outcome);
     }
 
@@ -64,7 +72,7 @@ where
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
             (_, Err(e)) => Err(e.for_another_caller()),
-            (None, Ok(())) => Err(StoreError::WorkerGone),
+            (None, Ok(())) => Err(StoreError::Worker(JobError::Stopped)),
         };
         // The caller may have gone away (client disconnected): nothing to tell.
         let _ = self.reply.send(answer);
@@ -145,5 +153,35 @@ mod tests {
             vec![1, 3],
             "the failed write left nothing behind, the others stand"
         );
+    }
+
+    /// A write that panics half-way is undone and answered with the panic; the writes
+    /// around it in the batch commit.
+    #[test]
+    fn a_panicking_write_is_undone_alone() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch("CREATE TABLE t (x INTEGER NOT NULL)")
+            .expect("table");
+        let (before, before_answer) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        let (bad, bad_answer) = job(|c| -> rusqlite::Result<usize> {
+            c.execute("INSERT INTO t VALUES (2)", [])?;
+            panic!("injected failure")
+        });
+        let (after, after_answer) = job(|c| c.execute("INSERT INTO t VALUES (3)", []));
+        let mut batch = vec![before, bad, after];
+        let outcome = commit_batch(&mut conn, &mut batch);
+        for job in batch {
+            job.finish(outcome.as_ref().map(|_| ()));
+        }
+        assert!(before_answer.blocking_recv().expect("answer").is_ok());
+        assert!(matches!(
+            bad_answer.blocking_recv().expect("answer"),
+            Err(StoreError::Worker(JobError::Panicked(_)))
+        ));
+        assert!(after_answer.blocking_recv().expect("answer").is_ok());
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM t WHERE x = 2", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count, 0);
     }
 }
