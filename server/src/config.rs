@@ -45,6 +45,9 @@ pub struct Config {
     pub limits: RateLimits,
     /// How often a running server looks for a rotated signing key.
     pub key_reload_interval: Duration,
+    /// How often ended sessions, expired refresh tokens, forgotten revocations and
+    /// ended rate-limit windows are cleaned up.
+    pub maintenance_interval: Duration,
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: lets a test harness's servers die with it.
     pub exit_on_stdin_eof: bool,
@@ -86,6 +89,7 @@ pub struct ResolvedConfig {
     pub key_sealing: KeySealing,
     pub limits: RateLimits,
     pub key_reload_interval: Duration,
+    pub maintenance_interval: Duration,
 }
 
 impl Config {
@@ -100,6 +104,7 @@ impl Config {
             key_sealing: self.key_sealing.clone(),
             limits: self.limits.clone(),
             key_reload_interval: self.key_reload_interval,
+            maintenance_interval: self.maintenance_interval,
         }
     }
 }

@@ -39,6 +39,7 @@ pub async fn build_app(
     request_timeout: std::time::Duration,
 ) -> Result<impl Endpoint + use<>, ServerError> {
     let auth = Arc::new(AuthService::new(db.clone(), config).await?);
+    auth.clone().spawn_maintenance(config.maintenance_interval);
     Ok(http::app(
         auth,
         TaskService::new(db),

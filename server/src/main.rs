@@ -109,6 +109,9 @@ struct ServeArgs {
     /// How often to look for a key started by `keys rotate`
     #[arg(long, env = "TODO_KEY_RELOAD", default_value = "2s", value_parser = humantime::parse_duration, hide = true)]
     key_reload: Duration,
+    /// How often expired sessions, refresh tokens and limit windows are cleaned up
+    #[arg(long, env = "TODO_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
+    maintenance_interval: Duration,
 }
 
 #[derive(Subcommand)]
@@ -194,6 +197,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
             disabled: args.no_rate_limit,
         },
         key_reload_interval: args.key_reload,
+        maintenance_interval: args.maintenance_interval,
         exit_on_stdin_eof: args.exit_with_stdin,
         connections: ConnectionLimits {
             max_connections: args.max_connections,

@@ -164,3 +164,67 @@ fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
     assert!(!started, "a key file others can read is refused");
     assert!(stderr.contains("chmod 600"), "{stderr}");
 }
+
+fn row_count(db: &Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("db");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .expect("count")
+}
+
+/// Polls until `table` is empty; returns how long it took, or panics after `limit`.
+fn wait_until_empty(db: &Path, table: &str, limit: std::time::Duration) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let rows = row_count(db, table);
+        if rows == 0 {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{table} still holds {rows} rows after {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Sessions and refresh tokens do not pile up: across several token lifetimes of
+/// sign-ups, refreshes and sign-outs, the background clean-up deletes each once it can
+/// no longer be used (refresh tokens at expiry, sessions when their last access token
+/// has expired too: lifetime + 10 s leeway).
+#[test]
+fn ended_sessions_and_expired_refresh_tokens_are_deleted_in_the_background() {
+    let server = TestServer::start(&[
+        "--access-ttl",
+        "1s",
+        "--refresh-ttl",
+        "1s",
+        "--maintenance-interval",
+        "200ms",
+        "--no-rate-limit",
+    ]);
+    let db = server.database();
+    for _ in 0..3 {
+        for _ in 0..5 {
+            let account = sign_up(&server, "churn");
+            let refreshed = http()
+                .post(server.url("/api/auth/refresh"))
+                .json(&serde_json::json!({"refresh_token": account.refresh_token}))
+                .send()
+                .expect("refresh");
+            assert_eq!(refreshed.status().as_u16(), 200);
+            let signed_out = http()
+                .post(server.url("/api/auth/sign-out"))
+                .bearer_auth(&account.access_token)
+                .json(&serde_json::json!({}))
+                .send()
+                .expect("sign-out");
+            assert_eq!(signed_out.status().as_u16(), 204);
+        }
+        assert!(row_count(&db, "refresh_tokens") > 0);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    wait_until_empty(&db, "refresh_tokens", std::time::Duration::from_secs(5));
+    wait_until_empty(&db, "sessions", std::time::Duration::from_secs(20));
+}

@@ -42,6 +42,8 @@ pub struct AuthService {
     session_lifetime: Duration,
     hasher: PasswordHasherPool,
     revoked: RevokedSessions,
+    /// How long an access token may verify after it was issued (lifetime + leeway).
+    token_grace: Duration,
     verified: TokenCache,
     limits: Limits,
 }
@@ -56,9 +58,12 @@ impl AuthService {
         Self::renormalize_emails(&db).await?;
         let keys = Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone()).await?);
         keys.clone().spawn_reloader(config.key_reload_interval);
+        let now = OffsetDateTime::now_utc();
         let revoked = db
-            .read(|c| store::sessions::revoked_unexpired(c, OffsetDateTime::now_utc()))
-            .await?;
+            .read(move |c| store::sessions::revoked_since(c, now - grace))
+            .await?
+            .into_iter()
+            .map(|(id, at)| (id, (now - at).try_into().unwrap_or_default()));
         let hasher = PasswordHasherPool::new().await?;
         let l = &config.limits;
         let off = |n: u32| if l.disabled { 0 } else { n };
@@ -73,7 +78,8 @@ impl AuthService {
             refresh_ttl: config.refresh_ttl,
             session_lifetime: config.session_lifetime,
             hasher,
-            revoked: RevokedSessions::new(revoked),
+            revoked: RevokedSessions::new(grace, revoked),
+            token_grace: grace,
             verified: TokenCache::default(),
             limits: Limits {
                 sign_ups: RateLimiter::new(off(l.sign_ups_per_minute), Duration::from_secs(60)),
@@ -84,6 +90,50 @@ impl AuthService {
                 ),
             },
         })
+    }
+
+    /// Runs [`Self::maintain`] every `interval` until the process ends.
+    pub fn spawn_maintenance(self: Arc<Self>, interval: Duration) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.maintain().await {
+                    tracing::warn!(error = %e, "background clean-up failed; will retry");
+                }
+            }
+        });
+    }
+
+    /// Keeps every table and map bounded: deletes ended sessions and expired refresh
+    /// tokens in small batches (each its own write, so requests wait behind none of
+    /// them), forgets revoked sessions whose tokens have all expired, and drops ended
+    /// rate-limit windows.
+    pub async fn maintain(&self) -> Result<(), AuthError> {
+        const BATCH: u32 = 500;
+        self.revoked.sweep();
+        for limiter in [
+            &self.limits.sign_ups,
+            &self.limits.sign_ins,
+            &self.limits.failed_sign_ins,
+        ] {
+            limiter.sweep();
+        }
+        let grace = self.token_grace;
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let deleted = self
+                .db
+                .write(move |tx| {
+                    Ok(store::sessions::delete_ended(tx, now - grace, BATCH)?
+                        + store::sessions::delete_expired_refresh_tokens(tx, now, BATCH)?)
+                })
+                .await?;
+            if deleted < BATCH as usize {
+                return Ok(());
+            }
+        }
     }
 
     pub fn keys(&self) -> &KeyRing {

@@ -94,6 +94,19 @@ impl RateLimiter {
         })
     }
 
+    /// Drops the windows that have ended (an ended window counts nothing).
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, w| now.duration_since(w.started) < self.period);
+    }
+
+    pub fn tracked_keys(&self) -> usize {
+        self.windows.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     fn release(&self, key: &str, window_started: Instant) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         // A window that has since been replaced no longer holds this reservation.
@@ -181,6 +194,19 @@ mod tests {
             .filter(|ok| *ok)
             .count();
         assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn ended_windows_are_swept() {
+        let limiter = RateLimiter::new(3, Duration::from_millis(20));
+        for round in 0..5 {
+            for n in 0..200 {
+                let _ = limiter.hit(&format!("{round}-{n}"));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+            limiter.sweep();
+            assert_eq!(limiter.tracked_keys(), 0);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Refresh tokens and the in-memory set of revoked sessions.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,25 +26,59 @@ pub fn hash_refresh_token(token: &str) -> Vec<u8> {
 
 /// Sessions signed out (or caught reusing a refresh token) while access tokens they were
 /// issued may still be unexpired. Checked on every protected request without touching
-/// the database; loaded from the database at start so a restart keeps it.
-#[derive(Default)]
+/// the database; loaded from the database at start so a restart keeps it. An entry is
+/// forgotten once every token of its session has expired (no token is issued after
+/// revocation, so that is the revocation time plus the token lifetime and leeway): the
+/// set holds only the last token lifetime's sign-outs.
 pub struct RevokedSessions {
-    ids: RwLock<HashSet<Uuid>>,
+    /// How long after revocation a token of the session may still verify.
+    remember_for: Duration,
+    ids: RwLock<HashMap<Uuid, Instant>>,
 }
 
 impl RevokedSessions {
-    pub fn new(ids: impl IntoIterator<Item = Uuid>) -> Self {
+    /// `revoked`: sessions with how long ago they were revoked.
+    pub fn new(remember_for: Duration, revoked: impl IntoIterator<Item = (Uuid, Duration)>) -> Self {
+        let now = Instant::now();
+        let ids = revoked
+            .into_iter()
+            .filter(|(_, ago)| *ago < remember_for)
+            .map(|(id, ago)| (id, now + (remember_for - ago)))
+            .collect();
         RevokedSessions {
-            ids: RwLock::new(ids.into_iter().collect()),
+            remember_for,
+            ids: RwLock::new(ids),
         }
     }
 
     pub fn contains(&self, id: &Uuid) -> bool {
-        self.ids.read().unwrap_or_else(|p| p.into_inner()).contains(id)
+        self.ids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
     }
 
     pub fn insert_all(&self, ids: impl IntoIterator<Item = Uuid>) {
-        self.ids.write().unwrap_or_else(|p| p.into_inner()).extend(ids);
+        let forget_at = Instant::now() + self.remember_for;
+        let mut set = self.ids.write().unwrap_or_else(|p| p.into_inner());
+        set.extend(ids.into_iter().map(|id| (id, forget_at)));
+    }
+
+    /// Forgets sessions whose tokens have all expired.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        self.ids
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, forget_at| *forget_at > now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -63,10 +98,30 @@ mod tests {
 
     #[test]
     fn revoked_set_remembers_ids() {
-        let set = RevokedSessions::new([]);
+        let set = RevokedSessions::new(Duration::from_secs(60), []);
         let id = Uuid::new_v4();
         assert!(!set.contains(&id));
         set.insert_all([id]);
         assert!(set.contains(&id));
+    }
+
+    /// Across many token lifetimes the set holds only the last lifetime's sign-outs.
+    #[test]
+    fn revoked_set_forgets_sessions_whose_tokens_have_expired() {
+        let set = RevokedSessions::new(
+            Duration::from_millis(20),
+            [(Uuid::new_v4(), Duration::from_secs(1))],
+        );
+        assert!(set.is_empty(), "revoked long ago: nothing to remember");
+        for _ in 0..10 {
+            set.insert_all((0..100).map(|_| Uuid::new_v4()));
+            std::thread::sleep(Duration::from_millis(25));
+            set.sweep();
+            assert!(set.is_empty(), "{} left", set.len());
+        }
+        let recent = Uuid::new_v4();
+        set.insert_all([recent]);
+        set.sweep();
+        assert!(set.contains(&recent), "still within its tokens' lifetime");
     }
 }

@@ -52,6 +52,9 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX tasks_by_user_created ON tasks(user_id, created_at);
      CREATE INDEX tasks_by_user_completed ON tasks(user_id, completed, created_at);",
+    // 2: the background clean-up finds ended sessions and expired refresh tokens by index.
+    "CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+     CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens(expires_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

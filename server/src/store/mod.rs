@@ -308,10 +308,20 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let db = Db::open(&dir.path().join("t.db")).expect("open");
         for _ in 0..3 {
-            let write = db.write(|_| -> rusqlite::Result<()> { panic!("injected write failure") }).await;
-            assert!(matches!(write, Err(StoreError::Worker(JobError::Panicked(_)))), "{write:?}");
-            let read = db.read(|_| -> rusqlite::Result<()> { panic!("injected read failure") }).await;
-            assert!(matches!(read, Err(StoreError::Worker(JobError::Panicked(_)))), "{read:?}");
+            let write = db
+                .write(|_| -> rusqlite::Result<()> { panic!("injected write failure") })
+                .await;
+            assert!(
+                matches!(write, Err(StoreError::Worker(JobError::Panicked(_)))),
+                "{write:?}"
+            );
+            let read = db
+                .read(|_| -> rusqlite::Result<()> { panic!("injected read failure") })
+                .await;
+            assert!(
+                matches!(read, Err(StoreError::Worker(JobError::Panicked(_)))),
+                "{read:?}"
+            );
         }
         let written = db
             .write(|tx| tx.execute("CREATE TABLE after_panics (x INTEGER)", []))

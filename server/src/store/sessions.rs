@@ -112,12 +112,41 @@ pub fn revoke_all(tx: &Connection, user_id: Uuid, now: OffsetDateTime) -> rusqli
     .collect()
 }
 
-/// Sessions revoked but not yet expired: their access tokens may still be in circulation.
-pub fn revoked_unexpired(conn: &Connection, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
-    let mut stmt =
-        conn.prepare("SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > ?1")?;
-    stmt.query_map([to_micros(now)], |r| parse_uuid(r.get(0)?))?
-        .collect()
+/// Sessions revoked since `since`, with when: their access tokens may still be in
+/// circulation.
+pub fn revoked_since(
+    conn: &Connection,
+    since: OffsetDateTime,
+) -> rusqlite::Result<Vec<(Uuid, OffsetDateTime)>> {
+    let mut stmt = conn.prepare("SELECT id, revoked_at FROM sessions WHERE revoked_at > ?1")?;
+    stmt.query_map([to_micros(since)], |r| {
+        Ok((parse_uuid(r.get(0)?)?, from_micros(r.get(1)?)?))
+    })?
+    .collect()
+}
+
+/// Deletes at most `batch` sessions that ended before `ended_before` (their refresh
+/// tokens go with them); returns how many.
+pub fn delete_ended(tx: &Connection, ended_before: OffsetDateTime, batch: u32) -> rusqlite::Result<usize> {
+    tx.execute(
+        "DELETE FROM sessions WHERE id IN
+           (SELECT id FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
+        params![to_micros(ended_before), batch],
+    )
+}
+
+/// Deletes at most `batch` refresh tokens that expired before `now` (a used one past
+/// its expiry can no longer be replayed usefully); returns how many.
+pub fn delete_expired_refresh_tokens(
+    tx: &Connection,
+    now: OffsetDateTime,
+    batch: u32,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "DELETE FROM refresh_tokens WHERE token_hash IN
+           (SELECT token_hash FROM refresh_tokens WHERE expires_at < ?1 LIMIT ?2)",
+        params![to_micros(now), batch],
+    )
 }
 
 /// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.
