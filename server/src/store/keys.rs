@@ -3,7 +3,7 @@
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
-use super::{from_micros, to_micros};
+use super::{WriteTx, from_micros, to_micros};
 
 pub struct KeyRecord {
     pub kid: String,
@@ -44,7 +44,7 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRecord>> {
 }
 
 /// Retires the signing key(s) and makes `key` the one that signs.
-pub fn rotate(tx: &Connection, key: &KeyRecord, now: OffsetDateTime) -> rusqlite::Result<()> {
+pub fn rotate(tx: &WriteTx<'_>, key: &KeyRecord, now: OffsetDateTime) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
         [to_micros(now)],
@@ -71,7 +71,7 @@ pub fn has_active(tx: &Connection) -> rusqlite::Result<bool> {
 }
 
 /// Replaces a key's stored seed (sealing keys that were stored in the clear).
-pub fn set_stored_secret(tx: &Connection, kid: &str, stored: &[u8]) -> rusqlite::Result<()> {
+pub fn set_stored_secret(tx: &WriteTx<'_>, kid: &str, stored: &[u8]) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE signing_keys SET secret_key = ?2 WHERE kid = ?1",
         params![kid, stored],

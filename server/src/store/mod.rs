@@ -72,6 +72,27 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A connection inside a write transaction. Only [`Db::write`] and [`write_blocking`]
+/// make one, and every store function that changes data takes it, so a read (which
+/// gets a plain `&Connection`) cannot write. Reads work on it too (it derefs to the
+/// connection).
+pub struct WriteTx<'c>(&'c Connection);
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.0
+    }
+}
+
+impl<'c> WriteTx<'c> {
+    /// Only the store opens transactions.
+    pub(in crate::store) fn new(conn: &'c Connection) -> Self {
+        WriteTx(conn)
+    }
+}
+
 const READERS: usize = 4;
 
 /// The database: one writer thread that commits batches (SQLite allows one writer at a
@@ -165,7 +186,7 @@ impl Db {
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&WriteTx<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn writer::WriteJob> = Box::new(writer::Job::new(f, reply));
@@ -179,12 +200,12 @@ impl Db {
 /// (the `keys rotate` command).
 pub fn write_blocking<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    f: impl FnOnce(&WriteTx<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<T> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(StoreError::classify)?;
-    let value = f(&tx).map_err(StoreError::classify)?;
+    let value = f(&WriteTx::new(&tx)).map_err(StoreError::classify)?;
     tx.commit().map_err(StoreError::classify)?;
     Ok(value)
 }

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{from_micros, to_micros};
+use super::{WriteTx, from_micros, to_micros};
 
 /// What the store knows about a presented refresh token.
 pub struct RefreshRecord {
@@ -23,7 +23,7 @@ fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
 }
 
 pub fn create(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     session_id: Uuid,
     user_id: Uuid,
     now: OffsetDateTime,
@@ -42,7 +42,7 @@ pub fn create(
 }
 
 pub fn insert_refresh_token(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     token_hash: &[u8],
     session_id: Uuid,
     expires_at: OffsetDateTime,
@@ -76,7 +76,7 @@ pub fn find_refresh_token(tx: &Connection, token_hash: &[u8]) -> rusqlite::Resul
 }
 
 pub fn mark_refresh_token_used(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     token_hash: &[u8],
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
@@ -89,7 +89,7 @@ pub fn mark_refresh_token_used(
 
 /// Revokes one session of `user_id`; returns whether it was active.
 pub fn revoke(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     user_id: Uuid,
     session_id: Uuid,
     now: OffsetDateTime,
@@ -102,7 +102,7 @@ pub fn revoke(
 }
 
 /// Revokes every active session of the user; returns their ids.
-pub fn revoke_all(tx: &Connection, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
+pub fn revoke_all(tx: &WriteTx<'_>, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
     let mut stmt = tx.prepare(
         "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id",
     )?;
@@ -127,7 +127,7 @@ pub fn revoked_since(
 
 /// Deletes at most `batch` sessions that ended before `ended_before` (their refresh
 /// tokens go with them); returns how many.
-pub fn delete_ended(tx: &Connection, ended_before: OffsetDateTime, batch: u32) -> rusqlite::Result<usize> {
+pub fn delete_ended(tx: &WriteTx<'_>, ended_before: OffsetDateTime, batch: u32) -> rusqlite::Result<usize> {
     tx.execute(
         "DELETE FROM sessions WHERE id IN
            (SELECT id FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
@@ -138,7 +138,7 @@ pub fn delete_ended(tx: &Connection, ended_before: OffsetDateTime, batch: u32) -
 /// Deletes at most `batch` refresh tokens that expired before `now` (a used one past
 /// its expiry can no longer be replayed usefully); returns how many.
 pub fn delete_expired_refresh_tokens(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     now: OffsetDateTime,
     batch: u32,
 ) -> rusqlite::Result<usize> {
@@ -150,7 +150,7 @@ pub fn delete_expired_refresh_tokens(
 }
 
 /// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.
-pub fn extend(tx: &Connection, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
+pub fn extend(tx: &WriteTx<'_>, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE sessions SET expires_at = ?2 WHERE id = ?1",
         params![session_id.to_string(), to_micros(expires_at)],

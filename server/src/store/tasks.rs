@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use time::OffsetDateTime;
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
 
-use super::{from_micros, to_micros};
+use super::{WriteTx, from_micros, to_micros};
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
@@ -54,7 +54,7 @@ fn tags_json(tags: &[String]) -> rusqlite::Result<String> {
 }
 
 pub fn insert(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     owner: Owner,
     draft: &TaskDraft,
     now: OffsetDateTime,
@@ -68,11 +68,11 @@ pub fn insert(
         &sql,
         params![
             owner.id().to_string(),
-            draft.title,
-            draft.description,
-            priority_to_sql(draft.priority),
-            draft.due_at.map(to_micros),
-            tags_json(&draft.tags)?,
+            draft.title(),
+            draft.description(),
+            priority_to_sql(draft.priority()),
+            draft.due_at().map(to_micros),
+            tags_json(&draft.tags())?,
             now
         ],
         task_from_row,
@@ -87,7 +87,7 @@ pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<
 }
 
 pub fn replace(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
     draft: &TaskDraft,
@@ -102,11 +102,11 @@ pub fn replace(
         params![
             id,
             owner.id().to_string(),
-            draft.title,
-            draft.description,
-            priority_to_sql(draft.priority),
-            draft.due_at.map(to_micros),
-            tags_json(&draft.tags)?,
+            draft.title(),
+            draft.description(),
+            priority_to_sql(draft.priority()),
+            draft.due_at().map(to_micros),
+            tags_json(&draft.tags())?,
             to_micros(now)
         ],
         task_from_row,
@@ -114,7 +114,7 @@ pub fn replace(
     .optional()
 }
 
-pub fn delete(tx: &Connection, owner: Owner, id: i64) -> rusqlite::Result<bool> {
+pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
         params![id, owner.id().to_string()],
@@ -123,7 +123,7 @@ pub fn delete(tx: &Connection, owner: Owner, id: i64) -> rusqlite::Result<bool> 
 }
 
 pub fn toggle_completed(
-    tx: &Connection,
+    tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
     now: OffsetDateTime,
@@ -160,32 +160,32 @@ fn like_pattern(text: &str) -> String {
 pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Result<(Vec<Task>, u64)> {
     let mut filter = String::from("user_id = ?");
     let mut args: Vec<Value> = vec![Value::Text(owner.id().to_string())];
-    match query.status {
+    match query.status() {
         StatusFilter::All => {}
         StatusFilter::Pending => filter.push_str(" AND completed = 0"),
         StatusFilter::Completed => filter.push_str(" AND completed = 1"),
     }
-    if let Some(search) = &query.search {
+    if let Some(search) = query.search() {
         filter.push_str(" AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')");
         let pattern = like_pattern(search);
         args.push(Value::Text(pattern.clone()));
         args.push(Value::Text(pattern));
     }
-    if let Some(tag) = &query.tag {
+    if let Some(tag) = query.tag() {
         filter.push_str(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?)");
-        args.push(Value::Text(tag.clone()));
+        args.push(Value::Text(tag.to_string()));
     }
-    if let Some(priority) = query.priority {
+    if let Some(priority) = query.priority() {
         filter.push_str(" AND priority = ?");
         args.push(Value::Integer(priority_to_sql(priority)));
     }
 
-    let direction = match query.order {
+    let direction = match query.order() {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
     // Tasks without a due date sort last either way; the id breaks ties so pages are stable.
-    let order_by = match query.sort {
+    let order_by = match query.sort() {
         SortField::Created => format!("created_at {direction}, id {direction}"),
         SortField::Updated => format!("updated_at {direction}, id {direction}"),
         SortField::Due => format!("due_at IS NULL, due_at {direction}, id {direction}"),
@@ -196,8 +196,8 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
     let tx = conn.unchecked_transaction()?;
     let sql = format!("SELECT {COLUMNS} FROM tasks WHERE {filter} ORDER BY {order_by} LIMIT ? OFFSET ?");
     let page_args = args.iter().cloned().chain([
-        Value::Integer(i64::from(query.limit)),
-        Value::Integer(i64::from(query.offset)),
+        Value::Integer(i64::from(query.limit())),
+        Value::Integer(i64::from(query.offset())),
     ]);
     let tasks = tx
         .prepare_cached(&sql)?
@@ -208,8 +208,8 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
     // count with a second statement: a window `COUNT(*) OVER ()` would make SQLite sort
     // every match before LIMIT, losing the index's early exit (measured: 9x slower at
     // 1,300 tasks per user).
-    let total = if shown < u64::from(query.limit) && (shown > 0 || query.offset == 0) {
-        u64::from(query.offset) + shown
+    let total = if shown < u64::from(query.limit()) && (shown > 0 || query.offset() == 0) {
+        u64::from(query.offset()) + shown
     } else {
         let count: i64 = tx
             .prepare_cached(&format!("SELECT COUNT(*) FROM tasks WHERE {filter}"))?
@@ -251,7 +251,7 @@ mod tests {
                     ..Default::default()
                 })
                 .expect("draft");
-                insert(&conn, owner, &draft, crate::store::now()).expect("insert");
+                insert(&crate::store::WriteTx::new(&conn), owner, &draft, crate::store::now()).expect("insert");
             }
         }
         for limit in 1..=7u32 {

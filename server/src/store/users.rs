@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use todo_api::User;
 use uuid::Uuid;
 
-use super::{from_micros, to_micros};
+use super::{WriteTx, from_micros, to_micros};
 
 /// A user with the password hash, which never leaves the server.
 pub struct UserRecord {
@@ -30,7 +30,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
 }
 
 /// Inserts the user; `false` when the email is already registered (nothing changes then).
-pub fn insert(tx: &Connection, record: &UserRecord) -> rusqlite::Result<bool> {
+pub fn insert(tx: &WriteTx<'_>, record: &UserRecord) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(email) DO NOTHING",
@@ -66,7 +66,7 @@ pub fn all_emails(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> 
 }
 
 /// Changes a user's email; `false` when another account already has it.
-pub fn set_email(tx: &Connection, id: &str, email: &str) -> rusqlite::Result<bool> {
+pub fn set_email(tx: &WriteTx<'_>, id: &str, email: &str) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "UPDATE OR IGNORE users SET email = ?2 WHERE id = ?1",
         params![id, email],
@@ -74,7 +74,7 @@ pub fn set_email(tx: &Connection, id: &str, email: &str) -> rusqlite::Result<boo
     Ok(n == 1)
 }
 
-pub fn set_password_hash(tx: &Connection, id: Uuid, hash: &str) -> rusqlite::Result<()> {
+pub fn set_password_hash(tx: &WriteTx<'_>, id: Uuid, hash: &str) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id.to_string(), hash],

@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{Health, StoreError, StoreResult};
+use super::{Health, StoreError, StoreResult, WriteTx};
 use crate::workers::{JobError, catch_panic};
 
 /// Writes committed together at most.
@@ -42,7 +42,7 @@ impl<T, F> Job<T, F> {
 impl<T, F> WriteJob for Job<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+    F: FnOnce(&WriteTx<'_>) -> rusqlite::Result<T> + Send,
 {
     fn run(&mut self, conn: &Connection) {
         let Some(work) = self.work.take() else { return };
@@ -52,7 +52,7 @@ where
         }
         // A panic in the write is caught here: it is undone like a failed write, this
         // caller gets the error, and the writer thread goes on with the batch.
-        let outcome = match catch_panic(|| work(conn)) {
+        let outcome = match catch_panic(|| work(&WriteTx::new(conn))) {
             Ok(Ok(value)) => conn
                 .execute_batch("RELEASE job")
                 .map(|()| value)
@@ -118,7 +118,7 @@ mod tests {
     use super::*;
 
     fn job<T: Send + 'static>(
-        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        work: impl FnOnce(&WriteTx<'_>) -> rusqlite::Result<T> + Send + 'static,
     ) -> (Box<dyn WriteJob>, oneshot::Receiver<StoreResult<T>>) {
         let (reply, answer) = oneshot::channel();
         (Box::new(Job::new(work, reply)), answer)

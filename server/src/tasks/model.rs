@@ -36,14 +36,15 @@ impl Owner {
     }
 }
 
-/// The editable fields of a task, checked.
+/// The editable fields of a task, checked. The fields are private: the only way to
+/// get one is [`TaskDraft::parse`], so a draft always holds valid values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskDraft {
-    pub title: String,
-    pub description: String,
-    pub priority: Priority,
-    pub due_at: Option<OffsetDateTime>,
-    pub tags: Vec<String>,
+    title: String,
+    description: String,
+    priority: Priority,
+    due_at: Option<OffsetDateTime>,
+    tags: Vec<String>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> TaskError {
@@ -148,17 +149,73 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
     Ok(tags)
 }
 
-/// A checked list query.
+/// A checked list query, made only by [`TaskQuery::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskQuery {
-    pub status: StatusFilter,
-    pub search: Option<String>,
-    pub tag: Option<String>,
-    pub priority: Option<Priority>,
-    pub sort: SortField,
-    pub order: SortOrder,
-    pub limit: u32,
-    pub offset: u32,
+    status: StatusFilter,
+    search: Option<String>,
+    tag: Option<String>,
+    priority: Option<Priority>,
+    sort: SortField,
+    order: SortOrder,
+    limit: u32,
+    offset: u32,
+}
+
+impl TaskDraft {
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+
+    pub fn due_at(&self) -> Option<OffsetDateTime> {
+        self.due_at
+    }
+
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
+
+impl TaskQuery {
+    pub fn status(&self) -> StatusFilter {
+        self.status
+    }
+
+    pub fn search(&self) -> Option<&str> {
+        self.search.as_deref()
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn priority(&self) -> Option<Priority> {
+        self.priority
+    }
+
+    pub fn sort(&self) -> SortField {
+        self.sort
+    }
+
+    pub fn order(&self) -> SortOrder {
+        self.order
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    pub fn offset(&self) -> u32 {
+        self.offset
+    }
 }
 
 impl TaskQuery {
