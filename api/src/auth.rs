@@ -1,4 +1,6 @@
 use serde::{Deserialize, Serialize};
+
+use crate::Secret;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -17,71 +19,59 @@ pub struct User {
 }
 
 /// Body of `POST /api/auth/sign-up`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct SignUpRequest {
     /// A valid email address; compared without regard to case.
     pub email: String,
     /// 8 to 128 characters, and not too easy to guess (zxcvbn score 2 or more).
-    pub password: String,
+    pub password: Secret,
     /// An optional display name, at most 100 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 /// Body of `POST /api/auth/sign-in`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct SignInRequest {
     pub email: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 /// Body of `POST /api/auth/refresh`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh; each one works once.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
 }
 
 /// Body of `POST /api/auth/sign-out`; an empty object signs out the token's session.
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct SignOutRequest {
     /// Also accepted for symmetry with sign-in; the session is the access token's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// Sign out every session of this user, on every device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
 }
 
 /// The answer to sign-up, sign-in and refresh.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct TokenResponse {
     pub user: User,
     /// A short-lived EdDSA JWT for the `Authorization: Bearer` header.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// A single-use token for `POST /api/auth/refresh`.
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for TokenResponse {
-    // Tokens are secrets: a debug print must never show them.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("user", &self.user)
-            .field("access_token", &"<redacted>")
-            .field("expires_in", &self.expires_in)
-            .field("refresh_token", &"<redacted>")
-            .finish()
-    }
+    pub refresh_token: Secret,
 }
 
 /// The answer to `GET /api/auth/session`.

@@ -4,9 +4,11 @@
 mod auth;
 pub mod limits;
 mod problem;
+mod secret;
 mod tasks;
 pub mod text;
 
 pub use auth::*;
 pub use problem::*;
+pub use secret::Secret;
 pub use tasks::*;

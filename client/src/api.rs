@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use todo_api::{
-    Jwks, ListQuery, Problem, RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest,
-    Task, TaskInput, TokenResponse,
+    Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest,
+    SignUpRequest, Task, TaskInput, TokenResponse,
 };
 use uuid::Uuid;
 
@@ -94,7 +94,7 @@ impl ApiClient {
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {
         let body = RefreshRequest {
-            refresh_token: refresh_token.to_string(),
+            refresh_token: Secret::new(refresh_token),
         };
         self.json(self.request(Method::POST, "/api/auth/refresh", None).json(&body))
             .await

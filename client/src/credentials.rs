@@ -4,12 +4,11 @@
 //! fallback_reason`] says why, and the clients print it.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use todo_api::{TokenResponse, User};
+use todo_api::{Secret, TokenResponse, User};
 
 use crate::ClientError;
 
@@ -17,27 +16,15 @@ const KEYRING_SERVICE: &str = "todo";
 /// `auto` (default), `keyring` or `file`.
 pub const STORE_ENV: &str = "TODO_CREDENTIAL_STORE";
 
-/// One server's credentials.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One server's credentials. The tokens are [`Secret`]s: a debug print never shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub server: String,
     pub user: User,
-    pub access_token: String,
-    pub refresh_token: String,
+    pub access_token: Secret,
+    pub refresh_token: Secret,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("server", &self.server)
-            .field("user", &self.user.email)
-            .field("access_token", &"<redacted>")
-            .field("refresh_token", &"<redacted>")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 impl Credentials {

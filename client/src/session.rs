@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 use todo_api::{
-    ProblemCode, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User,
+    ProblemCode, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -33,7 +33,7 @@ pub enum TokenSource {
 }
 
 struct EnvToken {
-    token: String,
+    token: Secret,
     user_id: Uuid,
 }
 
@@ -79,7 +79,10 @@ impl Session {
                 let user_id = subject_of(&token).ok_or_else(|| {
                     ClientError::Credentials(format!("{TOKEN_ENV} does not hold a todo access token"))
                 })?;
-                Some(Arc::new(EnvToken { token, user_id }))
+                Some(Arc::new(EnvToken {
+                    token: Secret::new(token),
+                    user_id,
+                }))
             }
             None => None,
         };
@@ -201,7 +204,7 @@ impl Session {
         let outcome = self.with_token(|token| {
             let api = api.clone();
             let request = request.clone();
-            async move { api.sign_out(&token, &request).await }
+            async move { api.sign_out(token.expose(), &request).await }
         });
         let result = match outcome.await {
             Err(e) if e.needs_sign_in() => Ok(()),
@@ -214,7 +217,7 @@ impl Session {
     }
 
     /// A valid access token, refreshed first if it is expired or about to be.
-    pub async fn access_token(&self) -> Result<String, ClientError> {
+    pub async fn access_token(&self) -> Result<Secret, ClientError> {
         if let Some(env) = &self.env_token {
             return Ok(env.token.clone());
         }
@@ -231,7 +234,7 @@ impl Session {
 
     /// Refreshes unless another process already did: holds the lock file, re-reads the
     /// store, and spends the refresh token only if it is still the one we saw.
-    async fn refresh(&self, stale_access: &str) -> Result<String, ClientError> {
+    async fn refresh(&self, stale_access: &Secret) -> Result<Secret, ClientError> {
         let lock_path = self.store.lock_path();
         let dir = self.store.config_dir().to_path_buf();
         let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File, ClientError> {
@@ -251,14 +254,14 @@ impl Session {
 
         let result = async {
             let stored = self.load_stored().await?.ok_or_else(|| self.not_signed_in())?;
-            if stored.access_token != stale_access
+            if stored.access_token != *stale_access
                 && stored.expires_at - REFRESH_MARGIN > OffsetDateTime::now_utc()
             {
                 let token = stored.access_token.clone();
                 *self.current.lock().await = Some(stored);
                 return Ok(token);
             }
-            match self.api.refresh(&stored.refresh_token).await {
+            match self.api.refresh(stored.refresh_token.expose()).await {
                 Ok(tokens) => {
                     let fresh = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
                     let token = fresh.access_token.clone();
@@ -282,7 +285,7 @@ impl Session {
     /// Runs `call` with a fresh token; after a 401 it refreshes once and tries again.
     async fn with_token<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
     where
-        F: Fn(String) -> Fut,
+        F: Fn(Secret) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let token = self.access_token().await?;
@@ -299,7 +302,7 @@ impl Session {
         let api = self.api.clone();
         self.with_token(|t| {
             let api = api.clone();
-            async move { api.session(&t).await }
+            async move { api.session(t.expose()).await }
         })
         .await
     }
@@ -309,7 +312,7 @@ impl Session {
         self.with_token(|t| {
             let api = self.api.clone();
             let query = query.clone();
-            async move { api.list_tasks(&t, user, &query).await }
+            async move { api.list_tasks(t.expose(), user, &query).await }
         })
         .await
     }
@@ -319,7 +322,7 @@ impl Session {
         self.with_token(|t| {
             let api = self.api.clone();
             let input = input.clone();
-            async move { api.create_task(&t, user, &input).await }
+            async move { api.create_task(t.expose(), user, &input).await }
         })
         .await
     }
@@ -328,7 +331,7 @@ impl Session {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
-            async move { api.get_task(&t, user, id).await }
+            async move { api.get_task(t.expose(), user, id).await }
         })
         .await
     }
@@ -338,7 +341,7 @@ impl Session {
         self.with_token(|t| {
             let api = self.api.clone();
             let input = input.clone();
-            async move { api.replace_task(&t, user, id, &input).await }
+            async move { api.replace_task(t.expose(), user, id, &input).await }
         })
         .await
     }
@@ -347,7 +350,7 @@ impl Session {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
-            async move { api.delete_task(&t, user, id).await }
+            async move { api.delete_task(t.expose(), user, id).await }
         })
         .await
     }
@@ -356,7 +359,7 @@ impl Session {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
-            async move { api.toggle_task(&t, user, id).await }
+            async move { api.toggle_task(t.expose(), user, id).await }
         })
         .await
     }

@@ -81,7 +81,7 @@ async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
         screen.contains("Buy milk") && screen.contains("File taxes") && screen.contains("Read a book"),
         "{screen}"
     );
-    let token = session.access_token().await.expect("token");
+    let token = session.access_token().await.expect("token").expose().to_string();
     let user_id = session.user_id().await.expect("user").to_string();
     assert_eq!(server_tasks(&server, &token, &user_id).len(), 3);
 
@@ -159,7 +159,7 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
     session
         .sign_up(&todo_api::SignUpRequest {
             email: todo_e2e::unique_email("stored"),
-            password: todo_e2e::strong_password(),
+            password: todo_e2e::strong_password().into(),
             name: None,
         })
         .await

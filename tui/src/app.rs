@@ -2,7 +2,6 @@
 //! `update` (in `update.rs`) is the only code that changes an `App`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use todo_api::limits::{PASSWORD_MAX, PASSWORD_MIN};
 
 use time::OffsetDateTime;
@@ -11,7 +10,7 @@ use todo_api::{
 };
 use todo_client::{ClientError, ListQuery, TaskPage};
 
-use crate::text_field::TextField;
+use crate::text_field::{PasswordField, TextField};
 
 /// Everything that can happen: a key, a tick, or a network reply.
 #[derive(Debug)]
@@ -30,6 +29,8 @@ pub enum Msg {
 }
 
 /// Work for the network, run on a tokio task; its answer comes back as a [`Msg`].
+/// Passwords in it are [`todo_api::Secret`]s, so `Debug` never shows them.
+#[derive(Debug)]
 pub enum Cmd {
     CheckSession,
     SignIn(SignInRequest),
@@ -40,24 +41,6 @@ pub enum Cmd {
     ToggleTask(i64),
     DeleteTask(i64),
     SignOut,
-}
-
-impl fmt::Debug for Cmd {
-    // Requests carry passwords: show only what kind of command it is.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            Cmd::CheckSession => "CheckSession",
-            Cmd::SignIn(_) => "SignIn",
-            Cmd::SignUp(_) => "SignUp",
-            Cmd::LoadTasks(_) => "LoadTasks",
-            Cmd::CreateTask(_) => "CreateTask",
-            Cmd::ReplaceTask(..) => "ReplaceTask",
-            Cmd::ToggleTask(_) => "ToggleTask",
-            Cmd::DeleteTask(_) => "DeleteTask",
-            Cmd::SignOut => "SignOut",
-        };
-        f.write_str(name)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +57,7 @@ pub enum Screen {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignInForm {
     pub email: TextField,
-    pub password: TextField,
+    pub password: PasswordField,
     /// 0: email, 1: password.
     pub focus: usize,
     pub error: Option<String>,
@@ -84,8 +67,8 @@ pub struct SignInForm {
 pub struct SignUpForm {
     pub name: TextField,
     pub email: TextField,
-    pub password: TextField,
-    pub confirm: TextField,
+    pub password: PasswordField,
+    pub confirm: PasswordField,
     /// 0: name, 1: email, 2: password, 3: confirmation.
     pub focus: usize,
     /// The server's reason for refusing the password, after a submit.

@@ -93,3 +93,35 @@ mod tests {
         assert_eq!(field.text(), "");
     }
 }
+
+/// A text field holding a password: edits like any field, but `Debug` never shows what
+/// was typed, so no panic message, log or snapshot of the app state can carry it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PasswordField(TextField);
+
+impl std::fmt::Debug for PasswordField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PasswordField(<{} characters>)", self.0.text().chars().count())
+    }
+}
+
+impl std::ops::Deref for PasswordField {
+    type Target = TextField;
+
+    fn deref(&self) -> &TextField {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PasswordField {
+    fn deref_mut(&mut self) -> &mut TextField {
+        &mut self.0
+    }
+}
+
+impl PasswordField {
+    /// What was typed, as a secret for the request.
+    pub fn secret(&self) -> todo_api::Secret {
+        todo_api::Secret::new(self.0.text())
+    }
+}

@@ -272,7 +272,7 @@ fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 form.error = None;
                 let request = SignInRequest {
                     email: form.email.text().trim().to_string(),
-                    password: form.password.text().to_string(),
+                    password: form.password.secret(),
                 };
                 return launch(app, Cmd::SignIn(request));
             }
@@ -317,7 +317,7 @@ fn on_sign_up_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             let name = form.name.text().trim();
             let request = SignUpRequest {
                 email: form.email.text().trim().to_string(),
-                password: form.password.text().to_string(),
+                password: form.password.secret(),
                 name: (!name.is_empty()).then(|| name.to_string()),
             };
             return launch(app, Cmd::SignUp(request));

@@ -75,9 +75,15 @@ fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
         panic!("no sign-in: {cmds:?}")
     };
     assert_eq!(
-        (request.email.as_str(), request.password.as_str()),
+        (request.email.as_str(), request.password.expose()),
         ("ann@example.com", "wrong password")
     );
+    for printed in [format!("{app:?}"), format!("{cmds:?}")] {
+        assert!(
+            !printed.contains("wrong password"),
+            "a debug print shows the password: {printed}"
+        );
+    }
     assert_eq!(app.busy, 1);
 
     let refused = problem(

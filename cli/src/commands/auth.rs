@@ -21,7 +21,7 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             let user = session
                 .sign_up(&SignUpRequest {
                     email,
-                    password,
+                    password: password.into(),
                     name,
                 })
                 .await?;
@@ -33,7 +33,12 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             password_stdin,
         } => {
             let password = read_password(password_stdin, false)?;
-            let user = session.sign_in(&SignInRequest { email, password }).await?;
+            let user = session
+                .sign_in(&SignInRequest {
+                    email,
+                    password: password.into(),
+                })
+                .await?;
             signed_in(session, &user, "Signed in", out);
             Ok(())
         }
@@ -45,7 +50,8 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
         }
         AuthCommand::Status => status(session, out).await,
         AuthCommand::Token => {
-            println!("{}", session.access_token().await?);
+            // The one place a token is printed: asked for, for a script's own use.
+            println!("{}", session.access_token().await?.expose());
             Ok(())
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use todo_api::{SessionInfo, TokenResponse, User};
+use todo_api::{Secret, SessionInfo, TokenResponse, User};
 use uuid::Uuid;
 
 use super::AuthError;
@@ -163,16 +163,16 @@ impl AuthService {
         &self,
         from: ClientAddr,
         email: &str,
-        password: String,
+        password: Secret,
         name: Option<String>,
     ) -> Result<TokenResponse, AuthError> {
         self.limits.sign_ups.hit(&from.key()).map_err(limited)?;
         let email = passwords::normalize_email(email)?;
         let name = passwords::normalize_name(name)?;
-        let password = passwords::normalize_password(&password);
+        let password = passwords::normalize_password(password.expose());
         let mut context = vec![email.as_str()];
         context.extend(name.as_deref());
-        passwords::check_strength(&password, &context)?;
+        passwords::check_strength(password.expose(), &context)?;
 
         let lookup = email.clone();
         if self
@@ -204,7 +204,7 @@ impl AuthService {
         &self,
         from: ClientAddr,
         email: &str,
-        password: String,
+        password: Secret,
     ) -> Result<TokenResponse, AuthError> {
         self.limits.sign_ins.hit(&from.key()).map_err(limited)?;
         // Unknown and malformed emails go through the same path as wrong passwords, so the
@@ -242,11 +242,11 @@ impl AuthService {
     /// the hash is remade from the NFC form.
     async fn verify_password(
         &self,
-        password: String,
+        password: Secret,
         hash: Option<(Uuid, String)>,
         user: Option<&User>,
     ) -> Result<bool, AuthError> {
-        let nfc = passwords::normalize_password(&password);
+        let nfc = passwords::normalize_password(password.expose());
         if self.hasher.verify(nfc.clone(), hash.clone()).await? {
             return Ok(true);
         }
@@ -335,10 +335,10 @@ impl AuthService {
         let access_token = self.policy.sign(&self.keys.current(), &claims)?;
         Ok(TokenResponse {
             user,
-            access_token,
+            access_token: Secret::new(access_token),
             token_type: "Bearer".into(),
             expires_in: self.policy.access_ttl.as_secs() as i64,
-            refresh_token,
+            refresh_token: Secret::new(refresh_token),
         })
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use todo_api::text;
+use todo_api::{Secret, text};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{AuthError, FieldError};
@@ -54,8 +54,8 @@ pub fn account_key(raw: &str) -> String {
 
 /// Passwords are compared in NFC (NIST SP 800-63B), so the same password typed on
 /// systems that compose accents differently is the same password.
-pub fn normalize_password(password: &str) -> String {
-    password.nfc().collect()
+pub fn normalize_password(password: &str) -> Secret {
+    Secret::new(password.nfc().collect::<String>())
 }
 
 pub fn normalize_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
@@ -239,8 +239,8 @@ impl PasswordHasherPool {
         Ok(self.workers.run(f).await?)
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        self.run(move |memory| hash_blocking(memory, password.as_bytes()))
+    pub async fn hash(&self, password: Secret) -> Result<String, AuthError> {
+        self.run(move |memory| hash_blocking(memory, password.expose().as_bytes()))
             .await?
     }
 
@@ -249,7 +249,7 @@ impl PasswordHasherPool {
     /// caller's 500, with the user id and never the hash) and is not a wrong password.
     pub async fn verify(
         &self,
-        password: String,
+        password: Secret,
         account: Option<(uuid::Uuid, String)>,
     ) -> Result<bool, AuthError> {
         let (user_id, hash) = match account {
@@ -257,7 +257,7 @@ impl PasswordHasherPool {
             None => (None, self.dummy_hash.as_str().to_owned()),
         };
         let outcome = self
-            .run(move |memory| verify_blocking(memory, password.as_bytes(), &hash))
+            .run(move |memory| verify_blocking(memory, password.expose().as_bytes(), &hash))
             .await?;
         match (outcome, user_id) {
             (Ok(matches), Some(_)) => Ok(matches),
@@ -357,11 +357,11 @@ mod tests {
     #[tokio::test]
     async fn hash_verifies_only_the_right_password() {
         let pool = PasswordHasherPool::new().await.expect("pool");
-        let hash = pool.hash("tr0ub4dor&3-xyz".into()).await.expect("hash");
+        let hash = pool.hash(Secret::new("tr0ub4dor&3-xyz")).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         let id = uuid::Uuid::new_v4();
         assert!(
-            pool.verify("tr0ub4dor&3-xyz".into(), Some((id, hash.clone())))
+            pool.verify(Secret::new("tr0ub4dor&3-xyz"), Some((id, hash.clone())))
                 .await
                 .expect("verify")
         );
@@ -371,9 +371,9 @@ mod tests {
                 .await
                 .expect("verify")
         );
-        assert!(!pool.verify("anything".into(), None).await.expect("verify"));
+        assert!(!pool.verify(Secret::new("anything"), None).await.expect("verify"));
         let broken = pool
-            .verify("anything".into(), Some((id, "$argon2id$broken".into())))
+            .verify(Secret::new("anything"), Some((id, "$argon2id$broken".into())))
             .await;
         assert!(
             matches!(broken, Err(AuthError::UnreadableHash { user_id, .. }) if user_id == id),

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use todo_api::{RefreshRequest, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse};
+use todo_api::{
+    RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse,
+};
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
@@ -96,7 +98,7 @@ impl AuthApi {
     /// Each refresh token works once. Presenting a used one signs out its whole session.
     #[oai(path = "/api/auth/refresh", method = "post")]
     async fn refresh(&self, body: Json<Strict<RefreshRequest>>) -> Result<SignedIn, ProblemResponse> {
-        let tokens = self.auth.refresh(&body.0.0.refresh_token).await?;
+        let tokens = self.auth.refresh(body.0.0.refresh_token.expose()).await?;
         Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 
@@ -113,7 +115,7 @@ impl AuthApi {
         self.auth
             .sign_out(
                 auth.claims(),
-                request.refresh_token.as_deref(),
+                request.refresh_token.as_ref().map(Secret::expose),
                 request.all.unwrap_or(false),
             )
             .await?;

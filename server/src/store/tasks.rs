@@ -72,7 +72,7 @@ pub fn insert(
             draft.description(),
             priority_to_sql(draft.priority()),
             draft.due_at().map(to_micros),
-            tags_json(&draft.tags())?,
+            tags_json(draft.tags())?,
             now
         ],
         task_from_row,
@@ -106,7 +106,7 @@ pub fn replace(
             draft.description(),
             priority_to_sql(draft.priority()),
             draft.due_at().map(to_micros),
-            tags_json(&draft.tags())?,
+            tags_json(draft.tags())?,
             to_micros(now)
         ],
         task_from_row,
@@ -251,7 +251,13 @@ mod tests {
                     ..Default::default()
                 })
                 .expect("draft");
-                insert(&crate::store::WriteTx::new(&conn), owner, &draft, crate::store::now()).expect("insert");
+                insert(
+                    &crate::store::WriteTx::new(&conn),
+                    owner,
+                    &draft,
+                    crate::store::now(),
+                )
+                .expect("insert");
             }
         }
         for limit in 1..=7u32 {

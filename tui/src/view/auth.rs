@@ -66,7 +66,7 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
     let (row, field) = if form.focus == 0 {
         (2, &form.email)
     } else {
-        (3, &form.password)
+        (3, &*form.password)
     };
     place_cursor(frame, inner, row, field);
 }
