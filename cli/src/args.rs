@@ -1,6 +1,6 @@
 //! The command line, declared with clap. Every subcommand's help ends with an example.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use todo_api::limits::{DESCRIPTION_MAX, LIST_LIMIT_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
 use todo_api::{Priority, SortField, SortOrder, StatusFilter};
 
@@ -80,7 +80,7 @@ pub enum Command {
     )]
     Completions {
         #[arg(value_enum)]
-        shell: Shell,
+        shell: clap_complete::Shell,
     },
 }
 
@@ -208,12 +208,4 @@ pub struct EditArgs {
 
 fn parse_due_arg(text: &str) -> Result<time::OffsetDateTime, String> {
     todo_client::due::parse_due(text, crate::output::local_now())
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
 }

@@ -4,9 +4,12 @@
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
+use anstream::println;
+use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 use todo_api::{Priority, Task};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
 
@@ -31,21 +34,24 @@ fn local_offset() -> UtcOffset {
     LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
 }
 
+/// Styles of the human output. Written through `anstream`, which drops them when stdout
+/// is not a terminal, when `NO_COLOR` is set, or after `--no-color`.
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+const WARNING: Style = AnsiColor::Red.on_default();
+
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub json: bool,
     pub quiet: bool,
-    pub color: bool,
 }
 
 impl Output {
     pub fn new(json: bool, quiet: bool, no_color: bool) -> Output {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Output {
-            json,
-            quiet,
-            color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
+        if no_color {
+            anstream::ColorChoice::Never.write_global();
         }
+        Output { json, quiet }
     }
 
     /// A confirmation for people, on stderr; silent with --quiet or --json.
@@ -62,12 +68,8 @@ impl Output {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    fn paint(&self, style: Style, text: &str) -> String {
+        format!("{style}{text}{style:#}")
     }
 
     pub fn print_task(&self, task: &Task) {
@@ -77,7 +79,7 @@ impl Output {
         let now = OffsetDateTime::now_utc();
         println!(
             "{} {}",
-            self.paint("1", &format!("#{}", task.id)),
+            self.paint(BOLD, &format!("#{}", task.id)),
             shown(&task.title)
         );
         println!(
@@ -90,7 +92,7 @@ impl Output {
             let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
             println!(
                 "  due:       {}",
-                if overdue { self.paint("31", &text) } else { text }
+                if overdue { self.paint(WARNING, &text) } else { text }
             );
         }
         if !task.tags.is_empty() {
@@ -124,8 +126,8 @@ impl Output {
         let now = OffsetDateTime::now_utc();
         for line in render_table(tasks, now, width) {
             let painted = match (line.overdue, line.done) {
-                (_, true) => self.paint("2", &line.text),
-                (true, false) => self.paint("31", &line.text),
+                (_, true) => self.paint(DIM, &line.text),
+                (true, false) => self.paint(WARNING, &line.text),
                 _ => line.text,
             };
             println!("{painted}");
@@ -155,6 +157,7 @@ fn priority_label(p: Priority) -> &'static str {
     }
 }
 
+#[derive(Debug)]
 pub struct TableLine {
     pub text: String,
     pub overdue: bool,
@@ -195,32 +198,30 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
         })
         .collect();
     let header = ["ID", "", "PRI", "DUE"];
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(UnicodeWidthStr::width);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(&row.cells) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
-    let title_width = rows
-        .iter()
-        .map(|r| r.title.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    let title_width = rows.iter().map(|r| r.title.width()).max().unwrap_or(0).max(5);
     let room = width.map(|w| w.saturating_sub(fixed));
     let title_width = room.map_or(title_width, |room| title_width.min(room.max(10)));
 
     let line = |cells: [&str; 4], title: &str, tags: &str| {
         let mut text = String::new();
         for ((cell, w), right) in cells.iter().zip(widths).zip([true, false, false, false]) {
+            let gap = " ".repeat(w.saturating_sub(cell.width()));
             if right {
-                text.push_str(&format!("{cell:>w$}  "));
+                text.push_str(&format!("{gap}{cell}  "));
             } else {
-                text.push_str(&format!("{cell:<w$}  "));
+                text.push_str(&format!("{cell}{gap}  "));
             }
         }
-        text.push_str(&format!("{:<title_width$}", truncate(title, title_width)));
+        let title = truncate(title, title_width);
+        text.push_str(&title);
+        text.push_str(&" ".repeat(title_width.saturating_sub(title.width())));
         if !tags.is_empty() {
             text.push_str("  ");
             text.push_str(tags);
@@ -246,11 +247,21 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
     lines
 }
 
+/// Cuts `text` to `width` terminal columns (CJK and emoji take two), ending in `…`.
 fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if text.width() <= width {
         return text.to_string();
     }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
     cut.push('…');
     cut
 }
@@ -299,8 +310,28 @@ mod tests {
         let now = datetime!(2030-06-01 12:00 UTC);
         let lines = render_table(&[task(1, &"long title ".repeat(20))], now, Some(40));
         for line in &lines {
-            assert!(line.text.chars().count() <= 40, "{:?}", line.text);
+            assert!(line.text.width() <= 40, "{:?}", line.text);
         }
         assert!(lines[1].text.ends_with('…'));
+    }
+
+    /// Wide characters take two columns: the columns after a CJK or emoji title still
+    /// line up, and a cut title never overflows.
+    #[test]
+    fn wide_titles_keep_the_columns_aligned() {
+        let now = datetime!(2030-06-01 12:00 UTC);
+        let mut wide = task(1, "牛乳を買う 🥛");
+        wide.tags = vec!["home".into()];
+        let mut narrow = task(2, "buy milk");
+        narrow.tags = vec!["shop".into()];
+        let lines = render_table(&[wide, narrow], now, None);
+        let tag_column = |line: &str| line.find('#').map(|byte| line[..byte].width());
+        assert_eq!(
+            tag_column(&lines[1].text),
+            tag_column(&lines[2].text),
+            "{lines:#?}"
+        );
+        let cut = render_table(&[task(3, &"漢字".repeat(40))], now, Some(40));
+        assert!(cut.iter().all(|l| l.text.width() <= 40), "{cut:#?}");
     }
 }

@@ -130,10 +130,6 @@ impl CredentialStore {
         }
     }
 
-    pub fn is_keyring(&self) -> bool {
-        matches!(self.backend, Backend::Keyring)
-    }
-
     /// A lock file beside the store: refreshes take it so two processes never spend the
     /// same single-use refresh token.
     pub fn lock_path(&self) -> PathBuf {

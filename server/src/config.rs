@@ -16,18 +16,6 @@ pub struct RateLimits {
     pub disabled: bool,
 }
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        RateLimits {
-            sign_ups_per_minute: 10,
-            sign_ins_per_minute: 30,
-            failed_sign_ins_per_account: 5,
-            failed_sign_in_window: Duration::from_secs(15 * 60),
-            disabled: false,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
@@ -65,17 +53,6 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// A request not answered within this (a slow body, say) gets 408.
     pub request_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_connections: 1024,
-            idle_timeout: Duration::from_secs(60),
-            header_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-        }
-    }
 }
 
 /// `Config` with the issuer and audience settled once the address is known.

@@ -6,7 +6,7 @@ mod tasks;
 use clap::CommandFactory;
 use todo_client::Session;
 
-use crate::args::{Cli, Command, Shell};
+use crate::args::{Cli, Command};
 use crate::exit::CliError;
 use crate::output::Output;
 
@@ -22,13 +22,6 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
     }
 }
 
-fn print_completions(shell: Shell) {
-    use clap_complete::Shell as S;
-    let shell = match shell {
-        Shell::Bash => S::Bash,
-        Shell::Zsh => S::Zsh,
-        Shell::Fish => S::Fish,
-        Shell::Powershell => S::PowerShell,
-    };
+fn print_completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut Cli::command(), "todo", &mut std::io::stdout());
 }

@@ -3,9 +3,10 @@
 //! seconds, so `todo-server keys rotate` takes effect without a restart.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -144,7 +145,8 @@ pub struct KeyRing {
     db: Db,
     grace: Duration,
     sealing: KeySealing,
-    current: RwLock<Arc<KeySet>>,
+    /// Read on every request without a lock; swapped whole on reload.
+    current: ArcSwap<KeySet>,
 }
 
 impl KeyRing {
@@ -171,7 +173,7 @@ impl KeyRing {
             db,
             grace,
             sealing,
-            current: RwLock::new(Arc::new(set)),
+            current: ArcSwap::from_pointee(set),
         })
     }
 
@@ -206,17 +208,18 @@ impl KeyRing {
     }
 
     pub fn current(&self) -> Arc<KeySet> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current.load_full()
     }
 
     /// Re-reads the keys; returns the signing kid when it changed.
     pub async fn reload(&self) -> Result<Option<String>, AuthError> {
         let set = Self::read_set(&self.db, self.grace, &self.sealing).await?;
-        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        // Only this task stores into `current`, so load-compare-store cannot race.
+        let current = self.current.load();
         let changed = current.signer.kid != set.signer.kid || current.jwks != set.jwks;
         let new_kid = (current.signer.kid != set.signer.kid).then(|| set.signer.kid.clone());
         if changed {
-            *current = Arc::new(set);
+            self.current.store(Arc::new(set));
         }
         Ok(new_kid)
     }

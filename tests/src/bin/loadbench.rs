@@ -13,36 +13,26 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use todo_e2e::TestServer;
 
+/// Drives HTTP load against the release todo-server over loopback.
+#[derive(clap::Parser)]
+#[command(about, long_about = None)]
 struct Options {
+    /// Seconds each scenario runs
+    #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Concurrent connections
+    #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Also write the figures to this JSON file
+    #[arg(long)]
     json: Option<String>,
+    /// Also run the 1,000,000-task scenarios
+    #[arg(long)]
     scale: bool,
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        seconds: 5,
-        connections: 64,
-        json: None,
-        scale: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => o.seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(o.seconds),
-            "--connections" => {
-                o.connections = args.next().and_then(|v| v.parse().ok()).unwrap_or(o.connections)
-            }
-            "--json" => o.json = args.next(),
-            "--scale" => o.scale = true,
-            other => {
-                eprintln!("loadbench: unknown argument {other}");
-                std::process::exit(2);
-            }
-        }
-    }
-    o
+    <Options as clap::Parser>::parse()
 }
 
 /// CPU seconds (user + system) a process has used, from /proc.
