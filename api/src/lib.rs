@@ -3,6 +3,8 @@
 
 mod auth;
 pub mod limits;
+#[cfg(feature = "openapi")]
+mod openapi_string;
 mod problem;
 mod secret;
 mod tasks;

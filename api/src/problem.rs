@@ -113,48 +113,11 @@ impl std::fmt::Display for ProblemCode {
 }
 
 #[cfg(feature = "openapi")]
-mod openapi {
-    use std::borrow::Cow;
-
-    use poem_openapi::registry::MetaSchemaRef;
-    use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-
-    use super::ProblemCode;
-
-    impl Type for ProblemCode {
-        const IS_REQUIRED: bool = true;
-        type RawValueType = Self;
-        type RawElementValueType = Self;
-
-        fn name() -> Cow<'static, str> {
-            String::name()
-        }
-
-        fn schema_ref() -> MetaSchemaRef {
-            String::schema_ref()
-        }
-
-        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-            Some(self)
-        }
-
-        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-            Box::new(std::iter::once(self))
-        }
-    }
-
-    impl ToJSON for ProblemCode {
-        fn to_json(&self) -> Option<serde_json::Value> {
-            Some(serde_json::Value::String(self.as_str().to_string()))
-        }
-    }
-
-    impl ParseFromJSON for ProblemCode {
-        fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-            serde_json::from_value(value.unwrap_or_default()).map_err(|_| ParseError::expected_input())
-        }
-    }
-}
+crate::openapi_string::documented_as_string!(
+    ProblemCode,
+    |code: &ProblemCode| code.as_str(),
+    |text: String| { serde_json::from_value(serde_json::Value::String(text)).ok() }
+);
 
 #[cfg(test)]
 mod tests {

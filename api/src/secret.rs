@@ -57,54 +57,9 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Documented as the plain string it is on the wire.
+// Documented as the plain string it is on the wire.
 #[cfg(feature = "openapi")]
-mod openapi {
-    use std::borrow::Cow;
-
-    use poem_openapi::registry::MetaSchemaRef;
-    use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-
-    use super::Secret;
-
-    impl Type for Secret {
-        const IS_REQUIRED: bool = true;
-        type RawValueType = Self;
-        type RawElementValueType = Self;
-
-        fn name() -> Cow<'static, str> {
-            String::name()
-        }
-
-        fn schema_ref() -> MetaSchemaRef {
-            String::schema_ref()
-        }
-
-        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-            Some(self)
-        }
-
-        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-            Box::new(std::iter::once(self))
-        }
-    }
-
-    impl ToJSON for Secret {
-        fn to_json(&self) -> Option<serde_json::Value> {
-            Some(serde_json::Value::String(self.expose().to_string()))
-        }
-    }
-
-    impl ParseFromJSON for Secret {
-        fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-            match value {
-                Some(serde_json::Value::String(text)) => Ok(Secret::new(text)),
-                // Never echo the value: it may be a password in the wrong shape.
-                _ => Err(ParseError::custom("expected a string")),
-            }
-        }
-    }
-}
+crate::openapi_string::documented_as_string!(Secret, Secret::expose, |text: String| Some(Secret::new(text)));
 
 #[cfg(test)]
 mod tests {

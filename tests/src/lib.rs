@@ -1,6 +1,8 @@
 //! Helpers that start the real binaries, as a user would, on a free port with a fresh
 //! database and fresh config and data folders.
 
+pub mod api;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -103,6 +105,11 @@ impl TestServer {
 
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("todo.db")
+    }
+
+    /// `host:port`, for raw sockets.
+    pub fn address(&self) -> String {
+        self.base_url.trim_start_matches("http://").to_string()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use todo_e2e::api::sign_in_from;
 use todo_e2e::{TestServer, sign_up, unique_email};
 
 /// A client whose connections come from `127.0.0.<n>` (all of 127/8 is loopback).
@@ -16,19 +16,6 @@ fn client_from(n: u8) -> reqwest::blocking::Client {
         .expect("client")
 }
 
-fn sign_in(
-    client: &reqwest::blocking::Client,
-    server: &TestServer,
-    email: &str,
-    password: &str,
-) -> reqwest::blocking::Response {
-    client
-        .post(server.url("/api/auth/sign-in"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .expect("sign-in")
-}
-
 #[test]
 fn one_account_attacked_from_many_addresses_locks_then_reopens_for_its_owner() {
     let server = TestServer::start(&["--failed-signin-limit", "5", "--failed-signin-window", "3s"]);
@@ -37,7 +24,7 @@ fn one_account_attacked_from_many_addresses_locks_then_reopens_for_its_owner() {
     for n in 0..12u8 {
         let attacker = client_from(10 + n);
         statuses.push(
-            sign_in(&attacker, &server, &victim.email, &format!("guess-{n}"))
+            sign_in_from(&attacker, &server, &victim.email, &format!("guess-{n}"))
                 .status()
                 .as_u16(),
         );
@@ -47,7 +34,7 @@ fn one_account_attacked_from_many_addresses_locks_then_reopens_for_its_owner() {
         statuses[5..].iter().all(|s| *s == 429),
         "then the account is locked: {statuses:?}"
     );
-    let locked = sign_in(&client_from(99), &server, &victim.email, &victim.password);
+    let locked = sign_in_from(&client_from(99), &server, &victim.email, &victim.password);
     assert_eq!(
         locked.status().as_u16(),
         429,
@@ -61,7 +48,7 @@ fn one_account_attacked_from_many_addresses_locks_then_reopens_for_its_owner() {
     assert!((1..=3).contains(&retry), "Retry-After {retry}");
 
     std::thread::sleep(Duration::from_millis(3_200));
-    let owner = sign_in(&client_from(99), &server, &victim.email, &victim.password);
+    let owner = sign_in_from(&client_from(99), &server, &victim.email, &victim.password);
     assert_eq!(owner.status().as_u16(), 200, "after the window the owner gets in");
 }
 
@@ -72,7 +59,7 @@ fn one_address_spraying_many_accounts_is_limited_per_address() {
     let mut statuses = Vec::new();
     for _ in 0..12 {
         statuses.push(
-            sign_in(&attacker, &server, &unique_email("spray"), "password123")
+            sign_in_from(&attacker, &server, &unique_email("spray"), "password123")
                 .status()
                 .as_u16(),
         );
@@ -81,7 +68,7 @@ fn one_address_spraying_many_accounts_is_limited_per_address() {
     assert!(statuses[8..].iter().all(|s| *s == 429), "{statuses:?}");
     let bystander = client_from(43);
     assert_eq!(
-        sign_in(&bystander, &server, &unique_email("other"), "password123")
+        sign_in_from(&bystander, &server, &unique_email("other"), "password123")
             .status()
             .as_u16(),
         401,
@@ -101,13 +88,13 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
     let client = client_from(1);
     // Warm up connections and caches.
     for _ in 0..5 {
-        sign_in(&client, &server, &user.email, "warm-up-wrong");
+        sign_in_from(&client, &server, &user.email, "warm-up-wrong");
     }
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
     let (mut unknown_body, mut wrong_body) = (String::new(), String::new());
     for i in 0..150 {
         let start = Instant::now();
-        let r = sign_in(
+        let r = sign_in_from(
             &client,
             &server,
             &format!("nobody-{i}@example.com"),
@@ -117,7 +104,7 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
         assert_eq!(r.status().as_u16(), 401);
         unknown_body = r.text().expect("body");
         let start = Instant::now();
-        let r = sign_in(&client, &server, &user.email, "not-the-password");
+        let r = sign_in_from(&client, &server, &user.email, "not-the-password");
         wrong.push(start.elapsed());
         assert_eq!(r.status().as_u16(), 401);
         wrong_body = r.text().expect("body");
@@ -147,7 +134,7 @@ fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
                 scope.spawn(move || {
                     let client = client_from(20 + n);
                     barrier.wait();
-                    sign_in(&client, server, &victim.email, &format!("guess-{n}"))
+                    sign_in_from(&client, server, &victim.email, &format!("guess-{n}"))
                         .status()
                         .as_u16()
                 })
@@ -158,7 +145,7 @@ fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
     let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
     assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
-    let right = sign_in(&client_from(99), &server, &victim.email, &victim.password);
+    let right = sign_in_from(&client_from(99), &server, &victim.email, &victim.password);
     assert_eq!(
         right.status().as_u16(),
         429,

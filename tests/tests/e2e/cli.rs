@@ -21,13 +21,22 @@ fn task_count(user: &CliUser) -> usize {
         .len()
 }
 
-#[test]
-fn sign_up_and_every_task_command_in_human_and_json_form() {
-    let server = TestServer::start(&[]);
-    let ann = CliUser::new(&server);
-    let (email, _) = ann.sign_up("ann");
+/// A signed-up CLI user with three tasks: "Buy milk" (high, due tomorrow, #home),
+/// "File taxes" (overdue, #money) and "Read a book" (newest).
+struct ThreeTasks {
+    _server: TestServer,
+    user: CliUser,
+    email: String,
+    taxes: Value,
+    taxes_id: String,
+    read_id: String,
+}
 
-    let added = ann
+fn three_tasks() -> ThreeTasks {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let (email, _) = user.sign_up("ann");
+    let added = user
         .run(&[
             "add",
             "Buy milk",
@@ -40,7 +49,7 @@ fn sign_up_and_every_task_command_in_human_and_json_form() {
         ])
         .ok();
     assert!(added.stdout.starts_with("Added task "), "{added:?}");
-    let taxes = ann
+    let taxes = user
         .run(&[
             "add",
             "File taxes",
@@ -52,18 +61,35 @@ fn sign_up_and_every_task_command_in_human_and_json_form() {
         ])
         .ok()
         .json();
-    assert_eq!(taxes["title"], "File taxes");
-    assert_eq!(taxes["tags"], serde_json::json!(["money"]));
-    let read_id = ann
+    let read_id = user
         .run(&["add", "Read a book", "--quiet"])
         .ok()
         .stdout
         .trim()
         .parse::<i64>()
-        .expect("id");
-    let taxes_id = taxes["id"].as_i64().expect("id");
+        .expect("--quiet prints only the id");
+    ThreeTasks {
+        taxes_id: taxes["id"].as_i64().expect("id").to_string(),
+        read_id: read_id.to_string(),
+        _server: server,
+        user,
+        email,
+        taxes,
+    }
+}
 
-    let table = ann.run(&["list"]).ok().stdout;
+#[test]
+fn add_confirms_prints_json_or_only_the_id() {
+    let t = three_tasks();
+    assert_eq!(t.taxes["title"], "File taxes");
+    assert_eq!(t.taxes["tags"], serde_json::json!(["money"]));
+    assert_eq!(task_count(&t.user), 3);
+}
+
+#[test]
+fn list_is_an_aligned_table_with_overdue_marks_or_the_apis_json() {
+    let t = three_tasks();
+    let table = t.user.run(&["list"]).ok().stdout;
     let header = table.lines().next().expect("header");
     assert!(
         header.starts_with("ID")
@@ -78,32 +104,34 @@ fn sign_up_and_every_task_command_in_human_and_json_form() {
             .any(|l| l.contains("File taxes") && l.contains("2020-01-01!")),
         "overdue marked:\n{table}"
     );
-
-    let listed = ann.run(&["list", "--json"]).ok().json();
+    let listed = t.user.run(&["list", "--json"]).ok().json();
     let listed = listed.as_array().expect("array");
     assert_eq!(listed.len(), 3);
-    assert_eq!(listed[0]["id"], read_id, "newest first");
+    assert_eq!(listed[0]["id"].to_string(), t.read_id, "newest first");
     assert!(
         listed
             .iter()
             .all(|t| t["user_id"].is_string() && t["created_at"].is_string()),
         "the API's shape"
     );
+    let found = t.user.run(&["list", "--search", "book", "--json"]).ok().json();
+    assert_eq!(found.as_array().map(|a| a.len()), Some(1));
+}
 
-    let shown = ann.run(&["show", &taxes_id.to_string()]).ok().stdout;
+#[test]
+fn show_and_edit_keep_the_fields_not_given() {
+    let t = three_tasks();
+    let shown = t.user.run(&["show", &t.taxes_id]).ok().stdout;
     assert!(
         shown.contains("File taxes") && shown.contains("overdue") && shown.contains("money"),
         "{shown}"
     );
-    assert_eq!(
-        ann.run(&["show", &taxes_id.to_string(), "--json"]).ok().json(),
-        taxes
-    );
-
-    let edited = ann
+    assert_eq!(t.user.run(&["show", &t.taxes_id, "--json"]).ok().json(), t.taxes);
+    let edited = t
+        .user
         .run(&[
             "edit",
-            &taxes_id.to_string(),
+            &t.taxes_id,
             "--title",
             "File taxes today",
             "--no-due",
@@ -118,42 +146,50 @@ fn sign_up_and_every_task_command_in_human_and_json_form() {
         serde_json::json!(["money"]),
         "fields not given stay"
     );
+}
 
+#[test]
+fn done_and_undone_are_idempotent() {
+    let t = three_tasks();
     for _ in 0..2 {
-        let done = ann.run(&["done", &taxes_id.to_string(), "--json"]).ok().json();
+        let done = t.user.run(&["done", &t.taxes_id, "--json"]).ok().json();
         assert_eq!(done["completed"], true, "done is idempotent");
     }
-    let pending = ann.run(&["list", "--status", "pending", "--json"]).ok().json();
+    let pending = t.user.run(&["list", "--status", "pending", "--json"]).ok().json();
     assert_eq!(pending.as_array().expect("array").len(), 2);
     for _ in 0..2 {
-        let undone = ann.run(&["undone", &taxes_id.to_string(), "--json"]).ok().json();
+        let undone = t.user.run(&["undone", &t.taxes_id, "--json"]).ok().json();
         assert_eq!(undone["completed"], false, "undone is idempotent");
     }
-    let found = ann.run(&["list", "--search", "book", "--json"]).ok().json();
-    assert_eq!(found.as_array().map(|a| a.len()), Some(1));
+}
 
-    // Not a terminal: rm does not ask.
-    let removed = ann.run(&["rm", &read_id.to_string()]).ok();
+#[test]
+fn rm_without_a_terminal_does_not_ask() {
+    let t = three_tasks();
+    let removed = t.user.run(&["rm", &t.read_id]).ok();
     assert!(removed.stderr.contains("Deleted task"), "{removed:?}");
-    assert_eq!(task_count(&ann), 2);
+    assert_eq!(task_count(&t.user), 2);
+}
 
-    let status = ann.run(&["auth", "status"]).ok().stdout;
-    assert!(status.contains(&email) && status.contains("file "), "{status}");
-    let status = ann.run(&["auth", "status", "--json"]).ok().json();
+#[test]
+fn status_names_the_user_and_the_store_until_sign_out() {
+    let t = three_tasks();
+    let status = t.user.run(&["auth", "status"]).ok().stdout;
+    assert!(status.contains(&t.email) && status.contains("file "), "{status}");
+    let status = t.user.run(&["auth", "status", "--json"]).ok().json();
     assert_eq!(status["signed_in"], true);
-    assert_eq!(status["user"]["email"], email.as_str());
+    assert_eq!(status["user"]["email"], t.email.as_str());
     assert!(
         status["credential_store"]
             .as_str()
             .expect("store")
             .starts_with("file ")
     );
-
-    ann.run(&["auth", "signout"]).ok();
-    let after = ann.run(&["auth", "status"]);
+    t.user.run(&["auth", "signout"]).ok();
+    let after = t.user.run(&["auth", "status"]);
     assert_eq!(after.code, 4, "{after:?}");
     assert!(after.stdout.contains("not signed in"));
-    let listing = ann.run(&["list"]);
+    let listing = t.user.run(&["list"]);
     assert_eq!(listing.code, 4);
     one_line(&listing.stderr);
 }

@@ -8,12 +8,8 @@ use todo_api::ProblemCode;
 
 use todo_e2e::{TestServer, http};
 
-fn address(server: &TestServer) -> String {
-    server.base_url.trim_start_matches("http://").to_string()
-}
-
 fn connect(server: &TestServer) -> TcpStream {
-    let stream = TcpStream::connect(address(server)).expect("connect");
+    let stream = TcpStream::connect(server.address()).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .expect("timeout");
@@ -57,7 +53,7 @@ fn a_chunked_body_is_cut_at_the_limit_while_it_is_read() {
     let mut stream = connect(&server);
     let head = format!(
         "POST /api/auth/sign-in HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-        address(&server)
+        server.address()
     );
     stream.write_all(head.as_bytes()).expect("head");
     // 1 MiB in 16 KiB chunks; the server answers after 64 KiB and stops reading.
@@ -82,7 +78,7 @@ fn headers_that_drip_in_are_cut_off() {
     let mut stream = connect(&server);
     let start = Instant::now();
     stream
-        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n", address(&server)).as_bytes())
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n", server.address()).as_bytes())
         .expect("request line");
     let mut closed = false;
     for n in 0..40 {
@@ -139,7 +135,7 @@ fn raw_request(server: &TestServer, headers: &str) -> String {
 #[test]
 fn a_request_without_exactly_one_host_is_refused_as_problem_json() {
     let server = TestServer::start(&[]);
-    let host = format!("Host: {}\r\n", address(&server));
+    let host = format!("Host: {}\r\n", server.address());
     assert!(raw_request(&server, &host).starts_with("HTTP/1.1 200"));
     for headers in [String::new(), format!("{host}{host}")] {
         let answer = raw_request(&server, &headers);
@@ -155,7 +151,7 @@ fn a_transfer_coding_other_than_chunked_is_not_implemented() {
         &server,
         format!(
             "POST /api/auth/sign-in HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n",
-            address(&server)
+            server.address()
         )
         .as_bytes(),
     ));

@@ -1,16 +1,14 @@
 //! Accounts, tokens, sessions, keys and limits over HTTP against the real server.
 
-mod common;
-
 use std::time::{Duration, Instant};
 use todo_api::ProblemCode;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{assert_problem, bearer};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use todo_e2e::api::{assert_problem, bearer, sign_in, sign_up_with};
 use todo_e2e::{Account, TestServer, binary, http, sign_up, strong_password, unique_email};
 
 fn post(server: &TestServer, path: &str, body: Value) -> reqwest::blocking::Response {
@@ -338,28 +336,133 @@ fn raw_token(header: &Value, claims: &Value, key: Option<&ed25519_dalek::Signing
     format!("{input}.{signature}")
 }
 
+/// A signed-up user and the server's own key, to forge tokens that differ from a good
+/// one in exactly one way. Setting it up checks that the forging recipe itself is right:
+/// the same recipe with good claims is accepted.
+struct Forge {
+    server: TestServer,
+    ann: Account,
+    kid: String,
+    key: ed25519_dalek::SigningKey,
+    good: Value,
+}
+
+impl Forge {
+    fn new() -> Forge {
+        let server = TestServer::start(&[]);
+        let ann = sign_up(&server, "ann");
+        let (kid, key) = server_key(&server);
+        let good = token_claims(&ann.access_token);
+        let forge = Forge {
+            server,
+            ann,
+            kid,
+            key,
+            good,
+        };
+        let control = forge.signed(&forge.good);
+        assert_eq!(
+            session_status(&forge.server, &control),
+            200,
+            "control token must pass"
+        );
+        let control_raw = forge.raw(json!({"alg": "EdDSA", "typ": "JWT", "kid": forge.kid}));
+        assert_eq!(
+            session_status(&forge.server, &control_raw),
+            200,
+            "raw control token must pass"
+        );
+        forge
+    }
+
+    fn now(&self) -> i64 {
+        self.good["iat"].as_i64().expect("iat")
+    }
+
+    /// The good claims with `name` set to `value`.
+    fn with(&self, name: &str, value: Value) -> Value {
+        let mut claims = self.good.clone();
+        claims[name] = value;
+        claims
+    }
+
+    fn header(&self, kid: &str) -> Header {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.to_string());
+        header
+    }
+
+    /// `claims` signed with the server's own key, as the server would.
+    fn signed(&self, claims: &Value) -> String {
+        sign_eddsa(&self.key, self.header(&self.kid), claims)
+    }
+
+    /// The good claims under a hand-written header, signed with the server's key.
+    fn raw(&self, header: Value) -> String {
+        raw_token(&header, &self.good, Some(&self.key))
+    }
+
+    /// Each case is 401 `invalid_token` with the bearer challenge, on a task route and
+    /// on the session route, and no answer echoes the real token.
+    fn assert_refused(&self, cases: Vec<(&str, Option<String>)>) {
+        let task_url = self.server.url(&format!("/api/{}/tasks", self.ann.id));
+        for (name, authorization) in cases {
+            for request in [
+                http().get(&task_url),
+                http().get(self.server.url("/api/auth/session")),
+            ] {
+                let request = match &authorization {
+                    Some(value) => request.header("Authorization", value),
+                    None => request,
+                };
+                let response = request.send().expect("request");
+                assert_eq!(
+                    response
+                        .headers()
+                        .get("www-authenticate")
+                        .and_then(|v| v.to_str().ok()),
+                    Some(r#"Bearer error="invalid_token""#),
+                    "{name}"
+                );
+                let body = assert_problem(response, 401, ProblemCode::InvalidToken);
+                assert!(
+                    !body.to_string().contains(&self.ann.access_token),
+                    "{name}: no token in the body"
+                );
+            }
+        }
+    }
+}
+
+fn bearer_header(token: &str) -> Option<String> {
+    Some(format!("Bearer {token}"))
+}
+
 #[test]
-fn every_kind_of_bad_token_is_401_with_a_bearer_challenge() {
-    let server = TestServer::start(&[]);
-    let ann = sign_up(&server, "ann");
-    let (kid, key) = server_key(&server);
-    let good = token_claims(&ann.access_token);
-    let now = good["iat"].as_i64().expect("iat");
-    let with = |k: &str, v: Value| {
-        let mut c = good.clone();
-        c[k] = v;
-        c
-    };
-    let mut without_sub = good.clone();
-    without_sub.as_object_mut().expect("object").remove("sub");
-    let eddsa = |kid: &str| {
-        let mut h = Header::new(Algorithm::EdDSA);
-        h.kid = Some(kid.to_string());
-        h
-    };
+fn a_missing_or_malformed_authorization_is_401_before_the_body_is_read() {
+    let forge = Forge::new();
+    forge.assert_refused(vec![
+        ("no header", None),
+        ("Basic", Some("Basic YW5uOnBhc3N3b3Jk".into())),
+        ("Bearer with nothing", Some("Bearer".into())),
+        ("Bearer and a space", Some("Bearer ".into())),
+        ("garbage", bearer_header("not.a.jwt")),
+    ]);
+    let r = http()
+        .post(forge.server.url(&format!("/api/{}/tasks", forge.ann.id)))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .expect("post");
+    assert_problem(r, 401, ProblemCode::InvalidToken);
+}
+
+#[test]
+fn a_token_not_signed_by_the_servers_key_is_401() {
+    let forge = Forge::new();
     let stranger = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let public_jwk: Value = http()
-        .get(server.url("/api/auth/jwks"))
+        .get(forge.server.url("/api/auth/jwks"))
         .send()
         .expect("jwks")
         .json()
@@ -367,155 +470,86 @@ fn every_kind_of_bad_token_is_401_with_a_bearer_challenge() {
     let public_x = public_jwk["keys"][0]["x"].as_str().expect("x").to_string();
     let hs256_with_public_key = {
         let mut h = Header::new(Algorithm::HS256);
-        h.kid = Some(kid.clone());
-        jsonwebtoken::encode(&h, &good, &EncodingKey::from_secret(public_x.as_bytes())).expect("hs256")
+        h.kid = Some(forge.kid.clone());
+        jsonwebtoken::encode(&h, &forge.good, &EncodingKey::from_secret(public_x.as_bytes())).expect("hs256")
     };
     let tampered = {
-        let parts: Vec<&str> = ann.access_token.split('.').collect();
-        let forged = URL_SAFE_NO_PAD.encode(with("email", json!("mallory@example.com")).to_string());
+        let parts: Vec<&str> = forge.ann.access_token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(forge.with("email", json!("mallory@example.com")).to_string());
         format!("{}.{}.{}", parts[0], forged, parts[2])
     };
-
-    let cases: Vec<(&str, Option<String>)> = vec![
-        ("no header", None),
-        ("Basic", Some("Basic YW5uOnBhc3N3b3Jk".into())),
-        ("Bearer with nothing", Some("Bearer".into())),
-        ("Bearer and a space", Some("Bearer ".into())),
-        ("garbage", Some("Bearer not.a.jwt".into())),
+    let alg_none = raw_token(
+        &json!({"alg": "none", "typ": "JWT", "kid": forge.kid}),
+        &forge.good,
+        None,
+    );
+    forge.assert_refused(vec![
         (
             "another Ed25519 key",
-            Some(format!("Bearer {}", sign_eddsa(&stranger, eddsa(&kid), &good))),
+            bearer_header(&sign_eddsa(&stranger, forge.header(&forge.kid), &forge.good)),
         ),
-        (
-            "alg none",
-            Some(format!(
-                "Bearer {}",
-                raw_token(&json!({"alg": "none", "typ": "JWT", "kid": kid}), &good, None)
-            )),
-        ),
+        ("alg none", bearer_header(&alg_none)),
         (
             "HS256 keyed with the public key",
-            Some(format!("Bearer {hs256_with_public_key}")),
+            bearer_header(&hs256_with_public_key),
         ),
-        ("tampered payload", Some(format!("Bearer {tampered}"))),
+        ("tampered payload", bearer_header(&tampered)),
+        (
+            "unknown kid",
+            bearer_header(&sign_eddsa(&forge.key, forge.header("no-such-key"), &forge.good)),
+        ),
+    ]);
+}
+
+#[test]
+fn a_properly_signed_token_with_claims_outside_the_policy_is_401() {
+    let forge = Forge::new();
+    let now = forge.now();
+    let mut without_sub = forge.good.clone();
+    without_sub.as_object_mut().expect("object").remove("sub");
+    forge.assert_refused(vec![
         (
             "expired beyond leeway",
-            Some(format!(
-                "Bearer {}",
-                sign_eddsa(&key, eddsa(&kid), &with("exp", json!(now - 120)))
-            )),
+            bearer_header(&forge.signed(&forge.with("exp", json!(now - 120)))),
         ),
         (
             "nbf in the future",
-            Some(format!(
-                "Bearer {}",
-                sign_eddsa(&key, eddsa(&kid), &with("nbf", json!(now + 600)))
-            )),
+            bearer_header(&forge.signed(&forge.with("nbf", json!(now + 600)))),
         ),
         (
             "wrong iss",
-            Some(format!(
-                "Bearer {}",
-                sign_eddsa(&key, eddsa(&kid), &with("iss", json!("http://evil.example")))
-            )),
+            bearer_header(&forge.signed(&forge.with("iss", json!("http://evil.example")))),
         ),
         (
             "wrong aud",
-            Some(format!(
-                "Bearer {}",
-                sign_eddsa(&key, eddsa(&kid), &with("aud", json!("someone-else")))
-            )),
+            bearer_header(&forge.signed(&forge.with("aud", json!("someone-else")))),
         ),
-        (
-            "missing sub",
-            Some(format!("Bearer {}", sign_eddsa(&key, eddsa(&kid), &without_sub))),
-        ),
-        (
-            "unknown kid",
-            Some(format!(
-                "Bearer {}",
-                sign_eddsa(&key, eddsa("no-such-key"), &good)
-            )),
-        ),
+        ("missing sub", bearer_header(&forge.signed(&without_sub))),
+    ]);
+}
+
+#[test]
+fn a_header_that_names_its_own_key_or_critical_extensions_is_401() {
+    let forge = Forge::new();
+    let kid = forge.kid.clone();
+    forge.assert_refused(vec![
         (
             "jku header",
-            Some(format!(
-                "Bearer {}",
-                raw_token(
-                    &json!({"alg": "EdDSA", "typ": "JWT", "kid": kid, "jku": "http://evil.example/jwks"}),
-                    &good,
-                    Some(&key)
-                )
-            )),
+            bearer_header(
+                &forge.raw(
+                    json!({"alg": "EdDSA", "typ": "JWT", "kid": kid, "jku": "http://evil.example/jwks"}),
+                ),
+            ),
         ),
         (
             "embedded jwk",
-            Some(format!(
-                "Bearer {}",
-                raw_token(
-                    &json!({"alg": "EdDSA", "kid": kid, "jwk": {"kty": "OKP"}}),
-                    &good,
-                    Some(&key)
-                )
-            )),
+            bearer_header(&forge.raw(json!({"alg": "EdDSA", "kid": kid, "jwk": {"kty": "OKP"}}))),
         ),
         (
             "crit header",
-            Some(format!(
-                "Bearer {}",
-                raw_token(
-                    &json!({"alg": "EdDSA", "kid": kid, "crit": ["exp"]}),
-                    &good,
-                    Some(&key)
-                )
-            )),
+            bearer_header(&forge.raw(json!({"alg": "EdDSA", "kid": kid, "crit": ["exp"]}))),
         ),
-    ];
-    // The forging helpers are right: the same recipe with good claims is accepted.
-    let control = sign_eddsa(&key, eddsa(&kid), &good);
-    assert_eq!(session_status(&server, &control), 200, "control token must pass");
-    let control_raw = raw_token(
-        &json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}),
-        &good,
-        Some(&key),
-    );
-    assert_eq!(
-        session_status(&server, &control_raw),
-        200,
-        "raw control token must pass"
-    );
-
-    let task_url = server.url(&format!("/api/{}/tasks", ann.id));
-    for (name, authorization) in cases {
-        for request in [http().get(&task_url), http().get(server.url("/api/auth/session"))] {
-            let request = match &authorization {
-                Some(value) => request.header("Authorization", value),
-                None => request,
-            };
-            let response = request.send().expect("request");
-            assert_eq!(
-                response
-                    .headers()
-                    .get("www-authenticate")
-                    .and_then(|v| v.to_str().ok()),
-                Some(r#"Bearer error="invalid_token""#),
-                "{name}"
-            );
-            let body = assert_problem(response, 401, ProblemCode::InvalidToken);
-            assert!(
-                !body.to_string().contains(&ann.access_token),
-                "{name}: no token in the body"
-            );
-        }
-    }
-    // The token is checked before the body is parsed.
-    let r = http()
-        .post(&task_url)
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .expect("post");
-    assert_problem(r, 401, ProblemCode::InvalidToken);
+    ]);
 }
 
 // ---- Keys -------------------------------------------------------------------------------
@@ -831,22 +865,6 @@ fn secrets_in_malformed_bodies_reach_neither_the_answer_nor_the_log() {
     }
 }
 
-fn sign_up_as(server: &TestServer, email: &str, password: &str) -> reqwest::blocking::Response {
-    http()
-        .post(server.url("/api/auth/sign-up"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .expect("sign-up")
-}
-
-fn sign_in_as(server: &TestServer, email: &str, password: &str) -> reqwest::blocking::Response {
-    http()
-        .post(server.url("/api/auth/sign-in"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .expect("sign-in")
-}
-
 /// Each pair reads as one address to a person: NFC and NFD, an IDN domain and its
 /// punycode, any letter case. The second of each pair is the same account.
 #[test]
@@ -859,14 +877,14 @@ fn addresses_that_read_the_same_are_one_account() {
         ("bo@xn--mnchen-3ya.de", "Bo@M\u{dc}NCHEN.de"),
     ];
     for (first, second) in pairs {
-        assert_eq!(sign_up_as(&server, first, &password).status().as_u16(), 201);
+        assert_eq!(sign_up_with(&server, first, &password).status().as_u16(), 201);
         assert_problem(
-            sign_up_as(&server, second, &password),
+            sign_up_with(&server, second, &password),
             409,
             ProblemCode::EmailTaken,
         );
         assert_eq!(
-            sign_in_as(&server, second, &password).status().as_u16(),
+            sign_in(&server, second, &password).status().as_u16(),
             200,
             "{second}"
         );
@@ -885,7 +903,7 @@ fn invisible_characters_and_overlong_addresses_are_refused_before_use() {
         "an\u{1b}n@example.com",
     ] {
         let body = assert_problem(
-            sign_up_as(&server, email, &password),
+            sign_up_with(&server, email, &password),
             422,
             ProblemCode::InvalidField,
         );
@@ -893,7 +911,7 @@ fn invisible_characters_and_overlong_addresses_are_refused_before_use() {
     }
     let huge = format!("{}@example.com", "a".repeat(60_000));
     let body = assert_problem(
-        sign_up_as(&server, &huge, &password),
+        sign_up_with(&server, &huge, &password),
         422,
         ProblemCode::InvalidField,
     );
@@ -902,7 +920,7 @@ fn invisible_characters_and_overlong_addresses_are_refused_before_use() {
         "{body}"
     );
     assert_problem(
-        sign_in_as(&server, &huge, &password),
+        sign_in(&server, &huge, &password),
         401,
         ProblemCode::InvalidCredentials,
     );
@@ -916,9 +934,9 @@ fn passwords_are_compared_in_nfc() {
     let email = unique_email("nfc");
     let decomposed = format!("cafe\u{301}-{}", strong_password());
     let composed = decomposed.replace("e\u{301}", "\u{e9}");
-    assert_eq!(sign_up_as(&server, &email, &decomposed).status().as_u16(), 201);
-    assert_eq!(sign_in_as(&server, &email, &composed).status().as_u16(), 200);
-    assert_eq!(sign_in_as(&server, &email, &decomposed).status().as_u16(), 200);
+    assert_eq!(sign_up_with(&server, &email, &decomposed).status().as_u16(), 201);
+    assert_eq!(sign_in(&server, &email, &composed).status().as_u16(), 200);
+    assert_eq!(sign_in(&server, &email, &decomposed).status().as_u16(), 200);
 }
 
 /// Rows written before normalisation: the address is brought to its normal form at
@@ -945,7 +963,7 @@ fn accounts_stored_before_normalisation_keep_working() {
     let server = TestServer::start_in(dir, &[]);
     let composed = decomposed.replace("i\u{308}", "\u{ef}");
     for password in [&decomposed, &composed, &decomposed] {
-        let response = sign_in_as(&server, "z\u{f6}e@xn--bcher-kva.de", password);
+        let response = sign_in(&server, "z\u{f6}e@xn--bcher-kva.de", password);
         assert_eq!(response.status().as_u16(), 200, "{password:?}");
     }
 }
@@ -966,7 +984,7 @@ fn answers_with_tokens_or_user_data_are_never_cached() {
     let server = TestServer::start(&[]);
     let ann = sign_up(&server, "nostore");
     let responses = [
-        ("sign-in", sign_in_as(&server, &ann.email, &ann.password)),
+        ("sign-in", sign_in(&server, &ann.email, &ann.password)),
         (
             "list",
             bearer(

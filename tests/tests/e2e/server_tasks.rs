@@ -1,11 +1,9 @@
 //! The task routes over HTTP against the real server: success paths, validation,
 //! and the 401/403/404 order of checks.
 
-mod common;
-
-use common::{assert_problem, bearer, create_task, list_tasks};
 use serde_json::{Value, json};
 use todo_api::ProblemCode;
+use todo_e2e::api::{assert_problem, bearer, create, create_task, list, list_tasks};
 use todo_e2e::{TestServer, http, sign_up};
 
 #[test]
@@ -365,30 +363,41 @@ fn control_and_invisible_only_text_is_refused_where_it_would_be_shown() {
 /// titles A to Z, due dates soonest first, priorities most urgent first, newest first.
 #[test]
 fn each_sort_has_its_natural_direction_by_default() {
+    use time::macros::datetime;
+    use todo_api::{ListQuery, Priority, SortField, SortOrder, TaskInput};
     let server = TestServer::start(&[]);
     let ann = sign_up(&server, "sorts");
     for (title, due, priority) in [
-        ("b", "2031-01-01T00:00:00Z", "low"),
-        ("c", "2030-01-01T00:00:00Z", "high"),
-        ("a", "2032-01-01T00:00:00Z", "medium"),
+        ("b", datetime!(2031-01-01 0:00 UTC), Priority::Low),
+        ("c", datetime!(2030-01-01 0:00 UTC), Priority::High),
+        ("a", datetime!(2032-01-01 0:00 UTC), Priority::Medium),
     ] {
-        create_task(
-            &server,
-            &ann.id,
-            &ann.access_token,
-            json!({"title": title, "due_at": due, "priority": priority}),
-        );
+        let input = TaskInput {
+            title: title.into(),
+            due_at: Some(due),
+            priority: Some(priority),
+            ..TaskInput::default()
+        };
+        create(&server, &ann, &input);
     }
-    let titles = |query: &str| -> Vec<String> {
-        let (tasks, _) = list_tasks(&server, &ann.id, &ann.access_token, query);
-        tasks
-            .iter()
-            .map(|t| t["title"].as_str().unwrap_or_default().to_string())
+    let titles = |sort: Option<SortField>, order: Option<SortOrder>| -> Vec<String> {
+        let query = ListQuery {
+            sort,
+            order,
+            ..ListQuery::default()
+        };
+        list(&server, &ann, &query)
+            .0
+            .into_iter()
+            .map(|t| t.title)
             .collect()
     };
-    assert_eq!(titles("?sort=title"), ["a", "b", "c"]);
-    assert_eq!(titles("?sort=due"), ["c", "b", "a"]);
-    assert_eq!(titles("?sort=priority"), ["c", "a", "b"]);
-    assert_eq!(titles(""), ["a", "c", "b"], "newest first");
-    assert_eq!(titles("?sort=title&order=desc"), ["c", "b", "a"]);
+    assert_eq!(titles(Some(SortField::Title), None), ["a", "b", "c"]);
+    assert_eq!(titles(Some(SortField::Due), None), ["c", "b", "a"]);
+    assert_eq!(titles(Some(SortField::Priority), None), ["c", "a", "b"]);
+    assert_eq!(titles(None, None), ["a", "c", "b"], "newest first");
+    assert_eq!(
+        titles(Some(SortField::Title), Some(SortOrder::Desc)),
+        ["c", "b", "a"]
+    );
 }

@@ -9,14 +9,10 @@ use todo_api::ProblemCode;
 
 use todo_e2e::{TestServer, http};
 
-fn address(server: &TestServer) -> String {
-    server.base_url.trim_start_matches("http://").to_string()
-}
-
 #[test]
 fn idle_connections_are_closed_by_the_server() {
     let server = TestServer::start(&["--idle-timeout", "1s"]);
-    let mut idle = TcpStream::connect(address(&server)).expect("connect");
+    let mut idle = TcpStream::connect(server.address()).expect("connect");
     idle.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let start = Instant::now();
@@ -33,12 +29,12 @@ fn idle_connections_are_closed_by_the_server() {
 #[test]
 fn a_body_that_never_finishes_gets_408() {
     let server = TestServer::start(&["--request-timeout", "1s", "--idle-timeout", "30s"]);
-    let mut slow = TcpStream::connect(address(&server)).expect("connect");
+    let mut slow = TcpStream::connect(server.address()).expect("connect");
     slow.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let head = format!(
         "POST /api/auth/sign-in HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"email\":",
-        address(&server)
+        server.address()
     );
     slow.write_all(head.as_bytes()).expect("write");
     let mut response = String::new();
@@ -55,7 +51,7 @@ fn a_body_that_never_finishes_gets_408() {
 fn a_flood_of_idle_sockets_past_the_cap_does_not_lock_out_real_clients() {
     let server = TestServer::start(&["--max-connections", "32", "--idle-timeout", "1s"]);
     let flood: Vec<TcpStream> = (0..100)
-        .filter_map(|_| TcpStream::connect(address(&server)).ok())
+        .filter_map(|_| TcpStream::connect(server.address()).ok())
         .collect();
     assert!(flood.len() >= 50, "the flood connected");
     let start = Instant::now();

@@ -1,0 +1,120 @@
+//! Requests and assertions shared by the HTTP tests.
+
+use crate::{Account, TestServer, http};
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+use todo_api::{ListQuery, ProblemCode, SignInRequest, SignUpRequest, Task, TaskInput};
+
+pub fn bearer(rb: RequestBuilder, token: &str) -> RequestBuilder {
+    rb.header("Authorization", format!("Bearer {token}"))
+}
+
+/// Asserts a problem JSON response and returns its body.
+pub fn assert_problem(response: Response, status: u16, code: ProblemCode) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = response.text().expect("body");
+    assert_eq!(actual, status, "status; body: {text}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type; body: {text}"
+    );
+    let body: Value = serde_json::from_str(&text).expect("problem JSON");
+    assert_eq!(body["code"], code.as_str(), "code; body: {text}");
+    assert_eq!(body["status"], status);
+    for field in ["type", "title", "detail"] {
+        assert!(body[field].is_string(), "problem lacks `{field}`: {text}");
+    }
+    body
+}
+
+/// Creates a task and returns its JSON.
+pub fn create_task(server: &TestServer, user_id: &str, token: &str, body: Value) -> Value {
+    let response = bearer(http().post(server.url(&format!("/api/{user_id}/tasks"))), token)
+        .json(&body)
+        .send()
+        .expect("create");
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().expect("task JSON")
+}
+
+pub fn list_tasks(server: &TestServer, user_id: &str, token: &str, query: &str) -> (Vec<Value>, u64) {
+    let response = bearer(
+        http().get(server.url(&format!("/api/{user_id}/tasks{query}"))),
+        token,
+    )
+    .send()
+    .expect("list");
+    page_of(response)
+}
+
+/// `POST /api/auth/sign-in` from `client` (a client bound to another loopback address,
+/// say).
+pub fn sign_in_from(client: &Client, server: &TestServer, email: &str, password: &str) -> Response {
+    client
+        .post(server.url("/api/auth/sign-in"))
+        .json(&SignInRequest {
+            email: email.into(),
+            password: password.into(),
+        })
+        .send()
+        .expect("sign-in")
+}
+
+pub fn sign_in(server: &TestServer, email: &str, password: &str) -> Response {
+    sign_in_from(&http(), server, email, password)
+}
+
+pub fn sign_up_with(server: &TestServer, email: &str, password: &str) -> Response {
+    http()
+        .post(server.url("/api/auth/sign-up"))
+        .json(&SignUpRequest {
+            email: email.into(),
+            password: password.into(),
+            name: None,
+        })
+        .send()
+        .expect("sign-up")
+}
+
+/// Creates a task from typed input and returns it as the API answered it.
+pub fn create(server: &TestServer, account: &Account, input: &TaskInput) -> Task {
+    let response = bearer(
+        http().post(server.url(&format!("/api/{}/tasks", account.id))),
+        &account.access_token,
+    )
+    .json(input)
+    .send()
+    .expect("create");
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().expect("task JSON")
+}
+
+/// One page of tasks for a typed query, with `X-Total-Count`.
+pub fn list(server: &TestServer, account: &Account, query: &ListQuery) -> (Vec<Task>, u64) {
+    let response = bearer(
+        http().get(server.url(&format!("/api/{}/tasks", account.id))),
+        &account.access_token,
+    )
+    .query(query)
+    .send()
+    .expect("list");
+    page_of(response)
+}
+
+/// A 200 list answer: its body and its `X-Total-Count`.
+fn page_of<T: serde::de::DeserializeOwned>(response: Response) -> (Vec<T>, u64) {
+    assert_eq!(response.status().as_u16(), 200);
+    let total = response
+        .headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("X-Total-Count");
+    (response.json().expect("list JSON"), total)
+}

@@ -1,0 +1,17 @@
+//! The end-to-end tests: the real `todo-server`, `todo` and `todo-tui` over loopback.
+//! One test binary with a module per area (faster to build and link than one binary
+//! each); the helpers live in the `todo_e2e` library.
+
+mod abuse;
+mod cli;
+mod concurrency;
+mod crash;
+mod faults;
+mod files_at_rest;
+mod hostile;
+mod keyring;
+mod server_auth;
+mod server_tasks;
+mod slow_clients;
+mod tui;
+mod wire_safety;
