@@ -36,6 +36,8 @@ pub struct Config {
     /// How often ended sessions, expired refresh tokens, forgotten revocations and
     /// ended rate-limit windows are cleaned up.
     pub maintenance_interval: Duration,
+    /// How often sign-outs made through other servers on the same database are read.
+    pub revocation_sync_interval: Duration,
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: lets a test harness's servers die with it.
     pub exit_on_stdin_eof: bool,
@@ -67,6 +69,7 @@ pub struct ResolvedConfig {
     pub limits: RateLimits,
     pub key_reload_interval: Duration,
     pub maintenance_interval: Duration,
+    pub revocation_sync_interval: Duration,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             limits: self.limits.clone(),
             key_reload_interval: self.key_reload_interval,
             maintenance_interval: self.maintenance_interval,
+            revocation_sync_interval: self.revocation_sync_interval,
         }
     }
 }

@@ -40,6 +40,8 @@ pub async fn build_app(
 ) -> Result<impl Endpoint + use<>, ServerError> {
     let auth = Arc::new(AuthService::new(db.clone(), config).await?);
     auth.clone().spawn_maintenance(config.maintenance_interval);
+    auth.clone()
+        .spawn_revocation_sync(config.revocation_sync_interval);
     Ok(http::app(
         auth,
         TaskService::new(db),

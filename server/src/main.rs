@@ -112,6 +112,9 @@ struct ServeArgs {
     /// How often expired sessions, refresh tokens and limit windows are cleaned up
     #[arg(long, env = "TODO_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
     maintenance_interval: Duration,
+    /// How often sign-outs made through other servers on the same database are read
+    #[arg(long, env = "TODO_REVOCATION_SYNC", default_value = "500ms", value_parser = humantime::parse_duration, hide = true)]
+    revocation_sync: Duration,
 }
 
 #[derive(Subcommand)]
@@ -198,6 +201,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
         },
         key_reload_interval: args.key_reload,
         maintenance_interval: args.maintenance_interval,
+        revocation_sync_interval: args.revocation_sync,
         exit_on_stdin_eof: args.exit_with_stdin,
         connections: ConnectionLimits {
             max_connections: args.max_connections,

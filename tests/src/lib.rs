@@ -41,6 +41,7 @@ pub struct TestServer {
     child: Child,
     pub base_url: String,
     pub dir: TempDir,
+    db: PathBuf,
 }
 
 impl TestServer {
@@ -69,13 +70,31 @@ impl TestServer {
         Self::spawn(dir, extra, Stdio::from(file), "trace")
     }
 
+    /// A second server on the database of `first` (a replica): both serve the same data.
+    /// Give both the same `--issuer` so each accepts the other's tokens.
+    pub fn start_replica(first: &TestServer, extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = first.database();
+        Self::spawn_on(dir, &db, extra, Stdio::inherit(), "warn")
+    }
+
     fn spawn(dir: TempDir, extra: &[&str], stderr: Stdio, log_level: &str) -> TestServer {
         let db = dir.path().join("todo.db");
+        Self::spawn_on(dir, &db, extra, stderr, log_level)
+    }
+
+    fn spawn_on(
+        dir: TempDir,
+        db: &std::path::Path,
+        extra: &[&str],
+        stderr: Stdio,
+        log_level: &str,
+    ) -> TestServer {
         let mut child = Command::new(binary("todo-server"))
             .arg("--bind")
             .arg("127.0.0.1:0")
             .arg("--database")
-            .arg(&db)
+            .arg(db)
             .arg("--exit-with-stdin")
             .args(extra)
             .env("RUST_LOG", log_level)
@@ -95,7 +114,12 @@ impl TestServer {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from todo-server: {line:?}"))
             .to_string();
-        TestServer { child, base_url, dir }
+        TestServer {
+            child,
+            base_url,
+            dir,
+            db: db.to_path_buf(),
+        }
     }
 
     /// The server's process id (for /proc readings in benchmarks).
@@ -104,7 +128,7 @@ impl TestServer {
     }
 
     pub fn database(&self) -> PathBuf {
-        self.dir.path().join("todo.db")
+        self.db.clone()
     }
 
     /// `host:port`, for raw sockets.

@@ -92,6 +92,39 @@ impl AuthService {
         })
     }
 
+    /// Every `interval`, reads the sessions revoked since the last look, by any process on
+    /// this database, so a sign-out through another server is refused here too within
+    /// about `interval`. Each look goes back a little before the last one, so a sign-out
+    /// committed while the last look ran is not missed.
+    pub fn spawn_revocation_sync(self: Arc<Self>, interval: Duration) {
+        const OVERLAP: Duration = Duration::from_secs(5);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut since = OffsetDateTime::now_utc() - OVERLAP;
+            loop {
+                tick.tick().await;
+                let started = OffsetDateTime::now_utc();
+                match self
+                    .db
+                    .read(move |c| store::sessions::revoked_since(c, since))
+                    .await
+                {
+                    Ok(revoked) => {
+                        let now = OffsetDateTime::now_utc();
+                        self.revoked.insert_seen(
+                            revoked
+                                .into_iter()
+                                .map(|(id, at)| (id, (now - at).try_into().unwrap_or_default())),
+                        );
+                        since = started - OVERLAP;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read revocations; will retry"),
+                }
+            }
+        });
+    }
+
     /// Runs [`Self::maintain`] every `interval` until the process ends.
     pub fn spawn_maintenance(self: Arc<Self>, interval: Duration) {
         tokio::spawn(async move {

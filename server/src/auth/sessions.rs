@@ -39,15 +39,23 @@ pub struct RevokedSessions {
 impl RevokedSessions {
     /// `revoked`: sessions with how long ago they were revoked.
     pub fn new(remember_for: Duration, revoked: impl IntoIterator<Item = (Uuid, Duration)>) -> Self {
-        let now = Instant::now();
-        let ids = revoked
-            .into_iter()
-            .filter(|(_, ago)| *ago < remember_for)
-            .map(|(id, ago)| (id, now + (remember_for - ago)))
-            .collect();
-        RevokedSessions {
+        let set = RevokedSessions {
             remember_for,
-            ids: RwLock::new(ids),
+            ids: RwLock::new(HashMap::new()),
+        };
+        set.insert_seen(revoked);
+        set
+    }
+
+    /// Adds sessions revoked elsewhere (another process on the same database), each with
+    /// how long ago; one already known keeps its entry.
+    pub fn insert_seen(&self, revoked: impl IntoIterator<Item = (Uuid, Duration)>) {
+        let now = Instant::now();
+        let mut set = self.ids.write().unwrap_or_else(|p| p.into_inner());
+        for (id, ago) in revoked {
+            if ago < self.remember_for {
+                set.entry(id).or_insert(now + (self.remember_for - ago));
+            }
         }
     }
 
