@@ -68,7 +68,7 @@ impl AuthService {
         let l = &config.limits;
         let off = |n: u32| if l.disabled { 0 } else { n };
         Ok(AuthService {
-            db,
+            db: db.clone(),
             keys,
             policy: TokenPolicy {
                 issuer: config.issuer.clone(),
@@ -82,9 +82,21 @@ impl AuthService {
             token_grace: grace,
             verified: TokenCache::default(),
             limits: Limits {
-                sign_ups: RateLimiter::new(off(l.sign_ups_per_minute), Duration::from_secs(60)),
-                sign_ins: RateLimiter::new(off(l.sign_ins_per_minute), Duration::from_secs(60)),
+                sign_ups: RateLimiter::new(
+                    db.clone(),
+                    "sign_up",
+                    off(l.sign_ups_per_minute),
+                    Duration::from_secs(60),
+                ),
+                sign_ins: RateLimiter::new(
+                    db.clone(),
+                    "sign_in",
+                    off(l.sign_ins_per_minute),
+                    Duration::from_secs(60),
+                ),
                 failed_sign_ins: RateLimiter::new(
+                    db.clone(),
+                    "failed_sign_in",
                     off(l.failed_sign_ins_per_account),
                     l.failed_sign_in_window,
                 ),
@@ -146,13 +158,17 @@ impl AuthService {
     pub async fn maintain(&self) -> Result<(), AuthError> {
         const BATCH: u32 = 500;
         self.revoked.sweep();
-        for limiter in [
+        // A window older than the longest period has ended for every limiter.
+        let longest = [
             &self.limits.sign_ups,
             &self.limits.sign_ins,
             &self.limits.failed_sign_ins,
-        ] {
-            limiter.sweep();
-        }
+        ]
+        .iter()
+        .map(|l| l.period())
+        .max()
+        .unwrap_or_default();
+        RateLimiter::sweep(&self.db, longest).await?;
         let grace = self.token_grace;
         loop {
             let now = OffsetDateTime::now_utc();
@@ -199,7 +215,7 @@ impl AuthService {
         password: Secret,
         name: Option<String>,
     ) -> Result<TokenResponse, AuthError> {
-        self.limits.sign_ups.hit(&from.key()).map_err(limited)?;
+        self.limits.sign_ups.hit(&from.key()).await?.map_err(limited)?;
         let email = passwords::normalize_email(email)?;
         let name = passwords::normalize_name(name)?;
         let password = passwords::normalize_password(password.expose());
@@ -239,7 +255,7 @@ impl AuthService {
         email: &str,
         password: Secret,
     ) -> Result<TokenResponse, AuthError> {
-        self.limits.sign_ins.hit(&from.key()).map_err(limited)?;
+        self.limits.sign_ins.hit(&from.key()).await?.map_err(limited)?;
         // Unknown and malformed emails go through the same path as wrong passwords, so the
         // answer and its timing tell nothing about which accounts exist.
         let account_key = passwords::account_key(email);
@@ -249,6 +265,7 @@ impl AuthService {
             .limits
             .failed_sign_ins
             .reserve(&account_key)
+            .await?
             .map_err(limited)?;
         let lookup = account_key.clone();
         let record = self

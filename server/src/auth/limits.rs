@@ -1,138 +1,125 @@
-//! Fixed-window rate limits for sign-up and sign-in. A counter per key (a client address
-//! or an account) that resets when its window ends; the time to that reset is the
-//! `Retry-After`. Hand-written rather than GCRA (governor) because the contract is
-//! "at most N per window", which a fixed window states exactly.
+//! Fixed-window rate limits for sign-up and sign-in, kept in the database so that every
+//! server on it counts the same attempts (`store/limits.rs`). A counter per key (a client
+//! address or an account) resets when its window ends; the time to that end is the
+//! `Retry-After`. Hand-written rather than GCRA (governor) because the contract is "at
+//! most N per window", which a fixed window states exactly, and because the count must
+//! be shared.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Window {
-    started: Instant,
-    count: u32,
-}
+use time::OffsetDateTime;
+
+use super::AuthError;
+use crate::store::{self, Db, to_micros};
 
 pub struct RateLimiter {
+    db: Db,
+    /// Keeps each limiter's keys apart in the one table.
+    name: &'static str,
     limit: u32,
     period: Duration,
-    windows: Mutex<HashMap<String, Window>>,
 }
 
-/// Entries kept before expired windows are swept.
-const SWEEP_AT: usize = 10_000;
+/// The outcome of a check: go ahead, or wait this long.
+pub type Verdict<T> = Result<T, Duration>;
 
 impl RateLimiter {
     /// `limit` 0 switches the limiter off.
-    pub fn new(limit: u32, period: Duration) -> Self {
+    pub fn new(db: Db, name: &'static str, limit: u32, period: Duration) -> Self {
         RateLimiter {
+            db,
+            name,
             limit,
             period,
-            windows: Mutex::new(HashMap::new()),
         }
     }
 
-    fn with_window<T>(&self, key: &str, f: impl FnOnce(&mut Window, Instant) -> T) -> T {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, w| now.duration_since(w.started) < self.period);
-        }
-        let window = windows.entry(key.to_string()).or_insert(Window {
-            started: now,
-            count: 0,
-        });
-        if now.duration_since(window.started) >= self.period {
-            *window = Window {
-                started: now,
-                count: 0,
-            };
-        }
-        f(window, now)
+    pub fn period(&self) -> Duration {
+        self.period
     }
 
-    fn retry_after(&self, window: &Window, now: Instant) -> Duration {
-        (window.started + self.period).saturating_duration_since(now)
+    /// Counts one attempt; `Err(retry_after)` when the limit is already reached. The
+    /// check and the count are one statement.
+    pub async fn hit(&self, key: &str) -> Result<Verdict<()>, AuthError> {
+        Ok(self.count(key).await?.map(drop))
     }
 
-    /// Counts one attempt; `Err(retry_after)` when the limit is already reached.
-    pub fn hit(&self, key: &str) -> Result<(), Duration> {
+    /// Reserves one attempt before it is tried, counted at once in the same statement as
+    /// the check, so that however many requests arrive together (on however many
+    /// servers), at most `limit` are ever tried per window. Counting after the attempt
+    /// instead would let a burst through whole. Dropping the reservation gives it back
+    /// (the attempt succeeded); [`Reservation::spend`] keeps it (the attempt failed).
+    pub async fn reserve(&self, key: &str) -> Result<Verdict<Reservation>, AuthError> {
+        Ok(self.count(key).await?.map(|window_start| Reservation {
+            held: window_start.map(|start| (self.db.clone(), self.key(key), start)),
+        }))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.name)
+    }
+
+    /// `Ok(Some(window start))` when counted, `Ok(None)` when the limiter is off.
+    async fn count(&self, key: &str) -> Result<Verdict<Option<i64>>, AuthError> {
         if self.limit == 0 {
-            return Ok(());
+            return Ok(Ok(None));
         }
-        self.with_window(key, |w, now| {
-            if w.count >= self.limit {
-                return Err(self.retry_after(w, now));
-            }
-            w.count += 1;
-            Ok(())
+        let (key, limit) = (self.key(key), self.limit);
+        let period = to_micros_duration(self.period);
+        let now = to_micros(OffsetDateTime::now_utc());
+        let outcome = self
+            .db
+            .write(move |tx| store::limits::try_count(tx, &key, now, period, limit))
+            .await?;
+        Ok(match outcome {
+            Ok(start) => Ok(Some(start)),
+            Err(start) => Err(Duration::from_micros((start + period - now).max(0) as u64)),
         })
     }
 
-    /// Reserves one attempt before it is tried, counted at once in the same step as
-    /// the check, so that however many requests arrive together, at most `limit` are
-    /// ever tried per window. Counting after the attempt instead would let a burst
-    /// through whole: every request would pass the check before any was counted.
-    /// Dropping the reservation gives it back (the attempt succeeded);
-    /// [`Reservation::spend`] keeps it (the attempt failed).
-    pub fn reserve(&self, key: &str) -> Result<Reservation<'_>, Duration> {
-        if self.limit == 0 {
-            return Ok(Reservation {
-                limiter: self,
-                held: None,
-            });
-        }
-        let started = self.with_window(key, |w, now| {
-            if w.count >= self.limit {
-                return Err(self.retry_after(w, now));
+    /// Deletes windows that ended before `now - older_than`.
+    pub async fn sweep(db: &Db, older_than: Duration) -> Result<(), AuthError> {
+        const BATCH: u32 = 500;
+        loop {
+            let before = to_micros(OffsetDateTime::now_utc()) - to_micros_duration(older_than);
+            let deleted = db
+                .write(move |tx| store::limits::delete_ended(tx, before, BATCH))
+                .await?;
+            if deleted < BATCH as usize {
+                return Ok(());
             }
-            w.count += 1;
-            Ok(w.started)
-        })?;
-        Ok(Reservation {
-            limiter: self,
-            held: Some((key.to_string(), started)),
-        })
-    }
-
-    /// Drops the windows that have ended (an ended window counts nothing).
-    pub fn sweep(&self) {
-        let now = Instant::now();
-        self.windows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, w| now.duration_since(w.started) < self.period);
-    }
-
-    pub fn tracked_keys(&self) -> usize {
-        self.windows.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn release(&self, key: &str, window_started: Instant) {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        // A window that has since been replaced no longer holds this reservation.
-        if let Some(w) = windows.get_mut(key).filter(|w| w.started == window_started) {
-            w.count = w.count.saturating_sub(1);
         }
     }
+}
+
+fn to_micros_duration(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// One attempt counted against a limit until it is known to have failed.
-pub struct Reservation<'a> {
-    limiter: &'a RateLimiter,
-    held: Option<(String, Instant)>,
+pub struct Reservation {
+    held: Option<(Db, String, i64)>,
 }
 
-impl Reservation<'_> {
+impl Reservation {
     /// The attempt failed: it stays counted.
     pub fn spend(mut self) {
         self.held = None;
     }
 }
 
-impl Drop for Reservation<'_> {
+impl Drop for Reservation {
+    /// Gives the attempt back. Drop cannot wait, so the write runs on its own task; until
+    /// it commits the slot stays taken, which only ever errs on the side of the limit.
     fn drop(&mut self) {
-        if let Some((key, started)) = self.held.take() {
-            self.limiter.release(&key, started);
+        if let Some((db, key, start)) = self.held.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = db.write(move |tx| store::limits::uncount(tx, &key, start)).await {
+                    tracing::warn!(error = %e, "could not give back a rate-limit reservation");
+                }
+            });
         }
     }
 }
@@ -141,79 +128,110 @@ impl Drop for Reservation<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn allows_the_limit_then_refuses_with_a_retry_after() {
-        let limiter = RateLimiter::new(3, Duration::from_secs(60));
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("limits.db")).expect("db");
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn allows_the_limit_then_refuses_with_a_retry_after() {
+        let (_dir, db) = db();
+        let limiter = RateLimiter::new(db, "test", 3, Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(limiter.hit("a").is_ok());
+            assert!(limiter.hit("a").await.expect("db").is_ok());
         }
-        let wait = limiter.hit("a").expect_err("fourth is refused");
+        let wait = limiter
+            .hit("a")
+            .await
+            .expect("db")
+            .expect_err("fourth is refused");
         assert!(wait > Duration::from_secs(58) && wait <= Duration::from_secs(60));
-        assert!(limiter.hit("b").is_ok(), "keys are independent");
+        assert!(
+            limiter.hit("b").await.expect("db").is_ok(),
+            "keys are independent"
+        );
     }
 
-    #[test]
-    fn window_resets_after_its_period() {
-        let limiter = RateLimiter::new(1, Duration::from_millis(30));
-        assert!(limiter.hit("a").is_ok());
-        assert!(limiter.hit("a").is_err());
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(limiter.hit("a").is_ok());
+    #[tokio::test]
+    async fn window_resets_after_its_period() {
+        let (_dir, db) = db();
+        let limiter = RateLimiter::new(db, "test", 1, Duration::from_millis(50));
+        assert!(limiter.hit("a").await.expect("db").is_ok());
+        assert!(limiter.hit("a").await.expect("db").is_err());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(limiter.hit("a").await.expect("db").is_ok());
     }
 
-    #[test]
-    fn reservations_count_at_once_and_only_spent_ones_stay() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let first = limiter.reserve("a").expect("first");
-        let second = limiter.reserve("a").expect("second");
-        assert!(limiter.reserve("a").is_err(), "two in flight fill the limit");
+    #[tokio::test]
+    async fn reservations_count_at_once_and_only_spent_ones_stay() {
+        let (_dir, db) = db();
+        let limiter = RateLimiter::new(db, "test", 2, Duration::from_secs(60));
+        let first = limiter.reserve("a").await.expect("db").expect("first");
+        let second = limiter.reserve("a").await.expect("db").expect("second");
+        assert!(
+            limiter.reserve("a").await.expect("db").is_err(),
+            "two in flight fill the limit"
+        );
         drop(first);
-        let third = limiter.reserve("a").expect("a success gave its slot back");
+        // The give-back is its own write; wait for it.
+        let mut third = None;
+        for _ in 0..100 {
+            if let Ok(r) = limiter.reserve("a").await.expect("db") {
+                third = Some(r);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let third = third.expect("a success gave its slot back");
         second.spend();
         third.spend();
-        assert!(limiter.reserve("a").is_err(), "two failures fill the limit");
-        assert!(limiter.reserve("b").is_ok(), "keys are independent");
+        assert!(
+            limiter.reserve("a").await.expect("db").is_err(),
+            "two failures fill the limit"
+        );
     }
 
-    #[test]
-    fn a_burst_of_threads_gets_exactly_the_limit() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(5, Duration::from_secs(60)));
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(32));
-        let threads: Vec<_> = (0..32)
+    #[tokio::test]
+    async fn a_concurrent_burst_gets_exactly_the_limit() {
+        let (_dir, db) = db();
+        let limiter = std::sync::Arc::new(RateLimiter::new(db, "test", 5, Duration::from_secs(60)));
+        let tasks: Vec<_> = (0..32)
             .map(|_| {
-                let (limiter, barrier) = (limiter.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    limiter.reserve("a").map(Reservation::spend).is_ok()
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    match limiter.reserve("a").await.expect("db") {
+                        Ok(reservation) => {
+                            reservation.spend();
+                            true
+                        }
+                        Err(_) => false,
+                    }
                 })
             })
             .collect();
-        let admitted = threads
-            .into_iter()
-            .map(|t| t.join().unwrap_or(false))
-            .filter(|ok| *ok)
-            .count();
+        let mut admitted = 0;
+        for task in tasks {
+            admitted += usize::from(task.await.unwrap_or(false));
+        }
         assert_eq!(admitted, 5);
     }
 
-    #[test]
-    fn ended_windows_are_swept() {
-        let limiter = RateLimiter::new(3, Duration::from_millis(20));
-        for round in 0..5 {
-            for n in 0..200 {
-                let _ = limiter.hit(&format!("{round}-{n}"));
-            }
-            std::thread::sleep(Duration::from_millis(25));
-            limiter.sweep();
-            assert_eq!(limiter.tracked_keys(), 0);
+    #[tokio::test]
+    async fn ended_windows_are_swept_and_zero_disables() {
+        let (_dir, db) = db();
+        let limiter = RateLimiter::new(db.clone(), "test", 3, Duration::from_millis(20));
+        for n in 0..50 {
+            let _ = limiter.hit(&n.to_string()).await.expect("db");
         }
-    }
-
-    #[test]
-    fn zero_disables() {
-        let off = RateLimiter::new(0, Duration::from_secs(60));
-        for _ in 0..100 {
-            assert!(off.hit("a").is_ok());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        RateLimiter::sweep(&db, Duration::from_millis(20))
+            .await
+            .expect("sweep");
+        assert_eq!(db.read(store::limits::count).await.expect("count"), 0);
+        let off = RateLimiter::new(db, "off", 0, Duration::from_secs(60));
+        for _ in 0..20 {
+            assert!(off.hit("a").await.expect("db").is_ok());
         }
     }
 }

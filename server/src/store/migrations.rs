@@ -55,6 +55,13 @@ const MIGRATIONS: &[&str] = &[
     // 2: the background clean-up finds ended sessions and expired refresh tokens by index.
     "CREATE INDEX sessions_by_expiry ON sessions(expires_at);
      CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens(expires_at);",
+    // 3: rate-limit windows, shared by every server on the database.
+    "CREATE TABLE rate_limits (
+        key          TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        count        INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX rate_limits_by_start ON rate_limits(window_start);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 //! Nothing outside this folder writes SQL.
 
 pub mod keys;
+pub mod limits;
 mod migrations;
 pub mod sessions;
 pub mod tasks;

@@ -50,3 +50,40 @@ fn a_sign_out_on_one_server_is_refused_by_the_other_within_a_second() {
         .expect("session");
     assert_problem(refused, 401, ProblemCode::InvalidToken);
 }
+
+/// Wrong passwords sent at once through two servers: both count against the one
+/// per-account window in the database, so together they check no more than the limit.
+#[test]
+fn a_burst_spread_over_two_servers_checks_no_more_than_the_limit() {
+    let limits = ["--failed-signin-limit", "5", "--signin-limit", "0"];
+    let a = TestServer::start(&[&ISSUER[..], &limits[..]].concat());
+    let b = TestServer::start_replica(&a, &[&ISSUER[..], &limits[..]].concat());
+    let victim = sign_up(&a, "burst");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|n| {
+                let server = if n % 2 == 0 { &a } else { &b };
+                let (victim, barrier) = (&victim, barrier.clone());
+                scope.spawn(move || {
+                    barrier.wait();
+                    todo_e2e::api::sign_in(server, &victim.email, &format!("guess-{n}"))
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
+    assert_eq!(
+        checked + statuses.iter().filter(|s| **s == 429).count(),
+        16,
+        "{statuses:?}"
+    );
+    for server in [&a, &b] {
+        let right = todo_e2e::api::sign_in(server, &victim.email, &victim.password);
+        assert_eq!(right.status().as_u16(), 429, "locked on every server");
+    }
+}
