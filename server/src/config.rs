@@ -38,6 +38,8 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// How often sign-outs made through other servers on the same database are read.
     pub revocation_sync_interval: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: lets a test harness's servers die with it.
     pub exit_on_stdin_eof: bool,
@@ -70,6 +72,7 @@ pub struct ResolvedConfig {
     pub key_reload_interval: Duration,
     pub maintenance_interval: Duration,
     pub revocation_sync_interval: Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             key_reload_interval: self.key_reload_interval,
             maintenance_interval: self.maintenance_interval,
             revocation_sync_interval: self.revocation_sync_interval,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub async fn build_app(
         TaskService::new(db),
         &config.issuer,
         request_timeout,
+        http::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
     ))
 }
 

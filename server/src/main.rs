@@ -87,6 +87,10 @@ struct ServeArgs {
     /// How long the per-account failed sign-in window lasts
     #[arg(long, env = "TODO_FAILED_SIGNIN_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
     failed_signin_window: Duration,
+    /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For names the client for
+    /// rate limits; from any other peer the header is ignored
+    #[arg(long, env = "TODO_TRUSTED_PROXY", value_delimiter = ',', num_args = 1..)]
+    trusted_proxy: Vec<ipnet::IpNet>,
     /// Switch every rate limit off (for benchmarks on loopback only)
     #[arg(long, env = "TODO_NO_RATE_LIMIT")]
     no_rate_limit: bool,
@@ -202,6 +206,7 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
         key_reload_interval: args.key_reload,
         maintenance_interval: args.maintenance_interval,
         revocation_sync_interval: args.revocation_sync,
+        trusted_proxies: args.trusted_proxy,
         exit_on_stdin_eof: args.exit_with_stdin,
         connections: ConnectionLimits {
             max_connections: args.max_connections,

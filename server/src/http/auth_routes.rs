@@ -11,13 +11,15 @@ use todo_api::{
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
+use super::client_addr::TrustedProxies;
 use super::json::SerdeJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
-use crate::auth::{AuthService, ClientAddr};
+use crate::auth::AuthService;
 
 pub struct AuthApi {
     pub auth: Arc<AuthService>,
+    pub proxies: TrustedProxies,
 }
 
 const NO_STORE: &str = "no-store";
@@ -49,10 +51,6 @@ pub enum CurrentSession {
     Ok(SerdeJson<SessionInfo>),
 }
 
-fn client_addr(req: &Request) -> ClientAddr {
-    ClientAddr(req.remote_addr().as_socket_addr().map(|a| a.ip()))
-}
-
 #[OpenApi(tag = "ApiTag::Auth")]
 impl AuthApi {
     /// Create an account
@@ -72,7 +70,7 @@ impl AuthApi {
         } = body.0.0;
         let tokens = self
             .auth
-            .sign_up(client_addr(req), &email, password, name)
+            .sign_up(self.proxies.client_of(req), &email, password, name)
             .await?;
         Ok(SignedUp::Created(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
@@ -89,7 +87,10 @@ impl AuthApi {
         body: Json<Strict<SignInRequest>>,
     ) -> Result<SignedIn, ProblemResponse> {
         let SignInRequest { email, password } = body.0.0;
-        let tokens = self.auth.sign_in(client_addr(req), &email, password).await?;
+        let tokens = self
+            .auth
+            .sign_in(self.proxies.client_of(req), &email, password)
+            .await?;
         Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 

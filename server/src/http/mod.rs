@@ -8,6 +8,7 @@ mod access_log;
 mod allow;
 mod auth_routes;
 pub mod bearer;
+pub mod client_addr;
 mod framing;
 mod headers;
 mod json;
@@ -45,10 +46,14 @@ pub fn app(
     tasks: TaskService,
     server_url: &str,
     request_timeout: std::time::Duration,
+    proxies: client_addr::TrustedProxies,
 ) -> impl Endpoint + use<> {
     let api = OpenApiService::new(
         (
-            auth_routes::AuthApi { auth: auth.clone() },
+            auth_routes::AuthApi {
+                auth: auth.clone(),
+                proxies,
+            },
             task_routes::TaskApi { tasks },
             meta_routes::MetaApi { auth: auth.clone() },
         ),

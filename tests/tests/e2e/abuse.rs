@@ -152,3 +152,40 @@ fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
         "the account is locked for the window"
     );
 }
+
+fn sign_up_via(client: &reqwest::blocking::Client, server: &TestServer, forwarded_for: &str) -> u16 {
+    client
+        .post(server.url("/api/auth/sign-up"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&serde_json::json!({"email": unique_email("proxied"), "password": todo_e2e::strong_password()}))
+        .send()
+        .expect("sign-up")
+        .status()
+        .as_u16()
+}
+
+/// Behind a trusted reverse proxy the per-address limits key on the address it forwards;
+/// from any other peer the header is ignored, so a client cannot pick its own key.
+#[test]
+fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let server = TestServer::start(&["--signup-limit", "1", "--trusted-proxy", "127.0.0.1/32"]);
+    let proxy = client_from(1);
+    assert_eq!(sign_up_via(&proxy, &server, "203.0.113.1"), 201);
+    assert_eq!(
+        sign_up_via(&proxy, &server, "203.0.113.2"),
+        201,
+        "another client behind the proxy"
+    );
+    assert_eq!(
+        sign_up_via(&proxy, &server, "203.0.113.1"),
+        429,
+        "the same client again"
+    );
+    let direct = client_from(7);
+    assert_eq!(sign_up_via(&direct, &server, "203.0.113.3"), 201);
+    assert_eq!(
+        sign_up_via(&direct, &server, "203.0.113.4"),
+        429,
+        "an untrusted peer's header is ignored"
+    );
+}
