@@ -21,6 +21,10 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub field: Option<String>,
+    /// For `version_conflict`: the task as it is now, so a client can show what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub current: Option<Box<crate::Task>>,
 }
 
 /// Every problem code the server sends: the one list both sides match on. A code a newer
@@ -53,6 +57,8 @@ pub enum ProblemCode {
     NotFound,
     /// No such task for this user.
     TaskNotFound,
+    /// `If-Match` named another version than the task's current one; `current` holds it.
+    VersionConflict,
     /// The route does not take that method (see `Allow`).
     MethodNotAllowed,
     /// The email is already registered.
@@ -92,6 +98,7 @@ impl ProblemCode {
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
+            C::VersionConflict => "version_conflict",
             C::MethodNotAllowed => "method_not_allowed",
             C::EmailTaken => "email_taken",
             C::RequestTimeout => "request_timeout",

@@ -109,6 +109,10 @@ pub struct ListQuery {
 pub struct Task {
     pub id: i64,
     pub user_id: Uuid,
+    /// 1 at creation, +1 at every change; the `ETag` of the task is `"<version>"`, and a
+    /// write with `If-Match: "<version>"` applies only to this version.
+    #[serde(default)]
+    pub version: i64,
     pub title: String,
     pub description: String,
     pub completed: bool,

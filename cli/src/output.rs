@@ -275,6 +275,7 @@ mod tests {
         Task {
             id,
             user_id: uuid::Uuid::nil(),
+            version: 1,
             title: title.into(),
             description: String::new(),
             completed: false,

@@ -74,6 +74,7 @@ mod tests {
         Task {
             id: 7,
             user_id: uuid::Uuid::nil(),
+            version: 1,
             title: "Buy \"milk\" ✓".into(),
             description: "line one\nline two".into(),
             completed: false,

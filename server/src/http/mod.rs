@@ -9,6 +9,7 @@ mod allow;
 mod auth_routes;
 pub mod bearer;
 pub mod client_addr;
+mod conditional;
 mod framing;
 mod headers;
 mod json;

@@ -32,6 +32,9 @@ pub enum ProblemResponse {
     /// No such task for this user (`task_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// `If-Match` named another version (`version_conflict`); `current` is the task now.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Problem>),
     /// The email is already registered (`email_taken`).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
@@ -71,6 +74,7 @@ fn problem(
         detail: detail.into(),
         code,
         field,
+        current: None,
     })
 }
 
@@ -240,9 +244,26 @@ impl From<TaskError> for ProblemResponse {
                 e.to_string(),
                 None,
             )),
+            TaskError::VersionConflict(current) => {
+                let mut body = problem(
+                    StatusCode::PRECONDITION_FAILED,
+                    ProblemCode::VersionConflict,
+                    version_conflict_detail(&current),
+                    None,
+                );
+                body.0.current = Some(current);
+                ProblemResponse::PreconditionFailed(body)
+            }
             TaskError::Store(e) => Self::from_store(e),
         }
     }
+}
+
+fn version_conflict_detail(current: &todo_api::Task) -> String {
+    format!(
+        "task {} has changed since it was read: it is now at version {}",
+        current.id, current.version
+    )
 }
 
 /// Maps any error that reached the top of the app to problem JSON. Responses that are

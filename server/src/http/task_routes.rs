@@ -1,7 +1,7 @@
 //! `/api/{user_id}/tasks`: the six task routes. Each declares [`BearerAuth`] first, so the
 //! token is checked before anything else, then scopes every call to the path's owner.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
+use super::conditional;
 use super::json::SerdeJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
@@ -27,15 +28,26 @@ pub enum TaskList {
 
 #[derive(ApiResponse)]
 pub enum TaskCreated {
-    /// The task was created; `Location` is its URL.
+    /// The task was created; `Location` is its URL, `ETag` its version.
     #[oai(status = 201)]
-    Created(SerdeJson<Task>, #[oai(header = "Location")] String),
+    Created(
+        SerdeJson<Task>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
 pub enum OneTask {
+    /// The task; `ETag` is `"<version>"`, for `If-Match` on a later write.
     #[oai(status = 200)]
-    Ok(SerdeJson<Task>),
+    Ok(SerdeJson<Task>, #[oai(header = "ETag")] String),
+}
+
+impl OneTask {
+    fn of(task: &Task) -> Result<Self, ProblemResponse> {
+        Ok(OneTask::Ok(SerdeJson::new(task)?, conditional::etag(task)))
+    }
 }
 
 #[derive(ApiResponse)]
@@ -91,7 +103,8 @@ impl TaskApi {
         let owner = auth.owner()?;
         let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
         let location = format!("/api/{}/tasks/{}", owner.id(), task.id);
-        Ok(TaskCreated::Created(SerdeJson::new(&task)?, location))
+        let etag = conditional::etag(&task);
+        Ok(TaskCreated::Created(SerdeJson::new(&task)?, location, etag))
     }
 
     /// Get one task
@@ -103,52 +116,60 @@ impl TaskApi {
         id: Path<i64>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner()?;
-        Ok(OneTask::Ok(SerdeJson::new(&self.tasks.get(owner, id.0).await?)?))
+        OneTask::of(&self.tasks.get(owner, id.0).await?)
     }
 
     /// Replace a task's editable fields
     ///
-    /// A full replace: fields left out take their defaults, as on create.
+    /// A full replace: fields left out take their defaults, as on create. With
+    /// `If-Match: "<version>"` it applies only to that version (412 `version_conflict`
+    /// with the current task otherwise, and nothing changes).
     #[oai(path = "/api/:user_id/tasks/:id", method = "put")]
     async fn replace(
         &self,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<Strict<TaskInput>>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner()?;
-        let task = self
-            .tasks
-            .replace(owner, id.0, TaskDraft::parse(body.0.0)?)
-            .await?;
-        Ok(OneTask::Ok(SerdeJson::new(&task)?))
+        let expected = conditional::expected(if_match.0.as_deref())?;
+        let draft = TaskDraft::parse(body.0.0)?;
+        OneTask::of(&self.tasks.replace(owner, id.0, expected, draft).await?)
     }
 
     /// Delete a task
+    ///
+    /// With `If-Match: "<version>"` only that version is deleted (412 otherwise).
     #[oai(path = "/api/:user_id/tasks/:id", method = "delete")]
     async fn delete(
         &self,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<TaskDeleted, ProblemResponse> {
         let owner = auth.owner()?;
-        self.tasks.delete(owner, id.0).await?;
+        let expected = conditional::expected(if_match.0.as_deref())?;
+        self.tasks.delete(owner, id.0, expected).await?;
         Ok(TaskDeleted::NoContent)
     }
 
     /// Toggle a task between pending and completed
+    ///
+    /// With `If-Match: "<version>"` it toggles only that version (412 otherwise), so a
+    /// toggle based on a stale copy cannot undo someone else's.
     #[oai(path = "/api/:user_id/tasks/:id/complete", method = "patch")]
     async fn toggle_complete(
         &self,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner()?;
-        Ok(OneTask::Ok(SerdeJson::new(
-            &self.tasks.toggle_completed(owner, id.0).await?,
-        )?))
+        let expected = conditional::expected(if_match.0.as_deref())?;
+        OneTask::of(&self.tasks.toggle_completed(owner, id.0, expected).await?)
     }
 }

@@ -62,6 +62,8 @@ const MIGRATIONS: &[&str] = &[
         count        INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX rate_limits_by_start ON rate_limits(window_start);",
+    // 4: task versions, for conditional writes (If-Match).
+    "ALTER TABLE tasks ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -9,7 +9,7 @@ use super::{WriteTx, from_micros, to_micros};
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
-                       created_at, updated_at, completed_at";
+                       created_at, updated_at, completed_at, version";
 
 fn priority_to_sql(p: Priority) -> i64 {
     match p {
@@ -46,6 +46,7 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         created_at: from_micros(row.get(8)?)?,
         updated_at: from_micros(row.get(9)?)?,
         completed_at: row.get::<_, Option<i64>>(10)?.map(from_micros).transpose()?,
+        version: row.get(11)?,
     })
 }
 
@@ -86,16 +87,36 @@ pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<
         .optional()
 }
 
+/// Which version a conditional write applies to: any (no `If-Match`, or `*`), or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Any,
+    Version(i64),
+}
+
+impl Expected {
+    fn sql(self) -> Option<i64> {
+        match self {
+            Expected::Any => None,
+            Expected::Version(v) => Some(v),
+        }
+    }
+}
+
+/// Replaces the editable fields of the owner's task `id` when it is at the `expected`
+/// version; `None` when no such task is at that version (see [`get`] for which).
 pub fn replace(
     tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
+    expected: Expected,
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
-        "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8
-         WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+        "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8,
+                          version = version + 1
+         WHERE id = ?1 AND user_id = ?2 AND (?9 IS NULL OR version = ?9) RETURNING {COLUMNS}"
     );
     tx.query_row(
         &sql,
@@ -107,36 +128,40 @@ pub fn replace(
             priority_to_sql(draft.priority()),
             draft.due_at().map(to_micros),
             tags_json(draft.tags())?,
-            to_micros(now)
+            to_micros(now),
+            expected.sql()
         ],
         task_from_row,
     )
     .optional()
 }
 
-pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64) -> rusqlite::Result<bool> {
+/// Deletes the owner's task `id` when it is at the `expected` version.
+pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> rusqlite::Result<bool> {
     let n = tx.execute(
-        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2",
-        params![id, owner.id().to_string()],
+        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3)",
+        params![id, owner.id().to_string(), expected.sql()],
     )?;
     Ok(n > 0)
 }
 
+/// Flips `completed` of the owner's task `id` when it is at the `expected` version.
 pub fn toggle_completed(
     tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
+    expected: Expected,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
         "UPDATE tasks SET completed = NOT completed,
              completed_at = CASE WHEN completed THEN NULL ELSE ?3 END,
-             updated_at = ?3
-         WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+             updated_at = ?3, version = version + 1
+         WHERE id = ?1 AND user_id = ?2 AND (?4 IS NULL OR version = ?4) RETURNING {COLUMNS}"
     );
     tx.query_row(
         &sql,
-        params![id, owner.id().to_string(), to_micros(now)],
+        params![id, owner.id().to_string(), to_micros(now), expected.sql()],
         task_from_row,
     )
     .optional()

@@ -3,6 +3,7 @@
 pub mod model;
 mod service;
 
+pub use crate::store::tasks::Expected;
 pub use model::{Owner, TaskDraft, TaskQuery};
 pub use service::TaskService;
 
@@ -14,6 +15,9 @@ pub enum TaskError {
     Invalid { field: String, reason: String },
     #[error("task {0} not found")]
     NotFound(i64),
+    /// The write named another version; the task as it is now.
+    #[error("task {} has changed: it is at version {}", .0.id, .0.version)]
+    VersionConflict(Box<todo_api::Task>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

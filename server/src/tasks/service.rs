@@ -1,6 +1,7 @@
 use todo_api::Task;
 
 use super::{Owner, TaskDraft, TaskError, TaskQuery};
+use crate::store::tasks::Expected;
 use crate::store::{self, Db};
 
 /// Task operations, each scoped to one owner.
@@ -36,31 +37,61 @@ impl TaskService {
             .ok_or(TaskError::NotFound(id))
     }
 
-    pub async fn replace(&self, owner: Owner, id: i64, draft: TaskDraft) -> Result<Task, TaskError> {
+    pub async fn replace(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        draft: TaskDraft,
+    ) -> Result<Task, TaskError> {
         let now = crate::store::now();
-        self.db
-            .write(move |tx| store::tasks::replace(tx, owner, id, &draft, now))
-            .await?
-            .ok_or(TaskError::NotFound(id))
+        self.conditional(owner, id, move |tx| {
+            store::tasks::replace(tx, owner, id, expected, &draft, now)
+        })
+        .await
     }
 
-    pub async fn delete(&self, owner: Owner, id: i64) -> Result<(), TaskError> {
-        let deleted = self
+    pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {
+        self.conditional(owner, id, move |tx| {
+            Ok(store::tasks::delete(tx, owner, id, expected)?.then_some(()))
+        })
+        .await
+    }
+
+    pub async fn toggle_completed(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+    ) -> Result<Task, TaskError> {
+        let now = crate::store::now();
+        self.conditional(owner, id, move |tx| {
+            store::tasks::toggle_completed(tx, owner, id, expected, now)
+        })
+        .await
+    }
+
+    /// Runs a conditional write; when it matched nothing, tells in the same transaction
+    /// whether the task is missing (404) or at another version (412, with the task as it
+    /// is now).
+    async fn conditional<T: Send + 'static>(
+        &self,
+        owner: Owner,
+        id: i64,
+        write: impl FnOnce(&store::WriteTx<'_>) -> rusqlite::Result<Option<T>> + Send + 'static,
+    ) -> Result<T, TaskError> {
+        let outcome = self
             .db
-            .write(move |tx| store::tasks::delete(tx, owner, id))
+            .write(move |tx| {
+                Ok(match write(tx)? {
+                    Some(done) => Ok(done),
+                    None => Err(store::tasks::get(tx, owner, id)?),
+                })
+            })
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(TaskError::NotFound(id))
-        }
-    }
-
-    pub async fn toggle_completed(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {
-        let now = crate::store::now();
-        self.db
-            .write(move |tx| store::tasks::toggle_completed(tx, owner, id, now))
-            .await?
-            .ok_or(TaskError::NotFound(id))
+        outcome.map_err(|current| match current {
+            Some(current) => TaskError::VersionConflict(Box::new(current)),
+            None => TaskError::NotFound(id),
+        })
     }
 }

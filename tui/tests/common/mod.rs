@@ -25,6 +25,7 @@ pub fn task(id: i64, title: &str) -> Task {
     Task {
         id,
         user_id: uuid::Uuid::nil(),
+        version: 1,
         title: title.into(),
         description: String::new(),
         completed: false,
@@ -62,6 +63,7 @@ pub fn problem(status: u16, code: ProblemCode, detail: &str, field: Option<&str>
             detail: detail.into(),
             code,
             field: field.map(str::to_string),
+            current: None,
         }),
     }
 }

@@ -1,0 +1,51 @@
+//! Conditional requests (RFC 9110): a task's `ETag` is `"<version>"`, and `If-Match`
+//! makes a write apply only to the version the client read.
+
+use todo_api::{ProblemCode, Task};
+
+use super::problem::ProblemResponse;
+use crate::tasks::Expected;
+
+/// The strong entity tag of a task.
+pub fn etag(task: &Task) -> String {
+    format!("\"{}\"", task.version)
+}
+
+/// `If-Match` as the version a write expects: none or `*` is any version (the task
+/// must exist); `"<n>"` is version n. Anything else (a weak tag, a list, garbage) is
+/// refused: a write must not guess what the client meant.
+pub fn expected(if_match: Option<&str>) -> Result<Expected, ProblemResponse> {
+    let Some(value) = if_match.map(str::trim) else {
+        return Ok(Expected::Any);
+    };
+    if value == "*" {
+        return Ok(Expected::Any);
+    }
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Expected::Version)
+        .ok_or_else(|| {
+            ProblemResponse::bad_request(
+                ProblemCode::InvalidParameter,
+                "If-Match takes one entity tag such as \"3\" (the task's version) or *",
+                Some("If-Match".into()),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_takes_one_strong_tag_or_a_star() {
+        assert_eq!(expected(None).ok(), Some(Expected::Any));
+        assert_eq!(expected(Some("*")).ok(), Some(Expected::Any));
+        assert_eq!(expected(Some(" \"7\" ")).ok(), Some(Expected::Version(7)));
+        for bad in ["7", "W/\"7\"", "\"7\", \"8\"", "\"x\"", ""] {
+            assert!(expected(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
