@@ -152,28 +152,53 @@ impl ApiClient {
         self.json(self.request(Method::GET, &path, Some(token))).await
     }
 
+    /// A full replace; with `base_version`, only of that version (412 otherwise).
     pub async fn replace_task(
         &self,
         token: &str,
         user: Uuid,
         id: i64,
         input: &TaskInput,
+        base_version: Option<i64>,
     ) -> Result<Task, ClientError> {
         let path = format!("/api/{user}/tasks/{id}");
-        self.json(self.request(Method::PUT, &path, Some(token)).json(input))
-            .await
+        let request = if_match(self.request(Method::PUT, &path, Some(token)), base_version);
+        self.json(request.json(input)).await
     }
 
-    pub async fn delete_task(&self, token: &str, user: Uuid, id: i64) -> Result<(), ClientError> {
+    pub async fn delete_task(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        base_version: Option<i64>,
+    ) -> Result<(), ClientError> {
         let path = format!("/api/{user}/tasks/{id}");
-        self.send(self.request(Method::DELETE, &path, Some(token)))
-            .await
-            .map(drop)
+        let request = if_match(self.request(Method::DELETE, &path, Some(token)), base_version);
+        self.send(request).await.map(drop)
     }
 
-    pub async fn toggle_task(&self, token: &str, user: Uuid, id: i64) -> Result<Task, ClientError> {
+    pub async fn toggle_task(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        base_version: Option<i64>,
+    ) -> Result<Task, ClientError> {
         let path = format!("/api/{user}/tasks/{id}/complete");
-        self.json(self.request(Method::PATCH, &path, Some(token))).await
+        self.json(if_match(
+            self.request(Method::PATCH, &path, Some(token)),
+            base_version,
+        ))
+        .await
+    }
+}
+
+/// `If-Match: "<version>"`: the write applies only to the version the caller read.
+fn if_match(request: RequestBuilder, base_version: Option<i64>) -> RequestBuilder {
+    match base_version {
+        Some(version) => request.header("If-Match", format!("\"{version}\"")),
+        None => request,
     }
 }
 

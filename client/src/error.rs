@@ -21,6 +21,9 @@ pub enum ClientError {
     Credentials(String),
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+    /// Other clients kept changing the task while this one tried to; nothing was written.
+    #[error("task {id} kept changing while this change was made; nothing was written, try again")]
+    Conflict { id: i64 },
 }
 
 impl ClientError {
@@ -28,6 +31,16 @@ impl ClientError {
     pub fn code(&self) -> Option<ProblemCode> {
         match self {
             ClientError::Api { problem } => Some(problem.code),
+            _ => None,
+        }
+    }
+
+    /// For `version_conflict`: the task as it is now on the server.
+    pub fn current_task(&self) -> Option<&todo_api::Task> {
+        match self {
+            ClientError::Api { problem } if problem.code == ProblemCode::VersionConflict => {
+                problem.current.as_deref()
+            }
             _ => None,
         }
     }

@@ -336,44 +336,65 @@ impl Session {
         .await
     }
 
-    pub async fn replace_task(&self, id: i64, input: &TaskInput) -> Result<Task, ClientError> {
+    /// Replaces a task's fields. `base_version`: the version the caller's copy is of;
+    /// the server refuses (`version_conflict`, with the current task) if it moved on.
+    pub async fn replace_task(
+        &self,
+        id: i64,
+        input: &TaskInput,
+        base_version: Option<i64>,
+    ) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
             let input = input.clone();
-            async move { api.replace_task(t.expose(), user, id, &input).await }
+            async move { api.replace_task(t.expose(), user, id, &input, base_version).await }
         })
         .await
     }
 
-    pub async fn delete_task(&self, id: i64) -> Result<(), ClientError> {
+    pub async fn delete_task(&self, id: i64, base_version: Option<i64>) -> Result<(), ClientError> {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
-            async move { api.delete_task(t.expose(), user, id).await }
+            async move { api.delete_task(t.expose(), user, id, base_version).await }
         })
         .await
     }
 
-    pub async fn toggle_task(&self, id: i64) -> Result<Task, ClientError> {
+    pub async fn toggle_task(&self, id: i64, base_version: Option<i64>) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
         self.with_token(|t| {
             let api = self.api.clone();
-            async move { api.toggle_task(t.expose(), user, id).await }
+            async move { api.toggle_task(t.expose(), user, id, base_version).await }
         })
         .await
     }
 
-    /// Sets a task's completion to `completed`, toggling only when it differs, so
-    /// `todo done` and `todo undone` can be run twice safely.
+    /// Sets a task's completion to `completed`, so `todo done` and `todo undone` can run
+    /// twice safely. The toggle names the version it read: if another client changed
+    /// the task in between, the answer's current task is looked at again instead of
+    /// flipping it back.
     pub async fn set_completed(&self, id: i64, completed: bool) -> Result<Task, ClientError> {
-        let task = self.get_task(id).await?;
-        if task.completed == completed {
-            return Ok(task);
+        let mut task = self.get_task(id).await?;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            if task.completed == completed {
+                return Ok(task);
+            }
+            match self.toggle_task(id, Some(task.version)).await {
+                Err(e) => match e.current_task() {
+                    Some(current) => task = current.clone(),
+                    None => return Err(e),
+                },
+                done => return done,
+            }
         }
-        self.toggle_task(id).await
+        Err(ClientError::Conflict { id })
     }
 }
+
+/// How often a read-then-write retries after another client changed the task between.
+pub const MAX_CONFLICT_RETRIES: usize = 5;
 
 #[cfg(test)]
 mod tests {

@@ -37,9 +37,11 @@ pub enum Cmd {
     SignUp(SignUpRequest),
     LoadTasks(ListQuery),
     CreateTask(TaskInput),
-    ReplaceTask(i64, TaskInput),
-    ToggleTask(i64),
-    DeleteTask(i64),
+    /// The task id, the new fields and the version the form was opened on.
+    ReplaceTask(i64, TaskInput, Option<i64>),
+    /// The task id and the version shown.
+    ToggleTask(i64, Option<i64>),
+    DeleteTask(i64, Option<i64>),
     SignOut,
 }
 
@@ -134,6 +136,9 @@ impl FormField {
 pub struct TaskForm {
     /// `None`: a new task.
     pub editing: Option<i64>,
+    /// The version of the task the form shows: saving applies only to it, so an edit
+    /// made elsewhere meanwhile is never silently overwritten.
+    pub base_version: Option<i64>,
     pub title: TextField,
     pub description: TextField,
     pub priority: Priority,
@@ -150,6 +155,7 @@ impl TaskForm {
     pub fn new_task() -> TaskForm {
         TaskForm {
             editing: None,
+            base_version: None,
             title: TextField::default(),
             description: TextField::default(),
             priority: Priority::Medium,
@@ -165,6 +171,7 @@ impl TaskForm {
     pub fn edit(task: &Task, due_text: String) -> TaskForm {
         TaskForm {
             editing: Some(task.id),
+            base_version: Some(task.version),
             title: TextField::new(&task.title),
             description: TextField::new(&task.description),
             priority: task.priority,
@@ -178,7 +185,7 @@ impl TaskForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    ConfirmDelete { id: i64, title: String },
+    ConfirmDelete { id: i64, title: String, version: i64 },
     Form(TaskForm),
     Search(TextField),
     Tag(TextField),

@@ -155,6 +155,14 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                     app,
                     "Your session has ended; sign in again. Your unsaved task is kept.",
                 );
+            } else if let Some(current) = e.current_task() {
+                // Changed elsewhere since the form opened: keep what was typed, say so,
+                // and let a second save overwrite knowingly.
+                form.error = Some(format!(
+                    "Changed elsewhere since you opened it (now \"{}\"). Your text is kept: save again to overwrite, Esc to drop it.",
+                    todo_api::text::printable(&current.title, false)
+                ));
+                form.base_version = Some(current.version);
             } else if let Some(field) = e
                 .field()
                 .and_then(|f| FormField::ORDER.into_iter().find(|ff| ff.api_name() == f))
@@ -181,8 +189,10 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             load_tasks(app)
         }
         Msg::TaskToggled(Err(e)) | Msg::TaskDeleted(_, Err(e)) => {
+            let changed = e.current_task().is_some();
             task_error(app, e);
-            vec![]
+            // A task changed elsewhere: show it as it is now, so the next key acts on that.
+            if changed { load_tasks(app) } else { vec![] }
         }
         Msg::SignedOut(result) => {
             app.list = Default::default();
@@ -406,8 +416,9 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
         }
         KeyCode::Char(' ') => {
-            if let Some(id) = app.list.selected_task().map(|t| t.id) {
-                return launch(app, Cmd::ToggleTask(id));
+            if let Some(task) = app.list.selected_task() {
+                let cmd = Cmd::ToggleTask(task.id, Some(task.version));
+                return launch(app, cmd);
             }
         }
         KeyCode::Char('d') | KeyCode::Delete => {
@@ -415,6 +426,7 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 app.popup = Some(Popup::ConfirmDelete {
                     id: task.id,
                     title: task.title.clone(),
+                    version: task.version,
                 });
             }
         }
@@ -449,11 +461,11 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     };
     match popup {
         Popup::Help => app.popup = None,
-        Popup::ConfirmDelete { id, .. } => {
-            let id = *id;
+        Popup::ConfirmDelete { id, version, .. } => {
+            let (id, version) = (*id, *version);
             app.popup = None;
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                return launch(app, Cmd::DeleteTask(id));
+                return launch(app, Cmd::DeleteTask(id, Some(version)));
             }
         }
         Popup::Search(field) | Popup::Tag(field) => match key.code {
@@ -499,7 +511,7 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 form.saving = true;
                 form.error = None;
                 let cmd = match form.editing {
-                    Some(id) => Cmd::ReplaceTask(id, input),
+                    Some(id) => Cmd::ReplaceTask(id, input, form.base_version),
                     None => Cmd::CreateTask(input),
                 };
                 launch(app, cmd)

@@ -240,7 +240,7 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
 fn toggle_delete_help_sign_out_and_quit() {
     let mut app = app_with_tasks();
     let cmds = key(&mut app, KeyCode::Char(' '));
-    assert!(matches!(cmds.as_slice(), [Cmd::ToggleTask(3)]));
+    assert!(matches!(cmds.as_slice(), [Cmd::ToggleTask(3, Some(1))]));
     let mut toggled = sample_tasks()[0].clone();
     toggled.completed = true;
     let cmds = update(&mut app, Msg::TaskToggled(Ok(toggled)));
@@ -259,7 +259,7 @@ fn toggle_delete_help_sign_out_and_quit() {
     key(&mut app, KeyCode::Char('d'));
     assert!(matches!(
         key(&mut app, KeyCode::Char('y')).as_slice(),
-        [Cmd::DeleteTask(3)]
+        [Cmd::DeleteTask(3, Some(1))]
     ));
     let _ = update(&mut app, Msg::TaskDeleted(3, Ok(())));
     assert_eq!(app.list.tasks.len(), 2);
@@ -360,7 +360,7 @@ fn the_servers_422_lands_on_its_field_and_edit_replaces() {
     assert_eq!(form.tags.text(), "home, shop");
     assert_eq!(form.due.text(), "2030-06-16T23:59:59Z");
     let cmds = key(&mut app, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::ReplaceTask(3, _)]));
+    assert!(matches!(cmds.as_slice(), [Cmd::ReplaceTask(3, _, Some(1))]));
     let refused = problem(
         422,
         ProblemCode::InvalidField,

@@ -44,7 +44,6 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         }
         Command::Show(a) => out.print_task(&session.get_task(a.id).await?),
         Command::Edit(e) => {
-            let current = session.get_task(e.id).await?;
             let nothing = e.title.is_none()
                 && e.description.is_none()
                 && e.priority.is_none()
@@ -58,26 +57,15 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
                         .into(),
                 ));
             }
-            // The server replaces every editable field, so start from the current task.
-            let input = TaskInput {
-                title: e.title.unwrap_or(current.title),
-                description: Some(e.description.unwrap_or(current.description)),
-                priority: Some(e.priority.unwrap_or(current.priority)),
-                due_at: if e.no_due { None } else { e.due.or(current.due_at) },
-                tags: Some(if e.no_tags {
-                    vec![]
-                } else if e.tags.is_empty() {
-                    current.tags
-                } else {
-                    e.tags
-                }),
-            };
-            let task = session.replace_task(e.id, &input).await?;
+            let task = edit(session, &e).await?;
             confirm(out, &task, "Updated");
         }
         Command::Done(a) => confirm(out, &session.set_completed(a.id, true).await?, "Completed"),
         Command::Undone(a) => confirm(out, &session.set_completed(a.id, false).await?, "Reopened"),
         Command::Rm(r) => {
+            // After a question, delete only what was shown: a task changed meanwhile is
+            // refused (version_conflict) rather than deleted unseen.
+            let mut shown_version = None;
             if !r.yes && std::io::stdin().is_terminal() {
                 let task = session.get_task(r.id).await?;
                 if !ask(&format!(
@@ -88,8 +76,9 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
                     out.note("Nothing deleted.");
                     return Ok(());
                 }
+                shown_version = Some(task.version);
             }
-            session.delete_task(r.id).await?;
+            session.delete_task(r.id, shown_version).await?;
             out.note(&format!("Deleted task {}.", r.id));
         }
         Command::Auth(_) | Command::Completions { .. } => {
@@ -116,4 +105,35 @@ fn ask(question: &str) -> Result<bool, CliError> {
         .read_line(&mut answer)
         .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Applies the flags given to the task as it is now. The server replaces every field, so
+/// the others come from a fresh read, and the write names the version read: if another
+/// client changed the task in between, the flags are applied again to its new version
+/// instead of writing back a stale copy (which would undo the other change).
+async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::Task, CliError> {
+    let mut current = session.get_task(e.id).await?;
+    for _ in 0..todo_client::MAX_CONFLICT_RETRIES {
+        let input = TaskInput {
+            title: e.title.clone().unwrap_or(current.title.clone()),
+            description: Some(e.description.clone().unwrap_or(current.description.clone())),
+            priority: Some(e.priority.unwrap_or(current.priority)),
+            due_at: if e.no_due { None } else { e.due.or(current.due_at) },
+            tags: Some(if e.no_tags {
+                vec![]
+            } else if e.tags.is_empty() {
+                current.tags.clone()
+            } else {
+                e.tags.clone()
+            }),
+        };
+        match session.replace_task(e.id, &input, Some(current.version)).await {
+            Err(error) => match error.current_task() {
+                Some(newer) => current = newer.clone(),
+                None => return Err(error.into()),
+            },
+            done => return Ok(done?),
+        }
+    }
+    Err(todo_client::ClientError::Conflict { id: e.id }.into())
 }

@@ -401,3 +401,90 @@ fn each_sort_has_its_natural_direction_by_default() {
         ["c", "b", "a"]
     );
 }
+
+/// Two clients of one person: a write made from a copy that is no longer current is
+/// refused with 412 and the task as it is now, and changes nothing; a write from the
+/// current copy goes through and moves the version on.
+#[test]
+fn a_write_from_a_stale_copy_is_refused_and_loses_nothing() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "versions");
+    let created = bearer(
+        http().post(server.url(&format!("/api/{}/tasks", ann.id))),
+        &ann.access_token,
+    )
+    .json(&json!({"title": "taxes", "description": "receipts"}))
+    .send()
+    .expect("create");
+    assert_eq!(created.headers()["etag"], "\"1\"");
+    let task: Value = created.json().expect("json");
+    assert_eq!(task["version"], 1);
+    let url = server.url(&format!("/api/{}/tasks/{}", ann.id, task["id"]));
+    let put = |if_match: &str, body: Value| {
+        bearer(http().put(&url), &ann.access_token)
+            .header("If-Match", if_match)
+            .json(&body)
+            .send()
+            .expect("put")
+    };
+
+    // The CLI edits the description from version 1: version 2.
+    let first = put(
+        "\"1\"",
+        json!({"title": "taxes", "description": "receipts in drawer"}),
+    );
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(first.headers()["etag"], "\"2\"");
+    // The TUI still holds version 1 and saves a title change: refused, nothing lost.
+    let stale = put("\"1\"", json!({"title": "file taxes", "description": "receipts"}));
+    let problem = assert_problem(stale, 412, ProblemCode::VersionConflict);
+    assert_eq!(problem["current"]["version"], 2);
+    assert_eq!(problem["current"]["description"], "receipts in drawer");
+    let now: Value = bearer(http().get(&url), &ann.access_token)
+        .send()
+        .expect("get")
+        .json()
+        .expect("json");
+    assert_eq!(
+        (now["title"].clone(), now["version"].clone()),
+        (json!("taxes"), json!(2))
+    );
+
+    // Toggle and delete take If-Match too; `*` means any version.
+    let toggle = |if_match: &str| {
+        bearer(http().patch(format!("{url}/complete")), &ann.access_token)
+            .header("If-Match", if_match)
+            .send()
+            .expect("toggle")
+    };
+    assert_problem(toggle("\"1\""), 412, ProblemCode::VersionConflict);
+    assert_eq!(toggle("\"2\"").status().as_u16(), 200);
+    assert_eq!(toggle("*").headers()["etag"], "\"4\"");
+    let delete = |if_match: &str| {
+        bearer(http().delete(&url), &ann.access_token)
+            .header("If-Match", if_match)
+            .send()
+            .expect("delete")
+    };
+    assert_problem(delete("\"3\""), 412, ProblemCode::VersionConflict);
+    assert_eq!(delete("\"4\"").status().as_u16(), 204);
+    // Gone: 404 comes before 412.
+    assert_problem(delete("\"4\""), 404, ProblemCode::TaskNotFound);
+}
+
+#[test]
+fn a_malformed_if_match_is_400_before_validation() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "if-match");
+    let task = create_task(&server, &ann.id, &ann.access_token, json!({"title": "x"}));
+    let url = server.url(&format!("/api/{}/tasks/{}", ann.id, task["id"]));
+    for bad in ["1", "W/\"1\"", "\"1\", \"2\"", "\"one\""] {
+        let response = bearer(http().put(&url), &ann.access_token)
+            .header("If-Match", bad)
+            .json(&json!({"title": ""}))
+            .send()
+            .expect("put");
+        let problem = assert_problem(response, 400, ProblemCode::InvalidParameter);
+        assert_eq!(problem["field"], "If-Match", "{bad}");
+    }
+}

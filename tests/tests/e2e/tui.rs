@@ -188,3 +188,67 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
     let screen = tui.screen(80, 24);
     assert!(screen.contains(&dead) && screen.contains("r retry"), "{screen}");
 }
+
+/// The scenario of a person with the TUI open while a script edits: the CLI changes the
+/// description of the task open in the TUI's form; saving the form's title change is
+/// refused with a message instead of wiping the description, keeps what was typed, and a
+/// second save overwrites knowingly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_saved_over_a_change_made_elsewhere_says_so_and_loses_nothing() {
+    let server = TestServer::start(&[]);
+    let cli = todo_e2e::CliUser::new(&server);
+    tokio::task::block_in_place(|| {
+        cli.sign_up("stale");
+        cli.run(&["add", "taxes", "--description", "receipts"]).ok();
+    });
+    let session = Session::with_store(
+        &server.base_url,
+        CredentialStore::file_in(&cli.config_dir()),
+        None,
+    )
+    .await
+    .expect("session");
+    let mut tui = Driver::start(
+        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        session.clone(),
+    );
+    settle(&mut tui).await;
+    assert_eq!(tui.app.screen, Screen::Tasks, "{}", tui.screen(80, 24));
+    let id = tui.app.list.tasks[0].id.to_string();
+
+    tui.key(KeyCode::Char('e'));
+    tui.type_text(" now");
+    tokio::task::block_in_place(|| {
+        cli.run(&["edit", &id, "--description", "receipts in drawer"])
+            .ok();
+    });
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    let Some(Popup::Form(form)) = &tui.app.popup else {
+        panic!("the form stays open: {}", tui.screen(80, 24));
+    };
+    assert_eq!(form.title.text(), "taxes now", "what was typed is kept");
+    assert!(
+        form.error
+            .as_deref()
+            .is_some_and(|e| e.contains("Changed elsewhere")),
+        "{:?}",
+        form.error
+    );
+    let on_server = session.get_task(id.parse().expect("id")).await.expect("get");
+    assert_eq!(
+        (on_server.title.as_str(), on_server.description.as_str()),
+        ("taxes", "receipts in drawer"),
+        "the CLI's change is not lost"
+    );
+
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    assert!(
+        tui.app.popup.is_none(),
+        "the second save overwrites: {}",
+        tui.screen(80, 24)
+    );
+    let saved = session.get_task(id.parse().expect("id")).await.expect("get");
+    assert_eq!(saved.title, "taxes now");
+}

@@ -46,7 +46,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
                 lines,
             );
         }
-        Popup::ConfirmDelete { id, title } => {
+        Popup::ConfirmDelete { id, title, .. } => {
             let lines = vec![
                 Line::from(format!(" Delete task {id}: {}?", printable(title, false))),
                 Line::from(""),
