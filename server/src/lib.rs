@@ -71,6 +71,9 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     tracing::info!(database = %config.database.display(), issuer = %resolved.issuer, "todo-server ready");
     // The one line on stdout: scripts and tests read the address from it.
     println!("listening on http://{bound}");
+    // Boxed: the middleware stack is a deeply nested type, too deep for the compiler to
+    // lay out again inside every connection future of a release build.
+    let app = poem::EndpointExt::boxed(app);
     http::listener::serve(listener, app, limits, shutdown_signal(config.exit_on_stdin_eof)).await?;
     tracing::info!("todo-server stopped");
     Ok(())
