@@ -149,6 +149,10 @@ impl<E: Endpoint> Connection<E> {
 struct IdleTimeout<T> {
     io: T,
     limit: Duration,
+    /// When the connection last moved a byte either way.
+    last_progress: Instant,
+    /// Fires at the earliest possible timeout; re-armed lazily when it fires, rather
+    /// than reset on every read and write (a timer-wheel update per I/O call).
     deadline: Pin<Box<Sleep>>,
 }
 
@@ -157,27 +161,27 @@ impl<T> IdleTimeout<T> {
         IdleTimeout {
             io,
             limit,
+            last_progress: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(limit)),
         }
     }
 
-    fn progressed(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.limit);
-    }
-
-    /// After the inner I/O answered `poll`: restart the clock on progress, or fail once
-    /// the clock has run out.
+    /// After the inner I/O answered `poll`: note progress, or fail once `limit` has
+    /// passed without any.
     fn track<R>(&mut self, cx: &mut Context<'_>, poll: Poll<IoResult<R>>) -> Poll<IoResult<R>> {
-        match poll {
-            Poll::Ready(result) => {
-                self.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending => match self.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::ErrorKind::TimedOut.into())),
-                Poll::Pending => Poll::Pending,
-            },
+        if poll.is_ready() {
+            self.last_progress = Instant::now();
+            return poll;
         }
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let idle_until = self.last_progress + self.limit;
+            if Instant::now() >= idle_until {
+                return Poll::Ready(Err(std::io::ErrorKind::TimedOut.into()));
+            }
+            // There was progress since the timer was set: wait for the rest.
+            self.deadline.as_mut().reset(idle_until);
+        }
+        Poll::Pending
     }
 }
 
