@@ -5,12 +5,14 @@ mod auth;
 pub mod limits;
 #[cfg(feature = "openapi")]
 mod openapi_string;
+mod patch;
 mod problem;
 mod secret;
 mod tasks;
 pub mod text;
 
 pub use auth::*;
+pub use patch::Patch;
 pub use problem::*;
 pub use secret::Secret;
 pub use tasks::*;

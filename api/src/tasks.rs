@@ -2,6 +2,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::Patch;
+
 /// How urgent a task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
@@ -163,4 +165,50 @@ pub struct TaskInput {
     /// Up to 10 tags of 1 to 32 characters each; duplicates are merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+
+/// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
+/// fields given change; `due_at: null` clears the due date; `tags` replaces the set;
+/// `completed` sets it. Each field has the same rules as on create.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct TaskPatch {
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub title: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub description: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub priority: Patch<Priority>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent", with = "rfc3339_patch")]
+    pub due_at: Patch<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub tags: Patch<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub completed: Patch<bool>,
+}
+
+/// `due_at` in a patch: RFC 3339 like everywhere else.
+mod rfc3339_patch {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    use crate::Patch;
+
+    pub fn serialize<S: Serializer>(value: &Patch<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Patch::Value(t) => time::serde::rfc3339::serialize(t, serializer),
+            _ => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Patch<OffsetDateTime>, D::Error> {
+        #[derive(Deserialize)]
+        struct Rfc3339(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+        Ok(match Option::<Rfc3339>::deserialize(deserializer)? {
+            Some(Rfc3339(t)) => Patch::Value(t),
+            None => Patch::Null,
+        })
+    }
 }

@@ -7,7 +7,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use todo_api::{
     Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest,
-    SignUpRequest, Task, TaskInput, TokenResponse,
+    SignUpRequest, Task, TaskInput, TaskPatch, TokenResponse,
 };
 use uuid::Uuid;
 
@@ -164,6 +164,22 @@ impl ApiClient {
         let path = format!("/api/{user}/tasks/{id}");
         let request = if_match(self.request(Method::PUT, &path, Some(token)), base_version);
         self.json(request.json(input)).await
+    }
+
+    /// A JSON Merge Patch: only the fields given change, merged by the server.
+    pub async fn patch_task(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        patch: &TaskPatch,
+        base_version: Option<i64>,
+    ) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}");
+        let request = if_match(self.request(Method::PATCH, &path, Some(token)), base_version)
+            .header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json")
+            .body(serde_json::to_vec(patch).map_err(|e| ClientError::Protocol(e.to_string()))?);
+        self.json(request).await
     }
 
     pub async fn delete_task(

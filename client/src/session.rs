@@ -9,7 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 use todo_api::{
-    ProblemCode, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, User,
+    ProblemCode, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput,
+    TaskPatch, User,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -349,6 +350,23 @@ impl Session {
             let api = self.api.clone();
             let input = input.clone();
             async move { api.replace_task(t.expose(), user, id, &input, base_version).await }
+        })
+        .await
+    }
+
+    /// Changes only the fields in `patch`; the server merges them into the task as it is,
+    /// so a change made elsewhere to another field is kept.
+    pub async fn patch_task(
+        &self,
+        id: i64,
+        patch: &TaskPatch,
+        base_version: Option<i64>,
+    ) -> Result<Task, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let patch = patch.clone();
+            async move { api.patch_task(t.expose(), user, id, &patch, base_version).await }
         })
         .await
     }

@@ -107,33 +107,25 @@ fn ask(question: &str) -> Result<bool, CliError> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// Applies the flags given to the task as it is now. The server replaces every field, so
-/// the others come from a fresh read, and the write names the version read: if another
-/// client changed the task in between, the flags are applied again to its new version
-/// instead of writing back a stale copy (which would undo the other change).
+/// Sends only the flags given, as a merge patch: the server applies them to the task as
+/// it is, so a change made elsewhere to another field (the TUI's, a script's) stays.
 async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::Task, CliError> {
-    let mut current = session.get_task(e.id).await?;
-    for _ in 0..todo_client::MAX_CONFLICT_RETRIES {
-        let input = TaskInput {
-            title: e.title.clone().unwrap_or(current.title.clone()),
-            description: Some(e.description.clone().unwrap_or(current.description.clone())),
-            priority: Some(e.priority.unwrap_or(current.priority)),
-            due_at: if e.no_due { None } else { e.due.or(current.due_at) },
-            tags: Some(if e.no_tags {
-                vec![]
-            } else if e.tags.is_empty() {
-                current.tags.clone()
-            } else {
-                e.tags.clone()
-            }),
-        };
-        match session.replace_task(e.id, &input, Some(current.version)).await {
-            Err(error) => match error.current_task() {
-                Some(newer) => current = newer.clone(),
-                None => return Err(error.into()),
-            },
-            done => return Ok(done?),
-        }
-    }
-    Err(todo_client::ClientError::Conflict { id: e.id }.into())
+    use todo_api::Patch;
+    let patch = todo_api::TaskPatch {
+        title: Patch::if_given(e.title.clone()),
+        description: Patch::if_given(e.description.clone()),
+        priority: Patch::if_given(e.priority),
+        due_at: if e.no_due {
+            Patch::Null
+        } else {
+            Patch::if_given(e.due)
+        },
+        tags: if e.no_tags {
+            Patch::Value(Vec::new())
+        } else {
+            Patch::if_given((!e.tags.is_empty()).then(|| e.tags.clone()))
+        },
+        completed: Patch::Absent,
+    };
+    Ok(session.patch_task(e.id, &patch, None).await?)
 }

@@ -4,7 +4,7 @@
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput};
+use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput, TaskPatch};
 use uuid::Uuid;
 
 use super::ApiTag;
@@ -137,6 +137,26 @@ impl TaskApi {
         let expected = conditional::expected(if_match.0.as_deref())?;
         let draft = TaskDraft::parse(body.0.0)?;
         OneTask::of(&self.tasks.replace(owner, id.0, expected, draft).await?)
+    }
+
+    /// Change some fields of a task
+    ///
+    /// A JSON Merge Patch (RFC 7396), sent as `application/merge-patch+json` or
+    /// `application/json`: only the fields given change; `due_at: null` clears the due
+    /// date; `tags` replaces the set; `completed` sets it. Same rules as on create (422
+    /// naming the field). With `If-Match: "<version>"` it applies only to that version.
+    #[oai(path = "/api/:user_id/tasks/:id", method = "patch")]
+    async fn patch(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
+        id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<Strict<TaskPatch>>,
+    ) -> Result<OneTask, ProblemResponse> {
+        let owner = auth.owner()?;
+        let expected = conditional::expected(if_match.0.as_deref())?;
+        OneTask::of(&self.tasks.patch(owner, id.0, expected, body.0.0).await?)
     }
 
     /// Delete a task

@@ -103,19 +103,24 @@ impl Expected {
     }
 }
 
-/// Replaces the editable fields of the owner's task `id` when it is at the `expected`
-/// version; `None` when no such task is at that version (see [`get`] for which).
+/// Replaces the editable fields of the owner's task `id` (and sets `completed` when
+/// given) when it is at the `expected` version; `None` when no such task is at that
+/// version (see [`get`] for which).
 pub fn replace(
     tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
     expected: Expected,
     draft: &TaskDraft,
+    completed: Option<bool>,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8,
-                          version = version + 1
+                          version = version + 1,
+                          completed_at = CASE WHEN ?10 IS NULL OR ?10 = completed THEN completed_at
+                                              WHEN ?10 THEN ?8 ELSE NULL END,
+                          completed = COALESCE(?10, completed)
          WHERE id = ?1 AND user_id = ?2 AND (?9 IS NULL OR version = ?9) RETURNING {COLUMNS}"
     );
     tx.query_row(
@@ -129,7 +134,8 @@ pub fn replace(
             draft.due_at().map(to_micros),
             tags_json(draft.tags())?,
             to_micros(now),
-            expected.sql()
+            expected.sql(),
+            completed
         ],
         task_from_row,
     )

@@ -4,7 +4,7 @@ pub mod model;
 mod service;
 
 pub use crate::store::tasks::Expected;
-pub use model::{Owner, TaskDraft, TaskQuery};
+pub use model::{Owner, PatchedTask, TaskDraft, TaskQuery};
 pub use service::TaskService;
 
 use crate::store::StoreError;

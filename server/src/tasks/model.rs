@@ -2,7 +2,9 @@
 //! handed a title of 300 characters or an eleventh tag.
 
 use time::OffsetDateTime;
-use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, TaskInput, text};
+use todo_api::{
+    ListQuery, Patch, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput, TaskPatch, text,
+};
 use uuid::Uuid;
 
 use super::TaskError;
@@ -92,6 +94,68 @@ impl TaskDraft {
             due_at: input.due_at.map(parse_due_at).transpose()?,
             tags: parse_tags(input.tags.unwrap_or_default())?,
         })
+    }
+}
+
+/// What a merge patch leaves of a task, and the completion it sets.
+pub struct PatchedTask {
+    pub draft: TaskDraft,
+    pub completed: Option<bool>,
+}
+
+impl PatchedTask {
+    /// Checks the patch's own fields, before the task is read, so that a bad value is
+    /// 422 whether or not the task exists or has moved on (the documented order).
+    pub fn check(patch: &TaskPatch) -> Result<(), TaskError> {
+        Self::apply(&Self::placeholder(), patch).map(drop)
+    }
+
+    /// `current` with `patch` applied (RFC 7396), checked as on create: `null` clears
+    /// `description`, `due_at` and `tags` and sets `priority` back to medium; `title` and
+    /// `completed` cannot be cleared.
+    pub fn apply(current: &Task, patch: &TaskPatch) -> Result<PatchedTask, TaskError> {
+        let title = match &patch.title {
+            Patch::Null => return Err(invalid("title", "title cannot be removed")),
+            other => other
+                .clone()
+                .apply(Some(current.title.clone()))
+                .unwrap_or_default(),
+        };
+        let completed = match patch.completed {
+            Patch::Null => return Err(invalid("completed", "completed is true or false")),
+            Patch::Value(v) => Some(v),
+            Patch::Absent => None,
+        };
+        let input = TaskInput {
+            title,
+            description: patch.description.clone().apply(Some(current.description.clone())),
+            priority: patch.priority.clone().apply(Some(current.priority)),
+            due_at: patch.due_at.clone().apply(current.due_at),
+            tags: patch.tags.clone().apply(Some(current.tags.clone())),
+        };
+        Ok(PatchedTask {
+            draft: TaskDraft::parse(input)?,
+            completed,
+        })
+    }
+
+    /// A valid task to check a patch against before the real one is read.
+    fn placeholder() -> Task {
+        let epoch = OffsetDateTime::UNIX_EPOCH;
+        Task {
+            id: 0,
+            user_id: Uuid::nil(),
+            version: 0,
+            title: "placeholder".into(),
+            description: String::new(),
+            completed: false,
+            priority: Priority::Medium,
+            due_at: None,
+            tags: Vec::new(),
+            created_at: epoch,
+            updated_at: epoch,
+            completed_at: None,
+        }
     }
 }
 

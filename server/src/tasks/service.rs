@@ -1,6 +1,8 @@
 use todo_api::Task;
 
-use super::{Owner, TaskDraft, TaskError, TaskQuery};
+use todo_api::TaskPatch;
+
+use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
 use crate::store::tasks::Expected;
 use crate::store::{self, Db};
 
@@ -46,9 +48,48 @@ impl TaskService {
     ) -> Result<Task, TaskError> {
         let now = crate::store::now();
         self.conditional(owner, id, move |tx| {
-            store::tasks::replace(tx, owner, id, expected, &draft, now)
+            store::tasks::replace(tx, owner, id, expected, &draft, None, now)
         })
         .await
+    }
+
+    /// Applies a merge patch to the task as it is in the same transaction, so two
+    /// patches of different fields never undo each other.
+    pub async fn patch(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        patch: TaskPatch,
+    ) -> Result<Task, TaskError> {
+        PatchedTask::check(&patch)?;
+        let now = crate::store::now();
+        let outcome = self
+            .db
+            .write(move |tx| {
+                let Some(current) = store::tasks::get(tx, owner, id)? else {
+                    return Ok(Err(TaskError::NotFound(id)));
+                };
+                if matches!(expected, Expected::Version(v) if v != current.version) {
+                    return Ok(Err(TaskError::VersionConflict(Box::new(current))));
+                }
+                let patched = match PatchedTask::apply(&current, &patch) {
+                    Ok(patched) => patched,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let task = store::tasks::replace(
+                    tx,
+                    owner,
+                    id,
+                    Expected::Version(current.version),
+                    &patched.draft,
+                    patched.completed,
+                    now,
+                )?;
+                Ok(task.ok_or(TaskError::NotFound(id)))
+            })
+            .await?;
+        outcome
     }
 
     pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {

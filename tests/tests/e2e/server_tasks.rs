@@ -488,3 +488,103 @@ fn a_malformed_if_match_is_400_before_validation() {
         assert_eq!(problem["field"], "If-Match", "{bad}");
     }
 }
+
+/// A merge patch changes only the fields it names, so two clients patching different
+/// fields both keep their change.
+#[test]
+fn a_merge_patch_changes_only_the_fields_it_names() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "patch");
+    let task = create_task(
+        &server,
+        &ann.id,
+        &ann.access_token,
+        json!({"title": "taxes", "description": "receipts", "priority": "high",
+               "due_at": "2030-01-01T00:00:00Z", "tags": ["money"]}),
+    );
+    let url = server.url(&format!("/api/{}/tasks/{}", ann.id, task["id"]));
+    let patch = |content_type: &str, body: Value| {
+        bearer(http().patch(&url), &ann.access_token)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .expect("patch")
+    };
+    let merge = "application/merge-patch+json";
+    let cases: Vec<(Value, Value)> = vec![
+        (
+            json!({"description": "in the drawer"}),
+            json!({"title": "taxes", "description": "in the drawer", "priority": "high", "version": 2}),
+        ),
+        (
+            json!({"title": "file taxes"}),
+            json!({"title": "file taxes", "description": "in the drawer", "version": 3}),
+        ),
+        (
+            json!({"due_at": null}),
+            json!({"due_at": null, "tags": ["money"], "version": 4}),
+        ),
+        (
+            json!({"tags": ["home", "home"]}),
+            json!({"tags": ["home"], "version": 5}),
+        ),
+        (
+            json!({"completed": true}),
+            json!({"completed": true, "version": 6}),
+        ),
+        (
+            json!({"completed": true}),
+            json!({"completed": true, "version": 7}),
+        ),
+        (
+            json!({"priority": null, "description": null}),
+            json!({"priority": "medium", "description": "", "version": 8}),
+        ),
+        (json!({}), json!({"title": "file taxes", "version": 9})),
+    ];
+    for (body, expected) in cases {
+        let response = patch(merge, body.clone());
+        assert_eq!(response.status().as_u16(), 200, "{body}");
+        let etag = response.headers()["etag"].to_str().expect("etag").to_string();
+        let got: Value = response.json().expect("json");
+        for (field, value) in expected.as_object().expect("object") {
+            let actual = got.get(field).cloned().unwrap_or(Value::Null);
+            assert_eq!(&actual, value, "{body}: {field}");
+        }
+        assert_eq!(etag, format!("\"{}\"", got["version"]));
+    }
+    assert_eq!(
+        patch("application/json", json!({"title": "plain json"}))
+            .status()
+            .as_u16(),
+        200
+    );
+    for (body, field) in [
+        (json!({"title": null}), "title"),
+        (json!({"title": ""}), "title"),
+        (json!({"completed": null}), "completed"),
+        (json!({"tags": ["bad\u{1b}"]}), "tags"),
+        (json!({"due_at": "9999-12-31T23:59:59-00:01"}), "due_at"),
+    ] {
+        let problem = assert_problem(patch(merge, body.clone()), 422, ProblemCode::InvalidField);
+        assert_eq!(problem["field"], field, "{body}");
+    }
+    assert_problem(patch(merge, json!({"title": 5})), 400, ProblemCode::InvalidBody);
+    let stale = bearer(http().patch(&url), &ann.access_token)
+        .header("content-type", merge)
+        .header("If-Match", "\"1\"")
+        .body(json!({"title": "stale"}).to_string())
+        .send()
+        .expect("patch");
+    let problem = assert_problem(stale, 412, ProblemCode::VersionConflict);
+    assert_eq!(problem["current"]["title"], "plain json");
+    let missing = bearer(
+        http().patch(server.url(&format!("/api/{}/tasks/999999", ann.id))),
+        &ann.access_token,
+    )
+    .header("content-type", merge)
+    .body(json!({"title": "x"}).to_string())
+    .send()
+    .expect("patch");
+    assert_problem(missing, 404, ProblemCode::TaskNotFound);
+}
