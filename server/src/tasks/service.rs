@@ -64,8 +64,7 @@ impl TaskService {
     ) -> Result<Task, TaskError> {
         PatchedTask::check(&patch)?;
         let now = crate::store::now();
-        let outcome = self
-            .db
+        self.db
             .write(move |tx| {
                 let Some(current) = store::tasks::get(tx, owner, id)? else {
                     return Ok(Err(TaskError::NotFound(id)));
@@ -88,8 +87,7 @@ impl TaskService {
                 )?;
                 Ok(task.ok_or(TaskError::NotFound(id)))
             })
-            .await?;
-        outcome
+            .await?
     }
 
     pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {
