@@ -212,3 +212,11 @@ mod rfc3339_patch {
         })
     }
 }
+
+/// Optional body of `PATCH /api/{user_id}/tasks/{id}/complete`: sets completion to this
+/// value (repeating it changes nothing). Without a body the call toggles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct CompleteRequest {
+    pub completed: bool,
+}

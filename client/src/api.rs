@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use todo_api::{
-    Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest,
-    SignUpRequest, Task, TaskInput, TaskPatch, TokenResponse,
+    CompleteRequest, Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo, SignInRequest,
+    SignOutRequest, SignUpRequest, Task, TaskInput, TaskPatch, TokenResponse,
 };
 use uuid::Uuid;
 
@@ -206,6 +206,24 @@ impl ApiClient {
             self.request(Method::PATCH, &path, Some(token)),
             base_version,
         ))
+        .await
+    }
+}
+
+impl ApiClient {
+    /// Sets completion to `completed`; repeating it changes nothing.
+    pub async fn set_completed(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        completed: bool,
+    ) -> Result<Task, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}/complete");
+        self.json(
+            self.request(Method::PATCH, &path, Some(token))
+                .json(&CompleteRequest { completed }),
+        )
         .await
     }
 }

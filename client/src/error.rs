@@ -21,9 +21,6 @@ pub enum ClientError {
     Credentials(String),
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
-    /// Other clients kept changing the task while this one tried to; nothing was written.
-    #[error("task {id} kept changing while this change was made; nothing was written, try again")]
-    Conflict { id: i64 },
 }
 
 impl ClientError {

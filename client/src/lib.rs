@@ -11,7 +11,7 @@ mod session;
 
 pub use api::{ApiClient, TaskPage};
 pub use error::ClientError;
-pub use session::{MAX_CONFLICT_RETRIES, Session, TokenSource};
+pub use session::{Session, TokenSource};
 pub use todo_api as types;
 pub use todo_api::ListQuery;
 

@@ -389,30 +389,17 @@ impl Session {
         .await
     }
 
-    /// Sets a task's completion to `completed`, so `todo done` and `todo undone` can run
-    /// twice safely. The toggle names the version it read: if another client changed
-    /// the task in between, the answer's current task is looked at again instead of
-    /// flipping it back.
+    /// Sets a task's completion to `completed` in one request (no read-then-toggle), so
+    /// `todo done` and `todo undone` can run twice, and beside other clients, safely.
     pub async fn set_completed(&self, id: i64, completed: bool) -> Result<Task, ClientError> {
-        let mut task = self.get_task(id).await?;
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            if task.completed == completed {
-                return Ok(task);
-            }
-            match self.toggle_task(id, Some(task.version)).await {
-                Err(e) => match e.current_task() {
-                    Some(current) => task = current.clone(),
-                    None => return Err(e),
-                },
-                done => return done,
-            }
-        }
-        Err(ClientError::Conflict { id })
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.set_completed(t.expose(), user, id, completed).await }
+        })
+        .await
     }
 }
-
-/// How often a read-then-write retries after another client changed the task between.
-pub const MAX_CONFLICT_RETRIES: usize = 5;
 
 #[cfg(test)]
 mod tests {

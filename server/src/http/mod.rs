@@ -16,6 +16,7 @@ mod json;
 pub mod limits;
 pub mod listener;
 mod meta_routes;
+mod optional_body;
 pub mod problem;
 mod strict;
 mod task_routes;

@@ -4,13 +4,16 @@
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use todo_api::{ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput, TaskPatch};
+use todo_api::{
+    CompleteRequest, ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput, TaskPatch,
+};
 use uuid::Uuid;
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
 use super::conditional;
 use super::json::SerdeJson;
+use super::optional_body::OptionalJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
 use crate::tasks::{TaskDraft, TaskQuery, TaskService};
@@ -176,20 +179,23 @@ impl TaskApi {
         Ok(TaskDeleted::NoContent)
     }
 
-    /// Toggle a task between pending and completed
+    /// Complete a task, reopen it, or toggle it
     ///
-    /// With `If-Match: "<version>"` it toggles only that version (412 otherwise), so a
-    /// toggle based on a stale copy cannot undo someone else's.
+    /// With `{"completed": true|false}` it sets the value, so repeating the call changes
+    /// nothing; without a body it toggles. With `If-Match: "<version>"` it applies only
+    /// to that version (412 otherwise).
     #[oai(path = "/api/:user_id/tasks/:id/complete", method = "patch")]
-    async fn toggle_complete(
+    async fn complete(
         &self,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: OptionalJson<Strict<CompleteRequest>>,
     ) -> Result<OneTask, ProblemResponse> {
         let owner = auth.owner()?;
         let expected = conditional::expected(if_match.0.as_deref())?;
-        OneTask::of(&self.tasks.toggle_completed(owner, id.0, expected).await?)
+        let target = body.0.map(|b| b.0.completed);
+        OneTask::of(&self.tasks.set_completed(owner, id.0, expected, target).await?)
     }
 }

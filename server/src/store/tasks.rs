@@ -151,23 +151,30 @@ pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> ru
     Ok(n > 0)
 }
 
-/// Flips `completed` of the owner's task `id` when it is at the `expected` version.
-pub fn toggle_completed(
+/// Sets `completed` of the owner's task `id` to `target` (flips it when `None`) when it is
+/// at the `expected` version. Setting the value it already has changes nothing: not the
+/// version, not `updated_at`.
+pub fn set_completed(
     tx: &WriteTx<'_>,
     owner: Owner,
     id: i64,
     expected: Expected,
+    target: Option<bool>,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
+    // ?5: the new value; `changed` below compares it with the old one.
     let sql = format!(
-        "UPDATE tasks SET completed = NOT completed,
-             completed_at = CASE WHEN completed THEN NULL ELSE ?3 END,
-             updated_at = ?3, version = version + 1
+        "UPDATE tasks SET
+             completed_at = CASE WHEN COALESCE(?5, NOT completed) = completed THEN completed_at
+                                 WHEN COALESCE(?5, NOT completed) THEN ?3 ELSE NULL END,
+             updated_at = CASE WHEN COALESCE(?5, NOT completed) = completed THEN updated_at ELSE ?3 END,
+             version = version + (COALESCE(?5, NOT completed) != completed),
+             completed = COALESCE(?5, NOT completed)
          WHERE id = ?1 AND user_id = ?2 AND (?4 IS NULL OR version = ?4) RETURNING {COLUMNS}"
     );
     tx.query_row(
         &sql,
-        params![id, owner.id().to_string(), to_micros(now), expected.sql()],
+        params![id, owner.id().to_string(), to_micros(now), expected.sql(), target],
         task_from_row,
     )
     .optional()

@@ -97,15 +97,17 @@ impl TaskService {
         .await
     }
 
-    pub async fn toggle_completed(
+    /// Sets completion to `target`, or flips it when `None`.
+    pub async fn set_completed(
         &self,
         owner: Owner,
         id: i64,
         expected: Expected,
+        target: Option<bool>,
     ) -> Result<Task, TaskError> {
         let now = crate::store::now();
         self.conditional(owner, id, move |tx| {
-            store::tasks::toggle_completed(tx, owner, id, expected, now)
+            store::tasks::set_completed(tx, owner, id, expected, target, now)
         })
         .await
     }

@@ -588,3 +588,45 @@ fn a_merge_patch_changes_only_the_fields_it_names() {
     .expect("patch");
     assert_problem(missing, 404, ProblemCode::TaskNotFound);
 }
+
+/// `{"completed": true}` sets the value, so a repeat (a retried request, two clients
+/// marking the same task done) changes nothing; no body still toggles.
+#[test]
+fn completion_with_a_body_is_idempotent_and_without_one_toggles() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "complete");
+    let task = create_task(&server, &ann.id, &ann.access_token, json!({"title": "x"}));
+    let url = server.url(&format!("/api/{}/tasks/{}/complete", ann.id, task["id"]));
+    let set = |completed: bool| -> Value {
+        let response = bearer(http().patch(&url), &ann.access_token)
+            .json(&json!({ "completed": completed }))
+            .send()
+            .expect("complete");
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().expect("json")
+    };
+    let done = set(true);
+    assert_eq!(
+        (done["completed"].clone(), done["version"].clone()),
+        (json!(true), json!(2))
+    );
+    let again = set(true);
+    assert_eq!(again["version"], 2, "repeating changes nothing");
+    assert_eq!(again["completed_at"], done["completed_at"]);
+    assert_eq!(again["updated_at"], done["updated_at"]);
+    let toggled: Value = bearer(http().patch(&url), &ann.access_token)
+        .send()
+        .expect("toggle")
+        .json()
+        .expect("json");
+    assert_eq!(
+        (toggled["completed"].clone(), toggled["version"].clone()),
+        (json!(false), json!(3))
+    );
+    assert_eq!(set(false)["version"], 3);
+    let bad = bearer(http().patch(&url), &ann.access_token)
+        .json(&json!({"completed": "yes"}))
+        .send()
+        .expect("bad");
+    assert_problem(bad, 400, ProblemCode::InvalidBody);
+}
