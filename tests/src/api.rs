@@ -118,3 +118,38 @@ fn page_of<T: serde::de::DeserializeOwned>(response: Response) -> (Vec<T>, u64) 
         .expect("X-Total-Count");
     (response.json().expect("list JSON"), total)
 }
+
+/// The status of `GET /api/auth/session` with `token`: 200 while it is accepted.
+pub fn session_status(server: &TestServer, token: &str) -> u16 {
+    bearer(http().get(server.url("/api/auth/session")), token)
+        .send()
+        .expect("session")
+        .status()
+        .as_u16()
+}
+
+/// `guesses` wrong passwords for `email`, sent at once from threads, the n-th through
+/// `servers[n % len]` from the client `client_for(n)`; their statuses.
+pub fn concurrent_wrong_passwords(
+    servers: &[&TestServer],
+    email: &str,
+    guesses: usize,
+    client_for: impl Fn(usize) -> Client + Sync,
+) -> Vec<u16> {
+    let barrier = std::sync::Barrier::new(guesses);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..guesses)
+            .map(|n| {
+                let (server, barrier, client_for) = (servers[n % servers.len()], &barrier, &client_for);
+                scope.spawn(move || {
+                    let client = client_for(n);
+                    barrier.wait();
+                    sign_in_from(&client, server, email, &format!("guess-{n}"))
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    })
+}

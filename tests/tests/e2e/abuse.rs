@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use todo_e2e::api::sign_in_from;
+use todo_e2e::api::{concurrent_wrong_passwords, sign_in_from};
 use todo_e2e::{TestServer, sign_up, unique_email};
 
 /// A client whose connections come from `127.0.0.<n>` (all of 127/8 is loopback).
@@ -126,22 +126,7 @@ fn unknown_email_and_wrong_password_take_the_same_time() {
 fn a_concurrent_burst_checks_no_more_passwords_than_the_limit() {
     let server = TestServer::start(&["--failed-signin-limit", "5", "--signin-limit", "0"]);
     let victim = sign_up(&server, "burst");
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(19));
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..19u8)
-            .map(|n| {
-                let (server, victim, barrier) = (&server, &victim, barrier.clone());
-                scope.spawn(move || {
-                    let client = client_from(20 + n);
-                    barrier.wait();
-                    sign_in_from(&client, server, &victim.email, &format!("guess-{n}"))
-                        .status()
-                        .as_u16()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
-    });
+    let statuses = concurrent_wrong_passwords(&[&server], &victim.email, 19, |n| client_from(20 + n as u8));
     let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
     assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");

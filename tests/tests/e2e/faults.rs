@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
 use todo_api::ProblemCode;
 
 use serde_json::{Value, json};

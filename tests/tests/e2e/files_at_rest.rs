@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use todo_e2e::api::session_status;
 use todo_e2e::{TestServer, http, sign_up};
 
 /// Every file in `dir` with its mode bits.
@@ -74,16 +75,6 @@ fn stored_secret_lengths(db: &Path) -> Vec<usize> {
         .expect("query")
         .map(|n| n.expect("row") as usize)
         .collect()
-}
-
-fn session_status(server: &TestServer, token: &str) -> u16 {
-    http()
-        .get(server.url("/api/auth/session"))
-        .bearer_auth(token)
-        .send()
-        .expect("session")
-        .status()
-        .as_u16()
 }
 
 /// Runs `todo-server args...` to its end and returns whether it succeeded and what it

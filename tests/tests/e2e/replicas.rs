@@ -5,19 +5,10 @@ use std::time::{Duration, Instant};
 
 use todo_api::ProblemCode;
 use todo_e2e::api::assert_problem;
+use todo_e2e::api::{concurrent_wrong_passwords, session_status};
 use todo_e2e::{TestServer, http, sign_up};
 
 const ISSUER: [&str; 2] = ["--issuer", "http://todo.test"];
-
-fn session_status(server: &TestServer, token: &str) -> u16 {
-    http()
-        .get(server.url("/api/auth/session"))
-        .bearer_auth(token)
-        .send()
-        .expect("session")
-        .status()
-        .as_u16()
-}
 
 /// A sign-out through one server is refused by the other within about a second, though
 /// the other had already verified (and cached) the token.
@@ -59,22 +50,7 @@ fn a_burst_spread_over_two_servers_checks_no_more_than_the_limit() {
     let a = TestServer::start(&[&ISSUER[..], &limits[..]].concat());
     let b = TestServer::start_replica(&a, &[&ISSUER[..], &limits[..]].concat());
     let victim = sign_up(&a, "burst");
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..16)
-            .map(|n| {
-                let server = if n % 2 == 0 { &a } else { &b };
-                let (victim, barrier) = (&victim, barrier.clone());
-                scope.spawn(move || {
-                    barrier.wait();
-                    todo_e2e::api::sign_in(server, &victim.email, &format!("guess-{n}"))
-                        .status()
-                        .as_u16()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
-    });
+    let statuses = concurrent_wrong_passwords(&[&a, &b], &victim.email, 16, |_| http());
     let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
     assert_eq!(

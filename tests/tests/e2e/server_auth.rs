@@ -1,26 +1,18 @@
 //! Accounts, tokens, sessions, keys and limits over HTTP against the real server.
 
 use std::time::{Duration, Instant};
-use todo_api::ProblemCode;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use todo_e2e::api::{assert_problem, bearer, sign_in, sign_up_with};
+use todo_api::ProblemCode;
+use todo_e2e::api::{assert_problem, bearer, session_status, sign_in, sign_up_with};
 use todo_e2e::{Account, TestServer, binary, http, sign_up, strong_password, unique_email};
 
 fn post(server: &TestServer, path: &str, body: Value) -> reqwest::blocking::Response {
     http().post(server.url(path)).json(&body).send().expect("post")
-}
-
-fn session_status(server: &TestServer, token: &str) -> u16 {
-    bearer(http().get(server.url("/api/auth/session")), token)
-        .send()
-        .expect("session")
-        .status()
-        .as_u16()
 }
 
 fn token_header(token: &str) -> Value {

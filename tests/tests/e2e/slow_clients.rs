@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+
 use todo_api::ProblemCode;
 
 use todo_e2e::{TestServer, http};
