@@ -45,9 +45,12 @@ impl TextField {
     /// Applies an editing key; `false` when the key is not an edit (the caller handles it).
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let chord = key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match key.code {
             KeyCode::Char('u') if ctrl => self.clear(),
-            KeyCode::Char(c) if !ctrl => self.insert(c),
+            KeyCode::Char(c) if !chord => self.insert(c),
             KeyCode::Backspace if self.cursor > 0 => {
                 self.cursor -= 1;
                 let at = self.byte_index(self.cursor);

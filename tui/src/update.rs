@@ -216,6 +216,14 @@ fn select_after_reload(app: &mut App, task: &Task) {
     }
 }
 
+/// A key pressed with Ctrl, Alt or Super. A chord never falls through to the action of
+/// its bare letter: vim users press Ctrl-D and Ctrl-Y to scroll, and those once opened
+/// and confirmed a deletion.
+pub fn is_chord(key: &KeyEvent) -> bool {
+    key.modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
+}
+
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && key.code == KeyCode::Char('c') {
@@ -226,6 +234,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         return on_popup_key(app, key);
     }
     match &app.screen {
+        Screen::Connecting | Screen::Unreachable if is_chord(&key) => vec![],
         Screen::Connecting => {
             if matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
                 app.quit = true;
@@ -398,6 +407,9 @@ fn format_offset(offset: time::UtcOffset) -> String {
 }
 
 fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    if is_chord(&key) {
+        return vec![];
+    }
     let count = app.list.tasks.len();
     let selected = app.list.selected;
     match key.code {
@@ -464,7 +476,7 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Popup::ConfirmDelete { id, version, .. } => {
             let (id, version) = (*id, *version);
             app.popup = None;
-            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+            if !is_chord(&key) && matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 return launch(app, Cmd::DeleteTask(id, Some(version)));
             }
         }

@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use todo_api::{Priority, SortField, StatusFilter};
 use todo_client::{ClientError, TaskPage};
-use todo_tui::app::{Cmd, FormField, Msg, Popup, Screen, SignInForm};
+use todo_tui::app::{App, Cmd, FormField, Msg, Popup, Screen, SignInForm};
 use todo_tui::update::{start, update};
 
 fn sign_in_form(app: &todo_tui::app::App) -> &SignInForm {
@@ -454,4 +454,34 @@ fn reload_keeps_the_selected_task_and_ticks_turn_the_spinner() {
     let before = app.spinner;
     let _ = update(&mut app, Msg::Tick(NOW));
     assert_eq!(app.spinner, before + 1);
+}
+
+/// Ctrl and Alt chords never act as their bare letters: Ctrl-D then Ctrl-Y (vim's
+/// scroll keys) once opened and confirmed a deletion.
+#[test]
+fn chords_never_fall_through_to_bare_letters() {
+    let mut app = app_with_tasks();
+    for c in ['d', 'a', 'e', 'f', 's', 'q', ' ', 'S', 'j'] {
+        assert!(ctrl(&mut app, c).is_empty(), "Ctrl-{c} did something");
+        assert!(app.popup.is_none(), "Ctrl-{c} opened {:?}", app.popup);
+        assert!(!app.quit);
+    }
+    let selected = app.list.selected;
+    let alt =
+        |app: &mut App, c: char| update(app, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT)));
+    assert!(alt(&mut app, 'd').is_empty() && app.popup.is_none());
+    assert_eq!(app.list.selected, selected);
+
+    key(&mut app, KeyCode::Char('d'));
+    assert!(matches!(app.popup, Some(Popup::ConfirmDelete { .. })));
+    assert!(ctrl(&mut app, 'y').is_empty(), "Ctrl-Y does not confirm");
+    assert!(app.popup.is_none(), "and the question is closed, nothing deleted");
+
+    key(&mut app, KeyCode::Char('a'));
+    alt(&mut app, 'x');
+    ctrl(&mut app, 'b');
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form is open");
+    };
+    assert_eq!(form.title.text(), "", "chords type nothing");
 }
