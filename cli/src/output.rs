@@ -4,7 +4,6 @@
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
-use anstream::println;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
@@ -12,6 +11,27 @@ use todo_api::{Priority, Task};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+
+/// `println!` for everything on stdout: through `anstream` (styles dropped where they
+/// do not belong), and a reader that went away (`todo list | head -2`) ends the program
+/// quietly with success, as `ls | head` does, instead of a panic.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = anstream::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("todo: cannot write the output: {e}");
+        std::process::exit(i32::from(crate::exit::ERROR));
+    }
+}
 
 /// Reads the local time zone once, before any thread starts (the `time` crate refuses
 /// to read it later, as that is unsound on some platforms).
@@ -63,7 +83,7 @@ impl Output {
 
     pub fn print_json<T: Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => crate::outln!("{text}"),
             Err(e) => eprintln!("todo: cannot print JSON: {e}"),
         }
     }
@@ -77,36 +97,36 @@ impl Output {
             return self.print_json(task);
         }
         let now = OffsetDateTime::now_utc();
-        println!(
+        crate::outln!(
             "{} {}",
             self.paint(BOLD, &format!("#{}", task.id)),
             shown(&task.title)
         );
-        println!(
+        crate::outln!(
             "  status:    {}",
             if task.completed { "completed" } else { "pending" }
         );
-        println!("  priority:  {}", task.priority.as_str());
+        crate::outln!("  priority:  {}", task.priority.as_str());
         if let Some(due) = task.due_at {
             let overdue = !task.completed && due < now;
             let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
-            println!(
+            crate::outln!(
                 "  due:       {}",
                 if overdue { self.paint(WARNING, &text) } else { text }
             );
         }
         if !task.tags.is_empty() {
-            println!("  tags:      {}", shown(&task.tags.join(", ")));
+            crate::outln!("  tags:      {}", shown(&task.tags.join(", ")));
         }
-        println!("  created:   {}", format_time(task.created_at));
-        println!("  updated:   {}", format_time(task.updated_at));
+        crate::outln!("  created:   {}", format_time(task.created_at));
+        crate::outln!("  updated:   {}", format_time(task.updated_at));
         if let Some(done) = task.completed_at {
-            println!("  completed: {}", format_time(done));
+            crate::outln!("  completed: {}", format_time(done));
         }
         if !task.description.is_empty() {
-            println!();
+            crate::outln!();
             for line in todo_api::text::printable(&task.description, true).lines() {
-                println!("  {line}");
+                crate::outln!("  {line}");
             }
         }
     }
@@ -130,7 +150,7 @@ impl Output {
                 (true, false) => self.paint(WARNING, &line.text),
                 _ => line.text,
             };
-            println!("{painted}");
+            crate::outln!("{painted}");
         }
         if (tasks.len() as u64) < total {
             self.note(&format!(

@@ -270,7 +270,8 @@ impl CliUser {
         self.home.path().join("config").join("todo")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// `todo args...` with this user's environment, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary("todo"));
         command
             .args(args)

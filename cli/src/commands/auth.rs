@@ -51,7 +51,7 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
         AuthCommand::Status => status(session, out).await,
         AuthCommand::Token => {
             // The one place a token is printed: asked for, for a script's own use.
-            println!("{}", session.access_token().await?.expose());
+            crate::outln!("{}", session.access_token().await?.expose());
             Ok(())
         }
     }
@@ -142,18 +142,18 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
     if out.json {
         out.print_json(&report);
     } else {
-        println!("Server:      {}", report.server);
+        crate::outln!("Server:      {}", report.server);
         match (&report.user, report.expires_at) {
             (Some(user), Some(expires)) => {
-                println!("User:        {} ({})", shown(&user.email), user.id);
-                println!("Token until: {}", format_time(expires));
+                crate::outln!("User:        {} ({})", shown(&user.email), user.id);
+                crate::outln!("Token until: {}", format_time(expires));
             }
-            _ => println!("User:        not signed in"),
+            _ => crate::outln!("User:        not signed in"),
         }
-        println!("Token from:  {}", report.token_source);
+        crate::outln!("Token from:  {}", report.token_source);
         match report.keyring_unavailable {
-            None => println!("Credentials: {}", report.credential_store),
-            Some(reason) => println!("Credentials: {} ({reason})", report.credential_store),
+            None => crate::outln!("Credentials: {}", report.credential_store),
+            Some(reason) => crate::outln!("Credentials: {} ({reason})", report.credential_store),
         }
     }
     match error {

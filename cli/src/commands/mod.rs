@@ -23,5 +23,8 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
 }
 
 fn print_completions(shell: clap_complete::Shell) {
-    clap_complete::generate(shell, &mut Cli::command(), "todo", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "todo", &mut script);
+    crate::output::write_stdout(format_args!("{}", String::from_utf8_lossy(&script)));
 }

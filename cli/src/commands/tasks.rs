@@ -23,9 +23,9 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             if out.json {
                 out.print_json(&task);
             } else if out.quiet {
-                println!("{}", task.id);
+                crate::outln!("{}", task.id);
             } else {
-                println!("Added task {}: {}", task.id, shown(&task.title));
+                crate::outln!("Added task {}: {}", task.id, shown(&task.title));
             }
         }
         Command::List(l) => {

@@ -482,3 +482,30 @@ fn control_characters_in_stored_tasks_are_printed_escaped() {
         );
     }
 }
+
+/// `todo … | head`: when the reader goes away, `todo` ends quietly with success (no
+/// panic, no message), as `ls | head` does.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("pipe");
+    for n in 0..30 {
+        user.run(&["add", &format!("task {n}"), "--quiet"]).ok();
+    }
+    for args in [vec!["list"], vec!["completions", "fish"], vec!["list", "--json"]] {
+        let mut child = user
+            .command(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("todo starts");
+        // The reader goes away before `todo` writes anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("todo ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} said: {stderr}");
+    }
+}
