@@ -11,9 +11,12 @@ use crate::Patch;
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "openapi", oai(rename_all = "lowercase"))]
 pub enum Priority {
+    #[cfg_attr(feature = "clap", value(alias = "l"))]
     Low,
     #[default]
+    #[cfg_attr(feature = "clap", value(alias = "m", alias = "med"))]
     Medium,
+    #[cfg_attr(feature = "clap", value(alias = "h"))]
     High,
 }
 

@@ -21,7 +21,7 @@ Environment:
 
 /// Manage your tasks on a todo server from the terminal or from scripts.
 #[derive(Parser, Debug)]
-#[command(name = "todo", version, about, after_help = EXIT_CODES)]
+#[command(name = "todo", version, about, after_help = EXIT_CODES, arg_required_else_help = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -132,7 +132,8 @@ pub struct AddArgs {
     pub title: String,
     #[arg(long, short, help = format!("Longer notes (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
-    #[arg(long, short, value_enum)]
+    /// low, medium or high (l, m, med, h; any case)
+    #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
     /// When it is due: RFC 3339, 2030-01-31, today, tomorrow, +3d, +2h, +1w
     #[arg(long, value_parser = parse_due_arg)]
@@ -150,13 +151,19 @@ pub struct ListArgs {
     pub search: Option<String>,
     #[arg(long, short)]
     pub tag: Option<String>,
-    #[arg(long, short, value_enum)]
+    /// low, medium or high (l, m, med, h; any case)
+    #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
     #[arg(long, value_enum)]
     pub sort: Option<SortField>,
     #[arg(long, value_enum)]
     pub order: Option<SortOrder>,
-    #[arg(long, short = 'n', help = format!("At most this many tasks (1 to {LIST_LIMIT_MAX})"))]
+    #[arg(
+        long,
+        short = 'n',
+        help = format!("At most this many tasks (1 to {LIST_LIMIT_MAX})"),
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(LIST_LIMIT_MAX))
+    )]
     pub limit: Option<u32>,
     /// Skip this many tasks first
     #[arg(long)]
@@ -186,7 +193,8 @@ pub struct EditArgs {
     pub title: Option<String>,
     #[arg(long, short, help = format!("New description (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
-    #[arg(long, short, value_enum)]
+    /// low, medium or high (l, m, med, h; any case)
+    #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
     /// New due date (same forms as `todo add --due`)
     #[arg(long, value_parser = parse_due_arg, conflicts_with = "no_due")]

@@ -16,10 +16,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            // clap's own message, cut to its first line: errors are one line here.
-            let rendered = e.render().to_string();
-            let line = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!("todo: {}", line.trim_start_matches("error: "));
+            // clap's whole message: what was wrong, the usage, and a suggestion when it
+            // has one (`todo lst` -> `list`). Every usage or value error exits 2.
+            let _ = e.print();
             return ExitCode::from(exit::USAGE);
         }
     };

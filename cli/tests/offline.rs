@@ -24,14 +24,32 @@ fn version_and_help_need_no_server() {
     );
 }
 
+/// clap's whole message (what was wrong, the usage, a suggestion) and exit 2 for every
+/// usage or value error, a range included.
 #[test]
-fn a_usage_error_is_one_line_and_exit_code_2() {
-    let out = todo(&["list", "--limit", "many"]);
+fn a_usage_error_is_explained_in_full_and_exits_2() {
+    for (args, says, usage) in [
+        (vec!["list", "--limit", "many"], "--limit", false),
+        (vec!["list", "-n", "1000"], "1000", false),
+        (vec!["add", "x", "-p", "urgent"], "possible values", false),
+        (vec!["show"], "<ID>", true),
+        (vec!["lst"], "similar subcommand exists: 'list'", true),
+    ] {
+        let out = todo(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!usage || stderr.contains("Usage:"), "{args:?}: {stderr}");
+    }
+}
+
+/// Bare `todo` shows the commands (and exits 2: nothing was done).
+#[test]
+fn bare_todo_lists_the_commands() {
+    let out = todo(&[]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with("todo: ") && stderr.contains("--limit"),
-        "{stderr}"
-    );
+    let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    for command in ["add", "list", "done", "auth"] {
+        assert!(text.contains(command), "{text}");
+    }
 }
