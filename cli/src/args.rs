@@ -128,8 +128,8 @@ pub enum AuthCommand {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
-    #[arg(help = format!("The task's title (1 to {TITLE_MAX} characters)"))]
-    pub title: String,
+    #[arg(required = true, num_args = 1.., help = format!("The task's title (1 to {TITLE_MAX} characters); the words after `add` form it"))]
+    pub title: Vec<String>,
     #[arg(long, short, help = format!("Longer notes (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
     /// low, medium or high (l, m, med, h; any case)

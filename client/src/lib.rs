@@ -7,10 +7,12 @@ pub mod api;
 pub mod credentials;
 pub mod due;
 mod error;
+mod server_url;
 mod session;
 
 pub use api::{ApiClient, TaskPage};
 pub use error::ClientError;
+pub use server_url::server_url;
 pub use session::{Session, TokenSource};
 pub use todo_api as types;
 pub use todo_api::ListQuery;

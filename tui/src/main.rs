@@ -42,7 +42,8 @@ fn main() -> ExitCode {
     };
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = runtime.block_on(async {
-        let session = Session::open(&args.server).await?;
+        let (server, _) = todo_client::server_url(&args.server);
+        let session = Session::open(&server).await?;
         let app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
         // ratatui::init restores the terminal on panic too.
         let mut terminal = ratatui::init();

@@ -11,7 +11,10 @@ use crate::exit::CliError;
 use crate::output::Output;
 
 pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
-    let server = cli.global.server.clone();
+    let (server, note) = todo_client::server_url(&cli.global.server);
+    if let Some(note) = note {
+        out.note(&note);
+    }
     match cli.command {
         Command::Completions { shell } => {
             print_completions(shell);

@@ -13,7 +13,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
     match command {
         Command::Add(a) => {
             let input = TaskInput {
-                title: a.title,
+                title: a.title.join(" "),
                 description: a.description,
                 priority: a.priority,
                 due_at: a.due,

@@ -513,3 +513,21 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert!(stderr.is_empty(), "{args:?} said: {stderr}");
     }
 }
+
+/// As people type at a shell: the words after `add` are the title, and a server address
+/// without a scheme works (loopback means http).
+#[test]
+fn unquoted_titles_and_a_server_without_a_scheme() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("shell");
+    let address = server.address();
+    let added = user
+        .run(&[
+            "--server", &address, "add", "Buy", "bread", "and", "eggs", "-p", "H", "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(added["title"], "Buy bread and eggs");
+    assert_eq!(added["priority"], "high");
+}
