@@ -300,14 +300,14 @@ impl AuthService {
         if self.hasher.verify(nfc.clone(), hash.clone()).await? {
             return Ok(true);
         }
-        if nfc == password || !self.hasher.verify(password, hash).await? {
+        if nfc == password || !self.hasher.verify(password, hash.clone()).await? {
             return Ok(false);
         }
-        if let Some(user) = user {
+        if let (Some(user), Some((_, old))) = (user, hash) {
             let id = user.id;
             let rehashed = self.hasher.hash(nfc).await?;
             self.db
-                .write(move |tx| store::users::set_password_hash(tx, id, &rehashed))
+                .write(move |tx| store::users::replace_password_hash(tx, id, &old, &rehashed))
                 .await?;
         }
         Ok(true)
@@ -332,7 +332,7 @@ impl AuthService {
             .write(move |tx| {
                 changes
                     .into_iter()
-                    .map(|(id, _, normal)| Ok((store::users::set_email(tx, &id, &normal)?, id)))
+                    .map(|(id, old, normal)| Ok((store::users::replace_email(tx, &id, &old, &normal)?, id)))
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;

@@ -27,14 +27,14 @@ pub async fn check_framing<E: Endpoint>(next: E, req: Request) -> poem::Result<R
             "an HTTP/1.1 request needs exactly one Host header",
         ));
     }
-    let codings: Vec<&[u8]> = req
-        .headers()
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .map(|v| v.as_bytes().trim_ascii())
-        .collect();
-    let plain_chunked = matches!(codings.as_slice(), [only] if only.eq_ignore_ascii_case(b"chunked"));
-    if !codings.is_empty() && !plain_chunked {
+    // No allocation on the hot path: most requests have no Transfer-Encoding at all.
+    let mut codings = req.headers().get_all(TRANSFER_ENCODING).iter();
+    let refused = match (codings.next(), codings.next()) {
+        (None, _) => false,
+        (Some(only), None) => !only.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"),
+        (Some(_), Some(_)) => true,
+    };
+    if refused {
         return Ok(generic(
             StatusCode::NOT_IMPLEMENTED,
             ProblemCode::UnsupportedTransferEncoding,

@@ -65,19 +65,23 @@ pub fn all_emails(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> 
         .collect()
 }
 
-/// Changes a user's email; `false` when another account already has it.
-pub fn set_email(tx: &WriteTx<'_>, id: &str, email: &str) -> rusqlite::Result<bool> {
+/// Changes a user's email from `old` to `new`; `false` when another account already
+/// has `new` (or the email is no longer `old`: nothing read earlier overwrites a newer
+/// change).
+pub fn replace_email(tx: &WriteTx<'_>, id: &str, old: &str, new: &str) -> rusqlite::Result<bool> {
     let n = tx.execute(
-        "UPDATE OR IGNORE users SET email = ?2 WHERE id = ?1",
-        params![id, email],
+        "UPDATE OR IGNORE users SET email = ?3 WHERE id = ?1 AND email = ?2",
+        params![id, old, new],
     )?;
     Ok(n == 1)
 }
 
-pub fn set_password_hash(tx: &WriteTx<'_>, id: Uuid, hash: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-        params![id.to_string(), hash],
+/// Replaces the password hash only if it is still `old`: a rehash computed from a hash
+/// read earlier must not undo a change made since.
+pub fn replace_password_hash(tx: &WriteTx<'_>, id: Uuid, old: &str, new: &str) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+        params![id.to_string(), old, new],
     )?;
-    Ok(())
+    Ok(n == 1)
 }
