@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use todo_server::auth::passwords::PasswordHasherPool;
 use todo_server::auth::tokens::TokenPolicy;
-use todo_server::store::{self, Db};
+use todo_server::store::{self, NewSession, Store, UserRecord};
 use todo_server::tasks::{Owner, TaskDraft, TaskQuery};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -22,7 +22,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn tokens(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("dir");
-    let db = Db::open(&dir.path().join("bench.db")).expect("db");
+    let db = open_store(&rt, &dir.path().join("bench.db"));
     let keys = rt
         .block_on(todo_server::auth::keys::KeyRing::load(
             db,
@@ -80,11 +80,16 @@ fn passwords(c: &mut Criterion) {
     group.finish();
 }
 
+fn open_store(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Store {
+    let url = store::DatabaseUrl::Sqlite(path.to_path_buf());
+    rt.block_on(store::open(&url, &store::PostgresOptions::default()))
+        .expect("db")
+}
+
 fn list_query(c: &mut Criterion) {
+    let rt = runtime();
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("bench.db");
-    drop(Db::open(&path).expect("schema"));
-    let mut conn = store::open_connection(&path).expect("conn");
+    let db = open_store(&rt, &dir.path().join("bench.db"));
     // Owners come the way the server makes them: from a token's claims and the path.
     let policy = TokenPolicy {
         issuer: "http://bench".into(),
@@ -103,39 +108,52 @@ fn list_query(c: &mut Criterion) {
             Owner::of_path(&claims, &id.to_string()).expect("own path")
         })
         .collect();
-    store::write_blocking(&mut conn, |tx| {
+    rt.block_on(async {
         for owner in &owners {
-            tx.execute(
-                "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",
-                rusqlite::params![owner.id().to_string(), format!("{}@b.io", owner.id())],
-            )?;
+            let now = time::OffsetDateTime::now_utc();
+            let user = UserRecord {
+                user: todo_api::User {
+                    id: owner.id(),
+                    email: format!("{}@b.io", owner.id()),
+                    name: None,
+                    created_at: now,
+                },
+                password_hash: "x".into(),
+            };
+            let session = NewSession {
+                session_id: uuid::Uuid::new_v4(),
+                user_id: owner.id(),
+                refresh_hash: owner.id().as_bytes().to_vec(),
+                now,
+                expires_at: now,
+            };
+            db.start_session(Some(user), session).await.expect("user");
             for i in 0..100 {
                 let draft = TaskDraft::parse(todo_api::TaskInput {
                     title: format!("task {i}"),
                     ..Default::default()
                 })
-                .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
-                store::tasks::insert(tx, *owner, &draft, store::now())?;
+                .expect("draft");
+                db.insert_task(*owner, &draft, store::now()).await.expect("task");
             }
         }
-        Ok(())
-    })
-    .expect("seed");
+    });
     let query = TaskQuery::parse(todo_api::ListQuery {
         limit: Some(20),
         ..Default::default()
     })
     .expect("query");
+    // Through the storage interface, as a request reaches it (a hop to a reader thread).
     c.bench_function("store: list 20 of 100 (10,000 rows)", |b| {
-        b.iter(|| store::tasks::list(&conn, black_box(owners[42]), &query))
+        b.iter(|| rt.block_on(db.list_tasks(black_box(owners[42]), &query)))
     });
     c.bench_function("store: get one", |b| {
-        b.iter(|| store::tasks::get(&conn, black_box(owners[42]), 4_201))
+        b.iter(|| rt.block_on(db.get_task(black_box(owners[42]), 4_201)))
     });
 
     // The response body of a list: serde straight to bytes (what the server sends) against
     // poem-openapi's `Json`, which builds a `serde_json::Value` tree first.
-    let (page, _) = store::tasks::list(&conn, owners[42], &query).expect("list");
+    let (page, _) = rt.block_on(db.list_tasks(owners[42], &query)).expect("list");
     c.bench_function("json: 20 tasks, serde to bytes", |b| {
         b.iter(|| serde_json::to_vec(black_box(&page)))
     });

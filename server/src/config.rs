@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::key_sealing::KeySealing;
+use crate::store::{DatabaseUrl, PostgresOptions};
 
 #[derive(Debug, Clone)]
 pub struct RateLimits {
@@ -19,7 +20,9 @@ pub struct RateLimits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
-    pub database: PathBuf,
+    pub database: DatabaseUrl,
+    /// Pool and timeouts when `database` is PostgreSQL.
+    pub postgres: PostgresOptions,
     /// `None`: `http://<the address actually bound>`.
     pub issuer: Option<String>,
     /// `None`: the issuer.

@@ -2,7 +2,7 @@
 //! app through [`serve`] or [`build_app`].
 //!
 //! Layout: `http/` (routes, bearer check, problem JSON), `auth/` and `tasks/` (the
-//! domain), `store/` (SQLite).
+//! domain), `store/` (the storage interface, with SQLite and PostgreSQL backends).
 
 pub mod auth;
 pub mod config;
@@ -17,24 +17,40 @@ use poem::Endpoint;
 
 use crate::auth::{AuthError, AuthService};
 use crate::config::{Config, ResolvedConfig};
-use crate::store::{Db, StoreError};
+use crate::store::{Store, StoreError};
 use crate::tasks::TaskService;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Store(#[from] StoreError),
-    #[error("cannot start: {0}")]
+    #[error("cannot start")]
     Auth(#[from] AuthError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
-    #[error("server failed: {0}")]
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server failed")]
     Io(#[from] std::io::Error),
+}
+
+/// An error and every cause under it, on one line: "cannot open the database: ...".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        chain.push_str(": ");
+        chain.push_str(&e.to_string());
+        cause = e.source();
+    }
+    chain
 }
 
 /// Builds the app on an open database.
 pub async fn build_app(
-    db: Db,
+    db: Store,
     config: &ResolvedConfig,
     request_timeout: std::time::Duration,
 ) -> Result<impl Endpoint + use<>, ServerError> {
@@ -53,10 +69,7 @@ pub async fn build_app(
 
 /// Opens the database, binds, prints the address and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
-    let path = config.database.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&path))
-        .await
-        .map_err(|_| StoreError::Worker(workers::JobError::Stopped))??;
+    let db = store::open(&config.database, &config.postgres).await?;
     let bind_err = |source| ServerError::Bind {
         addr: config.bind.clone(),
         source,
@@ -68,7 +81,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let resolved = config.resolve(bound);
     let limits = &config.connections;
     let app = build_app(db, &resolved, limits.request_timeout).await?;
-    tracing::info!(database = %config.database.display(), issuer = %resolved.issuer, "todo-server ready");
+    tracing::info!(database = %config.database, issuer = %resolved.issuer, "todo-server ready");
     // The one line on stdout: scripts and tests read the address from it.
     println!("listening on http://{bound}");
     // Boxed: the middleware stack is a deeply nested type, too deep for the compiler to

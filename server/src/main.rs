@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use todo_server::auth::key_sealing::{KeyEncryptionKey, KeySealing};
 use todo_server::config::{Config, ConnectionLimits, RateLimits, default_database};
+use todo_server::store::{DatabaseUrl, PostgresOptions};
 
 /// The todo server: accounts, EdDSA access tokens and per-user tasks over SQLite.
 ///
@@ -44,10 +45,37 @@ impl KeyEncryptionArgs {
 
 #[derive(Args)]
 struct DatabaseArg {
-    /// SQLite file; created with its folder (0700) and mode 0600 [default: todo.db in the
-    /// user's data folder]
+    /// A SQLite file (a path or sqlite://path; created with its folder (0700) and mode
+    /// 0600), or a PostgreSQL URL (postgres://user:password@host/db?sslmode=require) for
+    /// several servers on one database [default: todo.db in the user's data folder]
     #[arg(long, env = "TODO_DATABASE", global = true)]
-    database: Option<PathBuf>,
+    database: Option<String>,
+    /// PostgreSQL connections per server
+    #[arg(long, env = "TODO_PG_POOL_SIZE", default_value_t = 16, global = true)]
+    pg_pool_size: usize,
+    /// PostgreSQL statements running longer are cancelled (the request gets 503)
+    #[arg(long, env = "TODO_PG_STATEMENT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pg_statement_timeout: Duration,
+    /// How long a request waits for a PostgreSQL connection before 503
+    #[arg(long, env = "TODO_PG_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pg_connect_timeout: Duration,
+}
+
+impl DatabaseArg {
+    fn url(&self) -> Result<DatabaseUrl, String> {
+        match &self.database {
+            Some(text) => text.parse().map_err(|e| todo_server::error_chain(&e)),
+            None => Ok(DatabaseUrl::Sqlite(default_database())),
+        }
+    }
+
+    fn postgres(&self) -> PostgresOptions {
+        PostgresOptions {
+            pool_size: self.pg_pool_size.max(1),
+            statement_timeout: self.pg_statement_timeout,
+            connect_timeout: self.pg_connect_timeout,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -151,21 +179,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let database = cli
-        .serve
-        .database
-        .database
-        .clone()
-        .unwrap_or_else(default_database);
     let result = match cli.command {
         Some(Command::Keys {
             command: KeysCommand::Rotate,
-        }) => cli
-            .serve
-            .key_encryption
-            .sealing()
-            .and_then(|sealing| rotate_keys(&database, &sealing)),
-        None => run_server(cli.serve, database),
+        }) => rotate_keys(&cli.serve.database, &cli.serve.key_encryption),
+        None => run_server(cli.serve),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,21 +194,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn rotate_keys(database: &std::path::Path, sealing: &KeySealing) -> Result<(), String> {
-    let db = todo_server::store::Db::open(database).map_err(|e| e.to_string())?;
-    drop(db);
-    let mut conn = todo_server::store::open_connection(database).map_err(|e| e.to_string())?;
-    let kid = todo_server::auth::keys::rotate(&mut conn, sealing).map_err(|e| e.to_string())?;
+fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), String> {
+    let sealing = kek.sealing()?;
+    let url = database.url()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let kid = runtime.block_on(async {
+        let db = todo_server::store::open(&url, &database.postgres())
+            .await
+            .map_err(|e| todo_server::error_chain(&e))?;
+        todo_server::auth::keys::rotate(&db, &sealing)
+            .await
+            .map_err(|e| todo_server::error_chain(&e))
+    })?;
     println!("new signing key {kid}");
     Ok(())
 }
 
-fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
+fn run_server(args: ServeArgs) -> Result<(), String> {
     let key_sealing = args.key_encryption.sealing()?;
     let config = Config {
         key_sealing,
         bind: args.bind,
-        database,
+        database: args.database.url()?,
+        postgres: args.database.postgres(),
         issuer: args.issuer,
         audience: args.audience,
         access_ttl: args.access_ttl,
@@ -218,5 +244,5 @@ fn run_server(args: ServeArgs, database: PathBuf) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime
         .block_on(todo_server::serve(config))
-        .map_err(|e| e.to_string())
+        .map_err(|e| todo_server::error_chain(&e))
 }

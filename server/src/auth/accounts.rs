@@ -16,7 +16,7 @@ use super::sessions::{self, RevokedSessions};
 use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
 use crate::config::ResolvedConfig as Config;
-use crate::store::{self, Db};
+use crate::store::{self, NewSession, RefreshOutcome, RefreshRotation, SignOut, Store, UserRecord};
 
 /// The address a request came from, the key of per-address limits.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +35,7 @@ struct Limits {
 }
 
 pub struct AuthService {
-    db: Db,
+    db: Store,
     keys: Arc<KeyRing>,
     policy: TokenPolicy,
     refresh_ttl: Duration,
@@ -53,14 +53,14 @@ fn limited(retry_after: Duration) -> AuthError {
 }
 
 impl AuthService {
-    pub async fn new(db: Db, config: &Config) -> Result<AuthService, AuthError> {
+    pub async fn new(db: Store, config: &Config) -> Result<AuthService, AuthError> {
         let grace = config.access_ttl + super::tokens::LEEWAY;
         Self::renormalize_emails(&db).await?;
         let keys = Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone()).await?);
         keys.clone().spawn_reloader(config.key_reload_interval);
         let now = OffsetDateTime::now_utc();
         let revoked = db
-            .read(move |c| store::sessions::revoked_since(c, now - grace))
+            .revoked_since(now - grace)
             .await?
             .into_iter()
             .map(|(id, at)| (id, (now - at).try_into().unwrap_or_default()));
@@ -117,11 +117,7 @@ impl AuthService {
             loop {
                 tick.tick().await;
                 let started = OffsetDateTime::now_utc();
-                match self
-                    .db
-                    .read(move |c| store::sessions::revoked_since(c, since))
-                    .await
-                {
+                match self.db.revoked_since(since).await {
                     Ok(revoked) => {
                         let now = OffsetDateTime::now_utc();
                         self.revoked.insert_seen(
@@ -172,13 +168,7 @@ impl AuthService {
         let grace = self.token_grace;
         loop {
             let now = OffsetDateTime::now_utc();
-            let deleted = self
-                .db
-                .write(move |tx| {
-                    Ok(store::sessions::delete_ended(tx, now - grace, BATCH)?
-                        + store::sessions::delete_expired_refresh_tokens(tx, now, BATCH)?)
-                })
-                .await?;
+            let deleted = self.db.delete_ended_sessions(now - grace, now, BATCH).await?;
             if deleted < BATCH as usize {
                 return Ok(());
             }
@@ -223,16 +213,10 @@ impl AuthService {
         context.extend(name.as_deref());
         passwords::check_strength(password.expose(), &context)?;
 
-        let lookup = email.clone();
-        if self
-            .db
-            .read(move |c| store::users::find_by_email(c, &lookup))
-            .await?
-            .is_some()
-        {
+        if self.db.user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
-        let record = store::users::UserRecord {
+        let record = UserRecord {
             user: User {
                 id: Uuid::new_v4(),
                 email,
@@ -267,11 +251,7 @@ impl AuthService {
             .reserve(&account_key)
             .await?
             .map_err(limited)?;
-        let lookup = account_key.clone();
-        let record = self
-            .db
-            .read(move |c| store::users::find_by_email(c, &lookup))
-            .await?;
+        let record = self.db.user_by_email(&account_key).await?;
         let (user, hash) = match record {
             Some(r) => (Some(r.user.clone()), Some((r.user.id, r.password_hash))),
             None => (None, None),
@@ -304,11 +284,8 @@ impl AuthService {
             return Ok(false);
         }
         if let (Some(user), Some((_, old))) = (user, hash) {
-            let id = user.id;
             let rehashed = self.hasher.hash(nfc).await?;
-            self.db
-                .write(move |tx| store::users::replace_password_hash(tx, id, &old, &rehashed))
-                .await?;
+            self.db.replace_password_hash(user.id, &old, &rehashed).await?;
         }
         Ok(true)
     }
@@ -316,28 +293,17 @@ impl AuthService {
     /// Brings every stored email to today's normal form (see
     /// [`passwords::normalize_email`]). An address that now reads the same as another
     /// account's is left as it was and reported: merging accounts is the owner's call.
-    async fn renormalize_emails(db: &Db) -> Result<(), AuthError> {
-        let stored = db.read(store::users::all_emails).await?;
-        let changes: Vec<(String, String, String)> = stored
+    async fn renormalize_emails(db: &Store) -> Result<(), AuthError> {
+        let stored = db.user_emails().await?;
+        let changes: Vec<(Uuid, String, String)> = stored
             .into_iter()
             .filter_map(|(id, email)| {
                 let normal = passwords::normalize_email(&email).ok()?;
                 (normal != email).then_some((id, email, normal))
             })
             .collect();
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let outcomes = db
-            .write(move |tx| {
-                changes
-                    .into_iter()
-                    .map(|(id, old, normal)| Ok((store::users::replace_email(tx, &id, &old, &normal)?, id)))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .await?;
-        for (changed, id) in outcomes {
-            if changed {
+        for (id, old, normal) in changes {
+            if db.replace_email(id, &old, &normal).await? {
                 tracing::info!(user_id = %id, "email brought to its normal form");
             } else {
                 tracing::warn!(user_id = %id, "email reads the same as another account's; left unchanged, this account cannot sign in by email until it is resolved");
@@ -351,25 +317,20 @@ impl AuthService {
     async fn start_session(
         &self,
         user_id: Uuid,
-        new_user: Option<store::users::UserRecord>,
+        new_user: Option<UserRecord>,
     ) -> Result<(String, Uuid, bool), AuthError> {
         let (token, hash) = sessions::new_refresh_token();
         let session_id = Uuid::new_v4();
         let now = OffsetDateTime::now_utc();
         let expires = now + self.refresh_ttl.min(self.session_lifetime);
-        let inserted = self
-            .db
-            .write(move |tx| {
-                if let Some(record) = &new_user
-                    && !store::users::insert(tx, record)?
-                {
-                    return Ok(false);
-                }
-                store::sessions::create(tx, session_id, user_id, now, expires)?;
-                store::sessions::insert_refresh_token(tx, &hash, session_id, expires)?;
-                Ok(true)
-            })
-            .await?;
+        let session = NewSession {
+            session_id,
+            user_id,
+            refresh_hash: hash,
+            now,
+            expires_at: expires,
+        };
+        let inserted = self.db.start_session(new_user, session).await?;
         Ok((token, session_id, inserted))
     }
 
@@ -395,59 +356,26 @@ impl AuthService {
     /// Trades a refresh token for a new pair. A token presented twice means it was stolen
     /// or replayed: the whole session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
-        enum Outcome {
-            Rotated {
-                user: Option<User>,
-                session_id: Uuid,
-                token: String,
-            },
-            Reused(Uuid),
-            Rejected,
-        }
-        let presented = sessions::hash_refresh_token(refresh_token);
-        let (token, next_hash) = sessions::new_refresh_token();
-        let now = OffsetDateTime::now_utc();
-        let (refresh_ttl, lifetime) = (self.refresh_ttl, self.session_lifetime);
-        let outcome = self
-            .db
-            .write(move |tx| {
-                let Some(found) = store::sessions::find_refresh_token(tx, &presented)? else {
-                    return Ok(Outcome::Rejected);
-                };
-                if found.used {
-                    store::sessions::revoke(tx, found.user_id, found.session_id, now)?;
-                    return Ok(Outcome::Reused(found.session_id));
-                }
-                // The session slides forward with each refresh, but never past its
-                // absolute end: a stolen refresh token cannot be kept alive for ever.
-                let session_end = found.session_created_at + lifetime;
-                if found.session_revoked || found.token_expires_at <= now || session_end <= now {
-                    return Ok(Outcome::Rejected);
-                }
-                let expires = (now + refresh_ttl).min(session_end);
-                store::sessions::mark_refresh_token_used(tx, &presented, now)?;
-                store::sessions::insert_refresh_token(tx, &next_hash, found.session_id, expires)?;
-                store::sessions::extend(tx, found.session_id, expires)?;
-                Ok(Outcome::Rotated {
-                    user: store::users::find_by_id(tx, found.user_id)?,
-                    session_id: found.session_id,
-                    token,
-                })
-            })
-            .await?;
-        match outcome {
-            Outcome::Rotated {
+        let (token, next) = sessions::new_refresh_token();
+        let rotation = RefreshRotation {
+            presented: sessions::hash_refresh_token(refresh_token),
+            next,
+            now: OffsetDateTime::now_utc(),
+            refresh_ttl: self.refresh_ttl,
+            session_lifetime: self.session_lifetime,
+        };
+        match self.db.rotate_refresh_token(rotation).await? {
+            RefreshOutcome::Rotated {
                 user: Some(user),
                 session_id,
-                token,
             } => self.token_response(user, session_id, token),
-            Outcome::Rotated { user: None, .. } => Err(AuthError::AccountGone),
-            Outcome::Reused(session_id) => {
+            RefreshOutcome::Rotated { user: None, .. } => Err(AuthError::AccountGone),
+            RefreshOutcome::Reused(session_id) => {
                 tracing::warn!(%session_id, "refresh token reused; session revoked");
                 self.revoked.insert_all([session_id]);
                 Err(AuthError::RefreshRejected)
             }
-            Outcome::Rejected => Err(AuthError::RefreshRejected),
+            RefreshOutcome::Rejected => Err(AuthError::RefreshRejected),
         }
     }
 
@@ -459,27 +387,15 @@ impl AuthService {
         refresh_token: Option<&str>,
         all: bool,
     ) -> Result<(), AuthError> {
-        let user_id = claims.sub;
         let session_id = claims.sid;
-        let presented = refresh_token.map(sessions::hash_refresh_token);
-        let now = OffsetDateTime::now_utc();
         let revoked = self
             .db
-            .write(move |tx| {
-                if all {
-                    return store::sessions::revoke_all(tx, user_id, now);
-                }
-                let mut ids = vec![session_id];
-                if let Some(hash) = presented
-                    && let Some(found) = store::sessions::find_refresh_token(tx, &hash)?
-                    && found.user_id == user_id
-                {
-                    ids.push(found.session_id);
-                }
-                for id in &ids {
-                    store::sessions::revoke(tx, user_id, *id, now)?;
-                }
-                Ok(ids)
+            .sign_out(SignOut {
+                user_id: claims.sub,
+                session_id,
+                refresh_hash: refresh_token.map(sessions::hash_refresh_token),
+                all,
+                now: OffsetDateTime::now_utc(),
             })
             .await?;
         self.revoked.insert_all(revoked.into_iter().chain([session_id]));
@@ -487,10 +403,9 @@ impl AuthService {
     }
 
     pub async fn session(&self, claims: &Claims) -> Result<SessionInfo, AuthError> {
-        let user_id = claims.sub;
         let user = self
             .db
-            .read(move |c| store::users::find_by_id(c, user_id))
+            .user_by_id(claims.sub)
             .await?
             .ok_or(AuthError::AccountGone)?;
         let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp)

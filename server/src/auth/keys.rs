@@ -17,8 +17,7 @@ use todo_api::{Jwk, Jwks};
 
 use super::AuthError;
 use super::key_sealing::{self, KeySealing};
-use crate::store::keys::KeyRecord;
-use crate::store::{self, Db};
+use crate::store::{KeyRecord, Store};
 
 /// What can go wrong with the signing keys.
 #[derive(Debug, thiserror::Error)]
@@ -57,13 +56,12 @@ pub fn generate_key(sealing: &KeySealing) -> Result<KeyRecord, AuthError> {
     })
 }
 
-/// Starts a new signing key on the database (used by `keys rotate` and at first start).
-pub fn rotate(conn: &mut rusqlite::Connection, sealing: &KeySealing) -> Result<String, AuthError> {
+/// Starts a new signing key on the database (the `keys rotate` command); running
+/// servers pick it up at their next reload.
+pub async fn rotate(db: &Store, sealing: &KeySealing) -> Result<String, AuthError> {
     let key = generate_key(sealing)?;
     let kid = key.kid.clone();
-    store::write_blocking(conn, |tx| {
-        store::keys::rotate(tx, &key, OffsetDateTime::now_utc())
-    })?;
+    db.add_signing_key(key, false).await?;
     Ok(kid)
 }
 
@@ -142,7 +140,7 @@ impl KeySet {
 
 /// The current [`KeySet`], swapped atomically on reload.
 pub struct KeyRing {
-    db: Db,
+    db: Store,
     grace: Duration,
     sealing: KeySealing,
     /// Read on every request without a lock; swapped whole on reload.
@@ -152,15 +150,9 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the keys, creating the first one on a new database, and with a
     /// key-encryption key seals any seed still stored in the clear.
-    pub async fn load(db: Db, grace: Duration, sealing: KeySealing) -> Result<KeyRing, AuthError> {
+    pub async fn load(db: Store, grace: Duration, sealing: KeySealing) -> Result<KeyRing, AuthError> {
         let first = generate_key(&sealing)?;
-        db.write(move |tx| {
-            if !store::keys::has_active(tx)? {
-                store::keys::rotate(tx, &first, OffsetDateTime::now_utc())?;
-            }
-            Ok(())
-        })
-        .await?;
+        db.add_signing_key(first, true).await?;
         if matches!(sealing, KeySealing::Sealed(_)) {
             Self::seal_clear_seeds(&db, &sealing).await?;
         } else {
@@ -177,8 +169,8 @@ impl KeyRing {
         })
     }
 
-    async fn seal_clear_seeds(db: &Db, sealing: &KeySealing) -> Result<(), AuthError> {
-        let records = db.read(store::keys::all).await?;
+    async fn seal_clear_seeds(db: &Store, sealing: &KeySealing) -> Result<(), AuthError> {
+        let records = db.signing_keys().await?;
         let mut resealed = Vec::new();
         for record in records
             .iter()
@@ -191,19 +183,13 @@ impl KeyRing {
             return Ok(());
         }
         let count = resealed.len();
-        db.write(move |tx| {
-            for (kid, stored) in &resealed {
-                store::keys::set_stored_secret(tx, kid, stored)?;
-            }
-            Ok(())
-        })
-        .await?;
+        db.set_stored_secrets(resealed).await?;
         tracing::info!(count, "sealed signing keys that were stored in the clear");
         Ok(())
     }
 
-    async fn read_set(db: &Db, grace: Duration, sealing: &KeySealing) -> Result<KeySet, AuthError> {
-        let records = db.read(store::keys::all).await?;
+    async fn read_set(db: &Store, grace: Duration, sealing: &KeySealing) -> Result<KeySet, AuthError> {
+        let records = db.signing_keys().await?;
         KeySet::from_records(records, grace, OffsetDateTime::now_utc(), sealing)
     }
 

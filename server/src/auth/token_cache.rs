@@ -81,7 +81,7 @@ mod tests {
         }
     }
 
-    fn key_set(active: crate::store::keys::KeyRecord) -> KeySet {
+    fn key_set(active: crate::store::KeyRecord) -> KeySet {
         KeySet::for_tests(vec![active], Duration::from_secs(60), OffsetDateTime::now_utc())
     }
 

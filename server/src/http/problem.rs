@@ -142,14 +142,7 @@ impl ProblemResponse {
     /// Logs the error and every cause under it with a reference, and answers only the
     /// reference.
     pub(crate) fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = error.to_string();
-        let mut cause = error.source();
-        while let Some(e) = cause {
-            chain.push_str(": ");
-            chain.push_str(&e.to_string());
-            cause = e.source();
-        }
-        Self::internal_message(&chain)
+        Self::internal_message(&crate::error_chain(error))
     }
 
     pub(crate) fn internal_message(message: &str) -> Self {

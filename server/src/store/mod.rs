@@ -1,384 +1,141 @@
-//! Storage: SQLite connections, migrations, and one module of SQL per table.
-//! Nothing outside this folder writes SQL.
+//! Storage: one interface ([`Storage`]) and two backends, SQLite (`sqlite/`, the
+//! embedded default) and PostgreSQL (`postgres/`, for several servers on one database).
+//! Nothing outside this folder writes SQL or knows which backend runs. Each method is
+//! one transaction.
 
-pub mod keys;
-pub mod limits;
-mod migrations;
-pub mod sessions;
-pub mod tasks;
-pub mod users;
-mod writer;
+mod error;
+mod location;
+pub mod postgres;
+mod records;
+pub mod sqlite;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::workers::{JobError, Priority, WorkerPool};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use todo_api::{Task, User};
+use uuid::Uuid;
 
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
+use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
-/// What can go wrong below the domain.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the database is busy or locked")]
-    Busy,
-    #[error("the database cannot be written (read-only or disk full)")]
-    Unwritable,
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot prepare the database folder {path}: {source}")]
-    Folder { path: PathBuf, source: std::io::Error },
-    #[error("cannot make {path} owner-only: {source}")]
-    FileMode {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("a database worker failed")]
-    Worker(#[from] JobError),
-    #[error("cannot start the database threads")]
-    StartThreads(#[source] std::io::Error),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the write was not committed: {0}")]
-    NotCommitted(String),
+pub use error::{StoreError, StoreResult};
+pub use location::{DatabaseUrl, PostgresOptions};
+pub use records::*;
+
+/// The storage interface. Times are microseconds where they are `i64`.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    // Users.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// Every user's id and stored email (for re-normalising addresses at start).
+    async fn user_emails(&self) -> StoreResult<Vec<(Uuid, String)>>;
+    /// Changes a user's email from `old` to `new`; `false` when another account already
+    /// has `new` or the email is no longer `old`.
+    async fn replace_email(&self, id: Uuid, old: &str, new: &str) -> StoreResult<bool>;
+    /// Replaces the password hash only if it is still `old`.
+    async fn replace_password_hash(&self, id: Uuid, old: &str, new: &str) -> StoreResult<bool>;
+
+    // Sessions and refresh tokens.
+    /// Starts a session with its first refresh token, inserting `new_user` first when
+    /// given; `false` (and nothing written) when that user's email is taken.
+    async fn start_session(&self, new_user: Option<UserRecord>, session: NewSession) -> StoreResult<bool>;
+    async fn rotate_refresh_token(&self, rotation: RefreshRotation) -> StoreResult<RefreshOutcome>;
+    /// Ends sessions as `sign_out` says; returns the ids ended.
+    async fn sign_out(&self, sign_out: SignOut) -> StoreResult<Vec<Uuid>>;
+    /// Sessions revoked after `since`, with when.
+    async fn revoked_since(&self, since: OffsetDateTime) -> StoreResult<Vec<(Uuid, OffsetDateTime)>>;
+    /// Deletes at most `batch` sessions that ended before `sessions_before` and at most
+    /// `batch` refresh tokens that expired before `tokens_before`; returns how many.
+    async fn delete_ended_sessions(
+        &self,
+        sessions_before: OffsetDateTime,
+        tokens_before: OffsetDateTime,
+        batch: u32,
+    ) -> StoreResult<usize>;
+
+    // Signing keys.
+    /// All keys, newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    /// Retires the signing key(s) and makes `key` the one that signs; with
+    /// `only_if_none` only when no key signs yet (the first start).
+    async fn add_signing_key(&self, key: KeyRecord, only_if_none: bool) -> StoreResult<()>;
+    /// Replaces keys' stored seeds (sealing seeds stored in the clear).
+    async fn set_stored_secrets(&self, secrets: Vec<(String, Vec<u8>)>) -> StoreResult<()>;
+
+    // Rate limits: one fixed window per key, checked and counted in one statement.
+    /// `Ok(start)`: counted in the window that started at `start`; `Err(start)`: refused,
+    /// the full window started at `start`.
+    async fn count_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        period: i64,
+        limit: u32,
+    ) -> StoreResult<Result<i64, i64>>;
+    /// Gives back one attempt counted in the window that started at `window_start`.
+    async fn uncount_attempt(&self, key: &str, window_start: i64) -> StoreResult<()>;
+    /// Deletes at most `batch` windows that started before `before`.
+    async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize>;
+
+    // Tasks, each scoped to one owner.
+    /// One page of the owner's tasks and the total that match the filter.
+    async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)>;
+    async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>>;
+    async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task>;
+    /// Replaces the editable fields (and sets `completed` when given) at `expected`.
+    async fn replace_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        draft: &TaskDraft,
+        completed: Option<bool>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
+    /// Sets `completed` to `target` (flips it when `None`) at `expected`; setting the
+    /// value it has changes nothing, not even the version.
+    async fn set_completed(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        target: Option<bool>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
+    async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>>;
 }
 
-impl StoreError {
-    /// Separates faults the caller may retry (locks, full disk) from real bugs.
-    fn classify(err: rusqlite::Error) -> StoreError {
-        use rusqlite::ErrorCode as C;
-        match err.sqlite_error_code() {
-            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
-            Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => StoreError::Unwritable,
-            _ => StoreError::Sqlite(err),
+/// The open database, whichever backend it is.
+pub type Store = Arc<dyn Storage>;
+
+/// Opens the database `url` names and brings its schema up to date.
+pub async fn open(url: &DatabaseUrl, options: &PostgresOptions) -> StoreResult<Store> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.clone();
+            let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&path))
+                .await
+                .map_err(|_| StoreError::Worker(crate::workers::JobError::Stopped))??;
+            Arc::new(db)
         }
-    }
-
-    /// The same failure, for each caller whose write was in a batch that failed to commit.
-    fn for_another_caller(&self) -> StoreError {
-        match self {
-            StoreError::Busy => StoreError::Busy,
-            StoreError::Unwritable => StoreError::Unwritable,
-            other => StoreError::NotCommitted(other.to_string()),
-        }
-    }
-
-    /// True when the fault is outside the program and goes away by itself.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Busy | StoreError::Unwritable)
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A connection inside a write transaction. Only [`Db::write`] and [`write_blocking`]
-/// make one, and every store function that changes data takes it, so a read (which
-/// gets a plain `&Connection`) cannot write. Reads work on it too (it derefs to the
-/// connection).
-pub struct WriteTx<'c>(&'c Connection);
-
-impl std::ops::Deref for WriteTx<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.0
-    }
-}
-
-impl<'c> WriteTx<'c> {
-    /// Only the store opens transactions.
-    pub(in crate::store) fn new(conn: &'c Connection) -> Self {
-        WriteTx(conn)
-    }
-}
-
-const READERS: usize = 4;
-
-/// The database: one writer thread that commits batches (SQLite allows one writer at a
-/// time anyway) and a few reader threads, which WAL mode lets run beside the writer.
-/// SQLite never runs on the async runtime.
-#[derive(Clone)]
-pub struct Db {
-    inner: Arc<DbInner>,
-}
-
-struct DbInner {
-    /// Jobs for the writer thread (see `writer.rs`).
-    writer: writer::JobSender,
-    readers: WorkerPool<Connection>,
-    health: Arc<Health>,
-}
-
-/// Set while the database refuses work (locked, read-only, full): the fault is logged
-/// once when it starts and once when it ends, not once per request.
-#[derive(Default)]
-pub(crate) struct Health {
-    faulty: AtomicBool,
-}
-
-impl Health {
-    pub(crate) fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
-        match &result {
-            Err(e) if e.is_transient() => {
-                if !self.faulty.swap(true, Ordering::Relaxed) {
-                    tracing::error!(error = %e, "database unavailable; answering 503 until it recovers");
-                }
-            }
-            Ok(_) => {
-                if self.faulty.swap(false, Ordering::Relaxed) {
-                    tracing::warn!("database available again");
-                }
-            }
-            Err(_) => {}
-        }
-        result
-    }
-}
-
-impl Db {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub fn open(path: &Path) -> StoreResult<Db> {
-        prepare_folder(path)?;
-        restrict_file_modes(path)?;
-        let mut writer = open_connection(path)?;
-        migrations::run(&mut writer)?;
-        // Again, now that the WAL and shared-memory files exist.
-        restrict_file_modes(path)?;
-        let connections = (0..READERS)
-            .map(|_| open_connection(path))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let readers = WorkerPool::start("sqlite-reader", connections, Priority::Normal)
-            .map_err(StoreError::StartThreads)?;
-        let health = Arc::new(Health::default());
-        let (jobs, queue) = crate::workers::job_queue();
-        let writer_health = health.clone();
-        // The thread ends when the last `Db` clone (and so the job sender) is dropped.
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || writer::run(writer, queue, writer_health))
-            .map_err(StoreError::StartThreads)?;
-        Ok(Db {
-            inner: Arc::new(DbInner {
-                writer: jobs,
-                readers,
-                health,
-            }),
-        })
-    }
-
-    /// Runs `f` on a reader connection.
-    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let outcome = self
-            .inner
-            .readers
-            .run(move |conn| f(conn).map_err(StoreError::classify))
-            .await?;
-        self.inner.health.observe(outcome)
-    }
-
-    /// Runs `f` as one atomic write (a savepoint in the writer's current batch) and
-    /// returns once it is committed and durable. If `f` fails, none of it is kept.
-    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&WriteTx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Box<dyn writer::WriteJob> = Box::new(writer::Job::new(f, reply));
-        let stopped = |_| StoreError::Worker(JobError::Stopped);
-        self.inner.writer.send(job).map_err(stopped)?;
-        answer.await.map_err(|_| StoreError::Worker(JobError::Stopped))?
-    }
-}
-
-/// One immediate write transaction on a connection, for callers outside the runtime
-/// (the `keys rotate` command).
-pub fn write_blocking<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&WriteTx<'_>) -> rusqlite::Result<T>,
-) -> StoreResult<T> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(StoreError::classify)?;
-    let value = f(&WriteTx::new(&tx)).map_err(StoreError::classify)?;
-    tx.commit().map_err(StoreError::classify)?;
-    Ok(value)
-}
-
-/// Opens one connection with the pragmas every connection needs.
-pub fn open_connection(path: &Path) -> StoreResult<Connection> {
-    let flags =
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::classify)?;
-    // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on every
-    // commit, so an acknowledged write survives a power cut, not only a killed process.
-    // Foreign keys are off by default in SQLite and are per connection. Temporary tables
-    // and sort spills stay in memory, so no temporary file ever holds user data.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;
-         PRAGMA temp_store = MEMORY;",
-    )
-    .map_err(StoreError::classify)?;
-    // Plans must not depend on bound values: without this, SQLite (built with STAT4)
-    // re-prepares a cached statement whenever `LIMIT ?` is bound, that is on every list.
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-        .map_err(StoreError::classify)?;
-    Ok(conn)
-}
-
-fn prepare_folder(path: &Path) -> StoreResult<()> {
-    let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if folder.exists() {
-        return Ok(());
-    }
-    let folder_err = |source| StoreError::Folder {
-        path: folder.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(folder).map_err(folder_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(folder_err)?;
-    }
-    Ok(())
-}
-
-/// The files SQLite keeps beside the database. Each holds pages of it, so each holds
-/// what the database holds.
-const COMPANION_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
-
-/// The database holds password hashes and private signing keys, and its WAL, shared
-/// memory and journal hold copies of its pages: every one is owner-only (0600), whatever
-/// the umask and whatever mode an earlier version or another tool left. The database is
-/// created here with 0600 before SQLite opens it, because SQLite gives the files it
-/// creates beside it the database's own mode. Run at every start.
-fn restrict_file_modes(path: &Path) -> StoreResult<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let fail = |p: &Path| {
-            let path = p.to_path_buf();
-            move |source| StoreError::FileMode { path, source }
-        };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(fail(path))?;
-        let companions = COMPANION_SUFFIXES.iter().map(|suffix| {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            PathBuf::from(name)
-        });
-        for file in std::iter::once(path.to_path_buf()).chain(companions) {
-            let mode = match std::fs::metadata(&file) {
-                Ok(meta) => meta.permissions().mode() & 0o777,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(fail(&file)(e)),
-            };
-            if mode != 0o600 {
-                tracing::warn!(file = %file.display(), mode = format!("{mode:o}"), "database file was not owner-only; set to 0600");
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(fail(&file))?;
-            }
-        }
-    }
-    Ok(())
+        DatabaseUrl::Postgres(url) => Arc::new(postgres::PgStore::connect(url, options).await?),
+    })
 }
 
 /// The current time at the precision the database keeps, so what a write returns equals
 /// what a later read returns.
-pub fn now() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .unwrap_or(now)
 }
 
-/// Microseconds since the Unix epoch: how every timestamp is stored.
-pub fn to_micros(t: time::OffsetDateTime) -> i64 {
+/// Microseconds since the Unix epoch: how every timestamp is stored, on both backends.
+pub fn to_micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }
 
-pub fn from_micros(us: i64) -> rusqlite::Result<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A bug that panics inside a database job costs that one caller an error: the
-    /// writer and the readers go on, and the next write and read succeed.
-    #[tokio::test]
-    async fn a_panicking_job_does_not_take_the_database_down() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(&dir.path().join("t.db")).expect("open");
-        for _ in 0..3 {
-            let write = db
-                .write(|_| -> rusqlite::Result<()> { panic!("injected write failure") })
-                .await;
-            assert!(
-                matches!(write, Err(StoreError::Worker(JobError::Panicked(_)))),
-                "{write:?}"
-            );
-            let read = db
-                .read(|_| -> rusqlite::Result<()> { panic!("injected read failure") })
-                .await;
-            assert!(
-                matches!(read, Err(StoreError::Worker(JobError::Panicked(_)))),
-                "{read:?}"
-            );
-        }
-        let written = db
-            .write(|tx| tx.execute("CREATE TABLE after_panics (x INTEGER)", []))
-            .await;
-        assert!(written.is_ok(), "{written:?}");
-        for _ in 0..8 {
-            let read = db
-                .read(|c| c.query_row("SELECT count(*) FROM after_panics", [], |r| r.get::<_, i64>(0)))
-                .await;
-            assert_eq!(read.ok(), Some(0));
-        }
-    }
-
-    #[test]
-    fn read_only_and_locked_databases_are_transient_faults() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("t.db");
-        let writer = open_connection(&path).expect("open");
-        writer
-            .execute_batch("CREATE TABLE t (x INTEGER)")
-            .expect("create");
-
-        let read_only =
-            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open ro");
-        let err = read_only
-            .execute("INSERT INTO t VALUES (1)", [])
-            .expect_err("read-only");
-        assert!(StoreError::classify(err).is_transient());
-
-        writer.execute_batch("BEGIN EXCLUSIVE").expect("lock");
-        let other = Connection::open(&path).expect("open");
-        other
-            .busy_timeout(std::time::Duration::from_millis(10))
-            .expect("timeout");
-        let err = other.execute("INSERT INTO t VALUES (2)", []).expect_err("locked");
-        assert!(matches!(StoreError::classify(err), StoreError::Busy));
-    }
+pub fn from_micros(us: i64) -> Result<OffsetDateTime, time::error::ComponentRange> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
 }

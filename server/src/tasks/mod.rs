@@ -3,7 +3,7 @@
 pub mod model;
 mod service;
 
-pub use crate::store::tasks::Expected;
+pub use crate::store::Expected;
 pub use model::{Owner, PatchedTask, TaskDraft, TaskQuery};
 pub use service::TaskService;
 

@@ -1,42 +1,29 @@
-use todo_api::Task;
-
-use todo_api::TaskPatch;
+use todo_api::{Task, TaskPatch};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
-use crate::store::tasks::Expected;
-use crate::store::{self, Db};
+use crate::store::{self, Expected, Store, Written};
 
 /// Task operations, each scoped to one owner.
 #[derive(Clone)]
 pub struct TaskService {
-    db: Db,
+    db: Store,
 }
 
 impl TaskService {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Store) -> Self {
         TaskService { db }
     }
 
     pub async fn list(&self, owner: Owner, query: TaskQuery) -> Result<(Vec<Task>, u64), TaskError> {
-        Ok(self
-            .db
-            .read(move |c| store::tasks::list(c, owner, &query))
-            .await?)
+        Ok(self.db.list_tasks(owner, &query).await?)
     }
 
     pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
-        let now = crate::store::now();
-        Ok(self
-            .db
-            .write(move |tx| store::tasks::insert(tx, owner, &draft, now))
-            .await?)
+        Ok(self.db.insert_task(owner, &draft, store::now()).await?)
     }
 
     pub async fn get(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {
-        self.db
-            .read(move |c| store::tasks::get(c, owner, id))
-            .await?
-            .ok_or(TaskError::NotFound(id))
+        self.db.get_task(owner, id).await?.ok_or(TaskError::NotFound(id))
     }
 
     pub async fn replace(
@@ -46,15 +33,17 @@ impl TaskService {
         expected: Expected,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
-        let now = crate::store::now();
-        self.conditional(owner, id, move |tx| {
-            store::tasks::replace(tx, owner, id, expected, &draft, None, now)
-        })
-        .await
+        let written = self
+            .db
+            .replace_task(owner, id, expected, &draft, None, store::now())
+            .await?;
+        settle(id, written)
     }
 
-    /// Applies a merge patch to the task as it is in the same transaction, so two
-    /// patches of different fields never undo each other.
+    /// Applies a merge patch to the task as it is: read it, apply, and write only if it
+    /// is still at the version read. When another write came between, start again from
+    /// the new version (unless the caller named a version), so two patches of different
+    /// fields never undo each other.
     pub async fn patch(
         &self,
         owner: Owner,
@@ -63,38 +52,33 @@ impl TaskService {
         patch: TaskPatch,
     ) -> Result<Task, TaskError> {
         PatchedTask::check(&patch)?;
-        let now = crate::store::now();
-        self.db
-            .write(move |tx| {
-                let Some(current) = store::tasks::get(tx, owner, id)? else {
-                    return Ok(Err(TaskError::NotFound(id)));
-                };
-                if matches!(expected, Expected::Version(v) if v != current.version) {
-                    return Ok(Err(TaskError::VersionConflict(Box::new(current))));
-                }
-                let patched = match PatchedTask::apply(&current, &patch) {
-                    Ok(patched) => patched,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let task = store::tasks::replace(
-                    tx,
+        loop {
+            let current = self.get(owner, id).await?;
+            if matches!(expected, Expected::Version(v) if v != current.version) {
+                return Err(TaskError::VersionConflict(Box::new(current)));
+            }
+            let patched = PatchedTask::apply(&current, &patch)?;
+            let read_at = Expected::Version(current.version);
+            let written = self
+                .db
+                .replace_task(
                     owner,
                     id,
-                    Expected::Version(current.version),
+                    read_at,
                     &patched.draft,
                     patched.completed,
-                    now,
-                )?;
-                Ok(task.ok_or(TaskError::NotFound(id)))
-            })
-            .await?
+                    store::now(),
+                )
+                .await?;
+            match written {
+                Written::Conflict(_) if expected == Expected::Any => continue,
+                other => return settle(id, other),
+            }
+        }
     }
 
     pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {
-        self.conditional(owner, id, move |tx| {
-            Ok(store::tasks::delete(tx, owner, id, expected)?.then_some(()))
-        })
-        .await
+        settle(id, self.db.delete_task(owner, id, expected).await?)
     }
 
     /// Sets completion to `target`, or flips it when `None`.
@@ -105,34 +89,20 @@ impl TaskService {
         expected: Expected,
         target: Option<bool>,
     ) -> Result<Task, TaskError> {
-        let now = crate::store::now();
-        self.conditional(owner, id, move |tx| {
-            store::tasks::set_completed(tx, owner, id, expected, target, now)
-        })
-        .await
-    }
-
-    /// Runs a conditional write; when it matched nothing, tells in the same transaction
-    /// whether the task is missing (404) or at another version (412, with the task as it
-    /// is now).
-    async fn conditional<T: Send + 'static>(
-        &self,
-        owner: Owner,
-        id: i64,
-        write: impl FnOnce(&store::WriteTx<'_>) -> rusqlite::Result<Option<T>> + Send + 'static,
-    ) -> Result<T, TaskError> {
-        let outcome = self
+        let written = self
             .db
-            .write(move |tx| {
-                Ok(match write(tx)? {
-                    Some(done) => Ok(done),
-                    None => Err(store::tasks::get(tx, owner, id)?),
-                })
-            })
+            .set_completed(owner, id, expected, target, store::now())
             .await?;
-        outcome.map_err(|current| match current {
-            Some(current) => TaskError::VersionConflict(Box::new(current)),
-            None => TaskError::NotFound(id),
-        })
+        settle(id, written)
+    }
+}
+
+/// A conditional write's outcome as the domain answers it: done, 412 with the task as it
+/// is, or 404.
+fn settle<T>(id: i64, written: Written<T>) -> Result<T, TaskError> {
+    match written {
+        Written::Done(value) => Ok(value),
+        Written::Conflict(current) => Err(TaskError::VersionConflict(current)),
+        Written::Missing => Err(TaskError::NotFound(id)),
     }
 }

@@ -56,8 +56,3 @@ pub fn delete_ended(tx: &WriteTx<'_>, before: i64, batch: u32) -> rusqlite::Resu
         params![before, batch],
     )
 }
-
-/// How many windows are kept (for tests of the clean-up).
-pub fn count(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT count(*) FROM rate_limits", [], |r| r.get(0))
-}

@@ -4,23 +4,15 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use todo_api::User;
 use uuid::Uuid;
 
-use super::{WriteTx, from_micros, to_micros};
-
-/// A user with the password hash, which never leaves the server.
-pub struct UserRecord {
-    pub user: User,
-    pub password_hash: String,
-}
+use super::{WriteTx, from_micros, parse_uuid, to_micros};
+use crate::store::UserRecord;
 
 const COLUMNS: &str = "id, email, name, created_at, password_hash";
 
 fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
-    let id: String = row.get(0)?;
     Ok(UserRecord {
         user: User {
-            id: id.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-            })?,
+            id: parse_uuid(row.get(0)?)?,
             email: row.get(1)?,
             name: row.get(2)?,
             created_at: from_micros(row.get(3)?)?,
@@ -59,19 +51,19 @@ pub fn find_by_id(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<User>>
 }
 
 /// Every user's id and stored email (for re-normalising addresses at start).
-pub fn all_emails(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+pub fn all_emails(conn: &Connection) -> rusqlite::Result<Vec<(Uuid, String)>> {
     conn.prepare("SELECT id, email FROM users")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map([], |row| Ok((parse_uuid(row.get(0)?)?, row.get(1)?)))?
         .collect()
 }
 
 /// Changes a user's email from `old` to `new`; `false` when another account already
 /// has `new` (or the email is no longer `old`: nothing read earlier overwrites a newer
 /// change).
-pub fn replace_email(tx: &WriteTx<'_>, id: &str, old: &str, new: &str) -> rusqlite::Result<bool> {
+pub fn replace_email(tx: &WriteTx<'_>, id: Uuid, old: &str, new: &str) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "UPDATE OR IGNORE users SET email = ?3 WHERE id = ?1 AND email = ?2",
-        params![id, old, new],
+        params![id.to_string(), old, new],
     )?;
     Ok(n == 1)
 }

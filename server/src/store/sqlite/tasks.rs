@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
 
 use super::{WriteTx, from_micros, to_micros};
+use crate::store::Expected;
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
@@ -87,22 +88,6 @@ pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<
         .optional()
 }
 
-/// Which version a conditional write applies to: any (no `If-Match`, or `*`), or one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
-    Any,
-    Version(i64),
-}
-
-impl Expected {
-    fn sql(self) -> Option<i64> {
-        match self {
-            Expected::Any => None,
-            Expected::Version(v) => Some(v),
-        }
-    }
-}
-
 /// Replaces the editable fields of the owner's task `id` (and sets `completed` when
 /// given) when it is at the `expected` version; `None` when no such task is at that
 /// version (see [`get`] for which).
@@ -134,7 +119,7 @@ pub fn replace(
             draft.due_at().map(to_micros),
             tags_json(draft.tags())?,
             to_micros(now),
-            expected.sql(),
+            expected.version(),
             completed
         ],
         task_from_row,
@@ -146,7 +131,7 @@ pub fn replace(
 pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3)",
-        params![id, owner.id().to_string(), expected.sql()],
+        params![id, owner.id().to_string(), expected.version()],
     )?;
     Ok(n > 0)
 }
@@ -174,7 +159,13 @@ pub fn set_completed(
     );
     tx.query_row(
         &sql,
-        params![id, owner.id().to_string(), to_micros(now), expected.sql(), target],
+        params![
+            id,
+            owner.id().to_string(),
+            to_micros(now),
+            expected.version(),
+            target
+        ],
         task_from_row,
     )
     .optional()
@@ -271,8 +262,8 @@ mod tests {
     #[test]
     fn the_total_is_right_for_every_page() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut conn = crate::store::open_connection(&dir.path().join("t.db")).expect("open");
-        crate::store::migrations::run(&mut conn).expect("schema");
+        let mut conn = super::super::open_connection(&dir.path().join("t.db")).expect("open");
+        super::super::migrations::run(&mut conn).expect("schema");
         let (ann, bob) = (
             Owner::for_tests(uuid::Uuid::new_v4()),
             Owner::for_tests(uuid::Uuid::new_v4()),
@@ -290,7 +281,7 @@ mod tests {
                 })
                 .expect("draft");
                 insert(
-                    &crate::store::WriteTx::new(&conn),
+                    &super::super::WriteTx::new(&conn),
                     owner,
                     &draft,
                     crate::store::now(),

@@ -5,40 +5,21 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{WriteTx, from_micros, to_micros};
+use super::{WriteTx, from_micros, parse_uuid, to_micros};
+use crate::store::{NewSession, RefreshRecord};
 
-/// What the store knows about a presented refresh token.
-pub struct RefreshRecord {
-    pub session_id: Uuid,
-    pub user_id: Uuid,
-    pub token_expires_at: OffsetDateTime,
-    pub used: bool,
-    pub session_revoked: bool,
-    pub session_created_at: OffsetDateTime,
-}
-
-fn parse_uuid(s: String) -> rusqlite::Result<Uuid> {
-    s.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-pub fn create(
-    tx: &WriteTx<'_>,
-    session_id: Uuid,
-    user_id: Uuid,
-    now: OffsetDateTime,
-    expires_at: OffsetDateTime,
-) -> rusqlite::Result<()> {
+/// Starts the session with its first refresh token.
+pub fn create(tx: &WriteTx<'_>, session: &NewSession) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![
-            session_id.to_string(),
-            user_id.to_string(),
-            to_micros(now),
-            to_micros(expires_at)
+            session.session_id.to_string(),
+            session.user_id.to_string(),
+            to_micros(session.now),
+            to_micros(session.expires_at)
         ],
     )?;
-    Ok(())
+    insert_refresh_token(tx, &session.refresh_hash, session.session_id, session.expires_at)
 }
 
 pub fn insert_refresh_token(

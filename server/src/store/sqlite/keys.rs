@@ -4,16 +4,7 @@ use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 use super::{WriteTx, from_micros, to_micros};
-
-pub struct KeyRecord {
-    pub kid: String,
-    /// The Ed25519 seed as stored: 32 bytes in the clear, or sealed (see
-    /// `auth::key_sealing`). The store does not know which.
-    pub stored_secret: Vec<u8>,
-    pub public_key: [u8; 32],
-    pub created_at: OffsetDateTime,
-    pub retired_at: Option<OffsetDateTime>,
-}
+use crate::store::KeyRecord;
 
 fn key_bytes(v: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
     v.try_into().map_err(|_| {

@@ -47,7 +47,7 @@ where
     fn run(&mut self, conn: &Connection) {
         let Some(work) = self.work.take() else { return };
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            self.result = Some(Err(StoreError::classify(e)));
+            self.result = Some(Err(super::classify(e)));
             return;
         }
         // A panic in the write is caught here: it is undone like a failed write, this
@@ -56,8 +56,8 @@ where
             Ok(Ok(value)) => conn
                 .execute_batch("RELEASE job")
                 .map(|()| value)
-                .map_err(StoreError::classify),
-            Ok(Err(e)) => Err(StoreError::classify(e)),
+                .map_err(super::classify),
+            Ok(Err(e)) => Err(super::classify(e)),
             Err(panic) => Err(StoreError::Worker(panic)),
         };
         if outcome.is_err() {
@@ -71,7 +71,7 @@ where
         let answer = match (self.result, commit) {
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
-            (_, Err(e)) => Err(e.for_another_caller()),
+            (_, Err(e)) => Err(super::for_another_caller(e)),
             (None, Ok(())) => Err(StoreError::Worker(JobError::Stopped)),
         };
         // The caller may have gone away (client disconnected): nothing to tell.
@@ -99,14 +99,13 @@ pub(super) fn run(mut conn: Connection, jobs: Receiver<Box<dyn WriteJob>>, healt
 }
 
 fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn WriteJob>]) -> StoreResult<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(StoreError::classify)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(super::classify)?;
     for job in batch.iter_mut() {
         job.run(conn);
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
-        return Err(StoreError::classify(e));
+        return Err(super::classify(e));
     }
     Ok(())
 }

@@ -1,0 +1,115 @@
+//! The PostgreSQL backend, for several servers on one database: a connection pool
+//! (deadpool-postgres over tokio-postgres), migrations under an advisory lock, and the
+//! same storage interface as SQLite. Every write is one transaction committed with
+//! `synchronous_commit = on` before the caller is answered.
+
+mod migrations;
+mod rows;
+mod storage;
+mod tasks;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::error::Health;
+use super::{PostgresOptions, StoreError, StoreResult};
+
+pub struct PgStore {
+    pool: Pool,
+    health: Arc<Health>,
+}
+
+impl PgStore {
+    /// Connects, checks the server answers, and migrates the schema (once, however many
+    /// servers start together).
+    pub async fn connect(url: &str, options: &PostgresOptions) -> StoreResult<PgStore> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|_| StoreError::BadUrl("the PostgreSQL URL cannot be parsed".into()))?;
+        // A 2xx means committed and flushed (whatever the server's default), and no
+        // statement holds a connection for ever.
+        let ours = format!(
+            "-c synchronous_commit=on -c statement_timeout={}",
+            options.statement_timeout.as_millis()
+        );
+        let merged = match config.get_options() {
+            Some(theirs) if !theirs.is_empty() => format!("{theirs} {ours}"),
+            _ => ours,
+        };
+        config
+            .options(&merged)
+            .application_name("todo-server")
+            .connect_timeout(options.connect_timeout);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .wait_timeout(Some(options.connect_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::BadUrl(format!("cannot build the connection pool: {e}")))?;
+        let store = PgStore {
+            pool,
+            health: Arc::new(Health::default()),
+        };
+        let mut client = store.client().await?;
+        migrations::run(&mut client).await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs one operation, logging a fault once when it starts and once when it ends.
+    async fn observe<T>(&self, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.health.observe(work.await)
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    /// Separates faults that go away by themselves (the server down, restarting, out of
+    /// room, a lock or a timeout) from bugs.
+    fn from(err: tokio_postgres::Error) -> StoreError {
+        let Some(code) = err.code() else {
+            let io = std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());
+            return if err.is_closed() || io {
+                StoreError::Unreachable(Box::new(err))
+            } else {
+                StoreError::Postgres(err)
+            };
+        };
+        let class = &code.code()[..2];
+        if class == "08" || class == "53" || class == "57" && *code != SqlState::QUERY_CANCELED {
+            StoreError::Unreachable(Box::new(err))
+        } else if class == "40" || *code == SqlState::QUERY_CANCELED || *code == SqlState::LOCK_NOT_AVAILABLE
+        {
+            StoreError::Busy
+        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            StoreError::Unwritable
+        } else {
+            StoreError::Postgres(err)
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(err: PoolError) -> StoreError {
+        match err {
+            PoolError::Backend(e) => e.into(),
+            // Every connection busy for the whole wait: the database is overloaded.
+            PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => StoreError::Busy,
+            other => StoreError::Unreachable(Box::new(other)),
+        }
+    }
+}

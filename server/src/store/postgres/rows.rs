@@ -1,0 +1,89 @@
+//! Rows to records. A stored value that does not convert is corruption, not a panic.
+
+use time::OffsetDateTime;
+use todo_api::{Priority, Task, User};
+use tokio_postgres::Row;
+
+use crate::store::{KeyRecord, RefreshRecord, StoreError, StoreResult, UserRecord, from_micros};
+
+pub(super) fn time(us: i64) -> StoreResult<OffsetDateTime> {
+    from_micros(us).map_err(|e| StoreError::Corrupt(format!("a stored time is out of range: {e}")))
+}
+
+pub(super) fn optional_time(us: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
+    us.map(time).transpose()
+}
+
+pub(super) const USER_COLUMNS: &str = "id, email, name, created_at, password_hash";
+
+pub(super) fn user_record(row: &Row) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        user: User {
+            id: row.try_get(0)?,
+            email: row.try_get(1)?,
+            name: row.try_get(2)?,
+            created_at: time(row.try_get(3)?)?,
+        },
+        password_hash: row.try_get(4)?,
+    })
+}
+
+pub(super) fn key_record(row: &Row) -> StoreResult<KeyRecord> {
+    let public: Vec<u8> = row.try_get(2)?;
+    Ok(KeyRecord {
+        kid: row.try_get(0)?,
+        stored_secret: row.try_get(1)?,
+        public_key: public
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a stored signing key is not 32 bytes".into()))?,
+        created_at: time(row.try_get(3)?)?,
+        retired_at: optional_time(row.try_get(4)?)?,
+    })
+}
+
+pub(super) fn refresh_record(row: &Row) -> StoreResult<RefreshRecord> {
+    Ok(RefreshRecord {
+        session_id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        token_expires_at: time(row.try_get(2)?)?,
+        used: row.try_get(3)?,
+        session_revoked: row.try_get(4)?,
+        session_created_at: time(row.try_get(5)?)?,
+    })
+}
+
+pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, \
+                                       tags, created_at, updated_at, completed_at, version";
+
+pub(super) fn priority_to_sql(p: Priority) -> i32 {
+    match p {
+        Priority::Low => 0,
+        Priority::Medium => 1,
+        Priority::High => 2,
+    }
+}
+
+fn priority_from_sql(v: i32) -> Priority {
+    match v {
+        0 => Priority::Low,
+        2 => Priority::High,
+        _ => Priority::Medium,
+    }
+}
+
+pub(super) fn task(row: &Row) -> StoreResult<Task> {
+    Ok(Task {
+        id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        title: row.try_get(2)?,
+        description: row.try_get(3)?,
+        completed: row.try_get(4)?,
+        priority: priority_from_sql(row.try_get(5)?),
+        due_at: optional_time(row.try_get(6)?)?,
+        tags: row.try_get(7)?,
+        created_at: time(row.try_get(8)?)?,
+        updated_at: time(row.try_get(9)?)?,
+        completed_at: optional_time(row.try_get(10)?)?,
+        version: row.try_get(11)?,
+    })
+}

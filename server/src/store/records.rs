@@ -1,0 +1,129 @@
+//! What the storage interface takes and gives: plain records, the same for every backend.
+
+use time::OffsetDateTime;
+use todo_api::{Task, User};
+use uuid::Uuid;
+
+/// A user with the password hash, which never leaves the server.
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// An Ed25519 key pair; the newest unretired one signs.
+pub struct KeyRecord {
+    pub kid: String,
+    /// The Ed25519 seed as stored: 32 bytes in the clear, or sealed (see
+    /// `auth::key_sealing`). The store does not know which.
+    pub stored_secret: Vec<u8>,
+    pub public_key: [u8; 32],
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A session to start, with the hash of its first refresh token.
+pub struct NewSession {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub refresh_hash: Vec<u8>,
+    pub now: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What the store knows about a presented refresh token.
+pub struct RefreshRecord {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub token_expires_at: OffsetDateTime,
+    pub used: bool,
+    pub session_revoked: bool,
+    pub session_created_at: OffsetDateTime,
+}
+
+/// A refresh: trade the token hashed `presented` for the one hashed `next`.
+pub struct RefreshRotation {
+    pub presented: Vec<u8>,
+    pub next: Vec<u8>,
+    pub now: OffsetDateTime,
+    /// The idle lifetime of a refresh token.
+    pub refresh_ttl: std::time::Duration,
+    /// The absolute lifetime of a session.
+    pub session_lifetime: std::time::Duration,
+}
+
+/// What a backend does with a presented refresh token, decided in one place.
+pub enum RefreshStep {
+    /// Unknown, expired, or its session ended: refuse.
+    Reject,
+    /// Already used: the token was stolen or replayed; end the session.
+    RevokeSession,
+    /// Mark it used, store the next one, and slide the session to `expires_at`.
+    Rotate { expires_at: OffsetDateTime },
+}
+
+impl RefreshRotation {
+    pub fn step(&self, found: &RefreshRecord) -> RefreshStep {
+        if found.used {
+            return RefreshStep::RevokeSession;
+        }
+        // The session slides forward with each refresh, but never past its absolute
+        // end: a stolen refresh token cannot be kept alive for ever.
+        let session_end = found.session_created_at + self.session_lifetime;
+        if found.session_revoked || found.token_expires_at <= self.now || session_end <= self.now {
+            return RefreshStep::Reject;
+        }
+        RefreshStep::Rotate {
+            expires_at: (self.now + self.refresh_ttl).min(session_end),
+        }
+    }
+}
+
+/// The outcome of a refresh.
+pub enum RefreshOutcome {
+    Rotated { user: Option<User>, session_id: Uuid },
+    Reused(Uuid),
+    Rejected,
+}
+
+/// A sign-out: the caller's session, a refresh token's session when it is the same
+/// user's, or every session of the user.
+pub struct SignOut {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub refresh_hash: Option<Vec<u8>>,
+    pub all: bool,
+    pub now: OffsetDateTime,
+}
+
+/// Which version a conditional write applies to: any (no `If-Match`, or `*`), or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Any,
+    Version(i64),
+}
+
+impl Expected {
+    pub fn version(self) -> Option<i64> {
+        match self {
+            Expected::Any => None,
+            Expected::Version(v) => Some(v),
+        }
+    }
+}
+
+/// The outcome of a conditional write, found out in the write's own transaction.
+#[derive(Debug)]
+pub enum Written<T> {
+    Done(T),
+    /// The task is at another version: nothing changed; the task as it is.
+    Conflict(Box<Task>),
+    /// No such task of this owner.
+    Missing,
+}
+
+impl<T> Written<T> {
+    /// From a write that matched nothing: the task as it is now, if there is one.
+    pub fn from_miss(current: Option<Task>) -> Written<T> {
+        current.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))
+    }
+}
