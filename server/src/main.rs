@@ -171,11 +171,16 @@ fn main() -> ExitCode {
     // Every file this process creates (the database, its WAL and shared memory, any
     // temporary file) is owner-only, whatever umask it was started with.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn"));
+    // The PostgreSQL driver logs every statement's parameters at debug level: emails,
+    // password hashes, token hashes. Never below info, whatever RUST_LOG asks.
+    let filter = match "tokio_postgres=info".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

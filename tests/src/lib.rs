@@ -2,6 +2,7 @@
 //! database and fresh config and data folders.
 
 pub mod api;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -36,12 +37,42 @@ pub fn binary(name: &str) -> PathBuf {
         })
 }
 
-/// A running `todo-server` on its own temporary database, killed on drop.
+/// A running `todo-server` on its own temporary database, killed on drop. The database
+/// is `todo.db` in the server's folder, or with `TODO_TEST_BACKEND=postgres` a fresh
+/// database in a shared throw-away PostgreSQL cluster (its URL kept in the folder, so a
+/// restart in the same folder finds the same data).
 pub struct TestServer {
     child: Child,
     pub base_url: String,
     pub dir: TempDir,
-    db: PathBuf,
+    db: String,
+}
+
+/// The database of a server started in `dir`: SQLite in the folder, or PostgreSQL.
+fn database_for(dir: &std::path::Path) -> String {
+    if !postgres::suite_on_postgres() {
+        return dir.join("todo.db").display().to_string();
+    }
+    let remembered = dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return url;
+    }
+    let bin = postgres::bindir().expect("TODO_TEST_BACKEND=postgres needs PostgreSQL installed");
+    let url = postgres::PgCluster::shared(&bin).create_database();
+    std::fs::write(&remembered, &url).expect("remember the database");
+    url
+}
+
+/// Skips a test that reads or changes the SQLite file itself when the suite runs on
+/// PostgreSQL (its PostgreSQL counterpart, if any, is in `postgres.rs`).
+#[macro_export]
+macro_rules! sqlite_only {
+    () => {
+        if $crate::postgres::suite_on_postgres() {
+            eprintln!("not on PostgreSQL: this test is about the SQLite file");
+            return;
+        }
+    };
 }
 
 impl TestServer {
@@ -78,18 +109,25 @@ impl TestServer {
         Self::spawn_on(dir, &db, extra, Stdio::inherit(), "warn")
     }
 
+    /// A server on the database `db` (a path or a PostgreSQL URL).
+    pub fn start_on(db: &str, extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_on(dir, db, extra, Stdio::inherit(), "warn")
+    }
+
+    /// Like [`start_on`](Self::start_on), with the log (stderr) written to `log`.
+    pub fn start_on_logging(db: &str, log: &std::path::Path, extra: &[&str]) -> TestServer {
+        let file = std::fs::File::create(log).expect("log file");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_on(dir, db, extra, Stdio::from(file), "warn")
+    }
+
     fn spawn(dir: TempDir, extra: &[&str], stderr: Stdio, log_level: &str) -> TestServer {
-        let db = dir.path().join("todo.db");
+        let db = database_for(dir.path());
         Self::spawn_on(dir, &db, extra, stderr, log_level)
     }
 
-    fn spawn_on(
-        dir: TempDir,
-        db: &std::path::Path,
-        extra: &[&str],
-        stderr: Stdio,
-        log_level: &str,
-    ) -> TestServer {
+    fn spawn_on(dir: TempDir, db: &str, extra: &[&str], stderr: Stdio, log_level: &str) -> TestServer {
         let mut child = Command::new(binary("todo-server"))
             .arg("--bind")
             .arg("127.0.0.1:0")
@@ -118,7 +156,7 @@ impl TestServer {
             child,
             base_url,
             dir,
-            db: db.to_path_buf(),
+            db: db.to_string(),
         }
     }
 
@@ -127,7 +165,8 @@ impl TestServer {
         self.child.id()
     }
 
-    pub fn database(&self) -> PathBuf {
+    /// The database: a SQLite path or a PostgreSQL URL.
+    pub fn database(&self) -> String {
         self.db.clone()
     }
 
@@ -325,5 +364,51 @@ impl CliUser {
         )
         .ok();
         (email, password)
+    }
+}
+
+/// Runs one query on a test server's database (a SQLite path or a PostgreSQL URL, as
+/// [`TestServer::database`] gives) and returns the first column of every row as text.
+/// The SQL must read the same on both (see [`hex_of`] for binary columns).
+pub fn query_column(db: &str, sql: &str) -> Vec<String> {
+    if db.starts_with("postgres://") {
+        let bin = postgres::bindir().expect("PostgreSQL binaries");
+        let output = Command::new(bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", db, "-c", sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+    }
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    stmt.query_map([], |r| {
+        Ok(match r.get::<_, rusqlite::types::Value>(0)? {
+            rusqlite::types::Value::Null => String::new(),
+            rusqlite::types::Value::Integer(n) => n.to_string(),
+            rusqlite::types::Value::Real(x) => x.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+        })
+    })
+    .expect("query")
+    .map(|row| row.expect("row"))
+    .collect()
+}
+
+/// SQL for a binary column as lowercase hex, on the backend `db` names.
+pub fn hex_of(db: &str, column: &str) -> String {
+    if db.starts_with("postgres://") {
+        format!("encode({column}, 'hex')")
+    } else {
+        format!("lower(hex({column}))")
     }
 }

@@ -450,6 +450,7 @@ fn without_a_keyring_the_file_fallback_is_used_and_reported() {
 /// output of `todo list` and `todo show` cannot retitle, clear or fake the terminal.
 #[test]
 fn control_characters_in_stored_tasks_are_printed_escaped() {
+    todo_e2e::sqlite_only!();
     let server = TestServer::start(&[]);
     let user = CliUser::new(&server);
     let (email, _) = user.sign_up("controls");

@@ -54,6 +54,7 @@ fn log_lines(log: &Path, needle: &str) -> usize {
 
 #[test]
 fn a_database_locked_by_another_process_gives_503_then_recovers() {
+    todo_e2e::sqlite_only!();
     let dir = tempfile::tempdir().expect("dir");
     let logs = tempfile::tempdir().expect("log dir");
     let log = logs.path().join("server.log");
@@ -115,6 +116,7 @@ impl Drop for Tmpfs {
 #[test]
 #[ignore = "mounts a tmpfs: needs root; .ci/run runs it"]
 fn a_full_disk_gives_503_keeps_what_was_acknowledged_and_recovers() {
+    todo_e2e::sqlite_only!();
     let mut fs = Tmpfs::mount("3m");
     let logs = tempfile::tempdir().expect("log dir");
     let log = logs.path().join("server.log");

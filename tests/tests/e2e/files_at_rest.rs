@@ -44,6 +44,7 @@ fn assert_owner_only(dir: &Path) {
 
 #[test]
 fn every_database_file_is_owner_only_under_a_permissive_umask() {
+    todo_e2e::sqlite_only!();
     // Process-wide and inherited by the server: the permissive default of most systems.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let dir = tempfile::tempdir().expect("dir");
@@ -55,6 +56,7 @@ fn every_database_file_is_owner_only_under_a_permissive_umask() {
 
 #[test]
 fn files_left_readable_are_made_owner_only_at_start() {
+    todo_e2e::sqlite_only!();
     let server = TestServer::start(&[]);
     write_some(&server);
     let dir = server.stop();
@@ -67,13 +69,10 @@ fn files_left_readable_are_made_owner_only_at_start() {
     assert_owner_only(server.dir.path());
 }
 
-fn stored_secret_lengths(db: &Path) -> Vec<usize> {
-    let conn = rusqlite::Connection::open(db).expect("db");
-    conn.prepare("SELECT length(secret_key) FROM signing_keys")
-        .expect("prepare")
-        .query_map([], |r| r.get::<_, i64>(0))
-        .expect("query")
-        .map(|n| n.expect("row") as usize)
+fn stored_secret_lengths(db: &str) -> Vec<usize> {
+    todo_e2e::query_column(db, "SELECT length(secret_key) FROM signing_keys")
+        .iter()
+        .map(|n| n.parse().expect("a length"))
         .collect()
 }
 
@@ -100,12 +99,9 @@ fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
     let issuer = ["--issuer", "http://todo.test"];
     let server = TestServer::start(&issuer);
     let before = sign_up(&server, "kek");
+    let db = server.database();
     let dir = server.stop();
-    assert_eq!(
-        stored_secret_lengths(&dir.path().join("todo.db")),
-        [32],
-        "clear seed before"
-    );
+    assert_eq!(stored_secret_lengths(&db), [32], "clear seed before");
 
     let kek = dir.path().join("kek");
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [42u8; 32]);
@@ -121,12 +117,11 @@ fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
         200,
         "old tokens still verify"
     );
-    let db = server.database();
     let (rotated, stderr) = run_server_command(&[
         "keys",
         "rotate",
         "--database",
-        &db.to_string_lossy(),
+        &db,
         "--key-encryption-key-file",
         &kek_arg,
     ]);
@@ -134,8 +129,9 @@ fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
     let lengths = stored_secret_lengths(&db);
     assert_eq!(lengths.len(), 2);
     assert!(lengths.iter().all(|n| *n != 32), "every seed sealed: {lengths:?}");
-    let dir = server.stop();
-    let db_arg = dir.path().join("todo.db").to_string_lossy().into_owned();
+    // Kept: the folder holds the key file.
+    let _dir = server.stop();
+    let db_arg = db.clone();
 
     // stdin is closed: a server that does start stops at once, and succeeds.
     let serve = [
@@ -156,16 +152,14 @@ fn signing_keys_are_sealed_at_rest_with_a_key_encryption_key() {
     assert!(stderr.contains("chmod 600"), "{stderr}");
 }
 
-fn row_count(db: &Path, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).expect("db");
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy timeout");
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .expect("count")
+fn row_count(db: &str, table: &str) -> i64 {
+    todo_e2e::query_column(db, &format!("SELECT count(*) FROM {table}"))[0]
+        .parse()
+        .expect("a count")
 }
 
 /// Polls until `table` is empty; returns how long it took, or panics after `limit`.
-fn wait_until_empty(db: &Path, table: &str, limit: std::time::Duration) -> std::time::Duration {
+fn wait_until_empty(db: &str, table: &str, limit: std::time::Duration) -> std::time::Duration {
     let start = std::time::Instant::now();
     loop {
         let rows = row_count(db, table);

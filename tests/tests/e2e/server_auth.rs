@@ -283,13 +283,13 @@ fn signed_out_sessions_stay_refused_after_a_restart() {
         .json(&json!({}))
         .send()
         .expect("sign-out");
+    let db = server.database();
     let dir = server.stop();
     // The same database and issuer, so the token's signature and claims are still good.
-    let db = dir.path().join("todo.db");
     let claims = token_claims(&ann.access_token);
     let issuer = claims["iss"].as_str().expect("iss");
     let restarted = TestServer::start_in(dir, &["--issuer", issuer]);
-    assert!(db.exists());
+    assert_eq!(restarted.database(), db);
     assert_eq!(session_status(&restarted, &ann.access_token), 401);
 }
 
@@ -297,14 +297,17 @@ fn signed_out_sessions_stay_refused_after_a_restart() {
 
 /// The server's current signing key, read from its database.
 fn server_key(server: &TestServer) -> (String, ed25519_dalek::SigningKey) {
-    let conn = rusqlite::Connection::open(server.database()).expect("open db");
-    let (kid, seed): (String, Vec<u8>) = conn
-        .query_row(
-            "SELECT kid, secret_key FROM signing_keys WHERE retired_at IS NULL",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("active key");
+    let db = server.database();
+    let active = |column: &str| {
+        let sql = format!("SELECT {column} FROM signing_keys WHERE retired_at IS NULL");
+        todo_e2e::query_column(&db, &sql).remove(0)
+    };
+    let kid = active("kid");
+    let hex = active(&todo_e2e::hex_of(&db, "secret_key"));
+    let seed: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
     let seed: [u8; 32] = seed.try_into().expect("32 bytes");
     (kid, ed25519_dalek::SigningKey::from_bytes(&seed))
 }
@@ -938,6 +941,7 @@ fn accounts_stored_before_normalisation_keep_working() {
     use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
     let server = TestServer::start(&[]);
     let ann = sign_up(&server, "legacy");
+    let db = server.database();
     let dir = server.stop();
     let decomposed = format!("nai\u{308}ve-{}", strong_password());
     let legacy_hash = argon2::Argon2::default()
@@ -945,13 +949,14 @@ fn accounts_stored_before_normalisation_keep_working() {
         .expect("hash")
         .to_string();
     let legacy_email = "Zo\u{308}e@B\u{fc}cher.de";
-    let db = rusqlite::Connection::open(dir.path().join("todo.db")).expect("db");
-    db.execute(
-        "UPDATE users SET email = ?1, password_hash = ?2 WHERE id = ?3",
-        rusqlite::params![legacy_email, legacy_hash, ann.id],
-    )
-    .expect("write legacy row");
-    drop(db);
+    // Literals: none of the three holds a quote.
+    todo_e2e::query_column(
+        &db,
+        &format!(
+            "UPDATE users SET email = '{legacy_email}', password_hash = '{legacy_hash}' WHERE id = '{}'",
+            ann.id
+        ),
+    );
     let server = TestServer::start_in(dir, &[]);
     let composed = decomposed.replace("i\u{308}", "\u{ef}");
     for password in [&decomposed, &composed, &decomposed] {
