@@ -10,6 +10,7 @@ mod faults;
 mod files_at_rest;
 mod hostile;
 mod keyring;
+mod postgres;
 mod replicas;
 mod server_auth;
 mod server_tasks;

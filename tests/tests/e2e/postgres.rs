@@ -1,0 +1,317 @@
+//! Several servers on one PostgreSQL database, whatever backend the rest of the suite
+//! runs on: replicas that start together, share sign-outs, limits and keys, lose nothing
+//! acknowledged when one is killed, and ride out PostgreSQL going away.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use todo_api::ProblemCode;
+use todo_e2e::api::{assert_problem, concurrent_wrong_passwords, session_status};
+use todo_e2e::postgres::{PgCluster, available};
+use todo_e2e::{Account, TestServer, http, sign_up};
+
+const ISSUER: [&str; 2] = ["--issuer", "http://todo.test"];
+
+/// Three servers started at the same moment on one new database.
+fn three_replicas(url: &str, extra: &[&str]) -> Vec<TestServer> {
+    let args: Vec<String> = ISSUER.iter().chain(extra).map(|s| s.to_string()).collect();
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, args) = (url.to_string(), args.clone());
+            std::thread::spawn(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                TestServer::start_on(&url, &args)
+            })
+        })
+        .collect();
+    starting
+        .into_iter()
+        .map(|t| t.join().expect("a replica starts"))
+        .collect()
+}
+
+fn create(server: &TestServer, user: &Account, title: &str) -> reqwest::blocking::Response {
+    http()
+        .post(server.url(&format!("/api/{}/tasks", user.id)))
+        .bearer_auth(&user.access_token)
+        .json(&json!({ "title": title }))
+        .send()
+        .expect("create")
+}
+
+fn titles(server: &TestServer, user: &Account) -> Vec<String> {
+    let page: Vec<Value> = http()
+        .get(server.url(&format!("/api/{}/tasks?limit=500", user.id)))
+        .bearer_auth(&user.access_token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("tasks");
+    page.iter()
+        .map(|t| t["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Replicas started together migrate once; a sign-out on one is refused by the others
+/// within a second; a burst of wrong passwords spread over all three stops at the
+/// per-account limit; and each user's tasks, written through any replica, are that
+/// user's alone on every replica.
+#[test]
+fn three_replicas_share_one_database() {
+    let Some(bin) = available("three_replicas_share_one_database") else {
+        return;
+    };
+    let cluster = PgCluster::shared(&bin);
+    let url = cluster.create_database();
+    let limits = [
+        "--failed-signin-limit",
+        "5",
+        "--signin-limit",
+        "0",
+        "--signup-limit",
+        "0",
+    ];
+    let replicas = three_replicas(&url, &limits);
+    let db = url.rsplit('/').next().expect("name");
+    assert_eq!(
+        cluster.psql(db, "SELECT count(*) FROM schema_migrations"),
+        "1",
+        "migrated once"
+    );
+    assert_eq!(
+        cluster.psql(db, "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL"),
+        "1",
+        "one first key, however many servers started"
+    );
+
+    // Sign-out through A, refused by B and C.
+    let ann = sign_up(&replicas[0], "pg-ann");
+    for r in &replicas {
+        assert_eq!(session_status(r, &ann.access_token), 200);
+    }
+    let signed_out = http()
+        .post(replicas[0].url("/api/auth/sign-out"))
+        .bearer_auth(&ann.access_token)
+        .json(&json!({}))
+        .send()
+        .expect("sign-out");
+    assert_eq!(signed_out.status().as_u16(), 204);
+    let start = Instant::now();
+    for r in &replicas[1..] {
+        while session_status(r, &ann.access_token) == 200 {
+            assert!(
+                start.elapsed() < Duration::from_millis(1500),
+                "a replica still accepts the signed-out token after {:?}",
+                start.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    // Wrong passwords spread over the three.
+    let victim = sign_up(&replicas[1], "pg-burst");
+    let servers: Vec<&TestServer> = replicas.iter().collect();
+    let statuses = concurrent_wrong_passwords(&servers, &victim.email, 18, |_| http());
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
+    assert_eq!(
+        checked + statuses.iter().filter(|s| **s == 429).count(),
+        18,
+        "{statuses:?}"
+    );
+
+    // Isolation: every user writes through every replica and reads through another.
+    let users: Vec<Account> = (0..12)
+        .map(|i| sign_up(&replicas[i % 3], &format!("pg-iso{i}")))
+        .collect();
+    let mut ids = HashSet::new();
+    for (i, user) in users.iter().enumerate() {
+        for n in 0..3 {
+            let created = create(&replicas[(i + n) % 3], user, &format!("{}-{n}", user.email));
+            assert_eq!(created.status().as_u16(), 201);
+            let task: Value = created.json().expect("task");
+            assert!(
+                ids.insert(task["id"].as_i64().expect("id")),
+                "ids unique across replicas"
+            );
+        }
+    }
+    for (i, user) in users.iter().enumerate() {
+        let mine = titles(&replicas[(i + 2) % 3], user);
+        assert_eq!(mine.len(), 3, "{mine:?}");
+        assert!(mine.iter().all(|t| t.starts_with(&user.email)), "{mine:?}");
+        let other = &users[(i + 1) % users.len()];
+        let theirs = http()
+            .get(replicas[i % 3].url(&format!("/api/{}/tasks", other.id)))
+            .bearer_auth(&user.access_token)
+            .send()
+            .expect("list");
+        assert_problem(theirs, 403, ProblemCode::Forbidden);
+    }
+}
+
+/// One replica killed with SIGKILL in the middle of a stream of creates: every create
+/// that was answered 201 is there, read through the survivors, which never stopped.
+#[test]
+fn a_killed_replica_loses_nothing_acknowledged() {
+    let Some(bin) = available("a_killed_replica_loses_nothing_acknowledged") else {
+        return;
+    };
+    let url = PgCluster::shared(&bin).create_database();
+    let mut replicas = three_replicas(&url, &["--no-rate-limit"]);
+    let user = sign_up(&replicas[0], "pg-kill");
+    let victim_url = replicas[2].base_url.clone();
+    let writer = {
+        let (user, base) = (user.clone(), victim_url.clone());
+        std::thread::spawn(move || {
+            let mut acknowledged = Vec::new();
+            for n in 0..10_000 {
+                let title = format!("kill-{n}");
+                let sent = http()
+                    .post(format!("{base}/api/{}/tasks", user.id))
+                    .bearer_auth(&user.access_token)
+                    .json(&json!({ "title": title }))
+                    .send();
+                match sent {
+                    Ok(r) if r.status().as_u16() == 201 => acknowledged.push(title),
+                    _ => break,
+                }
+            }
+            acknowledged
+        })
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    drop(replicas.pop()); // SIGKILL
+    let acknowledged = writer.join().expect("writer");
+    assert!(
+        !acknowledged.is_empty(),
+        "some creates were answered before the kill"
+    );
+    for survivor in &replicas {
+        let stored: HashSet<String> = titles_all(survivor, &user);
+        let lost: Vec<&String> = acknowledged.iter().filter(|t| !stored.contains(*t)).collect();
+        assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+        assert_eq!(create(survivor, &user, "after").status().as_u16(), 201);
+    }
+}
+
+fn titles_all(server: &TestServer, user: &Account) -> HashSet<String> {
+    let mut all = HashSet::new();
+    loop {
+        let page: Vec<Value> = http()
+            .get(server.url(&format!("/api/{}/tasks?limit=500&offset={}", user.id, all.len())))
+            .bearer_auth(&user.access_token)
+            .send()
+            .expect("list")
+            .json()
+            .expect("tasks");
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(
+            page.iter()
+                .map(|t| t["title"].as_str().unwrap_or_default().to_string()),
+        );
+    }
+}
+
+/// PostgreSQL stopped under two running replicas: requests that need it answer 503 with
+/// `Retry-After` (nothing hangs, nothing says 500), and once it is back both serve again
+/// without a restart, with everything acknowledged before still there.
+#[test]
+fn postgres_going_away_gives_503_then_both_replicas_recover() {
+    let Some(bin) = available("postgres_going_away_gives_503_then_both_replicas_recover") else {
+        return;
+    };
+    let cluster = PgCluster::start(&bin);
+    let url = cluster.create_database();
+    let args = [&ISSUER[..], &["--pg-connect-timeout", "1s"]].concat();
+    let a = TestServer::start_on(&url, &args);
+    let b = TestServer::start_on(&url, &args);
+    let user = sign_up(&a, "pg-down");
+    assert_eq!(create(&b, &user, "before").status().as_u16(), 201);
+
+    cluster.stop_server();
+    for server in [&a, &b] {
+        let started = Instant::now();
+        let response = create(server, &user, "during");
+        assert!(started.elapsed() < Duration::from_secs(10), "answered promptly");
+        assert_eq!(response.status().as_u16(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+        assert_problem(response, 503, ProblemCode::Unavailable);
+        let health = http().get(server.url("/healthz")).send().expect("healthz");
+        assert_eq!(health.status().as_u16(), 200, "the process itself is alive");
+    }
+
+    cluster.start_server();
+    for server in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let status = create(server, &user, "after").status().as_u16();
+            if status == 201 {
+                break;
+            }
+            assert_eq!(status, 503, "only 503 while reconnecting");
+            assert!(Instant::now() < deadline, "no recovery within 15 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let stored = titles(&a, &user);
+    assert!(stored.contains(&"before".to_string()), "{stored:?}");
+    assert!(!stored.contains(&"during".to_string()), "{stored:?}");
+}
+
+/// `keys rotate --database postgres://...` while two replicas run: both sign with the
+/// new key within a few seconds, and tokens signed before still verify on both.
+#[test]
+fn a_key_rotated_on_postgres_reaches_every_replica() {
+    let Some(bin) = available("a_key_rotated_on_postgres_reaches_every_replica") else {
+        return;
+    };
+    let url = PgCluster::shared(&bin).create_database();
+    let a = TestServer::start_on(&url, &ISSUER);
+    let b = TestServer::start_on(&url, &ISSUER);
+    let before = sign_up(&a, "pg-rotate");
+    let rotated = std::process::Command::new(todo_e2e::binary("todo-server"))
+        .args(["keys", "rotate", "--database", &url])
+        .output()
+        .expect("keys rotate");
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let kid = String::from_utf8_lossy(&rotated.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for server in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let fresh = sign_up(server, "pg-rotated");
+            if token_kid(&fresh.access_token) == kid {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never signed with {kid}",
+                server.base_url
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert_eq!(session_status(server, &before.access_token), 200);
+    }
+}
+
+fn token_kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("header");
+    let header: Value = serde_json::from_slice(&bytes).expect("json");
+    header["kid"].as_str().unwrap_or_default().to_string()
+}
