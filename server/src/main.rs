@@ -156,6 +156,15 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Copy this SQLite database (--database) into an empty PostgreSQL database: users,
+    /// sessions, refresh tokens, signing keys and tasks, in one transaction. Stop the
+    /// server first; then start servers with --database set to the URL.
+    ///
+    /// Example: todo-server migrate-to postgres://todo@db.internal/todo --database ./todo.db
+    MigrateTo {
+        /// The PostgreSQL URL to copy into
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +197,7 @@ fn main() -> ExitCode {
         Some(Command::Keys {
             command: KeysCommand::Rotate,
         }) => rotate_keys(&cli.serve.database, &cli.serve.key_encryption),
+        Some(Command::MigrateTo { url }) => migrate_to(&cli.serve.database, &url),
         None => run_server(cli.serve),
     };
     match result {
@@ -212,6 +222,34 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), St
             .map_err(|e| todo_server::error_chain(&e))
     })?;
     println!("new signing key {kid}");
+    Ok(())
+}
+
+fn migrate_to(database: &DatabaseArg, target: &str) -> Result<(), String> {
+    let DatabaseUrl::Sqlite(source) = database.url()? else {
+        return Err("--database must name the SQLite file to copy from".into());
+    };
+    let target_url: DatabaseUrl = target.parse().map_err(|e| todo_server::error_chain(&e))?;
+    if !matches!(target_url, DatabaseUrl::Postgres(_)) {
+        return Err("migrate-to copies into PostgreSQL: give a postgres:// URL".into());
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let copied = runtime
+        .block_on(todo_server::store::copy_sqlite_to_postgres(
+            &source,
+            target,
+            &database.postgres(),
+        ))
+        .map_err(|e| todo_server::error_chain(&e))?;
+    println!(
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys and {} tasks from {} into {target_url}",
+        copied.users,
+        copied.sessions,
+        copied.refresh_tokens,
+        copied.keys,
+        copied.tasks,
+        source.display()
+    );
     Ok(())
 }
 

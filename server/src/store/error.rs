@@ -36,6 +36,8 @@ pub enum StoreError {
     Worker(#[from] JobError),
     #[error("cannot start the database threads")]
     StartThreads(#[source] std::io::Error),
+    #[error("the target database already holds accounts or keys; copy only into an empty database")]
+    NotEmpty,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the write was not committed: {0}")]

@@ -139,3 +139,22 @@ pub fn to_micros(t: OffsetDateTime) -> i64 {
 pub fn from_micros(us: i64) -> Result<OffsetDateTime, time::error::ComponentRange> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
 }
+
+/// Copies a SQLite database into an empty PostgreSQL database (the `migrate-to` command),
+/// migrating the PostgreSQL schema first.
+pub async fn copy_sqlite_to_postgres(
+    from: &std::path::Path,
+    to: &str,
+    options: &PostgresOptions,
+) -> StoreResult<postgres::Copied> {
+    let from = from.to_path_buf();
+    if !from.exists() {
+        return Err(StoreError::BadUrl(format!("{} does not exist", from.display())));
+    }
+    let source = tokio::task::spawn_blocking(move || sqlite::Db::open(&from))
+        .await
+        .map_err(|_| StoreError::Worker(crate::workers::JobError::Stopped))??;
+    let snapshot = source.snapshot().await?;
+    let target = postgres::PgStore::connect(to, options).await?;
+    target.import(&snapshot).await
+}

@@ -127,3 +127,31 @@ impl<T> Written<T> {
         current.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))
     }
 }
+
+/// A session row as stored, for copying a database.
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh-token row as stored (only its hash), for copying a database.
+pub struct RefreshTokenRow {
+    pub token_hash: Vec<u8>,
+    pub session_id: Uuid,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Everything a database holds that outlives a restart (rate-limit windows do not), in
+/// an order that satisfies every foreign key.
+#[derive(Default)]
+pub struct Snapshot {
+    pub users: Vec<UserRecord>,
+    pub sessions: Vec<SessionRow>,
+    pub refresh_tokens: Vec<RefreshTokenRow>,
+    pub keys: Vec<KeyRecord>,
+    pub tasks: Vec<Task>,
+}

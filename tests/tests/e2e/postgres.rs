@@ -315,3 +315,115 @@ fn token_kid(token: &str) -> String {
     let header: Value = serde_json::from_slice(&bytes).expect("json");
     header["kid"].as_str().unwrap_or_default().to_string()
 }
+
+fn all_tasks(server: &TestServer, user: &Account) -> Vec<Value> {
+    http()
+        .get(server.url(&format!(
+            "/api/{}/tasks?limit=500&sort=created&order=asc",
+            user.id
+        )))
+        .bearer_auth(&user.access_token)
+        .send()
+        .expect("list")
+        .json()
+        .expect("tasks")
+}
+
+/// A SQLite database made by this release, copied with `migrate-to` into an empty
+/// PostgreSQL database: a server on the copy accepts the same access and refresh tokens,
+/// still refuses the signed-out session, lists the same tasks field for field, and
+/// numbers new tasks after the copied ones. A second copy into it is refused.
+#[test]
+fn migrate_to_copies_a_sqlite_database_into_postgres() {
+    let Some(bin) = available("migrate_to_copies_a_sqlite_database_into_postgres") else {
+        return;
+    };
+    let folder = tempfile::tempdir().expect("dir");
+    let sqlite = folder.path().join("todo.db").display().to_string();
+    let old = TestServer::start_on(&sqlite, &ISSUER);
+    let ann = sign_up(&old, "copy-ann");
+    let bob = sign_up(&old, "copy-bob");
+    let gone = sign_up(&old, "copy-gone");
+    for (user, body) in [
+        (&ann, json!({"title": "plain"})),
+        (
+            &ann,
+            json!({"title": "full", "description": "d", "priority": "high",
+                      "due_at": "2031-02-03T04:05:06Z", "tags": ["a", "b"]}),
+        ),
+        (&bob, json!({"title": "bob's"})),
+    ] {
+        let created = http()
+            .post(old.url(&format!("/api/{}/tasks", user.id)))
+            .bearer_auth(&user.access_token)
+            .json(&body)
+            .send()
+            .expect("create");
+        assert_eq!(created.status().as_u16(), 201);
+    }
+    let first: Value = all_tasks(&old, &ann)[0].clone();
+    let done = http()
+        .patch(old.url(&format!("/api/{}/tasks/{}/complete", ann.id, first["id"])))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .expect("complete");
+    assert_eq!(done.status().as_u16(), 200);
+    let signed_out = http()
+        .post(old.url("/api/auth/sign-out"))
+        .bearer_auth(&gone.access_token)
+        .json(&json!({}))
+        .send()
+        .expect("sign-out");
+    assert_eq!(signed_out.status().as_u16(), 204);
+    let (ann_before, bob_before) = (all_tasks(&old, &ann), all_tasks(&old, &bob));
+    drop(old);
+
+    let url = PgCluster::shared(&bin).create_database();
+    let migrate = |target: &str| {
+        std::process::Command::new(todo_e2e::binary("todo-server"))
+            .args(["migrate-to", target, "--database", &sqlite])
+            .output()
+            .expect("migrate-to runs")
+    };
+    let copied = migrate(&url);
+    let stdout = String::from_utf8_lossy(&copied.stdout);
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(stdout.contains("copied 3 users"), "{stdout}");
+    assert!(stdout.contains("3 tasks"), "{stdout}");
+
+    let new = TestServer::start_on(&url, &ISSUER);
+    assert_eq!(all_tasks(&new, &ann), ann_before);
+    assert_eq!(all_tasks(&new, &bob), bob_before);
+    assert_eq!(
+        session_status(&new, &gone.access_token),
+        401,
+        "signed out stays out"
+    );
+    let refreshed = http()
+        .post(new.url("/api/auth/refresh"))
+        .json(&json!({"refresh_token": ann.refresh_token}))
+        .send()
+        .expect("refresh");
+    assert_eq!(refreshed.status().as_u16(), 200, "the refresh token carried over");
+    let next: Value = create(&new, &bob, "after the move").json().expect("task");
+    let highest = ann_before
+        .iter()
+        .chain(&bob_before)
+        .filter_map(|t| t["id"].as_i64())
+        .max()
+        .expect("ids");
+    assert!(next["id"].as_i64().expect("id") > highest, "{next}");
+
+    let again = migrate(&url);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("empty database"), "{stderr}");
+    assert!(
+        !stderr.contains("postgres://todo@"),
+        "the URL is not echoed: {stderr}"
+    );
+}

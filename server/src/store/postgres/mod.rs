@@ -3,6 +3,7 @@
 //! same storage interface as SQLite. Every write is one transaction committed with
 //! `synchronous_commit = on` before the caller is answered.
 
+mod import;
 mod migrations;
 mod rows;
 mod storage;
@@ -14,6 +15,8 @@ use std::sync::Arc;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+
+pub use import::Copied;
 
 use super::error::Health;
 use super::{PostgresOptions, StoreError, StoreResult};

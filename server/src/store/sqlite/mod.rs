@@ -1,6 +1,7 @@
 //! The SQLite backend: a writer thread with group commit, reader threads, migrations,
 //! and one module of SQL per table.
 
+mod export;
 mod keys;
 mod limits;
 mod migrations;
@@ -106,6 +107,11 @@ impl Db {
                 health,
             }),
         })
+    }
+
+    /// Everything the database holds, from one snapshot.
+    pub async fn snapshot(&self) -> StoreResult<crate::store::Snapshot> {
+        self.read(export::snapshot).await
     }
 
     /// Runs `f` on a reader connection.

@@ -171,6 +171,13 @@ pub fn set_completed(
     .optional()
 }
 
+/// Every task of every user, by id (for `migrate-to`).
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Task>> {
+    conn.prepare(&format!("SELECT {COLUMNS} FROM tasks ORDER BY id"))?
+        .query_map([], task_from_row)?
+        .collect()
+}
+
 /// Escapes `%`, `_` and `\` so a search is a plain substring match.
 fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

@@ -1,0 +1,128 @@
+//! Fills an empty database with a [`Snapshot`] in one transaction, for `migrate-to`:
+//! either everything is copied or nothing is.
+
+use super::PgStore;
+use super::rows::priority_to_sql;
+use crate::store::{Snapshot, StoreError, StoreResult, to_micros};
+
+/// How many rows of each table were copied.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Copied {
+    pub users: usize,
+    pub sessions: usize,
+    pub refresh_tokens: usize,
+    pub keys: usize,
+    pub tasks: usize,
+}
+
+impl PgStore {
+    pub async fn import(&self, snapshot: &Snapshot) -> StoreResult<Copied> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let held: i64 = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM signing_keys)",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        if held > 0 {
+            return Err(StoreError::NotEmpty);
+        }
+        let user = tx
+            .prepare(
+                "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        for r in &snapshot.users {
+            let u = &r.user;
+            tx.execute(
+                &user,
+                &[
+                    &u.id,
+                    &u.email,
+                    &u.name,
+                    &r.password_hash,
+                    &to_micros(u.created_at),
+                ],
+            )
+            .await?;
+        }
+        let session = tx
+            .prepare("INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)")
+            .await?;
+        for s in &snapshot.sessions {
+            tx.execute(
+                &session,
+                &[&s.id, &s.user_id, &s.created_at, &s.expires_at, &s.revoked_at],
+            )
+            .await?;
+        }
+        let token = tx
+            .prepare("INSERT INTO refresh_tokens (token_hash, session_id, expires_at, used_at) VALUES ($1, $2, $3, $4)")
+            .await?;
+        for t in &snapshot.refresh_tokens {
+            tx.execute(&token, &[&t.token_hash, &t.session_id, &t.expires_at, &t.used_at])
+                .await?;
+        }
+        let key = tx
+            .prepare("INSERT INTO signing_keys (kid, secret_key, public_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
+            .await?;
+        for k in &snapshot.keys {
+            let retired = k.retired_at.map(to_micros);
+            tx.execute(
+                &key,
+                &[
+                    &k.kid,
+                    &k.stored_secret,
+                    &k.public_key.as_slice(),
+                    &to_micros(k.created_at),
+                    &retired,
+                ],
+            )
+            .await?;
+        }
+        let task = tx
+            .prepare(
+                "INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags,
+                                    created_at, updated_at, completed_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .await?;
+        for t in &snapshot.tasks {
+            tx.execute(
+                &task,
+                &[
+                    &t.id,
+                    &t.user_id,
+                    &t.title,
+                    &t.description,
+                    &t.completed,
+                    &priority_to_sql(t.priority),
+                    &t.due_at.map(to_micros),
+                    &t.tags,
+                    &to_micros(t.created_at),
+                    &to_micros(t.updated_at),
+                    &t.completed_at.map(to_micros),
+                    &t.version,
+                ],
+            )
+            .await?;
+        }
+        // New tasks continue after the copied ids.
+        tx.execute(
+            "SELECT setval(pg_get_serial_sequence('tasks', 'id'), GREATEST((SELECT max(id) FROM tasks), 1),
+                           (SELECT max(id) FROM tasks) IS NOT NULL)",
+            &[],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Copied {
+            users: snapshot.users.len(),
+            sessions: snapshot.sessions.len(),
+            refresh_tokens: snapshot.refresh_tokens.len(),
+            keys: snapshot.keys.len(),
+            tasks: snapshot.tasks.len(),
+        })
+    }
+}

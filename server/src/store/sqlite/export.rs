@@ -1,0 +1,56 @@
+//! Reads a whole database in one read transaction, for `migrate-to`.
+
+use rusqlite::Connection;
+
+use super::{keys, parse_uuid, tasks};
+use crate::store::{RefreshTokenRow, SessionRow, Snapshot, UserRecord};
+
+pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
+    let tx = conn.unchecked_transaction()?;
+    let users = tx
+        .prepare("SELECT id, email, name, created_at, password_hash FROM users")?
+        .query_map([], |r| {
+            Ok(UserRecord {
+                user: todo_api::User {
+                    id: parse_uuid(r.get(0)?)?,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    created_at: super::from_micros(r.get(3)?)?,
+                },
+                password_hash: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let sessions = tx
+        .prepare("SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions")?
+        .query_map([], |r| {
+            Ok(SessionRow {
+                id: parse_uuid(r.get(0)?)?,
+                user_id: parse_uuid(r.get(1)?)?,
+                created_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                revoked_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let refresh_tokens = tx
+        .prepare("SELECT token_hash, session_id, expires_at, used_at FROM refresh_tokens")?
+        .query_map([], |r| {
+            Ok(RefreshTokenRow {
+                token_hash: r.get(0)?,
+                session_id: parse_uuid(r.get(1)?)?,
+                expires_at: r.get(2)?,
+                used_at: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let snapshot = Snapshot {
+        users,
+        sessions,
+        refresh_tokens,
+        keys: keys::all(&tx)?,
+        tasks: tasks::all(&tx)?,
+    };
+    tx.commit()?;
+    Ok(snapshot)
+}
