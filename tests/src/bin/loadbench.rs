@@ -5,6 +5,7 @@
 //!
 //!     cargo build --release -p todo-server && cargo run --release -p todo-e2e --bin loadbench
 //!     loadbench [--seconds N] [--connections N] [--json FILE] [--scale]
+//!     loadbench --postgres [--replicas N]   (SQLite against PostgreSQL, 1 and N servers)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,13 @@ struct Options {
     /// Also run the 1,000,000-task scenarios
     #[arg(long)]
     scale: bool,
+    /// Compare storage backends instead: SQLite, then PostgreSQL with one server and
+    /// with --replicas servers (a throw-away cluster is started here)
+    #[arg(long)]
+    postgres: bool,
+    /// Servers on the one PostgreSQL database in the --postgres comparison
+    #[arg(long, default_value_t = 2)]
+    replicas: usize,
 }
 
 fn options() -> Options {
@@ -155,11 +163,12 @@ struct Measured {
     background_rps: f64,
 }
 
-/// The server under load and the accounts to load it with.
+/// The servers under load (connections spread over them) and the accounts to load them
+/// with.
 struct Target<'a> {
     client: &'a reqwest::Client,
-    base: &'a str,
-    pid: u32,
+    bases: &'a [String],
+    pids: &'a [u32],
     users: &'a [User],
 }
 
@@ -174,17 +183,17 @@ async fn measure(
 ) -> Measured {
     let Target {
         client,
-        base,
-        pid: server_pid,
+        bases,
+        pids,
         users,
     } = *target;
     let stop = Arc::new(AtomicBool::new(false));
-    let pid = server_pid.to_string();
-    let (server_cpu, client_cpu) = (cpu_seconds(&pid), cpu_seconds("self"));
+    let servers_cpu = || -> f64 { pids.iter().map(|p| cpu_seconds(&p.to_string())).sum() };
+    let (server_cpu, client_cpu) = (servers_cpu(), cpu_seconds("self"));
     let start = Instant::now();
     let mut workers = Vec::new();
     for w in 0..connections + flood {
-        let (client, base, stop) = (client.clone(), base.to_string(), stop.clone());
+        let (client, base, stop) = (client.clone(), bases[w % bases.len()].clone(), stop.clone());
         let user = users[w % users.len()].clone();
         let (kind, counted) = if w < connections {
             (scenario, true)
@@ -213,7 +222,7 @@ async fn measure(
     let deadline = start + Duration::from_secs(seconds);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        peak_rss = peak_rss.max(rss_kib(server_pid, "VmRSS:"));
+        peak_rss = peak_rss.max(pids.iter().map(|p| rss_kib(*p, "VmRSS:")).sum());
     }
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
@@ -246,7 +255,7 @@ async fn measure(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         max_ms: all.last().copied().unwrap_or(0) as f64 / 1000.0,
-        server_cores: (cpu_seconds(&pid) - server_cpu) / elapsed,
+        server_cores: (servers_cpu() - server_cpu) / elapsed,
         client_cores: (cpu_seconds("self") - client_cpu) / elapsed,
         peak_rss_mib: peak_rss as f64 / 1024.0,
         background_rps: background as f64 / elapsed,
@@ -374,7 +383,92 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(o));
+    if o.postgres {
+        runtime.block_on(compare_backends(o));
+    } else {
+        runtime.block_on(run(o));
+    }
+}
+
+/// The same scenarios on SQLite, on PostgreSQL with one server, and on PostgreSQL with
+/// `--replicas` servers, each as a ratio to SQLite's figure and to its own `/healthz`.
+async fn compare_backends(o: Options) {
+    let Some(bin) = todo_e2e::postgres::bindir() else {
+        eprintln!("loadbench --postgres: no PostgreSQL binaries (install postgresql)");
+        std::process::exit(2);
+    };
+    let cluster = todo_e2e::postgres::PgCluster::start(&bin);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.connections * 2)
+        .build()
+        .expect("client");
+    let args = ["--no-rate-limit", "--issuer", "http://loadbench"];
+    let configs = [
+        ("sqlite".to_string(), None, 1),
+        ("postgres x1".to_string(), Some(cluster.create_database()), 1),
+        (
+            format!("postgres x{}", o.replicas),
+            Some(cluster.create_database()),
+            o.replicas.max(1),
+        ),
+    ];
+    let scenarios = [
+        Scenario::Health,
+        Scenario::List,
+        Scenario::Get,
+        Scenario::Create,
+        Scenario::Mix,
+    ];
+    let mut table: Vec<(String, Vec<Measured>)> = Vec::new();
+    for (name, url, replicas) in configs {
+        let servers: Vec<TestServer> = match &url {
+            None => vec![TestServer::start(&args)],
+            Some(url) => (0..replicas).map(|_| TestServer::start_on(url, &args)).collect(),
+        };
+        let bases: Vec<String> = servers.iter().map(|s| s.base_url.clone()).collect();
+        let pids: Vec<u32> = servers.iter().map(TestServer::pid).collect();
+        eprintln!("{name}: seeding 64 users x 20 tasks...");
+        let users = seed_users(&client, &bases[0], 64, 20, "u").await;
+        let target = Target {
+            client: &client,
+            bases: &bases,
+            pids: &pids,
+            users: &users,
+        };
+        let mut results = Vec::new();
+        for scenario in scenarios {
+            eprintln!("{name}: running {} for {} s...", scenario.name(), o.seconds);
+            results.push(measure(&target, scenario, o.connections, o.seconds, 0).await);
+        }
+        table.push((name, results));
+    }
+    println!(
+        "todo-server loadbench --postgres: {} connections, {} s per scenario, {} cores shared by client, servers and PostgreSQL",
+        o.connections,
+        o.seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:<14} {:<14} {:>9} {:>7} {:>8} {:>8} {:>9} {:>9}",
+        "backend", "scenario", "req/s", "errors", "p99 ms", "/sqlite", "/healthz", "srv cpu"
+    );
+    let sqlite_rps: Vec<f64> = table[0].1.iter().map(|m| m.rps).collect();
+    for (name, results) in &table {
+        let health = results[0].rps;
+        for (i, m) in results.iter().enumerate() {
+            println!(
+                "{:<14} {:<14} {:>9.0} {:>7} {:>8.2} {:>7.2}x {:>8.2}x {:>9.2}",
+                name,
+                m.name,
+                m.rps,
+                m.errors,
+                m.p99_ms,
+                m.rps / sqlite_rps[i],
+                m.rps / health,
+                m.server_cores
+            );
+        }
+    }
 }
 
 async fn run(o: Options) {
@@ -392,10 +486,11 @@ async fn run(o: Options) {
     eprintln!("seeding 64 users x 20 tasks...");
     let users = seed_users(&client, &base, 64, 20, "u").await;
     let (c, s) = (o.connections, o.seconds);
+    let (bases, pids) = ([base.clone()], [pid]);
     let target = Target {
         client: &client,
-        base: &base,
-        pid,
+        bases: &bases,
+        pids: &pids,
         users: &users,
     };
     let mut results = Vec::new();
@@ -456,10 +551,11 @@ async fn run(o: Options) {
             });
         }
         for scenario in [Scenario::List, Scenario::Get] {
+            let (bases, pids) = ([base.clone()], [server.pid()]);
             let big = Target {
                 client: &client,
-                base: &base,
-                pid: server.pid(),
+                bases: &bases,
+                pids: &pids,
                 users: &big_users,
             };
             let mut m = measure(&big, scenario, c, s, 0).await;

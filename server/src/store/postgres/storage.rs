@@ -1,6 +1,9 @@
 //! The storage interface on PostgreSQL. Each method is one statement or one
 //! transaction; rows that a decision depends on are locked (`FOR UPDATE`) so that two
-//! servers deciding at once decide one after the other.
+//! servers deciding at once decide one after the other. A conditional task write is one
+//! statement (`UPDATE ... WHERE version = $n`, which PostgreSQL re-checks on the newest
+//! row after any lock wait); only when it matched nothing is the task read again, to
+//! tell 404 from 412.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -403,8 +406,8 @@ impl Storage for PgStore {
 
     async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)> {
         self.observe(async {
-            let mut client = self.client().await?;
-            tasks::list(&mut client, owner, query).await
+            let client = self.client().await?;
+            tasks::list(&client, owner, query).await
         })
         .await
     }
@@ -435,14 +438,13 @@ impl Storage for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let written = match tasks::replace(&tx, owner, id, expected, draft, completed, now).await? {
-                Some(task) => Written::Done(task),
-                None => Written::from_miss(tasks::get(&tx, owner, id).await?),
-            };
-            tx.commit().await?;
-            Ok(written)
+            let client = self.client().await?;
+            Ok(
+                match tasks::replace(&client, owner, id, expected, draft, completed, now).await? {
+                    Some(task) => Written::Done(task),
+                    None => Written::from_miss(tasks::get(&client, owner, id).await?),
+                },
+            )
         })
         .await
     }
@@ -456,29 +458,25 @@ impl Storage for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let written = match tasks::set_completed(&tx, owner, id, expected, target, now).await? {
-                Some(task) => Written::Done(task),
-                None => Written::from_miss(tasks::get(&tx, owner, id).await?),
-            };
-            tx.commit().await?;
-            Ok(written)
+            let client = self.client().await?;
+            Ok(
+                match tasks::set_completed(&client, owner, id, expected, target, now).await? {
+                    Some(task) => Written::Done(task),
+                    None => Written::from_miss(tasks::get(&client, owner, id).await?),
+                },
+            )
         })
         .await
     }
 
     async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
         self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let written = if tasks::delete(&tx, owner, id, expected).await? {
+            let client = self.client().await?;
+            Ok(if tasks::delete(&client, owner, id, expected).await? {
                 Written::Done(())
             } else {
-                Written::from_miss(tasks::get(&tx, owner, id).await?)
-            };
-            tx.commit().await?;
-            Ok(written)
+                Written::from_miss(tasks::get(&client, owner, id).await?)
+            })
         })
         .await
     }

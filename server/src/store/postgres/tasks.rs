@@ -4,7 +4,6 @@
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use todo_api::{SortField, SortOrder, StatusFilter, Task};
-use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::rows::{self, TASK_COLUMNS, priority_to_sql};
@@ -189,48 +188,41 @@ fn order_by(query: &TaskQuery) -> String {
     }
 }
 
-/// One page of the owner's tasks and the total that match, from one snapshot.
+/// One page of the owner's tasks and the total that match, in one statement (so from
+/// one snapshot, and in one round trip): the count LEFT JOINs the page, so an empty page
+/// still brings its total.
 pub(super) async fn list(
-    client: &mut deadpool_postgres::Object,
+    c: &impl GenericClient,
     owner: Owner,
     query: &TaskQuery,
 ) -> StoreResult<(Vec<Task>, u64)> {
     let (filter, mut args) = filter(owner, query);
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
     let filter_args = args.len();
     args.push(Box::new(i64::from(query.limit())));
     args.push(Box::new(i64::from(query.offset())));
+    let order = order_by(query);
     let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
-        order_by(query),
+        "WITH page AS (SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order}
+                       LIMIT ${} OFFSET ${}),
+              total AS (SELECT count(*) AS n FROM tasks WHERE {filter})
+         SELECT page.*, total.n FROM total LEFT JOIN page ON true ORDER BY {order}",
         filter_args + 1,
         filter_args + 2
     );
     let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref() as _).collect();
-    let stmt = tx.prepare_cached(&sql).await?;
-    let tasks = tx
-        .query(&stmt, &refs)
-        .await?
-        .iter()
-        .map(rows::task)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let shown = tasks.len() as u64;
-    // A page that is not full (and not past the end) already tells the total.
-    let total = if shown < u64::from(query.limit()) && (shown > 0 || query.offset() == 0) {
-        u64::from(query.offset()) + shown
-    } else {
-        let stmt = tx
-            .prepare_cached(&format!("SELECT count(*) FROM tasks WHERE {filter}"))
-            .await?;
-        let count: i64 = tx.query_one(&stmt, &refs[..filter_args]).await?.try_get(0)?;
-        count.max(0) as u64
+    let stmt = c.prepare_cached(&sql).await?;
+    let rows = c.query(&stmt, &refs).await?;
+    let total = match rows.first() {
+        Some(row) => row.try_get::<_, i64>(12)?.max(0) as u64,
+        None => 0,
     };
-    tx.commit().await?;
+    let mut tasks = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // The one row of an empty page has no task in it.
+        if row.try_get::<_, Option<i64>>(0)?.is_some() {
+            tasks.push(rows::task(row)?);
+        }
+    }
     Ok((tasks, total))
 }
 
