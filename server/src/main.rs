@@ -59,6 +59,10 @@ struct DatabaseArg {
     /// How long a request waits for a PostgreSQL connection before 503
     #[arg(long, env = "TODO_PG_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
     pg_connect_timeout: Duration,
+    /// CA certificates (PEM) to trust for PostgreSQL's TLS certificate, besides the
+    /// system's (with sslmode=require, or the default prefer)
+    #[arg(long, env = "TODO_PG_CA_FILE", global = true)]
+    pg_ca_file: Option<PathBuf>,
 }
 
 impl DatabaseArg {
@@ -74,6 +78,7 @@ impl DatabaseArg {
             pool_size: self.pg_pool_size.max(1),
             statement_timeout: self.pg_statement_timeout,
             connect_timeout: self.pg_connect_timeout,
+            ca_file: self.pg_ca_file.clone(),
         }
     }
 }

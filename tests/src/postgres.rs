@@ -59,6 +59,8 @@ pub struct PgCluster {
     bin: PathBuf,
     root: tempfile::TempDir,
     pub port: u16,
+    /// More `-c name=value` settings for the server.
+    settings: String,
     /// Stops the cluster when the test process ends, even if drop never runs (statics).
     watchdog: Option<Child>,
 }
@@ -109,12 +111,33 @@ fn check(output: std::io::Result<std::process::Output>, what: &str) {
 impl PgCluster {
     /// Initialises and starts a new cluster.
     pub fn start(bin: &Path) -> PgCluster {
+        Self::start_with(bin, |_| String::new())
+    }
+
+    /// A cluster that also accepts TLS, with a certificate for 127.0.0.1 signed by a
+    /// throw-away CA; returns the CA's certificate (PEM) with it.
+    pub fn start_tls(bin: &Path) -> (PgCluster, PathBuf) {
+        let cluster = Self::start_with(bin, |root| {
+            make_certificates(root);
+            format!(
+                "-c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                root.display()
+            )
+        });
+        let ca = cluster.root.path().join("ca.pem");
+        (cluster, ca)
+    }
+
+    /// `settings` gets the cluster's folder (to write files into, before ownership is
+    /// handed to the server's user) and returns extra server options.
+    fn start_with(bin: &Path, settings: impl FnOnce(&Path) -> String) -> PgCluster {
         let root = tempfile::Builder::new()
             .prefix("todo-pg-")
             .tempdir()
             .expect("temp dir");
         let data = root.path().join("data");
         std::fs::create_dir(&data).expect("data dir");
+        let settings = settings(root.path());
         if let Some(user) = run_as() {
             // The postgres user must reach its folder; nothing else in it is secret.
             use std::os::unix::fs::PermissionsExt;
@@ -140,6 +163,7 @@ impl PgCluster {
             bin: bin.to_path_buf(),
             root,
             port: free_port(),
+            settings,
             watchdog: None,
         };
         cluster.start_server();
@@ -161,9 +185,10 @@ impl PgCluster {
     /// Starts the server (again, after [`stop_server`](Self::stop_server)).
     pub fn start_server(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=400 -c fsync=on",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=400 -c fsync=on {}",
             self.port,
-            self.root.path().display()
+            self.root.path().display(),
+            self.settings
         );
         check(
             pg_command(&self.bin, "pg_ctl")
@@ -262,6 +287,72 @@ impl PgCluster {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 (and localhost), with openssl.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        check(
+            Command::new("openssl").current_dir(dir).args(args).output(),
+            "openssl",
+        )
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        &[
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=todo test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ][..],
+            &ec,
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &[
+                "req",
+                "-new",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ][..],
+            &ec,
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 impl Drop for PgCluster {

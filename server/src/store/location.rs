@@ -63,7 +63,8 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
-/// PostgreSQL connection settings beyond the URL (TLS comes from the URL's `sslmode`).
+/// PostgreSQL connection settings beyond the URL (whether to use TLS comes from the URL's
+/// `sslmode`).
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
     /// Connections per server process.
@@ -72,6 +73,8 @@ pub struct PostgresOptions {
     pub statement_timeout: Duration,
     /// How long a request waits for a free connection or a new one before 503.
     pub connect_timeout: Duration,
+    /// CA certificates (PEM) trusted for TLS besides the system's.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PostgresOptions {
@@ -80,6 +83,7 @@ impl Default for PostgresOptions {
             pool_size: 16,
             statement_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 }

@@ -427,3 +427,42 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         "the URL is not echoed: {stderr}"
     );
 }
+
+/// `sslmode=require`: the server connects over TLS when it trusts the certificate
+/// (`--pg-ca-file`), PostgreSQL confirms the connection is encrypted, and without that
+/// CA the server refuses to start rather than trust an unknown certificate.
+#[test]
+fn sslmode_require_connects_over_verified_tls_only() {
+    let Some(bin) = available("sslmode_require_connects_over_verified_tls_only") else {
+        return;
+    };
+    let (cluster, ca) = PgCluster::start_tls(&bin);
+    let url = format!("{}?sslmode=require", cluster.create_database());
+    let untrusted = std::process::Command::new(todo_e2e::binary("todo-server"))
+        .args(["--bind", "127.0.0.1:0", "--exit-with-stdin", "--database", &url])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("todo-server runs");
+    assert!(
+        !untrusted.status.success(),
+        "an unknown certificate is not trusted"
+    );
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    let ca = ca.display().to_string();
+    let server = TestServer::start_on(&url, &["--pg-ca-file", &ca]);
+    let user = sign_up(&server, "pg-tls");
+    assert_eq!(create(&server, &user, "over tls").status().as_u16(), 201);
+    let db = url
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .expect("name");
+    let encrypted = cluster.psql(
+        db,
+        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE a.application_name = 'todo-server'",
+    );
+    assert_eq!(encrypted, "t", "every server connection is encrypted");
+}

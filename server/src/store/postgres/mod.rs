@@ -8,12 +8,12 @@ mod migrations;
 mod rows;
 mod storage;
 mod tasks;
+mod tls;
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 pub use import::Copied;
@@ -48,7 +48,7 @@ impl PgStore {
             .connect_timeout(options.connect_timeout);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls::connector(options.ca_file.as_deref())?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
