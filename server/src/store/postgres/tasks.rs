@@ -188,9 +188,10 @@ fn order_by(query: &TaskQuery) -> String {
     }
 }
 
-/// One page of the owner's tasks and the total that match, in one statement (so from
-/// one snapshot, and in one round trip): the count LEFT JOINs the page, so an empty page
-/// still brings its total.
+/// One page of the owner's tasks and the total that match, in one statement (one
+/// snapshot, one round trip, one scan): `count(*) OVER ()` counts every match before
+/// LIMIT applies. Only a page past the end (no row to carry the count) needs a second
+/// statement.
 pub(super) async fn list(
     c: &impl GenericClient,
     owner: Owner,
@@ -200,12 +201,10 @@ pub(super) async fn list(
     let filter_args = args.len();
     args.push(Box::new(i64::from(query.limit())));
     args.push(Box::new(i64::from(query.offset())));
-    let order = order_by(query);
     let sql = format!(
-        "WITH page AS (SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order}
-                       LIMIT ${} OFFSET ${}),
-              total AS (SELECT count(*) AS n FROM tasks WHERE {filter})
-         SELECT page.*, total.n FROM total LEFT JOIN page ON true ORDER BY {order}",
+        "SELECT {TASK_COLUMNS}, count(*) OVER () FROM tasks WHERE {filter} ORDER BY {}
+         LIMIT ${} OFFSET ${}",
+        order_by(query),
         filter_args + 1,
         filter_args + 2
     );
@@ -213,17 +212,17 @@ pub(super) async fn list(
     let stmt = c.prepare_cached(&sql).await?;
     let rows = c.query(&stmt, &refs).await?;
     let total = match rows.first() {
-        Some(row) => row.try_get::<_, i64>(12)?.max(0) as u64,
-        None => 0,
-    };
-    let mut tasks = Vec::with_capacity(rows.len());
-    for row in &rows {
-        // The one row of an empty page has no task in it.
-        if row.try_get::<_, Option<i64>>(0)?.is_some() {
-            tasks.push(rows::task(row)?);
+        Some(row) => row.try_get::<_, i64>(12)?,
+        None if query.offset() == 0 => 0,
+        None => {
+            let stmt = c
+                .prepare_cached(&format!("SELECT count(*) FROM tasks WHERE {filter}"))
+                .await?;
+            c.query_one(&stmt, &refs[..filter_args]).await?.try_get(0)?
         }
-    }
-    Ok((tasks, total))
+    };
+    let tasks = rows.iter().map(rows::task).collect::<StoreResult<Vec<_>>>()?;
+    Ok((tasks, total.max(0) as u64))
 }
 
 #[cfg(test)]
