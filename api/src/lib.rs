@@ -2,6 +2,7 @@
 //! OpenAPI schemas from them with the `openapi` feature) and for every client.
 
 mod auth;
+mod events;
 pub mod limits;
 #[cfg(feature = "openapi")]
 mod openapi_string;
@@ -12,6 +13,7 @@ mod tasks;
 pub mod text;
 
 pub use auth::*;
+pub use events::*;
 pub use patch::Patch;
 pub use problem::*;
 pub use secret::Secret;

@@ -59,6 +59,10 @@ pub enum ProblemCode {
     TaskNotFound,
     /// `If-Match` named another version than the task's current one; `current` holds it.
     VersionConflict,
+    /// Undo found no change of the user's left to revert.
+    NothingToUndo,
+    /// The user already has the most event streams open at once.
+    TooManyStreams,
     /// The route does not take that method (see `Allow`).
     MethodNotAllowed,
     /// The email is already registered.
@@ -99,6 +103,8 @@ impl ProblemCode {
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
             C::VersionConflict => "version_conflict",
+            C::NothingToUndo => "nothing_to_undo",
+            C::TooManyStreams => "too_many_streams",
             C::MethodNotAllowed => "method_not_allowed",
             C::EmailTaken => "email_taken",
             C::RequestTimeout => "request_timeout",
