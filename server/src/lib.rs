@@ -58,9 +58,11 @@ pub async fn build_app(
     auth.clone().spawn_maintenance(config.maintenance_interval);
     auth.clone()
         .spawn_revocation_sync(config.revocation_sync_interval);
+    let tasks = TaskService::new(db);
+    tasks.clone().spawn_maintenance(config.maintenance_interval);
     Ok(http::app(
         auth,
-        TaskService::new(db),
+        tasks,
         &config.issuer,
         request_timeout,
         http::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),

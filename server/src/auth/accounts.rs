@@ -175,6 +175,11 @@ impl AuthService {
         }
     }
 
+    /// Whether the session was signed out or revoked (here or on another server).
+    pub fn is_signed_out(&self, session_id: &Uuid) -> bool {
+        self.revoked.contains(session_id)
+    }
+
     pub fn keys(&self) -> &KeyRing {
         &self.keys
     }

@@ -54,12 +54,13 @@ impl BearerAuth {
     }
 }
 
-/// The `{user_id}` of `/api/{user_id}/tasks...`, read from the URI because poem-openapi
-/// renames path parameters internally.
+/// The `{user_id}` of a per-user path (`/api/{user_id}/tasks...`, `.../events`,
+/// `.../undo`), read from the URI because poem-openapi renames path parameters
+/// internally.
 fn task_path_owner(path: &str) -> Option<&str> {
     let mut segments = path.strip_prefix("/api/")?.split('/');
     let user = segments.next()?;
-    (segments.next() == Some("tasks")).then_some(user)
+    matches!(segments.next(), Some("tasks" | "events" | "undo")).then_some(user)
 }
 
 #[cfg(test)]
@@ -70,6 +71,8 @@ mod tests {
     fn owner_is_read_from_task_paths_only() {
         assert_eq!(task_path_owner("/api/abc/tasks"), Some("abc"));
         assert_eq!(task_path_owner("/api/abc/tasks/7/complete"), Some("abc"));
+        assert_eq!(task_path_owner("/api/abc/events"), Some("abc"));
+        assert_eq!(task_path_owner("/api/abc/undo"), Some("abc"));
         assert_eq!(task_path_owner("/api/auth/session"), None);
         assert_eq!(task_path_owner("/healthz"), None);
     }

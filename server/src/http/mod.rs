@@ -8,6 +8,7 @@ mod access_log;
 mod allow;
 mod auth_routes;
 pub mod bearer;
+mod change_routes;
 pub mod client_addr;
 mod conditional;
 mod framing;
@@ -56,7 +57,11 @@ pub fn app(
                 auth: auth.clone(),
                 proxies,
             },
-            task_routes::TaskApi { tasks },
+            task_routes::TaskApi { tasks: tasks.clone() },
+            change_routes::ChangeApi {
+                tasks,
+                auth: auth.clone(),
+            },
             meta_routes::MetaApi { auth: auth.clone() },
         ),
         "todo",

@@ -247,6 +247,22 @@ impl From<TaskError> for ProblemResponse {
                 body.0.current = Some(current);
                 ProblemResponse::PreconditionFailed(body)
             }
+            TaskError::NothingToUndo => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::NothingToUndo,
+                e.to_string(),
+                None,
+            )),
+            TaskError::TooManyStreams => ProblemResponse::TooManyRequests(
+                problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ProblemCode::TooManyStreams,
+                    e.to_string(),
+                    None,
+                ),
+                // A stream's place frees when it closes; a crashed one within a minute.
+                5,
+            ),
             TaskError::Store(e) => Self::from_store(e),
         }
     }

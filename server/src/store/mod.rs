@@ -4,6 +4,7 @@
 //! one transaction.
 
 mod error;
+mod feed;
 mod location;
 pub mod postgres;
 mod records;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 pub use error::{StoreError, StoreResult};
+pub use feed::ChangeFeed;
 pub use location::{DatabaseUrl, PostgresOptions};
 pub use records::*;
 
@@ -104,7 +106,42 @@ pub trait Storage: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
     async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>>;
+
+    // The change stream: every task write above appends an event in its own transaction.
+    /// Hints that a user has new events (from this server's commits and other servers').
+    fn changes(&self) -> &ChangeFeed;
+    /// At most `limit` events of the owner after `after`, oldest first.
+    async fn events_after(&self, owner: Owner, after: i64, limit: u32) -> StoreResult<EventPage>;
+    /// Every kept event of one task, oldest first.
+    async fn task_history(&self, owner: Owner, task_id: i64) -> StoreResult<Vec<EventRecord>>;
+    /// Reverts the owner's latest change not yet undone, as a new change; `None` when
+    /// there is nothing left that can be reverted.
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>>;
+    /// Opens a stream lease (until `expires`, renewed while it runs) unless the owner
+    /// already holds `cap` live ones; checked and taken in one transaction.
+    async fn open_stream(
+        &self,
+        owner: Owner,
+        lease: Uuid,
+        now: i64,
+        expires: i64,
+        cap: u32,
+    ) -> StoreResult<bool>;
+    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()>;
+    async fn close_stream(&self, lease: Uuid) -> StoreResult<()>;
+    /// Deletes at most `batch` events older than `before` that are not among the user's
+    /// last `keep`, and expired stream leases; returns how many rows went.
+    async fn delete_old_events(
+        &self,
+        before: OffsetDateTime,
+        keep: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<usize>;
 }
+
+/// How often a SQLite server looks for events committed by other processes on its file.
+const CHANGE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The open database, whichever backend it is.
 pub type Store = Arc<dyn Storage>;
@@ -117,6 +154,7 @@ pub async fn open(url: &DatabaseUrl, options: &PostgresOptions) -> StoreResult<S
             let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&path))
                 .await
                 .map_err(|_| StoreError::Worker(crate::workers::JobError::Stopped))??;
+            db.spawn_watcher(CHANGE_POLL);
             Arc::new(db)
         }
         DatabaseUrl::Postgres(url) => Arc::new(postgres::PgStore::connect(url, options).await?),

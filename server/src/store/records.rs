@@ -155,3 +155,81 @@ pub struct Snapshot {
     pub keys: Vec<KeyRecord>,
     pub tasks: Vec<Task>,
 }
+
+/// One stored change to a task (a row of `task_events`).
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub kind: todo_api::EventType,
+    pub task_id: i64,
+    pub version: i64,
+    /// The task after the change; `None` after a delete.
+    pub task: Option<Task>,
+    /// Set when the change was an undo: the seq it reverted.
+    pub undoes: Option<i64>,
+    pub at: OffsetDateTime,
+}
+
+/// Events after a point, with what the store still keeps.
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<EventRecord>,
+    /// The user's latest seq (0 before any change).
+    pub latest: i64,
+    /// The oldest seq still kept, if any is.
+    pub oldest: Option<i64>,
+}
+
+impl EventPage {
+    /// Whether events after `after` were deleted before they could be read: the reader
+    /// must reload everything.
+    pub fn has_gap_after(&self, after: i64) -> bool {
+        match self.oldest {
+            Some(oldest) => oldest > after + 1,
+            None => self.latest > after,
+        }
+    }
+}
+
+/// What undoing a change does, decided from the change, the task as it was before it,
+/// and the task as it is now (the same rules on both backends).
+#[derive(Debug)]
+pub enum UndoStep {
+    /// The change created the task: delete it (at this version).
+    Delete { version: i64 },
+    /// The change deleted the task: put it back, same id and fields, at `version`.
+    Reinsert { task: Box<Task>, version: i64 },
+    /// The change updated the task: give it back these fields, at `version`.
+    Restore { task: Box<Task>, version: i64 },
+}
+
+impl UndoStep {
+    /// `None` when the change cannot be reverted (the state before it is no longer kept,
+    /// or there is nothing to revert).
+    pub fn plan(target: &EventRecord, before: Option<Task>, now: Option<&Task>) -> Option<UndoStep> {
+        use todo_api::EventType as E;
+        match (target.kind, before, now) {
+            (E::Created, _, Some(now)) => Some(UndoStep::Delete { version: now.version }),
+            (E::Deleted, Some(before), None) => Some(UndoStep::Reinsert {
+                version: target.version.max(before.version) + 1,
+                task: Box::new(before),
+            }),
+            (E::Updated, Some(before), Some(now)) => Some(UndoStep::Restore {
+                version: now.version + 1,
+                task: Box::new(before),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What an undo did.
+#[derive(Debug)]
+pub struct Undone {
+    pub target_seq: i64,
+    pub target_kind: todo_api::EventType,
+    /// The undo's own event.
+    pub seq: i64,
+    /// The task after the undo; `None` when it deleted the task.
+    pub task: Option<Task>,
+}

@@ -2,6 +2,7 @@
 
 pub mod model;
 mod service;
+pub mod stream;
 
 pub use crate::store::Expected;
 pub use model::{Owner, PatchedTask, TaskDraft, TaskQuery};
@@ -18,6 +19,13 @@ pub enum TaskError {
     /// The write named another version; the task as it is now.
     #[error("task {} has changed: it is at version {}", .0.id, .0.version)]
     VersionConflict(Box<todo_api::Task>),
+    #[error("nothing left to undo")]
+    NothingToUndo,
+    #[error(
+        "too many event streams are open for this user (at most {})",
+        todo_api::limits::STREAMS_PER_USER
+    )]
+    TooManyStreams,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

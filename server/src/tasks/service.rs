@@ -1,4 +1,4 @@
-use todo_api::{Task, TaskPatch};
+use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
 use crate::store::{self, Expected, Store, Written};
@@ -94,6 +94,89 @@ impl TaskService {
             .set_completed(owner, id, expected, target, store::now())
             .await?;
         settle(id, written)
+    }
+}
+
+impl TaskService {
+    /// The kept changes of one task, each with the task before and after it.
+    pub async fn history(&self, owner: Owner, id: i64) -> Result<Vec<HistoryEntry>, TaskError> {
+        let records = self.db.task_history(owner, id).await?;
+        if records.is_empty() {
+            // A task from before the history was kept has none; a missing task is 404.
+            self.get(owner, id).await?;
+        }
+        let mut before = None;
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let after = record.task.clone();
+                let entry = HistoryEntry {
+                    seq: record.seq,
+                    kind: record.kind,
+                    at: record.at,
+                    before: std::mem::replace(&mut before, after.clone()),
+                    after,
+                    undoes: record.undoes,
+                };
+                entry
+            })
+            .collect())
+    }
+
+    /// Reverts the owner's latest change not yet undone.
+    pub async fn undo(&self, owner: Owner) -> Result<UndoResult, TaskError> {
+        let undone = self
+            .db
+            .undo_latest(owner, store::now())
+            .await?
+            .ok_or(TaskError::NothingToUndo)?;
+        Ok(UndoResult {
+            undone_seq: undone.target_seq,
+            undone_type: undone.target_kind,
+            seq: undone.seq,
+            task: undone.task,
+        })
+    }
+
+    /// The change stream (see [`super::stream`]).
+    pub async fn stream(
+        &self,
+        start: super::stream::StreamStart,
+        signed_in: impl Fn() -> bool + Send + 'static,
+    ) -> Result<tokio::sync::mpsc::Receiver<super::stream::StreamItem>, TaskError> {
+        super::stream::open(self.db.clone(), start, signed_in).await
+    }
+
+    /// Runs [`Self::maintain`] every `interval` until the process ends.
+    pub fn spawn_maintenance(self, interval: std::time::Duration) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.maintain().await {
+                    tracing::warn!(error = %e, "event clean-up failed; will retry");
+                }
+            }
+        });
+    }
+
+    /// Deletes events past what is kept (the last 10,000 per user, and every one of the
+    /// last 7 days) and expired stream leases, a batch per write.
+    pub async fn maintain(&self) -> Result<(), TaskError> {
+        use todo_api::limits::{EVENTS_KEPT, EVENTS_KEPT_DAYS};
+        const BATCH: u32 = 1_000;
+        loop {
+            let now = time::OffsetDateTime::now_utc();
+            let before = now - time::Duration::days(EVENTS_KEPT_DAYS);
+            let deleted = self
+                .db
+                .delete_old_events(before, EVENTS_KEPT, store::to_micros(now), BATCH)
+                .await?;
+            if deleted < BATCH as usize {
+                return Ok(());
+            }
+        }
     }
 }
 

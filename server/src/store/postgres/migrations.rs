@@ -69,6 +69,29 @@ const MIGRATIONS: &[&str] = &[
         count        integer NOT NULL
      );
      CREATE INDEX rate_limits_by_start ON rate_limits(window_start);",
+    // 2: the change stream: one event per task change, numbered per user in commit order
+    //    (`users.event_seq` is the counter, its row lock the order), and stream leases.
+    "ALTER TABLE users ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
+     CREATE TABLE task_events (
+        user_id  uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        seq      bigint NOT NULL,
+        kind     text NOT NULL,
+        task_id  bigint NOT NULL,
+        version  bigint NOT NULL,
+        task     text,
+        undoes   bigint,
+        at       bigint NOT NULL,
+        PRIMARY KEY (user_id, seq)
+     );
+     CREATE INDEX task_events_by_task ON task_events(user_id, task_id, seq);
+     CREATE INDEX task_events_undone ON task_events(user_id, undoes) WHERE undoes IS NOT NULL;
+     CREATE INDEX task_events_by_at ON task_events(at);
+     CREATE TABLE stream_leases (
+        id          uuid PRIMARY KEY,
+        user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at  bigint NOT NULL
+     );
+     CREATE INDEX stream_leases_by_user ON stream_leases(user_id, expires_at);",
 ];
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {

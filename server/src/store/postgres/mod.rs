@@ -3,7 +3,9 @@
 //! same storage interface as SQLite. Every write is one transaction committed with
 //! `synchronous_commit = on` before the caller is answered.
 
+mod events;
 mod import;
+mod listen;
 mod migrations;
 mod rows;
 mod storage;
@@ -24,6 +26,7 @@ use super::{PostgresOptions, StoreError, StoreResult};
 pub struct PgStore {
     pool: Pool,
     health: Arc<Health>,
+    feed: Arc<super::ChangeFeed>,
 }
 
 impl PgStore {
@@ -46,6 +49,7 @@ impl PgStore {
             .options(&merged)
             .application_name("todo-server")
             .connect_timeout(options.connect_timeout);
+        let listener_config = config.clone();
         let manager = Manager::from_config(
             config,
             tls::connector(options.ca_file.as_deref())?,
@@ -64,9 +68,15 @@ impl PgStore {
         let store = PgStore {
             pool,
             health: Arc::new(Health::default()),
+            feed: Arc::default(),
         };
         let mut client = store.client().await?;
         migrations::run(&mut client).await?;
+        listen::spawn(
+            listener_config,
+            tls::connector(options.ca_file.as_deref())?,
+            &store.feed,
+        );
         Ok(store)
     }
 

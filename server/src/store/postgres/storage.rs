@@ -10,12 +10,13 @@ use time::OffsetDateTime;
 use todo_api::{Task, User};
 use uuid::Uuid;
 
-use super::{PgStore, rows, tasks};
+use super::{PgStore, events, rows, tasks};
 use crate::store::{
-    Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation, RefreshStep, SignOut, Storage,
-    StoreResult, UserRecord, Written, to_micros,
+    ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
+    RefreshStep, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written, to_micros,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
+use todo_api::EventType;
 
 /// Serialises key changes: two servers starting on a new database make one first key.
 const KEYS_LOCK: i64 = 0x746f_646f_6b65_7973; // "todokeys"
@@ -421,11 +422,30 @@ impl Storage for PgStore {
     }
 
     async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
-        self.observe(async {
-            let client = self.client().await?;
-            tasks::insert(&client, owner, draft, now).await
-        })
-        .await
+        let (task, seq) = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let seq = events::next_seq(&tx, owner.id()).await?;
+                let task = tasks::insert(&tx, owner, draft, now).await?;
+                events::append(
+                    &tx,
+                    owner.id(),
+                    seq,
+                    EventType::Created,
+                    task.id,
+                    task.version,
+                    Some(&task),
+                    None,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok((task, seq))
+            })
+            .await?;
+        self.feed.publish(owner.id(), seq);
+        Ok(task)
     }
 
     async fn replace_task(
@@ -438,13 +458,11 @@ impl Storage for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.observe(async {
-            let client = self.client().await?;
-            Ok(
-                match tasks::replace(&client, owner, id, expected, draft, completed, now).await? {
-                    Some(task) => Written::Done(task),
-                    None => Written::from_miss(tasks::get(&client, owner, id).await?),
-                },
-            )
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let seq = events::next_seq(&tx, owner.id()).await?;
+            let changed = tasks::replace(&tx, owner, id, expected, draft, completed, now).await?;
+            self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
     }
@@ -458,26 +476,243 @@ impl Storage for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.observe(async {
-            let client = self.client().await?;
-            Ok(
-                match tasks::set_completed(&client, owner, id, expected, target, now).await? {
-                    Some(task) => Written::Done(task),
-                    None => Written::from_miss(tasks::get(&client, owner, id).await?),
-                },
-            )
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let seq = events::next_seq(&tx, owner.id()).await?;
+            let changed = tasks::set_completed(&tx, owner, id, expected, target, now).await?;
+            self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
     }
 
     async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
+        let now = crate::store::now();
         self.observe(async {
-            let client = self.client().await?;
-            Ok(if tasks::delete(&client, owner, id, expected).await? {
-                Written::Done(())
-            } else {
-                Written::from_miss(tasks::get(&client, owner, id).await?)
-            })
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let seq = events::next_seq(&tx, owner.id()).await?;
+            let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {
+                let current = tasks::get(&tx, owner, id).await?;
+                tx.rollback().await?;
+                return Ok(Written::from_miss(current));
+            };
+            events::append(
+                &tx,
+                owner.id(),
+                seq,
+                EventType::Deleted,
+                id,
+                version,
+                None,
+                None,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            self.feed.publish(owner.id(), seq);
+            Ok(Written::Done(()))
         })
         .await
+    }
+
+    fn changes(&self) -> &ChangeFeed {
+        &self.feed
+    }
+
+    async fn events_after(&self, owner: Owner, after: i64, limit: u32) -> StoreResult<EventPage> {
+        self.observe(async {
+            let mut client = self.client().await?;
+            // One snapshot for the counters and the page.
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let page = events::after(&tx, owner.id(), after, limit).await?;
+            tx.commit().await?;
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn task_history(&self, owner: Owner, task_id: i64) -> StoreResult<Vec<EventRecord>> {
+        self.observe(async {
+            let client = self.client().await?;
+            events::history(&client, owner.id(), task_id).await
+        })
+        .await
+    }
+
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>> {
+        let undone = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let user = owner.id();
+                // The user's lock first: no other change of theirs commits meanwhile.
+                let seq = events::next_seq(&tx, user).await?;
+                for target in events::undoable(&tx, user, UNDO_SEARCH).await? {
+                    let before = events::before(&tx, user, target.task_id, target.seq).await?;
+                    let current = tasks::get(&tx, owner, target.task_id).await?;
+                    let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
+                        continue;
+                    };
+                    let (kind, task, version) = match step {
+                        UndoStep::Delete { version } => {
+                            tasks::delete(&tx, owner, target.task_id, Expected::Version(version)).await?;
+                            (EventType::Deleted, None, version)
+                        }
+                        UndoStep::Reinsert { task, version } => {
+                            let task = tasks::reinsert(&tx, owner, &task, version, now).await?;
+                            (EventType::Created, Some(task), version)
+                        }
+                        UndoStep::Restore { task, version } => {
+                            let task = tasks::restore(&tx, owner, &task, version, now).await?;
+                            (EventType::Updated, task, version)
+                        }
+                    };
+                    events::append(
+                        &tx,
+                        user,
+                        seq,
+                        kind,
+                        target.task_id,
+                        version,
+                        task.as_ref(),
+                        Some(target.seq),
+                        now,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(Some(Undone {
+                        target_seq: target.seq,
+                        target_kind: target.kind,
+                        seq,
+                        task,
+                    }));
+                }
+                tx.rollback().await?;
+                Ok(None)
+            })
+            .await?;
+        if let Some(undone) = &undone {
+            self.feed.publish(owner.id(), undone.seq);
+        }
+        Ok(undone)
+    }
+
+    async fn open_stream(
+        &self,
+        owner: Owner,
+        lease: Uuid,
+        now: i64,
+        expires: i64,
+        cap: u32,
+    ) -> StoreResult<bool> {
+        self.observe(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            // Two streams opening at once on two servers count one after the other.
+            tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&owner.id()])
+                .await?;
+            let n = tx
+                .execute(
+                    "INSERT INTO stream_leases (id, user_id, expires_at)
+                     SELECT $1, $2, $3
+                     WHERE (SELECT count(*) FROM stream_leases WHERE user_id = $2 AND expires_at > $4) < $5",
+                    &[&lease, &owner.id(), &expires, &now, &i64::from(cap)],
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()> {
+        self.observe(async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "UPDATE stream_leases SET expires_at = $2 WHERE id = $1",
+                    &[&lease, &expires],
+                )
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close_stream(&self, lease: Uuid) -> StoreResult<()> {
+        self.observe(async {
+            let client = self.client().await?;
+            client
+                .execute("DELETE FROM stream_leases WHERE id = $1", &[&lease])
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_old_events(
+        &self,
+        before: OffsetDateTime,
+        keep: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<usize> {
+        self.observe(async {
+            let client = self.client().await?;
+            events::prune(&client, before, keep, now, batch).await
+        })
+        .await
+    }
+}
+
+/// How many of the latest changes undo looks through for one it can revert.
+const UNDO_SEARCH: u32 = 200;
+
+impl PgStore {
+    /// Ends a conditional task write begun with the user's seq taken: with an `updated`
+    /// event when it changed the task (a write that set what was already there leaves
+    /// `updated_at` as it was), else rolled back, telling 404 from 412 on a miss.
+    async fn finish_task_write(
+        &self,
+        tx: deadpool_postgres::Transaction<'_>,
+        owner: Owner,
+        id: i64,
+        seq: i64,
+        now: OffsetDateTime,
+        changed: Option<Task>,
+    ) -> StoreResult<Written<Task>> {
+        match changed {
+            Some(task) if task.updated_at == now => {
+                events::append(
+                    &tx,
+                    owner.id(),
+                    seq,
+                    EventType::Updated,
+                    id,
+                    task.version,
+                    Some(&task),
+                    None,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                self.feed.publish(owner.id(), seq);
+                Ok(Written::Done(task))
+            }
+            Some(task) => {
+                tx.rollback().await?;
+                Ok(Written::Done(task))
+            }
+            None => {
+                let current = tasks::get(&tx, owner, id).await?;
+                tx.rollback().await?;
+                Ok(Written::from_miss(current))
+            }
+        }
     }
 }

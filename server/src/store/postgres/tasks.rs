@@ -117,18 +117,95 @@ pub(super) async fn set_completed(
     first_task(row)
 }
 
+/// Deletes the task at `expected`; returns the version it had.
 pub(super) async fn delete(
     c: &impl GenericClient,
     owner: Owner,
     id: i64,
     expected: Expected,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<i64>> {
     let stmt = c
         .prepare_cached(
-            "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND ($3::bigint IS NULL OR version = $3)",
+            "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND ($3::bigint IS NULL OR version = $3)
+             RETURNING version",
         )
         .await?;
-    Ok(c.execute(&stmt, &[&id, &owner.id(), &expected.version()]).await? > 0)
+    match c
+        .query_opt(&stmt, &[&id, &owner.id(), &expected.version()])
+        .await?
+    {
+        Some(row) => Ok(Some(row.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Gives the task every field of `snapshot` back (an undo), at `version`.
+pub(super) async fn restore(
+    c: &impl GenericClient,
+    owner: Owner,
+    snapshot: &Task,
+    version: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Option<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET title = $3, description = $4, priority = $5, due_at = $6, tags = $7,
+                          completed = $8, completed_at = $9, version = $10, updated_at = $11
+         WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}"
+    );
+    let row = c
+        .query_opt(
+            &sql,
+            &[
+                &snapshot.id,
+                &owner.id(),
+                &snapshot.title,
+                &snapshot.description,
+                &priority_to_sql(snapshot.priority),
+                &snapshot.due_at.map(to_micros),
+                &snapshot.tags,
+                &snapshot.completed,
+                &snapshot.completed_at.map(to_micros),
+                &version,
+                &to_micros(now),
+            ],
+        )
+        .await?;
+    first_task(row)
+}
+
+/// Puts a deleted task back with its id and fields (an undo), at `version`.
+pub(super) async fn reinsert(
+    c: &impl GenericClient,
+    owner: Owner,
+    snapshot: &Task,
+    version: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Task> {
+    let sql = format!(
+        "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
+                           completed_at, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {TASK_COLUMNS}"
+    );
+    let row = c
+        .query_one(
+            &sql,
+            &[
+                &snapshot.id,
+                &owner.id(),
+                &snapshot.title,
+                &snapshot.description,
+                &priority_to_sql(snapshot.priority),
+                &snapshot.due_at.map(to_micros),
+                &snapshot.tags,
+                &snapshot.completed,
+                &snapshot.completed_at.map(to_micros),
+                &version,
+                &to_micros(snapshot.created_at),
+                &to_micros(now),
+            ],
+        )
+        .await?;
+    rows::task(&row)
 }
 
 /// Escapes `%`, `_` and `\` so a search is a plain substring match.

@@ -64,6 +64,30 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX rate_limits_by_start ON rate_limits(window_start);",
     // 4: task versions, for conditional writes (If-Match).
     "ALTER TABLE tasks ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+    // 5: the change stream: one event per task change, numbered per user in commit order
+    //    (`users.event_seq` is the counter), and leases of open streams.
+    "ALTER TABLE users ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE task_events (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        kind     TEXT NOT NULL,
+        task_id  INTEGER NOT NULL,
+        version  INTEGER NOT NULL,
+        task     TEXT,
+        undoes   INTEGER,
+        at       INTEGER NOT NULL,
+        UNIQUE (user_id, seq)
+     );
+     CREATE INDEX task_events_by_task ON task_events(user_id, task_id, seq);
+     CREATE INDEX task_events_undone ON task_events(user_id, undoes) WHERE undoes IS NOT NULL;
+     CREATE INDEX task_events_by_at ON task_events(at);
+     CREATE TABLE stream_leases (
+        id          TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at  INTEGER NOT NULL
+     );
+     CREATE INDEX stream_leases_by_user ON stream_leases(user_id, expires_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -1,6 +1,7 @@
 //! The SQLite backend: a writer thread with group commit, reader threads, migrations,
 //! and one module of SQL per table.
 
+mod events;
 mod export;
 mod keys;
 mod limits;
@@ -76,6 +77,7 @@ struct DbInner {
     writer: writer::JobSender,
     readers: WorkerPool<Connection>,
     health: Arc<Health>,
+    feed: super::ChangeFeed,
 }
 
 impl Db {
@@ -105,8 +107,37 @@ impl Db {
                 writer: jobs,
                 readers,
                 health,
+                feed: super::ChangeFeed::default(),
             }),
         })
+    }
+
+    /// Every `interval`, looks for events other processes committed on this file and
+    /// wakes their users' streams. Ends when the last `Db` is dropped.
+    pub fn spawn_watcher(&self, interval: std::time::Duration) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut since: Option<i64> = None;
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let db = Db { inner };
+                let seen = since;
+                let outcome = match seen {
+                    None => db.read(events::newest_id).await.map(|id| (Vec::new(), id)),
+                    Some(after) => db.read(move |c| events::changed_since(c, after)).await,
+                };
+                match outcome {
+                    Ok((users, newest)) => {
+                        for (user, seq) in users {
+                            db.inner.feed.publish(user, seq);
+                        }
+                        since = Some(newest);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "could not look for new events; will retry"),
+                }
+            }
+        });
     }
 
     /// Everything the database holds, from one snapshot.

@@ -6,12 +6,13 @@ use time::OffsetDateTime;
 use todo_api::{Task, User};
 use uuid::Uuid;
 
-use super::{Db, keys, limits, sessions, tasks, users};
+use super::{Db, events, keys, limits, sessions, tasks, users};
 use crate::store::{
-    Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation, RefreshStep, SignOut, Storage,
-    StoreResult, UserRecord, Written,
+    ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
+    RefreshStep, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
+use todo_api::EventType;
 
 #[async_trait]
 impl Storage for Db {
@@ -173,7 +174,24 @@ impl Storage for Db {
 
     async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
         let draft = draft.clone();
-        self.write(move |tx| tasks::insert(tx, owner, &draft, now)).await
+        let (task, seq) = self
+            .write(move |tx| {
+                let task = tasks::insert(tx, owner, &draft, now)?;
+                let seq = events::append(
+                    tx,
+                    owner.id(),
+                    EventType::Created,
+                    task.id,
+                    task.version,
+                    Some(&task),
+                    None,
+                    now,
+                )?;
+                Ok((task, seq))
+            })
+            .await?;
+        self.inner.feed.publish(owner.id(), seq);
+        Ok(task)
     }
 
     async fn replace_task(
@@ -186,13 +204,8 @@ impl Storage for Db {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         let draft = draft.clone();
-        self.write(move |tx| {
-            Ok(
-                match tasks::replace(tx, owner, id, expected, &draft, completed, now)? {
-                    Some(task) => Written::Done(task),
-                    None => Written::from_miss(tasks::get(tx, owner, id)?),
-                },
-            )
+        self.write_task(owner, id, now, move |tx| {
+            tasks::replace(tx, owner, id, expected, &draft, completed, now)
         })
         .await
     }
@@ -205,25 +218,169 @@ impl Storage for Db {
         target: Option<bool>,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
-        self.write(move |tx| {
-            Ok(
-                match tasks::set_completed(tx, owner, id, expected, target, now)? {
-                    Some(task) => Written::Done(task),
-                    None => Written::from_miss(tasks::get(tx, owner, id)?),
-                },
-            )
+        self.write_task(owner, id, now, move |tx| {
+            tasks::set_completed(tx, owner, id, expected, target, now)
         })
         .await
     }
 
     async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
-        self.write(move |tx| {
-            Ok(if tasks::delete(tx, owner, id, expected)? {
-                Written::Done(())
-            } else {
-                Written::from_miss(tasks::get(tx, owner, id)?)
+        let now = crate::store::now();
+        let (written, seq) = self
+            .write(move |tx| {
+                Ok(match tasks::delete(tx, owner, id, expected)? {
+                    Some(version) => {
+                        let seq =
+                            events::append(tx, owner.id(), EventType::Deleted, id, version, None, None, now)?;
+                        (Written::Done(()), Some(seq))
+                    }
+                    None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
+                })
             })
-        })
-        .await
+            .await?;
+        if let Some(seq) = seq {
+            self.inner.feed.publish(owner.id(), seq);
+        }
+        Ok(written)
+    }
+
+    fn changes(&self) -> &ChangeFeed {
+        &self.inner.feed
+    }
+
+    async fn events_after(&self, owner: Owner, after: i64, limit: u32) -> StoreResult<EventPage> {
+        self.read(move |c| events::after(c, owner.id(), after, limit))
+            .await
+    }
+
+    async fn task_history(&self, owner: Owner, task_id: i64) -> StoreResult<Vec<EventRecord>> {
+        self.read(move |c| events::history(c, owner.id(), task_id)).await
+    }
+
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>> {
+        let undone = self
+            .write(move |tx| {
+                let user = owner.id();
+                for target in events::undoable(tx, user, UNDO_SEARCH)? {
+                    let before = events::before(tx, user, target.task_id, target.seq)?;
+                    let current = tasks::get(tx, owner, target.task_id)?;
+                    let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
+                        continue;
+                    };
+                    let (kind, task, version) = match step {
+                        UndoStep::Delete { version } => {
+                            tasks::delete(tx, owner, target.task_id, Expected::Version(version))?;
+                            (EventType::Deleted, None, version)
+                        }
+                        UndoStep::Reinsert { task, version } => {
+                            let task = tasks::reinsert(tx, owner, &task, version, now)?;
+                            (EventType::Created, Some(task), version)
+                        }
+                        UndoStep::Restore { task, version } => {
+                            let task = tasks::restore(tx, owner, &task, version, now)?;
+                            (EventType::Updated, task, version)
+                        }
+                    };
+                    let seq = events::append(
+                        tx,
+                        user,
+                        kind,
+                        target.task_id,
+                        version,
+                        task.as_ref(),
+                        Some(target.seq),
+                        now,
+                    )?;
+                    return Ok(Some(Undone {
+                        target_seq: target.seq,
+                        target_kind: target.kind,
+                        seq,
+                        task,
+                    }));
+                }
+                Ok(None)
+            })
+            .await?;
+        if let Some(undone) = &undone {
+            self.inner.feed.publish(owner.id(), undone.seq);
+        }
+        Ok(undone)
+    }
+
+    async fn open_stream(
+        &self,
+        owner: Owner,
+        lease: Uuid,
+        now: i64,
+        expires: i64,
+        cap: u32,
+    ) -> StoreResult<bool> {
+        self.write(move |tx| events::open_lease(tx, owner.id(), lease, now, expires, cap))
+            .await
+    }
+
+    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()> {
+        self.write(move |tx| events::renew_lease(tx, lease, expires))
+            .await
+    }
+
+    async fn close_stream(&self, lease: Uuid) -> StoreResult<()> {
+        self.write(move |tx| events::close_lease(tx, lease)).await
+    }
+
+    async fn delete_old_events(
+        &self,
+        before: OffsetDateTime,
+        keep: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<usize> {
+        self.write(move |tx| events::prune(tx, before, keep, now, batch))
+            .await
+    }
+}
+
+/// How many of the latest changes undo looks through for one it can revert.
+const UNDO_SEARCH: u32 = 200;
+
+impl Db {
+    /// A conditional task write with its event: `Done` (and an `updated` event) when it
+    /// changed the task, which a write that set what was already there does not (its
+    /// `updated_at` is not `now`).
+    async fn write_task<F>(
+        &self,
+        owner: Owner,
+        id: i64,
+        now: OffsetDateTime,
+        write: F,
+    ) -> StoreResult<Written<Task>>
+    where
+        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<Task>> + Send + 'static,
+    {
+        let (written, seq) = self
+            .write(move |tx| {
+                Ok(match write(tx)? {
+                    Some(task) if task.updated_at == now => {
+                        let seq = events::append(
+                            tx,
+                            owner.id(),
+                            EventType::Updated,
+                            id,
+                            task.version,
+                            Some(&task),
+                            None,
+                            now,
+                        )?;
+                        (Written::Done(task), Some(seq))
+                    }
+                    Some(task) => (Written::Done(task), None),
+                    None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
+                })
+            })
+            .await?;
+        if let Some(seq) = seq {
+            self.inner.feed.publish(owner.id(), seq);
+        }
+        Ok(written)
     }
 }

@@ -127,13 +127,83 @@ pub fn replace(
     .optional()
 }
 
-/// Deletes the owner's task `id` when it is at the `expected` version.
-pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> rusqlite::Result<bool> {
-    let n = tx.execute(
-        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3)",
-        params![id, owner.id().to_string(), expected.version()],
-    )?;
-    Ok(n > 0)
+/// Deletes the owner's task `id` when it is at the `expected` version; returns the
+/// version it had.
+pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3) RETURNING version",
+    )?
+    .query_row(params![id, owner.id().to_string(), expected.version()], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Gives the owner's task `snapshot.id` every field of `snapshot` back (an undo), at
+/// `version`.
+pub fn restore(
+    tx: &WriteTx<'_>,
+    owner: Owner,
+    snapshot: &Task,
+    version: i64,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Option<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7,
+                          completed = ?8, completed_at = ?9, version = ?10, updated_at = ?11
+         WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+    );
+    tx.query_row(
+        &sql,
+        params![
+            snapshot.id,
+            owner.id().to_string(),
+            snapshot.title,
+            snapshot.description,
+            priority_to_sql(snapshot.priority),
+            snapshot.due_at.map(to_micros),
+            tags_json(&snapshot.tags)?,
+            snapshot.completed,
+            snapshot.completed_at.map(to_micros),
+            version,
+            to_micros(now)
+        ],
+        task_from_row,
+    )
+    .optional()
+}
+
+/// Puts a deleted task back with its id and fields (an undo), at `version`.
+pub fn reinsert(
+    tx: &WriteTx<'_>,
+    owner: Owner,
+    snapshot: &Task,
+    version: i64,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Task> {
+    let sql = format!(
+        "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
+                           completed_at, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING {COLUMNS}"
+    );
+    tx.query_row(
+        &sql,
+        params![
+            snapshot.id,
+            owner.id().to_string(),
+            snapshot.title,
+            snapshot.description,
+            priority_to_sql(snapshot.priority),
+            snapshot.due_at.map(to_micros),
+            tags_json(&snapshot.tags)?,
+            snapshot.completed,
+            snapshot.completed_at.map(to_micros),
+            version,
+            to_micros(snapshot.created_at),
+            to_micros(now)
+        ],
+        task_from_row,
+    )
 }
 
 /// Sets `completed` of the owner's task `id` to `target` (flips it when `None`) when it is

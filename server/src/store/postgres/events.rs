@@ -1,0 +1,219 @@
+//! The `task_events` and `stream_leases` tables on PostgreSQL. Every task write takes
+//! the user's row lock first (`users.event_seq`), so one user's changes commit one
+//! after another in seq order on every server, and a change's event is in its
+//! transaction. The event's insert also sends `NOTIFY todo_events, '<user> <seq>'`,
+//! delivered to every server at commit.
+
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use todo_api::{EventType, Task};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::rows;
+use crate::store::{EventPage, EventRecord, StoreError, StoreResult, to_micros};
+
+pub(super) const CHANNEL: &str = "todo_events";
+
+fn kind_to_sql(kind: EventType) -> &'static str {
+    match kind {
+        EventType::Created => "created",
+        EventType::Updated => "updated",
+        EventType::Deleted => "deleted",
+    }
+}
+
+fn kind_from_sql(text: &str) -> StoreResult<EventType> {
+    match text {
+        "created" => Ok(EventType::Created),
+        "updated" => Ok(EventType::Updated),
+        "deleted" => Ok(EventType::Deleted),
+        other => Err(StoreError::Corrupt(format!("unknown event kind {other:?}"))),
+    }
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("a stored event's task: {e}"))
+}
+
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at";
+
+fn record(row: &Row) -> StoreResult<EventRecord> {
+    let task: Option<String> = row.try_get(4)?;
+    Ok(EventRecord {
+        seq: row.try_get(0)?,
+        kind: kind_from_sql(row.try_get(1)?)?,
+        task_id: row.try_get(2)?,
+        version: row.try_get(3)?,
+        task: task
+            .map(|t| serde_json::from_str(&t).map_err(corrupt))
+            .transpose()?,
+        undoes: row.try_get(5)?,
+        at: rows::time(row.try_get(6)?)?,
+    })
+}
+
+/// Locks the user's row and takes their next seq. Called first in every task-writing
+/// transaction, so locks are always taken user first, then task (no deadlock), and
+/// rolled back with the transaction when the write does not happen.
+pub(super) async fn next_seq(c: &impl GenericClient, user: Uuid) -> StoreResult<i64> {
+    let stmt = c
+        .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+        .await?;
+    Ok(c.query_one(&stmt, &[&user]).await?.try_get(0)?)
+}
+
+/// Records the event `seq` (from [`next_seq`]) of a change to `task_id`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn append(
+    c: &impl GenericClient,
+    user: Uuid,
+    seq: i64,
+    kind: EventType,
+    task_id: i64,
+    version: i64,
+    task: Option<&Task>,
+    undoes: Option<i64>,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    let json = task.map(serde_json::to_string).transpose().map_err(corrupt)?;
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8
+             FROM (SELECT pg_notify('todo_events', $1::text || ' ' || $2::text)) AS notified",
+        )
+        .await?;
+    c.execute(
+        &stmt,
+        &[
+            &user,
+            &seq,
+            &kind_to_sql(kind),
+            &task_id,
+            &version,
+            &json,
+            &undoes,
+            &to_micros(at),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn after(
+    c: &impl GenericClient,
+    user: Uuid,
+    after: i64,
+    limit: u32,
+) -> StoreResult<EventPage> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT u.event_seq, (SELECT min(seq) FROM task_events WHERE user_id = u.id)
+             FROM users u WHERE u.id = $1",
+        )
+        .await?;
+    let (latest, oldest) = match c.query_opt(&stmt, &[&user]).await? {
+        Some(row) => (row.try_get(0)?, row.try_get(1)?),
+        None => (0, None),
+    };
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM task_events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ))
+        .await?;
+    let events = c
+        .query(&stmt, &[&user, &after, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(record)
+        .collect::<StoreResult<_>>()?;
+    Ok(EventPage {
+        events,
+        latest,
+        oldest,
+    })
+}
+
+pub(super) async fn history(
+    c: &impl GenericClient,
+    user: Uuid,
+    task_id: i64,
+) -> StoreResult<Vec<EventRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM task_events WHERE user_id = $1 AND task_id = $2 ORDER BY seq"
+        ))
+        .await?;
+    c.query(&stmt, &[&user, &task_id])
+        .await?
+        .iter()
+        .map(record)
+        .collect()
+}
+
+/// The user's latest changes that are not undos and not undone yet, newest first.
+pub(super) async fn undoable(
+    c: &impl GenericClient,
+    user: Uuid,
+    limit: u32,
+) -> StoreResult<Vec<EventRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = $1 AND e.undoes IS NULL
+           AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = $1 AND u.undoes = e.seq)
+         ORDER BY e.seq DESC LIMIT $2"
+    );
+    c.query(&sql, &[&user, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(record)
+        .collect()
+}
+
+/// The task as it was just before change `seq`.
+pub(super) async fn before(
+    c: &impl GenericClient,
+    user: Uuid,
+    task_id: i64,
+    seq: i64,
+) -> StoreResult<Option<Task>> {
+    let row = c
+        .query_opt(
+            "SELECT task FROM task_events WHERE user_id = $1 AND task_id = $2 AND seq < $3
+             ORDER BY seq DESC LIMIT 1",
+            &[&user, &task_id, &seq],
+        )
+        .await?;
+    let task: Option<String> = match row {
+        Some(row) => row.try_get(0)?,
+        None => None,
+    };
+    task.map(|t| serde_json::from_str(&t).map_err(corrupt))
+        .transpose()
+}
+
+pub(super) async fn prune(
+    c: &impl GenericClient,
+    before: OffsetDateTime,
+    keep: i64,
+    now: i64,
+    batch: u32,
+) -> StoreResult<usize> {
+    let batch = i64::from(batch);
+    let events = c
+        .execute(
+            "DELETE FROM task_events WHERE (user_id, seq) IN
+               (SELECT e.user_id, e.seq FROM task_events e JOIN users u ON u.id = e.user_id
+                WHERE e.at < $1 AND e.seq <= u.event_seq - $2 LIMIT $3)",
+            &[&to_micros(before), &keep, &batch],
+        )
+        .await?;
+    let leases = c
+        .execute(
+            "DELETE FROM stream_leases WHERE id IN
+               (SELECT id FROM stream_leases WHERE expires_at < $1 LIMIT $2)",
+            &[&now, &batch],
+        )
+        .await?;
+    Ok((events + leases) as usize)
+}

@@ -1,0 +1,216 @@
+//! The `task_events` and `stream_leases` tables on SQLite.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+use todo_api::{EventType, Task};
+use uuid::Uuid;
+
+use super::{WriteTx, from_micros, to_micros};
+use crate::store::{EventPage, EventRecord};
+
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+pub(super) fn kind_to_sql(kind: EventType) -> &'static str {
+    match kind {
+        EventType::Created => "created",
+        EventType::Updated => "updated",
+        EventType::Deleted => "deleted",
+    }
+}
+
+fn kind_from_sql(text: &str) -> rusqlite::Result<EventType> {
+    match text {
+        "created" => Ok(EventType::Created),
+        "updated" => Ok(EventType::Updated),
+        "deleted" => Ok(EventType::Deleted),
+        other => Err(conversion(std::io::Error::other(format!(
+            "unknown event kind {other:?}"
+        )))),
+    }
+}
+
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at";
+
+fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
+    let task: Option<String> = row.get(4)?;
+    Ok(EventRecord {
+        seq: row.get(0)?,
+        kind: kind_from_sql(&row.get::<_, String>(1)?)?,
+        task_id: row.get(2)?,
+        version: row.get(3)?,
+        task: task
+            .map(|t| serde_json::from_str(&t).map_err(conversion))
+            .transpose()?,
+        undoes: row.get(5)?,
+        at: from_micros(row.get(6)?)?,
+    })
+}
+
+/// Appends the event of a change to `task_id` (at `version`; `task` is the task after
+/// it, `None` for a delete) and returns its seq: the user's next number.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn append(
+    tx: &WriteTx<'_>,
+    user: Uuid,
+    kind: EventType,
+    task_id: i64,
+    version: i64,
+    task: Option<&Task>,
+    undoes: Option<i64>,
+    at: OffsetDateTime,
+) -> rusqlite::Result<i64> {
+    let seq: i64 = tx
+        .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
+        .query_row([user.to_string()], |r| r.get(0))?;
+    let json = task.map(serde_json::to_string).transpose().map_err(conversion)?;
+    tx.prepare_cached(
+        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        user.to_string(),
+        seq,
+        kind_to_sql(kind),
+        task_id,
+        version,
+        json,
+        undoes,
+        to_micros(at)
+    ])?;
+    Ok(seq)
+}
+
+pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> rusqlite::Result<EventPage> {
+    let id = user.to_string();
+    let (latest, oldest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT u.event_seq, (SELECT min(seq) FROM task_events WHERE user_id = u.id)
+             FROM users u WHERE u.id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, None));
+    let events = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM task_events WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?
+        .query_map(params![id, after, limit], record)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(EventPage {
+        events,
+        latest,
+        oldest,
+    })
+}
+
+pub(super) fn history(conn: &Connection, user: Uuid, task_id: i64) -> rusqlite::Result<Vec<EventRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM task_events WHERE user_id = ?1 AND task_id = ?2 ORDER BY seq"
+    ))?
+    .query_map(params![user.to_string(), task_id], record)?
+    .collect()
+}
+
+/// The user's latest changes that are not undos and not undone yet, newest first.
+pub(super) fn undoable(conn: &Connection, user: Uuid, limit: u32) -> rusqlite::Result<Vec<EventRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = ?1 AND e.undoes IS NULL
+           AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = ?1 AND u.undoes = e.seq)
+         ORDER BY e.seq DESC LIMIT ?2"
+    ))?
+    .query_map(params![user.to_string(), limit], record)?
+    .collect()
+}
+
+/// The task as it was just before change `seq` (`None`: it did not exist, or that is no
+/// longer known).
+pub(super) fn before(
+    conn: &Connection,
+    user: Uuid,
+    task_id: i64,
+    seq: i64,
+) -> rusqlite::Result<Option<Task>> {
+    let task: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT task FROM task_events WHERE user_id = ?1 AND task_id = ?2 AND seq < ?3
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![user.to_string(), task_id, seq], |r| r.get(0))
+        .optional()?;
+    task.flatten()
+        .map(|t| serde_json::from_str(&t).map_err(conversion))
+        .transpose()
+}
+
+pub(super) fn open_lease(
+    tx: &WriteTx<'_>,
+    user: Uuid,
+    lease: Uuid,
+    now: i64,
+    expires: i64,
+    cap: u32,
+) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "INSERT INTO stream_leases (id, user_id, expires_at)
+         SELECT ?1, ?2, ?3
+         WHERE (SELECT count(*) FROM stream_leases WHERE user_id = ?2 AND expires_at > ?4) < ?5",
+        params![lease.to_string(), user.to_string(), expires, now, cap],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn renew_lease(tx: &WriteTx<'_>, lease: Uuid, expires: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE stream_leases SET expires_at = ?2 WHERE id = ?1",
+        params![lease.to_string(), expires],
+    )?;
+    Ok(())
+}
+
+pub(super) fn close_lease(tx: &WriteTx<'_>, lease: Uuid) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM stream_leases WHERE id = ?1", [lease.to_string()])?;
+    Ok(())
+}
+
+/// Deletes old events beyond each user's last `keep`, and expired leases.
+pub(super) fn prune(
+    tx: &WriteTx<'_>,
+    before: OffsetDateTime,
+    keep: i64,
+    now: i64,
+    batch: u32,
+) -> rusqlite::Result<usize> {
+    let events = tx.execute(
+        "DELETE FROM task_events WHERE id IN
+           (SELECT e.id FROM task_events e JOIN users u ON u.id = e.user_id
+            WHERE e.at < ?1 AND e.seq <= u.event_seq - ?2 LIMIT ?3)",
+        params![to_micros(before), keep, batch],
+    )?;
+    let leases = tx.execute(
+        "DELETE FROM stream_leases WHERE id IN
+           (SELECT id FROM stream_leases WHERE expires_at < ?1 LIMIT ?2)",
+        params![now, batch],
+    )?;
+    Ok(events + leases)
+}
+
+/// Users with events committed after row `since` (by any process), with their latest
+/// seq, and the newest row id: how a server learns of other servers' changes.
+pub(super) fn changed_since(conn: &Connection, since: i64) -> rusqlite::Result<(Vec<(Uuid, i64)>, i64)> {
+    let rows: Vec<(String, i64, i64)> = conn
+        .prepare_cached("SELECT user_id, max(seq), max(id) FROM task_events WHERE id > ?1 GROUP BY user_id")?
+        .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let newest = rows.iter().map(|r| r.2).max().unwrap_or(since);
+    let users = rows
+        .into_iter()
+        .filter_map(|(user, seq, _)| user.parse().ok().map(|u| (u, seq)))
+        .collect();
+    Ok((users, newest))
+}
+
+pub(super) fn newest_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(max(id), 0) FROM task_events", [], |r| r.get(0))
+}

@@ -1,0 +1,146 @@
+//! The change stream of one user: replay after `Last-Event-ID`, then live events as they
+//! commit (on any server), a heartbeat, and an end when the session is signed out or the
+//! token expires. Events are always read from the database in seq order; the change
+//! feed only says when to look.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use todo_api::TaskEvent;
+use todo_api::limits::{STREAM_HEARTBEAT_SECS, STREAMS_PER_USER};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{Owner, TaskError};
+use crate::store::{EventRecord, Store, StoreResult, to_micros};
+
+/// What a stream sends, in order.
+#[derive(Debug)]
+pub enum StreamItem {
+    Event(TaskEvent),
+    /// The events asked for are no longer kept: reload, then read on after `seq`.
+    Reset {
+        seq: i64,
+    },
+    Heartbeat,
+}
+
+/// Events read per query while catching up.
+const PAGE: u32 = 500;
+/// How often a stream checks that its session is still signed in.
+const SESSION_CHECK: Duration = Duration::from_millis(250);
+/// A lease outlives its last renewal (each heartbeat) by this much, so a server that
+/// died frees its streams' places within about a minute.
+const LEASE: Duration = Duration::from_secs(STREAM_HEARTBEAT_SECS * 3);
+
+/// Where a stream starts and when it must end.
+pub struct StreamStart {
+    pub owner: Owner,
+    pub last_event_id: Option<i64>,
+    pub ends_at: OffsetDateTime,
+}
+
+pub fn to_wire(record: &EventRecord) -> TaskEvent {
+    let task = match &record.task {
+        Some(task) => serde_json::to_value(task).unwrap_or_default(),
+        None => serde_json::json!({ "id": record.task_id, "version": record.version }),
+    };
+    TaskEvent {
+        seq: record.seq,
+        kind: record.kind,
+        task,
+    }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Opens a stream: takes one of the user's places (refused beyond the cap, counted
+/// across every server), then runs it on its own task. `signed_in` is asked often; the
+/// stream ends once it says no.
+pub async fn open(
+    db: Store,
+    start: StreamStart,
+    signed_in: impl Fn() -> bool + Send + 'static,
+) -> Result<mpsc::Receiver<StreamItem>, TaskError> {
+    let lease = Uuid::new_v4();
+    let now = to_micros(OffsetDateTime::now_utc());
+    if !db
+        .open_stream(start.owner, lease, now, now + micros(LEASE), STREAMS_PER_USER)
+        .await?
+    {
+        return Err(TaskError::TooManyStreams);
+    }
+    // Subscribed before the first read: a change committed between the two still wakes.
+    let wake = db.changes().subscribe(start.owner.id());
+    let (items, received) = mpsc::channel(256);
+    tokio::spawn(async move {
+        if let Err(e) = run(&db, &start, lease, wake, &items, signed_in).await {
+            tracing::debug!(error = %e, "event stream ended by a database fault");
+        }
+        if let Err(e) = db.close_stream(lease).await {
+            tracing::debug!(error = %e, "could not free a stream lease; it expires by itself");
+        }
+    });
+    Ok(received)
+}
+
+async fn run(
+    db: &Store,
+    start: &StreamStart,
+    lease: Uuid,
+    mut wake: tokio::sync::watch::Receiver<i64>,
+    items: &mpsc::Sender<StreamItem>,
+    signed_in: impl Fn() -> bool,
+) -> StoreResult<()> {
+    let owner = start.owner;
+    let first = db
+        .events_after(owner, start.last_event_id.unwrap_or(i64::MAX), 0)
+        .await?;
+    let mut last = match start.last_event_id {
+        None => first.latest,
+        Some(asked) if asked > first.latest || first.has_gap_after(asked) => {
+            if items.send(StreamItem::Reset { seq: first.latest }).await.is_err() {
+                return Ok(());
+            }
+            first.latest
+        }
+        Some(asked) => asked,
+    };
+    let heartbeat_every = Duration::from_secs(STREAM_HEARTBEAT_SECS);
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    let left = (start.ends_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+    let expiry = tokio::time::sleep(left.try_into().unwrap_or_default());
+    tokio::pin!(expiry);
+    loop {
+        loop {
+            let page = db.events_after(owner, last, PAGE).await?;
+            let full = page.events.len() == PAGE as usize;
+            for record in &page.events {
+                if items.send(StreamItem::Event(to_wire(record))).await.is_err() {
+                    return Ok(());
+                }
+                last = record.seq;
+            }
+            if !full {
+                break;
+            }
+        }
+        tokio::select! {
+            changed = wake.changed() => if changed.is_err() { return Ok(()) },
+            _ = heartbeat.tick() => {
+                if items.send(StreamItem::Heartbeat).await.is_err() {
+                    return Ok(());
+                }
+                let expires = to_micros(OffsetDateTime::now_utc()) + micros(LEASE);
+                db.renew_stream(lease, expires).await?;
+            }
+            _ = check.tick() => if !signed_in() { return Ok(()) },
+            () = &mut expiry => return Ok(()),
+            () = items.closed() => return Ok(()),
+        }
+    }
+}
