@@ -38,6 +38,15 @@ where
     unique
 }
 
+/// Event streams one user may have open at once (across every server).
+pub const STREAMS_PER_USER: u32 = 16;
+/// Events kept per user at least: the last this many, and every one of the last
+/// [`EVENTS_KEPT_DAYS`] days.
+pub const EVENTS_KEPT: i64 = 10_000;
+pub const EVENTS_KEPT_DAYS: i64 = 7;
+/// Seconds between heartbeat comments on an event stream.
+pub const STREAM_HEARTBEAT_SECS: u64 = 15;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,12 +56,3 @@ mod tests {
         assert_eq!(unique_tags([" b", "a", "b ", "", "a"]), ["b", "a"]);
     }
 }
-
-/// Event streams one user may have open at once (across every server).
-pub const STREAMS_PER_USER: u32 = 16;
-/// Events kept per user at least: the last this many, and every one of the last
-/// [`EVENTS_KEPT_DAYS`] days.
-pub const EVENTS_KEPT: i64 = 10_000;
-pub const EVENTS_KEPT_DAYS: i64 = 7;
-/// Seconds between heartbeat comments on an event stream.
-pub const STREAM_HEARTBEAT_SECS: u64 = 15;
