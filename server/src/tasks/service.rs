@@ -110,15 +110,14 @@ impl TaskService {
             .into_iter()
             .map(|record| {
                 let after = record.task.clone();
-                let entry = HistoryEntry {
+                HistoryEntry {
                     seq: record.seq,
                     kind: record.kind,
                     at: record.at,
                     before: std::mem::replace(&mut before, after.clone()),
                     after,
                     undoes: record.undoes,
-                };
-                entry
+                }
             })
             .collect())
     }
