@@ -43,6 +43,8 @@ pub struct Config {
     pub revocation_sync_interval: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How much change history each user keeps.
+    pub event_retention: crate::tasks::EventRetention,
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: lets a test harness's servers die with it.
     pub exit_on_stdin_eof: bool,
@@ -76,6 +78,7 @@ pub struct ResolvedConfig {
     pub maintenance_interval: Duration,
     pub revocation_sync_interval: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub event_retention: crate::tasks::EventRetention,
 }
 
 impl Config {
@@ -93,6 +96,7 @@ impl Config {
             maintenance_interval: self.maintenance_interval,
             revocation_sync_interval: self.revocation_sync_interval,
             trusted_proxies: self.trusted_proxies.clone(),
+            event_retention: self.event_retention,
         }
     }
 }

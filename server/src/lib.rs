@@ -58,7 +58,7 @@ pub async fn build_app(
     auth.clone().spawn_maintenance(config.maintenance_interval);
     auth.clone()
         .spawn_revocation_sync(config.revocation_sync_interval);
-    let tasks = TaskService::new(db);
+    let tasks = TaskService::new(db, config.event_retention);
     tasks.clone().spawn_maintenance(config.maintenance_interval);
     Ok(http::app(
         auth,

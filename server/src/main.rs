@@ -149,6 +149,15 @@ struct ServeArgs {
     /// How often expired sessions, refresh tokens and limit windows are cleaned up
     #[arg(long, env = "TODO_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
     maintenance_interval: Duration,
+    /// Events kept per user at least (older ones go once past --events-kept-for too)
+    #[arg(long, env = "TODO_EVENTS_KEPT", default_value_t = todo_api::limits::EVENTS_KEPT, hide = true)]
+    events_kept: i64,
+    /// Events younger than this are kept whatever their number
+    #[arg(long, env = "TODO_EVENTS_KEPT_FOR", default_value = "7d", value_parser = humantime::parse_duration, hide = true)]
+    events_kept_for: Duration,
+    /// How often an open event stream sends a heartbeat comment
+    #[arg(long, env = "TODO_STREAM_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration, hide = true)]
+    stream_heartbeat: Duration,
     /// How often sign-outs made through other servers on the same database are read
     #[arg(long, env = "TODO_REVOCATION_SYNC", default_value = "500ms", value_parser = humantime::parse_duration, hide = true)]
     revocation_sync: Duration,
@@ -281,6 +290,11 @@ fn run_server(args: ServeArgs) -> Result<(), String> {
         maintenance_interval: args.maintenance_interval,
         revocation_sync_interval: args.revocation_sync,
         trusted_proxies: args.trusted_proxy,
+        event_retention: todo_server::tasks::EventRetention {
+            count: args.events_kept,
+            age: args.events_kept_for,
+            heartbeat: args.stream_heartbeat,
+        },
         exit_on_stdin_eof: args.exit_with_stdin,
         connections: ConnectionLimits {
             max_connections: args.max_connections,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod postgres;
+pub mod sse;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

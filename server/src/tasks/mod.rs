@@ -6,7 +6,7 @@ pub mod stream;
 
 pub use crate::store::Expected;
 pub use model::{Owner, PatchedTask, TaskDraft, TaskQuery};
-pub use service::TaskService;
+pub use service::{EventRetention, TaskService};
 
 use crate::store::StoreError;
 

@@ -3,15 +3,37 @@ use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
 use crate::store::{self, Expected, Store, Written};
 
+/// How much of each user's change history is kept: at least the last `count` events
+/// and every event younger than `age`.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRetention {
+    pub count: i64,
+    pub age: std::time::Duration,
+    /// How often an open stream sends a heartbeat comment (and renews its lease).
+    pub heartbeat: std::time::Duration,
+}
+
+impl Default for EventRetention {
+    fn default() -> Self {
+        use todo_api::limits::{EVENTS_KEPT, EVENTS_KEPT_DAYS};
+        EventRetention {
+            count: EVENTS_KEPT,
+            age: std::time::Duration::from_secs(EVENTS_KEPT_DAYS as u64 * 86_400),
+            heartbeat: std::time::Duration::from_secs(todo_api::limits::STREAM_HEARTBEAT_SECS),
+        }
+    }
+}
+
 /// Task operations, each scoped to one owner.
 #[derive(Clone)]
 pub struct TaskService {
     db: Store,
+    retention: EventRetention,
 }
 
 impl TaskService {
-    pub fn new(db: Store) -> Self {
-        TaskService { db }
+    pub fn new(db: Store, retention: EventRetention) -> Self {
+        TaskService { db, retention }
     }
 
     pub async fn list(&self, owner: Owner, query: TaskQuery) -> Result<(Vec<Task>, u64), TaskError> {
@@ -143,7 +165,7 @@ impl TaskService {
         start: super::stream::StreamStart,
         signed_in: impl Fn() -> bool + Send + 'static,
     ) -> Result<tokio::sync::mpsc::Receiver<super::stream::StreamItem>, TaskError> {
-        super::stream::open(self.db.clone(), start, signed_in).await
+        super::stream::open(self.db.clone(), start, self.retention.heartbeat, signed_in).await
     }
 
     /// Runs [`Self::maintain`] every `interval` until the process ends.
@@ -160,17 +182,16 @@ impl TaskService {
         });
     }
 
-    /// Deletes events past what is kept (the last 10,000 per user, and every one of the
-    /// last 7 days) and expired stream leases, a batch per write.
+    /// Deletes events past what is kept (by default the last 10,000 per user, and every
+    /// one of the last 7 days) and expired stream leases, a batch per write.
     pub async fn maintain(&self) -> Result<(), TaskError> {
-        use todo_api::limits::{EVENTS_KEPT, EVENTS_KEPT_DAYS};
         const BATCH: u32 = 1_000;
         loop {
             let now = time::OffsetDateTime::now_utc();
-            let before = now - time::Duration::days(EVENTS_KEPT_DAYS);
+            let before = now - self.retention.age;
             let deleted = self
                 .db
-                .delete_old_events(before, EVENTS_KEPT, store::to_micros(now), BATCH)
+                .delete_old_events(before, self.retention.count, store::to_micros(now), BATCH)
                 .await?;
             if deleted < BATCH as usize {
                 return Ok(());

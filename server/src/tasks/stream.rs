@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use todo_api::TaskEvent;
-use todo_api::limits::{STREAM_HEARTBEAT_SECS, STREAMS_PER_USER};
+use todo_api::limits::STREAMS_PER_USER;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -29,9 +29,11 @@ pub enum StreamItem {
 const PAGE: u32 = 500;
 /// How often a stream checks that its session is still signed in.
 const SESSION_CHECK: Duration = Duration::from_millis(250);
-/// A lease outlives its last renewal (each heartbeat) by this much, so a server that
-/// died frees its streams' places within about a minute.
-const LEASE: Duration = Duration::from_secs(STREAM_HEARTBEAT_SECS * 3);
+/// A lease outlives its last renewal (each heartbeat) by three heartbeats, so a server
+/// that died frees its streams' places within about a minute.
+fn lease_for(heartbeat: Duration) -> Duration {
+    heartbeat * 3
+}
 
 /// Where a stream starts and when it must end.
 pub struct StreamStart {
@@ -62,12 +64,19 @@ fn micros(d: Duration) -> i64 {
 pub async fn open(
     db: Store,
     start: StreamStart,
+    heartbeat: Duration,
     signed_in: impl Fn() -> bool + Send + 'static,
 ) -> Result<mpsc::Receiver<StreamItem>, TaskError> {
     let lease = Uuid::new_v4();
     let now = to_micros(OffsetDateTime::now_utc());
     if !db
-        .open_stream(start.owner, lease, now, now + micros(LEASE), STREAMS_PER_USER)
+        .open_stream(
+            start.owner,
+            lease,
+            now,
+            now + micros(lease_for(heartbeat)),
+            STREAMS_PER_USER,
+        )
         .await?
     {
         return Err(TaskError::TooManyStreams);
@@ -76,7 +85,7 @@ pub async fn open(
     let wake = db.changes().subscribe(start.owner.id());
     let (items, received) = mpsc::channel(256);
     tokio::spawn(async move {
-        if let Err(e) = run(&db, &start, lease, wake, &items, signed_in).await {
+        if let Err(e) = run(&db, &start, lease, heartbeat, wake, &items, signed_in).await {
             tracing::debug!(error = %e, "event stream ended by a database fault");
         }
         if let Err(e) = db.close_stream(lease).await {
@@ -90,6 +99,7 @@ async fn run(
     db: &Store,
     start: &StreamStart,
     lease: Uuid,
+    heartbeat_every: Duration,
     mut wake: tokio::sync::watch::Receiver<i64>,
     items: &mpsc::Sender<StreamItem>,
     signed_in: impl Fn() -> bool,
@@ -108,7 +118,6 @@ async fn run(
         }
         Some(asked) => asked,
     };
-    let heartbeat_every = Duration::from_secs(STREAM_HEARTBEAT_SECS);
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
     let mut check = tokio::time::interval(SESSION_CHECK);
@@ -135,7 +144,7 @@ async fn run(
                 if items.send(StreamItem::Heartbeat).await.is_err() {
                     return Ok(());
                 }
-                let expires = to_micros(OffsetDateTime::now_utc()) + micros(LEASE);
+                let expires = to_micros(OffsetDateTime::now_utc()) + micros(lease_for(heartbeat_every));
                 db.renew_stream(lease, expires).await?;
             }
             _ = check.tick() => if !signed_in() { return Ok(()) },

@@ -80,8 +80,8 @@ pub(super) async fn append(
     let stmt = c
         .prepare_cached(
             "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8
-             FROM (SELECT pg_notify('todo_events', $1::text || ' ' || $2::text)) AS notified",
+             SELECT $1::uuid, $2::bigint, $3, $4, $5, $6, $7, $8
+             FROM (SELECT pg_notify('todo_events', $1::uuid::text || ' ' || $2::bigint::text)) AS notified",
         )
         .await?;
     c.execute(
