@@ -1,5 +1,6 @@
 //! Isolation under concurrency: 50 users act at once with random sequences of every
-//! task operation while the test keeps a model of each user's tasks.
+//! task operation while the test keeps a model of each user's tasks; afterwards each
+//! user's change stream, replayed from the start, rebuilds exactly their tasks.
 
 use std::collections::BTreeMap;
 
@@ -162,6 +163,29 @@ fn act(
     (model, cross)
 }
 
+/// The user's tasks rebuilt from their whole change stream (`Last-Event-ID: 0`).
+fn replayed(server: &TestServer, user: &Account) -> BTreeMap<i64, ModelTask> {
+    let mut stream = todo_e2e::sse::EventReader::open(server, user, Some(0)).expect("stream");
+    let mut tasks = BTreeMap::new();
+    let mut last = 0;
+    while let Some(message) = stream.next(std::time::Duration::from_millis(700)) {
+        let seq = message.data["seq"].as_i64().expect("seq");
+        assert_eq!(seq, last + 1, "no gap, no repeat");
+        last = seq;
+        let task = &message.data["task"];
+        let id = task["id"].as_i64().expect("id");
+        if message.event == "task.deleted" {
+            tasks.remove(&id);
+        } else {
+            assert_eq!(task["user_id"], user.id.as_str(), "another user's event");
+            let title = task["title"].as_str().expect("title").to_string();
+            let completed = task["completed"].as_bool().expect("completed");
+            tasks.insert(id, ModelTask { title, completed });
+        }
+    }
+    tasks
+}
+
 #[test]
 fn fifty_users_acting_at_once_each_see_exactly_their_own_tasks() {
     let server = TestServer::start(&["--no-rate-limit"]);
@@ -185,8 +209,22 @@ fn fifty_users_acting_at_once_each_see_exactly_their_own_tasks() {
             .collect()
     });
 
+    // Read every user's stream at once: each ends after 700 ms of quiet.
+    let replays: Vec<BTreeMap<i64, ModelTask>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = users
+            .iter()
+            .map(|user| {
+                let server = &server;
+                scope.spawn(move || replayed(server, user))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("replay thread"))
+            .collect()
+    });
     let mut cross_total = 0;
-    for (user, (model, cross)) in users.iter().zip(results) {
+    for ((user, (model, cross)), replay) in users.iter().zip(results).zip(replays) {
         cross_total += cross;
         let r = http()
             .get(server.url(&format!("/api/{}/tasks?limit=500", user.id)))
@@ -208,6 +246,7 @@ fn fifty_users_acting_at_once_each_see_exactly_their_own_tasks() {
             })
             .collect();
         assert_eq!(actual, model, "{}'s tasks differ from the model", user.email);
+        assert_eq!(replay, actual, "{}'s stream replayed from 0", user.email);
     }
     assert!(
         cross_total > USERS,

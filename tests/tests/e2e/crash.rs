@@ -101,6 +101,25 @@ fn integrity_ok(db: &str) {
     assert_eq!(verdict, "ok");
 }
 
+/// Task id to title, rebuilt from the user's whole change stream.
+fn replayed_titles(server: &TestServer, user: &Account) -> HashMap<i64, String> {
+    let mut stream = todo_e2e::sse::EventReader::open(server, user, Some(0)).expect("stream");
+    let mut titles = HashMap::new();
+    while let Some(message) = stream.next(Duration::from_millis(700)) {
+        let task = &message.data["task"];
+        let id = task["id"].as_i64().expect("id");
+        match message.event.as_str() {
+            "task.deleted" => {
+                titles.remove(&id);
+            }
+            _ => {
+                titles.insert(id, task["title"].as_str().expect("title").to_string());
+            }
+        }
+    }
+    titles
+}
+
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let mut server = TestServer::start(&["--issuer", ISSUER, "--no-rate-limit"]);
@@ -175,6 +194,13 @@ fn acknowledged_writes_survive_sigkill() {
                 e.title
             );
         }
+        // Every committed change has its event and no event lacks its change: the
+        // stream replayed from the start rebuilds exactly what is stored.
+        assert_eq!(
+            replayed_titles(&server, &user),
+            stored,
+            "round {round}: the events and the tasks disagree"
+        );
         // An unacknowledged update that did land becomes the new acknowledged state.
         for (id, e) in acked.lock().expect("lock").iter_mut() {
             if let Some(title) = stored.get(id) {
