@@ -74,6 +74,15 @@ pub enum Command {
     /// Delete a task; asks first on a terminal unless --yes
     #[command(after_help = "Example:\n  todo rm 12 --yes")]
     Rm(RmArgs),
+    /// Undo your latest change (from any client); repeat to walk back
+    #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
+    Undo,
+    /// Show the history of a task: each change with what it changed
+    #[command(after_help = "Example:\n  todo log 12")]
+    Log(IdArg),
+    /// Print your changes as they happen (from any client) until interrupted
+    #[command(after_help = "Examples:\n  todo watch\n  todo watch --json | jq -c .task.title")]
+    Watch,
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo"

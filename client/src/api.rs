@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use todo_api::{
-    CompleteRequest, Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo, SignInRequest,
-    SignOutRequest, SignUpRequest, Task, TaskInput, TaskPatch, TokenResponse,
+    CompleteRequest, HistoryEntry, Jwks, ListQuery, Problem, RefreshRequest, Secret, SessionInfo,
+    SignInRequest, SignOutRequest, SignUpRequest, Task, TaskInput, TaskPatch, TokenResponse, UndoResult,
 };
 use uuid::Uuid;
 
@@ -23,6 +23,9 @@ pub struct TaskPage {
 #[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
+    /// For the event stream: no overall timeout (it stays open), but a connect timeout
+    /// and a read timeout longer than the server's heartbeat, so a dead peer is noticed.
+    streaming: reqwest::Client,
     base: String,
 }
 
@@ -34,8 +37,15 @@ impl ApiClient {
             .user_agent(concat!("todo-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Protocol(format!("cannot build an HTTP client: {e}")))?;
+        let streaming = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(45))
+            .user_agent(concat!("todo-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Protocol(format!("cannot build an HTTP client: {e}")))?;
         Ok(ApiClient {
             http,
+            streaming,
             base: base_url.trim_end_matches('/').to_string(),
         })
     }
@@ -211,6 +221,38 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// Reverts the user's latest change not yet undone.
+    pub async fn undo(&self, token: &str, user: Uuid) -> Result<UndoResult, ClientError> {
+        let path = format!("/api/{user}/undo");
+        self.json(self.request(Method::POST, &path, Some(token))).await
+    }
+
+    /// A task's kept changes, oldest first.
+    pub async fn history(&self, token: &str, user: Uuid, id: i64) -> Result<Vec<HistoryEntry>, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}/history");
+        self.json(self.request(Method::GET, &path, Some(token))).await
+    }
+
+    /// Opens the event stream after `last_event_id`; read it with
+    /// [`SseParser`](crate::events::SseParser) or use [`ChangeStream`](crate::events::ChangeStream).
+    pub async fn open_events(
+        &self,
+        token: &str,
+        user: Uuid,
+        last_event_id: Option<i64>,
+    ) -> Result<Response, ClientError> {
+        let url = format!("{}/api/{user}/events", self.base);
+        let mut request = self
+            .streaming
+            .get(url)
+            .bearer_auth(token)
+            .header("Accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        self.send(request).await
+    }
+
     /// Sets completion to `completed`; repeating it changes nothing.
     pub async fn set_completed(
         &self,

@@ -1,12 +1,14 @@
 //! The client side of todo, shared by the `todo` CLI and the `todo-tui` app:
 //! a typed API client ([`api`]), a credential store in the OS keyring with a file
 //! fallback ([`credentials`]), an authenticated [`Session`] that refreshes tokens
-//! transparently, and the due-date forms both clients accept ([`due`]).
+//! transparently, the change stream ([`events`]), and the due-date forms both clients
+//! accept ([`due`]).
 
 pub mod api;
 pub mod credentials;
 pub mod due;
 mod error;
+pub mod events;
 mod server_url;
 mod session;
 

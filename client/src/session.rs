@@ -399,6 +399,41 @@ impl Session {
         })
         .await
     }
+
+    /// Reverts the latest change not yet undone (by any client of this user).
+    pub async fn undo(&self) -> Result<todo_api::UndoResult, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.undo(t.expose(), user).await }
+        })
+        .await
+    }
+
+    /// A task's kept changes, oldest first.
+    pub async fn history(&self, id: i64) -> Result<Vec<todo_api::HistoryEntry>, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.history(t.expose(), user, id).await }
+        })
+        .await
+    }
+
+    /// Opens the event stream after `last_event_id`, refreshing the token first when
+    /// `refresh_first` (the last one was refused).
+    pub async fn open_events(
+        &self,
+        last_event_id: Option<i64>,
+        refresh_first: bool,
+    ) -> Result<reqwest::Response, ClientError> {
+        let user = self.user_id().await?;
+        let mut token = self.access_token().await?;
+        if refresh_first && self.env_token.is_none() {
+            token = self.refresh(&token).await?;
+        }
+        self.api.open_events(token.expose(), user, last_event_id).await
+    }
 }
 
 #[cfg(test)]

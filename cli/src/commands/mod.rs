@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 mod auth;
+mod changes;
 mod tasks;
 
 use clap::CommandFactory;
@@ -21,6 +22,9 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
             Ok(())
         }
         Command::Auth(command) => auth::run(command, &Session::open(&server).await?, out).await,
+        Command::Undo => changes::undo(&Session::open(&server).await?, out).await,
+        Command::Log(id) => changes::log(&Session::open(&server).await?, id.id, out).await,
+        Command::Watch => changes::watch(Session::open(&server).await?, out).await,
         other => tasks::run(other, &Session::open(&server).await?, out).await,
     }
 }

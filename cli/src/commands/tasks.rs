@@ -81,7 +81,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             session.delete_task(r.id, shown_version).await?;
             out.note(&format!("Deleted task {}.", r.id));
         }
-        Command::Auth(_) | Command::Completions { .. } => {
+        Command::Auth(_) | Command::Completions { .. } | Command::Undo | Command::Log(_) | Command::Watch => {
             return Err(CliError::Failed("internal: not a task command".into()));
         }
     }

@@ -30,8 +30,8 @@ pub enum EventStream {
     /// Server-sent events, one per change in commit order: `id: <seq>`, `event:
     /// task.created|task.updated|task.deleted`, `data:` a `TaskEvent`. With
     /// `Last-Event-ID` every later event comes first; if those are no longer kept the
-    /// first message is `event: reset` (`data: {"seq": N}`: reload, then read on). A
-    /// comment line every 15 s. The stream ends at the token's expiry and within a
+    /// first message is `event: reset` (`data: {"seq": N}`: reload, then read on). The
+    /// comment `: live` marks the end of the replay; `: heartbeat` comes every 15 s. The stream ends at the token's expiry and within a
     /// second of the session's sign-out: reconnect with a fresh token and the last id.
     #[oai(status = 200, content_type = "text/event-stream")]
     Ok(
@@ -69,6 +69,7 @@ fn sse(item: &StreamItem) -> Bytes {
             "id: {seq}\nevent: {RESET_EVENT}\ndata: {}\n\n",
             serde_json::to_string(&StreamReset { seq: *seq }).unwrap_or_default()
         ),
+        StreamItem::Live => ": live\n\n".to_string(),
         StreamItem::Heartbeat => ": heartbeat\n\n".to_string(),
     };
     Bytes::from(text)

@@ -22,6 +22,8 @@ pub enum StreamItem {
     Reset {
         seq: i64,
     },
+    /// The replay is done: what follows is live.
+    Live,
     Heartbeat,
 }
 
@@ -124,6 +126,7 @@ async fn run(
     let left = (start.ends_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
     let expiry = tokio::time::sleep(left.try_into().unwrap_or_default());
     tokio::pin!(expiry);
+    let mut live = false;
     loop {
         loop {
             let page = db.events_after(owner, last, PAGE).await?;
@@ -136,6 +139,12 @@ async fn run(
             }
             if !full {
                 break;
+            }
+        }
+        if !live {
+            live = true;
+            if items.send(StreamItem::Live).await.is_err() {
+                return Ok(());
             }
         }
         tokio::select! {

@@ -532,3 +532,91 @@ fn unquoted_titles_and_a_server_without_a_scheme() {
     assert_eq!(added["title"], "Buy bread and eggs");
     assert_eq!(added["priority"], "high");
 }
+
+/// `todo undo` reverts the latest change from any client (here a delete, then the edit
+/// before it), `todo log` shows what each change did, and with nothing left undo fails
+/// with a clear message.
+#[test]
+fn undo_and_log_walk_the_history() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("undo-cli");
+    let id = user
+        .run(&["add", "Buy", "bread", "-q"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    user.run(&["edit", &id, "--title", "Buy rye bread"]).ok();
+    user.run(&["rm", &id, "--yes"]).ok();
+    let undone = user.run(&["undo"]).ok();
+    assert!(undone.stderr.contains("Undid the deletion"), "{undone:?}");
+    assert!(undone.stderr.contains("Buy rye bread"), "{undone:?}");
+    assert_eq!(task_count(&user), 1);
+    let log = user.run(&["log", &id]).ok().stdout;
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    assert!(lines[0].contains("created"), "{log}");
+    assert!(
+        lines[1].contains("title \"Buy bread\" → \"Buy rye bread\""),
+        "{log}"
+    );
+    assert!(lines[2].contains("deleted"), "{log}");
+    assert!(lines[3].contains("undo of #3"), "{log}");
+    let undone: Value = serde_json::from_str(&user.run(&["undo", "--json"]).ok().stdout).expect("json");
+    assert_eq!(undone["undone_type"], "task.updated");
+    assert_eq!(undone["task"]["title"], "Buy bread");
+    user.run(&["undo"]).ok();
+    let nothing = user.run(&["undo"]);
+    assert_eq!(nothing.code, 3, "not found: {nothing:?}");
+    assert!(nothing.stderr.contains("nothing left to undo"), "{nothing:?}");
+}
+
+/// `todo watch --json` prints one JSON line per change made by any client, as it
+/// happens.
+#[test]
+fn watch_prints_each_change_as_it_happens() {
+    use std::io::BufRead;
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("watch");
+    let mut watch = user
+        .command(&["watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("todo watch");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The watcher connects in the background: add until the first change shows.
+    let mut first = None;
+    for n in 0..50 {
+        user.run(&["add", &format!("seen {n}")]).ok();
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+            first = Some(line);
+            break;
+        }
+    }
+    let first: Value = serde_json::from_str(&first.expect("a change was printed")).expect("json line");
+    assert_eq!(first["type"], "task.created");
+    let id = first["task"]["id"].as_i64().expect("id");
+    user.run(&["done", &id.to_string()]).ok();
+    let next: Value = loop {
+        let line = lines.recv_timeout(Duration::from_secs(5)).expect("the update");
+        let event: Value = serde_json::from_str(&line).expect("json line");
+        if event["task"]["id"].as_i64() == Some(id) {
+            break event;
+        }
+    };
+    assert_eq!(next["type"], "task.updated");
+    assert_eq!(next["task"]["completed"], true);
+    let _ = watch.kill();
+    let _ = watch.wait();
+}

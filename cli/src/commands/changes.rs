@@ -1,0 +1,123 @@
+//! undo, log and watch: the change history and the live stream.
+
+use todo_api::{EventType, HistoryEntry, Task};
+use todo_client::Session;
+use todo_client::events::{ChangeStream, StreamNews, describe};
+
+use crate::exit::CliError;
+use crate::output::{Output, format_time, shown};
+
+pub async fn undo(session: &Session, out: Output) -> Result<(), CliError> {
+    let undone = session.undo().await?;
+    if out.json {
+        out.print_json(&undone);
+        return Ok(());
+    }
+    let id = undone.task.as_ref().map(|t| t.id);
+    let message = match (undone.undone_type, &undone.task) {
+        (EventType::Created, _) => "Undid the creation: the task is deleted".to_string(),
+        (EventType::Deleted, Some(task)) => format!(
+            "Undid the deletion: task {} is back: {}",
+            task.id,
+            shown(&task.title)
+        ),
+        (_, Some(task)) => format!("Undid the change to task {}: {}", task.id, shown(&task.title)),
+        (_, None) => "Undid a change".to_string(),
+    };
+    out.note(&message);
+    if out.quiet
+        && let Some(id) = id
+    {
+        crate::outln!("{id}");
+    }
+    Ok(())
+}
+
+pub async fn log(session: &Session, id: i64, out: Output) -> Result<(), CliError> {
+    let entries = session.history(id).await?;
+    if out.json {
+        out.print_json(&entries);
+        return Ok(());
+    }
+    if entries.is_empty() {
+        out.note(&format!("No recorded changes for task {id}."));
+    }
+    for entry in &entries {
+        crate::outln!("{}", history_line(entry));
+    }
+    Ok(())
+}
+
+/// `#seq  when  what: field before → after, ...`
+fn history_line(entry: &HistoryEntry) -> String {
+    let what = match (entry.kind, entry.undoes) {
+        (_, Some(seq)) => format!("undo of #{seq}"),
+        (EventType::Created, None) => "created".into(),
+        (EventType::Updated, None) => "updated".into(),
+        (EventType::Deleted, None) => "deleted".into(),
+    };
+    let changes = match (&entry.before, &entry.after) {
+        (Some(before), Some(after)) => changed_fields(before, after),
+        (None, Some(after)) => vec![format!("title {}", quoted(&after.title))],
+        _ => Vec::new(),
+    };
+    let detail = if changes.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", changes.join(", "))
+    };
+    format!("#{:<5} {}  {what}{detail}", entry.seq, format_time(entry.at))
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", shown(text))
+}
+
+fn changed_fields(before: &Task, after: &Task) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, old: String, new: String| {
+        if old != new {
+            out.push(format!("{name} {old} → {new}"));
+        }
+    };
+    field("title", quoted(&before.title), quoted(&after.title));
+    field(
+        "description",
+        quoted(&before.description),
+        quoted(&after.description),
+    );
+    field(
+        "priority",
+        before.priority.as_str().into(),
+        after.priority.as_str().into(),
+    );
+    let due = |t: &Task| t.due_at.map_or("none".into(), format_time);
+    field("due", due(before), due(after));
+    field("tags", before.tags.join(","), after.tags.join(","));
+    let state = |t: &Task| if t.completed { "completed" } else { "pending" }.to_string();
+    field("status", state(before), state(after));
+    out
+}
+
+pub async fn watch(session: Session, out: Output) -> Result<(), CliError> {
+    let mut stream = ChangeStream::start(session, None);
+    while let Some(news) = stream.next().await {
+        match news {
+            StreamNews::Change(event) => {
+                if out.json {
+                    // One compact line per change (JSON Lines), for `| jq -c` and scripts.
+                    crate::outln!("{}", serde_json::to_string(&event).unwrap_or_default());
+                } else {
+                    crate::outln!("{}", describe(&event));
+                }
+            }
+            StreamNews::Reset { .. } => {
+                out.note("Missed changes that are no longer kept; list again to catch up.")
+            }
+            StreamNews::Reconnecting(reason) => out.note(&format!("Reconnecting: {reason}")),
+            StreamNews::Connected | StreamNews::Live => {}
+            StreamNews::Stopped(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
