@@ -26,6 +26,9 @@ pub enum Msg {
     TaskToggled(Result<Task, ClientError>),
     TaskDeleted(i64, Result<(), ClientError>),
     SignedOut(Result<(), ClientError>),
+    Undone(Result<todo_api::UndoResult, ClientError>),
+    /// News from the change stream started as generation `.0`.
+    Stream(u64, todo_client::events::StreamNews),
 }
 
 /// Work for the network, run on a tokio task; its answer comes back as a [`Msg`].
@@ -43,6 +46,21 @@ pub enum Cmd {
     ToggleTask(i64, Option<i64>),
     DeleteTask(i64, Option<i64>),
     SignOut,
+    Undo,
+    /// Follow the change stream (generation `.0`) for as long as the app runs; its news
+    /// come back as [`Msg::Stream`]. Not counted as busy: it never ends by itself.
+    WatchChanges(u64),
+}
+
+/// Whether the list follows changes made elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LiveState {
+    #[default]
+    Off,
+    Connecting,
+    Live,
+    /// Lost; reconnecting (the reason, for the status bar).
+    Reconnecting(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +285,12 @@ pub struct App {
     /// A task form whose save was refused because the session ended: reopened after
     /// the next sign-in, so nothing typed is lost.
     pub kept_form: Option<TaskForm>,
+    pub live: LiveState,
+    /// Which change stream is current; news from an older one is ignored.
+    pub stream_generation: u64,
+    /// A list load is in flight; changes meanwhile queue one more.
+    pub loading: bool,
+    pub reload_queued: bool,
     pub quit: bool,
 }
 
@@ -285,6 +309,10 @@ impl App {
             offset,
             color,
             kept_form: None,
+            live: LiveState::Off,
+            stream_generation: 0,
+            loading: false,
+            reload_queued: false,
             quit: false,
         }
     }

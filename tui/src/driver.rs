@@ -63,6 +63,19 @@ impl Driver {
         true
     }
 
+    /// Applies replies and stream news as they come until `done` holds (true) or
+    /// `timeout` passes (false): for changes that arrive by themselves.
+    pub async fn wait_for(&mut self, timeout: Duration, done: impl Fn(&App) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done(&self.app) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => self.send(msg),
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// The screen as text, one line per row.
     pub fn screen(&self, width: u16, height: u16) -> String {
         render(&self.app, width, height)

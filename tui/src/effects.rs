@@ -1,6 +1,7 @@
 //! Runs [`Cmd`]s on tokio tasks with the shared client session; each answer comes back
 //! to the event loop as a [`Msg`], so drawing and typing never wait for the network.
 
+use todo_client::events::{ChangeStream, StreamNews};
 use todo_client::{ClientError, ListQuery, Session, TaskPage};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -13,6 +14,10 @@ const PAGE: u32 = 500;
 pub fn spawn(cmd: Cmd, session: &Session, tx: &UnboundedSender<Msg>) {
     let session = session.clone();
     let tx = tx.clone();
+    if let Cmd::WatchChanges(generation) = cmd {
+        tokio::spawn(forward_changes(session, generation, tx));
+        return;
+    }
     tokio::spawn(async move {
         let msg = run(cmd, &session).await;
         // The loop has ended when nobody receives: nothing left to tell.
@@ -33,6 +38,22 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
         Cmd::ToggleTask(id, version) => Msg::TaskToggled(session.toggle_task(id, version).await),
         Cmd::DeleteTask(id, version) => Msg::TaskDeleted(id, session.delete_task(id, version).await),
         Cmd::SignOut => Msg::SignedOut(session.sign_out(false).await),
+        Cmd::Undo => Msg::Undone(session.undo().await),
+        Cmd::WatchChanges(_) => Msg::Stream(
+            0,
+            StreamNews::Reconnecting("internal: not a one-shot command".into()),
+        ),
+    }
+}
+
+/// Passes the change stream's news to the loop until the stream stops or the app ends.
+async fn forward_changes(session: Session, generation: u64, tx: UnboundedSender<Msg>) {
+    let mut stream = ChangeStream::start(session, None);
+    while let Some(news) = stream.next().await {
+        let stopped = matches!(news, StreamNews::Stopped(_));
+        if tx.send(Msg::Stream(generation, news)).is_err() || stopped {
+            return;
+        }
     }
 }
 

@@ -4,8 +4,11 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, StatusFilter, Task, TaskInput};
 use todo_client::ClientError;
+use todo_client::events::StreamNews;
 
-use crate::app::{App, Cmd, FormField, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage, TaskForm};
+use crate::app::{
+    App, Cmd, FormField, LiveState, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage, TaskForm,
+};
 use crate::text_field::TextField;
 
 use todo_api::limits::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
@@ -20,6 +23,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        // Stream news is not the answer to a launched command.
+        Msg::Stream(generation, news) if generation == app.stream_generation => on_stream(app, news),
+        Msg::Stream(..) => vec![],
         reply => {
             app.busy = app.busy.saturating_sub(1);
             on_reply(app, reply)
@@ -49,7 +55,81 @@ fn launch(app: &mut App, cmd: Cmd) -> Vec<Cmd> {
 
 fn load_tasks(app: &mut App) -> Vec<Cmd> {
     let query = app.list.query();
+    app.loading = true;
     launch(app, Cmd::LoadTasks(query))
+}
+
+const RELOADING: &str = "Reloading…";
+
+/// A reload because something changed elsewhere: one at a time, and one more if changes
+/// came in while it ran.
+fn reload(app: &mut App) -> Vec<Cmd> {
+    if app.screen != Screen::Tasks {
+        return vec![];
+    }
+    if app.loading {
+        app.reload_queued = true;
+        return vec![];
+    }
+    load_tasks(app)
+}
+
+/// The change stream's news: the list follows every change made elsewhere.
+fn on_stream(app: &mut App, news: StreamNews) -> Vec<Cmd> {
+    match news {
+        StreamNews::Connected => {
+            app.live = LiveState::Connecting;
+            vec![]
+        }
+        // Caught up after a (re)connection: reload once for anything missed.
+        StreamNews::Live => {
+            app.live = LiveState::Live;
+            if app.message.as_ref().is_some_and(|m| m.is_error) {
+                app.message = None;
+            }
+            reload(app)
+        }
+        StreamNews::Change(event) => {
+            note_change_under_form(app, &event);
+            reload(app)
+        }
+        StreamNews::Reset { .. } => reload(app),
+        StreamNews::Reconnecting(reason) => {
+            app.live = LiveState::Reconnecting(reason);
+            vec![]
+        }
+        StreamNews::Stopped(e) => {
+            app.live = LiveState::Off;
+            if e.needs_sign_in() && app.user.is_some() {
+                to_sign_in(app, "Your session has ended; sign in again.");
+            }
+            vec![]
+        }
+    }
+}
+
+/// The task open in the form changed or went elsewhere: say so now, before a save.
+/// The form keeps its version, so saving still asks before overwriting.
+fn note_change_under_form(app: &mut App, event: &todo_api::TaskEvent) {
+    let Some(Popup::Form(form)) = &mut app.popup else {
+        return;
+    };
+    let newer = event
+        .task
+        .get("version")
+        .and_then(|v| v.as_i64())
+        .is_some_and(|v| Some(v) > form.base_version);
+    if form.saving || form.editing != event.task_id() || !newer {
+        return;
+    }
+    form.error = Some(match event.kind {
+        todo_api::EventType::Deleted => {
+            "Deleted elsewhere. Your text is kept: Esc to drop it (u on the list undoes the delete).".into()
+        }
+        _ => {
+            "Changed elsewhere while you edit. Your text is kept; saving will ask before overwriting.".into()
+        }
+    });
 }
 
 /// The session is gone: back to sign-in with the email kept and a message.
@@ -66,6 +146,9 @@ fn to_sign_in(app: &mut App, message: &str) {
 }
 
 fn signed_in(app: &mut App, user: todo_api::User) -> Vec<Cmd> {
+    app.stream_generation += 1;
+    app.live = LiveState::Connecting;
+    let watch = Cmd::WatchChanges(app.stream_generation);
     info(app, format!("Signed in as {}", user.email));
     app.user = Some(user);
     app.screen = Screen::Tasks;
@@ -75,7 +158,9 @@ fn signed_in(app: &mut App, user: todo_api::User) -> Vec<Cmd> {
         form.error = Some("Signed in again: press Ctrl-S to save".into());
         app.popup = Some(Popup::Form(form));
     }
-    load_tasks(app)
+    let mut cmds = load_tasks(app);
+    cmds.push(watch);
+    cmds
 }
 
 /// Handles an error from any task call: sign-in again, or a message.
@@ -123,6 +208,18 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
         },
         Msg::TasksLoaded(Ok(page)) => {
+            app.loading = false;
+            if std::mem::take(&mut app.reload_queued) {
+                return load_tasks(app);
+            }
+            // An explicit reload (or a recovery after an error) says it is done.
+            if app
+                .message
+                .as_ref()
+                .is_some_and(|m| m.is_error || m.text == RELOADING)
+            {
+                info(app, format!("Up to date: {} tasks", page.total));
+            }
             let keep = app.list.selected_task().map(|t| t.id);
             app.list.tasks = page.tasks;
             app.list.total = page.total;
@@ -134,6 +231,8 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::TasksLoaded(Err(e)) => {
+            app.loading = false;
+            app.reload_queued = false;
             task_error(app, e);
             vec![]
         }
@@ -183,7 +282,7 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             load_tasks(app)
         }
         Msg::TaskDeleted(id, Ok(())) => {
-            info(app, format!("Deleted task {id}"));
+            info(app, format!("Deleted task {id} · u to undo"));
             app.list.tasks.retain(|t| t.id != id);
             app.list.selected = app.list.selected.min(app.list.tasks.len().saturating_sub(1));
             load_tasks(app)
@@ -196,13 +295,33 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::SignedOut(result) => {
             app.list = Default::default();
+            app.live = LiveState::Off;
+            app.stream_generation += 1;
             to_sign_in(app, "Signed out.");
             if let Err(e) = result {
                 error(app, format!("Signed out here; the server said: {e}"));
             }
             vec![]
         }
-        Msg::Key(_) | Msg::Tick(_) => vec![],
+        Msg::Undone(Ok(undone)) => {
+            let what = match (&undone.task, undone.undone_type) {
+                (Some(task), todo_api::EventType::Deleted) => {
+                    format!("Undid the delete: task {} is back", task.id)
+                }
+                (Some(task), _) => format!("Undid the change to task {}", task.id),
+                (None, _) => "Undid the add: the task is deleted".to_string(),
+            };
+            info(app, what);
+            if let Some(task) = &undone.task {
+                select_after_reload(app, task);
+            }
+            load_tasks(app)
+        }
+        Msg::Undone(Err(e)) => {
+            task_error(app, e);
+            vec![]
+        }
+        Msg::Stream(..) | Msg::Key(_) | Msg::Tick(_) => vec![],
     }
 }
 
@@ -454,7 +573,11 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             app.list.sort = next_sort(app.list.sort);
             return load_tasks(app);
         }
-        KeyCode::Char('r') => return load_tasks(app),
+        KeyCode::Char('r') => {
+            info(app, RELOADING);
+            return load_tasks(app);
+        }
+        KeyCode::Char('u') => return launch(app, Cmd::Undo),
         KeyCode::Char('?') => app.popup = Some(Popup::Help),
         KeyCode::Char('S') => return launch(app, Cmd::SignOut),
         KeyCode::Esc if !app.list.search.is_empty() || app.list.tag.is_some() => {

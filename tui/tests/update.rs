@@ -5,8 +5,9 @@ mod common;
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use todo_api::{Priority, SortField, StatusFilter};
+use todo_client::events::StreamNews;
 use todo_client::{ClientError, TaskPage};
-use todo_tui::app::{App, Cmd, FormField, Msg, Popup, Screen, SignInForm};
+use todo_tui::app::{App, Cmd, FormField, LiveState, Msg, Popup, Screen, SignInForm};
 use todo_tui::update::{start, update};
 
 fn sign_in_form(app: &todo_tui::app::App) -> &SignInForm {
@@ -26,7 +27,10 @@ fn start_checks_the_session_and_routes_by_the_answer() {
     let mut signed_in = app.clone();
     let cmds = update(&mut signed_in, Msg::SessionChecked(Ok(Some(user()))));
     assert_eq!(signed_in.screen, Screen::Tasks);
-    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+    ));
 
     let mut signed_out = app.clone();
     assert!(update(&mut signed_out, Msg::SessionChecked(Ok(None))).is_empty());
@@ -101,7 +105,10 @@ fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
 
     let cmds = update(&mut app, Msg::SignedIn(Ok(user())));
     assert_eq!(app.screen, Screen::Tasks);
-    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+    ));
 }
 
 #[test]
@@ -395,7 +402,10 @@ fn an_ended_session_returns_to_sign_in_and_keeps_the_unsaved_form() {
     assert!(app.kept_form.is_some());
 
     let cmds = update(&mut app, Msg::SignedIn(Ok(user())));
-    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+    ));
     let Some(Popup::Form(form)) = &app.popup else {
         panic!("the form is back")
     };
@@ -484,4 +494,99 @@ fn chords_never_fall_through_to_bare_letters() {
         panic!("the form is open");
     };
     assert_eq!(form.title.text(), "", "chords type nothing");
+}
+
+fn change(kind: todo_api::EventType, id: i64, version: i64) -> StreamNews {
+    StreamNews::Change(todo_api::TaskEvent {
+        seq: 9,
+        kind,
+        task: serde_json::json!({"id": id, "version": version}),
+    })
+}
+
+/// Changes made elsewhere reload the list (one load at a time, one more queued), the
+/// status bar says live or reconnecting, news of an older stream is ignored, and the
+/// task open in the form says it changed without giving up the typed text.
+#[test]
+fn changes_elsewhere_reload_the_list_and_warn_the_open_form() {
+    let mut app = app_with_tasks();
+    let generation = app.stream_generation;
+    let _ = update(&mut app, Msg::Stream(generation, StreamNews::Live));
+    assert_eq!(app.live, LiveState::Live);
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: sample_tasks(),
+            total: 3,
+        })),
+    );
+    let cmds = update(
+        &mut app,
+        Msg::Stream(generation, change(todo_api::EventType::Created, 99, 1)),
+    );
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]), "{cmds:?}");
+    let cmds = update(
+        &mut app,
+        Msg::Stream(generation, change(todo_api::EventType::Updated, 99, 2)),
+    );
+    assert!(cmds.is_empty(), "a load is in flight: queued, {cmds:?}");
+    let cmds = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: sample_tasks(),
+            total: 3,
+        })),
+    );
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]),
+        "the queued one: {cmds:?}"
+    );
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: sample_tasks(),
+            total: 3,
+        })),
+    );
+
+    let stale = update(
+        &mut app,
+        Msg::Stream(generation + 7, change(todo_api::EventType::Created, 5, 1)),
+    );
+    assert!(stale.is_empty());
+
+    let open = app.list.tasks[0].clone();
+    key(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, " mine");
+    let _ = update(
+        &mut app,
+        Msg::Stream(
+            generation,
+            change(todo_api::EventType::Updated, open.id, open.version + 1),
+        ),
+    );
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form stays open")
+    };
+    assert!(
+        form.error
+            .as_deref()
+            .is_some_and(|e| e.contains("Changed elsewhere")),
+        "{:?}",
+        form.error
+    );
+    assert!(form.title.text().ends_with(" mine"), "typed text kept");
+    assert_eq!(form.base_version, Some(open.version), "saving still asks first");
+    key(&mut app, KeyCode::Esc);
+
+    let _ = update(
+        &mut app,
+        Msg::Stream(generation, StreamNews::Reconnecting("gone".into())),
+    );
+    let screen = todo_tui::driver::render(&app, 140, 40);
+    assert!(screen.contains("reconnecting"), "{screen}");
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('u')).as_slice(),
+        [Cmd::Undo]
+    ));
 }

@@ -252,3 +252,70 @@ async fn a_form_saved_over_a_change_made_elsewhere_says_so_and_loses_nothing() {
     let saved = session.get_task(id.parse().expect("id")).await.expect("get");
     assert_eq!(saved.title, "taxes now");
 }
+
+/// With the TUI open, tasks added, completed and deleted by the CLI show on its list
+/// within a second without `r`, the status bar says live, and `u` undoes the CLI's
+/// delete (undo is per user, whichever client made the change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_from_the_cli_show_in_the_open_tui_without_a_reload() {
+    let server = TestServer::start(&[]);
+    let cli = todo_e2e::CliUser::new(&server);
+    tokio::task::block_in_place(|| {
+        cli.sign_up("live");
+    });
+    let session = Session::with_store(
+        &server.base_url,
+        CredentialStore::file_in(&cli.config_dir()),
+        None,
+    )
+    .await
+    .expect("session");
+    let mut tui = Driver::start(
+        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        session,
+    );
+    settle(&mut tui).await;
+    let live = tui
+        .wait_for(Duration::from_secs(5), |app| {
+            app.live == todo_tui::app::LiveState::Live
+        })
+        .await;
+    assert!(live, "{}", tui.screen(140, 24));
+    assert!(tui.screen(140, 24).contains("● live"), "{}", tui.screen(140, 24));
+
+    let id = tokio::task::block_in_place(|| cli.run(&["add", "from", "the", "cli", "-q"]).ok().stdout);
+    let id: i64 = id.trim().parse().expect("id");
+    let shown = tui
+        .wait_for(Duration::from_secs(1), |app| {
+            app.list.tasks.iter().any(|t| t.id == id) && !app.loading
+        })
+        .await;
+    assert!(
+        shown,
+        "the CLI's task did not show within 1 s: {}",
+        tui.screen(100, 24)
+    );
+    tokio::task::block_in_place(|| cli.run(&["done", &id.to_string()]).ok());
+    let completed = tui
+        .wait_for(Duration::from_secs(1), |app| {
+            app.list.tasks.iter().any(|t| t.id == id && t.completed)
+        })
+        .await;
+    assert!(completed, "{}", tui.screen(100, 24));
+    tokio::task::block_in_place(|| cli.run(&["rm", &id.to_string(), "--yes"]).ok());
+    let gone = tui
+        .wait_for(Duration::from_secs(1), |app| {
+            !app.list.tasks.iter().any(|t| t.id == id)
+        })
+        .await;
+    assert!(gone, "{}", tui.screen(100, 24));
+
+    tui.key(KeyCode::Char('u'));
+    settle(&mut tui).await;
+    let back = tui
+        .wait_for(Duration::from_secs(2), |app| {
+            app.list.tasks.iter().any(|t| t.id == id)
+        })
+        .await;
+    assert!(back, "u undid the CLI's delete: {}", tui.screen(100, 24));
+}

@@ -22,7 +22,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("s", "cycle sort: newest, due, priority, title, updated"),
     ("t", "filter by tag (empty clears)"),
     ("Esc", "clear search and tag"),
-    ("r", "reload from the server"),
+    ("u", "undo your latest change (from any client)"),
+    (
+        "r",
+        "reload from the server (changes elsewhere show by themselves)",
+    ),
     ("?", "this help"),
     ("S", "sign out"),
     ("q / Ctrl-C", "quit"),

@@ -10,6 +10,7 @@ use todo_api::{Priority, SortField, StatusFilter, Task};
 
 use super::{Theme, spinner};
 use crate::app::App;
+use crate::app::LiveState;
 
 /// Wide terminals get the detail pane on the right; narrow ones below the table.
 const SIDE_PANE_FROM: u16 = 110;
@@ -242,6 +243,13 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         spans.push(Span::raw("│ "));
         spans.push(Span::styled(printable(&message.text, false).into_owned(), style));
     }
+    let live = match &app.live {
+        LiveState::Live => Span::styled(" ● live", theme.ok()),
+        LiveState::Connecting => Span::raw(" ○ connecting"),
+        LiveState::Reconnecting(_) => Span::styled(" ○ reconnecting", theme.error()),
+        LiveState::Off => Span::raw(""),
+    };
+    spans.push(live);
     spans.push(Span::raw(format!(" {} │ ? help", spinner(app))));
     frame.render_widget(Line::from(spans), area);
 }
