@@ -234,6 +234,13 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             app.list.total
         )),
     ];
+    let live = match &app.live {
+        LiveState::Live => Span::styled("● live ", theme.ok()),
+        LiveState::Connecting => Span::raw("○ connecting "),
+        LiveState::Reconnecting(_) => Span::styled("○ reconnecting ", theme.error()),
+        LiveState::Off => Span::raw(""),
+    };
+    spans.push(live);
     if let Some(message) = &app.message {
         let style = if message.is_error {
             theme.error()
@@ -243,13 +250,6 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         spans.push(Span::raw("│ "));
         spans.push(Span::styled(printable(&message.text, false).into_owned(), style));
     }
-    let live = match &app.live {
-        LiveState::Live => Span::styled(" ● live", theme.ok()),
-        LiveState::Connecting => Span::raw(" ○ connecting"),
-        LiveState::Reconnecting(_) => Span::styled(" ○ reconnecting", theme.error()),
-        LiveState::Off => Span::raw(""),
-    };
-    spans.push(live);
     spans.push(Span::raw(format!(" {} │ ? help", spinner(app))));
     frame.render_widget(Line::from(spans), area);
 }
