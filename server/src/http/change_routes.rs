@@ -59,12 +59,9 @@ pub enum Undone {
 /// One stream item as server-sent-event text.
 fn sse(item: &StreamItem) -> Bytes {
     let text = match item {
-        StreamItem::Event(event) => format!(
-            "id: {}\nevent: {}\ndata: {}\n\n",
-            event.seq,
-            event.kind.as_str(),
-            serde_json::to_string(event).unwrap_or_default()
-        ),
+        StreamItem::Event { seq, kind, data } => {
+            format!("id: {seq}\nevent: {}\ndata: {data}\n\n", kind.as_str())
+        }
         StreamItem::Reset { seq } => format!(
             "id: {seq}\nevent: {RESET_EVENT}\ndata: {}\n\n",
             serde_json::to_string(&StreamReset { seq: *seq }).unwrap_or_default()

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 pub use error::{StoreError, StoreResult};
-pub use feed::ChangeFeed;
+pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
 pub use records::*;
 

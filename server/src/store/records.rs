@@ -170,6 +170,29 @@ pub struct EventRecord {
     pub at: OffsetDateTime,
 }
 
+impl EventRecord {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        seq: i64,
+        kind: todo_api::EventType,
+        task_id: i64,
+        version: i64,
+        task: Option<&Task>,
+        undoes: Option<i64>,
+        at: OffsetDateTime,
+    ) -> EventRecord {
+        EventRecord {
+            seq,
+            kind,
+            task_id,
+            version,
+            task: task.cloned(),
+            undoes,
+            at,
+        }
+    }
+}
+
 /// Events after a point, with what the store still keeps.
 #[derive(Debug)]
 pub struct EventPage {

@@ -5,19 +5,27 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
 use time::OffsetDateTime;
-use todo_api::TaskEvent;
+
+use todo_api::EventType;
 use todo_api::limits::STREAMS_PER_USER;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Owner, TaskError};
-use crate::store::{EventRecord, Store, StoreResult, to_micros};
+use crate::store::{EventRecord, Hint, Store, StoreResult, to_micros};
 
 /// What a stream sends, in order.
 #[derive(Debug)]
 pub enum StreamItem {
-    Event(TaskEvent),
+    /// One change: its seq, type and `data` (a `TaskEvent` as JSON, shared by every
+    /// stream that sends it).
+    Event {
+        seq: i64,
+        kind: EventType,
+        data: Arc<str>,
+    },
     /// The events asked for are no longer kept: reload, then read on after `seq`.
     Reset {
         seq: i64,
@@ -44,15 +52,46 @@ pub struct StreamStart {
     pub ends_at: OffsetDateTime,
 }
 
-pub fn to_wire(record: &EventRecord) -> TaskEvent {
+/// The wire form of an event (see [`TaskEvent`]), serialised straight from the record.
+pub fn encode(record: &EventRecord) -> Arc<str> {
+    #[derive(serde::Serialize)]
+    struct Deleted {
+        id: i64,
+        version: i64,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Body<'a> {
+        Task(&'a todo_api::Task),
+        Deleted(Deleted),
+    }
+    #[derive(serde::Serialize)]
+    struct Wire<'a> {
+        seq: i64,
+        #[serde(rename = "type")]
+        kind: EventType,
+        task: Body<'a>,
+    }
     let task = match &record.task {
-        Some(task) => serde_json::to_value(task).unwrap_or_default(),
-        None => serde_json::json!({ "id": record.task_id, "version": record.version }),
+        Some(task) => Body::Task(task),
+        None => Body::Deleted(Deleted {
+            id: record.task_id,
+            version: record.version,
+        }),
     };
-    TaskEvent {
+    let wire = Wire {
         seq: record.seq,
         kind: record.kind,
         task,
+    };
+    Arc::from(serde_json::to_string(&wire).unwrap_or_default())
+}
+
+fn item(record: &EventRecord, data: Arc<str>) -> StreamItem {
+    StreamItem::Event {
+        seq: record.seq,
+        kind: record.kind,
+        data,
     }
 }
 
@@ -102,7 +141,7 @@ async fn run(
     start: &StreamStart,
     lease: Uuid,
     heartbeat_every: Duration,
-    mut wake: tokio::sync::watch::Receiver<i64>,
+    mut wake: tokio::sync::watch::Receiver<Hint>,
     items: &mpsc::Sender<StreamItem>,
     signed_in: impl Fn() -> bool,
 ) -> StoreResult<()> {
@@ -127,19 +166,34 @@ async fn run(
     let expiry = tokio::time::sleep(left.try_into().unwrap_or_default());
     tokio::pin!(expiry);
     let mut live = false;
+    // What the last hint said: the newest seq, and the event itself when this server
+    // wrote it (then a stream that is up to date sends it without reading it back).
+    let mut hint = Hint::default();
+    // Read from the database first (the replay) and whenever a hint does not carry the
+    // one event this stream needs next.
+    let mut read = true;
     loop {
-        loop {
-            let page = db.events_after(owner, last, PAGE).await?;
-            let full = page.events.len() == PAGE as usize;
-            for record in &page.events {
-                if items.send(StreamItem::Event(to_wire(record))).await.is_err() {
-                    return Ok(());
+        if let Some(shared) = hint.event.as_deref().filter(|e| e.record.seq == last + 1) {
+            let data = shared.encoded.get_or_init(|| encode(&shared.record)).clone();
+            if items.send(item(&shared.record, data)).await.is_err() {
+                return Ok(());
+            }
+            last = shared.record.seq;
+        }
+        if read || hint.latest > last {
+            loop {
+                let page = db.events_after(owner, last, PAGE).await?;
+                for record in &page.events {
+                    if items.send(item(record, encode(record))).await.is_err() {
+                        return Ok(());
+                    }
+                    last = record.seq;
                 }
-                last = record.seq;
+                if page.events.len() < PAGE as usize {
+                    break;
+                }
             }
-            if !full {
-                break;
-            }
+            read = false;
         }
         if !live {
             live = true;
@@ -148,7 +202,13 @@ async fn run(
             }
         }
         tokio::select! {
-            changed = wake.changed() => if changed.is_err() { return Ok(()) },
+            changed = wake.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                hint = wake.borrow_and_update().clone();
+                read = !hint.event.as_deref().is_some_and(|e| e.record.seq == last + 1);
+            }
             _ = heartbeat.tick() => {
                 if items.send(StreamItem::Heartbeat).await.is_err() {
                     return Ok(());

@@ -37,6 +37,9 @@ struct Options {
     /// Servers on the one PostgreSQL database in the --postgres comparison
     #[arg(long, default_value_t = 2)]
     replicas: usize,
+    /// Event streams held open (across the 64 users) for the streams scenario; 0 skips it
+    #[arg(long, default_value_t = 1000)]
+    streams: usize,
 }
 
 fn options() -> Options {
@@ -262,6 +265,132 @@ async fn measure(
     }
 }
 
+struct StreamsReport {
+    mix: Measured,
+    summary: String,
+}
+
+/// Opens `count` event streams spread over the users, measures what an idle stream
+/// costs the server, then runs the mix with them open while a probe measures the time
+/// from a create's 201 to its event arriving on the creator's stream.
+async fn with_streams(target: &Target<'_>, count: usize, connections: usize, seconds: u64) -> StreamsReport {
+    use std::collections::HashMap;
+    use tokio::sync::mpsc;
+    let streaming = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let pid = target.pids[0];
+    let before = rss_kib(pid, "VmRSS:");
+    let (arrivals, mut arrived) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let mut readers = Vec::new();
+    for n in 0..count {
+        let user = &target.users[n % target.users.len()];
+        let response = streaming
+            .get(format!("{}/api/{}/events", target.bases[0], user.id))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(response.status().as_u16(), 200, "stream {n} refused");
+        // The first stream of each user reports arrivals.
+        let report = (n < target.users.len()).then(|| arrivals.clone());
+        readers.push(tokio::spawn(read_stream(response, report)));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(pid, "VmRSS:");
+    let per_stream_kib = (after.saturating_sub(before)) as f64 / count as f64;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = {
+        let (client, base, users, stop) = (
+            target.client.clone(),
+            target.bases[0].clone(),
+            target.users.to_vec(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut acked: HashMap<i64, Instant> = HashMap::new();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let user = &users[n % users.len()];
+                n += 1;
+                let body = post_json(
+                    &client,
+                    format!("{base}/api/{}/tasks", user.id),
+                    Some(&user.token),
+                    json!({"title": format!("probe {n}")}),
+                )
+                .await;
+                if let Some(id) = body["id"].as_i64() {
+                    acked.insert(id, Instant::now());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            acked
+        })
+    };
+    let mut mix = measure(target, Scenario::Mix, connections, seconds, 0).await;
+    mix.name = format!("mix + {count} streams");
+    stop.store(true, Ordering::Relaxed);
+    let acked = probe.await.unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut seen: HashMap<i64, Instant> = HashMap::new();
+    while let Ok((id, at)) = arrived.try_recv() {
+        seen.entry(id).or_insert(at);
+    }
+    let mut latencies: Vec<f64> = acked
+        .iter()
+        .filter_map(|(id, ack)| {
+            seen.get(id)
+                .map(|at| at.saturating_duration_since(*ack).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let missing = acked.len() - latencies.len();
+    for reader in readers {
+        reader.abort();
+    }
+    StreamsReport {
+        mix,
+        summary: format!(
+            "{count} streams: {per_stream_kib:.1} KiB server RSS each when idle; event latency from 201 to arrival \
+             p50 {:.1} ms, p99 {:.1} ms over {} probes ({missing} not seen)",
+            pct(0.5),
+            pct(0.99),
+            latencies.len()
+        ),
+    }
+}
+
+/// Reads one stream, reporting each event's task id and arrival time.
+async fn read_stream(
+    mut response: reqwest::Response,
+    report: Option<tokio::sync::mpsc::UnboundedSender<(i64, Instant)>>,
+) {
+    let mut pending = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let Some(report) = &report else { continue };
+        let at = Instant::now();
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if let Some(data) = line.strip_prefix(b"data: ")
+                && let Ok(event) = serde_json::from_slice::<Value>(data)
+                && let Some(id) = event["task"]["id"].as_i64()
+            {
+                let _ = report.send((id, at));
+            }
+        }
+    }
+}
+
 async fn post_json(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
     let mut rb = client.post(url).json(&body);
     if let Some(t) = token {
@@ -472,7 +601,7 @@ async fn compare_backends(o: Options) {
 }
 
 async fn run(o: Options) {
-    let server = TestServer::start(&["--no-rate-limit"]);
+    let server = TestServer::start(&["--no-rate-limit", "--max-connections", "4096"]);
     let pid = server.pid();
     let base = server.base_url.clone();
     let idle_rss = {
@@ -507,6 +636,18 @@ async fn run(o: Options) {
         eprintln!("running {} for {s} s...", scenario.name());
         results.push(measure(&target, scenario, c, s, 0).await);
     }
+
+    let streams = if o.streams > 0 {
+        eprintln!(
+            "opening {} event streams, then the mix with them open...",
+            o.streams
+        );
+        let report = with_streams(&target, o.streams, c, s).await;
+        results.push(report.mix);
+        Some(report.summary)
+    } else {
+        None
+    };
 
     let peak_rss = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
     let rss_after = {
@@ -581,6 +722,18 @@ async fn run(o: Options) {
         "server RSS idle {idle_rss:.1} MiB at start, {rss_after:.1} MiB idle after the runs; \
          peak over the small-database scenarios (VmHWM) {peak_rss:.1} MiB"
     );
+    if let Some(summary) = &streams {
+        let without = results
+            .iter()
+            .find(|m| m.name == Scenario::Mix.name())
+            .map_or(1.0, |m| m.rps);
+        let with = results.last().map_or(0.0, |m| m.rps);
+        println!(
+            "{summary}; mix with them open {:.0} req/s = {:.2}x the mix without",
+            with,
+            with / without
+        );
+    }
     if let Some(path) = o.json {
         let rows: Vec<Value> = results
             .iter()

@@ -63,7 +63,7 @@ pub(super) async fn next_seq(c: &impl GenericClient, user: Uuid) -> StoreResult<
     Ok(c.query_one(&stmt, &[&user]).await?.try_get(0)?)
 }
 
-/// Records the event `seq` (from [`next_seq`]) of a change to `task_id`.
+/// Records the event `seq` (from [`next_seq`]) of a change to `task_id`; returns it.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn append(
     c: &impl GenericClient,
@@ -75,7 +75,7 @@ pub(super) async fn append(
     task: Option<&Task>,
     undoes: Option<i64>,
     at: OffsetDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<EventRecord> {
     let json = task.map(serde_json::to_string).transpose().map_err(corrupt)?;
     let stmt = c
         .prepare_cached(
@@ -98,7 +98,7 @@ pub(super) async fn append(
         ],
     )
     .await?;
-    Ok(())
+    Ok(EventRecord::new(seq, kind, task_id, version, task, undoes, at))
 }
 
 pub(super) async fn after(

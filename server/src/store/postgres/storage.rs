@@ -422,13 +422,13 @@ impl Storage for PgStore {
     }
 
     async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
-        let (task, seq) = self
+        let (task, event) = self
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
                 let seq = events::next_seq(&tx, owner.id()).await?;
                 let task = tasks::insert(&tx, owner, draft, now).await?;
-                events::append(
+                let event = events::append(
                     &tx,
                     owner.id(),
                     seq,
@@ -441,10 +441,10 @@ impl Storage for PgStore {
                 )
                 .await?;
                 tx.commit().await?;
-                Ok((task, seq))
+                Ok((task, event))
             })
             .await?;
-        self.feed.publish(owner.id(), seq);
+        self.feed.publish_event(owner.id(), event);
         Ok(task)
     }
 
@@ -496,7 +496,7 @@ impl Storage for PgStore {
                 tx.rollback().await?;
                 return Ok(Written::from_miss(current));
             };
-            events::append(
+            let event = events::append(
                 &tx,
                 owner.id(),
                 seq,
@@ -509,7 +509,7 @@ impl Storage for PgStore {
             )
             .await?;
             tx.commit().await?;
-            self.feed.publish(owner.id(), seq);
+            self.feed.publish_event(owner.id(), event);
             Ok(Written::Done(()))
         })
         .await
@@ -572,7 +572,7 @@ impl Storage for PgStore {
                             (EventType::Updated, task, version)
                         }
                     };
-                    events::append(
+                    let event = events::append(
                         &tx,
                         user,
                         seq,
@@ -585,21 +585,24 @@ impl Storage for PgStore {
                     )
                     .await?;
                     tx.commit().await?;
-                    return Ok(Some(Undone {
-                        target_seq: target.seq,
-                        target_kind: target.kind,
-                        seq,
-                        task,
-                    }));
+                    return Ok(Some((
+                        Undone {
+                            target_seq: target.seq,
+                            target_kind: target.kind,
+                            seq,
+                            task,
+                        },
+                        event,
+                    )));
                 }
                 tx.rollback().await?;
                 Ok(None)
             })
             .await?;
-        if let Some(undone) = &undone {
-            self.feed.publish(owner.id(), undone.seq);
-        }
-        Ok(undone)
+        Ok(undone.map(|(undone, event)| {
+            self.feed.publish_event(owner.id(), event);
+            undone
+        }))
     }
 
     async fn open_stream(
@@ -688,7 +691,7 @@ impl PgStore {
     ) -> StoreResult<Written<Task>> {
         match changed {
             Some(task) if task.updated_at == now => {
-                events::append(
+                let event = events::append(
                     &tx,
                     owner.id(),
                     seq,
@@ -701,7 +704,7 @@ impl PgStore {
                 )
                 .await?;
                 tx.commit().await?;
-                self.feed.publish(owner.id(), seq);
+                self.feed.publish_event(owner.id(), event);
                 Ok(Written::Done(task))
             }
             Some(task) => {

@@ -49,7 +49,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
 }
 
 /// Appends the event of a change to `task_id` (at `version`; `task` is the task after
-/// it, `None` for a delete) and returns its seq: the user's next number.
+/// it, `None` for a delete) with the user's next seq, and returns it.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn append(
     tx: &WriteTx<'_>,
@@ -60,7 +60,7 @@ pub(super) fn append(
     task: Option<&Task>,
     undoes: Option<i64>,
     at: OffsetDateTime,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<EventRecord> {
     let seq: i64 = tx
         .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
         .query_row([user.to_string()], |r| r.get(0))?;
@@ -79,7 +79,7 @@ pub(super) fn append(
         undoes,
         to_micros(at)
     ])?;
-    Ok(seq)
+    Ok(EventRecord::new(seq, kind, task_id, version, task, undoes, at))
 }
 
 pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> rusqlite::Result<EventPage> {

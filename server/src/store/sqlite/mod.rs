@@ -117,13 +117,13 @@ impl Db {
     pub fn spawn_watcher(&self, interval: std::time::Duration) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
+            // Where to start: read at once, before the server takes requests, so no row
+            // written after the start goes unreported.
             let mut since: Option<i64> = None;
             loop {
-                tokio::time::sleep(interval).await;
                 let Some(inner) = weak.upgrade() else { return };
                 let db = Db { inner };
-                let seen = since;
-                let outcome = match seen {
+                let outcome = match since {
                     None => db.read(events::newest_id).await.map(|id| (Vec::new(), id)),
                     Some(after) => db.read(move |c| events::changed_since(c, after)).await,
                 };
@@ -136,6 +136,8 @@ impl Db {
                     }
                     Err(e) => tracing::debug!(error = %e, "could not look for new events; will retry"),
                 }
+                drop(db);
+                tokio::time::sleep(interval).await;
             }
         });
     }

@@ -174,10 +174,10 @@ impl Storage for Db {
 
     async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
         let draft = draft.clone();
-        let (task, seq) = self
+        let (task, event) = self
             .write(move |tx| {
                 let task = tasks::insert(tx, owner, &draft, now)?;
-                let seq = events::append(
+                let event = events::append(
                     tx,
                     owner.id(),
                     EventType::Created,
@@ -187,10 +187,10 @@ impl Storage for Db {
                     None,
                     now,
                 )?;
-                Ok((task, seq))
+                Ok((task, event))
             })
             .await?;
-        self.inner.feed.publish(owner.id(), seq);
+        self.inner.feed.publish_event(owner.id(), event);
         Ok(task)
     }
 
@@ -226,20 +226,20 @@ impl Storage for Db {
 
     async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
         let now = crate::store::now();
-        let (written, seq) = self
+        let (written, event) = self
             .write(move |tx| {
                 Ok(match tasks::delete(tx, owner, id, expected)? {
                     Some(version) => {
-                        let seq =
+                        let event =
                             events::append(tx, owner.id(), EventType::Deleted, id, version, None, None, now)?;
-                        (Written::Done(()), Some(seq))
+                        (Written::Done(()), Some(event))
                     }
                     None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
                 })
             })
             .await?;
-        if let Some(seq) = seq {
-            self.inner.feed.publish(owner.id(), seq);
+        if let Some(event) = event {
+            self.inner.feed.publish_event(owner.id(), event);
         }
         Ok(written)
     }
@@ -281,7 +281,7 @@ impl Storage for Db {
                             (EventType::Updated, task, version)
                         }
                     };
-                    let seq = events::append(
+                    let event = events::append(
                         tx,
                         user,
                         kind,
@@ -291,20 +291,23 @@ impl Storage for Db {
                         Some(target.seq),
                         now,
                     )?;
-                    return Ok(Some(Undone {
-                        target_seq: target.seq,
-                        target_kind: target.kind,
-                        seq,
-                        task,
-                    }));
+                    return Ok(Some((
+                        Undone {
+                            target_seq: target.seq,
+                            target_kind: target.kind,
+                            seq: event.seq,
+                            task,
+                        },
+                        event,
+                    )));
                 }
                 Ok(None)
             })
             .await?;
-        if let Some(undone) = &undone {
-            self.inner.feed.publish(owner.id(), undone.seq);
-        }
-        Ok(undone)
+        Ok(undone.map(|(undone, event)| {
+            self.inner.feed.publish_event(owner.id(), event);
+            undone
+        }))
     }
 
     async fn open_stream(
@@ -357,11 +360,11 @@ impl Db {
     where
         F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<Task>> + Send + 'static,
     {
-        let (written, seq) = self
+        let (written, event) = self
             .write(move |tx| {
                 Ok(match write(tx)? {
                     Some(task) if task.updated_at == now => {
-                        let seq = events::append(
+                        let event = events::append(
                             tx,
                             owner.id(),
                             EventType::Updated,
@@ -371,15 +374,15 @@ impl Db {
                             None,
                             now,
                         )?;
-                        (Written::Done(task), Some(seq))
+                        (Written::Done(task), Some(event))
                     }
                     Some(task) => (Written::Done(task), None),
                     None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
                 })
             })
             .await?;
-        if let Some(seq) = seq {
-            self.inner.feed.publish(owner.id(), seq);
+        if let Some(event) = event {
+            self.inner.feed.publish_event(owner.id(), event);
         }
         Ok(written)
     }
