@@ -207,7 +207,7 @@ async fn run(
                     return Ok(());
                 }
                 hint = wake.borrow_and_update().clone();
-                read = !hint.event.as_deref().is_some_and(|e| e.record.seq == last + 1);
+                read = hint.event.as_deref().is_none_or(|e| e.record.seq != last + 1);
             }
             _ = heartbeat.tick() => {
                 if items.send(StreamItem::Heartbeat).await.is_err() {
