@@ -65,14 +65,14 @@ pub enum Command {
     /// Change a task; fields not given stay as they are
     #[command(after_help = "Example:\n  todo edit 12 --title \"Buy oat milk\" --no-due")]
     Edit(EditArgs),
-    /// Mark a task completed (doing it twice is fine)
-    #[command(after_help = "Example:\n  todo done 12")]
-    Done(IdArg),
-    /// Mark a task pending again (doing it twice is fine)
-    #[command(after_help = "Example:\n  todo undone 12")]
-    Undone(IdArg),
-    /// Delete a task; asks first on a terminal unless --yes
-    #[command(after_help = "Example:\n  todo rm 12 --yes")]
+    /// Mark tasks completed (doing it twice is fine)
+    #[command(after_help = "Examples:\n  todo done 12\n  todo done 3 4 7-9")]
+    Done(IdsArg),
+    /// Mark tasks pending again (doing it twice is fine)
+    #[command(after_help = "Example:\n  todo undone 12 13")]
+    Undone(IdsArg),
+    /// Delete tasks; asks first on a terminal unless --yes
+    #[command(after_help = "Examples:\n  todo rm 12 --yes\n  todo rm 3,4 10-12 --yes")]
     Rm(RmArgs),
     /// Undo your latest change (from any client); repeat to walk back
     #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
@@ -185,10 +185,63 @@ pub struct IdArg {
     pub id: i64,
 }
 
+/// Most ids one command takes (a range such as `1-100000` is refused, not expanded).
+pub const IDS_MAX: usize = 500;
+
+#[derive(Args, Debug)]
+pub struct IdsArg {
+    /// Task ids (see `todo list`): `3 4`, `3,4`, ranges `7-9`
+    #[arg(required = true, num_args = 1.., value_parser = parse_ids)]
+    ids: Vec<Vec<i64>>,
+}
+
+impl IdsArg {
+    /// Every id once, in the order given.
+    pub fn ids(&self) -> Vec<i64> {
+        let mut seen = std::collections::HashSet::new();
+        self.ids
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|id| seen.insert(*id))
+            .collect()
+    }
+}
+
+/// `3`, `3,4`, `7-9` (and mixes: `1,3-5`).
+fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let number =
+            |s: &str| {
+                s.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("{s:?} is not a task id (a positive number, or a range such as 7-9)")
+                })
+            };
+        match part.split_once('-') {
+            Some((from, to)) => {
+                let (from, to) = (number(from)?, number(to)?);
+                if from > to {
+                    return Err(format!("the range {part} runs backwards"));
+                }
+                if (to - from) as usize >= IDS_MAX {
+                    return Err(format!("the range {part} is longer than {IDS_MAX} ids"));
+                }
+                ids.extend(from..=to);
+            }
+            None => ids.push(number(part)?),
+        }
+    }
+    if ids.is_empty() {
+        return Err("give a task id".into());
+    }
+    Ok(ids)
+}
+
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// The task id (see `todo list`)
-    pub id: i64,
+    #[command(flatten)]
+    pub ids: IdsArg,
     /// Do not ask for confirmation
     #[arg(long, short)]
     pub yes: bool,

@@ -21,6 +21,9 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Failed(String),
+    /// Some of several tasks failed: the message names which; `code` is the exit code.
+    #[error("{message}")]
+    Partial { message: String, code: u8 },
 }
 
 impl CliError {
@@ -28,6 +31,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => USAGE,
             CliError::Failed(_) => ERROR,
+            CliError::Partial { code, .. } => *code,
             CliError::Client(e) => match e {
                 ClientError::Unreachable { .. } => UNREACHABLE,
                 ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,

@@ -60,32 +60,133 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             let task = edit(session, &e).await?;
             confirm(out, &task, "Updated");
         }
-        Command::Done(a) => confirm(out, &session.set_completed(a.id, true).await?, "Completed"),
-        Command::Undone(a) => confirm(out, &session.set_completed(a.id, false).await?, "Reopened"),
-        Command::Rm(r) => {
-            // After a question, delete only what was shown: a task changed meanwhile is
-            // refused (version_conflict) rather than deleted unseen.
-            let mut shown_version = None;
-            if !r.yes && std::io::stdin().is_terminal() {
-                let task = session.get_task(r.id).await?;
-                if !ask(&format!(
-                    "Delete task {}: {}? [y/N] ",
-                    task.id,
-                    shown(&task.title)
-                ))? {
-                    out.note("Nothing deleted.");
-                    return Ok(());
-                }
-                shown_version = Some(task.version);
-            }
-            session.delete_task(r.id, shown_version).await?;
-            out.note(&format!("Deleted task {}.", r.id));
-        }
+        Command::Done(a) => set_completed(session, out, &a.ids(), true).await?,
+        Command::Undone(a) => set_completed(session, out, &a.ids(), false).await?,
+        Command::Rm(r) => remove(session, out, &r.ids.ids(), r.yes).await?,
         Command::Auth(_) | Command::Completions { .. } | Command::Undo | Command::Log(_) | Command::Watch => {
             return Err(CliError::Failed("internal: not a task command".into()));
         }
     }
     Ok(())
+}
+
+/// The outcome for one of several ids.
+struct Outcome {
+    id: i64,
+    result: Result<Option<todo_api::Task>, todo_client::ClientError>,
+}
+
+/// Done/undone for each id in turn: one line per task, then a summary error if any
+/// failed (exit 3 when every failure was "not found").
+async fn set_completed(session: &Session, out: Output, ids: &[i64], completed: bool) -> Result<(), CliError> {
+    let verb = if completed { "Completed" } else { "Reopened" };
+    if let [id] = ids {
+        confirm(out, &session.set_completed(*id, completed).await?, verb);
+        return Ok(());
+    }
+    let mut outcomes = Vec::new();
+    for &id in ids {
+        let result = session.set_completed(id, completed).await.map(Some);
+        outcomes.push(Outcome { id, result });
+    }
+    report_many(out, verb, outcomes)
+}
+
+/// Deletes each id; on a terminal without --yes, asks once, showing the tasks, and then
+/// deletes only the versions shown (a task changed meanwhile is refused, not deleted
+/// unseen).
+async fn remove(session: &Session, out: Output, ids: &[i64], yes: bool) -> Result<(), CliError> {
+    let mut versions = std::collections::HashMap::new();
+    if !yes && std::io::stdin().is_terminal() {
+        let mut shown_tasks = Vec::new();
+        for &id in ids {
+            let task = session.get_task(id).await?;
+            shown_tasks.push(format!("{}: {}", task.id, shown(&task.title)));
+            versions.insert(id, task.version);
+        }
+        let question = match shown_tasks.as_slice() {
+            [one] => format!("Delete task {one}? [y/N] "),
+            many => format!(
+                "Delete these {} tasks?\n  {}\n[y/N] ",
+                many.len(),
+                many.join("\n  ")
+            ),
+        };
+        if !ask(&question)? {
+            out.note("Nothing deleted.");
+            return Ok(());
+        }
+    }
+    if let [id] = ids {
+        session.delete_task(*id, versions.get(id).copied()).await?;
+        out.note(&format!("Deleted task {id}."));
+        return Ok(());
+    }
+    let mut outcomes = Vec::new();
+    for &id in ids {
+        let result = session
+            .delete_task(id, versions.get(&id).copied())
+            .await
+            .map(|()| None);
+        outcomes.push(Outcome { id, result });
+    }
+    report_many(out, "Deleted", outcomes)
+}
+
+/// One line per id (or, with --json, one array of `{id, ok, task | error, code}`), and
+/// an error naming the ids that failed.
+fn report_many(out: Output, verb: &str, outcomes: Vec<Outcome>) -> Result<(), CliError> {
+    let mut failed = Vec::new();
+    let mut json = Vec::new();
+    for Outcome { id, result } in &outcomes {
+        match result {
+            Ok(task) => {
+                if out.json {
+                    json.push(serde_json::json!({"id": id, "ok": true, "task": task}));
+                } else {
+                    let title = task
+                        .as_ref()
+                        .map(|t| format!(": {}", shown(&t.title)))
+                        .unwrap_or_default();
+                    out.note(&format!("{verb} task {id}{title}"));
+                }
+            }
+            Err(e) => {
+                if out.json {
+                    json.push(
+                        serde_json::json!({"id": id, "ok": false, "error": e.to_string(), "code": e.code()}),
+                    );
+                } else {
+                    eprintln!(
+                        "todo: task {id}: {}",
+                        todo_api::text::printable(&e.to_string(), false)
+                    );
+                }
+                failed.push((*id, e.http_status() == Some(404)));
+            }
+        }
+    }
+    if out.json {
+        out.print_json(&json);
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = failed.iter().map(|(id, _)| id.to_string()).collect();
+    let all_missing = failed.iter().all(|(_, missing)| *missing);
+    Err(CliError::Partial {
+        message: format!(
+            "{} of {} failed: {}",
+            failed.len(),
+            outcomes.len(),
+            ids.join(", ")
+        ),
+        code: if all_missing {
+            crate::exit::NOT_FOUND
+        } else {
+            crate::exit::ERROR
+        },
+    })
 }
 
 fn confirm(out: Output, task: &todo_api::Task, verb: &str) {

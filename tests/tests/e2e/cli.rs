@@ -620,3 +620,63 @@ fn watch_prints_each_change_as_it_happens() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+/// Several ids and ranges at once: one line per task, and when some fail a non-zero
+/// exit naming them (3 when all of those were not found); `--json` gives one result per
+/// id. Bad ids and runaway ranges are usage errors.
+#[test]
+fn several_ids_and_ranges_report_each_and_name_the_failures() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("ids");
+    let ids: Vec<String> = (0..4)
+        .map(|n| {
+            user.run(&["add", &format!("task {n}"), "-q"])
+                .ok()
+                .stdout
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let range = format!("{}-{}", ids[1], ids[3]);
+    let done = user.run(&["done", &ids[0], &range]).ok();
+    assert_eq!(
+        done.stderr
+            .lines()
+            .filter(|l| l.starts_with("Completed task"))
+            .count(),
+        4,
+        "{done:?}"
+    );
+
+    let missing = "999999";
+    let partial = user.run(&["undone", &ids[0], missing]);
+    assert_eq!(partial.code, 3, "{partial:?}");
+    assert!(
+        partial.stderr.contains(&format!("Reopened task {}", ids[0])),
+        "{partial:?}"
+    );
+    assert!(
+        partial.stderr.contains(&format!("1 of 2 failed: {missing}")),
+        "{partial:?}"
+    );
+
+    let json = user.run(&[
+        "--json",
+        "rm",
+        "--yes",
+        &format!("{},{}", ids[0], ids[1]),
+        missing,
+    ]);
+    assert_eq!(json.code, 3, "{json:?}");
+    let results: Vec<Value> = serde_json::from_str(&json.stdout).expect("json array");
+    let oks: Vec<bool> = results.iter().map(|r| r["ok"].as_bool().expect("ok")).collect();
+    assert_eq!(oks, [true, true, false]);
+    assert_eq!(results[2]["code"], "task_not_found");
+    assert_eq!(task_count(&user), 2);
+
+    for bad in ["0", "x", "9-3", "1-100000"] {
+        let refused = user.run(&["done", bad]);
+        assert_eq!(refused.code, 2, "{bad}: {refused:?}");
+    }
+}
