@@ -213,6 +213,9 @@ async fn run(
                 if items.send(StreamItem::Heartbeat).await.is_err() {
                     return Ok(());
                 }
+                // A hint from another server may have been lost (a crash between its
+                // commit and its notice): look in the database once per heartbeat.
+                read = true;
                 let expires = to_micros(OffsetDateTime::now_utc()) + micros(lease_for(heartbeat_every));
                 db.renew_stream(lease, expires).await?;
             }

@@ -1,8 +1,8 @@
 //! The `task_events` and `stream_leases` tables on PostgreSQL. Every task write takes
 //! the user's row lock first (`users.event_seq`), so one user's changes commit one
 //! after another in seq order on every server, and a change's event is in its
-//! transaction. The event's insert also sends `NOTIFY todo_events, '<user> <seq>'`,
-//! delivered to every server at commit.
+//! transaction. Other servers learn of it from `NOTIFY todo_events, '<user> <seq>'`,
+//! sent after the commit (see `notify.rs`).
 
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
@@ -80,8 +80,7 @@ pub(super) async fn append(
     let stmt = c
         .prepare_cached(
             "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
-             SELECT $1::uuid, $2::bigint, $3, $4, $5, $6, $7, $8
-             FROM (SELECT pg_notify('todo_events', $1::uuid::text || ' ' || $2::bigint::text)) AS notified",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .await?;
     c.execute(

@@ -7,6 +7,7 @@ mod events;
 mod import;
 mod listen;
 mod migrations;
+mod notify;
 mod rows;
 mod storage;
 mod tasks;
@@ -27,6 +28,7 @@ pub struct PgStore {
     pool: Pool,
     health: Arc<Health>,
     feed: Arc<super::ChangeFeed>,
+    notices: notify::Notices,
 }
 
 impl PgStore {
@@ -66,6 +68,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::BadUrl(format!("cannot build the connection pool: {e}")))?;
         let store = PgStore {
+            notices: notify::spawn(pool.clone()),
             pool,
             health: Arc::new(Health::default()),
             feed: Arc::default(),
@@ -82,6 +85,13 @@ impl PgStore {
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// After a commit: this server's streams get the event at once, the others' by a
+    /// notice.
+    fn published(&self, user: uuid::Uuid, event: super::EventRecord) {
+        let _ = self.notices.send((user, event.seq));
+        self.feed.publish_event(user, event);
     }
 
     /// Runs one operation, logging a fault once when it starts and once when it ends.

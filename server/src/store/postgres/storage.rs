@@ -426,8 +426,12 @@ impl Storage for PgStore {
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
-                let seq = events::next_seq(&tx, owner.id()).await?;
-                let task = tasks::insert(&tx, owner, draft, now).await?;
+                // Sent together (one round trip); PostgreSQL runs them in order, so the
+                // user's lock is still taken first.
+                let (seq, task) = tokio::try_join!(
+                    events::next_seq(&tx, owner.id()),
+                    tasks::insert(&tx, owner, draft, now)
+                )?;
                 let event = events::append(
                     &tx,
                     owner.id(),
@@ -444,7 +448,7 @@ impl Storage for PgStore {
                 Ok((task, event))
             })
             .await?;
-        self.feed.publish_event(owner.id(), event);
+        self.published(owner.id(), event);
         Ok(task)
     }
 
@@ -460,8 +464,10 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let seq = events::next_seq(&tx, owner.id()).await?;
-            let changed = tasks::replace(&tx, owner, id, expected, draft, completed, now).await?;
+            let (seq, changed) = tokio::try_join!(
+                events::next_seq(&tx, owner.id()),
+                tasks::replace(&tx, owner, id, expected, draft, completed, now)
+            )?;
             self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
@@ -478,8 +484,10 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let seq = events::next_seq(&tx, owner.id()).await?;
-            let changed = tasks::set_completed(&tx, owner, id, expected, target, now).await?;
+            let (seq, changed) = tokio::try_join!(
+                events::next_seq(&tx, owner.id()),
+                tasks::set_completed(&tx, owner, id, expected, target, now)
+            )?;
             self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
@@ -490,8 +498,11 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let seq = events::next_seq(&tx, owner.id()).await?;
-            let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {
+            let (seq, deleted) = tokio::try_join!(
+                events::next_seq(&tx, owner.id()),
+                tasks::delete(&tx, owner, id, expected)
+            )?;
+            let Some(version) = deleted else {
                 let current = tasks::get(&tx, owner, id).await?;
                 tx.rollback().await?;
                 return Ok(Written::from_miss(current));
@@ -509,7 +520,7 @@ impl Storage for PgStore {
             )
             .await?;
             tx.commit().await?;
-            self.feed.publish_event(owner.id(), event);
+            self.published(owner.id(), event);
             Ok(Written::Done(()))
         })
         .await
@@ -600,7 +611,7 @@ impl Storage for PgStore {
             })
             .await?;
         Ok(undone.map(|(undone, event)| {
-            self.feed.publish_event(owner.id(), event);
+            self.published(owner.id(), event);
             undone
         }))
     }
@@ -704,7 +715,7 @@ impl PgStore {
                 )
                 .await?;
                 tx.commit().await?;
-                self.feed.publish_event(owner.id(), event);
+                self.published(owner.id(), event);
                 Ok(Written::Done(task))
             }
             Some(task) => {
