@@ -58,16 +58,19 @@ pub enum SortField {
     Due,
     Priority,
     Title,
+    /// Overdue first, then due soonest, then undated; within each, higher priority
+    /// first, then newest.
+    Urgency,
 }
 
 impl SortField {
     /// The natural direction of each sort, used when a list names none: newest first
-    /// (created, updated), soonest first (due), most urgent first (priority), A to Z
-    /// (title).
+    /// (created, updated), soonest first (due), most urgent first (priority, urgency),
+    /// A to Z (title).
     pub fn default_order(self) -> SortOrder {
         match self {
             SortField::Created | SortField::Updated | SortField::Priority => SortOrder::Desc,
-            SortField::Due | SortField::Title => SortOrder::Asc,
+            SortField::Due | SortField::Title | SortField::Urgency => SortOrder::Asc,
         }
     }
 }

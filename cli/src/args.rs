@@ -153,8 +153,15 @@ pub struct AddArgs {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Which tasks [default: pending]
     #[arg(long, value_enum)]
     pub status: Option<StatusFilter>,
+    /// Pending and completed tasks (same as --status all)
+    #[arg(long, short, conflicts_with_all = ["status", "completed"])]
+    pub all: bool,
+    /// Only completed tasks (same as --status completed)
+    #[arg(long, conflicts_with = "status")]
+    pub completed: bool,
     /// Search title and description
     #[arg(long, short)]
     pub search: Option<String>,
@@ -163,14 +170,16 @@ pub struct ListArgs {
     /// low, medium or high (l, m, med, h; any case)
     #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
+    /// How to sort [default: urgency: overdue, then due soonest, then priority, then newest]
     #[arg(long, value_enum)]
     pub sort: Option<SortField>,
+    /// Against the sort's natural direction (asc or desc)
     #[arg(long, value_enum)]
     pub order: Option<SortOrder>,
     #[arg(
         long,
         short = 'n',
-        help = format!("At most this many tasks (1 to {LIST_LIMIT_MAX})"),
+        help = format!("At most this many tasks (1 to {LIST_LIMIT_MAX}) [default: all of them]"),
         value_parser = clap::value_parser!(u32).range(1..=i64::from(LIST_LIMIT_MAX))
     )]
     pub limit: Option<u32>,

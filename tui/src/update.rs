@@ -488,7 +488,8 @@ fn next_sort(s: SortField) -> SortField {
         SortField::Created => SortField::Due,
         SortField::Due => SortField::Priority,
         SortField::Priority => SortField::Title,
-        SortField::Title => SortField::Updated,
+        SortField::Title => SortField::Urgency,
+        SortField::Urgency => SortField::Updated,
         SortField::Updated => SortField::Created,
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use todo_api::TaskInput;
+use todo_api::{SortField, StatusFilter, TaskInput};
 use todo_client::{ListQuery, Session};
 
 use crate::args::Command;
@@ -29,17 +29,23 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             }
         }
         Command::List(l) => {
+            let status = match (l.status, l.all, l.completed) {
+                (Some(status), _, _) => status,
+                (None, true, _) => StatusFilter::All,
+                (None, _, true) => StatusFilter::Completed,
+                (None, false, false) => StatusFilter::Pending,
+            };
             let query = ListQuery {
-                status: l.status,
+                status: Some(status),
                 search: l.search,
                 tag: l.tag,
                 priority: l.priority,
-                sort: l.sort,
+                sort: Some(l.sort.unwrap_or(SortField::Urgency)),
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
             };
-            let page = session.list_tasks(&query).await?;
+            let page = list_all(session, query).await?;
             out.print_tasks(&page.tasks, page.total);
         }
         Command::Show(a) => out.print_task(&session.get_task(a.id).await?),
@@ -68,6 +74,32 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// One page when `--limit` is given; otherwise every match, page after page (no
+/// silent cap).
+async fn list_all(session: &Session, query: ListQuery) -> Result<todo_client::TaskPage, CliError> {
+    const PAGE: u32 = todo_api::limits::LIST_LIMIT_MAX;
+    if query.limit.is_some() {
+        return Ok(session.list_tasks(&query).await?);
+    }
+    let start = query.offset.unwrap_or(0);
+    let mut all = todo_client::TaskPage {
+        tasks: Vec::new(),
+        total: 0,
+    };
+    loop {
+        let mut next = query.clone();
+        next.limit = Some(PAGE);
+        next.offset = Some(start + all.tasks.len() as u32);
+        let page = session.list_tasks(&next).await?;
+        all.total = page.total;
+        let last = page.tasks.len() < PAGE as usize;
+        all.tasks.extend(page.tasks);
+        if last || u64::from(start) + all.tasks.len() as u64 >= all.total {
+            return Ok(all);
+        }
+    }
 }
 
 /// The outcome for one of several ids.

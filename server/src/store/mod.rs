@@ -196,3 +196,14 @@ pub async fn copy_sqlite_to_postgres(
     let target = postgres::PgStore::connect(to, options).await?;
     target.import(&snapshot).await
 }
+
+/// The ORDER BY of the urgency sort, the same SQL on both backends: most urgent first
+/// (ascending) is due soonest (so overdue first), undated last, then higher priority,
+/// then newest; descending is the exact reverse.
+pub(crate) fn urgency_order(order: todo_api::SortOrder) -> String {
+    let (undated, due, priority, newest) = match order {
+        todo_api::SortOrder::Asc => ("ASC", "ASC", "DESC", "DESC"),
+        todo_api::SortOrder::Desc => ("DESC", "DESC", "ASC", "ASC"),
+    };
+    format!("due_at IS NULL {undated}, due_at {due}, priority {priority}, created_at {newest}, id {newest}")
+}

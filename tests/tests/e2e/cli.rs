@@ -107,7 +107,21 @@ fn list_is_an_aligned_table_with_overdue_marks_or_the_apis_json() {
     let listed = t.user.run(&["list", "--json"]).ok().json();
     let listed = listed.as_array().expect("array");
     assert_eq!(listed.len(), 3);
-    assert_eq!(listed[0]["id"].to_string(), t.read_id, "newest first");
+    let titles: Vec<&str> = listed.iter().map(|t| t["title"].as_str().unwrap_or("")).collect();
+    assert_eq!(
+        titles,
+        ["File taxes", "Buy milk", "Read a book"],
+        "by urgency: overdue, due soon, undated"
+    );
+    let newest = t.user.run(&["list", "--sort", "created", "--json"]).ok().json();
+    assert_eq!(newest[0]["id"].to_string(), t.read_id, "newest first");
+    t.user.run(&["done", &t.taxes_id]).ok();
+    let pending = t.user.run(&["list", "--json"]).ok().json();
+    assert_eq!(pending.as_array().map(Vec::len), Some(2), "pending by default");
+    let all = t.user.run(&["list", "--all", "--json"]).ok().json();
+    assert_eq!(all.as_array().map(Vec::len), Some(3));
+    let completed = t.user.run(&["list", "--completed", "--json"]).ok().json();
+    assert_eq!(completed[0]["title"], "File taxes");
     assert!(
         listed
             .iter()

@@ -662,3 +662,35 @@ fn the_total_is_right_for_every_page() {
         }
     }
 }
+
+/// `sort=urgency`: overdue first, then due soonest, then undated; ties by priority,
+/// then newest. Its default direction is most urgent first, and `desc` is the reverse.
+#[test]
+fn urgency_puts_overdue_then_soonest_then_priority() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "urgency");
+    for body in [
+        json!({"title": "undated low", "priority": "low"}),
+        json!({"title": "undated high", "priority": "high"}),
+        json!({"title": "next year", "due_at": "2099-01-01T00:00:00Z"}),
+        json!({"title": "overdue", "due_at": "2001-01-01T00:00:00Z"}),
+        json!({"title": "soon", "due_at": "2098-01-01T00:00:00Z"}),
+    ] {
+        create_task(&server, &ann.id, &ann.access_token, body);
+    }
+    let titles = |query: &str| -> Vec<String> {
+        let (tasks, _) = list_tasks(&server, &ann.id, &ann.access_token, query);
+        tasks
+            .iter()
+            .map(|t| t["title"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let urgent = titles("?sort=urgency");
+    assert_eq!(
+        urgent,
+        ["overdue", "soon", "next year", "undated high", "undated low"]
+    );
+    let mut reversed = titles("?sort=urgency&order=desc");
+    reversed.reverse();
+    assert_eq!(reversed, urgent);
+}

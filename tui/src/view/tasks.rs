@@ -44,6 +44,7 @@ fn sort_name(s: SortField) -> &'static str {
         SortField::Due => "due date",
         SortField::Priority => "priority",
         SortField::Title => "title",
+        SortField::Urgency => "urgency",
     }
 }
 

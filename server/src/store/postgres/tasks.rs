@@ -262,6 +262,7 @@ fn order_by(query: &TaskQuery) -> String {
         SortField::Due => format!("due_at IS NULL, due_at {direction}, id {direction}"),
         SortField::Priority => format!("priority {direction}, id {direction}"),
         SortField::Title => format!("lower(title) {direction}, id {direction}"),
+        SortField::Urgency => crate::store::urgency_order(query.order()),
     }
 }
 

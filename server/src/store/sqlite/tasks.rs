@@ -297,6 +297,7 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         SortField::Due => format!("due_at IS NULL, due_at {direction}, id {direction}"),
         SortField::Priority => format!("priority {direction}, id {direction}"),
         SortField::Title => format!("title COLLATE NOCASE {direction}, id {direction}"),
+        SortField::Urgency => crate::store::urgency_order(query.order()),
     };
     // One read transaction, so the total and the page come from the same snapshot.
     let tx = conn.unchecked_transaction()?;
