@@ -144,7 +144,9 @@ pub struct AddArgs {
     /// low, medium or high (l, m, med, h; any case)
     #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
-    /// When it is due: RFC 3339, 2030-01-31, today, tomorrow, +3d, +2h, +1w
+    /// When it is due, in local time: 2030-01-31, "2030-01-31 17:00", today, tomorrow,
+    /// friday, "next friday", eow, eom, "tomorrow 9am", 17:00, +3d, -1d, +2w, "in 3 days",
+    /// or RFC 3339
     #[arg(long, value_parser = parse_due_arg)]
     pub due: Option<time::OffsetDateTime>,
     #[arg(long = "tag", short, help = format!("A tag of up to {TAG_MAX} characters; repeat for more (up to {TAGS_MAX})"))]

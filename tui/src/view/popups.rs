@@ -155,10 +155,7 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
         theme,
     ));
     lines.push(Line::styled(
-        format!(
-            "{:17}today, tomorrow, +3d, 2030-01-31 or RFC 3339; empty: none",
-            ""
-        ),
+        format!("{:17}friday, tomorrow 9am, +3d, eow, 2030-01-31; empty: none", ""),
         theme.dim(),
     ));
     lines.extend(field_lines(
