@@ -54,7 +54,9 @@ pub enum Command {
     )]
     Auth(AuthCommand),
     /// Add a task
-    #[command(after_help = "Example:\n  todo add \"Buy milk\" --priority high --due tomorrow --tag home")]
+    #[command(
+        after_help = "Examples:\n  todo add Buy milk +home --priority high --due tomorrow\n  todo add \"File taxes\" --due \"friday 17:00\" --tag money"
+    )]
     Add(AddArgs),
     /// List tasks as a table (or JSON with --json)
     #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
@@ -63,7 +65,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  todo show 12")]
     Show(IdArg),
     /// Change a task; fields not given stay as they are
-    #[command(after_help = "Example:\n  todo edit 12 --title \"Buy oat milk\" --no-due")]
+    #[command(
+        after_help = "Examples:\n  todo edit 12 --title \"Buy oat milk\" --no-due\n  todo edit 12 +urgent -someday"
+    )]
     Edit(EditArgs),
     /// Mark tasks completed (doing it twice is fine)
     #[command(after_help = "Examples:\n  todo done 12\n  todo done 3 4 7-9")]
@@ -137,7 +141,7 @@ pub enum AuthCommand {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
-    #[arg(required = true, num_args = 1.., help = format!("The task's title (1 to {TITLE_MAX} characters); the words after `add` form it"))]
+    #[arg(required = true, num_args = 1.., help = format!("The task's title (1 to {TITLE_MAX} characters); the words after `add` form it, and words such as +home are tags"))]
     pub title: Vec<String>,
     #[arg(long, short, help = format!("Longer notes (up to {DESCRIPTION_MAX} characters)"))]
     pub description: Option<String>,
@@ -262,6 +266,9 @@ pub struct RmArgs {
 pub struct EditArgs {
     /// The task id (see `todo list`)
     pub id: i64,
+    /// Tag changes: +tag adds a tag, -tag removes one (the other tags stay)
+    #[arg(allow_hyphen_values = true, value_name = "+TAG|-TAG")]
+    pub tag_changes: Vec<String>,
     #[arg(long, help = format!("New title (1 to {TITLE_MAX} characters)"))]
     pub title: Option<String>,
     #[arg(long, short, help = format!("New description (up to {DESCRIPTION_MAX} characters)"))]

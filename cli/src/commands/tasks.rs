@@ -12,12 +12,24 @@ use crate::output::{Output, shown};
 pub async fn run(command: Command, session: &Session, out: Output) -> Result<(), CliError> {
     match command {
         Command::Add(a) => {
+            // Words such as +home are tags, the others the title.
+            let (plus, words): (Vec<String>, Vec<String>) = a
+                .title
+                .into_iter()
+                .partition(|w| w.len() > 1 && w.starts_with('+'));
+            if words.is_empty() {
+                return Err(CliError::Usage(
+                    "give the task a title (words other than +tags)".into(),
+                ));
+            }
+            let mut tags = a.tags;
+            tags.extend(plus.iter().map(|t| t[1..].to_string()));
             let input = TaskInput {
-                title: a.title.join(" "),
+                title: words.join(" "),
                 description: a.description,
                 priority: a.priority,
                 due_at: a.due,
-                tags: (!a.tags.is_empty()).then_some(a.tags),
+                tags: (!tags.is_empty()).then_some(tags),
             };
             let task = session.create_task(&input).await?;
             if out.json {
@@ -50,7 +62,8 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         }
         Command::Show(a) => out.print_task(&session.get_task(a.id).await?),
         Command::Edit(e) => {
-            let nothing = e.title.is_none()
+            let nothing = e.tag_changes.is_empty()
+                && e.title.is_none()
                 && e.description.is_none()
                 && e.priority.is_none()
                 && e.due.is_none()
@@ -59,7 +72,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
                 && !e.no_tags;
             if nothing {
                 return Err(CliError::Usage(
-                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag or --no-tags"
+                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag, --no-tags, +tag or -tag"
                         .into(),
                 ));
             }
@@ -242,8 +255,34 @@ fn ask(question: &str) -> Result<bool, CliError> {
 
 /// Sends only the flags given, as a merge patch: the server applies them to the task as
 /// it is, so a change made elsewhere to another field (the TUI's, a script's) stays.
+/// `+tag` and `-tag` words: the tags to add and to remove.
+fn tag_changes(words: &[String]) -> Result<(Vec<String>, Vec<String>), CliError> {
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for word in words {
+        match (word.strip_prefix('+'), word.strip_prefix('-')) {
+            (Some(tag), _) if !tag.is_empty() => add.push(tag.to_string()),
+            (_, Some(tag)) if !tag.is_empty() && !tag.starts_with('-') => remove.push(tag.to_string()),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "`{word}`: after the id give +tag or -tag; change the title with --title"
+                )));
+            }
+        }
+    }
+    Ok((add, remove))
+}
+
 async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::Task, CliError> {
     use todo_api::Patch;
+    let (add, remove) = tag_changes(&e.tag_changes)?;
+    if (!add.is_empty() || !remove.is_empty()) && (e.no_tags || !e.tags.is_empty()) {
+        return Err(CliError::Usage(
+            "+tag/-tag change the tags; --tag and --no-tags replace them: use one or the other".into(),
+        ));
+    }
+    if !add.is_empty() || !remove.is_empty() {
+        return edit_tags(session, e, &add, &remove).await;
+    }
     let patch = todo_api::TaskPatch {
         title: Patch::if_given(e.title.clone()),
         description: Patch::if_given(e.description.clone()),
@@ -261,4 +300,48 @@ async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::
         completed: Patch::Absent,
     };
     Ok(session.patch_task(e.id, &patch, None).await?)
+}
+
+/// Adds and removes tags on the tags as they are: read, change, write back with
+/// `If-Match`; when another client changed the task in between, again from the new
+/// version, so its change is kept.
+async fn edit_tags(
+    session: &Session,
+    e: &crate::args::EditArgs,
+    add: &[String],
+    remove: &[String],
+) -> Result<todo_api::Task, CliError> {
+    use todo_api::Patch;
+    let mut attempts = 0;
+    loop {
+        let current = session.get_task(e.id).await?;
+        let mut tags: Vec<String> = current
+            .tags
+            .iter()
+            .filter(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)))
+            .cloned()
+            .collect();
+        tags.extend(
+            add.iter()
+                .filter(|a| !tags.iter().any(|t| t.eq_ignore_ascii_case(a)))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        let patch = todo_api::TaskPatch {
+            title: Patch::if_given(e.title.clone()),
+            description: Patch::if_given(e.description.clone()),
+            priority: Patch::if_given(e.priority),
+            due_at: if e.no_due {
+                Patch::Null
+            } else {
+                Patch::if_given(e.due)
+            },
+            tags: Patch::Value(tags),
+            completed: Patch::Absent,
+        };
+        match session.patch_task(e.id, &patch, Some(current.version)).await {
+            Err(err) if err.current_task().is_some() && attempts < 3 => attempts += 1,
+            other => return Ok(other?),
+        }
+    }
 }

@@ -694,3 +694,29 @@ fn several_ids_and_ranges_report_each_and_name_the_failures() {
         assert_eq!(refused.code, 2, "{bad}: {refused:?}");
     }
 }
+
+/// `+tag` words on add are tags; on edit `+tag` adds and `-tag` removes (any case), the
+/// other tags and fields stay; a word that is neither is a usage error.
+#[test]
+fn plus_and_minus_tags_on_add_and_edit() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("plus-tags");
+    let added: Value = serde_json::from_str(
+        &user
+            .run(&["add", "Buy", "milk", "+home", "+shop", "--json"])
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(added["title"], "Buy milk");
+    assert_eq!(added["tags"], serde_json::json!(["home", "shop"]));
+    let id = added["id"].to_string();
+    user.run(&["edit", &id, "+urgent", "-SHOP"]).ok();
+    let shown: Value = serde_json::from_str(&user.run(&["show", &id, "--json"]).ok().stdout).expect("json");
+    assert_eq!(shown["tags"], serde_json::json!(["home", "urgent"]));
+    assert_eq!(shown["title"], "Buy milk");
+    let bad = user.run(&["edit", &id, "oops"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("+tag or -tag"), "{bad:?}");
+}
