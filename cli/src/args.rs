@@ -87,6 +87,13 @@ pub enum Command {
     /// Print your changes as they happen (from any client) until interrupted
     #[command(after_help = "Examples:\n  todo watch\n  todo watch --json | jq -c .task.title")]
     Watch,
+    /// Write man pages: todo(1) on stdout, or with --dir one page per command there
+    #[command(after_help = "Examples:\n  todo man | man -l -\n  todo man --dir ~/.local/share/man/man1")]
+    Man {
+        /// Folder to write todo.1 and todo-<command>.1 into
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo"

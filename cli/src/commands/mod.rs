@@ -21,12 +21,43 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
             print_completions(shell);
             Ok(())
         }
+        Command::Man { dir } => write_man_pages(dir.as_deref(), out),
         Command::Auth(command) => auth::run(command, &Session::open(&server).await?, out).await,
         Command::Undo => changes::undo(&Session::open(&server).await?, out).await,
         Command::Log(id) => changes::log(&Session::open(&server).await?, id.id, out).await,
         Command::Watch => changes::watch(Session::open(&server).await?, out).await,
         other => tasks::run(other, &Session::open(&server).await?, out).await,
     }
+}
+
+fn write_man_pages(dir: Option<&std::path::Path>, out: Output) -> Result<(), CliError> {
+    let command = Cli::command();
+    let render = |command: clap::Command| -> Result<Vec<u8>, CliError> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .map_err(|e| CliError::Failed(format!("cannot write the man page: {e}")))?;
+        Ok(page)
+    };
+    let Some(dir) = dir else {
+        let page = render(command)?;
+        crate::output::write_stdout(format_args!("{}", String::from_utf8_lossy(&page)));
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    let mut pages = vec![("todo".to_string(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("todo-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().display_name(name)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, render(page)?)
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    out.note(&format!("Man pages written to {}", dir.display()));
+    Ok(())
 }
 
 fn print_completions(shell: clap_complete::Shell) {

@@ -82,7 +82,12 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         Command::Done(a) => set_completed(session, out, &a.ids(), true).await?,
         Command::Undone(a) => set_completed(session, out, &a.ids(), false).await?,
         Command::Rm(r) => remove(session, out, &r.ids.ids(), r.yes).await?,
-        Command::Auth(_) | Command::Completions { .. } | Command::Undo | Command::Log(_) | Command::Watch => {
+        Command::Auth(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Undo
+        | Command::Log(_)
+        | Command::Watch => {
             return Err(CliError::Failed("internal: not a task command".into()));
         }
     }

@@ -28,7 +28,7 @@ pub enum AuthError {
     EmailTaken,
     #[error("the email or password is wrong")]
     InvalidCredentials,
-    #[error("too many attempts; try again in {} s", .retry_after.as_secs().max(1))]
+    #[error("too many attempts; try again in {}", wait_for_people(*.retry_after))]
     RateLimited { retry_after: Duration },
     /// The reason is for the log and the `detail`; it never contains the token.
     #[error("the access token is missing or invalid: {0}")]
@@ -56,6 +56,16 @@ pub enum AuthError {
     Keys(#[from] keys::KeyError),
 }
 
+/// A wait as people say it, rounded up: "40 s", "15 min", "2 h".
+fn wait_for_people(wait: Duration) -> String {
+    let secs = wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0 && wait.as_secs() > 0);
+    match secs {
+        0..=89 => format!("{secs} s"),
+        90..=5399 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h", secs.div_ceil(3600)),
+    }
+}
+
 /// A request field that was refused, with the reason a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
@@ -76,5 +86,18 @@ impl FieldError {
 impl From<FieldError> for AuthError {
     fn from(e: FieldError) -> Self {
         AuthError::InvalidField(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        assert_eq!(wait_for_people(Duration::from_millis(300)), "1 s");
+        assert_eq!(wait_for_people(Duration::from_secs(45)), "45 s");
+        assert_eq!(wait_for_people(Duration::from_secs(899)), "15 min");
+        assert_eq!(wait_for_people(Duration::from_secs(3 * 3600)), "3 h");
     }
 }

@@ -720,3 +720,19 @@ fn plus_and_minus_tags_on_add_and_edit() {
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("+tag or -tag"), "{bad:?}");
 }
+
+/// `todo man` prints todo(1); with --dir it writes a page per command.
+#[test]
+fn man_pages_are_written() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let page = user.run(&["man"]).ok().stdout;
+    assert!(page.contains(".TH todo 1") && page.contains("watch"), "{page}");
+    let dir = tempfile::tempdir().expect("dir");
+    let dir_arg = dir.path().display().to_string();
+    user.run(&["man", "--dir", &dir_arg]).ok();
+    for name in ["todo.1", "todo-add.1", "todo-undo.1"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).expect(name);
+        assert!(text.contains(".TH"), "{name}");
+    }
+}
