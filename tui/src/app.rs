@@ -40,8 +40,8 @@ pub enum Cmd {
     SignUp(SignUpRequest),
     LoadTasks(ListQuery),
     CreateTask(TaskInput),
-    /// The task id, the new fields and the version the form was opened on.
-    ReplaceTask(i64, TaskInput, Option<i64>),
+    /// The task id, the fields the form changed, and the version it was opened on.
+    PatchTask(i64, todo_api::TaskPatch, Option<i64>),
     /// The task id and the version shown.
     ToggleTask(i64, Option<i64>),
     DeleteTask(i64, Option<i64>),
@@ -157,6 +157,9 @@ pub struct TaskForm {
     /// The version of the task the form shows: saving applies only to it, so an edit
     /// made elsewhere meanwhile is never silently overwritten.
     pub base_version: Option<i64>,
+    /// The fields as the form opened (and the due date's text then): saving sends only
+    /// what differs, so a change made elsewhere to another field is kept.
+    pub opened: Option<(TaskInput, String)>,
     pub title: TextField,
     pub description: TextField,
     pub priority: Priority,
@@ -174,6 +177,7 @@ impl TaskForm {
         TaskForm {
             editing: None,
             base_version: None,
+            opened: None,
             title: TextField::default(),
             description: TextField::default(),
             priority: Priority::Medium,
@@ -190,6 +194,16 @@ impl TaskForm {
         TaskForm {
             editing: Some(task.id),
             base_version: Some(task.version),
+            opened: Some((
+                TaskInput {
+                    title: task.title.clone(),
+                    description: Some(task.description.clone()),
+                    priority: Some(task.priority),
+                    due_at: task.due_at,
+                    tags: Some(task.tags.clone()),
+                },
+                due_text.clone(),
+            )),
             title: TextField::new(&task.title),
             description: TextField::new(&task.description),
             priority: task.priority,

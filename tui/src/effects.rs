@@ -32,9 +32,7 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
         Cmd::SignUp(request) => Msg::SignedUp(session.sign_up(&request).await),
         Cmd::LoadTasks(query) => Msg::TasksLoaded(load_all(session, query).await),
         Cmd::CreateTask(input) => Msg::TaskSaved(session.create_task(&input).await),
-        Cmd::ReplaceTask(id, input, version) => {
-            Msg::TaskSaved(session.replace_task(id, &input, version).await)
-        }
+        Cmd::PatchTask(id, patch, version) => Msg::TaskSaved(session.patch_task(id, &patch, version).await),
         Cmd::ToggleTask(id, version) => Msg::TaskToggled(session.toggle_task(id, version).await),
         Cmd::DeleteTask(id, version) => Msg::TaskDeleted(id, session.delete_task(id, version).await),
         Cmd::SignOut => Msg::SignedOut(session.sign_out(false).await),

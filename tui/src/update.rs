@@ -644,12 +644,20 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         return match validate(form, local_now) {
             Some(input) => {
+                let cmd = match (form.editing, &form.opened) {
+                    (Some(id), Some((opened, due_text))) => {
+                        let patch = changed_fields(opened, &input, due_text == form.due.text().trim());
+                        if patch == todo_api::TaskPatch::default() {
+                            app.popup = None;
+                            info(app, "Nothing changed");
+                            return vec![];
+                        }
+                        Cmd::PatchTask(id, patch, form.base_version)
+                    }
+                    _ => Cmd::CreateTask(input),
+                };
                 form.saving = true;
                 form.error = None;
-                let cmd = match form.editing {
-                    Some(id) => Cmd::ReplaceTask(id, input, form.base_version),
-                    None => Cmd::CreateTask(input),
-                };
                 launch(app, cmd)
             }
             None => vec![],
@@ -741,6 +749,41 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         due_at: due,
         tags: Some(tags),
     })
+}
+
+/// The fields `now` changes from `opened`, as a merge patch. A due date whose text was
+/// not touched is left out (its text may show a rounded form of the stored moment).
+pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) -> todo_api::TaskPatch {
+    use todo_api::Patch;
+    fn differs<T: PartialEq + Clone>(old: &T, new: &T) -> Patch<T> {
+        if old == new {
+            Patch::Absent
+        } else {
+            Patch::Value(new.clone())
+        }
+    }
+    todo_api::TaskPatch {
+        title: differs(&opened.title, &now.title),
+        description: differs(
+            &opened.description.clone().unwrap_or_default(),
+            &now.description.clone().unwrap_or_default(),
+        ),
+        priority: differs(
+            &opened.priority.unwrap_or_default(),
+            &now.priority.unwrap_or_default(),
+        ),
+        due_at: match (due_untouched, now.due_at) {
+            (true, _) => Patch::Absent,
+            (false, Some(due)) if opened.due_at != Some(due) => Patch::Value(due),
+            (false, None) if opened.due_at.is_some() => Patch::Null,
+            _ => Patch::Absent,
+        },
+        tags: differs(
+            &opened.tags.clone().unwrap_or_default(),
+            &now.tags.clone().unwrap_or_default(),
+        ),
+        completed: Patch::Absent,
+    }
 }
 
 /// What the app does first: check the stored session.

@@ -356,7 +356,7 @@ fn the_add_form_validates_inline_and_sends_a_full_task() {
 }
 
 #[test]
-fn the_servers_422_lands_on_its_field_and_edit_replaces() {
+fn the_servers_422_lands_on_its_field_and_edit_sends_only_what_changed() {
     let mut app = app_with_tasks();
     key(&mut app, KeyCode::Char('e'));
     let Some(Popup::Form(form)) = &app.popup else {
@@ -366,8 +366,16 @@ fn the_servers_422_lands_on_its_field_and_edit_replaces() {
     assert_eq!(form.title.text(), "Buy milk");
     assert_eq!(form.tags.text(), "home, shop");
     assert_eq!(form.due.text(), "2030-06-16T23:59:59Z");
+    type_text(&mut app, " now");
     let cmds = key(&mut app, KeyCode::Enter);
-    assert!(matches!(cmds.as_slice(), [Cmd::ReplaceTask(3, _, Some(1))]));
+    let [Cmd::PatchTask(3, patch, Some(1))] = cmds.as_slice() else {
+        panic!("a patch of task 3 at version 1: {cmds:?}")
+    };
+    let expected = todo_api::TaskPatch {
+        title: todo_api::Patch::Value("Buy milk now".into()),
+        ..Default::default()
+    };
+    assert_eq!(*patch, expected, "only the field that changed");
     let refused = problem(
         422,
         ProblemCode::InvalidField,

@@ -251,6 +251,10 @@ async fn a_form_saved_over_a_change_made_elsewhere_says_so_and_loses_nothing() {
     );
     let saved = session.get_task(id.parse().expect("id")).await.expect("get");
     assert_eq!(saved.title, "taxes now");
+    assert_eq!(
+        saved.description, "receipts in drawer",
+        "the save sends only the title: the CLI's description stays even after overwriting"
+    );
 }
 
 /// With the TUI open, tasks added, completed and deleted by the CLI show on its list
