@@ -159,7 +159,7 @@ pub struct TaskForm {
     pub base_version: Option<i64>,
     /// The fields as the form opened (and the due date's text then): saving sends only
     /// what differs, so a change made elsewhere to another field is kept.
-    pub opened: Option<(TaskInput, String)>,
+    pub opened: Option<Box<(TaskInput, String)>>,
     pub title: TextField,
     pub description: TextField,
     pub priority: Priority,
@@ -194,7 +194,7 @@ impl TaskForm {
         TaskForm {
             editing: Some(task.id),
             base_version: Some(task.version),
-            opened: Some((
+            opened: Some(Box::new((
                 TaskInput {
                     title: task.title.clone(),
                     description: Some(task.description.clone()),
@@ -203,7 +203,7 @@ impl TaskForm {
                     tags: Some(task.tags.clone()),
                 },
                 due_text.clone(),
-            )),
+            ))),
             title: TextField::new(&task.title),
             description: TextField::new(&task.description),
             priority: task.priority,

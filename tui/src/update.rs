@@ -644,7 +644,7 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         return match validate(form, local_now) {
             Some(input) => {
-                let cmd = match (form.editing, &form.opened) {
+                let cmd = match (form.editing, form.opened.as_deref()) {
                     (Some(id), Some((opened, due_text))) => {
                         let patch = changed_fields(opened, &input, due_text == form.due.text().trim());
                         if patch == todo_api::TaskPatch::default() {
