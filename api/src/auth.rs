@@ -84,6 +84,28 @@ pub struct SessionInfo {
     pub expires_at: OffsetDateTime,
 }
 
+/// One of the user's signed-in sessions (`GET /api/auth/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SessionSummary {
+    pub id: uuid::Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The last sign-in or refresh (kept to the minute).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    /// The `User-Agent` that signed in, cut to 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub user_agent: Option<String>,
+    /// The client address that signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub address: Option<String>,
+    /// True for the session of the token that asked.
+    pub current: bool,
+}
+
 /// One public key of the JSON Web Key Set (RFC 8037 OKP key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]

@@ -38,6 +38,9 @@ where
     unique
 }
 
+/// Characters of a `User-Agent` kept with a session.
+pub const USER_AGENT_MAX: usize = 200;
+
 /// Event streams one user may have open at once (across every server).
 pub const STREAMS_PER_USER: u32 = 16;
 /// Events kept per user at least: the last this many, and every one of the last

@@ -57,6 +57,8 @@ pub enum ProblemCode {
     NotFound,
     /// No such task for this user.
     TaskNotFound,
+    /// No such active session for this user.
+    SessionNotFound,
     /// `If-Match` named another version than the task's current one; `current` holds it.
     VersionConflict,
     /// Undo found no change of the user's left to revert.
@@ -102,6 +104,7 @@ impl ProblemCode {
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
+            C::SessionNotFound => "session_not_found",
             C::VersionConflict => "version_conflict",
             C::NothingToUndo => "nothing_to_undo",
             C::TooManyStreams => "too_many_streams",

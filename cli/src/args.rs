@@ -105,6 +105,15 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// End one session (its tokens stop working at once)
+    Revoke {
+        /// The session id, or its first characters as `todo auth sessions` shows them
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuthCommand {
     /// Create an account and sign in
     #[command(after_help = "Examples:\n  todo auth signup --email ann@example.com\n  \
@@ -139,6 +148,12 @@ pub enum AuthCommand {
     /// exits 4 when not signed in
     #[command(after_help = "Example:\n  todo auth status --json")]
     Status,
+    /// List where you are signed in, or end one of those sessions
+    #[command(after_help = "Examples:\n  todo auth sessions\n  todo auth sessions revoke 3f2a9c1e")]
+    Sessions {
+        #[command(subcommand)]
+        command: Option<SessionsCommand>,
+    },
     /// Print a valid access token (refreshed if needed)
     #[command(
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session"

@@ -221,6 +221,20 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// The user's active sessions.
+    pub async fn sessions(&self, token: &str) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
+        self.json(self.request(Method::GET, "/api/auth/sessions", Some(token)))
+            .await
+    }
+
+    /// Ends one of the user's sessions.
+    pub async fn end_session(&self, token: &str, id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/api/auth/sessions/{id}");
+        self.send(self.request(Method::DELETE, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
     /// Reverts the user's latest change not yet undone.
     pub async fn undo(&self, token: &str, user: Uuid) -> Result<UndoResult, ClientError> {
         let path = format!("/api/{user}/undo");

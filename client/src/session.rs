@@ -400,6 +400,24 @@ impl Session {
         .await
     }
 
+    /// Where this account is signed in.
+    pub async fn sessions(&self) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.sessions(t.expose()).await }
+        })
+        .await
+    }
+
+    /// Ends one of this account's sessions.
+    pub async fn end_session(&self, id: Uuid) -> Result<(), ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.end_session(t.expose(), id).await }
+        })
+        .await
+    }
+
     /// Reverts the latest change not yet undone (by any client of this user).
     pub async fn undo(&self) -> Result<todo_api::UndoResult, ClientError> {
         let user = self.user_id().await?;

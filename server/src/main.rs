@@ -196,9 +196,10 @@ fn main() -> ExitCode {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn"));
-    // The PostgreSQL driver logs every statement's parameters at debug level: emails,
-    // password hashes, token hashes. Never below info, whatever RUST_LOG asks.
-    let filter = match "tokio_postgres=info".parse() {
+    // The PostgreSQL driver logs every statement's parameters at debug level (emails,
+    // password hashes, token hashes) and the server's notices at info: never below
+    // warn, whatever RUST_LOG asks.
+    let filter = match "tokio_postgres=warn".parse() {
         Ok(cap) => filter.add_directive(cap),
         Err(_) => filter,
     };

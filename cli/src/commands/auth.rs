@@ -49,6 +49,10 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             Ok(())
         }
         AuthCommand::Status => status(session, out).await,
+        AuthCommand::Sessions { command: None } => list_sessions(session, out).await,
+        AuthCommand::Sessions {
+            command: Some(crate::args::SessionsCommand::Revoke { id }),
+        } => revoke_session(session, &id, out).await,
         AuthCommand::Token => {
             // The one place a token is printed: asked for, for a script's own use.
             crate::outln!("{}", session.access_token().await?.expose());
@@ -160,4 +164,73 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         None => Ok(()),
         Some(e) => Err(e.into()),
     }
+}
+
+async fn list_sessions(session: &Session, out: Output) -> Result<(), CliError> {
+    let sessions = session.sessions().await?;
+    if out.json {
+        out.print_json(&sessions);
+        return Ok(());
+    }
+    crate::outln!(
+        "{:<9} {:<17} {:<17} {:<16} DEVICE",
+        "ID",
+        "SIGNED IN",
+        "LAST USED",
+        "ADDRESS"
+    );
+    for s in &sessions {
+        let id = s.id.simple().to_string();
+        let mark = if s.current { " (this one)" } else { "" };
+        crate::outln!(
+            "{:<9} {:<17} {:<17} {:<16} {}{mark}",
+            &id[..8],
+            crate::output::format_time(s.created_at),
+            crate::output::format_time(s.last_used_at),
+            shown(s.address.as_deref().unwrap_or("-")),
+            shown(s.user_agent.as_deref().unwrap_or("-")),
+        );
+    }
+    Ok(())
+}
+
+/// Ends the session whose id is `given` or starts with it (at least 4 characters, and
+/// only one may match).
+async fn revoke_session(session: &Session, given: &str, out: Output) -> Result<(), CliError> {
+    let wanted = given.trim().replace('-', "").to_ascii_lowercase();
+    if wanted.len() < 4 {
+        return Err(CliError::Usage(
+            "give at least 4 characters of the session id".into(),
+        ));
+    }
+    let sessions = session.sessions().await?;
+    let matches: Vec<_> = sessions
+        .iter()
+        .filter(|s| s.id.simple().to_string().starts_with(&wanted))
+        .collect();
+    let target = match matches.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(CliError::Partial {
+                message: format!("no active session of yours starts with {given}"),
+                code: crate::exit::NOT_FOUND,
+            });
+        }
+        _ => {
+            return Err(CliError::Usage(format!(
+                "{given} matches several sessions: give more of the id"
+            )));
+        }
+    };
+    session.end_session(target.id).await?;
+    let which = if target.current {
+        " (this one: sign in again to go on)"
+    } else {
+        ""
+    };
+    out.note(&format!(
+        "Ended session {}{which}.",
+        &target.id.simple().to_string()[..8]
+    ));
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use todo_api::{Secret, SessionInfo, TokenResponse, User};
+use todo_api::{Secret, SessionInfo, SessionSummary, TokenResponse, User};
 use uuid::Uuid;
 
 use super::AuthError;
@@ -25,6 +25,29 @@ pub struct ClientAddr(pub Option<IpAddr>);
 impl ClientAddr {
     fn key(&self) -> String {
         self.0.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    }
+}
+
+/// Where a sign-in came from, as the session list shows it: the address, and the
+/// `User-Agent` cut to 200 characters with controls escaped.
+struct SessionOrigin {
+    address: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl SessionOrigin {
+    fn new(from: ClientAddr, user_agent: Option<&str>) -> SessionOrigin {
+        let user_agent = user_agent.map(|ua| {
+            let shown = todo_api::text::printable(ua.trim(), false);
+            shown
+                .chars()
+                .take(todo_api::limits::USER_AGENT_MAX)
+                .collect::<String>()
+        });
+        SessionOrigin {
+            address: from.0.map(|ip| ip.to_string()),
+            user_agent: user_agent.filter(|ua| !ua.is_empty()),
+        }
     }
 }
 
@@ -206,6 +229,7 @@ impl AuthService {
     pub async fn sign_up(
         &self,
         from: ClientAddr,
+        user_agent: Option<&str>,
         email: &str,
         password: Secret,
         name: Option<String>,
@@ -231,7 +255,8 @@ impl AuthService {
             password_hash: self.hasher.hash(password).await?,
         };
         let user = record.user.clone();
-        let (refresh_token, session_id, inserted) = self.start_session(user.id, Some(record)).await?;
+        let origin = SessionOrigin::new(from, user_agent);
+        let (refresh_token, session_id, inserted) = self.start_session(user.id, Some(record), origin).await?;
         if !inserted {
             return Err(AuthError::EmailTaken);
         }
@@ -241,6 +266,7 @@ impl AuthService {
     pub async fn sign_in(
         &self,
         from: ClientAddr,
+        user_agent: Option<&str>,
         email: &str,
         password: Secret,
     ) -> Result<TokenResponse, AuthError> {
@@ -267,7 +293,8 @@ impl AuthService {
             return Err(AuthError::InvalidCredentials);
         };
         drop(attempt);
-        let (refresh_token, session_id, _) = self.start_session(user.id, None).await?;
+        let origin = SessionOrigin::new(from, user_agent);
+        let (refresh_token, session_id, _) = self.start_session(user.id, None, origin).await?;
         self.token_response(user, session_id, refresh_token)
     }
 
@@ -323,6 +350,7 @@ impl AuthService {
         &self,
         user_id: Uuid,
         new_user: Option<UserRecord>,
+        origin: SessionOrigin,
     ) -> Result<(String, Uuid, bool), AuthError> {
         let (token, hash) = sessions::new_refresh_token();
         let session_id = Uuid::new_v4();
@@ -334,6 +362,8 @@ impl AuthService {
             refresh_hash: hash,
             now,
             expires_at: expires,
+            user_agent: origin.user_agent,
+            client_addr: origin.address,
         };
         let inserted = self.db.start_session(new_user, session).await?;
         Ok((token, session_id, inserted))
@@ -404,6 +434,39 @@ impl AuthService {
             })
             .await?;
         self.revoked.insert_all(revoked.into_iter().chain([session_id]));
+        Ok(())
+    }
+
+    /// The user's active sessions, the caller's marked.
+    pub async fn sessions(&self, claims: &Claims) -> Result<Vec<SessionSummary>, AuthError> {
+        let records = self
+            .db
+            .list_sessions(claims.sub, OffsetDateTime::now_utc())
+            .await?;
+        Ok(records
+            .into_iter()
+            .map(|r| SessionSummary {
+                current: r.id == claims.sid,
+                id: r.id,
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                user_agent: r.user_agent,
+                address: r.client_addr,
+            })
+            .collect())
+    }
+
+    /// Ends one of the user's sessions: its tokens are refused at once (here, and on
+    /// other servers within a second).
+    pub async fn end_session(&self, claims: &Claims, session_id: Uuid) -> Result<(), AuthError> {
+        if !self
+            .db
+            .end_session(claims.sub, session_id, OffsetDateTime::now_utc())
+            .await?
+        {
+            return Err(AuthError::SessionNotFound);
+        }
+        self.revoked.insert_all([session_id]);
         Ok(())
     }
 

@@ -37,6 +37,8 @@ pub enum AuthError {
     RefreshRejected,
     #[error("the account no longer exists")]
     AccountGone,
+    #[error("no such active session of yours")]
+    SessionNotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse,
+    RefreshRequest, Secret, SessionInfo, SessionSummary, SignInRequest, SignOutRequest, SignUpRequest,
+    TokenResponse,
 };
+use uuid::Uuid;
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
@@ -23,6 +26,27 @@ pub struct AuthApi {
 }
 
 const NO_STORE: &str = "no-store";
+
+/// The `User-Agent` a sign-in came with, kept with the session for the session list.
+fn user_agent(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+#[derive(ApiResponse)]
+pub enum SessionList {
+    /// Your active sessions, newest first; `current` marks the one asking.
+    #[oai(status = 200)]
+    Ok(SerdeJson<Vec<SessionSummary>>),
+}
+
+#[derive(ApiResponse)]
+pub enum SessionEnded {
+    /// The session is signed out; its tokens are refused at once.
+    #[oai(status = 204)]
+    NoContent,
+}
 
 #[derive(ApiResponse)]
 pub enum SignedUp {
@@ -70,7 +94,13 @@ impl AuthApi {
         } = body.0.0;
         let tokens = self
             .auth
-            .sign_up(self.proxies.client_of(req), &email, password, name)
+            .sign_up(
+                self.proxies.client_of(req),
+                user_agent(req),
+                &email,
+                password,
+                name,
+            )
             .await?;
         Ok(SignedUp::Created(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
@@ -89,7 +119,7 @@ impl AuthApi {
         let SignInRequest { email, password } = body.0.0;
         let tokens = self
             .auth
-            .sign_in(self.proxies.client_of(req), &email, password)
+            .sign_in(self.proxies.client_of(req), user_agent(req), &email, password)
             .await?;
         Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
@@ -121,6 +151,22 @@ impl AuthApi {
             )
             .await?;
         Ok(SignedOut::NoContent)
+    }
+
+    /// Where you are signed in
+    #[oai(path = "/api/auth/sessions", method = "get")]
+    async fn sessions(&self, auth: BearerAuth) -> Result<SessionList, ProblemResponse> {
+        let sessions = self.auth.sessions(auth.claims()).await?;
+        Ok(SessionList::Ok(SerdeJson::new(&sessions)?))
+    }
+
+    /// Sign one of your sessions out
+    ///
+    /// Another user's session, or one already ended, is 404 `session_not_found`.
+    #[oai(path = "/api/auth/sessions/:id", method = "delete")]
+    async fn end_session(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SessionEnded, ProblemResponse> {
+        self.auth.end_session(auth.claims(), id.0).await?;
+        Ok(SessionEnded::NoContent)
     }
 
     /// The signed-in user and when the token expires

@@ -182,6 +182,12 @@ impl From<AuthError> for ProblemResponse {
                 reason,
                 Some("password".into()),
             )),
+            AuthError::SessionNotFound => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::SessionNotFound,
+                detail,
+                None,
+            )),
             AuthError::EmailTaken => ProblemResponse::Conflict(problem(
                 StatusCode::CONFLICT,
                 ProblemCode::EmailTaken,

@@ -45,6 +45,10 @@ pub trait Storage: Send + Sync + 'static {
     async fn rotate_refresh_token(&self, rotation: RefreshRotation) -> StoreResult<RefreshOutcome>;
     /// Ends sessions as `sign_out` says; returns the ids ended.
     async fn sign_out(&self, sign_out: SignOut) -> StoreResult<Vec<Uuid>>;
+    /// The user's active sessions (not revoked, not expired at `now`), newest first.
+    async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<SessionRecord>>;
+    /// Ends one active session of the user; `false` when there is no such one.
+    async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Sessions revoked after `since`, with when.
     async fn revoked_since(&self, since: OffsetDateTime) -> StoreResult<Vec<(Uuid, OffsetDateTime)>>;
     /// Deletes at most `batch` sessions that ended before `sessions_before` and at most

@@ -28,6 +28,18 @@ pub struct NewSession {
     pub refresh_hash: Vec<u8>,
     pub now: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// Where it was signed in from (shown in the session list).
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// An active session, for the session list.
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
 }
 
 /// What the store knows about a presented refresh token.
@@ -135,6 +147,9 @@ pub struct SessionRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
 }
 
 /// A refresh-token row as stored (only its hash), for copying a database.

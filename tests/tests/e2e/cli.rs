@@ -736,3 +736,39 @@ fn man_pages_are_written() {
         assert!(text.contains(".TH"), "{name}");
     }
 }
+
+/// `todo auth sessions` lists where the account is signed in; `revoke` with the first
+/// characters of an id ends that session (its tokens refused at once).
+#[test]
+fn auth_sessions_lists_and_revokes() {
+    let server = TestServer::start(&[]);
+    let laptop = CliUser::new(&server);
+    let (email, password) = laptop.sign_up("cli-sessions");
+    let phone = CliUser::new(&server);
+    phone
+        .run_with_stdin(
+            &["auth", "signin", "--email", &email, "--password-stdin"],
+            Some(&format!("{password}\n")),
+        )
+        .ok();
+    let listed: Value =
+        serde_json::from_str(&phone.run(&["auth", "sessions", "--json"]).ok().stdout).expect("json");
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 2);
+    let laptop_id = listed
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .expect("the laptop's session")
+        .replace('-', "");
+    let table = phone.run(&["auth", "sessions"]).ok().stdout;
+    assert!(
+        table.contains(&laptop_id[..8]) && table.contains("(this one)"),
+        "{table}"
+    );
+    phone.run(&["auth", "sessions", "revoke", &laptop_id[..8]]).ok();
+    let refused = laptop.run(&["list"]);
+    assert_eq!(refused.code, 4, "the laptop is signed out: {refused:?}");
+    let missing = phone.run(&["auth", "sessions", "revoke", "ffffffff"]);
+    assert_eq!(missing.code, 3, "{missing:?}");
+}

@@ -49,12 +49,25 @@ impl PgStore {
             .await?;
         }
         let session = tx
-            .prepare("INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)")
+            .prepare(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at, last_used_at, user_agent,
+                                       client_addr)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
             .await?;
         for s in &snapshot.sessions {
             tx.execute(
                 &session,
-                &[&s.id, &s.user_id, &s.created_at, &s.expires_at, &s.revoked_at],
+                &[
+                    &s.id,
+                    &s.user_id,
+                    &s.created_at,
+                    &s.expires_at,
+                    &s.revoked_at,
+                    &s.last_used_at,
+                    &s.user_agent,
+                    &s.client_addr,
+                ],
             )
             .await?;
         }

@@ -92,6 +92,10 @@ const MIGRATIONS: &[&str] = &[
         expires_at  bigint NOT NULL
      );
      CREATE INDEX stream_leases_by_user ON stream_leases(user_id, expires_at);",
+    // 3: where and when each session was used, for the session list.
+    "ALTER TABLE sessions ADD COLUMN last_used_at bigint;
+     ALTER TABLE sessions ADD COLUMN user_agent text;
+     ALTER TABLE sessions ADD COLUMN client_addr text;",
 ];
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::{PgStore, events, rows, tasks};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
-    RefreshStep, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written, to_micros,
+    RefreshStep, SessionRecord, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
+    to_micros,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
@@ -121,12 +122,15 @@ impl Storage for PgStore {
             }
             let expires = to_micros(session.expires_at);
             tx.execute(
-                "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, client_addr)
+                 VALUES ($1, $2, $3, $4, $3, $5, $6)",
                 &[
                     &session.session_id,
                     &session.user_id,
                     &to_micros(session.now),
                     &expires,
+                    &session.user_agent,
+                    &session.client_addr,
                 ],
             )
             .await?;
@@ -171,8 +175,11 @@ impl Storage for PgStore {
                     )
                     .await?;
                     tx.execute(
-                        "UPDATE sessions SET expires_at = $2 WHERE id = $1",
-                        &[&found.session_id, &expires],
+                        "UPDATE sessions SET expires_at = $2,
+                             last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 - 60000000
+                                                 THEN $3 ELSE last_used_at END
+                         WHERE id = $1",
+                        &[&found.session_id, &expires, &now],
                     )
                     .await?;
                     let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS);
@@ -222,6 +229,43 @@ impl Storage for PgStore {
             };
             tx.commit().await?;
             Ok(ids)
+        })
+        .await
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<SessionRecord>> {
+        self.observe(async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT id, created_at, COALESCE(last_used_at, created_at), user_agent, client_addr
+                     FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+                     ORDER BY created_at DESC",
+                    &[&user_id, &to_micros(now)],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(SessionRecord {
+                        id: r.try_get(0)?,
+                        created_at: rows::time(r.try_get(1)?)?,
+                        last_used_at: rows::time(r.try_get(2)?)?,
+                        user_agent: r.try_get(3)?,
+                        client_addr: r.try_get(4)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        self.observe(async {
+            let client = self.client().await?;
+            Ok(client
+                .execute(REVOKE, &[&session_id, &user_id, &to_micros(now)])
+                .await?
+                > 0)
         })
         .await
     }

@@ -22,7 +22,10 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     let sessions = tx
-        .prepare("SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions")?
+        .prepare(
+            "SELECT id, user_id, created_at, expires_at, revoked_at, last_used_at, user_agent, client_addr
+             FROM sessions",
+        )?
         .query_map([], |r| {
             Ok(SessionRow {
                 id: parse_uuid(r.get(0)?)?,
@@ -30,6 +33,9 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
                 created_at: r.get(2)?,
                 expires_at: r.get(3)?,
                 revoked_at: r.get(4)?,
+                last_used_at: r.get(5)?,
+                user_agent: r.get(6)?,
+                client_addr: r.get(7)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

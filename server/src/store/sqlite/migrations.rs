@@ -88,6 +88,10 @@ const MIGRATIONS: &[&str] = &[
         expires_at  INTEGER NOT NULL
      );
      CREATE INDEX stream_leases_by_user ON stream_leases(user_id, expires_at);",
+    // 6: where and when each session was used, for the session list.
+    "ALTER TABLE sessions ADD COLUMN last_used_at INTEGER;
+     ALTER TABLE sessions ADD COLUMN user_agent TEXT;
+     ALTER TABLE sessions ADD COLUMN client_addr TEXT;",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

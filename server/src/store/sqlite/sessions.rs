@@ -6,17 +6,20 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{WriteTx, from_micros, parse_uuid, to_micros};
-use crate::store::{NewSession, RefreshRecord};
+use crate::store::{NewSession, RefreshRecord, SessionRecord};
 
 /// Starts the session with its first refresh token.
 pub fn create(tx: &WriteTx<'_>, session: &NewSession) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, client_addr)
+         VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6)",
         params![
             session.session_id.to_string(),
             session.user_id.to_string(),
             to_micros(session.now),
-            to_micros(session.expires_at)
+            to_micros(session.expires_at),
+            session.user_agent,
+            session.client_addr
         ],
     )?;
     insert_refresh_token(tx, &session.refresh_hash, session.session_id, session.expires_at)
@@ -130,11 +133,38 @@ pub fn delete_expired_refresh_tokens(
     )
 }
 
-/// Slides the session's end forward on each refresh: the refresh TTL is an idle timeout.
-pub fn extend(tx: &WriteTx<'_>, session_id: Uuid, expires_at: OffsetDateTime) -> rusqlite::Result<()> {
+/// Slides the session's end forward on each refresh (the refresh TTL is an idle
+/// timeout) and notes the use, to the minute.
+pub fn extend(
+    tx: &WriteTx<'_>,
+    session_id: Uuid,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE sessions SET expires_at = ?2 WHERE id = ?1",
-        params![session_id.to_string(), to_micros(expires_at)],
+        "UPDATE sessions SET expires_at = ?2,
+             last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ?3 - 60000000 THEN ?3
+                                 ELSE last_used_at END
+         WHERE id = ?1",
+        params![session_id.to_string(), to_micros(expires_at), to_micros(now)],
     )?;
     Ok(())
+}
+
+/// The user's active sessions, newest first.
+pub fn active(conn: &Connection, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<SessionRecord>> {
+    conn.prepare_cached(
+        "SELECT id, created_at, COALESCE(last_used_at, created_at), user_agent, client_addr FROM sessions
+         WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC",
+    )?
+    .query_map(params![user_id.to_string(), to_micros(now)], |r| {
+        Ok(SessionRecord {
+            id: parse_uuid(r.get(0)?)?,
+            created_at: from_micros(r.get(1)?)?,
+            last_used_at: from_micros(r.get(2)?)?,
+            user_agent: r.get(3)?,
+            client_addr: r.get(4)?,
+        })
+    })?
+    .collect()
 }

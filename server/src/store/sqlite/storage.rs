@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Db, events, keys, limits, sessions, tasks, users};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
-    RefreshStep, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
+    RefreshStep, SessionRecord, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
@@ -68,7 +68,7 @@ impl Storage for Db {
                 RefreshStep::Rotate { expires_at } => {
                     sessions::mark_refresh_token_used(tx, &rotation.presented, rotation.now)?;
                     sessions::insert_refresh_token(tx, &rotation.next, found.session_id, expires_at)?;
-                    sessions::extend(tx, found.session_id, expires_at)?;
+                    sessions::extend(tx, found.session_id, expires_at, rotation.now)?;
                     Ok(RefreshOutcome::Rotated {
                         user: users::find_by_id(tx, found.user_id)?,
                         session_id: found.session_id,
@@ -97,6 +97,15 @@ impl Storage for Db {
             Ok(ids)
         })
         .await
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<SessionRecord>> {
+        self.read(move |c| sessions::active(c, user_id, now)).await
+    }
+
+    async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(move |tx| sessions::revoke(tx, user_id, session_id, now))
+            .await
     }
 
     async fn revoked_since(&self, since: OffsetDateTime) -> StoreResult<Vec<(Uuid, OffsetDateTime)>> {
