@@ -126,6 +126,8 @@ fn list_query(c: &mut Criterion) {
                 refresh_hash: owner.id().as_bytes().to_vec(),
                 now,
                 expires_at: now,
+                user_agent: None,
+                client_addr: None,
             };
             db.start_session(Some(user), session).await.expect("user");
             for i in 0..100 {
