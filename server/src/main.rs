@@ -171,7 +171,8 @@ enum Command {
         command: KeysCommand,
     },
     /// Copy this SQLite database (--database) into an empty PostgreSQL database: users,
-    /// sessions, refresh tokens, signing keys and tasks, in one transaction. Stop the
+    /// sessions, refresh tokens, signing keys, tasks and their history, in one
+    /// transaction. Stop the
     /// server first; then start servers with --database set to the URL.
     ///
     /// Example: todo-server migrate-to postgres://todo@db.internal/todo --database ./todo.db
@@ -257,12 +258,13 @@ fn migrate_to(database: &DatabaseArg, target: &str) -> Result<(), String> {
         ))
         .map_err(|e| todo_server::error_chain(&e))?;
     println!(
-        "copied {} users, {} sessions, {} refresh tokens, {} signing keys and {} tasks from {} into {target_url}",
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} tasks and {} task events from {} into {target_url}",
         copied.users,
         copied.sessions,
         copied.refresh_tokens,
         copied.keys,
         copied.tasks,
+        copied.events,
         source.display()
     );
     Ok(())

@@ -169,6 +169,9 @@ pub struct Snapshot {
     pub refresh_tokens: Vec<RefreshTokenRow>,
     pub keys: Vec<KeyRecord>,
     pub tasks: Vec<Task>,
+    /// Each user's change history (the user, the event), and their latest seq.
+    pub events: Vec<(Uuid, EventRecord)>,
+    pub event_seqs: Vec<(Uuid, i64)>,
 }
 
 /// One stored change to a task (a row of `task_events`).

@@ -386,6 +386,21 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         .expect("sign-out");
     assert_eq!(signed_out.status().as_u16(), 204);
     let (ann_before, bob_before) = (all_tasks(&old, &ann), all_tasks(&old, &bob));
+    let history = |server: &TestServer, user: &Account, id: &Value| -> Value {
+        http()
+            .get(server.url(&format!("/api/{}/tasks/{id}/history", user.id)))
+            .bearer_auth(&user.access_token)
+            .send()
+            .expect("history")
+            .json()
+            .expect("json")
+    };
+    let ann_history = history(&old, &ann, &first["id"]);
+    assert_eq!(
+        ann_history.as_array().map(Vec::len),
+        Some(2),
+        "created, completed"
+    );
     drop(old);
 
     let url = PgCluster::shared(&bin).create_database();
@@ -406,6 +421,11 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert!(stdout.contains("3 tasks"), "{stdout}");
 
     let new = TestServer::start_on(&url, &ISSUER);
+    assert_eq!(
+        history(&new, &ann, &first["id"]),
+        ann_history,
+        "the history came along"
+    );
     assert_eq!(all_tasks(&new, &ann), ann_before);
     assert_eq!(all_tasks(&new, &bob), bob_before);
     assert_eq!(
@@ -427,6 +447,11 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         .max()
         .expect("ids");
     assert!(next["id"].as_i64().expect("id") > highest, "{next}");
+    let next_history = history(&new, &bob, &next["id"]);
+    assert_eq!(
+        next_history[0]["seq"], 2,
+        "bob's numbering goes on after his one change"
+    );
 
     let again = migrate(&url);
     assert!(!again.status.success());

@@ -15,7 +15,7 @@ use crate::store::{EventPage, EventRecord, StoreError, StoreResult, to_micros};
 
 pub(super) const CHANNEL: &str = "todo_events";
 
-fn kind_to_sql(kind: EventType) -> &'static str {
+pub(super) fn kind_to_sql(kind: EventType) -> &'static str {
     match kind {
         EventType::Created => "created",
         EventType::Updated => "updated",

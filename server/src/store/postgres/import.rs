@@ -8,6 +8,7 @@ use crate::store::{Snapshot, StoreError, StoreResult, to_micros};
 /// How many rows of each table were copied.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Copied {
+    pub events: usize,
     pub users: usize,
     pub sessions: usize,
     pub refresh_tokens: usize,
@@ -122,6 +123,40 @@ impl PgStore {
             )
             .await?;
         }
+        let event = tx
+            .prepare(
+                "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .await?;
+        for (user, e) in &snapshot.events {
+            let task = e
+                .task
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|err| StoreError::Corrupt(format!("an event's task: {err}")))?;
+            tx.execute(
+                &event,
+                &[
+                    user,
+                    &e.seq,
+                    &super::events::kind_to_sql(e.kind),
+                    &e.task_id,
+                    &e.version,
+                    &task,
+                    &e.undoes,
+                    &to_micros(e.at),
+                ],
+            )
+            .await?;
+        }
+        let seq = tx
+            .prepare("UPDATE users SET event_seq = $2 WHERE id = $1")
+            .await?;
+        for (user, latest) in &snapshot.event_seqs {
+            tx.execute(&seq, &[user, latest]).await?;
+        }
         // New tasks continue after the copied ids.
         tx.execute(
             "SELECT setval(pg_get_serial_sequence('tasks', 'id'), GREATEST((SELECT max(id) FROM tasks), 1),
@@ -131,6 +166,7 @@ impl PgStore {
         .await?;
         tx.commit().await?;
         Ok(Copied {
+            events: snapshot.events.len(),
             users: snapshot.users.len(),
             sessions: snapshot.sessions.len(),
             refresh_tokens: snapshot.refresh_tokens.len(),

@@ -176,8 +176,8 @@ impl Storage for PgStore {
                     .await?;
                     tx.execute(
                         "UPDATE sessions SET expires_at = $2,
-                             last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 - 60000000
-                                                 THEN $3 ELSE last_used_at END
+                             last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3::bigint - 60000000
+                                                 THEN $3::bigint ELSE last_used_at END
                          WHERE id = $1",
                         &[&found.session_id, &expires, &now],
                     )

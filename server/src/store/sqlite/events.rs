@@ -105,6 +105,13 @@ pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> ru
     })
 }
 
+/// Every kept event of every user (for `migrate-to`).
+pub(super) fn all(conn: &Connection) -> rusqlite::Result<Vec<(Uuid, EventRecord)>> {
+    conn.prepare(&format!("SELECT {COLUMNS}, user_id FROM task_events ORDER BY id"))?
+        .query_map([], |row| Ok((super::parse_uuid(row.get(7)?)?, record(row)?)))?
+        .collect()
+}
+
 pub(super) fn history(conn: &Connection, user: Uuid, task_id: i64) -> rusqlite::Result<Vec<EventRecord>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM task_events WHERE user_id = ?1 AND task_id = ?2 ORDER BY seq"

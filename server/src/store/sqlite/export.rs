@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::{keys, parse_uuid, tasks};
+use super::{events, keys, parse_uuid, tasks};
 use crate::store::{RefreshTokenRow, SessionRow, Snapshot, UserRecord};
 
 pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
@@ -50,12 +50,18 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let event_seqs = tx
+        .prepare("SELECT id, event_seq FROM users")?
+        .query_map([], |r| Ok((parse_uuid(r.get(0)?)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let snapshot = Snapshot {
         users,
         sessions,
         refresh_tokens,
         keys: keys::all(&tx)?,
         tasks: tasks::all(&tx)?,
+        events: events::all(&tx)?,
+        event_seqs,
     };
     tx.commit()?;
     Ok(snapshot)
