@@ -39,6 +39,15 @@ pub struct SignInRequest {
     pub password: Secret,
 }
 
+/// Body of `POST /api/auth/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct PasswordChange {
+    pub current_password: Secret,
+    /// The same rules as at sign-up.
+    pub new_password: Secret,
+}
+
 /// Body of `POST /api/auth/refresh`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]

@@ -49,6 +49,8 @@ pub enum ProblemCode {
     InvalidToken,
     /// A wrong email or password.
     InvalidCredentials,
+    /// The current password given to change it is wrong.
+    WrongPassword,
     /// A refresh token that is unknown, expired, used or of a session that ended.
     InvalidRefreshToken,
     /// The token is valid but the path names another user.
@@ -100,6 +102,7 @@ impl ProblemCode {
             C::WeakPassword => "weak_password",
             C::InvalidToken => "invalid_token",
             C::InvalidCredentials => "invalid_credentials",
+            C::WrongPassword => "wrong_password",
             C::InvalidRefreshToken => "invalid_refresh_token",
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",

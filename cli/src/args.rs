@@ -148,6 +148,15 @@ pub enum AuthCommand {
     /// exits 4 when not signed in
     #[command(after_help = "Example:\n  todo auth status --json")]
     Status,
+    /// Change your password (every other session of the account is signed out)
+    #[command(
+        after_help = "Examples:\n  todo auth password\n  printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | todo auth password --password-stdin"
+    )]
+    Password {
+        /// Read the current password, then the new one, from the first two lines of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List where you are signed in, or end one of those sessions
     #[command(after_help = "Examples:\n  todo auth sessions\n  todo auth sessions revoke 3f2a9c1e")]
     Sessions {

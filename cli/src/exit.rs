@@ -35,6 +35,8 @@ impl CliError {
             CliError::Client(e) => match e {
                 ClientError::Unreachable { .. } => UNREACHABLE,
                 ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,
+                // Signed in, but the current password given was wrong.
+                other if other.code() == Some(todo_api::ProblemCode::WrongPassword) => ERROR,
                 other => match other.http_status() {
                     Some(404) => NOT_FOUND,
                     Some(401 | 403) => NOT_SIGNED_IN,

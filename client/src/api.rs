@@ -221,6 +221,20 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// Changes the password; every other session ends.
+    pub async fn change_password(
+        &self,
+        token: &str,
+        change: &todo_api::PasswordChange,
+    ) -> Result<(), ClientError> {
+        self.send(
+            self.request(Method::POST, "/api/auth/password", Some(token))
+                .json(change),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The user's active sessions.
     pub async fn sessions(&self, token: &str) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.json(self.request(Method::GET, "/api/auth/sessions", Some(token)))

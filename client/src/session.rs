@@ -400,6 +400,20 @@ impl Session {
         .await
     }
 
+    /// Changes the password (this session goes on; every other one ends).
+    pub async fn change_password(&self, current: String, new: String) -> Result<(), ClientError> {
+        let change = todo_api::PasswordChange {
+            current_password: Secret::new(current),
+            new_password: Secret::new(new),
+        };
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let change = change.clone();
+            async move { api.change_password(t.expose(), &change).await }
+        })
+        .await
+    }
+
     /// Where this account is signed in.
     pub async fn sessions(&self) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.with_token(|t| {

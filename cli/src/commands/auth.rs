@@ -49,6 +49,12 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             Ok(())
         }
         AuthCommand::Status => status(session, out).await,
+        AuthCommand::Password { password_stdin } => {
+            let (current, new) = read_password_change(password_stdin)?;
+            session.change_password(current, new).await?;
+            out.note("Password changed; every other session of this account is signed out.");
+            Ok(())
+        }
         AuthCommand::Sessions { command: None } => list_sessions(session, out).await,
         AuthCommand::Sessions {
             command: Some(crate::args::SessionsCommand::Revoke { id }),
@@ -108,6 +114,44 @@ fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
         return Err(CliError::Usage("the two passwords differ".into()));
     }
     Ok(password)
+}
+
+/// The current password and the new one: two lines of stdin, or asked (the new one
+/// twice).
+fn read_password_change(from_stdin: bool) -> Result<(String, String), CliError> {
+    if from_stdin {
+        let mut lines = std::io::stdin().lock().lines();
+        let mut next = |what: &str| -> Result<String, CliError> {
+            let line = lines
+                .next()
+                .transpose()
+                .map_err(|e| CliError::Failed(format!("cannot read stdin: {e}")))?
+                .unwrap_or_default();
+            let line = line.trim_end_matches('\r').to_string();
+            if line.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "stdin held no {what} (give the current password, then the new one, one per line)"
+                )));
+            }
+            Ok(line)
+        };
+        return Ok((next("current password")?, next("new password")?));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no terminal to ask for the passwords on; pass them with --password-stdin".into(),
+        ));
+    }
+    let prompt = |label: &str| {
+        rpassword::prompt_password(label)
+            .map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
+    };
+    let current = prompt("Current password: ")?;
+    let new = prompt("New password: ")?;
+    if prompt("Repeat the new password: ")? != new {
+        return Err(CliError::Usage("the two new passwords differ".into()));
+    }
+    Ok((current, new))
 }
 
 #[derive(Serialize)]

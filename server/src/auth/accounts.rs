@@ -437,6 +437,66 @@ impl AuthService {
         Ok(())
     }
 
+    /// Changes the password after checking the current one (a wrong one counts toward
+    /// the account's failure limit, as a failed sign-in does), then ends every other
+    /// session of the account.
+    pub async fn change_password(
+        &self,
+        claims: &Claims,
+        current: Secret,
+        new: Secret,
+    ) -> Result<(), AuthError> {
+        let account_key = passwords::account_key(&claims.email);
+        let attempt = self
+            .limits
+            .failed_sign_ins
+            .reserve(&account_key)
+            .await?
+            .map_err(limited)?;
+        let record = self
+            .db
+            .user_by_id(claims.sub)
+            .await?
+            .ok_or(AuthError::AccountGone)?;
+        let stored = self
+            .db
+            .user_by_email(&record.email)
+            .await?
+            .filter(|r| r.user.id == claims.sub)
+            .ok_or(AuthError::AccountGone)?;
+        let hash = Some((stored.user.id, stored.password_hash.clone()));
+        if !self.verify_password(current, hash, Some(&stored.user)).await? {
+            attempt.spend();
+            return Err(AuthError::WrongPassword);
+        }
+        drop(attempt);
+        let new = passwords::normalize_password(new.expose());
+        let mut context = vec![stored.user.email.as_str()];
+        context.extend(stored.user.name.as_deref());
+        passwords::check_strength(new.expose(), &context).map_err(|e| match e {
+            AuthError::WeakPassword(reason) => {
+                AuthError::InvalidField(super::FieldError::new("new_password", reason))
+            }
+            other => other,
+        })?;
+        let rehashed = self.hasher.hash(new).await?;
+        // Only over the hash just checked: if the password changed meanwhile, the one
+        // given is no longer the current one (a retry checks it again).
+        if !self
+            .db
+            .replace_password_hash(claims.sub, &stored.password_hash, &rehashed)
+            .await?
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        let ended = self
+            .db
+            .end_other_sessions(claims.sub, claims.sid, OffsetDateTime::now_utc())
+            .await?;
+        self.revoked.insert_all(ended);
+        Ok(())
+    }
+
     /// The user's active sessions, the caller's marked.
     pub async fn sessions(&self, claims: &Claims) -> Result<Vec<SessionSummary>, AuthError> {
         let records = self

@@ -39,6 +39,8 @@ pub enum AuthError {
     AccountGone,
     #[error("no such active session of yours")]
     SessionNotFound,
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

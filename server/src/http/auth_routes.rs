@@ -7,8 +7,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    RefreshRequest, Secret, SessionInfo, SessionSummary, SignInRequest, SignOutRequest, SignUpRequest,
-    TokenResponse,
+    PasswordChange, RefreshRequest, Secret, SessionInfo, SessionSummary, SignInRequest, SignOutRequest,
+    SignUpRequest, TokenResponse,
 };
 use uuid::Uuid;
 
@@ -39,6 +39,13 @@ pub enum SessionList {
     /// Your active sessions, newest first; `current` marks the one asking.
     #[oai(status = 200)]
     Ok(SerdeJson<Vec<SessionSummary>>),
+}
+
+#[derive(ApiResponse)]
+pub enum PasswordChanged {
+    /// Changed; every other session is signed out.
+    #[oai(status = 204)]
+    NoContent,
 }
 
 #[derive(ApiResponse)]
@@ -151,6 +158,27 @@ impl AuthApi {
             )
             .await?;
         Ok(SignedOut::NoContent)
+    }
+
+    /// Change your password
+    ///
+    /// Needs the current password (a wrong one is 403 `wrong_password` and counts toward
+    /// the account's failure limit, 429 beyond); the new one follows the sign-up rules.
+    /// Every other session of the account ends; this one goes on.
+    #[oai(path = "/api/auth/password", method = "post")]
+    async fn change_password(
+        &self,
+        auth: BearerAuth,
+        body: Json<Strict<PasswordChange>>,
+    ) -> Result<PasswordChanged, ProblemResponse> {
+        let PasswordChange {
+            current_password,
+            new_password,
+        } = body.0.0;
+        self.auth
+            .change_password(auth.claims(), current_password, new_password)
+            .await?;
+        Ok(PasswordChanged::NoContent)
     }
 
     /// Where you are signed in

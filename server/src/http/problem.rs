@@ -182,6 +182,12 @@ impl From<AuthError> for ProblemResponse {
                 reason,
                 Some("password".into()),
             )),
+            AuthError::WrongPassword => ProblemResponse::Forbidden(problem(
+                StatusCode::FORBIDDEN,
+                ProblemCode::WrongPassword,
+                detail,
+                Some("current_password".into()),
+            )),
             AuthError::SessionNotFound => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::SessionNotFound,

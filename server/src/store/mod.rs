@@ -47,6 +47,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn sign_out(&self, sign_out: SignOut) -> StoreResult<Vec<Uuid>>;
     /// The user's active sessions (not revoked, not expired at `now`), newest first.
     async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<SessionRecord>>;
+    /// Ends every active session of the user but `keep`; returns the ids ended.
+    async fn end_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Uuid>>;
     /// Ends one active session of the user; `false` when there is no such one.
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Sessions revoked after `since`, with when.

@@ -78,3 +78,68 @@ fn sessions_are_listed_and_one_can_be_ended() {
     .expect("delete");
     assert_problem(again, 404, ProblemCode::SessionNotFound);
 }
+
+fn change_password(
+    server: &TestServer,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> reqwest::blocking::Response {
+    bearer(http().post(server.url("/api/auth/password")), token)
+        .json(&json!({"current_password": current, "new_password": new}))
+        .send()
+        .expect("password change")
+}
+
+/// A password change needs the current password (403 `wrong_password`, counted toward
+/// the account's failure limit), follows the sign-up rules (422 naming
+/// `new_password`), keeps this session and ends every other one at once.
+#[test]
+fn a_password_change_checks_the_current_one_and_ends_other_sessions() {
+    let server = TestServer::start(&["--failed-signin-limit", "3"]);
+    let ann = sign_up(&server, "password");
+    let other: Value = http()
+        .post(server.url("/api/auth/sign-in"))
+        .json(&json!({"email": ann.email, "password": ann.password}))
+        .send()
+        .expect("sign-in")
+        .json()
+        .expect("tokens");
+    let other_token = other["access_token"].as_str().expect("token").to_string();
+
+    let wrong = change_password(
+        &server,
+        &ann.access_token,
+        "not-the-password",
+        "a-brand-new-harbour-77",
+    );
+    assert_problem(wrong, 403, ProblemCode::WrongPassword);
+    let weak = change_password(&server, &ann.access_token, &ann.password, "password");
+    let body = assert_problem(weak, 422, ProblemCode::InvalidField);
+    assert_eq!(body["field"], "new_password");
+
+    let new_password = todo_e2e::strong_password();
+    let changed = change_password(&server, &ann.access_token, &ann.password, &new_password);
+    assert_eq!(changed.status().as_u16(), 204);
+    assert_eq!(
+        session_status(&server, &ann.access_token),
+        200,
+        "this session goes on"
+    );
+    assert_eq!(
+        session_status(&server, &other_token),
+        401,
+        "the other ends at once"
+    );
+    let old = todo_e2e::api::sign_in(&server, &ann.email, &ann.password);
+    assert_eq!(old.status().as_u16(), 401);
+    let new = todo_e2e::api::sign_in(&server, &ann.email, &new_password);
+    assert_eq!(new.status().as_u16(), 200);
+
+    // Wrong current passwords count with failed sign-ins, 3 in all: the first wrong
+    // one, the sign-in with the old password, and this one.
+    let wrong = change_password(&server, &ann.access_token, "guess", "another-fresh-harbour-88");
+    assert_eq!(wrong.status().as_u16(), 403);
+    let limited = change_password(&server, &ann.access_token, "guess", "another-fresh-harbour-88");
+    assert_problem(limited, 429, ProblemCode::RateLimited);
+}

@@ -772,3 +772,38 @@ fn auth_sessions_lists_and_revokes() {
     let missing = phone.run(&["auth", "sessions", "revoke", "ffffffff"]);
     assert_eq!(missing.code, 3, "{missing:?}");
 }
+
+/// `todo auth password --password-stdin` takes the current and the new password on two
+/// lines; a wrong current one fails with exit 1 (still signed in), and afterwards only
+/// the new password signs in.
+#[test]
+fn auth_password_changes_the_password() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let (email, password) = user.sign_up("cli-password");
+    let new_password = todo_e2e::strong_password();
+    let wrong = user.run_with_stdin(
+        &["auth", "password", "--password-stdin"],
+        Some(&format!("wrong-one\n{new_password}\n")),
+    );
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("current password is wrong"), "{wrong:?}");
+    user.run_with_stdin(
+        &["auth", "password", "--password-stdin"],
+        Some(&format!("{password}\n{new_password}\n")),
+    )
+    .ok();
+    user.run(&["list"]).ok();
+    let again = CliUser::new(&server);
+    let old = again.run_with_stdin(
+        &["auth", "signin", "--email", &email, "--password-stdin"],
+        Some(&format!("{password}\n")),
+    );
+    assert_ne!(old.code, 0, "{old:?}");
+    again
+        .run_with_stdin(
+            &["auth", "signin", "--email", &email, "--password-stdin"],
+            Some(&format!("{new_password}\n")),
+        )
+        .ok();
+}

@@ -259,6 +259,26 @@ impl Storage for PgStore {
         .await
     }
 
+    async fn end_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Uuid>> {
+        self.observe(async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "UPDATE sessions SET revoked_at = $3
+                     WHERE user_id = $1 AND id != $2 AND revoked_at IS NULL RETURNING id",
+                    &[&user_id, &keep, &to_micros(now)],
+                )
+                .await?;
+            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+        .await
+    }
+
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         self.observe(async {
             let client = self.client().await?;

@@ -96,6 +96,23 @@ pub fn revoke_all(tx: &WriteTx<'_>, user_id: Uuid, now: OffsetDateTime) -> rusql
     .collect()
 }
 
+/// Revokes every active session of the user but `keep`; returns their ids.
+pub fn revoke_others(
+    tx: &WriteTx<'_>,
+    user_id: Uuid,
+    keep: Uuid,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Vec<Uuid>> {
+    let mut stmt = tx.prepare(
+        "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
+    )?;
+    stmt.query_map(
+        params![user_id.to_string(), keep.to_string(), to_micros(now)],
+        |r| parse_uuid(r.get(0)?),
+    )?
+    .collect()
+}
+
 /// Sessions revoked since `since`, with when: their access tokens may still be in
 /// circulation.
 pub fn revoked_since(

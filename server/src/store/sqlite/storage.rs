@@ -103,6 +103,16 @@ impl Storage for Db {
         self.read(move |c| sessions::active(c, user_id, now)).await
     }
 
+    async fn end_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Uuid>> {
+        self.write(move |tx| sessions::revoke_others(tx, user_id, keep, now))
+            .await
+    }
+
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         self.write(move |tx| sessions::revoke(tx, user_id, session_id, now))
             .await
