@@ -170,9 +170,31 @@ pub struct TaskForm {
     /// An error that belongs to no field.
     pub error: Option<String>,
     pub saving: bool,
+    /// Esc was pressed once on unsaved changes: a second Esc drops them.
+    pub discard_armed: bool,
 }
 
 impl TaskForm {
+    /// Whether anything typed would be lost by closing the form.
+    pub fn has_changes(&self) -> bool {
+        match self.opened.as_deref() {
+            Some((opened, due_text)) => {
+                self.title.text() != opened.title
+                    || Some(self.description.text()) != opened.description.as_deref()
+                    || Some(self.priority) != opened.priority
+                    || self.due.text() != due_text
+                    || self.tags.text() != opened.tags.clone().unwrap_or_default().join(", ")
+            }
+            None => {
+                !self.title.text().trim().is_empty()
+                    || !self.description.text().trim().is_empty()
+                    || !self.due.text().trim().is_empty()
+                    || !self.tags.text().trim().is_empty()
+                    || self.priority != Priority::Medium
+            }
+        }
+    }
+
     pub fn new_task() -> TaskForm {
         TaskForm {
             editing: None,
@@ -187,6 +209,7 @@ impl TaskForm {
             errors: BTreeMap::new(),
             error: None,
             saving: false,
+            discard_armed: false,
         }
     }
 
@@ -218,6 +241,7 @@ impl TaskForm {
 pub enum Popup {
     Help,
     ConfirmDelete { id: i64, title: String, version: i64 },
+    ConfirmSignOut,
     Form(TaskForm),
     Search(TextField),
     Tag(TextField),

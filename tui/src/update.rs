@@ -580,7 +580,7 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         KeyCode::Char('u') => return launch(app, Cmd::Undo),
         KeyCode::Char('?') => app.popup = Some(Popup::Help),
-        KeyCode::Char('S') => return launch(app, Cmd::SignOut),
+        KeyCode::Char('S') => app.popup = Some(Popup::ConfirmSignOut),
         KeyCode::Esc if !app.list.search.is_empty() || app.list.tag.is_some() => {
             app.list.search.clear();
             app.list.tag = None;
@@ -602,6 +602,12 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             app.popup = None;
             if !is_chord(&key) && matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 return launch(app, Cmd::DeleteTask(id, Some(version)));
+            }
+        }
+        Popup::ConfirmSignOut => {
+            app.popup = None;
+            if !is_chord(&key) && matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                return launch(app, Cmd::SignOut);
             }
         }
         Popup::Search(field) | Popup::Tag(field) => match key.code {
@@ -631,6 +637,9 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let Some(Popup::Form(form)) = app.popup.as_mut() else {
         return vec![];
     };
+    if key.code != KeyCode::Esc {
+        form.discard_armed = false;
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let position = FormField::ORDER
         .iter()
@@ -664,6 +673,11 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         };
     }
     match key.code {
+        // Unsaved changes are dropped only at a second Esc.
+        KeyCode::Esc if form.has_changes() && !form.discard_armed => {
+            form.discard_armed = true;
+            form.error = Some("Unsaved changes: Esc again drops them, Enter saves".into());
+        }
         KeyCode::Esc => app.popup = None,
         KeyCode::Tab => form.focus = FormField::ORDER[(position + 1) % 5],
         KeyCode::BackTab => form.focus = FormField::ORDER[(position + 4) % 5],

@@ -279,8 +279,14 @@ fn toggle_delete_help_sign_out_and_quit() {
         "a key closes help without acting"
     );
 
+    // Sign-out asks first: any key but y stays signed in.
+    assert!(key(&mut app, KeyCode::Char('S')).is_empty());
+    assert_eq!(app.popup, Some(Popup::ConfirmSignOut));
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(app.popup.is_none() && app.screen == Screen::Tasks);
+    key(&mut app, KeyCode::Char('S'));
     assert!(matches!(
-        key(&mut app, KeyCode::Char('S')).as_slice(),
+        key(&mut app, KeyCode::Char('y')).as_slice(),
         [Cmd::SignOut]
     ));
     let _ = update(&mut app, Msg::SignedOut(Ok(())));
@@ -586,6 +592,16 @@ fn changes_elsewhere_reload_the_list_and_warn_the_open_form() {
     assert!(form.title.text().ends_with(" mine"), "typed text kept");
     assert_eq!(form.base_version, Some(open.version), "saving still asks first");
     key(&mut app, KeyCode::Esc);
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("one Esc keeps unsaved text")
+    };
+    assert!(
+        form.error.as_deref().is_some_and(|e| e.contains("Esc again")),
+        "{:?}",
+        form.error
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.popup.is_none(), "the second Esc drops it");
 
     let _ = update(
         &mut app,

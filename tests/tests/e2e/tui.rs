@@ -132,8 +132,11 @@ async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
     settle(&mut tui).await;
     assert!(tui.screen(80, 24).contains("Buy milk"));
 
-    // Sign out: back to sign-in, and the server refuses the old token.
+    // Sign out (after its question): back to sign-in, and the server refuses the old
+    // token.
     tui.key(KeyCode::Char('S'));
+    assert!(tui.screen(80, 24).contains("Sign out of"));
+    tui.key(KeyCode::Char('y'));
     settle(&mut tui).await;
     assert!(matches!(tui.app.screen, Screen::SignIn(_)));
     assert!(tui.screen(80, 24).contains("Signed out."));

@@ -28,7 +28,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "reload from the server (changes elsewhere show by themselves)",
     ),
     ("?", "this help"),
-    ("S", "sign out"),
+    ("S", "sign out (asks first)"),
     ("q / Ctrl-C", "quit"),
     ("", ""),
     ("In the form", "Tab/Shift-Tab move · Enter or Ctrl-S save"),
@@ -57,6 +57,14 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
                 Line::from(" y delete · any other key keeps it"),
             ];
             boxed(frame, centered(area, 60, 5), " Delete ", lines);
+        }
+        Popup::ConfirmSignOut => {
+            let lines = vec![
+                Line::from(format!(" Sign out of {}?", printable(&app.server, false))),
+                Line::from(""),
+                Line::from(" y sign out · any other key stays"),
+            ];
+            boxed(frame, centered(area, 60, 5), " Sign out ", lines);
         }
         Popup::Search(field) => {
             let lines = vec![
