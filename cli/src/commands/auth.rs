@@ -159,6 +159,9 @@ struct Status<'a> {
     server: &'a str,
     signed_in: bool,
     user: Option<User>,
+    /// The account whose tokens are stored here, when the server could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_user: Option<User>,
     #[serde(with = "time::serde::rfc3339::option")]
     expires_at: Option<time::OffsetDateTime>,
     token_source: &'a str,
@@ -175,9 +178,15 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         Ok(info) => (Some(info.user), Some(info.expires_at), None),
         Err(e) => (None, None, Some(e)),
     };
+    // The server cannot be asked: still say which account is stored here.
+    let stored = match &error {
+        Some(todo_client::ClientError::Unreachable { .. }) => session.credentials().await,
+        _ => None,
+    };
     let report = Status {
         server: session.server(),
         signed_in: user.is_some(),
+        stored_user: stored.as_ref().map(|c| c.user.clone()),
         user,
         expires_at,
         token_source: match source {
@@ -196,7 +205,14 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
                 crate::outln!("User:        {} ({})", shown(&user.email), user.id);
                 crate::outln!("Token until: {}", format_time(expires));
             }
-            _ => crate::outln!("User:        not signed in"),
+            _ => match &report.stored_user {
+                Some(user) => crate::outln!(
+                    "User:        {} ({}), stored here; the server did not answer",
+                    shown(&user.email),
+                    user.id
+                ),
+                None => crate::outln!("User:        not signed in"),
+            },
         }
         crate::outln!("Token from:  {}", report.token_source);
         match report.keyring_unavailable {

@@ -807,3 +807,24 @@ fn auth_password_changes_the_password() {
         )
         .ok();
 }
+
+/// With the server down, `todo auth status` still names the account stored here (and
+/// where), says the server did not answer, and exits 5; `--json` carries it too.
+#[test]
+fn auth_status_names_the_stored_account_when_the_server_is_down() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let (email, _) = user.sign_up("offline-status");
+    drop(server);
+    let status = user.run(&["auth", "status"]);
+    assert_eq!(status.code, 5, "{status:?}");
+    assert!(
+        status.stdout.contains(&email) && status.stdout.contains("did not answer"),
+        "{status:?}"
+    );
+    let json = user.run(&["auth", "status", "--json"]);
+    assert_eq!(json.code, 5);
+    let report: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(report["signed_in"], false);
+    assert_eq!(report["stored_user"]["email"], email.as_str());
+}
