@@ -48,6 +48,13 @@ pub struct PasswordChange {
     pub new_password: Secret,
 }
 
+/// Body of `DELETE /api/auth/account`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct AccountDeletion {
+    pub password: Secret,
+}
+
 /// Body of `POST /api/auth/refresh`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]

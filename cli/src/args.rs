@@ -157,6 +157,19 @@ pub enum AuthCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Delete your account with all its tasks, for good (asks first on a terminal)
+    #[command(
+        name = "delete-account",
+        after_help = "Examples:\n  todo auth delete-account\n  printf '%s\\n' \"$PW\" | todo auth delete-account --password-stdin --yes"
+    )]
+    DeleteAccount {
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not ask for confirmation (needed without a terminal)
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// List where you are signed in, or end one of those sessions
     #[command(after_help = "Examples:\n  todo auth sessions\n  todo auth sessions revoke 3f2a9c1e")]
     Sessions {

@@ -235,6 +235,19 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// Deletes the account (and everything of it).
+    pub async fn delete_account(&self, token: &str, password: &str) -> Result<(), ClientError> {
+        let body = todo_api::AccountDeletion {
+            password: Secret::new(password),
+        };
+        self.send(
+            self.request(Method::DELETE, "/api/auth/account", Some(token))
+                .json(&body),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The user's active sessions.
     pub async fn sessions(&self, token: &str) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.json(self.request(Method::GET, "/api/auth/sessions", Some(token)))

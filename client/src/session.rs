@@ -414,6 +414,20 @@ impl Session {
         .await
     }
 
+    /// Deletes the account for good, then forgets the stored credentials.
+    pub async fn delete_account(&self, password: String) -> Result<(), ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let password = password.clone();
+            async move { api.delete_account(t.expose(), &password).await }
+        })
+        .await?;
+        if self.env_token.is_none() {
+            self.forget().await?;
+        }
+        Ok(())
+    }
+
     /// Where this account is signed in.
     pub async fn sessions(&self) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.with_token(|t| {

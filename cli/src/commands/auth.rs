@@ -49,6 +49,38 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             Ok(())
         }
         AuthCommand::Status => status(session, out).await,
+        AuthCommand::DeleteAccount { password_stdin, yes } => {
+            let email = session
+                .credentials()
+                .await
+                .map(|c| c.user.email)
+                .unwrap_or_else(|| "this account".into());
+            if !yes {
+                if !std::io::stdin().is_terminal() || password_stdin {
+                    return Err(CliError::Usage(
+                        "deleting an account cannot be undone: add --yes to confirm without a terminal"
+                            .into(),
+                    ));
+                }
+                eprint!(
+                    "Delete {} and all its tasks, for good? Type the email to confirm: ",
+                    shown(&email)
+                );
+                let mut answer = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut answer)
+                    .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+                if answer.trim() != email {
+                    out.note("Nothing deleted.");
+                    return Ok(());
+                }
+            }
+            let password = read_password(password_stdin, false)?;
+            session.delete_account(password).await?;
+            out.note(&format!("Deleted {} and all its tasks.", shown(&email)));
+            Ok(())
+        }
         AuthCommand::Password { password_stdin } => {
             let (current, new) = read_password_change(password_stdin)?;
             session.change_password(current, new).await?;

@@ -446,30 +446,7 @@ impl AuthService {
         current: Secret,
         new: Secret,
     ) -> Result<(), AuthError> {
-        let account_key = passwords::account_key(&claims.email);
-        let attempt = self
-            .limits
-            .failed_sign_ins
-            .reserve(&account_key)
-            .await?
-            .map_err(limited)?;
-        let record = self
-            .db
-            .user_by_id(claims.sub)
-            .await?
-            .ok_or(AuthError::AccountGone)?;
-        let stored = self
-            .db
-            .user_by_email(&record.email)
-            .await?
-            .filter(|r| r.user.id == claims.sub)
-            .ok_or(AuthError::AccountGone)?;
-        let hash = Some((stored.user.id, stored.password_hash.clone()));
-        if !self.verify_password(current, hash, Some(&stored.user)).await? {
-            attempt.spend();
-            return Err(AuthError::WrongPassword);
-        }
-        drop(attempt);
+        let stored = self.check_password(claims, current).await?;
         let new = passwords::normalize_password(new.expose());
         let mut context = vec![stored.user.email.as_str()];
         context.extend(stored.user.name.as_deref());
@@ -494,6 +471,51 @@ impl AuthService {
             .end_other_sessions(claims.sub, claims.sid, OffsetDateTime::now_utc())
             .await?;
         self.revoked.insert_all(ended);
+        Ok(())
+    }
+
+    /// Checks the account's password before a change that needs it: a wrong one is
+    /// `WrongPassword` and counts toward the account's failure limit, as a failed
+    /// sign-in does. Returns the account with its hash as checked.
+    async fn check_password(&self, claims: &Claims, password: Secret) -> Result<UserRecord, AuthError> {
+        let account_key = passwords::account_key(&claims.email);
+        let attempt = self
+            .limits
+            .failed_sign_ins
+            .reserve(&account_key)
+            .await?
+            .map_err(limited)?;
+        let user = self
+            .db
+            .user_by_id(claims.sub)
+            .await?
+            .ok_or(AuthError::AccountGone)?;
+        let stored = self
+            .db
+            .user_by_email(&user.email)
+            .await?
+            .filter(|r| r.user.id == claims.sub)
+            .ok_or(AuthError::AccountGone)?;
+        let hash = Some((stored.user.id, stored.password_hash.clone()));
+        if !self.verify_password(password, hash, Some(&stored.user)).await? {
+            attempt.spend();
+            return Err(AuthError::WrongPassword);
+        }
+        Ok(stored)
+    }
+
+    /// Deletes the account after checking its password: the user, tasks, history,
+    /// sessions and tokens go in one transaction, every token is refused at once (on
+    /// every server: the ended sessions are recorded where revocations are read), and
+    /// the email can be used again.
+    pub async fn delete_account(&self, claims: &Claims, password: Secret) -> Result<(), AuthError> {
+        self.check_password(claims, password).await?;
+        let ended = self
+            .db
+            .delete_account(claims.sub, OffsetDateTime::now_utc())
+            .await?;
+        self.revoked.insert_all(ended.into_iter().chain([claims.sid]));
+        tracing::info!(user_id = %claims.sub, "account deleted");
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    PasswordChange, RefreshRequest, Secret, SessionInfo, SessionSummary, SignInRequest, SignOutRequest,
-    SignUpRequest, TokenResponse,
+    AccountDeletion, PasswordChange, RefreshRequest, Secret, SessionInfo, SessionSummary, SignInRequest,
+    SignOutRequest, SignUpRequest, TokenResponse,
 };
 use uuid::Uuid;
 
@@ -39,6 +39,13 @@ pub enum SessionList {
     /// Your active sessions, newest first; `current` marks the one asking.
     #[oai(status = 200)]
     Ok(SerdeJson<Vec<SessionSummary>>),
+}
+
+#[derive(ApiResponse)]
+pub enum AccountDeleted {
+    /// Deleted, with everything of it.
+    #[oai(status = 204)]
+    NoContent,
 }
 
 #[derive(ApiResponse)]
@@ -179,6 +186,21 @@ impl AuthApi {
             .change_password(auth.claims(), current_password, new_password)
             .await?;
         Ok(PasswordChanged::NoContent)
+    }
+
+    /// Delete your account
+    ///
+    /// Needs the password (403 `wrong_password`, counted toward the failure limit). The
+    /// account, its tasks, history, sessions and tokens go at once and for good; every
+    /// token is refused from then on, and the email can sign up again.
+    #[oai(path = "/api/auth/account", method = "delete")]
+    async fn delete_account(
+        &self,
+        auth: BearerAuth,
+        body: Json<Strict<AccountDeletion>>,
+    ) -> Result<AccountDeleted, ProblemResponse> {
+        self.auth.delete_account(auth.claims(), body.0.0.password).await?;
+        Ok(AccountDeleted::NoContent)
     }
 
     /// Where you are signed in

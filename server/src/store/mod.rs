@@ -54,6 +54,9 @@ pub trait Storage: Send + Sync + 'static {
         keep: Uuid,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Uuid>>;
+    /// Deletes the user and everything of theirs (cascades), recording their sessions as
+    /// ended at `now` so every server refuses their tokens; returns the session ids.
+    async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
     /// Ends one active session of the user; `false` when there is no such one.
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Sessions revoked after `since`, with when.

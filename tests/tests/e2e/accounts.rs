@@ -143,3 +143,47 @@ fn a_password_change_checks_the_current_one_and_ends_other_sessions() {
     let limited = change_password(&server, &ann.access_token, "guess", "another-fresh-harbour-88");
     assert_problem(limited, 429, ProblemCode::RateLimited);
 }
+
+/// Deleting an account needs its password; then the user, tasks and every session go
+/// at once, every token is refused (on another server too), and the email can sign up
+/// again.
+#[test]
+fn a_deleted_account_is_gone_everywhere_and_its_email_free() {
+    let issuer = ["--issuer", "http://todo.test"];
+    let a = TestServer::start(&issuer);
+    let b = TestServer::start_replica(&a, &issuer);
+    let ann = sign_up(&a, "delete-me");
+    todo_e2e::api::create_task(&a, &ann.id, &ann.access_token, json!({"title": "mine"}));
+    let delete = |password: &str| {
+        bearer(http().delete(a.url("/api/auth/account")), &ann.access_token)
+            .json(&json!({ "password": password }))
+            .send()
+            .expect("delete")
+    };
+    assert_problem(delete("wrong-password"), 403, ProblemCode::WrongPassword);
+    assert_eq!(session_status(&b, &ann.access_token), 200, "still there");
+    assert_eq!(delete(&ann.password).status().as_u16(), 204);
+    assert_eq!(session_status(&a, &ann.access_token), 401);
+    let start = std::time::Instant::now();
+    while session_status(&b, &ann.access_token) == 200 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(1500),
+            "B still accepts the token"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let refresh = http()
+        .post(a.url("/api/auth/refresh"))
+        .json(&json!({"refresh_token": ann.refresh_token}))
+        .send()
+        .expect("refresh");
+    assert_eq!(refresh.status().as_u16(), 401);
+    let again = todo_e2e::api::sign_up_with(&a, &ann.email, &todo_e2e::strong_password());
+    assert_eq!(again.status().as_u16(), 201, "the email is free again");
+    let db = a.database();
+    let left = todo_e2e::query_column(
+        &db,
+        &format!("SELECT count(*) FROM tasks WHERE user_id = '{}'", ann.id),
+    );
+    assert_eq!(left, ["0"], "the tasks went with it");
+}

@@ -828,3 +828,36 @@ fn auth_status_names_the_stored_account_when_the_server_is_down() {
     assert_eq!(report["signed_in"], false);
     assert_eq!(report["stored_user"]["email"], email.as_str());
 }
+
+/// `todo auth delete-account` refuses without a terminal unless --yes, needs the right
+/// password, and afterwards the account is gone and the credentials forgotten.
+#[test]
+fn auth_delete_account_needs_yes_and_the_password() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    let (email, password) = user.sign_up("cli-delete");
+    user.run(&["add", "doomed"]).ok();
+    let unconfirmed = user.run_with_stdin(
+        &["auth", "delete-account", "--password-stdin"],
+        Some(&format!("{password}\n")),
+    );
+    assert_eq!(unconfirmed.code, 2, "{unconfirmed:?}");
+    let wrong = user.run_with_stdin(
+        &["auth", "delete-account", "--password-stdin", "--yes"],
+        Some("wrong\n"),
+    );
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    user.run(&["list"]).ok();
+    user.run_with_stdin(
+        &["auth", "delete-account", "--password-stdin", "--yes"],
+        Some(&format!("{password}\n")),
+    )
+    .ok();
+    let after = user.run(&["list"]);
+    assert_eq!(after.code, 4, "signed out: {after:?}");
+    let old = CliUser::new(&server).run_with_stdin(
+        &["auth", "signin", "--email", &email, "--password-stdin"],
+        Some(&format!("{password}\n")),
+    );
+    assert_ne!(old.code, 0, "the account is gone: {old:?}");
+}

@@ -96,6 +96,13 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sessions ADD COLUMN last_used_at bigint;
      ALTER TABLE sessions ADD COLUMN user_agent text;
      ALTER TABLE sessions ADD COLUMN client_addr text;",
+    // 4: sessions of deleted accounts, kept until their last access token has expired,
+    //    so every server refuses them.
+    "CREATE TABLE ended_sessions (
+        id        uuid PRIMARY KEY,
+        ended_at  bigint NOT NULL
+     );
+     CREATE INDEX ended_sessions_by_time ON ended_sessions(ended_at);",
 ];
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {

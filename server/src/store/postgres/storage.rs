@@ -279,6 +279,28 @@ impl Storage for PgStore {
         .await
     }
 
+    async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+        self.observe(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let rows = tx
+                .query(
+                    "INSERT INTO ended_sessions (id, ended_at) SELECT id, $2 FROM sessions WHERE user_id = $1
+                     ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at RETURNING id",
+                    &[&user_id, &to_micros(now)],
+                )
+                .await?;
+            let ids = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<Vec<Uuid>, _>>()?;
+            tx.execute("DELETE FROM users WHERE id = $1", &[&user_id]).await?;
+            tx.commit().await?;
+            Ok(ids)
+        })
+        .await
+    }
+
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         self.observe(async {
             let client = self.client().await?;
@@ -294,7 +316,10 @@ impl Storage for PgStore {
         self.observe(async {
             let client = self.client().await?;
             let stmt = client
-                .prepare_cached("SELECT id, revoked_at FROM sessions WHERE revoked_at > $1")
+                .prepare_cached(
+                    "SELECT id, revoked_at FROM sessions WHERE revoked_at > $1
+                     UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > $1",
+                )
                 .await?;
             let rows = client.query(&stmt, &[&to_micros(since)]).await?;
             rows.iter()
@@ -320,6 +345,13 @@ impl Storage for PgStore {
                     &[&to_micros(sessions_before), &batch],
                 )
                 .await?;
+            let records = client
+                .execute(
+                    "DELETE FROM ended_sessions WHERE id IN
+                       (SELECT id FROM ended_sessions WHERE ended_at < $1 LIMIT $2)",
+                    &[&to_micros(sessions_before), &batch],
+                )
+                .await?;
             let tokens = client
                 .execute(
                     "DELETE FROM refresh_tokens WHERE token_hash IN
@@ -327,7 +359,7 @@ impl Storage for PgStore {
                     &[&to_micros(tokens_before), &batch],
                 )
                 .await?;
-            Ok((sessions + tokens) as usize)
+            Ok((sessions + records + tokens) as usize)
         })
         .await
     }

@@ -92,6 +92,13 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sessions ADD COLUMN last_used_at INTEGER;
      ALTER TABLE sessions ADD COLUMN user_agent TEXT;
      ALTER TABLE sessions ADD COLUMN client_addr TEXT;",
+    // 7: sessions of deleted accounts, kept (as revocations are) until their last access
+    //    token has expired, so every server refuses them.
+    "CREATE TABLE ended_sessions (
+        id        TEXT PRIMARY KEY,
+        ended_at  INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX ended_sessions_by_time ON ended_sessions(ended_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

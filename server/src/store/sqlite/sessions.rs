@@ -119,7 +119,10 @@ pub fn revoked_since(
     conn: &Connection,
     since: OffsetDateTime,
 ) -> rusqlite::Result<Vec<(Uuid, OffsetDateTime)>> {
-    let mut stmt = conn.prepare("SELECT id, revoked_at FROM sessions WHERE revoked_at > ?1")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, revoked_at FROM sessions WHERE revoked_at > ?1
+         UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > ?1",
+    )?;
     stmt.query_map([to_micros(since)], |r| {
         Ok((parse_uuid(r.get(0)?)?, from_micros(r.get(1)?)?))
     })?
@@ -127,13 +130,34 @@ pub fn revoked_since(
 }
 
 /// Deletes at most `batch` sessions that ended before `ended_before` (their refresh
-/// tokens go with them); returns how many.
+/// tokens go with them), and as many records of deleted accounts' sessions; returns how
+/// many.
 pub fn delete_ended(tx: &WriteTx<'_>, ended_before: OffsetDateTime, batch: u32) -> rusqlite::Result<usize> {
-    tx.execute(
+    let sessions = tx.execute(
         "DELETE FROM sessions WHERE id IN
            (SELECT id FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
         params![to_micros(ended_before), batch],
-    )
+    )?;
+    let records = tx.execute(
+        "DELETE FROM ended_sessions WHERE id IN
+           (SELECT id FROM ended_sessions WHERE ended_at < ?1 LIMIT ?2)",
+        params![to_micros(ended_before), batch],
+    )?;
+    Ok(sessions + records)
+}
+
+/// Deletes the user (everything of theirs cascades), recording their sessions as ended.
+pub fn delete_user(tx: &WriteTx<'_>, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = tx
+        .prepare("SELECT id FROM sessions WHERE user_id = ?1")?
+        .query_map([user_id.to_string()], |r| parse_uuid(r.get(0)?))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute(
+        "INSERT OR REPLACE INTO ended_sessions (id, ended_at) SELECT id, ?2 FROM sessions WHERE user_id = ?1",
+        params![user_id.to_string(), to_micros(now)],
+    )?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [user_id.to_string()])?;
+    Ok(ids)
 }
 
 /// Deletes at most `batch` refresh tokens that expired before `now` (a used one past

@@ -113,6 +113,11 @@ impl Storage for Db {
             .await
     }
 
+    async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+        self.write(move |tx| sessions::delete_user(tx, user_id, now))
+            .await
+    }
+
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         self.write(move |tx| sessions::revoke(tx, user_id, session_id, now))
             .await
