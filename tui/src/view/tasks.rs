@@ -111,6 +111,17 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     // Only the visible rows are built, so thousands of tasks scroll as fast as ten.
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let offset = app.list.selected.saturating_sub(visible - 1);
+    // The id, as `todo done 12` wants it: as wide as the widest one shown.
+    let id_width = app
+        .list
+        .tasks
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|t| t.id.to_string().len())
+        .max()
+        .unwrap_or(2)
+        .max(2) as u16;
     let rows = app
         .list
         .tasks
@@ -138,6 +149,7 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .join(" ");
             let row = Row::new(vec![
                 Cell::from(if task.completed { "✓" } else { " " }),
+                Cell::from(format!("{:>width$}", task.id, width = usize::from(id_width))).style(theme.dim()),
                 priority,
                 due,
                 Cell::from(printable(&task.title, false).into_owned()),
@@ -156,12 +168,13 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         });
     let widths = [
         Constraint::Length(1),
+        Constraint::Length(id_width),
         Constraint::Length(4),
         Constraint::Length(16),
         Constraint::Fill(3),
         Constraint::Fill(1),
     ];
-    let header = Row::new(["", "PRI", "DUE", "TITLE", "TAGS"]).style(theme.accent());
+    let header = Row::new(["", "ID", "PRI", "DUE", "TITLE", "TAGS"]).style(theme.accent());
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
 }
 
