@@ -283,6 +283,11 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
+            // The user's row first: a sign-in committing meanwhile (its session insert
+            // takes a key-share lock on it) either comes before, and its session is
+            // recorded below, or waits and then fails.
+            tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+                .await?;
             let rows = tx
                 .query(
                     "INSERT INTO ended_sessions (id, ended_at) SELECT id, $2 FROM sessions WHERE user_id = $1
@@ -338,27 +343,27 @@ impl Storage for PgStore {
         self.observe(async {
             let client = self.client().await?;
             let batch = i64::from(batch);
-            let sessions = client
-                .execute(
-                    "DELETE FROM sessions WHERE id IN
-                       (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)",
-                    &[&to_micros(sessions_before), &batch],
-                )
-                .await?;
-            let records = client
-                .execute(
-                    "DELETE FROM ended_sessions WHERE id IN
-                       (SELECT id FROM ended_sessions WHERE ended_at < $1 LIMIT $2)",
-                    &[&to_micros(sessions_before), &batch],
-                )
-                .await?;
-            let tokens = client
-                .execute(
-                    "DELETE FROM refresh_tokens WHERE token_hash IN
-                       (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
-                    &[&to_micros(tokens_before), &batch],
-                )
-                .await?;
+            let sessions_before = to_micros(sessions_before);
+            let sessions =
+                delete_batch(&client, "sessions", "id", "expires_at", sessions_before, batch).await?;
+            let records = delete_batch(
+                &client,
+                "ended_sessions",
+                "id",
+                "ended_at",
+                sessions_before,
+                batch,
+            )
+            .await?;
+            let tokens = delete_batch(
+                &client,
+                "refresh_tokens",
+                "token_hash",
+                "expires_at",
+                to_micros(tokens_before),
+                batch,
+            )
+            .await?;
             Ok((sessions + records + tokens) as usize)
         })
         .await
@@ -489,13 +494,15 @@ impl Storage for PgStore {
     async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize> {
         self.observe(async {
             let client = self.client().await?;
-            let n = client
-                .execute(
-                    "DELETE FROM rate_limits WHERE key IN
-                       (SELECT key FROM rate_limits WHERE window_start < $1 LIMIT $2)",
-                    &[&before, &i64::from(batch)],
-                )
-                .await?;
+            let n = delete_batch(
+                &client,
+                "rate_limits",
+                "key",
+                "window_start",
+                before,
+                i64::from(batch),
+            )
+            .await?;
             Ok(n as usize)
         })
         .await
@@ -778,6 +785,22 @@ impl Storage for PgStore {
         })
         .await
     }
+}
+
+/// Deletes at most `batch` rows of `table` whose `column` is before `before`, found by
+/// their `key` (a batch at a time, so no request waits behind a long delete).
+async fn delete_batch(
+    c: &deadpool_postgres::Object,
+    table: &str,
+    key: &str,
+    column: &str,
+    before: i64,
+    batch: i64,
+) -> Result<u64, tokio_postgres::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT $2)"
+    );
+    c.execute(&sql, &[&before, &batch]).await
 }
 
 /// How many of the latest changes undo looks through for one it can revert.
