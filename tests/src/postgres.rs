@@ -185,7 +185,7 @@ impl PgCluster {
     /// Starts the server (again, after [`stop_server`](Self::stop_server)).
     pub fn start_server(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=400 -c fsync=on {}",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=400 -c fsync=on -c max_wal_size=256MB {}",
             self.port,
             self.root.path().display(),
             self.settings
@@ -218,7 +218,7 @@ impl PgCluster {
     /// cluster, so no PostgreSQL outlives the tests.
     fn spawn_watchdog(&self) -> Child {
         let stop = format!(
-            "cat >/dev/null; {} -D '{}' -m immediate stop >/dev/null 2>&1; rm -rf '{}'",
+            "cat >/dev/null; grep -E 'PANIC|terminated by signal' '{2}/server.log' | sed 's/^/postgres: /' >&2; {0} -D '{1}' -m immediate stop >/dev/null 2>&1; rm -rf '{2}'",
             match run_as() {
                 Some(user) => format!("runuser -u {user} -- '{}'", self.bin.join("pg_ctl").display()),
                 None => format!("'{}'", self.bin.join("pg_ctl").display()),
@@ -230,7 +230,8 @@ impl PgCluster {
             .args(["-c", &stop])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // A crash of the cluster (a full disk, say) is printed when the tests end.
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("watchdog")
     }
