@@ -1,6 +1,7 @@
 //! Wire types of the todo HTTP API: one definition for the server (which derives its
 //! OpenAPI schemas from them with the `openapi` feature) and for every client.
 
+mod account;
 mod auth;
 mod events;
 pub mod limits;
@@ -12,6 +13,7 @@ mod secret;
 mod tasks;
 pub mod text;
 
+pub use account::*;
 pub use auth::*;
 pub use events::*;
 pub use patch::Patch;

@@ -41,6 +41,13 @@ where
 /// Characters of a `User-Agent` kept with a session.
 pub const USER_AGENT_MAX: usize = 200;
 
+/// Activity-log entries are kept at least this many days.
+pub const ACTIVITY_KEPT_DAYS: i64 = 90;
+/// Entries one `GET /api/auth/activity` answers at most (and by default).
+pub const ACTIVITY_PAGE_MAX: u32 = 100;
+/// How long a password reset token works.
+pub const RESET_TOKEN_TTL_SECS: u64 = 3600;
+
 /// Event streams one user may have open at once (across every server).
 pub const STREAMS_PER_USER: u32 = 16;
 /// Events kept per user at least: the last this many, and every one of the last

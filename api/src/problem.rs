@@ -51,6 +51,12 @@ pub enum ProblemCode {
     InvalidCredentials,
     /// The current password given to change it is wrong.
     WrongPassword,
+    /// The right password, but an administrator disabled the account.
+    AccountDisabled,
+    /// The account changed while the request read it (an email change racing another).
+    AccountChanged,
+    /// A password reset token that is unknown, expired or already used.
+    InvalidResetToken,
     /// A refresh token that is unknown, expired, used or of a session that ended.
     InvalidRefreshToken,
     /// The token is valid but the path names another user.
@@ -103,6 +109,9 @@ impl ProblemCode {
             C::InvalidToken => "invalid_token",
             C::InvalidCredentials => "invalid_credentials",
             C::WrongPassword => "wrong_password",
+            C::AccountDisabled => "account_disabled",
+            C::InvalidResetToken => "invalid_reset_token",
+            C::AccountChanged => "account_changed",
             C::InvalidRefreshToken => "invalid_refresh_token",
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",

@@ -119,6 +119,7 @@ fn list_query(c: &mut Criterion) {
                     created_at: now,
                 },
                 password_hash: "x".into(),
+                disabled_at: None,
             };
             let session = NewSession {
                 session_id: uuid::Uuid::new_v4(),

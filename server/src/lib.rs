@@ -5,6 +5,7 @@
 //! domain), `store/` (the storage interface, with SQLite and PostgreSQL backends).
 
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod http;
 pub mod store;

@@ -170,6 +170,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage accounts: list, show, disable, enable, delete, reset a password
+    Users {
+        #[command(subcommand)]
+        command: todo_server::commands::UsersCommand,
+    },
     /// Copy this SQLite database (--database) into an empty PostgreSQL database: users,
     /// sessions, refresh tokens, signing keys, tasks and their history, in one
     /// transaction. Stop the
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
             command: KeysCommand::Rotate,
         }) => rotate_keys(&cli.serve.database, &cli.serve.key_encryption),
         Some(Command::MigrateTo { url }) => migrate_to(&cli.serve.database, &url),
+        Some(Command::Users { command }) => users(&cli.serve.database, command),
         None => run_server(cli.serve),
     };
     match result {
@@ -238,6 +244,21 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), St
             .map_err(|e| todo_server::error_chain(&e))
     })?;
     println!("new signing key {kid}");
+    Ok(())
+}
+
+fn users(database: &DatabaseArg, command: todo_server::commands::UsersCommand) -> Result<(), String> {
+    let url = database.url()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let printed = runtime.block_on(async {
+        let db = todo_server::store::open(&url, &database.postgres())
+            .await
+            .map_err(|e| todo_server::error_chain(&e))?;
+        todo_server::commands::run_users(db, command)
+            .await
+            .map_err(|e| todo_server::error_chain(&e))
+    })?;
+    println!("{printed}");
     Ok(())
 }
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use todo_api::{Secret, SessionInfo, SessionSummary, TokenResponse, User};
+use todo_api::{ActivityKind, Secret, SessionInfo, TokenResponse, User};
 use uuid::Uuid;
 
 use super::AuthError;
+use super::activity::{ActivityLog, RequestOrigin};
 use super::keys::KeyRing;
 use super::limits::RateLimiter;
 use super::passwords::{self, PasswordHasherPool};
@@ -16,62 +17,42 @@ use super::sessions::{self, RevokedSessions};
 use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
 use crate::config::ResolvedConfig as Config;
-use crate::store::{self, NewSession, RefreshOutcome, RefreshRotation, SignOut, Store, UserRecord};
+use crate::store::{
+    self, NewSession, RefreshOutcome, RefreshRotation, SessionStart, SignOut, Store, UserRecord,
+};
 
 /// The address a request came from, the key of per-address limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
 impl ClientAddr {
-    fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         self.0.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
     }
 }
 
-/// Where a sign-in came from, as the session list shows it: the address, and the
-/// `User-Agent` cut to 200 characters with controls escaped.
-struct SessionOrigin {
-    address: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl SessionOrigin {
-    fn new(from: ClientAddr, user_agent: Option<&str>) -> SessionOrigin {
-        let user_agent = user_agent.map(|ua| {
-            let shown = todo_api::text::printable(ua.trim(), false);
-            shown
-                .chars()
-                .take(todo_api::limits::USER_AGENT_MAX)
-                .collect::<String>()
-        });
-        SessionOrigin {
-            address: from.0.map(|ip| ip.to_string()),
-            user_agent: user_agent.filter(|ua| !ua.is_empty()),
-        }
-    }
-}
-
-struct Limits {
+pub(super) struct Limits {
     sign_ups: RateLimiter,
-    sign_ins: RateLimiter,
-    failed_sign_ins: RateLimiter,
+    pub(super) sign_ins: RateLimiter,
+    pub(super) failed_sign_ins: RateLimiter,
 }
 
 pub struct AuthService {
-    db: Store,
+    pub(super) db: Store,
     keys: Arc<KeyRing>,
     policy: TokenPolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
-    hasher: PasswordHasherPool,
-    revoked: RevokedSessions,
+    pub(super) hasher: PasswordHasherPool,
+    pub(super) revoked: RevokedSessions,
     /// How long an access token may verify after it was issued (lifetime + leeway).
     token_grace: Duration,
     verified: TokenCache,
-    limits: Limits,
+    pub(super) limits: Limits,
+    pub(super) activity: ActivityLog,
 }
 
-fn limited(retry_after: Duration) -> AuthError {
+pub(super) fn limited(retry_after: Duration) -> AuthError {
     AuthError::RateLimited { retry_after }
 }
 
@@ -91,6 +72,7 @@ impl AuthService {
         let l = &config.limits;
         let off = |n: u32| if l.disabled { 0 } else { n };
         Ok(AuthService {
+            activity: ActivityLog::new(db.clone()),
             db: db.clone(),
             keys,
             policy: TokenPolicy {
@@ -188,6 +170,7 @@ impl AuthService {
         .max()
         .unwrap_or_default();
         RateLimiter::sweep(&self.db, longest).await?;
+        self.activity.delete_old(BATCH).await?;
         let grace = self.token_grace;
         loop {
             let now = OffsetDateTime::now_utc();
@@ -228,13 +211,16 @@ impl AuthService {
 
     pub async fn sign_up(
         &self,
-        from: ClientAddr,
-        user_agent: Option<&str>,
+        origin: &RequestOrigin,
         email: &str,
         password: Secret,
         name: Option<String>,
     ) -> Result<TokenResponse, AuthError> {
-        self.limits.sign_ups.hit(&from.key()).await?.map_err(limited)?;
+        self.limits
+            .sign_ups
+            .hit(&origin.client.key())
+            .await?
+            .map_err(limited)?;
         let email = passwords::normalize_email(email)?;
         let name = passwords::normalize_name(name)?;
         let password = passwords::normalize_password(password.expose());
@@ -253,24 +239,32 @@ impl AuthService {
                 created_at: store::now(),
             },
             password_hash: self.hasher.hash(password).await?,
+            disabled_at: None,
         };
         let user = record.user.clone();
-        let origin = SessionOrigin::new(from, user_agent);
-        let (refresh_token, session_id, inserted) = self.start_session(user.id, Some(record), origin).await?;
-        if !inserted {
+        let (refresh_token, session_id, started) = self.start_session(user.id, Some(record), origin).await?;
+        if started != SessionStart::Started {
             return Err(AuthError::EmailTaken);
         }
+        self.activity
+            .record(user.id, ActivityKind::SignIn, origin, Some(session_id))
+            .await;
         self.token_response(user, session_id, refresh_token)
     }
 
+    /// With the right password for a disabled account: 403 `account_disabled` (checked
+    /// after the password, so the answer tells nothing to someone without it).
     pub async fn sign_in(
         &self,
-        from: ClientAddr,
-        user_agent: Option<&str>,
+        origin: &RequestOrigin,
         email: &str,
         password: Secret,
     ) -> Result<TokenResponse, AuthError> {
-        self.limits.sign_ins.hit(&from.key()).await?.map_err(limited)?;
+        self.limits
+            .sign_ins
+            .hit(&origin.client.key())
+            .await?
+            .map_err(limited)?;
         // Unknown and malformed emails go through the same path as wrong passwords, so the
         // answer and its timing tell nothing about which accounts exist.
         let account_key = passwords::account_key(email);
@@ -283,18 +277,33 @@ impl AuthService {
             .await?
             .map_err(limited)?;
         let record = self.db.user_by_email(&account_key).await?;
-        let (user, hash) = match record {
-            Some(r) => (Some(r.user.clone()), Some((r.user.id, r.password_hash))),
+        let (user, hash) = match &record {
+            Some(r) => (Some(r.user.clone()), Some((r.user.id, r.password_hash.clone()))),
             None => (None, None),
         };
         let verified = self.verify_password(password, hash, user.as_ref()).await?;
-        let Some(user) = user.filter(|_| verified) else {
+        let Some(user) = user else {
             attempt.spend();
             return Err(AuthError::InvalidCredentials);
         };
+        if !verified {
+            attempt.spend();
+            self.activity
+                .record(user.id, ActivityKind::SignInFailed, origin, None)
+                .await;
+            return Err(AuthError::InvalidCredentials);
+        }
         drop(attempt);
-        let origin = SessionOrigin::new(from, user_agent);
-        let (refresh_token, session_id, _) = self.start_session(user.id, None, origin).await?;
+        let (refresh_token, session_id, started) = self.start_session(user.id, None, origin).await?;
+        if started != SessionStart::Started {
+            self.activity
+                .record(user.id, ActivityKind::SignInRefused, origin, None)
+                .await;
+            return Err(AuthError::AccountDisabled);
+        }
+        self.activity
+            .record(user.id, ActivityKind::SignIn, origin, Some(session_id))
+            .await;
         self.token_response(user, session_id, refresh_token)
     }
 
@@ -302,7 +311,7 @@ impl AuthService {
     /// normalised may hold the other form, so that is tried second (for unknown emails
     /// too, against the dummy hash, so timing still tells nothing) and, when it matches,
     /// the hash is remade from the NFC form.
-    async fn verify_password(
+    pub(super) async fn verify_password(
         &self,
         password: Secret,
         hash: Option<(Uuid, String)>,
@@ -345,13 +354,13 @@ impl AuthService {
     }
 
     /// Creates a session with its first refresh token, inserting `new_user` in the same
-    /// transaction when given. The flag is false when that user's email was taken.
+    /// transaction when given.
     async fn start_session(
         &self,
         user_id: Uuid,
         new_user: Option<UserRecord>,
-        origin: SessionOrigin,
-    ) -> Result<(String, Uuid, bool), AuthError> {
+        origin: &RequestOrigin,
+    ) -> Result<(String, Uuid, SessionStart), AuthError> {
         let (token, hash) = sessions::new_refresh_token();
         let session_id = Uuid::new_v4();
         let now = OffsetDateTime::now_utc();
@@ -362,11 +371,11 @@ impl AuthService {
             refresh_hash: hash,
             now,
             expires_at: expires,
-            user_agent: origin.user_agent,
-            client_addr: origin.address,
+            user_agent: origin.user_agent.clone(),
+            client_addr: origin.address(),
         };
-        let inserted = self.db.start_session(new_user, session).await?;
-        Ok((token, session_id, inserted))
+        let started = self.db.start_session(new_user, session).await?;
+        Ok((token, session_id, started))
     }
 
     fn token_response(
@@ -390,7 +399,11 @@ impl AuthService {
 
     /// Trades a refresh token for a new pair. A token presented twice means it was stolen
     /// or replayed: the whole session is revoked.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+    pub async fn refresh(
+        &self,
+        origin: &RequestOrigin,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, AuthError> {
         let (token, next) = sessions::new_refresh_token();
         let rotation = RefreshRotation {
             presented: sessions::hash_refresh_token(refresh_token),
@@ -405,9 +418,17 @@ impl AuthService {
                 session_id,
             } => self.token_response(user, session_id, token),
             RefreshOutcome::Rotated { user: None, .. } => Err(AuthError::AccountGone),
-            RefreshOutcome::Reused(session_id) => {
+            RefreshOutcome::Reused { session_id, user_id } => {
                 tracing::warn!(%session_id, "refresh token reused; session revoked");
                 self.revoked.insert_all([session_id]);
+                self.activity
+                    .record(
+                        user_id,
+                        ActivityKind::RefreshTokenReused,
+                        origin,
+                        Some(session_id),
+                    )
+                    .await;
                 Err(AuthError::RefreshRejected)
             }
             RefreshOutcome::Rejected => Err(AuthError::RefreshRejected),
@@ -419,6 +440,7 @@ impl AuthService {
     pub async fn sign_out(
         &self,
         claims: &Claims,
+        origin: &RequestOrigin,
         refresh_token: Option<&str>,
         all: bool,
     ) -> Result<(), AuthError> {
@@ -434,121 +456,9 @@ impl AuthService {
             })
             .await?;
         self.revoked.insert_all(revoked.into_iter().chain([session_id]));
-        Ok(())
-    }
-
-    /// Changes the password after checking the current one (a wrong one counts toward
-    /// the account's failure limit, as a failed sign-in does), then ends every other
-    /// session of the account.
-    pub async fn change_password(
-        &self,
-        claims: &Claims,
-        current: Secret,
-        new: Secret,
-    ) -> Result<(), AuthError> {
-        let stored = self.check_password(claims, current).await?;
-        let new = passwords::normalize_password(new.expose());
-        let mut context = vec![stored.user.email.as_str()];
-        context.extend(stored.user.name.as_deref());
-        passwords::check_strength(new.expose(), &context).map_err(|e| match e {
-            AuthError::WeakPassword(reason) => {
-                AuthError::InvalidField(super::FieldError::new("new_password", reason))
-            }
-            other => other,
-        })?;
-        let rehashed = self.hasher.hash(new).await?;
-        // Only over the hash just checked: if the password changed meanwhile, the one
-        // given is no longer the current one (a retry checks it again).
-        if !self
-            .db
-            .replace_password_hash(claims.sub, &stored.password_hash, &rehashed)
-            .await?
-        {
-            return Err(AuthError::WrongPassword);
-        }
-        let ended = self
-            .db
-            .end_other_sessions(claims.sub, claims.sid, OffsetDateTime::now_utc())
-            .await?;
-        self.revoked.insert_all(ended);
-        Ok(())
-    }
-
-    /// Checks the account's password before a change that needs it: a wrong one is
-    /// `WrongPassword` and counts toward the account's failure limit, as a failed
-    /// sign-in does. Returns the account with its hash as checked.
-    async fn check_password(&self, claims: &Claims, password: Secret) -> Result<UserRecord, AuthError> {
-        let account_key = passwords::account_key(&claims.email);
-        let attempt = self
-            .limits
-            .failed_sign_ins
-            .reserve(&account_key)
-            .await?
-            .map_err(limited)?;
-        let user = self
-            .db
-            .user_by_id(claims.sub)
-            .await?
-            .ok_or(AuthError::AccountGone)?;
-        let stored = self
-            .db
-            .user_by_email(&user.email)
-            .await?
-            .filter(|r| r.user.id == claims.sub)
-            .ok_or(AuthError::AccountGone)?;
-        let hash = Some((stored.user.id, stored.password_hash.clone()));
-        if !self.verify_password(password, hash, Some(&stored.user)).await? {
-            attempt.spend();
-            return Err(AuthError::WrongPassword);
-        }
-        Ok(stored)
-    }
-
-    /// Deletes the account after checking its password: the user, tasks, history,
-    /// sessions and tokens go in one transaction, every token is refused at once (on
-    /// every server: the ended sessions are recorded where revocations are read), and
-    /// the email can be used again.
-    pub async fn delete_account(&self, claims: &Claims, password: Secret) -> Result<(), AuthError> {
-        self.check_password(claims, password).await?;
-        let ended = self
-            .db
-            .delete_account(claims.sub, OffsetDateTime::now_utc())
-            .await?;
-        self.revoked.insert_all(ended.into_iter().chain([claims.sid]));
-        tracing::info!(user_id = %claims.sub, "account deleted");
-        Ok(())
-    }
-
-    /// The user's active sessions, the caller's marked.
-    pub async fn sessions(&self, claims: &Claims) -> Result<Vec<SessionSummary>, AuthError> {
-        let records = self
-            .db
-            .list_sessions(claims.sub, OffsetDateTime::now_utc())
-            .await?;
-        Ok(records
-            .into_iter()
-            .map(|r| SessionSummary {
-                current: r.id == claims.sid,
-                id: r.id,
-                created_at: r.created_at,
-                last_used_at: r.last_used_at,
-                user_agent: r.user_agent,
-                address: r.client_addr,
-            })
-            .collect())
-    }
-
-    /// Ends one of the user's sessions: its tokens are refused at once (here, and on
-    /// other servers within a second).
-    pub async fn end_session(&self, claims: &Claims, session_id: Uuid) -> Result<(), AuthError> {
-        if !self
-            .db
-            .end_session(claims.sub, session_id, OffsetDateTime::now_utc())
-            .await?
-        {
-            return Err(AuthError::SessionNotFound);
-        }
-        self.revoked.insert_all([session_id]);
+        self.activity
+            .record(claims.sub, ActivityKind::SignOut, origin, Some(session_id))
+            .await;
         Ok(())
     }
 

@@ -1,11 +1,15 @@
 //! The account and token domain: passwords, signing keys, access tokens, sessions
 //! (refresh and revocation) and rate limits.
 
+mod account_changes;
 mod accounts;
+pub mod activity;
+pub mod admin;
 pub mod key_sealing;
 pub mod keys;
 pub mod limits;
 pub mod passwords;
+pub mod reset_tokens;
 pub mod sessions;
 pub mod token_cache;
 pub mod tokens;
@@ -13,6 +17,7 @@ pub mod tokens;
 use std::time::Duration;
 
 pub use accounts::{AuthService, ClientAddr};
+pub use activity::RequestOrigin;
 pub use tokens::Claims;
 
 use crate::store::StoreError;
@@ -41,6 +46,18 @@ pub enum AuthError {
     SessionNotFound,
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("this account is disabled; ask the server's administrator")]
+    AccountDisabled,
+    /// A command that needs a confirmation flag was run without it.
+    #[error("{0}")]
+    NotConfirmed(&'static str),
+    #[error("no account has the email {0}")]
+    NoSuchAccount(String),
+    #[error("the reset token is unknown, expired or already used")]
+    InvalidResetToken,
+    /// The account changed between reading and writing it; a retry sees the change.
+    #[error("the account changed meanwhile; try again")]
+    AccountChanged,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

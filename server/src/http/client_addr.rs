@@ -22,6 +22,15 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
+    /// The client address and `User-Agent` of a request, for limits and the logs.
+    pub fn origin_of(&self, req: &Request) -> crate::auth::RequestOrigin {
+        let user_agent = req
+            .headers()
+            .get(poem::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        crate::auth::RequestOrigin::new(self.client_of(req), user_agent)
+    }
+
     pub fn client_of(&self, req: &Request) -> ClientAddr {
         let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
         ClientAddr(peer.map(|peer| self.forwarded_client(peer, req)))

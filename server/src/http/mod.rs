@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod access_log;
+mod account_routes;
 mod allow;
 mod auth_routes;
 pub mod bearer;
@@ -54,6 +55,10 @@ pub fn app(
     let api = OpenApiService::new(
         (
             auth_routes::AuthApi {
+                auth: auth.clone(),
+                proxies: proxies.clone(),
+            },
+            account_routes::AccountApi {
                 auth: auth.clone(),
                 proxies,
             },

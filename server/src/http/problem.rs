@@ -26,7 +26,8 @@ pub enum ProblemResponse {
     /// (`invalid_token`); or a wrong email or password (`invalid_credentials`).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
-    /// The token is valid but the path names another user (`forbidden`).
+    /// The token is valid but the path names another user (`forbidden`); a wrong
+    /// current password (`wrong_password`); a disabled account (`account_disabled`).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such task for this user (`task_not_found`).
@@ -35,7 +36,8 @@ pub enum ProblemResponse {
     /// `If-Match` named another version (`version_conflict`); `current` is the task now.
     #[oai(status = 412, content_type = "application/problem+json")]
     PreconditionFailed(Json<Problem>),
-    /// The email is already registered (`email_taken`).
+    /// The email is already registered (`email_taken`), or the account changed while
+    /// this request read it (`account_changed`: retry).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
     /// The request took too long to arrive (`request_timeout`).
@@ -188,6 +190,30 @@ impl From<AuthError> for ProblemResponse {
                 detail,
                 Some("current_password".into()),
             )),
+            AuthError::AccountDisabled => ProblemResponse::Forbidden(problem(
+                StatusCode::FORBIDDEN,
+                ProblemCode::AccountDisabled,
+                detail,
+                None,
+            )),
+            AuthError::InvalidResetToken => ProblemResponse::BadRequest(problem(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::InvalidResetToken,
+                detail,
+                Some("token".into()),
+            )),
+            AuthError::AccountChanged => ProblemResponse::Conflict(problem(
+                StatusCode::CONFLICT,
+                ProblemCode::AccountChanged,
+                detail,
+                None,
+            )),
+            AuthError::NoSuchAccount(_) => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::NotFound,
+                detail,
+                None,
+            )),
             AuthError::SessionNotFound => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::SessionNotFound,
@@ -234,7 +260,8 @@ impl From<AuthError> for ProblemResponse {
             | AuthError::UnreadableHash { .. }
             | AuthError::PasswordWorkers(_)
             | AuthError::StartPasswordWorkers(_)
-            | AuthError::Keys(_) => Self::internal(&e),
+            | AuthError::Keys(_)
+            | AuthError::NotConfirmed(_) => Self::internal(&e),
         }
     }
 }

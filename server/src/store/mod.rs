@@ -3,6 +3,7 @@
 //! Nothing outside this folder writes SQL or knows which backend runs. Each method is
 //! one transaction.
 
+mod accounts;
 mod error;
 mod feed;
 mod location;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
+pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
@@ -26,7 +28,7 @@ pub use records::*;
 
 /// The storage interface. Times are microseconds where they are `i64`.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: AccountStorage {
     // Users.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
@@ -40,8 +42,13 @@ pub trait Storage: Send + Sync + 'static {
 
     // Sessions and refresh tokens.
     /// Starts a session with its first refresh token, inserting `new_user` first when
-    /// given; `false` (and nothing written) when that user's email is taken.
-    async fn start_session(&self, new_user: Option<UserRecord>, session: NewSession) -> StoreResult<bool>;
+    /// given. Nothing is written when that user's email is taken or the (existing)
+    /// account is disabled.
+    async fn start_session(
+        &self,
+        new_user: Option<UserRecord>,
+        session: NewSession,
+    ) -> StoreResult<SessionStart>;
     async fn rotate_refresh_token(&self, rotation: RefreshRotation) -> StoreResult<RefreshOutcome>;
     /// Ends sessions as `sign_out` says; returns the ids ended.
     async fn sign_out(&self, sign_out: SignOut) -> StoreResult<Vec<Uuid>>;

@@ -8,6 +8,18 @@ use uuid::Uuid;
 pub struct UserRecord {
     pub user: User,
     pub password_hash: String,
+    /// Set by `todo-server users disable`: the account cannot sign in.
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// How [`Storage::start_session`](super::Storage::start_session) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    Started,
+    /// The new user's email is taken; nothing was written.
+    EmailTaken,
+    /// The account was disabled (perhaps while its password was being checked).
+    AccountDisabled,
 }
 
 /// An Ed25519 key pair; the newest unretired one signs.
@@ -92,8 +104,15 @@ impl RefreshRotation {
 
 /// The outcome of a refresh.
 pub enum RefreshOutcome {
-    Rotated { user: Option<User>, session_id: Uuid },
-    Reused(Uuid),
+    Rotated {
+        user: Option<User>,
+        session_id: Uuid,
+    },
+    /// A used token came back: its session is revoked.
+    Reused {
+        session_id: Uuid,
+        user_id: Uuid,
+    },
     Rejected,
 }
 

@@ -32,7 +32,8 @@ impl PgStore {
         }
         let user = tx
             .prepare(
-                "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO users (id, email, name, password_hash, created_at, disabled_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .await?;
         for r in &snapshot.users {
@@ -45,6 +46,7 @@ impl PgStore {
                     &u.name,
                     &r.password_hash,
                     &to_micros(u.created_at),
+                    &r.disabled_at.map(to_micros),
                 ],
             )
             .await?;

@@ -3,6 +3,7 @@
 //! same storage interface as SQLite. Every write is one transaction committed with
 //! `synchronous_commit = on` before the caller is answered.
 
+mod accounts;
 mod events;
 mod import;
 mod listen;

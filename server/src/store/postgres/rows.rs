@@ -14,7 +14,7 @@ pub(super) fn optional_time(us: Option<i64>) -> StoreResult<Option<OffsetDateTim
     us.map(time).transpose()
 }
 
-pub(super) const USER_COLUMNS: &str = "id, email, name, created_at, password_hash";
+pub(super) const USER_COLUMNS: &str = "id, email, name, created_at, password_hash, disabled_at";
 
 pub(super) fn user_record(row: &Row) -> StoreResult<UserRecord> {
     Ok(UserRecord {
@@ -25,6 +25,7 @@ pub(super) fn user_record(row: &Row) -> StoreResult<UserRecord> {
             created_at: time(row.try_get(3)?)?,
         },
         password_hash: row.try_get(4)?,
+        disabled_at: row.try_get::<_, Option<i64>>(5)?.map(time).transpose()?,
     })
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::{PgStore, events, rows, tasks};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
-    RefreshStep, SessionRecord, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
-    to_micros,
+    RefreshStep, SessionRecord, SessionStart, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord,
+    Written, to_micros,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
@@ -97,7 +97,11 @@ impl Storage for PgStore {
         .await
     }
 
-    async fn start_session(&self, new_user: Option<UserRecord>, session: NewSession) -> StoreResult<bool> {
+    async fn start_session(
+        &self,
+        new_user: Option<UserRecord>,
+        session: NewSession,
+    ) -> StoreResult<SessionStart> {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
@@ -117,7 +121,21 @@ impl Storage for PgStore {
                     )
                     .await?;
                 if inserted == 0 {
-                    return Ok(false);
+                    return Ok(SessionStart::EmailTaken);
+                }
+            } else {
+                // Shared lock: a disable committing meanwhile is seen here, or waits for
+                // this session and then ends it.
+                let disabled = tx
+                    .query_opt(
+                        "SELECT disabled_at IS NOT NULL FROM users WHERE id = $1 FOR SHARE",
+                        &[&session.user_id],
+                    )
+                    .await?;
+                if let Some(row) = disabled
+                    && row.try_get::<_, bool>(0)?
+                {
+                    return Ok(SessionStart::AccountDisabled);
                 }
             }
             let expires = to_micros(session.expires_at);
@@ -140,7 +158,7 @@ impl Storage for PgStore {
             )
             .await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(SessionStart::Started)
         })
         .await
     }
@@ -160,7 +178,10 @@ impl Storage for PgStore {
                 RefreshStep::RevokeSession => {
                     tx.execute(REVOKE, &[&found.session_id, &found.user_id, &now])
                         .await?;
-                    RefreshOutcome::Reused(found.session_id)
+                    RefreshOutcome::Reused {
+                        session_id: found.session_id,
+                        user_id: found.user_id,
+                    }
                 }
                 RefreshStep::Rotate { expires_at } => {
                     let expires = to_micros(expires_at);

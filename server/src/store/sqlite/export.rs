@@ -2,24 +2,14 @@
 
 use rusqlite::Connection;
 
-use super::{events, keys, parse_uuid, tasks};
-use crate::store::{RefreshTokenRow, SessionRow, Snapshot, UserRecord};
+use super::{events, keys, parse_uuid, tasks, users};
+use crate::store::{RefreshTokenRow, SessionRow, Snapshot};
 
 pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
     let tx = conn.unchecked_transaction()?;
     let users = tx
-        .prepare("SELECT id, email, name, created_at, password_hash FROM users")?
-        .query_map([], |r| {
-            Ok(UserRecord {
-                user: todo_api::User {
-                    id: parse_uuid(r.get(0)?)?,
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    created_at: super::from_micros(r.get(3)?)?,
-                },
-                password_hash: r.get(4)?,
-            })
-        })?
+        .prepare(&format!("SELECT {} FROM users", users::COLUMNS))?
+        .query_map([], users::record_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let sessions = tx
         .prepare(

@@ -99,6 +99,27 @@ const MIGRATIONS: &[&str] = &[
         ended_at  INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX ended_sessions_by_time ON ended_sessions(ended_at);",
+    // 8: disabled accounts, the activity log and password reset tokens (hashed).
+    "ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+     CREATE TABLE activity (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        address     TEXT,
+        user_agent  TEXT,
+        session_id  TEXT
+     );
+     CREATE INDEX activity_by_user ON activity(user_id, id);
+     CREATE INDEX activity_by_at ON activity(at);
+     CREATE TABLE password_resets (
+        token_hash  BLOB PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+     ) WITHOUT ROWID;
+     CREATE INDEX password_resets_by_user ON password_resets(user_id);
+     CREATE INDEX password_resets_by_expiry ON password_resets(expires_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

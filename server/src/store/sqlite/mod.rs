@@ -1,6 +1,7 @@
 //! The SQLite backend: a writer thread with group commit, reader threads, migrations,
 //! and one module of SQL per table.
 
+mod accounts;
 mod events;
 mod export;
 mod keys;

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{Db, events, keys, limits, sessions, tasks, users};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
-    RefreshStep, SessionRecord, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord, Written,
+    RefreshStep, SessionRecord, SessionStart, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord,
+    Written,
 };
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
@@ -41,15 +42,19 @@ impl Storage for Db {
             .await
     }
 
-    async fn start_session(&self, new_user: Option<UserRecord>, session: NewSession) -> StoreResult<bool> {
+    async fn start_session(
+        &self,
+        new_user: Option<UserRecord>,
+        session: NewSession,
+    ) -> StoreResult<SessionStart> {
         self.write(move |tx| {
-            if let Some(record) = &new_user
-                && !users::insert(tx, record)?
-            {
-                return Ok(false);
+            match &new_user {
+                Some(record) if !users::insert(tx, record)? => return Ok(SessionStart::EmailTaken),
+                None if users::is_disabled(tx, session.user_id)? => return Ok(SessionStart::AccountDisabled),
+                _ => {}
             }
             sessions::create(tx, &session)?;
-            Ok(true)
+            Ok(SessionStart::Started)
         })
         .await
     }
@@ -63,7 +68,10 @@ impl Storage for Db {
                 RefreshStep::Reject => Ok(RefreshOutcome::Rejected),
                 RefreshStep::RevokeSession => {
                     sessions::revoke(tx, found.user_id, found.session_id, rotation.now)?;
-                    Ok(RefreshOutcome::Reused(found.session_id))
+                    Ok(RefreshOutcome::Reused {
+                        session_id: found.session_id,
+                        user_id: found.user_id,
+                    })
                 }
                 RefreshStep::Rotate { expires_at } => {
                     sessions::mark_refresh_token_used(tx, &rotation.presented, rotation.now)?;

@@ -7,9 +7,9 @@ use uuid::Uuid;
 use super::{WriteTx, from_micros, parse_uuid, to_micros};
 use crate::store::UserRecord;
 
-const COLUMNS: &str = "id, email, name, created_at, password_hash";
+pub(super) const COLUMNS: &str = "id, email, name, created_at, password_hash, disabled_at";
 
-fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub(super) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         user: User {
             id: parse_uuid(row.get(0)?)?,
@@ -18,6 +18,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
             created_at: from_micros(row.get(3)?)?,
         },
         password_hash: row.get(4)?,
+        disabled_at: row.get::<_, Option<i64>>(5)?.map(from_micros).transpose()?,
     })
 }
 
@@ -76,4 +77,12 @@ pub fn replace_password_hash(tx: &WriteTx<'_>, id: Uuid, old: &str, new: &str) -
         params![id.to_string(), old, new],
     )?;
     Ok(n == 1)
+}
+
+/// Whether the account is disabled (`false` for no such account).
+pub fn is_disabled(conn: &Connection, id: Uuid) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT disabled_at IS NOT NULL FROM users WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()
+        .map(|d| d.unwrap_or(false))
 }

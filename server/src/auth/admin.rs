@@ -1,0 +1,110 @@
+//! The administrator's use cases (`todo-server users ...`), run against the database
+//! beside running servers: what they change reaches every server through the database
+//! (ended sessions are read as revocations within a second).
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use todo_api::ActivityKind;
+
+use super::activity::{ActivityLog, RequestOrigin};
+use super::{AuthError, passwords, reset_tokens};
+use crate::store::{AccountSummary, Store};
+
+pub struct Admin {
+    db: Store,
+    activity: ActivityLog,
+}
+
+/// A reset token to hand to the account's owner, shown once.
+pub struct IssuedResetToken {
+    pub token: String,
+    pub expires_at: OffsetDateTime,
+}
+
+impl Admin {
+    pub fn new(db: Store) -> Admin {
+        Admin {
+            activity: ActivityLog::new(db.clone()),
+            db,
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<AccountSummary>, AuthError> {
+        Ok(self.db.accounts(None, OffsetDateTime::now_utc()).await?)
+    }
+
+    /// The account with this email (compared as sign-in compares it).
+    pub async fn show(&self, email: &str) -> Result<AccountSummary, AuthError> {
+        let key = passwords::account_key(email);
+        self.db
+            .accounts(Some(&key), OffsetDateTime::now_utc())
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AuthError::NoSuchAccount(email.trim().to_string()))
+    }
+
+    /// Refuses sign-in from now on and ends every session; returns how many ended.
+    pub async fn disable(&self, email: &str) -> Result<usize, AuthError> {
+        let account = self.show(email).await?;
+        let now = OffsetDateTime::now_utc();
+        let ended = self
+            .db
+            .set_disabled(account.user.id, Some(crate::store::now()), now)
+            .await?
+            .ok_or_else(|| AuthError::NoSuchAccount(email.trim().to_string()))?;
+        self.activity
+            .record(
+                account.user.id,
+                ActivityKind::AccountDisabled,
+                &RequestOrigin::command_line(),
+                None,
+            )
+            .await;
+        Ok(ended.len())
+    }
+
+    pub async fn enable(&self, email: &str) -> Result<(), AuthError> {
+        let account = self.show(email).await?;
+        self.db
+            .set_disabled(account.user.id, None, OffsetDateTime::now_utc())
+            .await?
+            .ok_or_else(|| AuthError::NoSuchAccount(email.trim().to_string()))?;
+        self.activity
+            .record(
+                account.user.id,
+                ActivityKind::AccountEnabled,
+                &RequestOrigin::command_line(),
+                None,
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Deletes the account and everything of it, as the owner's own deletion does.
+    pub async fn delete(&self, email: &str) -> Result<AccountSummary, AuthError> {
+        let account = self.show(email).await?;
+        self.db
+            .delete_account(account.user.id, OffsetDateTime::now_utc())
+            .await?;
+        Ok(account)
+    }
+
+    /// A one-time password reset token for the account, valid for `ttl`.
+    pub async fn issue_reset_token(&self, email: &str, ttl: Duration) -> Result<IssuedResetToken, AuthError> {
+        let account = self.show(email).await?;
+        let (token, hash) = reset_tokens::new_token();
+        let expires_at = crate::store::now() + ttl;
+        self.db.add_reset_token(account.user.id, hash, expires_at).await?;
+        self.activity
+            .record(
+                account.user.id,
+                ActivityKind::ResetTokenIssued,
+                &RequestOrigin::command_line(),
+                None,
+            )
+            .await;
+        Ok(IssuedResetToken { token, expires_at })
+    }
+}
