@@ -170,6 +170,39 @@ pub enum AuthCommand {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Change your account's email (asks for the password)
+    #[command(
+        after_help = "Examples:\n  todo auth email ann@new.example\n  printf '%s\\n' \"$PW\" | todo auth email ann@new.example --password-stdin"
+    )]
+    Email {
+        /// The new address
+        new_email: String,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Your account's security events, newest first: sign-ins (and failed ones),
+    /// sign-outs, password and email changes, ended sessions, admin actions
+    #[command(after_help = "Examples:\n  todo auth activity\n  todo auth activity -n 5 --json")]
+    Activity {
+        /// Show at most this many (all kept ones, 90 days at least, by default)
+        #[arg(long, short = 'n')]
+        limit: Option<usize>,
+    },
+    /// Set a new password with a one-time token from the server's administrator
+    /// (`todo-server users reset-password EMAIL`); every session of the account ends
+    #[command(
+        name = "reset-password",
+        after_help = "Examples:\n  todo auth reset-password --token todo_reset_...\n  printf '%s\\n' \"$NEW\" | todo auth reset-password --token \"$T\" --password-stdin"
+    )]
+    ResetPassword {
+        /// The token the administrator gave you
+        #[arg(long)]
+        token: String,
+        /// Read the new password from the first line of stdin instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List where you are signed in, or end one of those sessions
     #[command(after_help = "Examples:\n  todo auth sessions\n  todo auth sessions revoke 3f2a9c1e")]
     Sessions {

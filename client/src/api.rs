@@ -248,6 +248,42 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// Changes the account's email; answers the account as it is now.
+    pub async fn change_email(
+        &self,
+        token: &str,
+        change: &todo_api::EmailChange,
+    ) -> Result<todo_api::User, ClientError> {
+        self.json(
+            self.request(Method::POST, "/api/auth/email", Some(token))
+                .json(change),
+        )
+        .await
+    }
+
+    /// One page of the account's activity log, newest first.
+    pub async fn activity(
+        &self,
+        token: &str,
+        query: &todo_api::ActivityQuery,
+    ) -> Result<Vec<todo_api::ActivityEntry>, ClientError> {
+        self.json(
+            self.request(Method::GET, "/api/auth/activity", Some(token))
+                .query(query),
+        )
+        .await
+    }
+
+    /// Sets a new password with a reset token from the server's administrator.
+    pub async fn reset_password(&self, reset: &todo_api::PasswordReset) -> Result<(), ClientError> {
+        self.send(
+            self.request(Method::POST, "/api/auth/password/reset", None)
+                .json(reset),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The user's active sessions.
     pub async fn sessions(&self, token: &str) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.json(self.request(Method::GET, "/api/auth/sessions", Some(token)))

@@ -437,6 +437,64 @@ impl Session {
         .await
     }
 
+    /// Changes the account's email (after the password check); returns the account.
+    pub async fn change_email(
+        &self,
+        password: String,
+        new_email: String,
+    ) -> Result<todo_api::User, ClientError> {
+        let change = todo_api::EmailChange {
+            password: Secret::new(password),
+            new_email,
+        };
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let change = change.clone();
+            async move { api.change_email(t.expose(), &change).await }
+        })
+        .await
+    }
+
+    /// The account's activity log, newest first: up to `limit` entries (every kept one
+    /// when `None`, a page at a time).
+    pub async fn activity(&self, limit: Option<usize>) -> Result<Vec<todo_api::ActivityEntry>, ClientError> {
+        let page = todo_api::limits::ACTIVITY_PAGE_MAX;
+        let mut entries: Vec<todo_api::ActivityEntry> = Vec::new();
+        loop {
+            let want = limit.map_or(page as usize, |l| {
+                l.saturating_sub(entries.len()).min(page as usize)
+            });
+            if want == 0 {
+                return Ok(entries);
+            }
+            let query = todo_api::ActivityQuery {
+                limit: Some(want as u32),
+                before: entries.last().map(|e| e.id),
+            };
+            let got = self
+                .with_token(|t| {
+                    let api = self.api.clone();
+                    let query = query.clone();
+                    async move { api.activity(t.expose(), &query).await }
+                })
+                .await?;
+            let done = got.len() < want;
+            entries.extend(got);
+            if done {
+                return Ok(entries);
+            }
+        }
+    }
+
+    /// Sets a new password with an administrator's reset token (no sign-in needed).
+    pub async fn reset_password(&self, token: String, new_password: String) -> Result<(), ClientError> {
+        let reset = todo_api::PasswordReset {
+            token: Secret::new(token),
+            new_password: Secret::new(new_password),
+        };
+        self.api.reset_password(&reset).await
+    }
+
     /// Ends one of this account's sessions.
     pub async fn end_session(&self, id: Uuid) -> Result<(), ClientError> {
         self.with_token(|t| {

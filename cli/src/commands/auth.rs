@@ -1,4 +1,5 @@
-//! `todo auth ...`: sign-up, sign-in, sign-out, status, token.
+//! `todo auth ...`: sign-up, sign-in, sign-out, status, token, and the account's own
+//! settings (password, email, sessions, deletion).
 
 use std::io::{BufRead, IsTerminal};
 
@@ -85,6 +86,31 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             let (current, new) = read_password_change(password_stdin)?;
             session.change_password(current, new).await?;
             out.note("Password changed; every other session of this account is signed out.");
+            Ok(())
+        }
+        AuthCommand::Email {
+            new_email,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, false)?;
+            let user = session.change_email(password, new_email).await?;
+            if out.json {
+                out.print_json(&user);
+            } else {
+                out.note(&format!("Email changed to {}.", shown(&user.email)));
+            }
+            Ok(())
+        }
+        AuthCommand::Activity { limit } => super::account::activity(session, limit, out).await,
+        AuthCommand::ResetPassword {
+            token,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?;
+            session.reset_password(token, password).await?;
+            out.note(
+                "Password set; every session of the account is signed out. Sign in with `todo auth signin`.",
+            );
             Ok(())
         }
         AuthCommand::Sessions { command: None } => list_sessions(session, out).await,

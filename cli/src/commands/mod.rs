@@ -1,5 +1,6 @@
 //! One module per group of subcommands.
 
+mod account;
 mod auth;
 mod changes;
 mod tasks;

@@ -3,6 +3,7 @@
 //! each); the helpers live in the `todo_e2e` library.
 
 mod abuse;
+mod account_admin;
 mod accounts;
 mod changes;
 mod cli;
