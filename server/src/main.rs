@@ -279,13 +279,14 @@ fn migrate_to(database: &DatabaseArg, target: &str) -> Result<(), String> {
         ))
         .map_err(|e| todo_server::error_chain(&e))?;
     println!(
-        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} tasks and {} task events from {} into {target_url}",
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} tasks, {} task events and {} activity entries from {} into {target_url}",
         copied.users,
         copied.sessions,
         copied.refresh_tokens,
         copied.keys,
         copied.tasks,
         copied.events,
+        copied.activity,
         source.display()
     );
     Ok(())

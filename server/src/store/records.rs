@@ -191,6 +191,8 @@ pub struct Snapshot {
     /// Each user's change history (the user, the event), and their latest seq.
     pub events: Vec<(Uuid, EventRecord)>,
     pub event_seqs: Vec<(Uuid, i64)>,
+    /// Each user's activity log (the user, the entry).
+    pub activity: Vec<(Uuid, todo_api::ActivityEntry)>,
 }
 
 /// One stored change to a task (a row of `task_events`).

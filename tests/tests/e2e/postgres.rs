@@ -401,6 +401,16 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         Some(2),
         "created, completed"
     );
+    let activity = |server: &TestServer, user: &Account| -> Value {
+        http()
+            .get(server.url("/api/auth/activity"))
+            .bearer_auth(&user.access_token)
+            .send()
+            .expect("activity")
+            .json()
+            .expect("json")
+    };
+    let bob_activity = activity(&old, &bob);
     drop(old);
 
     let url = PgCluster::shared(&bin).create_database();
@@ -419,6 +429,10 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     );
     assert!(stdout.contains("copied 3 users"), "{stdout}");
     assert!(stdout.contains("3 tasks"), "{stdout}");
+    assert!(
+        stdout.contains("4 activity entries"),
+        "three sign-ups, a sign-out: {stdout}"
+    );
 
     let new = TestServer::start_on(&url, &ISSUER);
     assert_eq!(
@@ -426,6 +440,7 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         ann_history,
         "the history came along"
     );
+    assert_eq!(activity(&new, &bob), bob_activity, "and the activity log");
     assert_eq!(all_tasks(&new, &ann), ann_before);
     assert_eq!(all_tasks(&new, &bob), bob_before);
     assert_eq!(

@@ -8,6 +8,7 @@ use crate::store::{Snapshot, StoreError, StoreResult, to_micros};
 /// How many rows of each table were copied.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Copied {
+    pub activity: usize,
     pub events: usize,
     pub users: usize,
     pub sessions: usize,
@@ -159,6 +160,33 @@ impl PgStore {
         for (user, latest) in &snapshot.event_seqs {
             tx.execute(&seq, &[user, latest]).await?;
         }
+        let entry = tx
+            .prepare(
+                "INSERT INTO activity (id, user_id, at, kind, address, user_agent, session_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await?;
+        for (user, e) in &snapshot.activity {
+            tx.execute(
+                &entry,
+                &[
+                    &e.id,
+                    user,
+                    &to_micros(e.at),
+                    &e.kind.as_str(),
+                    &e.address,
+                    &e.user_agent,
+                    &e.session_id,
+                ],
+            )
+            .await?;
+        }
+        tx.execute(
+            "SELECT setval(pg_get_serial_sequence('activity', 'id'), GREATEST((SELECT max(id) FROM activity), 1),
+                           (SELECT max(id) FROM activity) IS NOT NULL)",
+            &[],
+        )
+        .await?;
         // New tasks continue after the copied ids.
         tx.execute(
             "SELECT setval(pg_get_serial_sequence('tasks', 'id'), GREATEST((SELECT max(id) FROM tasks), 1),
@@ -168,6 +196,7 @@ impl PgStore {
         .await?;
         tx.commit().await?;
         Ok(Copied {
+            activity: snapshot.activity.len(),
             events: snapshot.events.len(),
             users: snapshot.users.len(),
             sessions: snapshot.sessions.len(),

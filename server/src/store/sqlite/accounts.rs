@@ -41,6 +41,13 @@ fn activity_page(
     .collect()
 }
 
+/// Every user's log, oldest first (for `migrate-to`).
+pub(super) fn all_activity(conn: &Connection) -> rusqlite::Result<Vec<(Uuid, ActivityEntry)>> {
+    conn.prepare("SELECT id, at, kind, address, user_agent, session_id, user_id FROM activity ORDER BY id")?
+        .query_map([], |row| Ok((parse_uuid(row.get(6)?)?, activity_from_row(row)?)))?
+        .collect()
+}
+
 fn summaries(conn: &Connection, email: Option<&str>, now: i64) -> rusqlite::Result<Vec<AccountSummary>> {
     let sql = format!(
         "SELECT {},

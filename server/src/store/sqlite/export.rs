@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::{events, keys, parse_uuid, tasks, users};
+use super::{accounts, events, keys, parse_uuid, tasks, users};
 use crate::store::{RefreshTokenRow, SessionRow, Snapshot};
 
 pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
@@ -52,6 +52,7 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         tasks: tasks::all(&tx)?,
         events: events::all(&tx)?,
         event_seqs,
+        activity: accounts::all_activity(&tx)?,
     };
     tx.commit()?;
     Ok(snapshot)
