@@ -51,10 +51,14 @@ pub enum ActivityKind {
     PasswordReset,
     AccountDisabled,
     AccountEnabled,
+    /// A personal access token was made (`session_id` is its id).
+    TokenCreated,
+    /// A personal access token was revoked (`session_id` is its id).
+    TokenRevoked,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 12] = [
+    pub const ALL: [ActivityKind; 14] = [
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignInRefused,
@@ -67,6 +71,8 @@ impl ActivityKind {
         ActivityKind::PasswordReset,
         ActivityKind::AccountDisabled,
         ActivityKind::AccountEnabled,
+        ActivityKind::TokenCreated,
+        ActivityKind::TokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +89,8 @@ impl ActivityKind {
             ActivityKind::PasswordReset => "password_reset",
             ActivityKind::AccountDisabled => "account_disabled",
             ActivityKind::AccountEnabled => "account_enabled",
+            ActivityKind::TokenCreated => "token_created",
+            ActivityKind::TokenRevoked => "token_revoked",
         }
     }
 
@@ -126,7 +134,7 @@ pub struct ActivityEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub user_agent: Option<String>,
-    /// The session it concerns, if any.
+    /// The session (or personal token) it concerns, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub session_id: Option<Uuid>,

@@ -95,9 +95,25 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct SessionInfo {
     pub user: User,
-    /// When the presented access token expires.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
+    /// When the presented token expires (left out for a personal token without expiry).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub expires_at: Option<OffsetDateTime>,
+    /// A session's access token, or a personal access token.
+    #[serde(default = "session_kind")]
+    pub credential: crate::CredentialKind,
+    /// A personal token's scopes (a session may do everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub scopes: Option<Vec<crate::TokenScope>>,
+}
+
+fn session_kind() -> crate::CredentialKind {
+    crate::CredentialKind::Session
 }
 
 /// One of the user's signed-in sessions (`GET /api/auth/sessions`).

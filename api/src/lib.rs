@@ -8,6 +8,7 @@ pub mod limits;
 #[cfg(feature = "openapi")]
 mod openapi_string;
 mod patch;
+mod personal_tokens;
 mod problem;
 mod secret;
 mod tasks;
@@ -17,6 +18,7 @@ pub use account::*;
 pub use auth::*;
 pub use events::*;
 pub use patch::Patch;
+pub use personal_tokens::*;
 pub use problem::*;
 pub use secret::Secret;
 pub use tasks::*;

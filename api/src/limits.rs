@@ -48,6 +48,13 @@ pub const ACTIVITY_PAGE_MAX: u32 = 100;
 /// How long a password reset token works.
 pub const RESET_TOKEN_TTL_SECS: u64 = 3600;
 
+/// Characters of a personal token's name.
+pub const TOKEN_NAME_MAX: usize = 100;
+/// Days a personal token may live at most.
+pub const TOKEN_DAYS_MAX: u32 = 366;
+/// Personal tokens one account may hold (not revoked).
+pub const TOKENS_PER_USER: usize = 50;
+
 /// Event streams one user may have open at once (across every server).
 pub const STREAMS_PER_USER: u32 = 16;
 /// Events kept per user at least: the last this many, and every one of the last

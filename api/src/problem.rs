@@ -53,6 +53,9 @@ pub enum ProblemCode {
     WrongPassword,
     /// The right password, but an administrator disabled the account.
     AccountDisabled,
+    /// A personal access token without the scope the route needs, or on a route that
+    /// manages the account (which only a signed-in session may use).
+    InsufficientScope,
     /// The account changed while the request read it (an email change racing another).
     AccountChanged,
     /// A password reset token that is unknown, expired or already used.
@@ -67,6 +70,8 @@ pub enum ProblemCode {
     TaskNotFound,
     /// No such active session for this user.
     SessionNotFound,
+    /// No such unrevoked personal access token for this user.
+    TokenNotFound,
     /// `If-Match` named another version than the task's current one; `current` holds it.
     VersionConflict,
     /// Undo found no change of the user's left to revert.
@@ -112,11 +117,13 @@ impl ProblemCode {
             C::AccountDisabled => "account_disabled",
             C::InvalidResetToken => "invalid_reset_token",
             C::AccountChanged => "account_changed",
+            C::InsufficientScope => "insufficient_scope",
             C::InvalidRefreshToken => "invalid_refresh_token",
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
             C::SessionNotFound => "session_not_found",
+            C::TokenNotFound => "token_not_found",
             C::VersionConflict => "version_conflict",
             C::NothingToUndo => "nothing_to_undo",
             C::TooManyStreams => "too_many_streams",

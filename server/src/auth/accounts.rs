@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use todo_api::{ActivityKind, Secret, SessionInfo, TokenResponse, User};
+use todo_api::{ActivityKind, Secret, TokenResponse, User};
 use uuid::Uuid;
 
 use super::AuthError;
@@ -13,6 +13,7 @@ use super::activity::{ActivityLog, RequestOrigin};
 use super::keys::KeyRing;
 use super::limits::RateLimiter;
 use super::passwords::{self, PasswordHasherPool};
+use super::personal_tokens::{Credential, PersonalTokenCache};
 use super::sessions::{self, RevokedSessions};
 use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
@@ -40,7 +41,7 @@ pub(super) struct Limits {
 pub struct AuthService {
     pub(super) db: Store,
     keys: Arc<KeyRing>,
-    policy: TokenPolicy,
+    pub(super) policy: TokenPolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
     pub(super) hasher: PasswordHasherPool,
@@ -50,6 +51,7 @@ pub struct AuthService {
     verified: TokenCache,
     pub(super) limits: Limits,
     pub(super) activity: ActivityLog,
+    pub(super) personal_tokens: PersonalTokenCache,
 }
 
 pub(super) fn limited(retry_after: Duration) -> AuthError {
@@ -72,6 +74,7 @@ impl AuthService {
         let l = &config.limits;
         let off = |n: u32| if l.disabled { 0 } else { n };
         Ok(AuthService {
+            personal_tokens: PersonalTokenCache::new(grace),
             activity: ActivityLog::new(db.clone()),
             db: db.clone(),
             keys,
@@ -188,6 +191,15 @@ impl AuthService {
 
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    /// The bearer check for either credential: a personal access token (`todo_pat_...`)
+    /// or a session's access token.
+    pub async fn authenticate_any(&self, token: &str) -> Result<(Claims, Credential), AuthError> {
+        if token.starts_with(todo_api::PERSONAL_TOKEN_PREFIX) {
+            return self.authenticate_personal(token).await;
+        }
+        Ok((self.authenticate(token)?, Credential::Session))
     }
 
     /// The bearer check: a valid token from a session that is still signed in.
@@ -460,16 +472,5 @@ impl AuthService {
             .record(claims.sub, ActivityKind::SignOut, origin, Some(session_id))
             .await;
         Ok(())
-    }
-
-    pub async fn session(&self, claims: &Claims) -> Result<SessionInfo, AuthError> {
-        let user = self
-            .db
-            .user_by_id(claims.sub)
-            .await?
-            .ok_or(AuthError::AccountGone)?;
-        let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp)
-            .map_err(|_| AuthError::InvalidToken("malformed"))?;
-        Ok(SessionInfo { user, expires_at })
     }
 }

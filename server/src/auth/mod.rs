@@ -9,6 +9,7 @@ pub mod key_sealing;
 pub mod keys;
 pub mod limits;
 pub mod passwords;
+pub mod personal_tokens;
 pub mod reset_tokens;
 pub mod sessions;
 pub mod token_cache;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use accounts::{AuthService, ClientAddr};
 pub use activity::RequestOrigin;
+pub use personal_tokens::Credential;
 pub use tokens::Claims;
 
 use crate::store::StoreError;
@@ -44,6 +46,8 @@ pub enum AuthError {
     AccountGone,
     #[error("no such active session of yours")]
     SessionNotFound,
+    #[error("no such personal access token of yours")]
+    TokenNotFound,
     #[error("the current password is wrong")]
     WrongPassword,
     #[error("this account is disabled; ask the server's administrator")]

@@ -138,7 +138,7 @@ impl AuthApi {
     #[oai(path = "/api/auth/session", method = "get")]
     async fn session(&self, auth: BearerAuth) -> Result<CurrentSession, ProblemResponse> {
         Ok(CurrentSession::Ok(SerdeJson::new(
-            &self.auth.session(auth.claims()).await?,
+            &self.auth.session(auth.claims(), auth.credential()).await?,
         )?))
     }
 }

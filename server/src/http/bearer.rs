@@ -1,5 +1,7 @@
 //! Where a token is checked: the bearer security scheme every protected route declares.
-//! It runs before the route reads its path or body, and never touches the database.
+//! It runs before the route reads its path or body. A session's access token is checked
+//! without the database; a personal access token by its hash (in memory after first
+//! use), and then against what its scopes allow, here, for every route at once.
 
 use std::sync::Arc;
 
@@ -8,18 +10,23 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use super::problem::ProblemResponse;
-use crate::auth::{AuthService, Claims};
+use poem::http::Method;
+use todo_api::TokenScope;
+
+use crate::auth::{AuthService, Claims, Credential};
 use crate::tasks::Owner;
 
-/// An EdDSA access token from sign-in, sign-up or refresh.
+/// An EdDSA access token from sign-in, sign-up or refresh, or a personal access token
+/// (`todo_pat_...`, task routes and `GET /api/auth/session` only, as its scopes allow).
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
+#[oai(ty = "bearer", checker = "check_token")]
 pub struct BearerAuth(pub Verified);
 
 /// What the bearer check established: the token's claims and, on a task path, the
 /// owner it may act for.
 pub struct Verified {
     pub claims: Claims,
+    pub credential: Credential,
     owner: Option<Owner>,
 }
 
@@ -27,7 +34,7 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Verified> {
     let auth = req
         .data::<Arc<AuthService>>()
         .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    let claims = auth.authenticate(&bearer.token).map_err(|e| {
+    let (claims, credential) = auth.authenticate_any(&bearer.token).await.map_err(|e| {
         tracing::debug!(reason = %e, "token refused");
         poem::Error::from(ProblemResponse::from(e))
     })?;
@@ -37,12 +44,44 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Verified> {
         None => None,
         Some(path_user) => Some(Owner::of_path(&claims, path_user).ok_or_else(ProblemResponse::forbidden)?),
     };
-    Ok(Verified { claims, owner })
+    if let Credential::PersonalToken { .. } = credential {
+        check_scope(&credential, req.method(), req.uri().path())?;
+    }
+    Ok(Verified {
+        claims,
+        credential,
+        owner,
+    })
+}
+
+/// What a personal token may reach, by route class: task routes as its scopes allow
+/// (reading with `tasks:read`, any other method with `tasks:write`), the session route,
+/// and nothing else (every route that manages the account needs a signed-in session).
+fn check_scope(credential: &Credential, method: &Method, path: &str) -> Result<(), ProblemResponse> {
+    if task_path_owner(path).is_some() {
+        let needed = if matches!(*method, Method::GET | Method::HEAD) {
+            TokenScope::TasksRead
+        } else {
+            TokenScope::TasksWrite
+        };
+        return match credential.allows(needed) {
+            true => Ok(()),
+            false => Err(ProblemResponse::insufficient_scope(Some(needed.as_str()))),
+        };
+    }
+    match path == "/api/auth/session" {
+        true => Ok(()),
+        false => Err(ProblemResponse::insufficient_scope(None)),
+    }
 }
 
 impl BearerAuth {
     pub fn claims(&self) -> &Claims {
         &self.0.claims
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.0.credential
     }
 
     /// The owner the bearer check established for this task path.
@@ -65,7 +104,33 @@ fn task_path_owner(path: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::task_path_owner;
+    use super::*;
+
+    #[test]
+    fn personal_tokens_reach_task_routes_by_scope_and_no_account_route() {
+        let read = Credential::PersonalToken {
+            scopes: vec![TokenScope::TasksRead],
+        };
+        let write = Credential::PersonalToken {
+            scopes: vec![TokenScope::TasksWrite],
+        };
+        assert!(check_scope(&read, &Method::GET, "/api/u/tasks").is_ok());
+        assert!(check_scope(&read, &Method::GET, "/api/u/events").is_ok());
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(check_scope(&read, &method, "/api/u/tasks/1").is_err(), "{method}");
+            assert!(check_scope(&write, &method, "/api/u/tasks/1").is_ok(), "{method}");
+        }
+        assert!(check_scope(&read, &Method::POST, "/api/u/undo").is_err());
+        assert!(check_scope(&write, &Method::GET, "/api/auth/session").is_ok());
+        for path in [
+            "/api/auth/sessions",
+            "/api/auth/tokens",
+            "/api/auth/password",
+            "/api/auth/account",
+        ] {
+            assert!(check_scope(&write, &Method::GET, path).is_err(), "{path}");
+        }
+    }
 
     #[test]
     fn owner_is_read_from_task_paths_only() {

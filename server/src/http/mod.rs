@@ -22,6 +22,7 @@ mod optional_body;
 pub mod problem;
 mod strict;
 mod task_routes;
+mod token_routes;
 
 use std::sync::Arc;
 
@@ -59,6 +60,10 @@ pub fn app(
                 proxies: proxies.clone(),
             },
             account_routes::AccountApi {
+                auth: auth.clone(),
+                proxies: proxies.clone(),
+            },
+            token_routes::TokenApi {
                 auth: auth.clone(),
                 proxies,
             },

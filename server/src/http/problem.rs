@@ -29,7 +29,12 @@ pub enum ProblemResponse {
     /// The token is valid but the path names another user (`forbidden`); a wrong
     /// current password (`wrong_password`); a disabled account (`account_disabled`).
     #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
+    Forbidden(
+        Json<Problem>,
+        /// With `insufficient_scope`: the scope the route needs (RFC 6750).
+        #[oai(header = "WWW-Authenticate")]
+        Option<String>,
+    ),
     /// No such task for this user (`task_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
@@ -94,12 +99,39 @@ impl ProblemResponse {
     }
 
     pub fn forbidden() -> Self {
-        ProblemResponse::Forbidden(problem(
-            StatusCode::FORBIDDEN,
-            ProblemCode::Forbidden,
-            "this token may only use its own user's tasks",
+        ProblemResponse::Forbidden(
+            problem(
+                StatusCode::FORBIDDEN,
+                ProblemCode::Forbidden,
+                "this token may only use its own user's tasks",
+                None,
+            ),
             None,
-        ))
+        )
+    }
+
+    /// A personal token on a route its scopes do not cover (or on an account route,
+    /// which needs a signed-in session: then `scope` is `None`).
+    pub fn insufficient_scope(scope: Option<&str>) -> Self {
+        let (detail, challenge) = match scope {
+            Some(scope) => (
+                format!("this personal access token lacks the {scope} scope"),
+                format!(r#"Bearer realm="todo", error="insufficient_scope", scope="{scope}""#),
+            ),
+            None => (
+                "personal access tokens cannot manage the account; sign in".to_string(),
+                r#"Bearer realm="todo", error="insufficient_scope""#.to_string(),
+            ),
+        };
+        ProblemResponse::Forbidden(
+            problem(
+                StatusCode::FORBIDDEN,
+                ProblemCode::InsufficientScope,
+                detail,
+                None,
+            ),
+            Some(challenge),
+        )
     }
 
     pub fn bad_request(code: ProblemCode, detail: impl Into<String>, field: Option<String>) -> Self {
@@ -184,18 +216,19 @@ impl From<AuthError> for ProblemResponse {
                 reason,
                 Some("password".into()),
             )),
-            AuthError::WrongPassword => ProblemResponse::Forbidden(problem(
-                StatusCode::FORBIDDEN,
-                ProblemCode::WrongPassword,
-                detail,
-                Some("current_password".into()),
-            )),
-            AuthError::AccountDisabled => ProblemResponse::Forbidden(problem(
-                StatusCode::FORBIDDEN,
-                ProblemCode::AccountDisabled,
-                detail,
+            AuthError::WrongPassword => ProblemResponse::Forbidden(
+                problem(
+                    StatusCode::FORBIDDEN,
+                    ProblemCode::WrongPassword,
+                    detail,
+                    Some("current_password".into()),
+                ),
                 None,
-            )),
+            ),
+            AuthError::AccountDisabled => ProblemResponse::Forbidden(
+                problem(StatusCode::FORBIDDEN, ProblemCode::AccountDisabled, detail, None),
+                None,
+            ),
             AuthError::InvalidResetToken => ProblemResponse::BadRequest(problem(
                 StatusCode::BAD_REQUEST,
                 ProblemCode::InvalidResetToken,
@@ -211,6 +244,12 @@ impl From<AuthError> for ProblemResponse {
             AuthError::NoSuchAccount(_) => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NotFound,
+                detail,
+                None,
+            )),
+            AuthError::TokenNotFound => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::TokenNotFound,
                 detail,
                 None,
             )),

@@ -7,6 +7,7 @@ mod accounts;
 mod error;
 mod feed;
 mod location;
+mod personal_tokens;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -24,11 +25,12 @@ pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
+pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage};
 pub use records::*;
 
 /// The storage interface. Times are microseconds where they are `i64`.
 #[async_trait]
-pub trait Storage: AccountStorage {
+pub trait Storage: AccountStorage + PersonalTokenStorage {
     // Users.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;

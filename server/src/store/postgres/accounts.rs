@@ -32,6 +32,9 @@ fn ids(rows: &[Row]) -> StoreResult<Vec<Uuid>> {
 const REVOKE_ALL: &str =
     "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id";
 
+const REVOKE_ALL_TOKENS: &str =
+    "UPDATE personal_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id";
+
 #[async_trait]
 impl AccountStorage for PgStore {
     async fn record_activity(&self, e: NewActivity) -> StoreResult<()> {
@@ -157,7 +160,13 @@ impl AccountStorage for PgStore {
                 return Ok(None);
             }
             let ended = match disabled_at {
-                Some(_) => ids(&tx.query(REVOKE_ALL, &[&user_id, &to_micros(now)]).await?)?,
+                Some(_) => {
+                    let mut ended = ids(&tx.query(REVOKE_ALL, &[&user_id, &to_micros(now)]).await?)?;
+                    ended.extend(ids(&tx
+                        .query(REVOKE_ALL_TOKENS, &[&user_id, &to_micros(now)])
+                        .await?)?);
+                    ended
+                }
                 None => Vec::new(),
             };
             tx.commit().await?;

@@ -124,6 +124,20 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX password_resets_by_user ON password_resets(user_id);
      CREATE INDEX password_resets_by_expiry ON password_resets(expires_at);",
+    // 6: personal access tokens (hashed); a revoked one is read as a revocation.
+    "CREATE TABLE personal_tokens (
+        id           uuid PRIMARY KEY,
+        user_id      uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         text NOT NULL,
+        token_hash   bytea NOT NULL UNIQUE,
+        scopes       text NOT NULL,
+        created_at   bigint NOT NULL,
+        expires_at   bigint,
+        last_used_at bigint,
+        revoked_at   bigint
+     );
+     CREATE INDEX personal_tokens_by_user ON personal_tokens(user_id);
+     CREATE INDEX personal_tokens_revoked ON personal_tokens(revoked_at) WHERE revoked_at IS NOT NULL;",
 ];
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {

@@ -9,6 +9,7 @@ mod import;
 mod listen;
 mod migrations;
 mod notify;
+mod personal_tokens;
 mod rows;
 mod storage;
 mod tasks;

@@ -311,7 +311,9 @@ impl Storage for PgStore {
                 .await?;
             let rows = tx
                 .query(
-                    "INSERT INTO ended_sessions (id, ended_at) SELECT id, $2 FROM sessions WHERE user_id = $1
+                    "INSERT INTO ended_sessions (id, ended_at)
+                       SELECT id, $2 FROM sessions WHERE user_id = $1
+                       UNION ALL SELECT id, $2 FROM personal_tokens WHERE user_id = $1 AND revoked_at IS NULL
                      ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at RETURNING id",
                     &[&user_id, &to_micros(now)],
                 )
@@ -344,7 +346,8 @@ impl Storage for PgStore {
             let stmt = client
                 .prepare_cached(
                     "SELECT id, revoked_at FROM sessions WHERE revoked_at > $1
-                     UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > $1",
+                     UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > $1
+                     UNION ALL SELECT id, revoked_at FROM personal_tokens WHERE revoked_at > $1",
                 )
                 .await?;
             let rows = client.query(&stmt, &[&to_micros(since)]).await?;

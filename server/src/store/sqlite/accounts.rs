@@ -82,10 +82,12 @@ fn set_disabled(
     if n == 0 {
         return Ok(None);
     }
-    match disabled_at {
-        Some(_) => sessions::revoke_all(tx, user_id, now).map(Some),
-        None => Ok(Some(Vec::new())),
-    }
+    let Some(_) = disabled_at else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut ended = sessions::revoke_all(tx, user_id, now)?;
+    ended.extend(super::personal_tokens::revoke_all(tx, user_id, now)?);
+    Ok(Some(ended))
 }
 
 fn use_reset_token(

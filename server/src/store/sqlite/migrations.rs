@@ -120,6 +120,20 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX password_resets_by_user ON password_resets(user_id);
      CREATE INDEX password_resets_by_expiry ON password_resets(expires_at);",
+    // 9: personal access tokens (hashed); a revoked one is read as a revocation.
+    "CREATE TABLE personal_tokens (
+        id           TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        token_hash   BLOB NOT NULL UNIQUE,
+        scopes       TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+     );
+     CREATE INDEX personal_tokens_by_user ON personal_tokens(user_id);
+     CREATE INDEX personal_tokens_revoked ON personal_tokens(revoked_at) WHERE revoked_at IS NOT NULL;",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

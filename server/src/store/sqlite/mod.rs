@@ -7,6 +7,7 @@ mod export;
 mod keys;
 mod limits;
 mod migrations;
+mod personal_tokens;
 mod sessions;
 mod storage;
 mod tasks;

@@ -121,7 +121,8 @@ pub fn revoked_since(
 ) -> rusqlite::Result<Vec<(Uuid, OffsetDateTime)>> {
     let mut stmt = conn.prepare(
         "SELECT id, revoked_at FROM sessions WHERE revoked_at > ?1
-         UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > ?1",
+         UNION ALL SELECT id, ended_at FROM ended_sessions WHERE ended_at > ?1
+         UNION ALL SELECT id, revoked_at FROM personal_tokens WHERE revoked_at > ?1",
     )?;
     stmt.query_map([to_micros(since)], |r| {
         Ok((parse_uuid(r.get(0)?)?, from_micros(r.get(1)?)?))
@@ -153,7 +154,9 @@ pub fn delete_user(tx: &WriteTx<'_>, user_id: Uuid, now: OffsetDateTime) -> rusq
         .query_map([user_id.to_string()], |r| parse_uuid(r.get(0)?))?
         .collect::<rusqlite::Result<_>>()?;
     tx.execute(
-        "INSERT OR REPLACE INTO ended_sessions (id, ended_at) SELECT id, ?2 FROM sessions WHERE user_id = ?1",
+        "INSERT OR REPLACE INTO ended_sessions (id, ended_at)
+           SELECT id, ?2 FROM sessions WHERE user_id = ?1
+           UNION ALL SELECT id, ?2 FROM personal_tokens WHERE user_id = ?1 AND revoked_at IS NULL",
         params![user_id.to_string(), to_micros(now)],
     )?;
     tx.execute("DELETE FROM users WHERE id = ?1", [user_id.to_string()])?;
