@@ -209,11 +209,73 @@ pub enum AuthCommand {
         #[command(subcommand)]
         command: Option<SessionsCommand>,
     },
-    /// Print a valid access token (refreshed if needed)
+    /// Print a valid access token (refreshed if needed), or manage personal access
+    /// tokens for scripts and CI
     #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session"
+        after_help = "Examples:\n  curl -H \"Authorization: Bearer $(todo auth token)\" http://127.0.0.1:8000/api/auth/session\n  \
+                      todo auth token create --name ci --scope tasks:read --expires 30d\n  \
+                      TODO_TOKEN=todo_pat_... todo list"
     )]
-    Token,
+    Token {
+        #[command(subcommand)]
+        command: Option<TokenCommand>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make a personal access token; prints it once (only the token, for `$(...)`)
+    Create {
+        /// To tell your tokens apart: ci, backup, ...
+        #[arg(long)]
+        name: String,
+        /// tasks:read or tasks:write (which implies read); repeat for more
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<todo_api::TokenScope>,
+        /// How long it works: 30d, 12w, 1y (at most 366 days), or never
+        #[arg(long, default_value = "90d", value_parser = parse_expiry)]
+        expires: Expiry,
+    },
+    /// List your personal access tokens (never their secrets)
+    List,
+    /// Revoke a personal access token (refused at once)
+    Revoke {
+        /// The token's id, or its first characters as `todo auth token list` shows them
+        id: String,
+    },
+}
+
+/// `--expires`: days, or no expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Days(u32),
+    Never,
+}
+
+fn parse_scope(text: &str) -> Result<todo_api::TokenScope, String> {
+    todo_api::TokenScope::parse(text.trim())
+        .ok_or_else(|| format!("{text:?} is not a scope: use tasks:read or tasks:write"))
+}
+
+fn parse_expiry(text: &str) -> Result<Expiry, String> {
+    let text = text.trim().to_ascii_lowercase();
+    if text == "never" {
+        return Ok(Expiry::Never);
+    }
+    let max = todo_api::limits::TOKEN_DAYS_MAX;
+    let bad = || format!("{text:?} is not a lifetime: use 30d, 12w, 1y (at most {max} days) or never");
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u32 = number.parse().map_err(|_| bad())?;
+    let days = match unit {
+        "d" | "" => n,
+        "w" => n.saturating_mul(7),
+        "y" => n.saturating_mul(365),
+        _ => return Err(bad()),
+    };
+    if days == 0 || days > max {
+        return Err(bad());
+    }
+    Ok(Expiry::Days(days))
 }
 
 #[derive(Args, Debug)]

@@ -284,6 +284,33 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// Makes a personal access token (its secret is in this answer only).
+    pub async fn create_token(
+        &self,
+        token: &str,
+        request: &todo_api::TokenRequest,
+    ) -> Result<todo_api::CreatedToken, ClientError> {
+        self.json(
+            self.request(Method::POST, "/api/auth/tokens", Some(token))
+                .json(request),
+        )
+        .await
+    }
+
+    /// The user's personal access tokens, without secrets.
+    pub async fn tokens(&self, token: &str) -> Result<Vec<todo_api::PersonalToken>, ClientError> {
+        self.json(self.request(Method::GET, "/api/auth/tokens", Some(token)))
+            .await
+    }
+
+    /// Revokes one personal access token.
+    pub async fn revoke_token(&self, token: &str, id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/api/auth/tokens/{id}");
+        self.send(self.request(Method::DELETE, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
     /// The user's active sessions.
     pub async fn sessions(&self, token: &str) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
         self.json(self.request(Method::GET, "/api/auth/sessions", Some(token)))

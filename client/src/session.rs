@@ -35,7 +35,9 @@ pub enum TokenSource {
 
 struct EnvToken {
     token: Secret,
-    user_id: Uuid,
+    /// Read from a JWT's `sub` at once; for a personal access token, asked of
+    /// `/api/auth/session` the first time it is needed.
+    user_id: tokio::sync::OnceCell<Uuid>,
 }
 
 #[derive(Clone)]
@@ -77,9 +79,15 @@ impl Session {
         let env_token = match env_token {
             Some(token) => {
                 let token = token.trim().to_string();
-                let user_id = subject_of(&token).ok_or_else(|| {
-                    ClientError::Credentials(format!("{TOKEN_ENV} does not hold a todo access token"))
-                })?;
+                let user_id = tokio::sync::OnceCell::new();
+                if !token.starts_with(todo_api::PERSONAL_TOKEN_PREFIX) {
+                    let sub = subject_of(&token).ok_or_else(|| {
+                        ClientError::Credentials(format!(
+                            "{TOKEN_ENV} holds neither a todo access token nor a personal access token (todo_pat_...)"
+                        ))
+                    })?;
+                    let _ = user_id.set(sub);
+                }
                 Some(Arc::new(EnvToken {
                     token: Secret::new(token),
                     user_id,
@@ -154,7 +162,16 @@ impl Session {
     /// The signed-in user's id, from `TODO_TOKEN` or the store.
     pub async fn user_id(&self) -> Result<Uuid, ClientError> {
         if let Some(env) = &self.env_token {
-            return Ok(env.user_id);
+            let id = env
+                .user_id
+                .get_or_try_init(|| async {
+                    self.api
+                        .session(env.token.expose())
+                        .await
+                        .map(|info| info.user.id)
+                })
+                .await?;
+            return Ok(*id);
         }
         self.current
             .lock()
@@ -493,6 +510,35 @@ impl Session {
             new_password: Secret::new(new_password),
         };
         self.api.reset_password(&reset).await
+    }
+
+    /// Makes a personal access token for scripts.
+    pub async fn create_token(
+        &self,
+        request: todo_api::TokenRequest,
+    ) -> Result<todo_api::CreatedToken, ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let request = request.clone();
+            async move { api.create_token(t.expose(), &request).await }
+        })
+        .await
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<todo_api::PersonalToken>, ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.tokens(t.expose()).await }
+        })
+        .await
+    }
+
+    pub async fn revoke_token(&self, id: Uuid) -> Result<(), ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.revoke_token(t.expose(), id).await }
+        })
+        .await
     }
 
     /// Ends one of this account's sessions.

@@ -21,6 +21,8 @@ fn describe(kind: ActivityKind) -> &'static str {
         ActivityKind::PasswordReset => "password set with a reset token",
         ActivityKind::AccountDisabled => "account disabled by the administrator",
         ActivityKind::AccountEnabled => "account enabled by the administrator",
+        ActivityKind::TokenCreated => "personal access token made",
+        ActivityKind::TokenRevoked => "personal access token revoked",
     }
 }
 

@@ -117,11 +117,14 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
         AuthCommand::Sessions {
             command: Some(crate::args::SessionsCommand::Revoke { id }),
         } => revoke_session(session, &id, out).await,
-        AuthCommand::Token => {
+        AuthCommand::Token { command: None } => {
             // The one place a token is printed: asked for, for a script's own use.
             crate::outln!("{}", session.access_token().await?.expose());
             Ok(())
         }
+        AuthCommand::Token {
+            command: Some(command),
+        } => super::personal_tokens::run(command, session, out).await,
     }
 }
 
@@ -222,6 +225,9 @@ struct Status<'a> {
     stored_user: Option<User>,
     #[serde(with = "time::serde::rfc3339::option")]
     expires_at: Option<time::OffsetDateTime>,
+    /// A personal access token's scopes (`TODO_TOKEN=todo_pat_...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<Vec<todo_api::TokenScope>>,
     token_source: &'a str,
     credential_store: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,9 +238,9 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
     let info = session.session_info().await;
     let source = session.token_source();
     let store = session.store();
-    let (user, expires_at, error) = match info {
-        Ok(info) => (Some(info.user), Some(info.expires_at), None),
-        Err(e) => (None, None, Some(e)),
+    let (user, expires_at, scopes, error) = match info {
+        Ok(info) => (Some(info.user), info.expires_at, info.scopes, None),
+        Err(e) => (None, None, None, Some(e)),
     };
     // The server cannot be asked: still say which account is stored here.
     let stored = match &error {
@@ -245,6 +251,7 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         server: session.server(),
         signed_in: user.is_some(),
         stored_user: stored.as_ref().map(|c| c.user.clone()),
+        scopes,
         user,
         expires_at,
         token_source: match source {
@@ -259,9 +266,16 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
     } else {
         crate::outln!("Server:      {}", report.server);
         match (&report.user, report.expires_at) {
-            (Some(user), Some(expires)) => {
+            (Some(user), expires) => {
                 crate::outln!("User:        {} ({})", shown(&user.email), user.id);
-                crate::outln!("Token until: {}", format_time(expires));
+                if let Some(scopes) = &report.scopes {
+                    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+                    crate::outln!("Token:       personal access token ({})", names.join(", "));
+                }
+                match expires {
+                    Some(expires) => crate::outln!("Token until: {}", format_time(expires)),
+                    None => crate::outln!("Token until: never expires"),
+                }
             }
             _ => match &report.stored_user {
                 Some(user) => crate::outln!(
@@ -312,34 +326,40 @@ async fn list_sessions(session: &Session, out: Output) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Ends the session whose id is `given` or starts with it (at least 4 characters, and
-/// only one may match).
-async fn revoke_session(session: &Session, given: &str, out: Output) -> Result<(), CliError> {
+/// The one item whose id is `given` or starts with it (at least 4 characters, dashes
+/// ignored); `what` names the kind in messages ("active session", "token").
+pub(super) fn by_id_prefix<'a, T>(
+    items: &'a [T],
+    given: &str,
+    id_of: impl Fn(&T) -> uuid::Uuid,
+    what: &str,
+) -> Result<&'a T, CliError> {
     let wanted = given.trim().replace('-', "").to_ascii_lowercase();
     if wanted.len() < 4 {
-        return Err(CliError::Usage(
-            "give at least 4 characters of the session id".into(),
-        ));
+        return Err(CliError::Usage(format!(
+            "give at least 4 characters of the {what} id"
+        )));
     }
-    let sessions = session.sessions().await?;
-    let matches: Vec<_> = sessions
+    let matches: Vec<&T> = items
         .iter()
-        .filter(|s| s.id.simple().to_string().starts_with(&wanted))
+        .filter(|item| id_of(item).simple().to_string().starts_with(&wanted))
         .collect();
-    let target = match matches.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(CliError::Partial {
-                message: format!("no active session of yours starts with {given}"),
-                code: crate::exit::NOT_FOUND,
-            });
-        }
-        _ => {
-            return Err(CliError::Usage(format!(
-                "{given} matches several sessions: give more of the id"
-            )));
-        }
-    };
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(CliError::Partial {
+            message: format!("no {what} of yours starts with {given}"),
+            code: crate::exit::NOT_FOUND,
+        }),
+        _ => Err(CliError::Usage(format!(
+            "{given} matches several of your {what}s: give more of the id"
+        ))),
+    }
+}
+
+/// Ends the session whose id is `given` or starts with it.
+async fn revoke_session(session: &Session, given: &str, out: Output) -> Result<(), CliError> {
+    let sessions = session.sessions().await?;
+    let target = by_id_prefix(&sessions, given, |s| s.id, "active session")?;
     session.end_session(target.id).await?;
     let which = if target.current {
         " (this one: sign in again to go on)"

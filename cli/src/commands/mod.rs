@@ -3,6 +3,7 @@
 mod account;
 mod auth;
 mod changes;
+mod personal_tokens;
 mod tasks;
 
 use clap::CommandFactory;

@@ -13,6 +13,7 @@ mod faults;
 mod files_at_rest;
 mod hostile;
 mod keyring;
+mod personal_tokens;
 mod postgres;
 mod replicas;
 mod server_auth;

@@ -312,8 +312,8 @@ impl Storage for PgStore {
             let rows = tx
                 .query(
                     "INSERT INTO ended_sessions (id, ended_at)
-                       SELECT id, $2 FROM sessions WHERE user_id = $1
-                       UNION ALL SELECT id, $2 FROM personal_tokens WHERE user_id = $1 AND revoked_at IS NULL
+                       SELECT id, $2::bigint FROM sessions WHERE user_id = $1
+                       UNION ALL SELECT id, $2::bigint FROM personal_tokens WHERE user_id = $1 AND revoked_at IS NULL
                      ON CONFLICT (id) DO UPDATE SET ended_at = EXCLUDED.ended_at RETURNING id",
                     &[&user_id, &to_micros(now)],
                 )
