@@ -55,10 +55,18 @@ pub enum ActivityKind {
     TokenCreated,
     /// A personal access token was revoked (`session_id` is its id).
     TokenRevoked,
+    /// A TOTP secret and recovery codes were made (not yet on).
+    TwoFactorSetUp,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    /// A recovery code stood in for a TOTP code.
+    RecoveryCodeUsed,
+    /// A wrong TOTP or recovery code.
+    TwoFactorFailed,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 14] = [
+    pub const ALL: [ActivityKind; 19] = [
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignInRefused,
@@ -73,6 +81,11 @@ impl ActivityKind {
         ActivityKind::AccountEnabled,
         ActivityKind::TokenCreated,
         ActivityKind::TokenRevoked,
+        ActivityKind::TwoFactorSetUp,
+        ActivityKind::TwoFactorEnabled,
+        ActivityKind::TwoFactorDisabled,
+        ActivityKind::RecoveryCodeUsed,
+        ActivityKind::TwoFactorFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +104,11 @@ impl ActivityKind {
             ActivityKind::AccountEnabled => "account_enabled",
             ActivityKind::TokenCreated => "token_created",
             ActivityKind::TokenRevoked => "token_revoked",
+            ActivityKind::TwoFactorSetUp => "two_factor_set_up",
+            ActivityKind::TwoFactorEnabled => "two_factor_enabled",
+            ActivityKind::TwoFactorDisabled => "two_factor_disabled",
+            ActivityKind::RecoveryCodeUsed => "recovery_code_used",
+            ActivityKind::TwoFactorFailed => "two_factor_failed",
         }
     }
 

@@ -13,6 +13,7 @@ mod problem;
 mod secret;
 mod tasks;
 pub mod text;
+mod two_factor;
 
 pub use account::*;
 pub use auth::*;
@@ -22,3 +23,4 @@ pub use personal_tokens::*;
 pub use problem::*;
 pub use secret::Secret;
 pub use tasks::*;
+pub use two_factor::*;

@@ -56,6 +56,13 @@ pub enum ProblemCode {
     /// A personal access token without the scope the route needs, or on a route that
     /// manages the account (which only a signed-in session may use).
     InsufficientScope,
+    /// A wrong (or already used) TOTP or recovery code.
+    InvalidCode,
+    /// An mfa token that is unknown, expired or already used: sign in again.
+    InvalidMfaToken,
+    /// Two-factor sign-in is on already (setup), or not set up (enable) or not on
+    /// (disable).
+    TwoFactorState,
     /// The account changed while the request read it (an email change racing another).
     AccountChanged,
     /// A password reset token that is unknown, expired or already used.
@@ -117,6 +124,9 @@ impl ProblemCode {
             C::AccountDisabled => "account_disabled",
             C::InvalidResetToken => "invalid_reset_token",
             C::AccountChanged => "account_changed",
+            C::InvalidCode => "invalid_code",
+            C::InvalidMfaToken => "invalid_mfa_token",
+            C::TwoFactorState => "two_factor_state",
             C::InsufficientScope => "insufficient_scope",
             C::InvalidRefreshToken => "invalid_refresh_token",
             C::Forbidden => "forbidden",

@@ -128,15 +128,24 @@ pub enum AuthCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Sign in and store the tokens
-    #[command(after_help = "Example:\n  todo auth signin --email ann@example.com")]
+    /// Sign in and store the tokens (asks for a code when two-factor sign-in is on)
+    #[command(
+        after_help = "Examples:\n  todo auth signin --email ann@example.com\n  printf '%s\\n%s\\n' \"$PW\" \"$CODE\" | todo auth signin --email ann@example.com --password-stdin"
+    )]
     Signin {
         #[arg(long)]
         email: String,
-        /// Read the password from the first line of stdin instead of prompting
+        /// Read the password from the first line of stdin instead of prompting (and the
+        /// two-factor code, when asked for, from the second)
         #[arg(long)]
         password_stdin: bool,
+        /// The two-factor code (TOTP or recovery code), when the account asks for one
+        #[arg(long)]
+        code: Option<String>,
     },
+    /// Two-factor sign-in with an authenticator app (TOTP)
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCommand),
     /// Sign out and forget the stored tokens
     #[command(after_help = "Example:\n  todo auth signout --all")]
     Signout {
@@ -219,6 +228,31 @@ pub enum AuthCommand {
     Token {
         #[command(subcommand)]
         command: Option<TokenCommand>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TwoFactorCommand {
+    /// Set it up and turn it on: shows a QR code and the secret for your app, and the
+    /// recovery codes, then asks for a code (with --code: turns on the last setup)
+    #[command(
+        after_help = "Examples:\n  todo auth 2fa enable\n  todo auth 2fa setup --json && todo auth 2fa enable --code 123456"
+    )]
+    Enable {
+        /// A code from the app for the setup made by `todo auth 2fa setup`
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Only make the secret and recovery codes (for scripts; then `enable --code`)
+    Setup,
+    /// Turn it off (asks for the password and a code)
+    Disable {
+        /// A TOTP or recovery code
+        #[arg(long)]
+        code: Option<String>,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

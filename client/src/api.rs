@@ -94,12 +94,48 @@ impl ApiClient {
         .await
     }
 
-    pub async fn sign_in(&self, request: &SignInRequest) -> Result<TokenResponse, ClientError> {
+    /// Tokens, or (with two-factor sign-in on) a challenge for [`Self::sign_in_2fa`].
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<todo_api::SignInAnswer, ClientError> {
         self.json(
             self.request(Method::POST, "/api/auth/sign-in", None)
                 .json(request),
         )
         .await
+    }
+
+    pub async fn sign_in_2fa(&self, request: &todo_api::MfaSignIn) -> Result<TokenResponse, ClientError> {
+        self.json(
+            self.request(Method::POST, "/api/auth/sign-in/2fa", None)
+                .json(request),
+        )
+        .await
+    }
+
+    pub async fn setup_2fa(&self, token: &str) -> Result<todo_api::TwoFactorSetup, ClientError> {
+        self.json(self.request(Method::POST, "/api/auth/2fa/setup", Some(token)))
+            .await
+    }
+
+    pub async fn enable_2fa(&self, token: &str, body: &todo_api::TwoFactorCode) -> Result<(), ClientError> {
+        self.send(
+            self.request(Method::POST, "/api/auth/2fa/enable", Some(token))
+                .json(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn disable_2fa(
+        &self,
+        token: &str,
+        body: &todo_api::TwoFactorDisable,
+    ) -> Result<(), ClientError> {
+        self.send(
+            self.request(Method::POST, "/api/auth/2fa/disable", Some(token))
+                .json(body),
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {

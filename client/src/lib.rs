@@ -15,7 +15,7 @@ mod session;
 pub use api::{ApiClient, TaskPage};
 pub use error::ClientError;
 pub use server_url::server_url;
-pub use session::{Session, TokenSource};
+pub use session::{Session, SignIn, TokenSource};
 pub use todo_api as types;
 pub use todo_api::ListQuery;
 

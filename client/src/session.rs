@@ -40,6 +40,14 @@ struct EnvToken {
     user_id: tokio::sync::OnceCell<Uuid>,
 }
 
+/// How a sign-in went.
+#[derive(Debug)]
+pub enum SignIn {
+    Done(User),
+    /// The account has two-factor sign-in on: finish with a code.
+    NeedsCode(todo_api::MfaChallenge),
+}
+
 #[derive(Clone)]
 pub struct Session {
     api: ApiClient,
@@ -195,12 +203,64 @@ impl Session {
         Ok(user)
     }
 
-    pub async fn sign_in(&self, request: &SignInRequest) -> Result<User, ClientError> {
-        let tokens = self.api.sign_in(request).await?;
+    /// Signs in and stores the tokens, or, when the account has two-factor sign-in on,
+    /// answers the challenge to finish with [`Self::sign_in_with_code`].
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<SignIn, ClientError> {
+        match self.api.sign_in(request).await? {
+            todo_api::SignInAnswer::Tokens(tokens) => self.keep(tokens).await.map(SignIn::Done),
+            todo_api::SignInAnswer::MfaRequired(challenge) => Ok(SignIn::NeedsCode(challenge)),
+        }
+    }
+
+    /// The second step of a sign-in: a TOTP or recovery code for the challenge.
+    pub async fn sign_in_with_code(&self, mfa_token: &Secret, code: String) -> Result<User, ClientError> {
+        let request = todo_api::MfaSignIn {
+            mfa_token: mfa_token.clone(),
+            code: Secret::new(code),
+        };
+        let tokens = self.api.sign_in_2fa(&request).await?;
+        self.keep(tokens).await
+    }
+
+    async fn keep(&self, tokens: todo_api::TokenResponse) -> Result<User, ClientError> {
         let credentials = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
         let user = credentials.user.clone();
         self.save(credentials).await?;
         Ok(user)
+    }
+
+    /// Makes a TOTP secret and recovery codes (not on until [`Self::enable_2fa`]).
+    pub async fn setup_2fa(&self) -> Result<todo_api::TwoFactorSetup, ClientError> {
+        self.with_token(|t| {
+            let api = self.api.clone();
+            async move { api.setup_2fa(t.expose()).await }
+        })
+        .await
+    }
+
+    pub async fn enable_2fa(&self, code: String) -> Result<(), ClientError> {
+        let body = todo_api::TwoFactorCode {
+            code: Secret::new(code),
+        };
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let body = body.clone();
+            async move { api.enable_2fa(t.expose(), &body).await }
+        })
+        .await
+    }
+
+    pub async fn disable_2fa(&self, password: String, code: String) -> Result<(), ClientError> {
+        let body = todo_api::TwoFactorDisable {
+            password: Secret::new(password),
+            code: Secret::new(code),
+        };
+        self.with_token(|t| {
+            let api = self.api.clone();
+            let body = body.clone();
+            async move { api.disable_2fa(t.expose(), &body).await }
+        })
+        .await
     }
 
     /// Signs out on the server (this session, or every session with `all`) and forgets

@@ -20,6 +20,8 @@ pub enum Msg {
     Tick(OffsetDateTime),
     SessionChecked(Result<Option<User>, ClientError>),
     SignedIn(Result<User, ClientError>),
+    /// The password was right and the account asks for a code: its mfa token.
+    CodeNeeded(todo_api::Secret),
     SignedUp(Result<User, ClientError>),
     TasksLoaded(Result<TaskPage, ClientError>),
     TaskSaved(Result<Task, ClientError>),
@@ -37,6 +39,8 @@ pub enum Msg {
 pub enum Cmd {
     CheckSession,
     SignIn(SignInRequest),
+    /// The second step of a sign-in: the mfa token and the code typed.
+    SignInCode(todo_api::Secret, String),
     SignUp(SignUpRequest),
     LoadTasks(ListQuery),
     CreateTask(TaskInput),
@@ -78,9 +82,20 @@ pub enum Screen {
 pub struct SignInForm {
     pub email: TextField,
     pub password: PasswordField,
-    /// 0: email, 1: password.
+    /// The two-factor code, once the server asked for one.
+    pub code: TextField,
+    /// The mfa token of a sign-in waiting for its code.
+    pub challenge: Option<todo_api::Secret>,
+    /// 0: email, 1: password, 2: code.
     pub focus: usize,
     pub error: Option<String>,
+}
+
+impl SignInForm {
+    /// Fields shown: the code's only while a sign-in waits for it.
+    pub fn fields(&self) -> usize {
+        if self.challenge.is_some() { 3 } else { 2 }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -28,7 +28,12 @@ pub fn spawn(cmd: Cmd, session: &Session, tx: &UnboundedSender<Msg>) {
 async fn run(cmd: Cmd, session: &Session) -> Msg {
     match cmd {
         Cmd::CheckSession => Msg::SessionChecked(check_session(session).await),
-        Cmd::SignIn(request) => Msg::SignedIn(session.sign_in(&request).await),
+        Cmd::SignIn(request) => match session.sign_in(&request).await {
+            Ok(todo_client::SignIn::Done(user)) => Msg::SignedIn(Ok(user)),
+            Ok(todo_client::SignIn::NeedsCode(challenge)) => Msg::CodeNeeded(challenge.mfa_token),
+            Err(e) => Msg::SignedIn(Err(e)),
+        },
+        Cmd::SignInCode(token, code) => Msg::SignedIn(session.sign_in_with_code(&token, code).await),
         Cmd::SignUp(request) => Msg::SignedUp(session.sign_up(&request).await),
         Cmd::LoadTasks(query) => Msg::TasksLoaded(load_all(session, query).await),
         Cmd::CreateTask(input) => Msg::TaskSaved(session.create_task(&input).await),

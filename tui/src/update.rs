@@ -188,10 +188,30 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::CodeNeeded(token) => {
+            if let Screen::SignIn(form) = &mut app.screen {
+                form.challenge = Some(token);
+                form.code.clear();
+                form.focus = 2;
+                form.error = Some("Type the code from your authenticator app (or a recovery code)".into());
+            }
+            vec![]
+        }
         Msg::SignedIn(result) | Msg::SignedUp(result) => match result {
             Ok(user) => signed_in(app, user),
             Err(e) => {
                 match &mut app.screen {
+                    // A wrong code keeps the password: only the code is typed again.
+                    Screen::SignIn(form) if form.challenge.is_some() => {
+                        if e.code() == Some(todo_api::ProblemCode::InvalidMfaToken) {
+                            form.challenge = None;
+                            form.focus = 1;
+                        } else {
+                            form.focus = 2;
+                        }
+                        form.code.clear();
+                        form.error = Some(e.to_string());
+                    }
                     Screen::SignIn(form) => {
                         form.password.clear();
                         form.focus = 1;
@@ -397,7 +417,19 @@ fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     }
     match key.code {
         KeyCode::Esc => app.quit = true,
-        KeyCode::Tab | KeyCode::Down | KeyCode::BackTab | KeyCode::Up => form.focus = 1 - form.focus,
+        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % form.fields(),
+        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + form.fields() - 1) % form.fields(),
+        KeyCode::Enter if form.focus == 2 => {
+            let (Some(token), code) = (form.challenge.clone(), form.code.text().trim().to_string()) else {
+                return vec![];
+            };
+            if code.is_empty() {
+                form.error = Some("Type the code".into());
+                return vec![];
+            }
+            form.error = None;
+            return launch(app, Cmd::SignInCode(token, code));
+        }
         KeyCode::Enter => {
             if form.email.text().trim().is_empty() {
                 form.error = Some("Type your email".into());
@@ -416,12 +448,15 @@ fn on_sign_in_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
         }
         _ => {
-            let field = if form.focus == 0 {
-                &mut form.email
-            } else {
-                &mut form.password
+            // A changed email or password is a new sign-in: the code asked for goes.
+            if form.focus < 2 && form.challenge.is_some() {
+                form.challenge = None;
+            }
+            let _ = match form.focus {
+                0 => form.email.handle_key(key),
+                1 => form.password.handle_key(key),
+                _ => form.code.handle_key(key),
             };
-            field.handle_key(key);
         }
     }
     vec![]

@@ -23,6 +23,11 @@ fn describe(kind: ActivityKind) -> &'static str {
         ActivityKind::AccountEnabled => "account enabled by the administrator",
         ActivityKind::TokenCreated => "personal access token made",
         ActivityKind::TokenRevoked => "personal access token revoked",
+        ActivityKind::TwoFactorSetUp => "two-factor sign-in set up",
+        ActivityKind::TwoFactorEnabled => "two-factor sign-in turned on",
+        ActivityKind::TwoFactorDisabled => "two-factor sign-in turned off",
+        ActivityKind::RecoveryCodeUsed => "recovery code used",
+        ActivityKind::TwoFactorFailed => "wrong two-factor code",
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use serde::Serialize;
 use todo_api::{SignInRequest, SignUpRequest, User};
-use todo_client::{Session, TokenSource};
+use todo_client::{Session, SignIn, TokenSource};
 
 use crate::args::AuthCommand;
 use crate::exit::CliError;
@@ -32,17 +32,24 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
         AuthCommand::Signin {
             email,
             password_stdin,
+            code,
         } => {
             let password = read_password(password_stdin, false)?;
-            let user = session
-                .sign_in(&SignInRequest {
-                    email,
-                    password: password.into(),
-                })
-                .await?;
+            let request = SignInRequest {
+                email,
+                password: password.into(),
+            };
+            let user = match session.sign_in(&request).await? {
+                SignIn::Done(user) => user,
+                SignIn::NeedsCode(challenge) => {
+                    let code = super::two_factor::code_for_sign_in(code, password_stdin)?;
+                    session.sign_in_with_code(&challenge.mfa_token, code).await?
+                }
+            };
             signed_in(session, &user, "Signed in", out);
             Ok(())
         }
+        AuthCommand::TwoFactor(command) => super::two_factor::run(command, session, out).await,
         AuthCommand::Signout { all } => {
             session.sign_out(all).await?;
             let scope = if all { "every session" } else { "this session" };
@@ -148,7 +155,7 @@ fn signed_in(session: &Session, user: &User, verb: &str, out: Output) {
 }
 
 /// The password from stdin's first line, or a no-echo prompt on the terminal.
-fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
+pub(super) fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()

@@ -5,6 +5,7 @@ mod auth;
 mod changes;
 mod personal_tokens;
 mod tasks;
+mod two_factor;
 
 use clap::CommandFactory;
 use todo_client::Session;

@@ -101,7 +101,7 @@ impl AuthService {
     /// Checks the account's password before a change that needs it: a wrong one is
     /// `WrongPassword` and counts toward the account's failure limit, as a failed
     /// sign-in does. Returns the account with its hash as checked.
-    async fn check_password(
+    pub(super) async fn check_password(
         &self,
         claims: &Claims,
         origin: &RequestOrigin,

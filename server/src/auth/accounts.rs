@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use todo_api::{ActivityKind, Secret, TokenResponse, User};
+use todo_api::{ActivityKind, Secret, SignInAnswer, TokenResponse, User};
 use uuid::Uuid;
 
 use super::AuthError;
@@ -271,7 +271,7 @@ impl AuthService {
         origin: &RequestOrigin,
         email: &str,
         password: Secret,
-    ) -> Result<TokenResponse, AuthError> {
+    ) -> Result<SignInAnswer, AuthError> {
         self.limits
             .sign_ins
             .hit(&origin.client.key())
@@ -306,12 +306,32 @@ impl AuthService {
             return Err(AuthError::InvalidCredentials);
         }
         drop(attempt);
+        if self.wants_second_factor(user.id).await? {
+            if record.is_some_and(|r| r.disabled_at.is_some()) {
+                return Err(self.refuse_disabled(&user, origin).await);
+            }
+            return Ok(SignInAnswer::MfaRequired(self.challenge(&user).await?));
+        }
+        self.finish_sign_in(user, origin).await.map(SignInAnswer::Tokens)
+    }
+
+    async fn refuse_disabled(&self, user: &User, origin: &RequestOrigin) -> AuthError {
+        self.activity
+            .record(user.id, ActivityKind::SignInRefused, origin, None)
+            .await;
+        AuthError::AccountDisabled
+    }
+
+    /// Starts the session of a sign-in whose every factor checked out (refused when the
+    /// account is disabled, even if that happened a moment ago).
+    pub(super) async fn finish_sign_in(
+        &self,
+        user: User,
+        origin: &RequestOrigin,
+    ) -> Result<TokenResponse, AuthError> {
         let (refresh_token, session_id, started) = self.start_session(user.id, None, origin).await?;
         if started != SessionStart::Started {
-            self.activity
-                .record(user.id, ActivityKind::SignInRefused, origin, None)
-                .await;
-            return Err(AuthError::AccountDisabled);
+            return Err(self.refuse_disabled(&user, origin).await);
         }
         self.activity
             .record(user.id, ActivityKind::SignIn, origin, Some(session_id))

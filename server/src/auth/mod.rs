@@ -14,6 +14,7 @@ pub mod reset_tokens;
 pub mod sessions;
 pub mod token_cache;
 pub mod tokens;
+mod two_factor;
 
 use std::time::Duration;
 
@@ -46,6 +47,14 @@ pub enum AuthError {
     AccountGone,
     #[error("no such active session of yours")]
     SessionNotFound,
+    #[error("the code is wrong or was used already")]
+    InvalidCode,
+    #[error("the sign-in expired or was finished already; sign in again")]
+    InvalidMfaToken,
+    #[error("{0}")]
+    TwoFactorState(&'static str),
+    #[error("cannot make the TOTP secret: {0}")]
+    TwoFactorSecret(String),
     #[error("no such personal access token of yours")]
     TokenNotFound,
     #[error("the current password is wrong")]

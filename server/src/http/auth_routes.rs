@@ -7,7 +7,8 @@ use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    RefreshRequest, Secret, SessionInfo, SignInRequest, SignOutRequest, SignUpRequest, TokenResponse,
+    MfaSignIn, RefreshRequest, Secret, SessionInfo, SignInAnswer, SignInRequest, SignOutRequest,
+    SignUpRequest, TokenResponse,
 };
 
 use super::ApiTag;
@@ -37,6 +38,14 @@ pub enum SignedIn {
     /// Signed in: a new token pair.
     #[oai(status = 200)]
     Ok(SerdeJson<TokenResponse>, #[oai(header = "Cache-Control")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum SignInAnswered {
+    /// The right email and password: a new token pair, or, when two-factor sign-in is
+    /// on, `mfa_required` with a token for `POST /api/auth/sign-in/2fa`.
+    #[oai(status = 200)]
+    Ok(SerdeJson<SignInAnswer>, #[oai(header = "Cache-Control")] String),
 }
 
 #[derive(ApiResponse)]
@@ -86,11 +95,31 @@ impl AuthApi {
         &self,
         req: &Request,
         body: Json<Strict<SignInRequest>>,
-    ) -> Result<SignedIn, ProblemResponse> {
+    ) -> Result<SignInAnswered, ProblemResponse> {
         let SignInRequest { email, password } = body.0.0;
-        let tokens = self
+        let answer = self
             .auth
             .sign_in(&self.proxies.origin_of(req), &email, password)
+            .await?;
+        Ok(SignInAnswered::Ok(SerdeJson::new(&answer)?, NO_STORE.into()))
+    }
+
+    /// Finish a sign-in with a second factor
+    ///
+    /// The `mfa_token` from the sign-in and a TOTP code (or a recovery code) give the
+    /// usual token pair. A wrong code is 403 `invalid_code` and counts toward the
+    /// account's failure limit; the mfa token is spent by the first right code and
+    /// lives 5 minutes (then 401 `invalid_mfa_token`).
+    #[oai(path = "/api/auth/sign-in/2fa", method = "post")]
+    async fn sign_in_second_step(
+        &self,
+        req: &Request,
+        body: Json<Strict<MfaSignIn>>,
+    ) -> Result<SignedIn, ProblemResponse> {
+        let MfaSignIn { mfa_token, code } = body.0.0;
+        let tokens = self
+            .auth
+            .sign_in_second_step(&self.proxies.origin_of(req), mfa_token, code)
             .await?;
         Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }

@@ -23,6 +23,7 @@ pub mod problem;
 mod strict;
 mod task_routes;
 mod token_routes;
+mod two_factor_routes;
 
 use std::sync::Arc;
 
@@ -64,6 +65,10 @@ pub fn app(
                 proxies: proxies.clone(),
             },
             token_routes::TokenApi {
+                auth: auth.clone(),
+                proxies: proxies.clone(),
+            },
+            two_factor_routes::TwoFactorApi {
                 auth: auth.clone(),
                 proxies,
             },

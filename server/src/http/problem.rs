@@ -247,6 +247,30 @@ impl From<AuthError> for ProblemResponse {
                 detail,
                 None,
             )),
+            AuthError::InvalidCode => ProblemResponse::Forbidden(
+                problem(
+                    StatusCode::FORBIDDEN,
+                    ProblemCode::InvalidCode,
+                    detail,
+                    Some("code".into()),
+                ),
+                None,
+            ),
+            AuthError::InvalidMfaToken => ProblemResponse::Unauthorized(
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    ProblemCode::InvalidMfaToken,
+                    detail,
+                    Some("mfa_token".into()),
+                ),
+                r#"Bearer realm="todo""#.into(),
+            ),
+            AuthError::TwoFactorState(_) => ProblemResponse::Conflict(problem(
+                StatusCode::CONFLICT,
+                ProblemCode::TwoFactorState,
+                detail,
+                None,
+            )),
             AuthError::TokenNotFound => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::TokenNotFound,
@@ -300,7 +324,8 @@ impl From<AuthError> for ProblemResponse {
             | AuthError::PasswordWorkers(_)
             | AuthError::StartPasswordWorkers(_)
             | AuthError::Keys(_)
-            | AuthError::NotConfirmed(_) => Self::internal(&e),
+            | AuthError::NotConfirmed(_)
+            | AuthError::TwoFactorSecret(_) => Self::internal(&e),
         }
     }
 }

@@ -44,7 +44,8 @@ pub trait AccountStorage: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<ActivityEntry>>;
     /// Deletes at most `batch` activity entries from before `activity_before` and at most
-    /// `batch` reset tokens that expired before `resets_before`; returns how many.
+    /// `batch` reset tokens and mfa challenges that expired before `resets_before`;
+    /// returns how many.
     async fn delete_old_account_records(
         &self,
         activity_before: OffsetDateTime,

@@ -11,6 +11,7 @@ mod personal_tokens;
 pub mod postgres;
 mod records;
 pub mod sqlite;
+mod two_factor;
 
 use std::sync::Arc;
 
@@ -27,10 +28,11 @@ pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
 pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage};
 pub use records::*;
+pub use two_factor::{TotpRecord, TwoFactorStorage};
 
 /// The storage interface. Times are microseconds where they are `i64`.
 #[async_trait]
-pub trait Storage: AccountStorage + PersonalTokenStorage {
+pub trait Storage: AccountStorage + PersonalTokenStorage + TwoFactorStorage {
     // Users.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;

@@ -42,6 +42,15 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         None,
         theme,
     ));
+    if form.challenge.is_some() {
+        lines.extend(field_lines(
+            "Code",
+            form.code.text().to_string(),
+            form.focus == 2,
+            None,
+            theme,
+        ));
+    }
     lines.push(Line::from(""));
     if let Some(error) = &form.error {
         lines.push(Line::styled(format!("  {error}"), theme.error()));
@@ -63,10 +72,10 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
         box_area,
     );
-    let (row, field) = if form.focus == 0 {
-        (2, &form.email)
-    } else {
-        (3, &*form.password)
+    let (row, field) = match form.focus {
+        0 => (2, &form.email),
+        1 => (3, &*form.password),
+        _ => (4, &form.code),
     };
     place_cursor(frame, inner, row, field);
 }

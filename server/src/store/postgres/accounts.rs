@@ -106,7 +106,14 @@ impl AccountStorage for PgStore {
                     &[&to_micros(resets_before), &batch],
                 )
                 .await?;
-            Ok((activity + resets) as usize)
+            let challenges = client
+                .execute(
+                    "DELETE FROM mfa_challenges WHERE token_hash IN
+                       (SELECT token_hash FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)",
+                    &[&to_micros(resets_before), &batch],
+                )
+                .await?;
+            Ok((activity + resets + challenges) as usize)
         })
         .await
     }

@@ -138,6 +138,28 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX personal_tokens_by_user ON personal_tokens(user_id);
      CREATE INDEX personal_tokens_revoked ON personal_tokens(revoked_at) WHERE revoked_at IS NOT NULL;",
+    // 7: TOTP two-factor sign-in: the secret (on once `enabled_at` is set; `last_step`
+    //    refuses a code's replay), hashed recovery codes, and pending second steps.
+    "CREATE TABLE totp_secrets (
+        user_id     uuid PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret      bytea NOT NULL,
+        enabled_at  bigint,
+        last_step   bigint NOT NULL DEFAULT -1
+     );
+     CREATE TABLE recovery_codes (
+        user_id    uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash  bytea NOT NULL,
+        used_at    bigint,
+        PRIMARY KEY (user_id, code_hash)
+     );
+     CREATE TABLE mfa_challenges (
+        token_hash  bytea PRIMARY KEY,
+        user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at  bigint NOT NULL,
+        used_at     bigint
+     );
+     CREATE INDEX mfa_challenges_by_user ON mfa_challenges(user_id);
+     CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges(expires_at);",
 ];
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {

@@ -14,6 +14,7 @@ mod rows;
 mod storage;
 mod tasks;
 mod tls;
+mod two_factor;
 
 use std::str::FromStr;
 use std::sync::Arc;

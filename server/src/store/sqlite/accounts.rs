@@ -164,7 +164,12 @@ impl AccountStorage for Db {
                    (SELECT token_hash FROM password_resets WHERE expires_at < ?1 LIMIT ?2)",
                 params![to_micros(resets_before), batch],
             )?;
-            Ok(activity + resets)
+            let challenges = tx.execute(
+                "DELETE FROM mfa_challenges WHERE token_hash IN
+                   (SELECT token_hash FROM mfa_challenges WHERE expires_at < ?1 LIMIT ?2)",
+                params![to_micros(resets_before), batch],
+            )?;
+            Ok(activity + resets + challenges)
         })
         .await
     }

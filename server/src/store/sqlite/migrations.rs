@@ -134,6 +134,28 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX personal_tokens_by_user ON personal_tokens(user_id);
      CREATE INDEX personal_tokens_revoked ON personal_tokens(revoked_at) WHERE revoked_at IS NOT NULL;",
+    // 10: TOTP two-factor sign-in: the secret (on once `enabled_at` is set; `last_step`
+    //     refuses a code's replay), hashed recovery codes, and pending second steps.
+    "CREATE TABLE totp_secrets (
+        user_id     TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret      BLOB NOT NULL,
+        enabled_at  INTEGER,
+        last_step   INTEGER NOT NULL DEFAULT -1
+     ) WITHOUT ROWID;
+     CREATE TABLE recovery_codes (
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash  BLOB NOT NULL,
+        used_at    INTEGER,
+        PRIMARY KEY (user_id, code_hash)
+     ) WITHOUT ROWID;
+     CREATE TABLE mfa_challenges (
+        token_hash  BLOB PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+     ) WITHOUT ROWID;
+     CREATE INDEX mfa_challenges_by_user ON mfa_challenges(user_id);
+     CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges(expires_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -11,6 +11,7 @@ mod personal_tokens;
 mod sessions;
 mod storage;
 mod tasks;
+mod two_factor;
 mod users;
 mod writer;
 

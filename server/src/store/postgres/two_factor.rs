@@ -1,0 +1,180 @@
+//! TOTP secrets, recovery codes and mfa challenges on PostgreSQL.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::store::{StoreResult, TotpRecord, TwoFactorStorage, to_micros};
+
+impl PgStore {
+    /// Runs one statement; whether it changed exactly one row.
+    async fn changed_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<bool> {
+        self.observe(async {
+            let client = self.client().await?;
+            Ok(client.execute(sql, params).await? == 1)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TwoFactorStorage for PgStore {
+    async fn begin_totp(
+        &self,
+        user_id: Uuid,
+        secret: Vec<u8>,
+        recovery_hashes: Vec<Vec<u8>>,
+    ) -> StoreResult<bool> {
+        self.observe(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            // The user's row lock orders two setups (or a setup and an enable) at once.
+            tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+                .await?;
+            let enabled = tx
+                .query_opt(
+                    "SELECT enabled_at IS NOT NULL FROM totp_secrets WHERE user_id = $1",
+                    &[&user_id],
+                )
+                .await?;
+            if let Some(row) = enabled
+                && row.try_get::<_, bool>(0)?
+            {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO totp_secrets (user_id, secret, enabled_at, last_step) VALUES ($1, $2, NULL, -1)
+                 ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, enabled_at = NULL, last_step = -1",
+                &[&user_id, &secret],
+            )
+            .await?;
+            tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user_id])
+                .await?;
+            for code in &recovery_hashes {
+                tx.execute(
+                    "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+                    &[&user_id, code],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>> {
+        self.observe(async {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT secret, enabled_at IS NOT NULL, last_step FROM totp_secrets WHERE user_id = $1",
+                    &[&user_id],
+                )
+                .await?;
+            row.map(|r| {
+                Ok(TotpRecord {
+                    secret: r.try_get(0)?,
+                    enabled: r.try_get(1)?,
+                    last_step: r.try_get(2)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        self.changed_one(
+            "UPDATE totp_secrets SET enabled_at = $3, last_step = $2 WHERE user_id = $1 AND enabled_at IS NULL",
+            &[&user_id, &step, &to_micros(now)],
+        )
+        .await
+    }
+
+    async fn disable_totp(&self, user_id: Uuid) -> StoreResult<bool> {
+        self.observe(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let n = tx
+                .execute(
+                    "DELETE FROM totp_secrets WHERE user_id = $1 AND enabled_at IS NOT NULL",
+                    &[&user_id],
+                )
+                .await?;
+            if n == 1 {
+                tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user_id])
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn use_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
+        self.changed_one(
+            "UPDATE totp_secrets SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2",
+            &[&user_id, &step],
+        )
+        .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: Uuid,
+        code_hash: Vec<u8>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.changed_one(
+            "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            &[&user_id, &code_hash, &to_micros(now)],
+        )
+        .await
+    }
+
+    async fn add_mfa_challenge(
+        &self,
+        token_hash: Vec<u8>,
+        user_id: Uuid,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.changed_one(
+            "INSERT INTO mfa_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &user_id, &to_micros(expires_at)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn mfa_challenge_user(
+        &self,
+        token_hash: Vec<u8>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Uuid>> {
+        self.observe(async {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT user_id FROM mfa_challenges WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                    &[&token_hash, &to_micros(now)],
+                )
+                .await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        })
+        .await
+    }
+
+    async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
+        self.changed_one(
+            "UPDATE mfa_challenges SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            &[&token_hash, &to_micros(now)],
+        )
+        .await
+    }
+}

@@ -1,0 +1,53 @@
+//! The storage interface for TOTP two-factor sign-in: a fourth trait beside
+//! [`Storage`](super::Storage). Each "use" is one conditional write, so of two requests
+//! racing with one code, one wins.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreResult;
+
+/// A user's TOTP secret, on or only set up, and the last time step a code was taken for.
+pub struct TotpRecord {
+    pub secret: Vec<u8>,
+    pub enabled: bool,
+    pub last_step: i64,
+}
+
+#[async_trait]
+pub trait TwoFactorStorage: Send + Sync + 'static {
+    /// Stores a new secret (not yet on) and recovery codes in place of any earlier
+    /// setup; `false` (nothing written) when two-factor sign-in is on already.
+    async fn begin_totp(
+        &self,
+        user_id: Uuid,
+        secret: Vec<u8>,
+        recovery_hashes: Vec<Vec<u8>>,
+    ) -> StoreResult<bool>;
+    async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>>;
+    /// Turns a set-up secret on, taking `step`; `false` when there is none or it is on.
+    async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Removes the secret and the recovery codes; `false` when it was not on.
+    async fn disable_totp(&self, user_id: Uuid) -> StoreResult<bool>;
+    /// Takes time step `step` if it is later than the last one taken (no replay).
+    async fn use_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Uses an unused recovery code of the user.
+    async fn use_recovery_code(
+        &self,
+        user_id: Uuid,
+        code_hash: Vec<u8>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    async fn add_mfa_challenge(
+        &self,
+        token_hash: Vec<u8>,
+        user_id: Uuid,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The user of an unused, unexpired mfa token.
+    async fn mfa_challenge_user(&self, token_hash: Vec<u8>, now: OffsetDateTime)
+    -> StoreResult<Option<Uuid>>;
+    /// Uses the mfa token (once); `false` when it was used or expired meanwhile.
+    async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool>;
+}
