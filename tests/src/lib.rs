@@ -4,6 +4,7 @@
 pub mod api;
 pub mod postgres;
 pub mod sse;
+pub mod totp;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -20,4 +20,5 @@ mod server_auth;
 mod server_tasks;
 mod slow_clients;
 mod tui;
+mod two_factor;
 mod wire_safety;

@@ -326,3 +326,68 @@ async fn changes_from_the_cli_show_in_the_open_tui_without_a_reload() {
         .await;
     assert!(back, "u undid the CLI's delete: {}", tui.screen(100, 24));
 }
+
+/// With two-factor sign-in on, the sign-in screen asks for the code after the password;
+/// a wrong code keeps the email and password (only the code is typed again), and the
+/// right one opens the tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_with_two_factor_asks_for_the_code_and_keeps_the_password() {
+    let server = TestServer::start(&[]);
+    let ann = tokio::task::block_in_place(|| todo_e2e::sign_up(&server, "tui-totp"));
+    let secret = tokio::task::block_in_place(|| {
+        let setup: Value = http()
+            .post(server.url("/api/auth/2fa/setup"))
+            .bearer_auth(&ann.access_token)
+            .send()
+            .expect("setup")
+            .json()
+            .expect("json");
+        let secret = setup["secret"].as_str().expect("secret").to_string();
+        let on = http()
+            .post(server.url("/api/auth/2fa/enable"))
+            .bearer_auth(&ann.access_token)
+            .json(&serde_json::json!({"code": todo_e2e::totp::code(&secret, 0)}))
+            .send()
+            .expect("enable");
+        assert_eq!(on.status().as_u16(), 204);
+        secret
+    });
+    let config = tempfile::tempdir().expect("config dir");
+    let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
+        .await
+        .expect("session");
+    let mut tui = Driver::start(
+        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        session,
+    );
+    settle(&mut tui).await;
+    tui.type_text(&ann.email);
+    tui.key(KeyCode::Tab);
+    tui.type_text(&ann.password);
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    let screen = tui.screen(80, 24);
+    assert!(
+        screen.contains("Code") && screen.contains("authenticator"),
+        "{screen}"
+    );
+
+    tui.type_text("000000");
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    let Screen::SignIn(form) = &tui.app.screen else {
+        panic!("still signing in: {}", tui.screen(80, 24));
+    };
+    assert_eq!(form.password.text(), ann.password, "the password is kept");
+    assert_eq!(form.code.text(), "", "only the code is typed again");
+    assert!(
+        tui.screen(80, 24).contains("code is wrong"),
+        "{}",
+        tui.screen(80, 24)
+    );
+
+    tui.type_text(&todo_e2e::totp::code(&secret, 1));
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    assert_eq!(tui.app.screen, Screen::Tasks, "{}", tui.screen(80, 24));
+}
