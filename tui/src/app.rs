@@ -22,6 +22,9 @@ pub enum Msg {
     SignedIn(Result<User, ClientError>),
     /// The password was right and the account asks for a code: its mfa token.
     CodeNeeded(todo_api::Secret),
+    SessionsLoaded(Result<Vec<todo_api::SessionSummary>, ClientError>),
+    SessionEnded(uuid::Uuid, Result<(), ClientError>),
+    PasswordChanged(Result<(), ClientError>),
     SignedUp(Result<User, ClientError>),
     TasksLoaded(Result<TaskPage, ClientError>),
     TaskSaved(Result<Task, ClientError>),
@@ -51,6 +54,10 @@ pub enum Cmd {
     DeleteTask(i64, Option<i64>),
     SignOut,
     Undo,
+    LoadSessions,
+    EndSession(uuid::Uuid),
+    /// The current password and the new one.
+    ChangePassword(todo_api::Secret, todo_api::Secret),
     /// Follow the change stream (generation `.0`) for as long as the app runs; its news
     /// come back as [`Msg::Stream`]. Not counted as busy: it never ends by itself.
     WatchChanges(u64),
@@ -255,8 +262,14 @@ impl TaskForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    ConfirmDelete { id: i64, title: String, version: i64 },
+    ConfirmDelete {
+        id: i64,
+        title: String,
+        version: i64,
+    },
     ConfirmSignOut,
+    /// Where you are signed in, and a password change.
+    Account(crate::account::AccountPanel),
     Form(TaskForm),
     Search(TextField),
     Tag(TextField),

@@ -42,6 +42,13 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
         Cmd::DeleteTask(id, version) => Msg::TaskDeleted(id, session.delete_task(id, version).await),
         Cmd::SignOut => Msg::SignedOut(session.sign_out(false).await),
         Cmd::Undo => Msg::Undone(session.undo().await),
+        Cmd::LoadSessions => Msg::SessionsLoaded(session.sessions().await),
+        Cmd::EndSession(id) => Msg::SessionEnded(id, session.end_session(id).await),
+        Cmd::ChangePassword(current, new) => Msg::PasswordChanged(
+            session
+                .change_password(current.expose().to_string(), new.expose().to_string())
+                .await,
+        ),
         Cmd::WatchChanges(_) => Msg::Stream(
             0,
             StreamNews::Reconnecting("internal: not a one-shot command".into()),

@@ -1,6 +1,7 @@
 //! `todo-tui`: state (`app`), a pure `update`, drawing (`view`), and network effects
 //! run on tokio tasks (`effects`), in the style of ratatui's own templates.
 
+pub mod account;
 pub mod app;
 pub mod driver;
 pub mod effects;

@@ -172,8 +172,65 @@ fn task_error(app: &mut App, e: ClientError) {
     }
 }
 
+/// The account panel, if it is open.
+fn account_panel(app: &mut App) -> Option<&mut crate::account::AccountPanel> {
+    match app.popup.as_mut() {
+        Some(Popup::Account(panel)) => Some(panel),
+        _ => None,
+    }
+}
+
+/// The answers to the account panel's requests.
+fn on_account_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::SessionsLoaded(Err(e)) | Msg::SessionEnded(_, Err(e)) | Msg::PasswordChanged(Err(e))
+            if e.needs_sign_in() && e.field().is_none() =>
+        {
+            to_sign_in(app, "Your session has ended; sign in again.");
+        }
+        Msg::SessionsLoaded(result) => {
+            if let Some(panel) = account_panel(app) {
+                match result {
+                    Ok(sessions) => panel.loaded(sessions),
+                    Err(e) => panel.note = Some((e.to_string(), true)),
+                }
+            }
+        }
+        Msg::SessionEnded(id, Ok(())) => {
+            let current = account_panel(app)
+                .and_then(|p| p.sessions.as_ref())
+                .is_some_and(|list| list.iter().any(|s| s.id == id && s.current));
+            if current {
+                to_sign_in(app, "You ended this session; sign in again.");
+                return vec![];
+            }
+            if let Some(panel) = account_panel(app) {
+                panel.note = Some(("Session ended; its tokens are refused from now on.".into(), false));
+            }
+            return launch(app, Cmd::LoadSessions);
+        }
+        Msg::SessionEnded(_, Err(e)) => {
+            if let Some(panel) = account_panel(app) {
+                panel.note = Some((e.to_string(), true));
+            }
+        }
+        Msg::PasswordChanged(result) => {
+            if let Some(panel) = account_panel(app) {
+                let field = result.as_ref().err().and_then(|e| e.field().map(str::to_string));
+                panel.password_changed(result.map_err(|e| e.to_string()), field.as_deref());
+            }
+            return launch(app, Cmd::LoadSessions);
+        }
+        _ => {}
+    }
+    vec![]
+}
+
 fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
+        Msg::SessionsLoaded(_) | Msg::SessionEnded(..) | Msg::PasswordChanged(_) => {
+            on_account_reply(app, msg)
+        }
         Msg::SessionChecked(Ok(Some(user))) => signed_in(app, user),
         Msg::SessionChecked(Ok(None)) => {
             app.screen = Screen::SignIn(SignInForm::default());
@@ -616,6 +673,10 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::Char('u') => return launch(app, Cmd::Undo),
         KeyCode::Char('?') => app.popup = Some(Popup::Help),
         KeyCode::Char('S') => app.popup = Some(Popup::ConfirmSignOut),
+        KeyCode::Char('A') => {
+            app.popup = Some(Popup::Account(crate::account::AccountPanel::default()));
+            return launch(app, Cmd::LoadSessions);
+        }
         KeyCode::Esc if !app.list.search.is_empty() || app.list.tag.is_some() => {
             app.list.search.clear();
             app.list.tag = None;
@@ -632,6 +693,11 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     };
     match popup {
         Popup::Help => app.popup = None,
+        Popup::Account(panel) => match panel.on_key(key) {
+            crate::account::PanelAction::None => {}
+            crate::account::PanelAction::Close => app.popup = None,
+            crate::account::PanelAction::Run(cmd) => return launch(app, cmd),
+        },
         Popup::ConfirmDelete { id, version, .. } => {
             let (id, version) = (*id, *version);
             app.popup = None;

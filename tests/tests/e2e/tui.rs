@@ -391,3 +391,103 @@ async fn a_sign_in_with_two_factor_asks_for_the_code_and_keeps_the_password() {
     settle(&mut tui).await;
     assert_eq!(tui.app.screen, Screen::Tasks, "{}", tui.screen(80, 24));
 }
+
+/// The account panel (`A`): lists the sessions with this one marked, ends another one
+/// after asking (its token is refused at once), and changes the password (a wrong
+/// current one keeps the new one typed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_panel_ends_a_session_and_changes_the_password() {
+    let server = TestServer::start(&[]);
+    let config = tempfile::tempdir().expect("config dir");
+    let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
+        .await
+        .expect("session");
+    let email = todo_e2e::unique_email("tui-account");
+    let password = todo_e2e::strong_password();
+    session
+        .sign_up(&todo_api::SignUpRequest {
+            email: email.clone(),
+            password: password.clone().into(),
+            name: None,
+        })
+        .await
+        .expect("sign-up");
+    let other: Value = tokio::task::block_in_place(|| {
+        todo_e2e::api::sign_in(&server, &email, &password)
+            .json()
+            .expect("tokens")
+    });
+    let other_token = other["access_token"].as_str().expect("token").to_string();
+    let mut tui = Driver::start(
+        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        session,
+    );
+    settle(&mut tui).await;
+    tui.key(KeyCode::Char('A'));
+    settle(&mut tui).await;
+    let screen = tui.screen(100, 30);
+    assert!(
+        screen.contains("(this one)") && screen.contains("Account"),
+        "{screen}"
+    );
+    let Some(Popup::Account(panel)) = &tui.app.popup else {
+        panic!("the panel is open: {screen}");
+    };
+    let sessions = panel.sessions.clone().expect("loaded");
+    assert_eq!(sessions.len(), 2);
+    let other_index = sessions
+        .iter()
+        .position(|s| !s.current)
+        .expect("the other session");
+    for _ in 0..other_index {
+        tui.key(KeyCode::Down);
+    }
+    tui.key(KeyCode::Char('x'));
+    assert!(tui.screen(100, 30).contains("End session"), "asks first");
+    tui.key(KeyCode::Char('y'));
+    settle(&mut tui).await;
+    let status = tokio::task::block_in_place(|| todo_e2e::api::session_status(&server, &other_token));
+    assert_eq!(status, 401, "the other session ended at once");
+    assert!(
+        tui.screen(100, 30).contains("Session ended"),
+        "{}",
+        tui.screen(100, 30)
+    );
+
+    tui.key(KeyCode::Char('p'));
+    tui.type_text("not my password");
+    tui.key(KeyCode::Enter);
+    let new_password = todo_e2e::strong_password();
+    tui.type_text(&new_password);
+    tui.key(KeyCode::Enter);
+    tui.type_text(&new_password);
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    let Some(Popup::Account(panel)) = &tui.app.popup else {
+        panic!("still open");
+    };
+    let form = match &panel.mode {
+        todo_tui::account::AccountMode::Password(form) => form.clone(),
+        other => panic!("the form stays open: {other:?}"),
+    };
+    assert_eq!(form.current.text(), "", "the wrong current password is cleared");
+    assert_eq!(form.new.text(), new_password, "the new one is kept");
+    assert!(
+        tui.screen(100, 30).contains("password is wrong"),
+        "{}",
+        tui.screen(100, 30)
+    );
+    tui.type_text(&password);
+    tui.key(KeyCode::Enter);
+    tui.key(KeyCode::Enter);
+    tui.key(KeyCode::Enter);
+    settle(&mut tui).await;
+    assert!(
+        tui.screen(100, 30).contains("Password changed"),
+        "{}",
+        tui.screen(100, 30)
+    );
+    let signed_in =
+        tokio::task::block_in_place(|| todo_e2e::api::sign_in(&server, &email, &new_password).status());
+    assert_eq!(signed_in.as_u16(), 200);
+}

@@ -1,5 +1,6 @@
 //! Drawing only: every function here reads the [`App`] and draws; none changes it.
 
+mod account;
 mod auth;
 mod popups;
 mod tasks;

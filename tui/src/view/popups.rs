@@ -23,10 +23,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "filter by tag (empty clears)"),
     ("Esc", "clear search and tag"),
     ("u", "undo your latest change (from any client)"),
-    (
-        "r",
-        "reload from the server (changes elsewhere show by themselves)",
-    ),
+    ("r", "reload (changes elsewhere show by themselves)"),
+    ("A", "account: sessions, password change"),
     ("?", "this help"),
     ("S", "sign out (asks first)"),
     ("q / Ctrl-C", "quit"),
@@ -86,6 +84,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
             boxed(frame, centered(area, 60, 4), " Filter by tag ", lines);
         }
         Popup::Form(form) => task_form(frame, area, app, form, theme),
+        Popup::Account(panel) => super::account::panel(frame, area, app, panel, theme),
     }
 }
 

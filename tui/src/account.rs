@@ -1,0 +1,168 @@
+//! The account panel (`A` on the task screen): where you are signed in, ending one of
+//! those sessions (asks first), and changing the password.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use todo_api::SessionSummary;
+use uuid::Uuid;
+
+use crate::app::Cmd;
+use crate::text_field::PasswordField;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountPanel {
+    /// `None` until the list arrives.
+    pub sessions: Option<Vec<SessionSummary>>,
+    pub selected: usize,
+    pub mode: AccountMode,
+    /// The last outcome, good or bad, shown under the list.
+    pub note: Option<(String, bool)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AccountMode {
+    #[default]
+    List,
+    /// Asking before ending this session.
+    ConfirmEnd(Uuid),
+    Password(PasswordForm),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordForm {
+    pub current: PasswordField,
+    pub new: PasswordField,
+    pub confirm: PasswordField,
+    /// 0: current, 1: new, 2: confirmation.
+    pub focus: usize,
+}
+
+/// What a key asks of the app beyond the panel.
+pub enum PanelAction {
+    None,
+    Close,
+    Run(Cmd),
+}
+
+impl AccountPanel {
+    pub fn selected_session(&self) -> Option<&SessionSummary> {
+        self.sessions.as_ref()?.get(self.selected)
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> PanelAction {
+        match &mut self.mode {
+            AccountMode::List => self.on_list_key(key),
+            AccountMode::ConfirmEnd(id) => {
+                let id = *id;
+                self.mode = AccountMode::List;
+                match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => PanelAction::Run(Cmd::EndSession(id)),
+                    _ => PanelAction::None,
+                }
+            }
+            AccountMode::Password(form) => match key.code {
+                KeyCode::Esc => {
+                    self.mode = AccountMode::List;
+                    PanelAction::None
+                }
+                KeyCode::Tab | KeyCode::Down => {
+                    form.focus = (form.focus + 1) % 3;
+                    PanelAction::None
+                }
+                KeyCode::BackTab | KeyCode::Up => {
+                    form.focus = (form.focus + 2) % 3;
+                    PanelAction::None
+                }
+                KeyCode::Enter if form.focus < 2 => {
+                    form.focus += 1;
+                    PanelAction::None
+                }
+                KeyCode::Enter => self.submit_password(),
+                _ => {
+                    let field = match form.focus {
+                        0 => &mut form.current,
+                        1 => &mut form.new,
+                        _ => &mut form.confirm,
+                    };
+                    let _ = field.handle_key(key);
+                    PanelAction::None
+                }
+            },
+        }
+    }
+
+    fn on_list_key(&mut self, key: KeyEvent) -> PanelAction {
+        let count = self.sessions.as_ref().map_or(0, Vec::len);
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('A') => return PanelAction::Close,
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char('x') | KeyCode::Char('d') | KeyCode::Delete => {
+                if let Some(session) = self.selected_session() {
+                    self.mode = AccountMode::ConfirmEnd(session.id);
+                }
+            }
+            KeyCode::Char('p') => {
+                self.note = None;
+                self.mode = AccountMode::Password(PasswordForm::default());
+            }
+            KeyCode::Char('r') => return PanelAction::Run(Cmd::LoadSessions),
+            _ => {}
+        }
+        PanelAction::None
+    }
+
+    fn submit_password(&mut self) -> PanelAction {
+        let AccountMode::Password(form) = &mut self.mode else {
+            return PanelAction::None;
+        };
+        let problem = if form.current.text().is_empty() {
+            Some((0, "Type your current password"))
+        } else if form.new.text().is_empty() {
+            Some((1, "Type the new password"))
+        } else if form.new.text() != form.confirm.text() {
+            Some((2, "The new passwords differ"))
+        } else {
+            None
+        };
+        if let Some((focus, text)) = problem {
+            form.focus = focus;
+            self.note = Some((text.into(), true));
+            return PanelAction::None;
+        }
+        self.note = None;
+        PanelAction::Run(Cmd::ChangePassword(form.current.secret(), form.new.secret()))
+    }
+
+    pub fn loaded(&mut self, sessions: Vec<SessionSummary>) {
+        self.selected = self.selected.min(sessions.len().saturating_sub(1));
+        self.sessions = Some(sessions);
+    }
+
+    /// The password change's outcome: done closes the form; a refusal keeps what was
+    /// typed except the field at fault.
+    pub fn password_changed(&mut self, outcome: Result<(), String>, field: Option<&str>) {
+        match outcome {
+            Ok(()) => {
+                self.mode = AccountMode::List;
+                self.note = Some((
+                    "Password changed; every other session is signed out.".into(),
+                    false,
+                ));
+            }
+            Err(text) => {
+                if let AccountMode::Password(form) = &mut self.mode {
+                    match field {
+                        Some("current_password") => {
+                            form.current.clear();
+                            form.focus = 0;
+                        }
+                        _ => form.focus = 1,
+                    }
+                }
+                self.note = Some((text, true));
+            }
+        }
+    }
+}
