@@ -56,6 +56,33 @@ fn tokens(c: &mut Criterion) {
     c.bench_function("token: verify cached (SHA-256 + lookup)", |b| {
         b.iter(|| cache.get(black_box(&token), &set, now).expect("hit"))
     });
+    // A personal access token after first use: checksum and hash (two SHA-256) and the
+    // in-memory lookup, as `authenticate_personal` does before the scope check.
+    use todo_server::auth::personal_tokens;
+    let (pat, hash) = personal_tokens::new_token();
+    let pats = personal_tokens::PersonalTokenCache::new(std::time::Duration::from_secs(900));
+    pats.insert(
+        hash,
+        todo_server::store::PersonalTokenRecord {
+            id: uuid::Uuid::new_v4(),
+            user_id: uuid::Uuid::new_v4(),
+            name: "bench".into(),
+            scopes: vec![todo_api::TokenScope::TasksRead],
+            created_at: time::OffsetDateTime::now_utc(),
+            expires_at: None,
+            last_used_at: None,
+            revoked: false,
+        },
+    );
+    c.bench_function(
+        "token: personal token cached (checksum + SHA-256 + lookup)",
+        |b| {
+            b.iter(|| {
+                let hash = personal_tokens::parse(black_box(&pat)).expect("well formed");
+                pats.get(&hash).expect("hit")
+            })
+        },
+    );
 }
 
 fn passwords(c: &mut Criterion) {

@@ -115,7 +115,7 @@ impl PersonalTokenCache {
     }
 
     /// The cached record, and whether `last_used_at` is due a write.
-    fn get(&self, hash: &[u8]) -> Option<(PersonalTokenRecord, bool)> {
+    pub fn get(&self, hash: &[u8]) -> Option<(PersonalTokenRecord, bool)> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get_mut(hash)?;
         if entry.fetched.elapsed() > self.ttl {
@@ -129,7 +129,7 @@ impl PersonalTokenCache {
         Some((entry.record.clone(), touch))
     }
 
-    fn insert(&self, hash: Vec<u8>, record: PersonalTokenRecord) {
+    pub fn insert(&self, hash: Vec<u8>, record: PersonalTokenRecord) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_MAX {
             entries.retain(|_, e| e.fetched.elapsed() <= self.ttl);
