@@ -11,6 +11,7 @@ mod patch;
 mod personal_tokens;
 mod problem;
 mod secret;
+pub mod tags;
 mod tasks;
 pub mod text;
 mod two_factor;

@@ -13,6 +13,8 @@ pub const PASSWORD_MAX: usize = 128;
 pub const NAME_MAX: usize = 100;
 pub const EMAIL_MAX: usize = 254;
 pub const SEARCH_MAX: usize = 200;
+/// Tags one list may filter on (all must match).
+pub const TAG_FILTERS_MAX: usize = 10;
 pub const LIST_LIMIT_DEFAULT: u32 = 100;
 pub const LIST_LIMIT_MAX: u32 = 500;
 /// Request bodies, in bytes.
@@ -21,8 +23,8 @@ pub const BODY_MAX_BYTES: usize = 64 * 1024;
 pub const DUE_AT_MIN: OffsetDateTime = time::macros::datetime!(0001-01-01 00:00:00 UTC);
 pub const DUE_AT_MAX: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
 
-/// Tags as the server keeps them: trimmed, empty ones dropped, each once, in the order
-/// first given. [`TAGS_MAX`] counts what this returns.
+/// Tags as the server keeps them: trimmed, empty ones dropped, each once (without regard
+/// to case: the first spelling stays), in the order first given. [`TAGS_MAX`] counts what this returns.
 pub fn unique_tags<I, S>(tags: I) -> Vec<String>
 where
     I: IntoIterator<Item = S>,
@@ -31,7 +33,7 @@ where
     let mut unique: Vec<String> = Vec::new();
     for tag in tags {
         let tag = tag.as_ref().trim();
-        if !tag.is_empty() && !unique.iter().any(|t| t == tag) {
+        if !tag.is_empty() && !unique.iter().any(|t| crate::tags::same_tag(t, tag)) {
             unique.push(tag.to_string());
         }
     }
@@ -71,5 +73,6 @@ mod tests {
     #[test]
     fn tags_are_trimmed_and_kept_once_in_order() {
         assert_eq!(unique_tags([" b", "a", "b ", "", "a"]), ["b", "a"]);
+        assert_eq!(unique_tags(["Work", "home", "WORK"]), ["Work", "home"]);
     }
 }

@@ -96,8 +96,11 @@ pub struct ListQuery {
     /// Words searched in title, description and tags.
     #[serde(default, rename = "q", skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
+    /// Tasks with every one of these tags (compared without regard to case). On the
+    /// wire, one `tag=` pair each: [`ListQuery::tag_pairs`] makes them, as a form
+    /// encoder cannot.
+    #[serde(default, skip_serializing)]
+    pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +112,13 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
+}
+
+impl ListQuery {
+    /// The `tag` query pairs, one per tag, to add to the encoded query.
+    pub fn tag_pairs(&self) -> Vec<(&'static str, &str)> {
+        self.tags.iter().map(|t| ("tag", t.as_str())).collect()
+    }
 }
 
 /// A task as the API returns it.

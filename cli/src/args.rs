@@ -344,8 +344,9 @@ pub struct ListArgs {
     /// Search title and description
     #[arg(long, short)]
     pub search: Option<String>,
-    #[arg(long, short)]
-    pub tag: Option<String>,
+    /// Only tasks with this tag (any case; #work works too); repeat for tasks with all of them
+    #[arg(long = "tag", short)]
+    pub tags: Vec<String>,
     /// low, medium or high (l, m, med, h; any case)
     #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,

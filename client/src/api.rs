@@ -172,7 +172,11 @@ impl ApiClient {
     ) -> Result<TaskPage, ClientError> {
         let path = format!("/api/{user}/tasks");
         let response = self
-            .send(self.request(Method::GET, &path, Some(token)).query(query))
+            .send(
+                self.request(Method::GET, &path, Some(token))
+                    .query(query)
+                    .query(&query.tag_pairs()),
+            )
             .await?;
         let total = response
             .headers()

@@ -153,7 +153,13 @@ impl PgCluster {
         }
         check(
             pg_command(bin, "initdb")
-                .args(["--auth=trust", "--username=todo", "--encoding=UTF8", "--no-sync"])
+                .args([
+                    "--auth=trust",
+                    "--username=todo",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ])
                 .arg("-D")
                 .arg(&data)
                 .output(),

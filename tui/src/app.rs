@@ -317,7 +317,7 @@ impl TaskList {
         ListQuery {
             status: Some(self.status),
             search: (!self.search.trim().is_empty()).then(|| self.search.trim().to_string()),
-            tag: self.tag.clone(),
+            tags: self.tag.iter().cloned().collect(),
             priority: None,
             sort: Some(self.sort),
             order: Some(self.order()),

@@ -227,12 +227,12 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
     type_text(&mut app, "home");
     let q = query(key(&mut app, KeyCode::Enter));
     assert_eq!(
-        (q.tag.as_deref(), q.search.as_deref()),
-        (Some("home"), Some("milk"))
+        (q.tags.as_slice(), q.search.as_deref()),
+        (&["home".to_string()][..], Some("milk"))
     );
 
     let q = query(key(&mut app, KeyCode::Esc));
-    assert_eq!((q.tag, q.search), (None, None), "Esc clears search and tag");
+    assert_eq!((q.tags, q.search), (vec![], None), "Esc clears search and tag");
 
     key(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "abandoned");

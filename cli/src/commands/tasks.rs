@@ -50,7 +50,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
             let query = ListQuery {
                 status: Some(status),
                 search: l.search,
-                tag: l.tag,
+                tags: l.tags,
                 priority: l.priority,
                 sort: Some(l.sort.unwrap_or(SortField::Urgency)),
                 order: l.order,

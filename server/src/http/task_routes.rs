@@ -73,7 +73,9 @@ impl TaskApi {
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         status: Query<Option<StatusFilter>>,
         q: Query<Option<String>>,
-        tag: Query<Option<String>>,
+        /// Repeat for several: tasks with every one (without regard to case; `#work`
+        /// finds `work`).
+        tag: Query<Vec<String>>,
         priority: Query<Option<Priority>>,
         sort: Query<Option<SortField>>,
         order: Query<Option<SortOrder>>,
@@ -84,7 +86,7 @@ impl TaskApi {
         let query = TaskQuery::parse(ListQuery {
             status: status.0,
             search: q.0,
-            tag: tag.0,
+            tags: tag.0,
             priority: priority.0,
             sort: sort.0,
             order: order.0,

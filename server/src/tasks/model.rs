@@ -194,12 +194,8 @@ fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, TaskError> {
 fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
     for tag in &raw {
         let tag = tag.trim();
-        let len = tag.chars().count();
-        if len == 0 || len > TAG_MAX {
-            return Err(invalid(
-                "tags",
-                format!("each tag must be 1 to {TAG_MAX} characters"),
-            ));
+        if let Some(problem) = todo_api::tags::tag_problem(tag) {
+            return Err(invalid("tags", problem));
         }
         check_line("tags", tag)?;
     }
@@ -218,7 +214,8 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
 pub struct TaskQuery {
     status: StatusFilter,
     search: Option<String>,
-    tag: Option<String>,
+    /// Compared in [`todo_api::tags::tag_key`] form.
+    tags: Vec<String>,
     priority: Option<Priority>,
     sort: SortField,
     order: SortOrder,
@@ -257,8 +254,9 @@ impl TaskQuery {
         self.search.as_deref()
     }
 
-    pub fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
+    /// Tasks must have every one of these (in [`todo_api::tags::tag_key`] form).
+    pub fn tags(&self) -> &[String] {
+        &self.tags
     }
 
     pub fn priority(&self) -> Option<Priority> {
@@ -295,15 +293,24 @@ impl TaskQuery {
                 format!("search is limited to {SEARCH_MAX} characters"),
             ));
         }
-        let tag = raw.tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-        if tag.as_ref().is_some_and(|t| t.chars().count() > TAG_MAX) {
+        let tags: Vec<String> = raw
+            .tags
+            .iter()
+            .map(|t| todo_api::tags::tag_key(t))
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags.iter().any(|t| t.chars().count() > TAG_MAX) {
             return Err(invalid("tag", format!("a tag has at most {TAG_MAX} characters")));
+        }
+        let max = todo_api::limits::TAG_FILTERS_MAX;
+        if tags.len() > max {
+            return Err(invalid("tag", format!("at most {max} tags to filter on")));
         }
         let sort = raw.sort.unwrap_or_default();
         Ok(TaskQuery {
             status: raw.status.unwrap_or_default(),
             search,
-            tag,
+            tags,
             priority: raw.priority,
             sort,
             order: raw.order.unwrap_or(sort.default_order()),

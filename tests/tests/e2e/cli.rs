@@ -719,6 +719,26 @@ fn plus_and_minus_tags_on_add_and_edit() {
     let bad = user.run(&["edit", &id, "oops"]);
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("+tag or -tag"), "{bad:?}");
+
+    // --tag repeats (all must match), in any case; a tag the server refuses says why.
+    user.run(&["add", "Call", "home", "+home"]).ok();
+    let listed: Value = serde_json::from_str(
+        &user
+            .run(&["list", "--tag", "HOME", "--tag", "urgent", "--json"])
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    let titles: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Buy milk"]);
+    let refused = user.run(&["add", "Bad", "--tag", "two words"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("may not hold spaces"), "{refused:?}");
 }
 
 /// `todo man` prints todo(1); with --dir it writes a page per command.

@@ -694,3 +694,57 @@ fn urgency_puts_overdue_then_soonest_then_priority() {
     reversed.reverse();
     assert_eq!(reversed, urgent);
 }
+
+/// The server defines a tag: no whitespace and no leading `#` (422 naming `tags`, with
+/// the fix); tags are one without regard to case (the first spelling is kept); a filter
+/// matches in any case, takes `#work` for `work`, and repeated `tag=` pairs all must
+/// match; beyond ASCII too.
+#[test]
+fn tags_follow_the_servers_rules_and_match_without_regard_to_case() {
+    let server = TestServer::start(&[]);
+    let ann = sign_up(&server, "tag-rules");
+    let base = format!("/api/{}/tasks", ann.id);
+    for (bad, hint) in [("#work", "\"work\""), ("two words", "\"two-words\"")] {
+        let refused = bearer(http().post(server.url(&base)), &ann.access_token)
+            .json(&json!({"title": "t", "tags": [bad]}))
+            .send()
+            .expect("create");
+        let body = assert_problem(refused, 422, ProblemCode::InvalidField);
+        assert_eq!(body["field"], "tags");
+        assert!(body["detail"].as_str().unwrap_or("").contains(hint), "{body}");
+    }
+    let t = &ann.access_token;
+    let both = create_task(
+        &server,
+        &ann.id,
+        t,
+        json!({"title": "both", "tags": ["Work", "home", "WORK"]}),
+    );
+    assert_eq!(both["tags"], json!(["Work", "home"]), "one tag, first spelling");
+    let work = create_task(
+        &server,
+        &ann.id,
+        t,
+        json!({"title": "work only", "tags": ["work"]}),
+    );
+    let ecole = create_task(&server, &ann.id, t, json!({"title": "école", "tags": ["École"]}));
+    let ids = |tasks: Vec<Value>| -> Vec<i64> {
+        let mut ids: Vec<i64> = tasks.iter().filter_map(|t| t["id"].as_i64()).collect();
+        ids.sort();
+        ids
+    };
+    let id = |t: &Value| t["id"].as_i64().expect("id");
+    let (found, _) = list_tasks(&server, &ann.id, t, "?tag=WORK");
+    assert_eq!(ids(found), vec![id(&both), id(&work)]);
+    let (found, _) = list_tasks(&server, &ann.id, t, "?tag=%23work");
+    assert_eq!(ids(found), vec![id(&both), id(&work)], "#work is work");
+    let (found, total) = list_tasks(&server, &ann.id, t, "?tag=work&tag=Home");
+    assert_eq!((ids(found), total), (vec![id(&both)], 1), "all must match");
+    let (found, _) = list_tasks(&server, &ann.id, t, "?tag=%C3%A9cole");
+    assert_eq!(ids(found), vec![id(&ecole)], "école finds École");
+    let many: String = (0..11).map(|n| format!("tag=t{n}&")).collect();
+    let refused = bearer(http().get(server.url(&format!("{base}?{many}"))), t)
+        .send()
+        .expect("list");
+    assert_problem(refused, 422, ProblemCode::InvalidField);
+}

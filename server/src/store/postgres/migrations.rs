@@ -160,7 +160,35 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX mfa_challenges_by_user ON mfa_challenges(user_id);
      CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges(expires_at);",
+    // 8: tags follow the tag rules (no whitespace, no leading #, each once without
+    //    regard to case): stored ones that do not are repaired by `repair_tags`.
+    "SELECT 1;",
 ];
+
+/// The migration whose step is [`repair_tags`].
+const REPAIR_TAGS: usize = 8;
+
+/// Rewrites the tags of tasks written before the tag rules (as on SQLite: the repair
+/// itself is `todo_api::tags::repaired_tag`, in Rust, the same for both).
+async fn repair_tags(tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
+    let found = tx
+        .query(
+            "SELECT id, tags FROM tasks
+             WHERE EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE t ~ '^#|\\s')
+                OR cardinality(tags) <> (SELECT count(DISTINCT lower(t)) FROM unnest(tags) AS t)",
+            &[],
+        )
+        .await?;
+    for row in found {
+        let id: i64 = row.try_get(0)?;
+        let tags: Vec<String> = row.try_get(1)?;
+        let repaired =
+            todo_api::limits::unique_tags(tags.iter().filter_map(|t| todo_api::tags::repaired_tag(t)));
+        tx.execute("UPDATE tasks SET tags = $2 WHERE id = $1", &[&id, &repaired])
+            .await?;
+    }
+    Ok(())
+}
 
 pub(super) async fn run(client: &mut Object) -> StoreResult<()> {
     let tx = client.transaction().await?;
@@ -187,6 +215,9 @@ pub(super) async fn run(client: &mut Object) -> StoreResult<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = (index + 1) as i32;
         tx.batch_execute(sql).await?;
+        if index + 1 == REPAIR_TAGS {
+            repair_tags(&tx).await?;
+        }
         tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&version])
             .await?;
         tracing::info!(version, "applied database migration");

@@ -239,9 +239,14 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
         let n = args.len();
         sql.push_str(&format!(" AND (title ILIKE ${n} OR description ILIKE ${n})"));
     }
-    if let Some(tag) = query.tag() {
+    for tag in query.tags() {
+        // lower() follows the database's locale: Unicode in a UTF-8 one, as Rust's
+        // lower case of the filter is; ASCII everywhere.
         args.push(Box::new(tag.to_string()));
-        sql.push_str(&format!(" AND ${} = ANY(tags)", args.len()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE lower(t) = ${})",
+            args.len()
+        ));
     }
     if let Some(priority) = query.priority() {
         args.push(Box::new(priority_to_sql(priority)));

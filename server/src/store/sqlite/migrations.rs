@@ -156,7 +156,40 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX mfa_challenges_by_user ON mfa_challenges(user_id);
      CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges(expires_at);",
+    // 11: tags follow the tag rules (no whitespace, no leading #, each once without
+    //     regard to case): stored ones that do not are repaired by `repair_tags`.
+    "SELECT 1;",
 ];
+
+/// The migration whose step is [`repair_tags`].
+const REPAIR_TAGS: usize = 11;
+
+/// Rewrites the tags of tasks written before the tag rules: `#` dropped from the front,
+/// whitespace joined by `-`, repeats (in any case) dropped. Versions stay: nothing but the
+/// spelling of a tag changes.
+fn repair_tags(tx: &super::WriteTx<'_>) -> rusqlite::Result<()> {
+    let found: Vec<(i64, String)> = tx
+        .prepare(
+            "SELECT id, tags FROM tasks
+             WHERE tags GLOB '*\"#*' OR tags GLOB '*[ \t]*'
+                OR (SELECT count(*) FROM json_each(tags)) <> (SELECT count(DISTINCT todo_tag_key(value)) FROM json_each(tags))",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, tags) in found {
+        let Ok(tags) = serde_json::from_str::<Vec<String>>(&tags) else {
+            continue;
+        };
+        let repaired =
+            todo_api::limits::unique_tags(tags.iter().filter_map(|t| todo_api::tags::repaired_tag(t)));
+        let json = serde_json::to_string(&repaired).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "UPDATE tasks SET tags = ?2 WHERE id = ?1",
+            rusqlite::params![id, json],
+        )?;
+    }
+    Ok(())
+}
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -171,6 +204,9 @@ pub fn run(conn: &mut Connection) -> StoreResult<()> {
         let version = index + 1;
         super::write_blocking(conn, |tx| {
             tx.execute_batch(sql)?;
+            if version == REPAIR_TAGS {
+                repair_tags(tx)?;
+            }
             tx.pragma_update(None, "user_version", version as i64)
         })?;
         tracing::info!(version, "applied database migration");
@@ -185,12 +221,35 @@ mod tests {
     #[test]
     fn migrations_bring_a_new_database_to_the_latest_version_once() {
         let mut conn = Connection::open_in_memory().expect("in-memory db");
+        super::super::register_tag_key(&conn).expect("function");
         run(&mut conn).expect("first run");
         run(&mut conn).expect("second run is a no-op");
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn tags_written_before_the_rules_are_repaired() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        super::super::register_tag_key(&conn).expect("function");
+        conn.pragma_update(None, "foreign_keys", false).expect("fk off");
+        for (index, sql) in MIGRATIONS.iter().enumerate().take(REPAIR_TAGS - 1) {
+            conn.execute_batch(sql).expect("migrate");
+            conn.pragma_update(None, "user_version", (index + 1) as i64)
+                .expect("version");
+        }
+        conn.execute(
+            "INSERT INTO tasks (user_id, title, tags, created_at, updated_at) VALUES ('u', 't', ?1, 0, 0)",
+            [r##"["#home","two words","Work","work","ok"]"##],
+        )
+        .expect("insert");
+        run(&mut conn).expect("repair");
+        let tags: String = conn
+            .query_row("SELECT tags FROM tasks", [], |r| r.get(0))
+            .expect("tags");
+        assert_eq!(tags, r#"["home","two-words","Work","ok"]"#);
     }
 
     #[test]

@@ -214,7 +214,20 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
     // re-prepares a cached statement whenever `LIMIT ?` is bound, that is on every list.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(classify)?;
+    register_tag_key(&conn).map_err(classify)?;
     Ok(conn)
+}
+
+/// `todo_tag_key(text)`: a tag in the form tags compare in (Unicode lower case, as the
+/// API crate defines it; SQLite's own `lower` knows only ASCII).
+pub(super) fn register_tag_key(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "todo_tag_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| todo_api::tags::tag_key(&t))),
+    )
 }
 
 fn prepare_folder(path: &Path) -> StoreResult<()> {

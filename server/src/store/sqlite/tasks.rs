@@ -277,8 +277,10 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         args.push(Value::Text(pattern.clone()));
         args.push(Value::Text(pattern));
     }
-    if let Some(tag) = query.tag() {
-        filter.push_str(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?)");
+    for tag in query.tags() {
+        filter.push_str(
+            " AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE todo_tag_key(json_each.value) = ?)",
+        );
         args.push(Value::Text(tag.to_string()));
     }
     if let Some(priority) = query.priority() {
