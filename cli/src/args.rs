@@ -43,6 +43,15 @@ pub struct GlobalArgs {
     /// Never colour the output (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Say more: the detail behind one-line messages (why no keyring, for one)
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Give up connecting to the server after this long
+    #[arg(long, global = true, env = "TODO_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: std::time::Duration,
+    /// Give up on an answer after this long (a frozen server)
+    #[arg(long, global = true, env = "TODO_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Subcommand, Debug)]

@@ -22,7 +22,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    let out = output::Output::new(cli.global.json, cli.global.quiet, cli.global.no_color);
+    let out = output::Output::new(
+        cli.global.json,
+        cli.global.quiet,
+        cli.global.no_color,
+        cli.global.verbose,
+    );
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -64,14 +64,16 @@ const WARNING: Style = AnsiColor::Red.on_default();
 pub struct Output {
     pub json: bool,
     pub quiet: bool,
+    /// `-v`: the detail behind one-line messages (the keyring's own error, say).
+    pub verbose: bool,
 }
 
 impl Output {
-    pub fn new(json: bool, quiet: bool, no_color: bool) -> Output {
+    pub fn new(json: bool, quiet: bool, no_color: bool, verbose: bool) -> Output {
         if no_color {
             anstream::ColorChoice::Never.write_global();
         }
-        Output { json, quiet }
+        Output { json, quiet, verbose }
     }
 
     /// A confirmation for people, on stderr; silent with --quiet or --json.

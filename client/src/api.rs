@@ -20,8 +20,48 @@ pub struct TaskPage {
     pub total: u64,
 }
 
+/// How long a request may take to connect, and to be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The I/O error under a request error, if one caused it.
+fn io_kind(e: &reqwest::Error) -> Option<std::io::ErrorKind> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// The deepest cause's message: the one that says what happened ("dns error: ...").
+fn innermost(e: &reqwest::Error) -> String {
+    let mut last = String::from("the request failed");
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        last = c.to_string();
+        cause = c.source();
+    }
+    last
+}
+
 #[derive(Clone)]
 pub struct ApiClient {
+    timeouts: Timeouts,
     http: reqwest::Client,
     /// For the event stream: no overall timeout (it stays open), but a connect timeout
     /// and a read timeout longer than the server's heartbeat, so a dead peer is noticed.
@@ -31,19 +71,24 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base_url: &str) -> Result<ApiClient, ClientError> {
+        Self::with_timeouts(base_url, Timeouts::default())
+    }
+
+    pub fn with_timeouts(base_url: &str, timeouts: Timeouts) -> Result<ApiClient, ClientError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
             .user_agent(concat!("todo-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Protocol(format!("cannot build an HTTP client: {e}")))?;
         let streaming = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(timeouts.connect)
             .read_timeout(Duration::from_secs(45))
             .user_agent(concat!("todo-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Protocol(format!("cannot build an HTTP client: {e}")))?;
         Ok(ApiClient {
+            timeouts,
             http,
             streaming,
             base: base_url.trim_end_matches('/').to_string(),
@@ -63,19 +108,31 @@ impl ApiClient {
     }
 
     async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
-        let response = builder.send().await.map_err(|e| {
-            if e.is_connect() || e.is_timeout() || e.is_request() {
-                ClientError::Unreachable {
-                    url: self.base.clone(),
-                }
-            } else {
-                ClientError::Protocol(e.without_url().to_string())
-            }
-        })?;
+        let response = builder.send().await.map_err(|e| self.failure(e))?;
         if response.status().is_success() {
             return Ok(response);
         }
         Err(problem_of(response).await)
+    }
+
+    /// A request that got no answer, as the error that says why.
+    fn failure(&self, e: reqwest::Error) -> ClientError {
+        use crate::error::Unreachable as Why;
+        let why = if e.is_connect() && e.is_timeout() {
+            Why::ConnectTimedOut(self.timeouts.connect)
+        } else if e.is_timeout() {
+            Why::NoAnswer(self.timeouts.request)
+        } else if e.is_connect() && io_kind(&e) == Some(std::io::ErrorKind::ConnectionRefused) {
+            Why::Refused
+        } else if e.is_connect() || e.is_request() {
+            Why::Other(innermost(&e))
+        } else {
+            return ClientError::Protocol(e.without_url().to_string());
+        };
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            why,
+        }
     }
 
     async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {

@@ -42,7 +42,12 @@ impl Credentials {
 #[derive(Debug, Clone)]
 enum Backend {
     Keyring,
-    File { path: PathBuf, reason: String },
+    /// `reason` is one line for people; `detail`, the keyring's own error, for `-v`.
+    File {
+        path: PathBuf,
+        reason: String,
+        detail: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -62,15 +67,40 @@ fn keyring_error(e: keyring::Error) -> ClientError {
     ClientError::Credentials(format!("OS keyring: {e}"))
 }
 
-/// Whether the OS keyring answers; `Err` carries the reason it does not.
-fn probe_keyring() -> Result<(), String> {
-    if let Err(e) = keyring::Entry::store_status() {
-        return Err(e.to_string());
+/// Why the OS keyring cannot be used: a line for people, and the keyring's own error.
+struct NoKeyring {
+    reason: &'static str,
+    detail: String,
+}
+
+impl NoKeyring {
+    fn from(e: keyring::Error) -> NoKeyring {
+        let reason = match &e {
+            keyring::Error::PlatformFailure(_) => {
+                "no OS keyring answers here (no Secret Service on the session bus)"
+            }
+            keyring::Error::NoStorageAccess(_) => "the OS keyring refused access (locked?)",
+            _ => "the OS keyring failed",
+        };
+        NoKeyring {
+            reason,
+            detail: e.to_string(),
+        }
     }
-    let entry = keyring::Entry::new(KEYRING_SERVICE, "availability-probe").map_err(|e| e.to_string())?;
+}
+
+/// Whether the OS keyring answers; `Err` says why it does not.
+fn probe_keyring() -> Result<(), NoKeyring> {
+    if let Err(e) = keyring::Entry::store_status() {
+        return Err(NoKeyring {
+            reason: "no OS keyring answers here (no Secret Service on the session bus)",
+            detail: e.to_string(),
+        });
+    }
+    let entry = keyring::Entry::new(KEYRING_SERVICE, "availability-probe").map_err(NoKeyring::from)?;
     match entry.get_password() {
         Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(NoKeyring::from(e)),
     }
 }
 
@@ -78,21 +108,23 @@ impl CredentialStore {
     /// Picks the keyring when it answers, else the file, as `TODO_CREDENTIAL_STORE` allows.
     pub fn open() -> Result<CredentialStore, ClientError> {
         let config_dir = config_dir();
-        let file = |reason: String| Backend::File {
+        let file = |reason: String, detail: Option<String>| Backend::File {
             path: config_dir.join("credentials.json"),
             reason,
+            detail,
         };
         let choice = std::env::var(STORE_ENV).unwrap_or_default();
         let backend = match choice.as_str() {
-            "file" => file(format!("{STORE_ENV}=file")),
+            "file" => file(format!("{STORE_ENV}=file"), None),
             "keyring" => {
-                probe_keyring()
-                    .map_err(|e| ClientError::Credentials(format!("OS keyring unavailable: {e}")))?;
+                probe_keyring().map_err(|e| {
+                    ClientError::Credentials(format!("{STORE_ENV}=keyring, but {} ({})", e.reason, e.detail))
+                })?;
                 Backend::Keyring
             }
             "" | "auto" => match probe_keyring() {
                 Ok(()) => Backend::Keyring,
-                Err(reason) => file(format!("no OS keyring: {reason}")),
+                Err(no) => file(no.reason.to_string(), Some(no.detail)),
             },
             other => {
                 return Err(ClientError::Credentials(format!(
@@ -109,6 +141,7 @@ impl CredentialStore {
             backend: Backend::File {
                 path: dir.join("credentials.json"),
                 reason: "file store requested".into(),
+                detail: None,
             },
             config_dir: dir.to_path_buf(),
         }
@@ -127,6 +160,14 @@ impl CredentialStore {
         match &self.backend {
             Backend::Keyring => None,
             Backend::File { reason, .. } => Some(reason),
+        }
+    }
+
+    /// The keyring's own error behind [`Self::fallback_reason`], for `-v`.
+    pub fn fallback_detail(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Keyring => None,
+            Backend::File { detail, .. } => detail.as_deref(),
         }
     }
 

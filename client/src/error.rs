@@ -4,8 +4,8 @@ use todo_api::{Problem, ProblemCode};
 /// that helps, and never contain a token or password.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the todo server at {url}: is `todo-server` running there?")]
-    Unreachable { url: String },
+    #[error("{}", why.describe(url))]
+    Unreachable { url: String, why: Unreachable },
     /// The server answered with a problem document.
     #[error("{}", .problem.detail)]
     Api { problem: Box<Problem> },
@@ -21,6 +21,51 @@ pub enum ClientError {
     Credentials(String),
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+}
+
+/// Why the server could not be reached: each has its own message, since each has its
+/// own fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Nothing listens there.
+    Refused,
+    /// No connection within the connect timeout (a firewall, a wrong or down host).
+    ConnectTimedOut(std::time::Duration),
+    /// Connected, but no answer within the request timeout (frozen or overloaded).
+    NoAnswer(std::time::Duration),
+    /// Another network failure (name lookup, reset, ...), said in a few words.
+    Other(String),
+}
+
+/// A duration as people say it: "5 s", "2 min".
+fn people(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 90.0 {
+        format!("{} s", (secs * 10.0).round() / 10.0)
+    } else {
+        format!("{} min", (secs / 60.0).round())
+    }
+}
+
+impl Unreachable {
+    fn describe(&self, url: &str) -> String {
+        match self {
+            Unreachable::Refused => {
+                format!(
+                    "cannot reach the todo server at {url}: connection refused (is `todo-server` running there?)"
+                )
+            }
+            Unreachable::ConnectTimedOut(after) => format!(
+                "cannot reach the todo server at {url}: no connection within {} (is the host up, and the address right?)",
+                people(*after)
+            ),
+            Unreachable::NoAnswer(after) => format!(
+                "the todo server at {url} did not answer within {} (frozen or overloaded?); --timeout waits longer",
+                people(*after)
+            ),
+            Unreachable::Other(reason) => format!("cannot reach the todo server at {url}: {reason}"),
+        }
+    }
 }
 
 impl ClientError {

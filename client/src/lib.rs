@@ -13,7 +13,7 @@ mod server_url;
 mod session;
 
 pub use api::{ApiClient, TaskPage};
-pub use error::ClientError;
+pub use error::{ClientError, Unreachable};
 pub use server_url::server_url;
 pub use session::{Session, SignIn, TokenSource};
 pub use todo_api as types;

@@ -142,6 +142,12 @@ impl Session {
             .map_err(blocking_error)?
     }
 
+    /// Uses these connect and request timeouts from now on.
+    pub fn set_timeouts(&mut self, timeouts: crate::api::Timeouts) -> Result<(), ClientError> {
+        self.api = ApiClient::with_timeouts(self.api.base_url(), timeouts)?;
+        Ok(())
+    }
+
     pub fn api(&self) -> &ApiClient {
         &self.api
     }

@@ -27,7 +27,10 @@ fn connecting_and_unreachable() {
     let url = app.server.clone();
     let _ = update(
         &mut app,
-        Msg::SessionChecked(Err(ClientError::Unreachable { url })),
+        Msg::SessionChecked(Err(ClientError::Unreachable {
+            url,
+            why: todo_client::Unreachable::Refused,
+        })),
     );
     both_sizes("unreachable", &app);
 }

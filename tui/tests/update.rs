@@ -40,6 +40,7 @@ fn start_checks_the_session_and_routes_by_the_answer() {
     let mut offline = app.clone();
     let unreachable = ClientError::Unreachable {
         url: "http://127.0.0.1:8000".into(),
+        why: todo_client::Unreachable::Refused,
     };
     let _ = update(&mut offline, Msg::SessionChecked(Err(unreachable)));
     assert_eq!(offline.screen, Screen::Unreachable);
@@ -433,6 +434,7 @@ fn network_errors_on_the_task_screen_show_in_the_status_line() {
     key(&mut app, KeyCode::Char('r'));
     let offline = ClientError::Unreachable {
         url: app.server.clone(),
+        why: todo_client::Unreachable::Refused,
     };
     let _ = update(&mut app, Msg::TasksLoaded(Err(offline)));
     assert_eq!(app.screen, Screen::Tasks, "stays put");

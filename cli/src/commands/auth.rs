@@ -151,6 +151,9 @@ fn signed_in(session: &Session, user: &User, verb: &str, out: Output) {
             "warning: credentials stored in {} ({reason})",
             session.store().location().trim_start_matches("file ")
         );
+        if let (true, Some(detail)) = (out.verbose, session.store().fallback_detail()) {
+            eprintln!("  keyring: {detail}");
+        }
     }
 }
 
@@ -239,6 +242,9 @@ struct Status<'a> {
     credential_store: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     keyring_unavailable: Option<&'a str>,
+    /// The keyring's own error behind `keyring_unavailable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keyring_detail: Option<&'a str>,
 }
 
 async fn status(session: &Session, out: Output) -> Result<(), CliError> {
@@ -267,6 +273,7 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         },
         credential_store: store.location(),
         keyring_unavailable: store.fallback_reason(),
+        keyring_detail: store.fallback_detail(),
     };
     if out.json {
         out.print_json(&report);
@@ -297,6 +304,9 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         match report.keyring_unavailable {
             None => crate::outln!("Credentials: {}", report.credential_store),
             Some(reason) => crate::outln!("Credentials: {} ({reason})", report.credential_store),
+        }
+        if let (true, Some(detail)) = (out.verbose, report.keyring_detail) {
+            crate::outln!("Keyring:     {detail}");
         }
     }
     match error {

@@ -16,6 +16,10 @@ use crate::output::Output;
 
 pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
     let (server, note) = todo_client::server_url(&cli.global.server);
+    let timeouts = todo_client::api::Timeouts {
+        connect: cli.global.connect_timeout,
+        request: cli.global.timeout,
+    };
     if let Some(note) = note {
         out.note(&note);
     }
@@ -25,12 +29,18 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
             Ok(())
         }
         Command::Man { dir } => write_man_pages(dir.as_deref(), out),
-        Command::Auth(command) => auth::run(command, &Session::open(&server).await?, out).await,
-        Command::Undo => changes::undo(&Session::open(&server).await?, out).await,
-        Command::Log(id) => changes::log(&Session::open(&server).await?, id.id, out).await,
-        Command::Watch => changes::watch(Session::open(&server).await?, out).await,
-        other => tasks::run(other, &Session::open(&server).await?, out).await,
+        Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, out).await,
+        Command::Undo => changes::undo(&open(&server, timeouts).await?, out).await,
+        Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, out).await,
+        Command::Watch => changes::watch(open(&server, timeouts).await?, out).await,
+        other => tasks::run(other, &open(&server, timeouts).await?, out).await,
     }
+}
+
+async fn open(server: &str, timeouts: todo_client::api::Timeouts) -> Result<Session, CliError> {
+    let mut session = Session::open(server).await?;
+    session.set_timeouts(timeouts)?;
+    Ok(session)
 }
 
 fn write_man_pages(dir: Option<&std::path::Path>, out: Output) -> Result<(), CliError> {

@@ -432,8 +432,12 @@ fn without_a_keyring_the_file_fallback_is_used_and_reported() {
         "{signed_up:?}"
     );
     assert!(
-        signed_up.stderr.contains("no OS keyring"),
+        signed_up.stderr.contains("no OS keyring answers here"),
         "the reason is given: {signed_up:?}"
+    );
+    assert!(
+        !signed_up.stderr.contains("zbus") && signed_up.stderr.lines().count() <= 2,
+        "one line, no internals: {signed_up:?}"
     );
     let status = ann.run(&["auth", "status", "--json"]).ok().json();
     assert!(
@@ -441,6 +445,12 @@ fn without_a_keyring_the_file_fallback_is_used_and_reported() {
             .as_str()
             .is_some_and(|r| r.contains("no OS keyring"))
     );
+    assert!(
+        status["keyring_detail"].is_string(),
+        "the detail is there for -v: {status}"
+    );
+    let verbose = ann.run(&["auth", "status", "-v"]).ok();
+    assert!(verbose.stdout.contains("Keyring:"), "{verbose:?}");
     let path = ann.config_dir().join("credentials.json");
     #[cfg(unix)]
     {
@@ -880,4 +890,30 @@ fn auth_delete_account_needs_yes_and_the_password() {
         Some(&format!("{password}\n")),
     );
     assert_ne!(old.code, 0, "the account is gone: {old:?}");
+}
+
+/// A refused connection and a server that accepts but never answers get different
+/// messages (exit 5 both); `--timeout` bounds the wait for an answer.
+#[test]
+fn refused_and_frozen_servers_are_told_apart() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let refused_url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    // Listening but never accepting: the kernel completes the connection, nobody answers.
+    let frozen = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let frozen_url = format!("http://{}", frozen.local_addr().expect("addr"));
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server).with_env("TODO_TOKEN", "todo_pat_anything");
+    let refused = user.run(&["--server", &refused_url, "list"]);
+    assert_eq!(refused.code, 5, "{refused:?}");
+    assert!(refused.stderr.contains("connection refused"), "{refused:?}");
+    let started = std::time::Instant::now();
+    let hung = user.run(&["--server", &frozen_url, "--timeout", "1s", "list"]);
+    assert_eq!(hung.code, 5, "{hung:?}");
+    assert!(hung.stderr.contains("did not answer within 1 s"), "{hung:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "bounded by --timeout"
+    );
+    drop(frozen);
 }
