@@ -333,7 +333,7 @@ pub struct AddArgs {
     /// When it is due, in local time: 2030-01-31, "2030-01-31 17:00", today, tomorrow,
     /// friday, "next friday", eow, eom, "tomorrow 9am", 17:00, +3d, -1d, +2w, "in 3 days",
     /// or RFC 3339
-    #[arg(long, value_parser = parse_due_arg)]
+    #[arg(long, value_parser = parse_due_arg, allow_hyphen_values = true)]
     pub due: Option<time::OffsetDateTime>,
     #[arg(long = "tag", short, help = format!("A tag of up to {TAG_MAX} characters; repeat for more (up to {TAGS_MAX})"))]
     pub tags: Vec<String>,
@@ -460,7 +460,7 @@ pub struct EditArgs {
     #[arg(long, short, value_enum, ignore_case = true)]
     pub priority: Option<Priority>,
     /// New due date (same forms as `todo add --due`)
-    #[arg(long, value_parser = parse_due_arg, conflicts_with = "no_due")]
+    #[arg(long, value_parser = parse_due_arg, allow_hyphen_values = true, conflicts_with = "no_due")]
     pub due: Option<time::OffsetDateTime>,
     /// Remove the due date
     #[arg(long)]

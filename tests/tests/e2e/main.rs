@@ -18,6 +18,7 @@ mod postgres;
 mod replicas;
 mod server_auth;
 mod server_tasks;
+mod shell;
 mod slow_clients;
 mod tui;
 mod two_factor;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The `todo` CLI used the way a shell script or a CI job uses it: passwords on stdin,
+# every date form, `--json | jq`, exit codes, TODO_TOKEN with a personal access token,
+# pipes. Needs TODO_SERVER (a running todo-server), `todo` on PATH, and jq.
+# Run by tests/tests/e2e/shell.rs inside `cargo test --workspace`.
+set -euo pipefail
+: "${TODO_SERVER:?set TODO_SERVER to a running todo-server}"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# exit_code CMD...: the command's exit code, without stopping the script.
+exit_code() { set +e; "$@" >/dev/null 2>&1; local code=$?; set -e; echo "$code"; }
+expect_code() { local want=$1; shift; local got; got=$(exit_code "$@"); [ "$got" = "$want" ] || fail "'$*' exited $got, wanted $want"; }
+
+email="shell-$$-$RANDOM@example.com"
+password="shell-suite-harbour-$RANDOM-42"
+printf '%s\n' "$password" | todo auth signup --email "$email" --password-stdin -q
+[ "$(todo auth status --json | jq -r .user.email)" = "$email" ] || fail "auth status names the account"
+
+# Every date form the README lists is taken.
+dates=(2030-01-31 "2030-01-31 17:00" 2030-01-31T17:00 today tomorrow yesterday friday
+  "next friday" eod eow eom eoy 17:00 "tomorrow 9am" +3d -1d +2w +2h "in 3 days")
+for due in "${dates[@]}"; do
+  todo add "due $due" --due "$due" -q
+done
+count=$(todo list --all --json | jq length)
+[ "$count" = "${#dates[@]}" ] || fail "expected ${#dates[@]} tasks, got $count"
+[ "$(todo list --json | jq '[.[] | select(.due_at == null)] | length')" = 0 ] || fail "every task has a due date"
+expect_code 2 todo add "a bad date" --due someday
+expect_code 2 todo list --limit 0
+
+# JSON in, JSON out; several ids at once; tags.
+id=$(todo add Buy milk +home --json | jq -r .id)
+[ "$(todo show "$id" --json | jq -r '.tags | join(",")')" = home ] || fail "+home is a tag"
+[ "$(todo show "$id" --json | jq -r .title)" = "Buy milk" ] || fail "the words form the title"
+other=$(todo add Call mum --json | jq -r .id)
+todo done "$id" "$other" -q
+[ "$(todo list --completed --json | jq length)" = 2 ] || fail "both are done"
+todo undo -q
+[ "$(todo list --completed --json | jq length)" = 1 ] || fail "undo took one back"
+[ "$(todo list --tag HOME --all --json | jq length)" = 1 ] || fail "tags match in any case"
+expect_code 3 todo show 999999
+
+# A personal access token for the script: reads, cannot write.
+token=$(todo auth token create --name shell --scope tasks:read --expires 1d -q)
+[[ "$token" == todo_pat_* ]] || fail "token create prints only the token"
+TODO_TOKEN="$token" todo list --all --json | jq -e 'length > 0' >/dev/null || fail "a read token lists"
+[ "$(exit_code env TODO_TOKEN="$token" todo add nope)" != 0 ] || fail "a read token cannot add"
+
+# A pipe that closes early ends the program quietly.
+todo list --all | head -1 >/dev/null
+[ "$(todo list --all 2>&1 | head -1 | wc -l)" = 1 ] || fail "head gets a line"
+
+# Signed out: exit 4; the server unreachable: exit 5.
+todo auth signout -q
+expect_code 4 todo list
+expect_code 5 env TODO_TOKEN="$token" todo --server http://127.0.0.1:9 list
+echo "shell suite: ok"
