@@ -31,9 +31,9 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// URL of the todo server
-    #[arg(long, global = true, env = "TODO_SERVER", default_value = todo_client::DEFAULT_SERVER)]
-    pub server: String,
+    /// URL of the todo server [default: `server` in config.toml, else http://127.0.0.1:8000]
+    #[arg(long, global = true, env = "TODO_SERVER")]
+    pub server: Option<String>,
     /// Print machine-readable JSON on stdout (the API's own shapes)
     #[arg(long, global = true)]
     pub json: bool,
@@ -103,6 +103,12 @@ pub enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Read and change the settings in config.toml (shared with todo-tui)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  todo config list\n  todo config set list.sort due\n  todo config get server"
+    )]
+    Config(ConfigCommand),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo"
@@ -111,6 +117,25 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Every setting, its value and what it takes
+    List,
+    /// One setting's value (nothing when unset)
+    Get {
+        /// server, color, list.status or list.sort
+        key: String,
+    },
+    /// Change one setting (the rest of the file, comments too, stays)
+    Set {
+        /// server, color, list.status or list.sort
+        key: String,
+        value: String,
+    },
+    /// Where the file is
+    Path,
 }
 
 #[derive(Subcommand, Debug)]

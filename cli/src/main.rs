@@ -22,12 +22,26 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
+    // A wrong config file is reported and the rest of it applies: the command still runs.
+    let config = todo_client::config::load();
+    for problem in &config.problems {
+        eprintln!("todo: warning: {problem}");
+    }
+    let config = config.config;
+    let color = match config.color {
+        Some(todo_client::config::ColorChoice::Never) => Some(false),
+        Some(todo_client::config::ColorChoice::Always) => Some(true),
+        _ => None,
+    };
     let out = output::Output::new(
         cli.global.json,
         cli.global.quiet,
-        cli.global.no_color,
+        cli.global.no_color || color == Some(false),
         cli.global.verbose,
     );
+    if color == Some(true) && !cli.global.no_color && std::env::var_os("NO_COLOR").is_none() {
+        anstream::ColorChoice::Always.write_global();
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -35,5 +49,5 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    exit::report(runtime.block_on(commands::run(cli, out)))
+    exit::report(runtime.block_on(commands::run(cli, &config, out)))
 }

@@ -5,6 +5,7 @@
 //! accept ([`due`]).
 
 pub mod api;
+pub mod config;
 pub mod credentials;
 pub mod due;
 mod error;

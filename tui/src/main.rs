@@ -20,9 +20,9 @@ use todo_tui::{effects, update, view};
 #[derive(Parser)]
 #[command(name = "todo-tui", version, about)]
 struct Args {
-    /// URL of the todo server
-    #[arg(long, env = "TODO_SERVER", default_value = todo_client::DEFAULT_SERVER)]
-    server: String,
+    /// URL of the todo server [default: `server` in config.toml, else http://127.0.0.1:8000]
+    #[arg(long, env = "TODO_SERVER")]
+    server: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -40,11 +40,31 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // A wrong config file is reported and the app starts on defaults where it was wrong.
+    let loaded = todo_client::config::load();
+    for problem in &loaded.problems {
+        eprintln!("todo-tui: warning: {problem}");
+    }
+    let config = loaded.config.clone();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && config.color != Some(todo_client::config::ColorChoice::Never);
     let result = runtime.block_on(async {
-        let (server, _) = todo_client::server_url(&args.server);
+        let given = args
+            .server
+            .filter(|s| !s.trim().is_empty())
+            .or(config.server.clone())
+            .unwrap_or_else(|| todo_client::DEFAULT_SERVER.to_string());
+        let (server, _) = todo_client::server_url(&given);
         let session = Session::open(&server).await?;
-        let app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
+        let mut app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
+        app.list.status = config.status.unwrap_or(app.list.status);
+        app.list.sort = config.sort.unwrap_or(app.list.sort);
+        if let Some(problem) = loaded.problems.first() {
+            app.message = Some(todo_tui::app::StatusMessage {
+                text: problem.clone(),
+                is_error: true,
+            });
+        }
         // ratatui::init restores the terminal on panic too.
         let mut terminal = ratatui::init();
         let outcome = run(&mut terminal, app, session).await;

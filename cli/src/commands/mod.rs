@@ -4,18 +4,28 @@ mod account;
 mod auth;
 mod changes;
 mod personal_tokens;
+mod settings;
 mod tasks;
 mod two_factor;
 
 use clap::CommandFactory;
 use todo_client::Session;
 
+use todo_client::config::Config;
+
 use crate::args::{Cli, Command};
 use crate::exit::CliError;
 use crate::output::Output;
 
-pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
-    let (server, note) = todo_client::server_url(&cli.global.server);
+pub async fn run(cli: Cli, config: &Config, out: Output) -> Result<(), CliError> {
+    let given = cli
+        .global
+        .server
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| config.server.clone())
+        .unwrap_or_else(|| todo_client::DEFAULT_SERVER.to_string());
+    let (server, note) = todo_client::server_url(&given);
     let timeouts = todo_client::api::Timeouts {
         connect: cli.global.connect_timeout,
         request: cli.global.timeout,
@@ -29,11 +39,12 @@ pub async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
             Ok(())
         }
         Command::Man { dir } => write_man_pages(dir.as_deref(), out),
+        Command::Config(command) => settings::run(command, config, out),
         Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, out).await,
         Command::Undo => changes::undo(&open(&server, timeouts).await?, out).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, out).await,
         Command::Watch => changes::watch(open(&server, timeouts).await?, out).await,
-        other => tasks::run(other, &open(&server, timeouts).await?, out).await,
+        other => tasks::run(other, &open(&server, timeouts).await?, config, out).await,
     }
 }
 

@@ -3,13 +3,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use todo_api::{SortField, StatusFilter, TaskInput};
+use todo_client::config::Config;
 use todo_client::{ListQuery, Session};
 
 use crate::args::Command;
 use crate::exit::CliError;
 use crate::output::{Output, shown};
 
-pub async fn run(command: Command, session: &Session, out: Output) -> Result<(), CliError> {
+pub async fn run(command: Command, session: &Session, config: &Config, out: Output) -> Result<(), CliError> {
     match command {
         Command::Add(a) => {
             // Words such as +home are tags, the others the title.
@@ -45,14 +46,14 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
                 (Some(status), _, _) => status,
                 (None, true, _) => StatusFilter::All,
                 (None, _, true) => StatusFilter::Completed,
-                (None, false, false) => StatusFilter::Pending,
+                (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
             };
             let query = ListQuery {
                 status: Some(status),
                 search: l.search,
                 tags: l.tags,
                 priority: l.priority,
-                sort: Some(l.sort.unwrap_or(SortField::Urgency)),
+                sort: Some(l.sort.or(config.sort).unwrap_or(SortField::Urgency)),
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
@@ -85,6 +86,7 @@ pub async fn run(command: Command, session: &Session, out: Output) -> Result<(),
         Command::Auth(_)
         | Command::Completions { .. }
         | Command::Man { .. }
+        | Command::Config(_)
         | Command::Undo
         | Command::Log(_)
         | Command::Watch => {

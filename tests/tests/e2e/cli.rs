@@ -917,3 +917,64 @@ fn refused_and_frozen_servers_are_told_apart() {
     );
     drop(frozen);
 }
+
+/// `todo config`: set, get and list settings; a wrong value is refused (exit 2); the
+/// file's server and list defaults apply when no flag says otherwise; a broken file
+/// names itself and its line, and commands still run.
+#[test]
+fn the_config_file_sets_defaults_and_a_broken_one_does_not_stop_anything() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("config");
+    user.run(&["add", "pending one"]).ok();
+    let done = user.run(&["add", "done one", "--json"]).ok().json();
+    user.run(&["done", &done["id"].to_string()]).ok();
+
+    user.run(&["config", "set", "list.status", "all"]).ok();
+    user.run(&["config", "set", "list.sort", "title"]).ok();
+    assert_eq!(
+        user.run(&["config", "get", "list.sort"]).ok().stdout.trim(),
+        "title"
+    );
+    let wrong = user.run(&["config", "set", "list.sort", "sideways"]);
+    assert_eq!(wrong.code, 2, "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("urgency, created"),
+        "says what is allowed: {wrong:?}"
+    );
+    let listed = user.run(&["list", "--json"]).ok().json();
+    let titles: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["done one", "pending one"],
+        "all, by title, from the file"
+    );
+
+    // The server from the file when neither --server nor TODO_SERVER says one.
+    user.run(&["config", "set", "server", &server.base_url]).ok();
+    let unset = user
+        .command(&["list", "--json"])
+        .env_remove("TODO_SERVER")
+        .output()
+        .expect("todo runs");
+    assert!(unset.status.success(), "{unset:?}");
+    let from_file: Value = serde_json::from_slice(&unset.stdout).expect("json");
+    assert_eq!(from_file.as_array().map(Vec::len), Some(2));
+    let all = user.run(&["config", "list", "--json"]).ok().json();
+    assert_eq!(all["list.status"], "all");
+
+    let file = user.config_dir().join("config.toml");
+    std::fs::write(&file, "server = \"x\"\n[list]\nsort = 7\n").expect("write");
+    let ran = user.run(&["list", "--json"]);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(
+        ran.stderr
+            .contains("config.toml: line 3: list.sort must be a string"),
+        "{ran:?}"
+    );
+}
