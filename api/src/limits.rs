@@ -13,6 +13,8 @@ pub const PASSWORD_MAX: usize = 128;
 pub const NAME_MAX: usize = 100;
 pub const EMAIL_MAX: usize = 254;
 pub const SEARCH_MAX: usize = 200;
+/// Characters of a task's `source_id`.
+pub const SOURCE_ID_MAX: usize = 200;
 /// Tags one list may filter on (all must match).
 pub const TAG_FILTERS_MAX: usize = 10;
 pub const LIST_LIMIT_DEFAULT: u32 = 100;

@@ -21,7 +21,8 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub field: Option<String>,
-    /// For `version_conflict`: the task as it is now, so a client can show what changed.
+    /// For `version_conflict`: the task as it is now, so a client can show what changed;
+    /// for `already_imported`: the task made from the same source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub current: Option<Box<crate::Task>>,
@@ -63,6 +64,8 @@ pub enum ProblemCode {
     /// Two-factor sign-in is on already (setup), or not set up (enable) or not on
     /// (disable).
     TwoFactorState,
+    /// A task with this `source_id` exists already; `current` holds it.
+    AlreadyImported,
     /// The account changed while the request read it (an email change racing another).
     AccountChanged,
     /// A password reset token that is unknown, expired or already used.
@@ -124,6 +127,7 @@ impl ProblemCode {
             C::AccountDisabled => "account_disabled",
             C::InvalidResetToken => "invalid_reset_token",
             C::AccountChanged => "account_changed",
+            C::AlreadyImported => "already_imported",
             C::InvalidCode => "invalid_code",
             C::InvalidMfaToken => "invalid_mfa_token",
             C::TwoFactorState => "two_factor_state",

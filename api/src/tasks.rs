@@ -156,6 +156,10 @@ pub struct Task {
     )]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub completed_at: Option<OffsetDateTime>,
+    /// The import id it was created with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub source_id: Option<String>,
 }
 
 /// The editable fields of a task: the body of create (`POST`) and of full replace (`PUT`).
@@ -181,6 +185,12 @@ pub struct TaskInput {
     /// Up to 10 tags of 1 to 32 characters each; duplicates are merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Where an imported task came from (`taskwarrior:<uuid>`, say), at most 200
+    /// characters; read at creation only. Unique per user: creating a second task with
+    /// it answers 409 `already_imported` with the first in `current`, so importing a
+    /// file twice adds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the

@@ -307,6 +307,7 @@ mod tests {
             created_at: datetime!(2030-01-01 0:00 UTC),
             updated_at: datetime!(2030-01-01 0:00 UTC),
             completed_at: None,
+            source_id: None,
         }
     }
 

@@ -246,6 +246,7 @@ impl TaskForm {
                     priority: Some(task.priority),
                     due_at: task.due_at,
                     tags: Some(task.tags.clone()),
+                    source_id: None,
                 },
                 due_text.clone(),
             ))),

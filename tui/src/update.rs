@@ -863,6 +863,7 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         priority: Some(form.priority),
         due_at: due,
         tags: Some(tags),
+        source_id: None,
     })
 }
 

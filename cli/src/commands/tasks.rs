@@ -31,6 +31,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
                 priority: a.priority,
                 due_at: a.due,
                 tags: (!tags.is_empty()).then_some(tags),
+                source_id: None,
             };
             let task = session.create_task(&input).await?;
             if out.json {

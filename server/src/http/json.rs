@@ -84,6 +84,7 @@ mod tests {
             created_at: t,
             updated_at: t,
             completed_at: None,
+            source_id: None,
         }
     }
 

@@ -350,6 +350,17 @@ impl From<TaskError> for ProblemResponse {
                 body.0.current = Some(current);
                 ProblemResponse::PreconditionFailed(body)
             }
+            TaskError::AlreadyImported(current) => {
+                let detail = format!("task {} was imported from the same source already", current.id);
+                let mut body = problem(
+                    StatusCode::CONFLICT,
+                    ProblemCode::AlreadyImported,
+                    detail,
+                    Some("source_id".into()),
+                );
+                body.0.current = Some(current);
+                ProblemResponse::Conflict(body)
+            }
             TaskError::NothingToUndo => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NothingToUndo,

@@ -109,7 +109,14 @@ pub trait Storage: AccountStorage + PersonalTokenStorage + TwoFactorStorage {
     /// One page of the owner's tasks and the total that match the filter.
     async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)>;
     async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>>;
-    async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task>;
+    /// Inserts the task, or, when the owner has a task with the draft's `source_id`
+    /// already, inserts nothing and answers `Conflict` with that task.
+    async fn insert_task(
+        &self,
+        owner: Owner,
+        draft: &TaskDraft,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
     /// Replaces the editable fields (and sets `completed` when given) at `expected`.
     async fn replace_task(
         &self,

@@ -19,6 +19,9 @@ pub enum TaskError {
     /// The write named another version; the task as it is now.
     #[error("task {} has changed: it is at version {}", .0.id, .0.version)]
     VersionConflict(Box<todo_api::Task>),
+    /// A task was made from this `source_id` already; that task.
+    #[error("task {} was imported from the same source already", .0.id)]
+    AlreadyImported(Box<todo_api::Task>),
     #[error("nothing left to undo")]
     NothingToUndo,
     #[error(

@@ -47,6 +47,8 @@ pub struct TaskDraft {
     priority: Priority,
     due_at: Option<OffsetDateTime>,
     tags: Vec<String>,
+    /// Kept at creation only.
+    source_id: Option<String>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> TaskError {
@@ -93,8 +95,26 @@ impl TaskDraft {
             priority: input.priority.unwrap_or_default(),
             due_at: input.due_at.map(parse_due_at).transpose()?,
             tags: parse_tags(input.tags.unwrap_or_default())?,
+            source_id: parse_source_id(input.source_id)?,
         })
     }
+}
+
+/// An import's id for a task: one line, 1 to 200 characters.
+fn parse_source_id(raw: Option<String>) -> Result<Option<String>, TaskError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let id = raw.trim();
+    let max = todo_api::limits::SOURCE_ID_MAX;
+    if id.is_empty() || id.chars().count() > max {
+        return Err(invalid(
+            "source_id",
+            format!("source_id must be 1 to {max} characters"),
+        ));
+    }
+    check_line("source_id", id)?;
+    Ok(Some(id.to_string()))
 }
 
 /// What a merge patch leaves of a task, and the completion it sets.
@@ -132,6 +152,7 @@ impl PatchedTask {
             priority: patch.priority.clone().apply(Some(current.priority)),
             due_at: patch.due_at.clone().apply(current.due_at),
             tags: patch.tags.clone().apply(Some(current.tags.clone())),
+            source_id: None,
         };
         Ok(PatchedTask {
             draft: TaskDraft::parse(input)?,
@@ -155,6 +176,7 @@ impl PatchedTask {
             created_at: epoch,
             updated_at: epoch,
             completed_at: None,
+            source_id: None,
         }
     }
 }
@@ -242,6 +264,10 @@ impl TaskDraft {
 
     pub fn tags(&self) -> &[String] {
         &self.tags
+    }
+
+    pub fn source_id(&self) -> Option<&str> {
+        self.source_id.as_deref()
     }
 }
 

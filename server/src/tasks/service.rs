@@ -40,8 +40,14 @@ impl TaskService {
         Ok(self.db.list_tasks(owner, &query).await?)
     }
 
+    /// Creates the task; one with a `source_id` the owner already has is not made
+    /// twice (`AlreadyImported`, with the first).
     pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
-        Ok(self.db.insert_task(owner, &draft, store::now()).await?)
+        match self.db.insert_task(owner, &draft, store::now()).await? {
+            Written::Done(task) => Ok(task),
+            Written::Conflict(first) => Err(TaskError::AlreadyImported(first)),
+            Written::Missing => Err(TaskError::NotFound(0)),
+        }
     }
 
     pub async fn get(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {

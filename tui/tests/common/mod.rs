@@ -35,6 +35,7 @@ pub fn task(id: i64, title: &str) -> Task {
         created_at: datetime!(2030-06-01 9:00 UTC),
         updated_at: datetime!(2030-06-01 9:00 UTC),
         completed_at: None,
+        source_id: None,
     }
 }
 

@@ -102,8 +102,8 @@ impl PgStore {
         let task = tx
             .prepare(
                 "INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags,
-                                    created_at, updated_at, completed_at, version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                    created_at, updated_at, completed_at, version, source_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .await?;
         for t in &snapshot.tasks {
@@ -122,6 +122,7 @@ impl PgStore {
                     &to_micros(t.updated_at),
                     &t.completed_at.map(to_micros),
                     &t.version,
+                    &t.source_id,
                 ],
             )
             .await?;

@@ -163,6 +163,9 @@ const MIGRATIONS: &[&str] = &[
     // 8: tags follow the tag rules (no whitespace, no leading #, each once without
     //    regard to case): stored ones that do not are repaired by `repair_tags`.
     "SELECT 1;",
+    // 9: where an imported task came from, unique per user, so an import runs once.
+    "ALTER TABLE tasks ADD COLUMN source_id text;
+     CREATE UNIQUE INDEX tasks_by_source ON tasks(user_id, source_id) WHERE source_id IS NOT NULL;",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -54,7 +54,7 @@ pub(super) fn refresh_record(row: &Row) -> StoreResult<RefreshRecord> {
 }
 
 pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, \
-                                       tags, created_at, updated_at, completed_at, version";
+                                       tags, created_at, updated_at, completed_at, version, source_id";
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -86,5 +86,6 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
         updated_at: time(row.try_get(9)?)?,
         completed_at: optional_time(row.try_get(10)?)?,
         version: row.try_get(11)?,
+        source_id: row.try_get(12)?,
     })
 }

@@ -548,8 +548,13 @@ impl Storage for PgStore {
         .await
     }
 
-    async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
-        let (task, event) = self
+    async fn insert_task(
+        &self,
+        owner: Owner,
+        draft: &TaskDraft,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>> {
+        let outcome = self
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
@@ -559,6 +564,14 @@ impl Storage for PgStore {
                     events::next_seq(&tx, owner.id()),
                     tasks::insert(&tx, owner, draft, now)
                 )?;
+                let Some(task) = task else {
+                    // Imported before: nothing is written (the counter rolls back).
+                    let first = match draft.source_id() {
+                        Some(source) => tasks::by_source(&tx, owner, source).await?,
+                        None => None,
+                    };
+                    return Ok(Err(first));
+                };
                 let event = events::append(
                     &tx,
                     owner.id(),
@@ -572,11 +585,16 @@ impl Storage for PgStore {
                 )
                 .await?;
                 tx.commit().await?;
-                Ok((task, event))
+                Ok(Ok((task, event)))
             })
             .await?;
-        self.published(owner.id(), event);
-        Ok(task)
+        match outcome {
+            Ok((task, event)) => {
+                self.published(owner.id(), event);
+                Ok(Written::Done(task))
+            }
+            Err(first) => Ok(Written::from_miss(first)),
+        }
     }
 
     async fn replace_task(

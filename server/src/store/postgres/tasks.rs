@@ -25,14 +25,15 @@ pub(super) async fn insert(
     owner: Owner,
     draft: &TaskDraft,
     now: OffsetDateTime,
-) -> StoreResult<Task> {
+) -> StoreResult<Option<Task>> {
     let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {TASK_COLUMNS}"
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at, source_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}"
     );
     let stmt = c.prepare_cached(&sql).await?;
     let row = c
-        .query_one(
+        .query_opt(
             &stmt,
             &[
                 &owner.id(),
@@ -42,10 +43,22 @@ pub(super) async fn insert(
                 &draft.due_at().map(to_micros),
                 &draft.tags(),
                 &to_micros(now),
+                &draft.source_id(),
             ],
         )
         .await?;
-    rows::task(&row)
+    row.as_ref().map(rows::task).transpose()
+}
+
+/// The owner's task made from `source_id`.
+pub(super) async fn by_source(
+    c: &impl GenericClient,
+    owner: Owner,
+    source_id: &str,
+) -> StoreResult<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND source_id = $2");
+    let row = c.query_opt(&sql, &[&owner.id(), &source_id]).await?;
+    row.as_ref().map(rows::task).transpose()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -183,8 +196,12 @@ pub(super) async fn reinsert(
 ) -> StoreResult<Task> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
-                           completed_at, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {TASK_COLUMNS}"
+                           completed_at, version, created_at, updated_at, source_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 -- Back with its source, unless a later import took that source.
+                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = $2 AND source_id = $13::text)
+                      THEN NULL ELSE $13::text END)
+         RETURNING {TASK_COLUMNS}"
     );
     let row = c
         .query_one(
@@ -202,6 +219,7 @@ pub(super) async fn reinsert(
                 &version,
                 &to_micros(snapshot.created_at),
                 &to_micros(now),
+                &snapshot.source_id,
             ],
         )
         .await?;

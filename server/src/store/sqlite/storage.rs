@@ -204,11 +204,23 @@ impl Storage for Db {
         self.read(move |c| tasks::get(c, owner, id)).await
     }
 
-    async fn insert_task(&self, owner: Owner, draft: &TaskDraft, now: OffsetDateTime) -> StoreResult<Task> {
+    async fn insert_task(
+        &self,
+        owner: Owner,
+        draft: &TaskDraft,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>> {
         let draft = draft.clone();
-        let (task, event) = self
+        let outcome = self
             .write(move |tx| {
-                let task = tasks::insert(tx, owner, &draft, now)?;
+                let Some(task) = tasks::insert(tx, owner, &draft, now)? else {
+                    let first = draft
+                        .source_id()
+                        .map(|s| tasks::by_source(tx, owner, s))
+                        .transpose()?
+                        .flatten();
+                    return Ok(Err(first));
+                };
                 let event = events::append(
                     tx,
                     owner.id(),
@@ -219,11 +231,16 @@ impl Storage for Db {
                     None,
                     now,
                 )?;
-                Ok((task, event))
+                Ok(Ok((task, event)))
             })
             .await?;
-        self.inner.feed.publish_event(owner.id(), event);
-        Ok(task)
+        match outcome {
+            Ok((task, event)) => {
+                self.inner.feed.publish_event(owner.id(), event);
+                Ok(Written::Done(task))
+            }
+            Err(first) => Ok(Written::from_miss(first)),
+        }
     }
 
     async fn replace_task(

@@ -10,7 +10,7 @@ use crate::store::Expected;
 use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
-                       created_at, updated_at, completed_at, version";
+                       created_at, updated_at, completed_at, version, source_id";
 
 fn priority_to_sql(p: Priority) -> i64 {
     match p {
@@ -48,6 +48,7 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         updated_at: from_micros(row.get(9)?)?,
         completed_at: row.get::<_, Option<i64>>(10)?.map(from_micros).transpose()?,
         version: row.get(11)?,
+        source_id: row.get(12)?,
     })
 }
 
@@ -55,16 +56,19 @@ fn tags_json(tags: &[String]) -> rusqlite::Result<String> {
     serde_json::to_string(tags).map_err(conversion_error)
 }
 
+/// Inserts the task; `None` (nothing inserted) when the owner has a task with its
+/// `source_id` already.
 pub fn insert(
     tx: &WriteTx<'_>,
     owner: Owner,
     draft: &TaskDraft,
     now: OffsetDateTime,
-) -> rusqlite::Result<Task> {
+) -> rusqlite::Result<Option<Task>> {
     let now = to_micros(now);
     let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING {COLUMNS}"
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
     );
     tx.query_row(
         &sql,
@@ -75,10 +79,20 @@ pub fn insert(
             priority_to_sql(draft.priority()),
             draft.due_at().map(to_micros),
             tags_json(draft.tags())?,
-            now
+            now,
+            draft.source_id()
         ],
         task_from_row,
     )
+    .optional()
+}
+
+/// The owner's task made from `source_id`.
+pub fn by_source(conn: &Connection, owner: Owner, source_id: &str) -> rusqlite::Result<Option<Task>> {
+    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND source_id = ?2");
+    conn.prepare_cached(&sql)?
+        .query_row(params![owner.id().to_string(), source_id], task_from_row)
+        .optional()
 }
 
 pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<Task>> {
@@ -183,8 +197,11 @@ pub fn reinsert(
 ) -> rusqlite::Result<Task> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
-                           completed_at, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING {COLUMNS}"
+                           completed_at, version, created_at, updated_at, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                 -- Back with its source, unless a later import took that source.
+                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = ?2 AND source_id = ?13) THEN NULL ELSE ?13 END)
+         RETURNING {COLUMNS}"
     );
     tx.query_row(
         &sql,
@@ -200,7 +217,8 @@ pub fn reinsert(
             snapshot.completed_at.map(to_micros),
             version,
             to_micros(snapshot.created_at),
-            to_micros(now)
+            to_micros(now),
+            snapshot.source_id
         ],
         task_from_row,
     )
