@@ -103,6 +103,24 @@ pub enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Write every task to stdout, as JSON (the API's own shape) or CSV
+    #[command(after_help = "Examples:\n  todo export > tasks.json\n  todo export --format csv > tasks.csv")]
+    Export {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+    },
+    /// Add tasks from a file: a `todo export`, or Taskwarrior's `task export`; a task
+    /// imported before is not added again
+    #[command(
+        after_help = "Examples:\n  task export > tw.json && todo import tw.json --dry-run && todo import tw.json\n  todo export | todo import -   (onto another server: --server)"
+    )]
+    Import {
+        /// The JSON file (- reads stdin)
+        file: String,
+        /// Check the file and say what would happen; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Read and change the settings in config.toml (shared with todo-tui)
     #[command(
         subcommand,
@@ -117,6 +135,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand, Debug)]

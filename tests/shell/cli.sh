@@ -50,6 +50,34 @@ TODO_TOKEN="$token" todo list --all --json | jq -e 'length > 0' >/dev/null || fa
 todo list --all | head -1 >/dev/null
 [ "$(todo list --all 2>&1 | head -1 | wc -l)" = 1 ] || fail "head gets a line"
 
+# Export, then import into a second account, twice: the second time adds nothing.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+todo export > "$work/tasks.json"
+exported=$(jq length "$work/tasks.json")
+todo export --format csv | head -1 | grep -q '^id,title,description,completed' || fail "CSV has a header"
+todo auth signout -q
+printf '%s\n' "$password" | todo auth signup --email "second-$email" --password-stdin -q
+todo import "$work/tasks.json" -q
+[ "$(todo list --all --json | jq length)" = "$exported" ] || fail "the import brought every task"
+[ "$(todo import "$work/tasks.json" --json | jq .already_imported)" = "$exported" ] || fail "a second import adds nothing"
+[ "$(todo list --all --json | jq length)" = "$exported" ] || fail "still the same count"
+
+# Taskwarrior's export: description, annotations, tags, priority, due, status.
+cat > "$work/tw.json" <<'TW'
+[{"uuid":"5f1c","entry":"20300101T000000Z","description":"File taxes","status":"pending","priority":"H","due":"20300131T170000Z","tags":["money"],"annotations":[{"entry":"20300101T000000Z","description":"receipts in the drawer"}]},
+ {"uuid":"9a2b","entry":"20300101T000000Z","description":"Old thing","status":"completed"},
+ {"uuid":"0d0d","entry":"20300101T000000Z","description":"Gone","status":"deleted"}]
+TW
+[ "$(todo import "$work/tw.json" --dry-run --json | jq '[.imported, .skipped] | join(",")' -r)" = "2,1" ] || fail "dry run counts"
+[ "$(todo list --all --json | jq length)" = "$exported" ] || fail "a dry run adds nothing"
+todo import "$work/tw.json" -q
+taxes=$(todo list --all --json | jq '.[] | select(.title == "File taxes")')
+[ "$(jq -r .priority <<<"$taxes")" = high ] || fail "H is high"
+[ "$(jq -r .description <<<"$taxes")" = "receipts in the drawer" ] || fail "annotations are the description"
+[ "$(jq -r .due_at <<<"$taxes")" = "2030-01-31T17:00:00Z" ] || fail "the due date"
+[ "$(todo list --all --json | jq '.[] | select(.title == "Old thing") | .completed')" = true ] || fail "completed stays completed"
+
 # Signed out: exit 4; the server unreachable: exit 5.
 todo auth signout -q
 expect_code 4 todo list

@@ -6,6 +6,7 @@ mod changes;
 mod personal_tokens;
 mod settings;
 mod tasks;
+mod transfer;
 mod two_factor;
 
 use clap::CommandFactory;
@@ -40,6 +41,10 @@ pub async fn run(cli: Cli, config: &Config, out: Output) -> Result<(), CliError>
         }
         Command::Man { dir } => write_man_pages(dir.as_deref(), out),
         Command::Config(command) => settings::run(command, config, out),
+        Command::Export { format } => transfer::export(&open(&server, timeouts).await?, format, out).await,
+        Command::Import { file, dry_run } => {
+            transfer::import(&open(&server, timeouts).await?, &file, dry_run, out).await
+        }
         Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, out).await,
         Command::Undo => changes::undo(&open(&server, timeouts).await?, out).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, out).await,

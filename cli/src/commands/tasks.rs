@@ -88,6 +88,8 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
         | Command::Completions { .. }
         | Command::Man { .. }
         | Command::Config(_)
+        | Command::Export { .. }
+        | Command::Import { .. }
         | Command::Undo
         | Command::Log(_)
         | Command::Watch => {
@@ -99,7 +101,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
 
 /// One page when `--limit` is given; otherwise every match, page after page (no
 /// silent cap).
-async fn list_all(session: &Session, query: ListQuery) -> Result<todo_client::TaskPage, CliError> {
+pub(super) async fn list_all(session: &Session, query: ListQuery) -> Result<todo_client::TaskPage, CliError> {
     const PAGE: u32 = todo_api::limits::LIST_LIMIT_MAX;
     if query.limit.is_some() {
         return Ok(session.list_tasks(&query).await?);

@@ -1,0 +1,321 @@
+//! `todo export` and `todo import`: every task out as JSON or CSV; tasks in from our
+//! own export or from Taskwarrior's `task export`. Each imported task carries a
+//! `source_id` the server keeps unique per user, so importing a file twice adds nothing.
+
+use std::io::Read;
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use todo_api::{Priority, ProblemCode, SortField, SortOrder, StatusFilter, Task, TaskInput};
+use todo_client::{ListQuery, Session};
+
+use crate::args::ExportFormat;
+use crate::exit::CliError;
+use crate::output::Output;
+
+pub async fn export(session: &Session, format: ExportFormat, out: Output) -> Result<(), CliError> {
+    let query = ListQuery {
+        status: Some(StatusFilter::All),
+        sort: Some(SortField::Created),
+        order: Some(SortOrder::Asc),
+        ..ListQuery::default()
+    };
+    let tasks = super::tasks::list_all(session, query).await?.tasks;
+    match format {
+        ExportFormat::Json => out.print_json(&tasks),
+        ExportFormat::Csv => crate::output::write_stdout(format_args!("{}", csv_of(&tasks)?)),
+    }
+    Ok(())
+}
+
+fn csv_of(tasks: &[Task]) -> Result<String, CliError> {
+    let failed = |e: csv::Error| CliError::Failed(format!("cannot write CSV: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "id",
+            "title",
+            "description",
+            "completed",
+            "priority",
+            "due_at",
+            "tags",
+            "created_at",
+            "completed_at",
+        ])
+        .map_err(failed)?;
+    let time = |t: Option<time::OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default();
+    for t in tasks {
+        writer
+            .write_record([
+                t.id.to_string(),
+                t.title.clone(),
+                t.description.clone(),
+                t.completed.to_string(),
+                priority_name(t.priority).to_string(),
+                time(t.due_at),
+                t.tags.join(" "),
+                time(Some(t.created_at)),
+                time(t.completed_at),
+            ])
+            .map_err(failed)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| CliError::Failed(format!("cannot write CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn priority_name(p: Priority) -> &'static str {
+    match p {
+        Priority::Low => "low",
+        Priority::Medium => "medium",
+        Priority::High => "high",
+    }
+}
+
+/// One task to create, and whether to complete it after.
+struct Incoming {
+    input: TaskInput,
+    completed: bool,
+}
+
+/// What an entry of the file is.
+enum Entry {
+    Task(Box<Incoming>),
+    /// Not a task to bring over (a Taskwarrior deleted task or recurrence template).
+    Skip(&'static str),
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Taskwarrior writes dates as `20300131T170000Z`.
+fn taskwarrior_date(raw: &str) -> Result<time::OffsetDateTime, String> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(raw, &format)
+        .map(|t| t.assume_utc())
+        .or_else(|_| time::OffsetDateTime::parse(raw, &Rfc3339))
+        .map_err(|_| format!("{raw:?} is not a date"))
+}
+
+fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
+    let status = text(v, "status").unwrap_or_default();
+    if status == "deleted" {
+        return Ok(Entry::Skip("deleted in Taskwarrior"));
+    }
+    if status == "recurring" {
+        return Ok(Entry::Skip("a recurrence template"));
+    }
+    let uuid = text(v, "uuid").ok_or("no uuid")?;
+    let title = text(v, "description").ok_or("no description")?;
+    let notes: Vec<String> = v
+        .get("annotations")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|n| text(n, "description")).collect())
+        .unwrap_or_default();
+    let priority = match text(v, "priority").as_deref() {
+        Some("H") => Some(Priority::High),
+        Some("M") => Some(Priority::Medium),
+        Some("L") => Some(Priority::Low),
+        _ => None,
+    };
+    let due_at = text(v, "due").map(|d| taskwarrior_date(&d)).transpose()?;
+    let tags = v.get("tags").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .filter_map(todo_api::tags::repaired_tag)
+            .collect::<Vec<_>>()
+    });
+    Ok(Entry::Task(Box::new(Incoming {
+        input: TaskInput {
+            title,
+            description: (!notes.is_empty()).then(|| notes.join("\n")),
+            priority,
+            due_at,
+            tags: tags.filter(|t| !t.is_empty()),
+            source_id: Some(format!("taskwarrior:{uuid}")),
+        },
+        completed: status == "completed",
+    })))
+}
+
+fn from_ours(v: &Value) -> Result<Entry, String> {
+    let task: Task = serde_json::from_value(v.clone()).map_err(|e| format!("not a task: {e}"))?;
+    Ok(Entry::Task(Box::new(Incoming {
+        completed: task.completed,
+        input: TaskInput {
+            source_id: Some(
+                task.source_id
+                    .clone()
+                    .unwrap_or_else(|| format!("todo:{}:{}", task.user_id, task.id)),
+            ),
+            title: task.title,
+            description: (!task.description.is_empty()).then_some(task.description),
+            priority: Some(task.priority),
+            due_at: task.due_at,
+            tags: (!task.tags.is_empty()).then_some(task.tags),
+        },
+    })))
+}
+
+fn entry(v: &Value) -> Result<Entry, String> {
+    if v.get("uuid").is_some() && v.get("entry").is_some() {
+        from_taskwarrior(v)
+    } else if v.get("title").is_some() {
+        from_ours(v)
+    } else {
+        Err("neither a todo task nor a Taskwarrior one".into())
+    }
+}
+
+fn read_file(path: &str) -> Result<Vec<Value>, CliError> {
+    let mut raw = String::new();
+    let read = if path == "-" {
+        std::io::stdin().read_to_string(&mut raw).map(drop)
+    } else {
+        std::fs::read_to_string(path).map(|t| raw = t)
+    };
+    read.map_err(|e| CliError::Failed(format!("cannot read {path}: {e}")))?;
+    // `task export` writes one array; older versions one object per line.
+    match serde_json::from_str::<Value>(&raw) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(other) => Ok(vec![other]),
+        Err(_) => raw
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l.trim_end_matches(',')))
+            .collect::<Result<_, _>>()
+            .map_err(|e| CliError::Usage(format!("{path} is not JSON: {e}"))),
+    }
+}
+
+#[derive(serde::Serialize, Default)]
+struct Summary {
+    imported: usize,
+    completed: usize,
+    already_imported: usize,
+    skipped: usize,
+    failed: Vec<Failure>,
+    dry_run: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Failure {
+    /// The entry's place in the file, from 1.
+    entry: usize,
+    error: String,
+}
+
+pub async fn import(session: &Session, path: &str, dry_run: bool, out: Output) -> Result<(), CliError> {
+    let items = read_file(path)?;
+    let mut summary = Summary {
+        dry_run,
+        ..Summary::default()
+    };
+    for (index, item) in items.iter().enumerate() {
+        let failed = |error: String| Failure {
+            entry: index + 1,
+            error,
+        };
+        let incoming = match entry(item) {
+            Ok(Entry::Task(incoming)) => incoming,
+            Ok(Entry::Skip(why)) => {
+                if out.verbose {
+                    eprintln!("entry {}: skipped ({why})", index + 1);
+                }
+                summary.skipped += 1;
+                continue;
+            }
+            Err(e) => {
+                summary.failed.push(failed(e));
+                continue;
+            }
+        };
+        if dry_run {
+            summary.imported += 1;
+            summary.completed += usize::from(incoming.completed);
+            continue;
+        }
+        match session.create_task(&incoming.input).await {
+            Ok(task) => {
+                summary.imported += 1;
+                if incoming.completed {
+                    match session.set_completed(task.id, true).await {
+                        Ok(_) => summary.completed += 1,
+                        Err(e) => summary
+                            .failed
+                            .push(failed(format!("made task {}, but: {e}", task.id))),
+                    }
+                }
+            }
+            Err(e) if e.code() == Some(ProblemCode::AlreadyImported) => summary.already_imported += 1,
+            Err(e) if e.http_status().is_some() => summary.failed.push(failed(e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    report(&summary, out)
+}
+
+fn report(summary: &Summary, out: Output) -> Result<(), CliError> {
+    if out.json {
+        out.print_json(summary);
+    } else {
+        for f in &summary.failed {
+            eprintln!("entry {}: {}", f.entry, f.error);
+        }
+        let verb = if summary.dry_run {
+            "Would import"
+        } else {
+            "Imported"
+        };
+        out.note(&format!(
+            "{verb} {} tasks ({} completed); {} already imported, {} skipped, {} failed.",
+            summary.imported,
+            summary.completed,
+            summary.already_imported,
+            summary.skipped,
+            summary.failed.len()
+        ));
+    }
+    match summary.failed.len() {
+        0 => Ok(()),
+        n => Err(CliError::Partial {
+            message: format!("{n} entries could not be imported"),
+            code: crate::exit::ERROR,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taskwarrior_task_maps_its_fields() {
+        let v: Value = serde_json::json!({
+            "uuid": "a1b2", "entry": "20300101T000000Z", "description": "File taxes",
+            "status": "completed", "priority": "H", "due": "20300131T170000Z",
+            "tags": ["money", "two words"], "annotations": [{"description": "receipts"}]
+        });
+        let Ok(Entry::Task(t)) = entry(&v) else {
+            panic!("a task")
+        };
+        assert_eq!(t.input.title, "File taxes");
+        assert_eq!(t.input.description.as_deref(), Some("receipts"));
+        assert_eq!(t.input.priority, Some(Priority::High));
+        assert_eq!(
+            t.input.due_at,
+            Some(time::macros::datetime!(2030-01-31 17:00 UTC))
+        );
+        assert_eq!(
+            t.input.tags,
+            Some(vec!["money".to_string(), "two-words".to_string()])
+        );
+        assert_eq!(t.input.source_id.as_deref(), Some("taskwarrior:a1b2"));
+        assert!(t.completed);
+        let deleted = serde_json::json!({"uuid": "x", "entry": "e", "description": "d", "status": "deleted"});
+        assert!(matches!(entry(&deleted), Ok(Entry::Skip(_))));
+    }
+}
