@@ -36,6 +36,45 @@ impl TextField {
             .map_or(self.text.len(), |(i, _)| i)
     }
 
+    /// The text with `▏` where the cursor is: what a focused field draws.
+    pub fn marked(&self) -> String {
+        let at = self.byte_index(self.cursor);
+        format!("{}▏{}", &self.text[..at], &self.text[at..])
+    }
+
+    /// Where the word before the cursor starts (spaces before the cursor skipped first).
+    fn word_start(&self) -> usize {
+        let chars: Vec<char> = self.text.chars().take(self.cursor).collect();
+        let mut at = chars.len();
+        while at > 0 && chars[at - 1].is_whitespace() {
+            at -= 1;
+        }
+        while at > 0 && !chars[at - 1].is_whitespace() {
+            at -= 1;
+        }
+        at
+    }
+
+    /// Where the word after the cursor ends.
+    fn word_end(&self) -> usize {
+        let chars: Vec<char> = self.text.chars().collect();
+        let mut at = self.cursor;
+        while at < chars.len() && chars[at].is_whitespace() {
+            at += 1;
+        }
+        while at < chars.len() && !chars[at].is_whitespace() {
+            at += 1;
+        }
+        at
+    }
+
+    fn delete_word_before(&mut self) {
+        let start = self.word_start();
+        let (from, to) = (self.byte_index(start), self.byte_index(self.cursor));
+        self.text.replace_range(from..to, "");
+        self.cursor = start;
+    }
+
     pub fn insert(&mut self, c: char) {
         let at = self.byte_index(self.cursor);
         self.text.insert(at, c);
@@ -48,8 +87,19 @@ impl TextField {
         let chord = key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
             KeyCode::Char('u') if ctrl => self.clear(),
+            // Word editing as in a shell: Ctrl-W and Alt-Backspace delete the word
+            // before the cursor; Ctrl-Left/Right (and Alt-b/f) move by words.
+            KeyCode::Char('w') if ctrl => self.delete_word_before(),
+            KeyCode::Backspace if alt || ctrl => self.delete_word_before(),
+            KeyCode::Left if ctrl || alt => self.cursor = self.word_start(),
+            KeyCode::Char('b') if alt => self.cursor = self.word_start(),
+            KeyCode::Right if ctrl || alt => self.cursor = self.word_end(),
+            KeyCode::Char('f') if alt => self.cursor = self.word_end(),
+            KeyCode::Char('a') if ctrl => self.cursor = 0,
+            KeyCode::Char('e') if ctrl => self.cursor = self.text.chars().count(),
             KeyCode::Char(c) if !chord => self.insert(c),
             KeyCode::Backspace if self.cursor > 0 => {
                 self.cursor -= 1;
@@ -94,6 +144,31 @@ mod tests {
         assert!(!field.handle_key(key(KeyCode::Enter)), "Enter is not an edit");
         field.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
         assert_eq!(field.text(), "");
+    }
+
+    #[test]
+    fn the_mark_is_where_typing_goes() {
+        let mut field = TextField::new("abc");
+        field.handle_key(key(KeyCode::Left));
+        field.handle_key(key(KeyCode::Char('X')));
+        assert_eq!(field.text(), "abXc");
+        assert_eq!(field.marked(), "abX▏c");
+    }
+
+    #[test]
+    fn words_are_deleted_and_skipped_as_in_a_shell() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let mut field = TextField::new("buy  oat milk");
+        field.handle_key(ctrl('w'));
+        assert_eq!(field.text(), "buy  oat ");
+        field.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::ALT));
+        assert_eq!(field.text(), "buy  ");
+        field.handle_key(KeyEvent::new(KeyCode::Left, KeyModifiers::CONTROL));
+        assert_eq!(field.cursor(), 0);
+        field.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::CONTROL));
+        assert_eq!(field.cursor(), 3);
+        field.handle_key(ctrl('e'));
+        assert_eq!(field.cursor(), 5);
     }
 }
 

@@ -66,7 +66,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
         }
         Popup::Search(field) => {
             let lines = vec![
-                Line::from(format!(" {}▏", field.text())),
+                Line::from(format!(" {}", field.marked())),
                 Line::styled(" Enter search · Esc cancel", theme.dim()),
             ];
             boxed(
@@ -78,7 +78,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
         }
         Popup::Tag(field) => {
             let lines = vec![
-                Line::from(format!(" #{}▏", field.text())),
+                Line::from(format!(" #{}", field.marked())),
                 Line::styled(" Enter filter (empty clears) · Esc cancel", theme.dim()),
             ];
             boxed(frame, centered(area, 60, 4), " Filter by tag ", lines);
@@ -98,11 +98,12 @@ fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>) {
     );
 }
 
-fn with_cursor(text: &str, focused: bool) -> String {
+/// A field as drawn: with the cursor mark where typing goes when it has the focus.
+fn shown_field(field: &crate::text_field::TextField, focused: bool) -> String {
     if focused {
-        format!("{text}▏")
+        field.marked()
     } else {
-        text.to_string()
+        field.text().to_string()
     }
 }
 
@@ -112,15 +113,15 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
     let mut lines = Vec::new();
     lines.extend(field_lines(
         "Title",
-        with_cursor(form.title.text(), focused(FormField::Title)),
+        shown_field(&form.title, focused(FormField::Title)),
         focused(FormField::Title),
         error(FormField::Title),
         theme,
     ));
-    let description: Vec<&str> = form.description.text().split('\n').collect();
+    let description_text = shown_field(&form.description, focused(FormField::Description));
+    let description: Vec<&str> = description_text.split('\n').collect();
     for (i, part) in description.iter().enumerate() {
-        let last = i + 1 == description.len();
-        let text = with_cursor(part, last && focused(FormField::Description));
+        let text = part.to_string();
         if i == 0 {
             lines.extend(field_lines(
                 "Description",
@@ -156,7 +157,7 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
     ));
     lines.extend(field_lines(
         "Due",
-        with_cursor(form.due.text(), focused(FormField::Due)),
+        shown_field(&form.due, focused(FormField::Due)),
         focused(FormField::Due),
         error(FormField::Due),
         theme,
@@ -167,7 +168,7 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
     ));
     lines.extend(field_lines(
         "Tags",
-        with_cursor(form.tags.text(), focused(FormField::Tags)),
+        shown_field(&form.tags, focused(FormField::Tags)),
         focused(FormField::Tags),
         error(FormField::Tags),
         theme,
