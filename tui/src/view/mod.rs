@@ -5,6 +5,8 @@ mod auth;
 mod popups;
 mod tasks;
 
+pub use popups::KEYS;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
