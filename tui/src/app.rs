@@ -305,6 +305,22 @@ impl Default for TaskList {
 }
 
 impl TaskList {
+    /// The tags of the tasks shown that start with `prefix` (any case), each once, sorted:
+    /// what the tag prompt offers.
+    pub fn tags_starting(&self, prefix: &str) -> Vec<String> {
+        let prefix = todo_api::tags::tag_key(prefix);
+        let mut found: Vec<String> = Vec::new();
+        for tag in self.tasks.iter().flat_map(|t| &t.tags) {
+            if todo_api::tags::tag_key(tag).starts_with(&prefix)
+                && !found.iter().any(|f| todo_api::tags::same_tag(f, tag))
+            {
+                found.push(tag.clone());
+            }
+        }
+        found.sort_by_key(|t| todo_api::tags::tag_key(t));
+        found
+    }
+
     pub fn selected_task(&self) -> Option<&Task> {
         self.tasks.get(self.selected)
     }
@@ -358,6 +374,9 @@ pub struct App {
     /// A list load is in flight; changes meanwhile queue one more.
     pub loading: bool,
     pub reload_queued: bool,
+    /// The search and tag as they were when the search or tag prompt opened: Esc puts
+    /// them back (the prompts filter as you type).
+    pub filter_before: (String, Option<String>),
     pub quit: bool,
 }
 
@@ -380,6 +399,7 @@ impl App {
             stream_generation: 0,
             loading: false,
             reload_queued: false,
+            filter_before: (String::new(), None),
             quit: false,
         }
     }

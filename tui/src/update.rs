@@ -654,8 +654,12 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 });
             }
         }
-        KeyCode::Char('/') => app.popup = Some(Popup::Search(TextField::new(&app.list.search))),
+        KeyCode::Char('/') => {
+            app.filter_before = (app.list.search.clone(), app.list.tag.clone());
+            app.popup = Some(Popup::Search(TextField::new(&app.list.search)));
+        }
         KeyCode::Char('t') => {
+            app.filter_before = (app.list.search.clone(), app.list.tag.clone());
             app.popup = Some(Popup::Tag(TextField::new(app.list.tag.as_deref().unwrap_or(""))));
         }
         KeyCode::Char('f') => {
@@ -688,6 +692,7 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 }
 
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let is_search = matches!(app.popup, Some(Popup::Search(_)));
     let Some(popup) = app.popup.as_mut() else {
         return vec![];
     };
@@ -711,26 +716,71 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 return launch(app, Cmd::SignOut);
             }
         }
-        Popup::Search(field) | Popup::Tag(field) => match key.code {
-            KeyCode::Esc => app.popup = None,
-            KeyCode::Enter => {
-                let text = field.text().trim().to_string();
-                if matches!(popup, Popup::Search(_)) {
-                    app.list.search = text;
-                } else {
-                    app.list.tag = (!text.is_empty()).then_some(text);
+        Popup::Search(field) | Popup::Tag(field) => {
+            match key.code {
+                // Back to the filter from before the prompt.
+                KeyCode::Esc => {
+                    app.popup = None;
+                    let (search, tag) = app.filter_before.clone();
+                    if (&search, &tag) != (&app.list.search, &app.list.tag) {
+                        app.list.search = search;
+                        app.list.tag = tag;
+                        return reload(app);
+                    }
                 }
-                app.popup = None;
-                app.list.selected = 0;
-                return load_tasks(app);
+                KeyCode::Enter => app.popup = None,
+                // The tag prompt completes from the tags of the tasks shown.
+                KeyCode::Tab if !is_search => {
+                    let matches = app.list.tags_starting(field.text().trim());
+                    if let Some(first) = matches.first() {
+                        let common = common_prefix(&matches);
+                        *field = TextField::new(if matches.len() == 1 { first } else { &common });
+                        return filter_as_typed(app);
+                    }
+                }
+                _ => {
+                    if field.handle_key(key) {
+                        return filter_as_typed(app);
+                    }
+                }
             }
-            _ => {
-                field.handle_key(key);
-            }
-        },
+        }
         Popup::Form(_) => return on_form_key(app, key),
     }
     vec![]
+}
+
+/// The search or tag prompt's text applied to the list at once (a load at a time; the
+/// latest text wins).
+fn filter_as_typed(app: &mut App) -> Vec<Cmd> {
+    let text = match &app.popup {
+        Some(Popup::Search(field) | Popup::Tag(field)) => field.text().trim().to_string(),
+        _ => return vec![],
+    };
+    if matches!(app.popup, Some(Popup::Search(_))) {
+        app.list.search = text;
+    } else {
+        app.list.tag = (!text.is_empty()).then_some(text);
+    }
+    app.list.selected = 0;
+    reload(app)
+}
+
+/// The longest start the tags share (compared in any case; spelled as the first).
+fn common_prefix(tags: &[String]) -> String {
+    let Some(first) = tags.first() else {
+        return String::new();
+    };
+    let mut len = first.chars().count();
+    for tag in &tags[1..] {
+        len = first
+            .chars()
+            .zip(tag.chars())
+            .take(len)
+            .take_while(|(a, b)| a.to_lowercase().eq(b.to_lowercase()))
+            .count();
+    }
+    first.chars().take(len).collect()
 }
 
 fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {

@@ -215,32 +215,63 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
         Some(SortField::Due)
     );
 
+    // The prompts filter as you type: the first key loads, keys while a load runs
+    // queue one more, Enter keeps what is shown.
     key(&mut app, KeyCode::Char('/'));
     assert!(matches!(app.popup, Some(Popup::Search(_))));
-    type_text(&mut app, "milk");
+    app.loading = false;
     assert_eq!(
-        query(key(&mut app, KeyCode::Enter)).search.as_deref(),
-        Some("milk")
+        query(key(&mut app, KeyCode::Char('m'))).search.as_deref(),
+        Some("m")
     );
+    type_text(&mut app, "ilk");
+    assert_eq!(app.list.search, "milk");
+    assert!(app.reload_queued, "a load with the latest text follows");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(app.popup.is_none());
 
     key(&mut app, KeyCode::Char('t'));
-    type_text(&mut app, "home");
-    let q = query(key(&mut app, KeyCode::Enter));
+    app.loading = false;
+    assert_eq!(query(key(&mut app, KeyCode::Char('h'))).tags, ["h".to_string()]);
+    type_text(&mut app, "ome");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    let q = app.list.query();
     assert_eq!(
         (q.tags.as_slice(), q.search.as_deref()),
         (&["home".to_string()][..], Some("milk"))
     );
 
+    app.loading = false;
     let q = query(key(&mut app, KeyCode::Esc));
     assert_eq!((q.tags, q.search), (vec![], None), "Esc clears search and tag");
 
     key(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "abandoned");
-    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(
+        key(&mut app, KeyCode::Esc).is_empty(),
+        "a load is running: queued"
+    );
     assert!(
         app.list.search.is_empty(),
-        "Esc in the popup keeps the old search"
+        "Esc in the popup puts the old search back"
+    );
+
+    // Tab in the tag prompt completes from the tags shown.
+    app.list.tasks[0].tags = vec!["Work".into(), "weekend".into()];
+    app.list.tasks[1].tags = vec!["work".into()];
+    key(&mut app, KeyCode::Char('t'));
+    type_text(&mut app, "w");
+    key(&mut app, KeyCode::Tab);
+    assert!(
+        matches!(&app.popup, Some(Popup::Tag(f)) if f.text() == "w"),
+        "two tags start with w"
+    );
+    type_text(&mut app, "o");
+    key(&mut app, KeyCode::Tab);
+    assert!(
+        matches!(&app.popup, Some(Popup::Tag(f)) if f.text() == "Work"),
+        "{:?}",
+        app.popup
     );
 }
 

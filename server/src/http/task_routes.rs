@@ -63,7 +63,7 @@ pub enum TaskDeleted {
 impl TaskApi {
     /// List your tasks
     ///
-    /// Filters combine with AND. `q` searches title and description (substring, case
+    /// Filters combine with AND. `q` searches title, description and tags (substring, case
     /// insensitive for ASCII). `limit` is 1 to 500 (default 100).
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/api/:user_id/tasks", method = "get")]

@@ -742,6 +742,8 @@ fn tags_follow_the_servers_rules_and_match_without_regard_to_case() {
     assert_eq!((ids(found), total), (vec![id(&both)], 1), "all must match");
     let (found, _) = list_tasks(&server, &ann.id, t, "?tag=%C3%A9cole");
     assert_eq!(ids(found), vec![id(&ecole)], "école finds École");
+    let (found, _) = list_tasks(&server, &ann.id, t, "?q=hom");
+    assert_eq!(ids(found), vec![id(&both)], "a search looks at tags too");
     let many: String = (0..11).map(|n| format!("tag=t{n}&")).collect();
     let refused = bearer(http().get(server.url(&format!("{base}?{many}"))), t)
         .send()

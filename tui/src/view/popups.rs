@@ -17,10 +17,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("e / Enter", "edit the selected task"),
     ("space", "toggle completed"),
     ("d", "delete (asks first)"),
-    ("/", "search title and description"),
+    ("/", "search title, description, tags (as you type)"),
     ("f", "cycle filter: all, pending, completed"),
     ("s", "cycle sort: newest, due, priority, title, updated"),
-    ("t", "filter by tag (empty clears)"),
+    ("t", "filter by tag as you type (Tab completes)"),
     ("Esc", "clear search and tag"),
     ("u", "undo your latest change (from any client)"),
     ("r", "reload (changes elsewhere show by themselves)"),
@@ -67,7 +67,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
         Popup::Search(field) => {
             let lines = vec![
                 Line::from(format!(" {}", field.marked())),
-                Line::styled(" Enter search · Esc cancel", theme.dim()),
+                Line::styled(" searches as you type · Enter keep · Esc undo", theme.dim()),
             ];
             boxed(
                 frame,
@@ -77,11 +77,22 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
             );
         }
         Popup::Tag(field) => {
-            let lines = vec![
-                Line::from(format!(" #{}", field.marked())),
-                Line::styled(" Enter filter (empty clears) · Esc cancel", theme.dim()),
-            ];
-            boxed(frame, centered(area, 60, 4), " Filter by tag ", lines);
+            let offered = app.list.tags_starting(field.text().trim());
+            let mut lines = vec![Line::from(format!(" #{}", field.marked()))];
+            if !offered.is_empty() {
+                let shown: Vec<String> = offered
+                    .iter()
+                    .take(6)
+                    .map(|t| printable(t, false).into_owned())
+                    .collect();
+                lines.push(Line::styled(format!(" {}", shown.join(" ")), theme.dim()));
+            }
+            lines.push(Line::styled(
+                " filters as you type · Tab completes · Enter keep · Esc undo",
+                theme.dim(),
+            ));
+            let height = lines.len() as u16 + 2;
+            boxed(frame, centered(area, 60, height), " Filter by tag ", lines);
         }
         Popup::Form(form) => task_form(frame, area, app, form, theme),
         Popup::Account(panel) => super::account::panel(frame, area, app, panel, theme),

@@ -255,7 +255,9 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
         // ILIKE: case-insensitive as SQLite's LIKE is (and beyond ASCII).
         args.push(Box::new(like_pattern(search)));
         let n = args.len();
-        sql.push_str(&format!(" AND (title ILIKE ${n} OR description ILIKE ${n})"));
+        sql.push_str(&format!(
+            " AND (title ILIKE ${n} OR description ILIKE ${n} OR EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE t ILIKE ${n}))"
+        ));
     }
     for tag in query.tags() {
         // lower() follows the database's locale: Unicode in a UTF-8 one, as Rust's
@@ -313,7 +315,8 @@ pub(super) async fn list(
     let stmt = c.prepare_cached(&sql).await?;
     let rows = c.query(&stmt, &refs).await?;
     let total = match rows.first() {
-        Some(row) => row.try_get::<_, i64>(12)?,
+        // The window count comes right after the task's own columns.
+        Some(row) => row.try_get::<_, i64>(TASK_COLUMNS.split(',').count())?,
         None if query.offset() == 0 => 0,
         None => {
             let stmt = c

@@ -290,8 +290,12 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         StatusFilter::Completed => filter.push_str(" AND completed = 1"),
     }
     if let Some(search) = query.search() {
-        filter.push_str(" AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')");
+        filter.push_str(
+            " AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\'
+                   OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value LIKE ? ESCAPE '\\'))",
+        );
         let pattern = like_pattern(search);
+        args.push(Value::Text(pattern.clone()));
         args.push(Value::Text(pattern.clone()));
         args.push(Value::Text(pattern));
     }
