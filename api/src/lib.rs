@@ -7,6 +7,8 @@ mod events;
 pub mod limits;
 #[cfg(feature = "openapi")]
 mod openapi_string;
+#[cfg(feature = "strength")]
+pub mod password;
 mod patch;
 mod personal_tokens;
 mod problem;

@@ -119,11 +119,14 @@ pub struct SignUpForm {
 }
 
 /// The checks the sign-up screen shows while the user types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignUpChecks {
     pub email_ok: bool,
     pub length_ok: bool,
     pub match_ok: bool,
+    /// Why the server's strength rule would refuse the password (checked as the user
+    /// types, with the same rule); `None` when it passes.
+    pub strength_problem: Option<String>,
 }
 
 impl SignUpForm {
@@ -137,6 +140,11 @@ impl SignUpForm {
             email_ok,
             length_ok: (PASSWORD_MIN..=PASSWORD_MAX).contains(&len),
             match_ok: !self.password.text().is_empty() && self.password.text() == self.confirm.text(),
+            strength_problem: {
+                let email = self.email.text().trim();
+                let name = self.name.text().trim();
+                todo_api::password::strength_problem(self.password.text(), &[email, name])
+            },
         }
     }
 }

@@ -538,7 +538,8 @@ fn on_sign_up_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::Enter if form.focus < 3 => form.focus += 1,
         KeyCode::Enter => {
             let checks = form.checks();
-            if !(checks.email_ok && checks.length_ok && checks.match_ok) {
+            if !(checks.email_ok && checks.length_ok && checks.match_ok && checks.strength_problem.is_none())
+            {
                 form.error = Some("Fix the marked fields first".into());
                 return vec![];
             }

@@ -143,6 +143,26 @@ fn sign_up_checks_as_you_type_and_shows_the_servers_reason() {
 
     key(&mut app, KeyCode::Backspace);
     type_text(&mut app, "1");
+    let Screen::SignUp(form) = &app.screen else {
+        panic!("not on sign-up")
+    };
+    assert!(
+        form.checks()
+            .strength_problem
+            .is_some_and(|r| r.contains("too easy")),
+        "the server's strength rule, checked as you type"
+    );
+    assert!(
+        key(&mut app, KeyCode::Enter).is_empty(),
+        "a weak password blocks the submit"
+    );
+
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "correct horse battery staple");
+    key(&mut app, KeyCode::BackTab);
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "correct horse battery staple");
+    key(&mut app, KeyCode::Tab);
     let cmds = key(&mut app, KeyCode::Enter);
     assert!(matches!(cmds.as_slice(), [Cmd::SignUp(r)] if r.email == "ann@example.com" && r.name.is_none()));
     let weak = problem(

@@ -11,7 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{AuthError, FieldError};
 use crate::workers::{Priority, WorkerPool};
 
-use todo_api::limits::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
+use todo_api::limits::{EMAIL_MAX, NAME_MAX};
 
 /// The one form of an address that a person reads as the same: trimmed, refused if it
 /// holds anything invisible (zero-width, BOM, bidi or other controls), NFC, the local
@@ -72,29 +72,14 @@ pub fn normalize_name(raw: Option<String>) -> Result<Option<String>, FieldError>
     Ok(name)
 }
 
-/// Refuses passwords outside 8..=128 characters or that zxcvbn scores below 2,
-/// with zxcvbn's own advice as the reason.
+/// Refuses passwords outside 8..=128 characters or that zxcvbn scores below 2, with
+/// zxcvbn's own advice as the reason (the rule is `todo_api::password`, which the TUI
+/// also checks as the user types).
 pub fn check_strength(password: &str, context: &[&str]) -> Result<(), AuthError> {
-    let len = password.chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
-        return Err(AuthError::WeakPassword(format!(
-            "password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
-        )));
+    match todo_api::password::strength_problem(password, context) {
+        None => Ok(()),
+        Some(reason) => Err(AuthError::WeakPassword(reason)),
     }
-    let estimate = zxcvbn::zxcvbn(password, context);
-    if u8::from(estimate.score()) >= 2 {
-        return Ok(());
-    }
-    let mut reason = String::from("password is too easy to guess");
-    if let Some(feedback) = estimate.feedback() {
-        if let Some(warning) = feedback.warning() {
-            reason.push_str(&format!(": {warning}"));
-        }
-        if let Some(tip) = feedback.suggestions().first() {
-            reason.push_str(&format!(" ({tip})"));
-        }
-    }
-    Err(AuthError::WeakPassword(reason))
 }
 
 /// argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing is deliberately

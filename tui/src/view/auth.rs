@@ -127,7 +127,20 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
     let length_rule = format!("password is {PASSWORD_MIN} to {PASSWORD_MAX} characters");
     lines.push(check(checks.length_ok, &length_rule, theme));
     lines.push(check(checks.match_ok, "passwords match", theme));
-    match (&form.password_reason, &form.error) {
+    // The rule's reason without its tip, so it fits one line at 80 columns.
+    match (&checks.strength_problem, checks.length_ok) {
+        (None, _) => lines.push(check(true, "hard enough to guess", theme)),
+        (Some(reason), true) => {
+            let short = reason.split(" (").next().unwrap_or(reason);
+            lines.push(Line::styled(format!("  ✗ {short}"), theme.error()));
+        }
+        (Some(_), false) => lines.push(check(false, "hard enough to guess", theme)),
+    }
+    let reason = form
+        .password_reason
+        .as_ref()
+        .filter(|_| checks.strength_problem.is_none());
+    match (reason, &form.error) {
         (Some(reason), _) => lines.push(Line::styled(format!("  ✗ {reason}"), theme.error())),
         (None, Some(error)) => lines.push(Line::styled(format!("  {error}"), theme.error())),
         (None, None) => lines.push(Line::from("")),
