@@ -185,3 +185,28 @@ fn control_characters_from_the_server_are_shown_not_obeyed() {
         assert!(screen.contains("\\u{1b}"), "{screen}");
     }
 }
+
+/// At 80 columns the message wins the status line (lesser parts give way), and one too
+/// long for the line is cut with `…`, keeping `? help`.
+#[test]
+fn the_status_message_is_whole_at_80_columns() {
+    let mut app = app_with_tasks();
+    app.message = Some(todo_tui::app::StatusMessage {
+        text: "Saved task 3: Buy milk and bread on the way home".into(),
+        is_error: false,
+    });
+    let screen = render(&app, 80, 24);
+    let status = screen.lines().last().unwrap_or_default().to_string();
+    assert!(
+        status.contains("Saved task 3: Buy milk and bread on the way home"),
+        "{status}"
+    );
+    assert!(status.contains("? help"), "{status}");
+    app.message = Some(todo_tui::app::StatusMessage {
+        text: "x".repeat(120),
+        is_error: true,
+    });
+    let screen = render(&app, 80, 24);
+    let status = screen.lines().last().unwrap_or_default().to_string();
+    assert!(status.contains('…') && status.contains("? help"), "{status}");
+}

@@ -234,36 +234,75 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     );
 }
 
+/// The status line. What matters most gets the room first: the message, then `? help`
+/// and the spinner, the counts, the live state, and who and where last; parts that do not
+/// fit are left out (the message is cut with `…` only when it alone is too long).
 fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let who = app
         .user
         .as_ref()
         .map_or("?".into(), |u| printable(&u.email, false));
     let done = app.list.tasks.iter().filter(|t| t.completed).count();
-    let mut spans = vec![
-        Span::styled(format!(" {who} @ {} ", app.server), theme.accent()),
-        Span::raw(format!(
-            "│ {} shown, {done} done, {} in all ",
-            app.list.tasks.len(),
-            app.list.total
-        )),
-    ];
+    let identity = Span::styled(format!(" {who} @ {} │", app.server), theme.accent());
+    let counts = Span::raw(format!(
+        " {} shown, {done} done, {} in all │",
+        app.list.tasks.len(),
+        app.list.total
+    ));
     let live = match &app.live {
-        LiveState::Live => Span::styled("● live ", theme.ok()),
-        LiveState::Connecting => Span::raw("○ connecting "),
-        LiveState::Reconnecting(_) => Span::styled("○ reconnecting ", theme.error()),
+        LiveState::Live => Span::styled(" ● live │", theme.ok()),
+        LiveState::Connecting => Span::raw(" ○ connecting │"),
+        LiveState::Reconnecting(_) => Span::styled(" ○ reconnecting │", theme.error()),
         LiveState::Off => Span::raw(""),
     };
-    spans.push(live);
-    if let Some(message) = &app.message {
-        let style = if message.is_error {
-            theme.error()
-        } else {
-            theme.ok()
-        };
-        spans.push(Span::raw("│ "));
-        spans.push(Span::styled(printable(&message.text, false).into_owned(), style));
+    let help = Span::raw(format!(" {} ? help", spinner(app)));
+    let width = area.width as usize;
+    let mut room = width.saturating_sub(help.width());
+    let message = app.message.as_ref().map(|m| {
+        let style = if m.is_error { theme.error() } else { theme.ok() };
+        let text = format!(" {} │", printable(&m.text, false));
+        Span::styled(cut_to(&text, room), style)
+    });
+    room = room.saturating_sub(message.as_ref().map_or(0, Span::width));
+    // Lower parts only while they fit, in this order of importance.
+    let mut keep = [false; 3];
+    for (i, part) in [&counts, &live, &identity].into_iter().enumerate() {
+        if part.width() <= room {
+            room -= part.width();
+            keep[i] = true;
+        }
     }
-    spans.push(Span::raw(format!(" {} │ ? help", spinner(app))));
+    let mut spans = Vec::new();
+    if keep[2] {
+        spans.push(identity);
+    }
+    if keep[0] {
+        spans.push(counts);
+    }
+    if keep[1] {
+        spans.push(live);
+    }
+    spans.extend(message);
+    spans.push(help);
     frame.render_widget(Line::from(spans), area);
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+fn cut_to(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
