@@ -619,12 +619,25 @@ fn format_offset(offset: time::UtcOffset) -> String {
     )
 }
 
+/// Half a page of the list, as Ctrl-D and Ctrl-U move.
+const HALF_PAGE: usize = 5;
+
 fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let count = app.list.tasks.len();
+    let selected = app.list.selected;
+    // The chords the list knows (vim's half pages); any other chord does nothing, never
+    // what its bare letter does.
+    if key.modifiers == KeyModifiers::CONTROL {
+        match key.code {
+            KeyCode::Char('d') => app.list.selected = (selected + HALF_PAGE).min(count.saturating_sub(1)),
+            KeyCode::Char('u') => app.list.selected = selected.saturating_sub(HALF_PAGE),
+            _ => {}
+        }
+        return vec![];
+    }
     if is_chord(&key) {
         return vec![];
     }
-    let count = app.list.tasks.len();
-    let selected = app.list.selected;
     match key.code {
         KeyCode::Char('q') => app.quit = true,
         KeyCode::Down | KeyCode::Char('j') => app.list.selected = (selected + 1).min(count.saturating_sub(1)),

@@ -204,6 +204,19 @@ fn navigation_keys_move_the_selection_within_bounds() {
     assert_eq!(app.list.selected, 0);
     key(&mut app, KeyCode::PageDown);
     assert_eq!(app.list.selected, 2);
+
+    // Vim's half pages; any other chord is not its bare letter (Ctrl-D never deletes).
+    let mut long = app_with_tasks();
+    long.list.tasks = (1..=20).map(|i| task(i, &format!("t{i}"))).collect();
+    long.list.selected = 0;
+    ctrl(&mut long, 'd');
+    assert_eq!(long.list.selected, 5);
+    ctrl(&mut long, 'u');
+    assert_eq!(long.list.selected, 0);
+    assert!(
+        ctrl(&mut long, 'a').is_empty() && long.popup.is_none(),
+        "Ctrl-A adds nothing"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::app::{App, FormField, Popup, TaskForm};
 pub const KEYS: &[(&str, &str)] = &[
     ("↑ ↓ / k j", "move the selection"),
     ("PgUp PgDn g G", "page up/down, first, last"),
+    ("Ctrl-D Ctrl-U", "half a page down/up"),
     ("a", "add a task"),
     ("e / Enter", "edit the selected task"),
     ("space", "toggle completed"),
@@ -37,8 +38,12 @@ pub const KEYS: &[(&str, &str)] = &[
 pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: Theme) {
     match popup {
         Popup::Help => {
+            // On a short terminal the form's notes go (the form's own footer says them),
+            // so every key of the list stays readable.
+            let all = KEYS.len() as u16 + 2 <= area.height;
             let lines: Vec<Line> = KEYS
                 .iter()
+                .take_while(|(k, what)| all || !(k.is_empty() && what.is_empty()))
                 .map(|(k, what)| Line::from(format!(" {k:<14} {what}")))
                 .collect();
             boxed(
