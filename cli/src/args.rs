@@ -127,9 +127,10 @@ pub enum Command {
         after_help = "Examples:\n  todo config list\n  todo config set list.sort due\n  todo config get server"
     )]
     Config(ConfigCommand),
-    /// Print a shell completion script
+    /// Print a shell completion script (flags and commands; for task ids and tags from
+    /// the server too, use `source <(COMPLETE=bash todo)` instead)
     #[command(
-        after_help = "Example:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo"
+        after_help = "Examples:\n  todo completions bash > ~/.local/share/bash-completion/completions/todo\n  echo 'source <(COMPLETE=bash todo)' >> ~/.bashrc   # with task ids and tags"
     )]
     Completions {
         #[arg(value_enum)]
@@ -403,7 +404,7 @@ pub struct ListArgs {
     #[arg(long, short)]
     pub search: Option<String>,
     /// Only tasks with this tag (any case; #work works too); repeat for tasks with all of them
-    #[arg(long = "tag", short)]
+    #[arg(long = "tag", short, add = crate::complete::tags())]
     pub tags: Vec<String>,
     /// low, medium or high (l, m, med, h; any case)
     #[arg(long, short, value_enum, ignore_case = true)]
@@ -429,6 +430,7 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct IdArg {
     /// The task id (see `todo list`)
+    #[arg(add = crate::complete::task_ids())]
     pub id: i64,
 }
 
@@ -438,7 +440,7 @@ pub const IDS_MAX: usize = 500;
 #[derive(Args, Debug)]
 pub struct IdsArg {
     /// Task ids (see `todo list`): `3 4`, `3,4`, ranges `7-9`
-    #[arg(required = true, num_args = 1.., value_parser = parse_ids)]
+    #[arg(required = true, num_args = 1.., value_parser = parse_ids, add = crate::complete::task_ids())]
     ids: Vec<Vec<i64>>,
 }
 
@@ -497,6 +499,7 @@ pub struct RmArgs {
 #[derive(Args, Debug)]
 pub struct EditArgs {
     /// The task id (see `todo list`)
+    #[arg(add = crate::complete::task_ids())]
     pub id: i64,
     /// Tag changes: +tag adds a tag, -tag removes one (the other tags stay)
     #[arg(allow_hyphen_values = true, value_name = "+TAG|-TAG")]

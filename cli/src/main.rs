@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod complete;
 mod exit;
 mod output;
 
@@ -12,6 +13,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     output::init_local_offset();
+    // With COMPLETE set (the shell asking for completions), answer and exit.
+    clap_complete::CompleteEnv::with_factory(<args::Cli as clap::CommandFactory>::command).complete();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),

@@ -978,3 +978,39 @@ fn the_config_file_sets_defaults_and_a_broken_one_does_not_stop_anything() {
         "{ran:?}"
     );
 }
+
+/// Dynamic completion (`COMPLETE=<shell> todo`): task ids with their titles from the
+/// server, and the tags in use; nothing (and no error) when the server is away.
+#[test]
+fn completion_offers_task_ids_with_titles_and_tags() {
+    let server = TestServer::start(&[]);
+    let user = CliUser::new(&server);
+    user.sign_up("complete");
+    let milk = user.run(&["add", "Buy", "milk", "+home", "--json"]).ok().json();
+    user.run(&["add", "File", "taxes", "+Money"]).ok();
+    let complete = |args: &[&str]| {
+        let output = user
+            .command(&[&["--", "todo"][..], args].concat())
+            .env("COMPLETE", "fish")
+            .output()
+            .expect("todo runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let ids = complete(&["done", ""]);
+    assert!(ids.contains(&format!("{}\tBuy milk", milk["id"])), "{ids}");
+    assert!(ids.contains("\tFile taxes"), "{ids}");
+    let tags = complete(&["list", "--tag", ""]);
+    assert!(
+        tags.lines().any(|l| l == "home") && tags.lines().any(|l| l == "Money"),
+        "{tags}"
+    );
+
+    let away = user
+        .command(&["--", "todo", "show", ""])
+        .env("COMPLETE", "fish")
+        .env("TODO_SERVER", "http://127.0.0.1:9")
+        .output()
+        .expect("todo runs");
+    assert!(away.status.success() && away.stderr.is_empty(), "{away:?}");
+}
