@@ -385,10 +385,21 @@ pub struct App {
     /// The search and tag as they were when the search or tag prompt opened: Esc puts
     /// them back (the prompts filter as you type).
     pub filter_before: (String, Option<String>),
+    /// How far the detail pane is scrolled, and for which task (another task starts at
+    /// the top).
+    pub detail_scroll: (i64, u16),
     pub quit: bool,
 }
 
 impl App {
+    /// Lines the detail pane of the selected task is scrolled by.
+    pub fn detail_offset(&self) -> u16 {
+        match self.list.selected_task() {
+            Some(task) if task.id == self.detail_scroll.0 => self.detail_scroll.1,
+            _ => 0,
+        }
+    }
+
     pub fn new(server: &str, now: OffsetDateTime, offset: time::UtcOffset, color: bool) -> App {
         App {
             server: server.to_string(),
@@ -408,6 +419,7 @@ impl App {
             loading: false,
             reload_queued: false,
             filter_before: (String::new(), None),
+            detail_scroll: (0, 0),
             quit: false,
         }
     }

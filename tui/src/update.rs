@@ -646,6 +646,20 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::PageUp => app.list.selected = selected.saturating_sub(10),
         KeyCode::Home | KeyCode::Char('g') => app.list.selected = 0,
         KeyCode::End | KeyCode::Char('G') => app.list.selected = count.saturating_sub(1),
+        KeyCode::Char('J') | KeyCode::Char('K') => {
+            if let Some(id) = app.list.selected_task().map(|t| t.id) {
+                let offset = app.detail_offset();
+                let lines = app
+                    .list
+                    .selected_task()
+                    .map_or(0, |t| t.description.lines().count() as u16);
+                let offset = match key.code {
+                    KeyCode::Char('J') => (offset + 1).min(lines),
+                    _ => offset.saturating_sub(1),
+                };
+                app.detail_scroll = (id, offset);
+            }
+        }
         KeyCode::Char('a') => app.popup = Some(Popup::Form(TaskForm::new_task())),
         KeyCode::Char('e') | KeyCode::Enter => {
             if let Some(task) = app.list.selected_task() {

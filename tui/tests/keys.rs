@@ -54,13 +54,17 @@ fn every_single_key_the_overlay_lists_does_something() {
             }
             let mut app = app_with_tasks();
             app.list.selected = 1;
+            // A long description, scrolled a little, so the detail keys have room both ways.
+            app.list.tasks[1].description = "a\nb\nc\nd\ne\nf".into();
+            app.detail_scroll = (app.list.tasks[1].id, 3);
             let before = app.clone();
             let cmds = key(&mut app, KeyCode::Char(c));
             let changed = !cmds.is_empty()
                 || app.popup != before.popup
                 || app.quit
                 || app.list != before.list
-                || app.message != before.message;
+                || app.message != before.message
+                || app.detail_scroll != before.detail_scroll;
             assert!(changed, "{c:?} ({label}) does nothing on the task screen");
         }
     }

@@ -210,3 +210,33 @@ fn the_status_message_is_whole_at_80_columns() {
     let status = screen.lines().last().unwrap_or_default().to_string();
     assert!(status.contains('…') && status.contains("? help"), "{status}");
 }
+
+/// A description longer than the detail pane scrolls with J and K; another task starts
+/// at its top.
+#[test]
+fn a_long_description_scrolls_in_the_detail_pane() {
+    let mut app = app_with_tasks();
+    app.list.selected = 0;
+    app.list.tasks[0].description = (1..=30)
+        .map(|i| format!("line {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("line 1") && !screen.contains("line 12"),
+        "{screen}"
+    );
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Char('J'));
+    }
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("line 12") && !screen.contains("line 1\n"),
+        "{screen}"
+    );
+    assert!(screen.contains("↓10"), "{screen}");
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.detail_offset(), 0, "another task starts at the top");
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.detail_offset(), 10, "and coming back keeps the place");
+}

@@ -14,6 +14,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("↑ ↓ / k j", "move the selection"),
     ("PgUp PgDn g G", "page up/down, first, last"),
     ("Ctrl-D Ctrl-U", "half a page down/up"),
+    ("J K", "scroll the detail pane down/up"),
     ("a", "add a task"),
     ("e / Enter", "edit the selected task"),
     ("space", "toggle completed"),

@@ -179,7 +179,11 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let block = Block::bordered().title(" Detail ");
+    let offset = app.detail_offset();
+    let block = Block::bordered().title(match offset {
+        0 => " Detail ".to_string(),
+        n => format!(" Detail ↓{n} (J/K) "),
+    });
     let Some(task) = app.list.selected_task() else {
         frame.render_widget(block, area);
         return;
@@ -229,7 +233,10 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         theme.dim(),
     ));
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((offset, 0))
+            .block(block),
         area,
     );
 }
