@@ -97,12 +97,14 @@ fn check(key: &str, text: &str, config: &mut Config) -> Result<(), String> {
         }
         "list.status" => config.status = Some(wire_enum(text).ok_or_else(wrong)?),
         "list.sort" => config.sort = Some(wire_enum(text).ok_or_else(wrong)?),
-        _ => {
-            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-            return Err(format!("{key} is not a setting (known: {})", known.join(", ")));
-        }
+        _ => return Err(unknown_key(key)),
     }
     Ok(())
+}
+
+fn unknown_key(key: &str) -> String {
+    let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    format!("{key} is not a setting (known: {})", known.join(", "))
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -176,7 +178,7 @@ pub fn get(config: &Config, key: &str) -> Result<Option<String>, String> {
         }),
         "list.status" => config.status.as_ref().map(wire_name),
         "list.sort" => config.sort.as_ref().map(wire_name),
-        _ => return Err(check(key, "", &mut Config::default()).err().unwrap_or_default()),
+        _ => return Err(unknown_key(key)),
     })
 }
 

@@ -188,17 +188,12 @@ impl AccountStorage for PgStore {
         token_hash: Vec<u8>,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.observe(async {
-            let client = self.client().await?;
-            client
-                .execute(
-                    "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-                    &[&token_hash, &user_id, &to_micros(expires_at)],
-                )
-                .await?;
-            Ok(())
-        })
+        self.changed_one(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &user_id, &to_micros(expires_at)],
+        )
         .await
+        .map(drop)
     }
 
     async fn reset_token_owner(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<Uuid>> {

@@ -101,6 +101,19 @@ impl PgStore {
     async fn observe<T>(&self, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
         self.health.observe(work.await)
     }
+
+    /// Runs one statement; whether it changed exactly one row (the use-once writes).
+    async fn changed_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<bool> {
+        self.observe(async {
+            let client = self.client().await?;
+            Ok(client.execute(sql, params).await? == 1)
+        })
+        .await
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {

@@ -98,32 +98,21 @@ impl PersonalTokenStorage for PgStore {
     }
 
     async fn revoke_personal_token(&self, user_id: Uuid, id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
-        self.observe(async {
-            let client = self.client().await?;
-            let n = client
-                .execute(
-                    "UPDATE personal_tokens SET revoked_at = $3
-                     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                    &[&id, &user_id, &to_micros(now)],
-                )
-                .await?;
-            Ok(n == 1)
-        })
+        self.changed_one(
+            "UPDATE personal_tokens SET revoked_at = $3
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            &[&id, &user_id, &to_micros(now)],
+        )
         .await
     }
 
     async fn touch_personal_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
-        self.observe(async {
-            let client = self.client().await?;
-            client
-                .execute(
-                    "UPDATE personal_tokens SET last_used_at = $2
-                     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::bigint - 60000000)",
-                    &[&id, &to_micros(now)],
-                )
-                .await?;
-            Ok(())
-        })
+        self.changed_one(
+            "UPDATE personal_tokens SET last_used_at = $2
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::bigint - 60000000)",
+            &[&id, &to_micros(now)],
+        )
         .await
+        .map(drop)
     }
 }

@@ -7,21 +7,6 @@ use uuid::Uuid;
 use super::PgStore;
 use crate::store::{StoreResult, TotpRecord, TwoFactorStorage, to_micros};
 
-impl PgStore {
-    /// Runs one statement; whether it changed exactly one row.
-    async fn changed_one(
-        &self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> StoreResult<bool> {
-        self.observe(async {
-            let client = self.client().await?;
-            Ok(client.execute(sql, params).await? == 1)
-        })
-        .await
-    }
-}
-
 #[async_trait]
 impl TwoFactorStorage for PgStore {
     async fn begin_totp(
