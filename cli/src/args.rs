@@ -205,12 +205,23 @@ pub enum AuthCommand {
     /// Two-factor sign-in with an authenticator app (TOTP)
     #[command(name = "2fa", subcommand)]
     TwoFactor(TwoFactorCommand),
-    /// Sign out and forget the stored tokens
+    /// Sign out and forget the stored tokens; another account signed in on this server,
+    /// if any, is used from then on
     #[command(after_help = "Example:\n  todo auth signout --all")]
     Signout {
         /// Sign out every session of this account, on every device
         #[arg(long)]
         all: bool,
+    },
+    /// Use another account signed in on this server (each keeps its own tokens)
+    #[command(
+        after_help = "Examples:\n  todo auth switch bob@example.com\n  todo auth switch          # the other one, when two are signed in"
+    )]
+    Switch {
+        /// The account's email (or the start of its id); leave it out to take the other
+        /// of two
+        #[arg(add = crate::complete::accounts())]
+        account: Option<String>,
     },
     /// Show the server, the user, the token expiry and where credentials are stored;
     /// exits 4 when not signed in

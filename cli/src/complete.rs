@@ -66,3 +66,15 @@ pub fn tags() -> ArgValueCandidates {
             .collect::<Vec<_>>()
     })
 }
+
+/// The emails of the accounts signed in on this machine (read from the local index: no
+/// keyring or server is asked).
+pub fn accounts() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| {
+        todo_client::credentials::signed_in_accounts()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| CompletionCandidate::new(a.email).help(Some(a.server.into())))
+            .collect::<Vec<_>>()
+    })
+}

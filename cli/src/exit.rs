@@ -35,6 +35,8 @@ impl CliError {
             CliError::Client(e) => match e {
                 ClientError::Unreachable { .. } => UNREACHABLE,
                 ClientError::NotSignedIn { .. } | ClientError::SessionEnded { .. } => NOT_SIGNED_IN,
+                // An account named that is not signed in here: a wrong value given.
+                ClientError::Account(_) => USAGE,
                 // Signed in, but the current password given was wrong.
                 other if other.code() == Some(todo_api::ProblemCode::WrongPassword) => ERROR,
                 other => match other.http_status() {

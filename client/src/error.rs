@@ -19,6 +19,10 @@ pub enum ClientError {
     SessionEnded { server: String },
     #[error("credential store: {0}")]
     Credentials(String),
+    /// Choosing among the accounts signed in on a server went wrong (none named, an
+    /// unknown one).
+    #[error("{0}")]
+    Account(String),
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
 }

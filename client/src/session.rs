@@ -15,7 +15,7 @@ use todo_api::{
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::credentials::{CredentialStore, Credentials};
+use crate::credentials::{Account, CredentialStore, Credentials};
 use crate::{ApiClient, ClientError, ListQuery, TaskPage};
 
 /// An access token given in the environment beats the store, for scripts and CI.
@@ -110,34 +110,74 @@ impl Session {
             env_token,
             current: Arc::new(Mutex::new(None)),
         };
-        let loaded = session.load_stored().await?;
+        let loaded = session.load_active().await?;
         *session.current.lock().await = loaded;
         Ok(session)
     }
 
-    async fn load_stored(&self) -> Result<Option<Credentials>, ClientError> {
+    /// The credentials of the account this server uses now.
+    async fn load_active(&self) -> Result<Option<Credentials>, ClientError> {
         let store = self.store.clone();
         let server = self.server().to_string();
-        tokio::task::spawn_blocking(move || store.load(&server))
+        tokio::task::spawn_blocking(move || store.load_active(&server))
             .await
             .map_err(blocking_error)?
     }
 
-    async fn save(&self, credentials: Credentials) -> Result<(), ClientError> {
+    /// This session's account as stored now (another process may have refreshed it).
+    async fn load_own(&self, user: Uuid) -> Result<Option<Credentials>, ClientError> {
+        let store = self.store.clone();
+        let server = self.server().to_string();
+        tokio::task::spawn_blocking(move || store.load(&server, user))
+            .await
+            .map_err(blocking_error)?
+    }
+
+    /// Stores credentials; `activate` makes their account the one this server uses.
+    async fn save(&self, credentials: Credentials, activate: bool) -> Result<(), ClientError> {
         let store = self.store.clone();
         let to_store = credentials.clone();
-        tokio::task::spawn_blocking(move || store.save(&to_store))
-            .await
-            .map_err(blocking_error)??;
+        tokio::task::spawn_blocking(move || {
+            if activate {
+                store.save_active(&to_store)
+            } else {
+                store.save(&to_store)
+            }
+        })
+        .await
+        .map_err(blocking_error)??;
         *self.current.lock().await = Some(credentials);
         Ok(())
     }
 
-    async fn forget(&self) -> Result<(), ClientError> {
+    /// Forgets this session's account; returns the account the server uses next.
+    async fn forget(&self) -> Result<Option<Account>, ClientError> {
+        let Some(gone) = self.current.lock().await.take() else {
+            return Ok(None);
+        };
         let store = self.store.clone();
         let server = self.server().to_string();
-        *self.current.lock().await = None;
-        tokio::task::spawn_blocking(move || store.delete(&server))
+        tokio::task::spawn_blocking(move || store.remove(&server, gone.user.id))
+            .await
+            .map_err(blocking_error)?
+    }
+
+    /// Makes another account signed in on this server the one it uses (see
+    /// [`CredentialStore::switch`]), for this session too.
+    pub async fn switch_account(&self, wanted: Option<String>) -> Result<Account, ClientError> {
+        let store = self.store.clone();
+        let server = self.server().to_string();
+        let account = tokio::task::spawn_blocking(move || store.switch(&server, wanted.as_deref()))
+            .await
+            .map_err(blocking_error)??;
+        *self.current.lock().await = self.load_active().await?;
+        Ok(account)
+    }
+
+    /// Every account signed in on this machine, on every server.
+    pub async fn accounts(&self) -> Result<Vec<Account>, ClientError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.accounts())
             .await
             .map_err(blocking_error)?
     }
@@ -205,7 +245,7 @@ impl Session {
         let tokens = self.api.sign_up(request).await?;
         let credentials = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
         let user = credentials.user.clone();
-        self.save(credentials).await?;
+        self.save(credentials, true).await?;
         Ok(user)
     }
 
@@ -231,7 +271,7 @@ impl Session {
     async fn keep(&self, tokens: todo_api::TokenResponse) -> Result<User, ClientError> {
         let credentials = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
         let user = credentials.user.clone();
-        self.save(credentials).await?;
+        self.save(credentials, true).await?;
         Ok(user)
     }
 
@@ -270,8 +310,9 @@ impl Session {
     }
 
     /// Signs out on the server (this session, or every session with `all`) and forgets
-    /// the local credentials, even when the server already considers them dead.
-    pub async fn sign_out(&self, all: bool) -> Result<(), ClientError> {
+    /// the local credentials, even when the server already considers them dead. Returns
+    /// the account this server uses from now on, when another is signed in here.
+    pub async fn sign_out(&self, all: bool) -> Result<Option<Account>, ClientError> {
         if self.env_token.is_none() && self.current.lock().await.is_none() {
             return Err(self.not_signed_in());
         }
@@ -294,10 +335,11 @@ impl Session {
             Err(e) if e.needs_sign_in() => Ok(()),
             other => other,
         };
-        if self.env_token.is_none() {
-            self.forget().await?;
-        }
-        result
+        let next = match self.env_token {
+            None => self.forget().await?,
+            Some(_) => None,
+        };
+        result.map(|()| next)
     }
 
     /// A valid access token, refreshed first if it is expired or about to be.
@@ -320,24 +362,19 @@ impl Session {
     /// store, and spends the refresh token only if it is still the one we saw.
     async fn refresh(&self, stale_access: &Secret) -> Result<Secret, ClientError> {
         let lock_path = self.store.lock_path();
-        let dir = self.store.config_dir().to_path_buf();
-        let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File, ClientError> {
-            crate::credentials::ensure_private_dir(&dir)?;
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| ClientError::Credentials(format!("{}: {e}", lock_path.display())))?;
-            file.lock()
-                .map_err(|e| ClientError::Credentials(format!("{}: {e}", lock_path.display())))?;
-            Ok(file)
-        })
-        .await
-        .map_err(blocking_error)??;
+        let lock = tokio::task::spawn_blocking(move || crate::credentials::lock_file(&lock_path))
+            .await
+            .map_err(blocking_error)??;
 
         let result = async {
-            let stored = self.load_stored().await?.ok_or_else(|| self.not_signed_in())?;
+            let user = self
+                .current
+                .lock()
+                .await
+                .as_ref()
+                .map(|c| c.user.id)
+                .ok_or_else(|| self.not_signed_in())?;
+            let stored = self.load_own(user).await?.ok_or_else(|| self.not_signed_in())?;
             if stored.access_token != *stale_access
                 && stored.expires_at - REFRESH_MARGIN > OffsetDateTime::now_utc()
             {
@@ -349,7 +386,7 @@ impl Session {
                 Ok(tokens) => {
                     let fresh = Credentials::from_tokens(self.server(), tokens, OffsetDateTime::now_utc());
                     let token = fresh.access_token.clone();
-                    self.save(fresh).await?;
+                    self.save(fresh, false).await?;
                     Ok(token)
                 }
                 Err(e) if e.code() == Some(ProblemCode::InvalidRefreshToken) => {
@@ -530,12 +567,20 @@ impl Session {
             password: Secret::new(password),
             new_email,
         };
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let change = change.clone();
-            async move { api.change_email(t.expose(), &change).await }
-        })
-        .await
+        let user = self
+            .with_token(|t| {
+                let api = self.api.clone();
+                let change = change.clone();
+                async move { api.change_email(t.expose(), &change).await }
+            })
+            .await?;
+        // The stored account (and `auth status`) should name the new email at once.
+        let stored = self.current.lock().await.clone();
+        if let Some(mut credentials) = stored.filter(|c| c.user.id == user.id) {
+            credentials.user = user.clone();
+            self.save(credentials, false).await?;
+        }
+        Ok(user)
     }
 
     /// The account's activity log, newest first: up to `limit` entries (every kept one

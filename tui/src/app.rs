@@ -30,7 +30,8 @@ pub enum Msg {
     TaskSaved(Result<Task, ClientError>),
     TaskToggled(Result<Task, ClientError>),
     TaskDeleted(i64, Result<(), ClientError>),
-    SignedOut(Result<(), ClientError>),
+    /// With the account the server uses next, when another is signed in here.
+    SignedOut(Result<Option<todo_client::credentials::Account>, ClientError>),
     Undone(Result<todo_api::UndoResult, ClientError>),
     /// News from the change stream started as generation `.0`.
     Stream(u64, todo_client::events::StreamNews),

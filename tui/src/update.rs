@@ -374,9 +374,19 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.list = Default::default();
             app.live = LiveState::Off;
             app.stream_generation += 1;
-            to_sign_in(app, "Signed out.");
-            if let Err(e) = result {
-                error(app, format!("Signed out here; the server said: {e}"));
+            match result {
+                Ok(None) => to_sign_in(app, "Signed out."),
+                Ok(Some(next)) => to_sign_in(
+                    app,
+                    &format!(
+                        "Signed out. {} is signed in here too: restart to use it.",
+                        todo_api::text::printable(&next.email, false)
+                    ),
+                ),
+                Err(e) => {
+                    to_sign_in(app, "Signed out.");
+                    error(app, format!("Signed out here; the server said: {e}"));
+                }
             }
             vec![]
         }

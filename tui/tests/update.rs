@@ -354,7 +354,7 @@ fn toggle_delete_help_sign_out_and_quit() {
         key(&mut app, KeyCode::Char('y')).as_slice(),
         [Cmd::SignOut]
     ));
-    let _ = update(&mut app, Msg::SignedOut(Ok(())));
+    let _ = update(&mut app, Msg::SignedOut(Ok(None)));
     assert!(matches!(app.screen, Screen::SignIn(_)));
     assert!(app.list.tasks.is_empty(), "no tasks linger after sign-out");
 

@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use serde::Serialize;
 use todo_api::{SignInRequest, SignUpRequest, User};
+use todo_client::credentials::Account;
 use todo_client::{Session, SignIn, TokenSource};
 
 use crate::args::AuthCommand;
@@ -51,9 +52,26 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
         }
         AuthCommand::TwoFactor(command) => super::two_factor::run(command, session, out).await,
         AuthCommand::Signout { all } => {
-            session.sign_out(all).await?;
+            let next = session.sign_out(all).await?;
             let scope = if all { "every session" } else { "this session" };
             out.note(&format!("Signed out of {scope} on {}.", session.server()));
+            if let Some(next) = next {
+                out.note(&format!("Now using {} on {}.", shown(&next.email), next.server));
+            }
+            Ok(())
+        }
+        AuthCommand::Switch { account } => {
+            if session.token_source() == TokenSource::Environment {
+                return Err(CliError::Usage(
+                    "TODO_TOKEN is set, and it decides the account: unset it to switch".into(),
+                ));
+            }
+            let now = session.switch_account(account).await?;
+            if out.json {
+                out.print_json(&now);
+            } else {
+                out.note(&format!("Now using {} on {}.", shown(&now.email), now.server));
+            }
             Ok(())
         }
         AuthCommand::Status => status(session, out).await,
@@ -245,6 +263,8 @@ struct Status<'a> {
     /// The keyring's own error behind `keyring_unavailable`.
     #[serde(skip_serializing_if = "Option::is_none")]
     keyring_detail: Option<&'a str>,
+    /// Every account signed in on this machine, on every server.
+    accounts: Vec<Account>,
 }
 
 async fn status(session: &Session, out: Output) -> Result<(), CliError> {
@@ -274,6 +294,7 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         credential_store: store.location(),
         keyring_unavailable: store.fallback_reason(),
         keyring_detail: store.fallback_detail(),
+        accounts: session.accounts().await.unwrap_or_default(),
     };
     if out.json {
         out.print_json(&report);
@@ -308,11 +329,25 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         if let (true, Some(detail)) = (out.verbose, report.keyring_detail) {
             crate::outln!("Keyring:     {detail}");
         }
+        print_accounts(&report.accounts);
     }
     match error {
         None => Ok(()),
         Some(e) => Err(e.into()),
     }
+}
+
+/// The accounts signed in here, when there is more than the one shown above.
+fn print_accounts(accounts: &[Account]) {
+    if accounts.len() < 2 {
+        return;
+    }
+    crate::outln!("Accounts:");
+    for a in accounts {
+        let mark = if a.active { "*" } else { " " };
+        crate::outln!("  {mark} {:<32} {}", shown(&a.email), a.server);
+    }
+    crate::outln!("  (* in use; `todo auth switch EMAIL` changes it)");
 }
 
 async fn list_sessions(session: &Session, out: Output) -> Result<(), CliError> {

@@ -256,10 +256,17 @@ fn expired_access_tokens_are_refreshed_transparently_even_by_concurrent_processe
             std::fs::read_to_string(ann.config_dir().join("credentials.json")).expect("credentials file");
         serde_json::from_str(&text).expect("json")
     };
-    let first = credentials()[&ann.server]["refresh_token"].clone();
+    // Each account's tokens are kept under the server and the user id.
+    let user_id = ann.run(&["auth", "status", "--json"]).ok().json()["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_string();
+    let entry = format!("{}#{user_id}", ann.server);
+    let first = credentials()[&entry]["refresh_token"].clone();
+    assert!(first.is_string(), "stored under {entry}: {}", credentials());
     std::thread::sleep(Duration::from_millis(1500));
     ann.run(&["list"]).ok();
-    let second = credentials()[&ann.server]["refresh_token"].clone();
+    let second = credentials()[&entry]["refresh_token"].clone();
     assert_ne!(first, second, "the pair was refreshed and stored");
 
     // Four processes find the token expired at once. Refresh tokens are single use; a

@@ -53,14 +53,20 @@ fn tokens_live_in_the_os_keyring_and_in_no_file() {
     assert!(status.get("keyring_unavailable").is_none());
 
     let token = ann.run(&["auth", "token"]).ok().stdout.trim().to_string();
-    let stored = keyring::Entry::new("todo", &server.base_url)
+    // One entry per account: the server and the user id.
+    let entry = format!(
+        "{}#{}",
+        server.base_url,
+        status["user"]["id"].as_str().expect("user id")
+    );
+    let stored = keyring::Entry::new("todo", &entry)
         .and_then(|e| e.get_password())
         .expect("the keyring holds this server's entry");
     assert!(
         stored.contains(&token),
         "the keyring entry holds the access token"
     );
-    eprintln!("keyring entry for {} holds the access token", server.base_url);
+    eprintln!("keyring entry {entry} holds the access token");
 
     for file in files_under(ann.home.path()) {
         let bytes = std::fs::read(&file).unwrap_or_default();
@@ -75,7 +81,7 @@ fn tokens_live_in_the_os_keyring_and_in_no_file() {
     );
 
     ann.run(&["auth", "signout"]).ok();
-    let gone = keyring::Entry::new("todo", &server.base_url).and_then(|e| e.get_password());
+    let gone = keyring::Entry::new("todo", &entry).and_then(|e| e.get_password());
     assert!(
         matches!(gone, Err(keyring::Error::NoEntry)),
         "sign-out removes the entry"

@@ -7,6 +7,7 @@ mod account_admin;
 mod accounts;
 mod changes;
 mod cli;
+mod cli_accounts;
 mod concurrency;
 mod crash;
 mod faults;
