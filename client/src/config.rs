@@ -6,6 +6,12 @@
 //! [list]
 //! status = "pending"      # all, pending, completed
 //! sort = "urgency"        # urgency, created, due, priority, title, updated
+//! [tui]
+//! theme = "default"       # default, high-contrast
+//! mouse = true            # click selects, wheel scrolls, double-click edits
+//! [tui.keys]              # an action's keys, replacing its defaults
+//! delete = "x"
+//! half-page-down = ["ctrl-d", "ctrl-f"]
 //! ```
 //!
 //! Flags and environment variables win over it. A file that cannot be read, or a value
@@ -29,7 +35,22 @@ pub const KEYS: &[(&str, &str)] = &[
         "list.sort",
         "how lists sort at first: urgency, created, due, priority, title or updated",
     ),
+    ("tui.theme", "the app's colours: default or high-contrast"),
+    (
+        "tui.mouse",
+        "true or false: click selects, the wheel scrolls, a double click edits",
+    ),
 ];
+
+/// The app's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    #[default]
+    Default,
+    /// Bright colours and bold in place of dim text, for low vision and washed-out
+    /// terminals.
+    HighContrast,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -44,6 +65,19 @@ pub struct Config {
     pub color: Option<ColorChoice>,
     pub status: Option<StatusFilter>,
     pub sort: Option<SortField>,
+    pub theme: Option<Theme>,
+    pub mouse: Option<bool>,
+    /// `[tui.keys]` as written; the app checks the actions and keys.
+    pub keys: Vec<KeyOverride>,
+}
+
+/// One `[tui.keys]` entry: an action's name, its keys, and where the file says it (a
+/// prefix for messages, "config.toml: line 7: ").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOverride {
+    pub action: String,
+    pub keys: Vec<String>,
+    pub place: String,
 }
 
 /// A config as read: the values that were right, and a line for each that was not.
@@ -97,6 +131,20 @@ fn check(key: &str, text: &str, config: &mut Config) -> Result<(), String> {
         }
         "list.status" => config.status = Some(wire_enum(text).ok_or_else(wrong)?),
         "list.sort" => config.sort = Some(wire_enum(text).ok_or_else(wrong)?),
+        "tui.theme" => {
+            config.theme = Some(match text {
+                "default" => Theme::Default,
+                "high-contrast" => Theme::HighContrast,
+                _ => return Err(wrong()),
+            })
+        }
+        "tui.mouse" => {
+            config.mouse = Some(match text {
+                "true" | "on" | "yes" => true,
+                "false" | "off" | "no" => false,
+                _ => return Err(wrong()),
+            })
+        }
         _ => return Err(unknown_key(key)),
     }
     Ok(())
@@ -129,12 +177,31 @@ fn parse(text: &str, path: &Path) -> Loaded {
         }
     };
     let mut loaded = Loaded::default();
+    let place = |item: &Item| {
+        let line = item
+            .span()
+            .map_or(String::new(), |s| format!(" line {}:", line_of(text, s.start)));
+        format!("{}:{line} ", path.display())
+    };
     let mut visit = |key: String, item: &Item| {
         let line = item
             .span()
             .map_or(String::new(), |s| format!(" line {}:", line_of(text, s.start)));
-        let outcome = match item.as_str() {
-            Some(v) => check(&key, v, &mut loaded.config),
+        if key == "tui.keys" {
+            match key_overrides(item, &place) {
+                Ok(keys) => loaded.config.keys = keys,
+                Err(problem) => loaded
+                    .problems
+                    .push(format!("{}:{line} {problem}", path.display())),
+            }
+            return;
+        }
+        let scalar = item
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| item.as_bool().map(|b| b.to_string()));
+        let outcome = match scalar {
+            Some(v) => check(&key, &v, &mut loaded.config),
             None => Err(format!("{key} must be a string")),
         };
         if let Err(problem) = outcome {
@@ -154,6 +221,30 @@ fn parse(text: &str, path: &Path) -> Loaded {
         }
     }
     loaded
+}
+
+/// `[tui.keys]`: each action's key, or list of keys, as written.
+fn key_overrides(item: &Item, place: &dyn Fn(&Item) -> String) -> Result<Vec<KeyOverride>, String> {
+    let table = item
+        .as_table_like()
+        .ok_or("tui.keys must be a table of action = \"key\" or [\"key\", ...]")?;
+    let mut all = Vec::new();
+    for (action, value) in table.iter() {
+        let keys = match (value.as_str(), value.as_array()) {
+            (Some(one), _) => vec![one.to_string()],
+            (None, Some(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        all.push(KeyOverride {
+            action: action.to_string(),
+            keys,
+            place: place(value),
+        });
+    }
+    Ok(all)
 }
 
 /// An API enum's wire name (`"pending"`), from its serde form.
@@ -178,6 +269,14 @@ pub fn get(config: &Config, key: &str) -> Result<Option<String>, String> {
         }),
         "list.status" => config.status.as_ref().map(wire_name),
         "list.sort" => config.sort.as_ref().map(wire_name),
+        "tui.theme" => config.theme.map(|t| {
+            match t {
+                Theme::Default => "default",
+                Theme::HighContrast => "high-contrast",
+            }
+            .to_string()
+        }),
+        "tui.mouse" => config.mouse.map(|m| m.to_string()),
         _ => return Err(unknown_key(key)),
     })
 }
@@ -256,6 +355,36 @@ mod tests {
             loaded.problems[1].contains("list.foo is not a setting"),
             "{:?}",
             loaded.problems
+        );
+    }
+
+    #[test]
+    fn the_tui_table_gives_theme_mouse_and_key_overrides_with_their_lines() {
+        let loaded = parsed(
+            "[tui]\ntheme = \"high-contrast\"\nmouse = false\n\n[tui.keys]\ndelete = \"x\"\nhalf-page-down = [\"ctrl-d\", \"ctrl-f\"]\n",
+        );
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        assert_eq!(loaded.config.theme, Some(Theme::HighContrast));
+        assert_eq!(loaded.config.mouse, Some(false));
+        let keys = &loaded.config.keys;
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            (keys[0].action.as_str(), keys[0].keys.as_slice()),
+            ("delete", &["x".to_string()][..])
+        );
+        assert_eq!(keys[1].keys, ["ctrl-d", "ctrl-f"]);
+        assert_eq!(keys[1].place, "config.toml: line 7: ");
+        let wrong = parsed("[tui]\ntheme = \"neon\"\nkeys = 3\n");
+        assert_eq!(wrong.problems.len(), 2, "{:?}", wrong.problems);
+        assert!(
+            wrong.problems[0].contains("line 2: tui.theme"),
+            "{:?}",
+            wrong.problems
+        );
+        assert!(
+            wrong.problems[1].contains("tui.keys must be a table"),
+            "{:?}",
+            wrong.problems
         );
     }
 

@@ -16,6 +16,7 @@ use crate::text_field::{PasswordField, TextField};
 #[derive(Debug)]
 pub enum Msg {
     Key(crossterm::event::KeyEvent),
+    Mouse(Mouse),
     /// The clock moved (spinner frames, overdue marks).
     Tick(OffsetDateTime),
     SessionChecked(Result<Option<User>, ClientError>),
@@ -35,6 +36,17 @@ pub enum Msg {
     Undone(Result<todo_api::UndoResult, ClientError>),
     /// News from the change stream started as generation `.0`.
     Stream(u64, todo_client::events::StreamNews),
+}
+
+/// A mouse event on a screen of `screen` (the terminal's size), at `at` (for double
+/// clicks).
+#[derive(Debug, Clone, Copy)]
+pub struct Mouse {
+    pub kind: crossterm::event::MouseEventKind,
+    pub column: u16,
+    pub row: u16,
+    pub screen: ratatui::layout::Rect,
+    pub at: std::time::Instant,
 }
 
 /// Work for the network, run on a tokio task; its answer comes back as a [`Msg`].
@@ -389,6 +401,13 @@ pub struct App {
     /// How far the detail pane is scrolled, and for which task (another task starts at
     /// the top).
     pub detail_scroll: (i64, u16),
+    /// The task screen's keys: the defaults, changed by `[tui.keys]`.
+    pub keys: crate::keymap::KeyMap,
+    pub theme: todo_client::config::Theme,
+    /// Whether mouse events act (`tui.mouse`).
+    pub mouse: bool,
+    /// The task last clicked and when: a second click on it soon after edits it.
+    pub last_click: Option<(usize, std::time::Instant)>,
     pub quit: bool,
 }
 
@@ -421,6 +440,10 @@ impl App {
             reload_queued: false,
             filter_before: (String::new(), None),
             detail_scroll: (0, 0),
+            keys: crate::keymap::KeyMap::default(),
+            theme: todo_client::config::Theme::Default,
+            mouse: true,
+            last_click: None,
             quit: false,
         }
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod app;
 pub mod driver;
 pub mod effects;
+pub mod keymap;
 pub mod text_field;
 pub mod update;
 pub mod view;

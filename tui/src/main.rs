@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
+use ratatui::layout::Rect;
 use time::{OffsetDateTime, UtcOffset};
 use todo_client::Session;
-use todo_tui::app::{App, Msg};
+use todo_tui::app::{App, Mouse, Msg};
 use todo_tui::{effects, update, view};
 
 /// A keyboard-first terminal app for your todo tasks. Press ? inside for every key.
@@ -41,7 +42,9 @@ fn main() -> ExitCode {
         }
     };
     // A wrong config file is reported and the app starts on defaults where it was wrong.
-    let loaded = todo_client::config::load();
+    let mut loaded = todo_client::config::load();
+    let (keys, key_problems) = todo_tui::keymap::KeyMap::with_overrides(&loaded.config.keys);
+    loaded.problems.extend(key_problems);
     for problem in &loaded.problems {
         eprintln!("todo-tui: warning: {problem}");
     }
@@ -59,6 +62,9 @@ fn main() -> ExitCode {
         let mut app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
         app.list.status = config.status.unwrap_or(app.list.status);
         app.list.sort = config.sort.unwrap_or(app.list.sort);
+        app.keys = keys;
+        app.theme = config.theme.unwrap_or_default();
+        app.mouse = config.mouse.unwrap_or(true);
         if let Some(problem) = loaded.problems.first() {
             app.message = Some(todo_tui::app::StatusMessage {
                 text: problem.clone(),
@@ -67,7 +73,11 @@ fn main() -> ExitCode {
         }
         // ratatui::init restores the terminal on panic too.
         let mut terminal = ratatui::init();
+        let mouse = app.mouse && capture_mouse();
         let outcome = run(&mut terminal, app, session).await;
+        if mouse {
+            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        }
         ratatui::restore();
         outcome.map_err(|e| todo_client::ClientError::Protocol(format!("terminal: {e}")))
     });
@@ -78,6 +88,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Turns mouse reporting on, and off again before ratatui's own panic hook restores the
+/// terminal, so a crash never leaves the shell receiving mouse codes.
+fn capture_mouse() -> bool {
+    if crossterm::execute!(std::io::stdout(), EnableMouseCapture).is_err() {
+        return false;
+    }
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        restore(info);
+    }));
+    true
 }
 
 async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<()> {
@@ -92,6 +116,16 @@ async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> 
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(Event::Mouse(mouse))) => {
+                    let size = terminal.size()?;
+                    Msg::Mouse(Mouse {
+                        kind: mouse.kind,
+                        column: mouse.column,
+                        row: mouse.row,
+                        screen: Rect::new(0, 0, size.width, size.height),
+                        at: std::time::Instant::now(),
+                    })
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
                 None => break,

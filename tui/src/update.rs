@@ -1,14 +1,16 @@
 //! The pure update function: state in, message, state out, plus the network commands to
 //! run. No I/O happens here, so every screen and key is unit-tested without a terminal.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEventKind};
 use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, StatusFilter, Task, TaskInput};
 use todo_client::ClientError;
 use todo_client::events::StreamNews;
 
 use crate::app::{
-    App, Cmd, FormField, LiveState, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage, TaskForm,
+    App, Cmd, FormField, LiveState, Mouse, Msg, Popup, Screen, SignInForm, SignUpForm, StatusMessage,
+    TaskForm,
 };
+use crate::keymap::Action;
 use crate::text_field::TextField;
 
 use todo_api::limits::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
@@ -16,6 +18,7 @@ use todo_api::limits::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Mouse(mouse) => on_mouse(app, mouse),
         Msg::Tick(now) => {
             app.now = now;
             if app.busy > 0 {
@@ -408,7 +411,7 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             task_error(app, e);
             vec![]
         }
-        Msg::Stream(..) | Msg::Key(_) | Msg::Tick(_) => vec![],
+        Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Tick(_) => vec![],
     }
 }
 
@@ -633,57 +636,42 @@ fn format_offset(offset: time::UtcOffset) -> String {
 const HALF_PAGE: usize = 5;
 
 fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    match app.keys.action(&key) {
+        Some(action) => on_action(app, action),
+        None => vec![],
+    }
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
     let count = app.list.tasks.len();
+    let last = count.saturating_sub(1);
     let selected = app.list.selected;
-    // The chords the list knows (vim's half pages); any other chord does nothing, never
-    // what its bare letter does.
-    if key.modifiers == KeyModifiers::CONTROL {
-        match key.code {
-            KeyCode::Char('d') => app.list.selected = (selected + HALF_PAGE).min(count.saturating_sub(1)),
-            KeyCode::Char('u') => app.list.selected = selected.saturating_sub(HALF_PAGE),
-            _ => {}
-        }
-        return vec![];
-    }
-    if is_chord(&key) {
-        return vec![];
-    }
-    match key.code {
-        KeyCode::Char('q') => app.quit = true,
-        KeyCode::Down | KeyCode::Char('j') => app.list.selected = (selected + 1).min(count.saturating_sub(1)),
-        KeyCode::Up | KeyCode::Char('k') => app.list.selected = selected.saturating_sub(1),
-        KeyCode::PageDown => app.list.selected = (selected + 10).min(count.saturating_sub(1)),
-        KeyCode::PageUp => app.list.selected = selected.saturating_sub(10),
-        KeyCode::Home | KeyCode::Char('g') => app.list.selected = 0,
-        KeyCode::End | KeyCode::Char('G') => app.list.selected = count.saturating_sub(1),
-        KeyCode::Char('J') | KeyCode::Char('K') => {
-            if let Some(id) = app.list.selected_task().map(|t| t.id) {
-                let offset = app.detail_offset();
-                let lines = app
-                    .list
-                    .selected_task()
-                    .map_or(0, |t| t.description.lines().count() as u16);
-                let offset = match key.code {
-                    KeyCode::Char('J') => (offset + 1).min(lines),
-                    _ => offset.saturating_sub(1),
-                };
-                app.detail_scroll = (id, offset);
-            }
-        }
-        KeyCode::Char('a') => app.popup = Some(Popup::Form(TaskForm::new_task())),
-        KeyCode::Char('e') | KeyCode::Enter => {
+    match action {
+        Action::Quit => app.quit = true,
+        Action::Down => app.list.selected = (selected + 1).min(last),
+        Action::Up => app.list.selected = selected.saturating_sub(1),
+        Action::PageDown => app.list.selected = (selected + 10).min(last),
+        Action::PageUp => app.list.selected = selected.saturating_sub(10),
+        Action::HalfDown => app.list.selected = (selected + HALF_PAGE).min(last),
+        Action::HalfUp => app.list.selected = selected.saturating_sub(HALF_PAGE),
+        Action::First => app.list.selected = 0,
+        Action::Last => app.list.selected = last,
+        Action::NextMatch | Action::PrevMatch => next_match(app, action == Action::NextMatch),
+        Action::DetailDown | Action::DetailUp => scroll_detail(app, action == Action::DetailDown),
+        Action::Add => app.popup = Some(Popup::Form(TaskForm::new_task())),
+        Action::Edit => {
             if let Some(task) = app.list.selected_task() {
                 let form = TaskForm::edit(task, due_text(app, task));
                 app.popup = Some(Popup::Form(form));
             }
         }
-        KeyCode::Char(' ') => {
+        Action::Toggle => {
             if let Some(task) = app.list.selected_task() {
                 let cmd = Cmd::ToggleTask(task.id, Some(task.version));
                 return launch(app, cmd);
             }
         }
-        KeyCode::Char('d') | KeyCode::Delete => {
+        Action::Delete => {
             if let Some(task) = app.list.selected_task() {
                 app.popup = Some(Popup::ConfirmDelete {
                     id: task.id,
@@ -692,41 +680,114 @@ fn on_tasks_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 });
             }
         }
-        KeyCode::Char('/') => {
+        Action::Search => {
             app.filter_before = (app.list.search.clone(), app.list.tag.clone());
             app.popup = Some(Popup::Search(TextField::new(&app.list.search)));
         }
-        KeyCode::Char('t') => {
+        Action::Tag => {
             app.filter_before = (app.list.search.clone(), app.list.tag.clone());
             app.popup = Some(Popup::Tag(TextField::new(app.list.tag.as_deref().unwrap_or(""))));
         }
-        KeyCode::Char('f') => {
+        Action::Filter => {
             app.list.status = next_status(app.list.status);
             return load_tasks(app);
         }
-        KeyCode::Char('s') => {
+        Action::Sort => {
             app.list.sort = next_sort(app.list.sort);
             return load_tasks(app);
         }
-        KeyCode::Char('r') => {
+        Action::Reload => {
             info(app, RELOADING);
             return load_tasks(app);
         }
-        KeyCode::Char('u') => return launch(app, Cmd::Undo),
-        KeyCode::Char('?') => app.popup = Some(Popup::Help),
-        KeyCode::Char('S') => app.popup = Some(Popup::ConfirmSignOut),
-        KeyCode::Char('A') => {
+        Action::Undo => return launch(app, Cmd::Undo),
+        Action::Help => app.popup = Some(Popup::Help),
+        Action::SignOut => app.popup = Some(Popup::ConfirmSignOut),
+        Action::Account => {
             app.popup = Some(Popup::Account(crate::account::AccountPanel::default()));
             return launch(app, Cmd::LoadSessions);
         }
-        KeyCode::Esc if !app.list.search.is_empty() || app.list.tag.is_some() => {
-            app.list.search.clear();
-            app.list.tag = None;
-            return load_tasks(app);
+        Action::ClearFilter => {
+            if !app.list.search.is_empty() || app.list.tag.is_some() {
+                app.list.search.clear();
+                app.list.tag = None;
+                return load_tasks(app);
+            }
+        }
+    }
+    vec![]
+}
+
+/// Rows the wheel moves the selection by.
+const WHEEL_ROWS: usize = 3;
+/// Two clicks on one task within this are a double click.
+const DOUBLE_CLICK: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The mouse on the task screen: a click selects, a double click edits, the wheel
+/// scrolls. Popups and forms stay keyboard-only, so a stray click never loses typing.
+fn on_mouse(app: &mut App, mouse: Mouse) -> Vec<Cmd> {
+    if !app.mouse || app.screen != Screen::Tasks || app.popup.is_some() {
+        return vec![];
+    }
+    let last = app.list.tasks.len().saturating_sub(1);
+    match mouse.kind {
+        MouseEventKind::ScrollDown => app.list.selected = (app.list.selected + WHEEL_ROWS).min(last),
+        MouseEventKind::ScrollUp => app.list.selected = app.list.selected.saturating_sub(WHEEL_ROWS),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let Some(index) = crate::view::task_at(app, mouse.screen, mouse.column, mouse.row) else {
+                app.last_click = None;
+                return vec![];
+            };
+            app.list.selected = index;
+            let double = app
+                .last_click
+                .is_some_and(|(was, at)| was == index && mouse.at.duration_since(at) <= DOUBLE_CLICK);
+            if double {
+                app.last_click = None;
+                return on_action(app, Action::Edit);
+            }
+            app.last_click = Some((index, mouse.at));
         }
         _ => {}
     }
     vec![]
+}
+
+/// `n`/`N`: the next or previous task of the searched list, wrapping at either end (the
+/// list holds only matches, so this is vim's habit of cycling through them).
+fn next_match(app: &mut App, forward: bool) {
+    let count = app.list.tasks.len();
+    if app.list.search.trim().is_empty() && app.list.tag.is_none() {
+        info(
+            app,
+            "No search: / starts one (n and N then cycle through the matches)",
+        );
+        return;
+    }
+    if count == 0 {
+        info(app, "No task matches the search");
+        return;
+    }
+    let selected = app.list.selected;
+    app.list.selected = if forward {
+        (selected + 1) % count
+    } else {
+        (selected + count - 1) % count
+    };
+}
+
+fn scroll_detail(app: &mut App, down: bool) {
+    let Some(task) = app.list.selected_task() else {
+        return;
+    };
+    let (id, lines) = (task.id, task.description.lines().count() as u16);
+    let offset = app.detail_offset();
+    let offset = if down {
+        (offset + 1).min(lines)
+    } else {
+        offset.saturating_sub(1)
+    };
+    app.detail_scroll = (id, offset);
 }
 
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {

@@ -1,12 +1,12 @@
-//! The key table in one place: the `?` overlay lists `KEYS`, README's key table lists the
-//! same keys, and every single key listed does something on the task screen. A key added
-//! to one and not the others fails here.
+//! The key table in one place: the key map drives the keys, the `?` overlay lists its
+//! help rows, README's key table lists the same keys, and every single key listed does
+//! something on the task screen. A key added to one and not the others fails here.
 
 mod common;
 
 use common::{app_with_tasks, key};
 use crossterm::event::KeyCode;
-use todo_tui::view::KEYS;
+use todo_tui::keymap::KeyMap;
 
 /// The key column of README's "| key | action |" table, as written there without the
 /// code marks.
@@ -28,12 +28,9 @@ fn readme_keys() -> Vec<String> {
         .collect()
 }
 
-/// The overlay's keys, up to the form's notes.
+/// The overlay's keys with the default key map.
 fn overlay_keys() -> Vec<String> {
-    KEYS.iter()
-        .take_while(|(k, _)| !k.is_empty())
-        .map(|(k, _)| k.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
+    KeyMap::default().help().into_iter().map(|(k, _)| k).collect()
 }
 
 #[test]

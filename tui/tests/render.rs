@@ -240,3 +240,28 @@ fn a_long_description_scrolls_in_the_detail_pane() {
     key(&mut app, KeyCode::Char('k'));
     assert_eq!(app.detail_offset(), 10, "and coming back keeps the place");
 }
+
+fn cells(app: &App) -> Vec<ratatui::buffer::Cell> {
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    terminal.draw(|f| todo_tui::view::view(app, f)).expect("draw");
+    terminal.backend().buffer().content().to_vec()
+}
+
+#[test]
+fn high_contrast_uses_bright_colours_and_never_dims() {
+    use ratatui::style::Modifier;
+    let mut normal = app_with_tasks();
+    normal.color = true;
+    let mut high = normal.clone();
+    high.theme = todo_client::config::Theme::HighContrast;
+    let dims = |app: &App| cells(app).iter().any(|c| c.modifier.contains(Modifier::DIM));
+    assert!(dims(&normal), "the default theme dims low priority and hints");
+    assert!(!dims(&high), "high contrast dims nothing");
+    let fg: Vec<Color> = cells(&high).iter().map(|c| c.fg).collect();
+    assert!(fg.contains(&Color::LightRed), "overdue in bright red");
+    assert!(!fg.contains(&Color::Red), "no dark red left");
+    // NO_COLOR still wins: no colour at all, but still no dim text.
+    high.color = false;
+    assert!(cells(&high).iter().all(|c| c.fg == Color::Reset));
+    assert!(!dims(&high));
+}

@@ -3,11 +3,13 @@
 mod common;
 
 use common::*;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEventKind};
 use todo_api::{Priority, SortField, StatusFilter};
 use todo_client::events::StreamNews;
 use todo_client::{ClientError, TaskPage};
-use todo_tui::app::{App, Cmd, FormField, LiveState, Msg, Popup, Screen, SignInForm};
+use todo_tui::app::{App, Cmd, FormField, LiveState, Mouse, Msg, Popup, Screen, SignInForm};
 use todo_tui::update::{start, update};
 
 fn sign_in_form(app: &todo_tui::app::App) -> &SignInForm {
@@ -679,4 +681,92 @@ fn changes_elsewhere_reload_the_list_and_warn_the_open_form() {
         key(&mut app, KeyCode::Char('u')).as_slice(),
         [Cmd::Undo]
     ));
+}
+
+fn mouse(app: &mut App, kind: MouseEventKind, row: u16, at: std::time::Instant) -> Vec<Cmd> {
+    update(
+        app,
+        Msg::Mouse(Mouse {
+            kind,
+            column: 10,
+            row,
+            screen: ratatui::layout::Rect::new(0, 0, 80, 24),
+            at,
+        }),
+    )
+}
+
+/// At 80x24 the header is row 0, the table's border row 1, its column titles row 2:
+/// the first task is on row 3.
+#[test]
+fn a_click_selects_a_double_click_edits_and_the_wheel_scrolls() {
+    let mut app = app_with_tasks();
+    let t0 = std::time::Instant::now();
+    let left = MouseEventKind::Down(MouseButton::Left);
+    mouse(&mut app, left, 5, t0);
+    assert_eq!(app.list.selected, 2);
+    assert!(app.popup.is_none(), "one click only selects");
+    mouse(&mut app, left, 3, t0 + Duration::from_millis(100));
+    assert_eq!(app.list.selected, 0, "another task: a new first click");
+    assert!(app.popup.is_none());
+    mouse(&mut app, left, 3, t0 + Duration::from_millis(300));
+    assert!(
+        matches!(app.popup, Some(Popup::Form(ref form)) if form.editing == Some(3)),
+        "a double click on a task edits it: {:?}",
+        app.popup
+    );
+    // With the form open the mouse does nothing: typing is never lost to a stray click.
+    mouse(&mut app, left, 4, t0 + Duration::from_secs(5));
+    assert!(matches!(app.popup, Some(Popup::Form(_))));
+    app.popup = None;
+
+    mouse(&mut app, left, 20, t0 + Duration::from_secs(6));
+    assert_eq!(app.list.selected, 0, "a click below the tasks selects nothing");
+    mouse(&mut app, MouseEventKind::ScrollDown, 3, t0);
+    assert_eq!(app.list.selected, 2, "the wheel moves, stopping at the last");
+    mouse(&mut app, MouseEventKind::ScrollUp, 3, t0);
+    assert_eq!(app.list.selected, 0);
+
+    app.mouse = false;
+    mouse(&mut app, left, 5, t0 + Duration::from_secs(9));
+    assert_eq!(app.list.selected, 0, "tui.mouse = false turns it off");
+}
+
+#[test]
+fn n_and_shift_n_cycle_through_the_matches_of_a_search() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.list.selected, 0);
+    assert!(
+        app.message.as_ref().is_some_and(|m| m.text.contains("No search")),
+        "{:?}",
+        app.message
+    );
+    app.list.search = "a".into();
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.list.selected, 2, "back from the first wraps to the last");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.list.selected, 0, "on from the last wraps to the first");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.list.selected, 1);
+}
+
+#[test]
+fn tui_keys_in_the_config_rebind_an_action_and_free_its_old_key() {
+    let mut app = app_with_tasks();
+    let (keys, problems) = todo_tui::keymap::KeyMap::with_overrides(&[todo_client::config::KeyOverride {
+        action: "delete".into(),
+        keys: vec!["x".into()],
+        place: String::new(),
+    }]);
+    assert!(problems.is_empty(), "{problems:?}");
+    app.keys = keys;
+    assert!(key(&mut app, KeyCode::Char('d')).is_empty());
+    assert!(app.popup.is_none(), "d no longer deletes");
+    key(&mut app, KeyCode::Char('x'));
+    assert!(matches!(app.popup, Some(Popup::ConfirmDelete { id: 3, .. })));
+    app.popup = None;
+    key(&mut app, KeyCode::Char('?'));
+    let screen = todo_tui::driver::render(&app, 80, 24);
+    assert!(screen.contains(" x "), "the overlay shows the new key:\n{screen}");
 }

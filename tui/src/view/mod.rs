@@ -5,7 +5,8 @@ mod auth;
 mod popups;
 mod tasks;
 
-pub use popups::KEYS;
+pub use popups::FORM_NOTES;
+pub use tasks::task_at;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -18,48 +19,80 @@ use crate::app::{App, Screen};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/// Styles, with colour only when the terminal and `NO_COLOR` allow it.
+/// Styles, with colour only when the terminal and `NO_COLOR` allow it. High contrast
+/// takes bright colours and bold, and never dims text; without colour it still marks
+/// with bold and underline.
 #[derive(Clone, Copy)]
 pub struct Theme {
     color: bool,
+    high_contrast: bool,
 }
 
 impl Theme {
-    fn fg(self, color: Color) -> Style {
-        if self.color {
-            Style::new().fg(color)
+    pub fn of(app: &App) -> Theme {
+        Theme {
+            color: app.color,
+            high_contrast: app.theme == todo_client::config::Theme::HighContrast,
+        }
+    }
+
+    /// `normal`, or `bright` in high contrast; nothing without colour.
+    fn fg(self, normal: Color, bright: Color) -> Style {
+        match (self.color, self.high_contrast) {
+            (false, _) => Style::new(),
+            (true, false) => Style::new().fg(normal),
+            (true, true) => Style::new().fg(bright),
+        }
+    }
+    /// Bold in high contrast, where colour alone may not carry the meaning.
+    fn strong(self, style: Style) -> Style {
+        if self.high_contrast {
+            style.add_modifier(Modifier::BOLD)
         } else {
-            Style::new()
+            style
         }
     }
     pub fn error(self) -> Style {
-        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+        self.fg(Color::Red, Color::LightRed).add_modifier(Modifier::BOLD)
     }
     pub fn warning(self) -> Style {
-        self.fg(Color::Red)
+        self.strong(self.fg(Color::Red, Color::LightRed))
     }
     pub fn ok(self) -> Style {
-        self.fg(Color::Green)
+        self.strong(self.fg(Color::Green, Color::LightGreen))
     }
     pub fn dim(self) -> Style {
-        Style::new().add_modifier(Modifier::DIM)
+        if self.high_contrast {
+            Style::new()
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
     }
     pub fn accent(self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        self.fg(Color::Cyan, Color::LightCyan)
+            .add_modifier(Modifier::BOLD)
     }
     pub fn focus(self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        let style = self
+            .fg(Color::Yellow, Color::LightYellow)
+            .add_modifier(Modifier::BOLD);
+        if self.high_contrast {
+            style.add_modifier(Modifier::UNDERLINED)
+        } else {
+            style
+        }
     }
     pub fn selected(self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
+        self.strong(Style::new().add_modifier(Modifier::REVERSED))
     }
     pub fn high(self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(Color::Yellow, Color::LightYellow)
+            .add_modifier(Modifier::BOLD)
     }
 }
 
 pub fn view(app: &App, frame: &mut Frame) {
-    let theme = Theme { color: app.color };
+    let theme = Theme::of(app);
     let area = frame.area();
     match &app.screen {
         Screen::Connecting => {

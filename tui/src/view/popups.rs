@@ -6,50 +6,54 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use todo_api::text::printable;
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{Theme, centered, field_lines, spinner};
 use crate::app::{App, FormField, Popup, TaskForm};
 
-/// Every key of the app; the help overlay lists exactly these.
-pub const KEYS: &[(&str, &str)] = &[
-    ("↑ ↓ / k j", "move the selection"),
-    ("PgUp PgDn g G", "page up/down, first, last"),
-    ("Ctrl-D Ctrl-U", "half a page down/up"),
-    ("J K", "scroll the detail pane down/up"),
-    ("a", "add a task"),
-    ("e / Enter", "edit the selected task"),
-    ("space", "toggle completed"),
-    ("d", "delete (asks first)"),
-    ("/", "search title, description, tags (as you type)"),
-    ("f", "cycle filter: all, pending, completed"),
-    ("s", "cycle sort: newest, due, priority, title, updated"),
-    ("t", "filter by tag as you type (Tab completes)"),
-    ("Esc", "clear search and tag"),
-    ("u", "undo your latest change (from any client)"),
-    ("r", "reload (changes elsewhere show by themselves)"),
-    ("A", "account: sessions, password change"),
-    ("?", "this help"),
-    ("S", "sign out (asks first)"),
-    ("q / Ctrl-C", "quit"),
-    ("", ""),
+/// The form's keys, under the task screen's in the help overlay.
+pub const FORM_NOTES: &[(&str, &str)] = &[
     ("In the form", "Tab/Shift-Tab move · Enter or Ctrl-S save"),
     ("", "Enter in the description adds a line"),
     ("", "←/→ or l/m/h set the priority · Esc cancels"),
 ];
+
+/// The help overlay: the task screen's keys as the key map has them (overrides
+/// included), then the form's; the form's go first when the terminal is short.
+fn help_lines(app: &App, height: u16) -> (Vec<Line<'static>>, u16) {
+    let rows = app.keys.help();
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.width())
+        .chain(FORM_NOTES.iter().map(|(k, _)| k.width()))
+        .max()
+        .unwrap_or(0);
+    let pad = |k: &str| format!("{k}{}", " ".repeat(width.saturating_sub(k.width())));
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, what)| Line::from(format!(" {} {what}", pad(k))))
+        .collect();
+    if rows.len() + FORM_NOTES.len() + 3 <= height as usize {
+        lines.push(Line::from(""));
+        lines.extend(
+            FORM_NOTES
+                .iter()
+                .map(|(k, what)| Line::from(format!(" {} {what}", pad(k)))),
+        );
+    }
+    let text_width = lines.iter().map(|l| l.width()).max().unwrap_or(0) as u16;
+    (lines, text_width + 3)
+}
 
 pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: Theme) {
     match popup {
         Popup::Help => {
             // On a short terminal the form's notes go (the form's own footer says them),
             // so every key of the list stays readable.
-            let all = KEYS.len() as u16 + 2 <= area.height;
-            let lines: Vec<Line> = KEYS
-                .iter()
-                .take_while(|(k, what)| all || !(k.is_empty() && what.is_empty()))
-                .map(|(k, what)| Line::from(format!(" {k:<14} {what}")))
-                .collect();
+            let (lines, width) = help_lines(app, area.height);
             boxed(
                 frame,
-                centered(area, 70, lines.len() as u16 + 2),
+                centered(area, width, lines.len() as u16 + 2),
                 " Keys (any key closes) ",
                 lines,
             );

@@ -48,11 +48,18 @@ fn sort_name(s: SortField) -> &'static str {
     }
 }
 
-pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+/// Where the parts of the task screen go in `area`.
+struct Parts {
+    header: Rect,
+    table: Rect,
+    detail: Rect,
+    status: Rect,
+}
+
+fn parts(area: Rect) -> Parts {
     let [header, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    render_header(frame, header, app, theme);
-    let (table_area, detail_area) = if area.width >= SIDE_PANE_FROM {
+    let (table, detail) = if area.width >= SIDE_PANE_FROM {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
         (left, right)
@@ -66,9 +73,41 @@ pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(body);
         (top, bottom)
     };
-    render_table(frame, table_area, app, theme);
-    render_detail(frame, detail_area, app, theme);
-    render_status(frame, status, app, theme);
+    Parts {
+        header,
+        table,
+        detail,
+        status,
+    }
+}
+
+pub fn task_screen(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let parts = parts(area);
+    render_header(frame, parts.header, app, theme);
+    render_table(frame, parts.table, app, theme);
+    render_detail(frame, parts.detail, app, theme);
+    render_status(frame, parts.status, app, theme);
+}
+
+/// The rows of tasks inside the table's border (below its header row), and the index
+/// of the first task shown: the selection is kept on screen.
+fn task_rows(app: &App, table: Rect) -> (Rect, usize) {
+    let inner = Block::bordered().inner(table);
+    let rows = Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    let visible = usize::from(rows.height).max(1);
+    (rows, app.list.selected.saturating_sub(visible - 1))
+}
+
+/// The index of the task drawn at (`column`, `row`) on a screen of `area`, for the mouse.
+pub fn task_at(app: &App, area: Rect, column: u16, row: u16) -> Option<usize> {
+    let (rows, offset) = task_rows(app, parts(area).table);
+    let inside = column >= rows.x && column < rows.right() && row >= rows.y && row < rows.bottom();
+    let index = offset + usize::from(row.checked_sub(rows.y)?);
+    (inside && index < app.list.tasks.len()).then_some(index)
 }
 
 fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -109,8 +148,8 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         return;
     }
     // Only the visible rows are built, so thousands of tasks scroll as fast as ten.
-    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
-    let offset = app.list.selected.saturating_sub(visible - 1);
+    let (rows_area, offset) = task_rows(app, area);
+    let visible = usize::from(rows_area.height).max(1);
     // The id, as `todo done 12` wants it: as wide as the widest one shown.
     let id_width = app
         .list
