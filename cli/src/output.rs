@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 use todo_api::{Priority, Task};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+static LOCAL_ZONE: OnceLock<todo_client::due::TimeZone> = OnceLock::new();
 
 /// `println!` for everything on stdout: through `anstream` (styles dropped where they
 /// do not belong), and a reader that went away (`todo list | head -2`) ends the program
@@ -33,11 +33,9 @@ pub fn write_stdout(text: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Reads the local time zone once, before any thread starts (the `time` crate refuses
-/// to read it later, as that is unsound on some platforms).
+/// Reads the local time zone (with its daylight-saving rules) once.
 pub fn init_local_offset() {
-    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    let _ = LOCAL_OFFSET.set(offset);
+    let _ = LOCAL_ZONE.set(todo_client::due::local_zone());
 }
 
 /// Text from the server as it may be shown on a terminal: every control and bidi
@@ -47,11 +45,11 @@ pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn local_now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().to_offset(local_offset())
+    todo_client::due::in_zone(OffsetDateTime::now_utc(), local_zone())
 }
 
-fn local_offset() -> UtcOffset {
-    LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
+fn local_zone() -> &'static todo_client::due::TimeZone {
+    LOCAL_ZONE.get_or_init(todo_client::due::local_zone)
 }
 
 /// Styles of the human output. Written through `anstream`, which drops them when stdout
@@ -164,11 +162,11 @@ impl Output {
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {
-    todo_client::due::format_date_time(t, local_offset())
+    todo_client::due::format_date_time(t, local_zone())
 }
 
 fn format_due(t: OffsetDateTime) -> String {
-    todo_client::due::format_due(t, local_offset())
+    todo_client::due::format_due(t, local_zone())
 }
 
 fn priority_label(p: Priority) -> &'static str {

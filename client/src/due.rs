@@ -7,7 +7,7 @@
 //! One parser for both clients.
 
 use jiff::civil::{Date, DateTime, Time, Weekday};
-use jiff::tz::TimeZone;
+pub use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
@@ -175,9 +175,24 @@ fn time_of_day(text: &str) -> Option<Time> {
     Time::new(hour, minute, 0, 0).ok()
 }
 
+/// The machine's time zone, with its rules: the offset of each moment is the one in
+/// force then (a July date seen in January is shown in summer time).
+pub fn local_zone() -> TimeZone {
+    TimeZone::system()
+}
+
+/// `t` as a wall clock in `zone` reads it at that moment.
+pub fn in_zone(t: OffsetDateTime, zone: &TimeZone) -> OffsetDateTime {
+    let offset = Timestamp::from_nanosecond(t.unix_timestamp_nanos())
+        .ok()
+        .and_then(|ts| UtcOffset::from_whole_seconds(zone.to_offset(ts).seconds()).ok())
+        .unwrap_or(UtcOffset::UTC);
+    t.to_offset(offset)
+}
+
 /// `2030-01-31 17:00` in the given time zone: how both clients show a moment.
-pub fn format_date_time(t: OffsetDateTime, offset: UtcOffset) -> String {
-    let t = t.to_offset(offset);
+pub fn format_date_time(t: OffsetDateTime, zone: &TimeZone) -> String {
+    let t = in_zone(t, zone);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         t.year(),
@@ -190,9 +205,9 @@ pub fn format_date_time(t: OffsetDateTime, offset: UtcOffset) -> String {
 
 /// A due date as people read it: a bare date when it is the end of a day (what `today`,
 /// `+3d` and `2030-01-31` produce), otherwise the date and time.
-pub fn format_due(t: OffsetDateTime, offset: UtcOffset) -> String {
-    let local = t.to_offset(offset);
-    let full = format_date_time(t, offset);
+pub fn format_due(t: OffsetDateTime, zone: &TimeZone) -> String {
+    let local = in_zone(t, zone);
+    let full = format_date_time(t, zone);
     if (local.hour(), local.minute()) == (23, 59) {
         full[..10].to_string()
     } else {
@@ -299,18 +314,47 @@ mod tests {
         assert_eq!(
             format_due(
                 datetime!(2030-03-10 22:59:59 UTC),
-                UtcOffset::from_hms(1, 0, 0).expect("offset")
+                &TimeZone::fixed(jiff::tz::offset(1))
             ),
             "2030-03-10"
         );
         assert_eq!(
-            format_due(datetime!(2030-03-10 08:30 UTC), UtcOffset::UTC),
+            format_due(datetime!(2030-03-10 08:30 UTC), &TimeZone::UTC),
             "2030-03-10 08:30"
         );
         assert_eq!(
-            format_date_time(datetime!(2030-03-10 23:59:59 UTC), UtcOffset::UTC),
+            format_date_time(datetime!(2030-03-10 23:59:59 UTC), &TimeZone::UTC),
             "2030-03-10 23:59"
         );
+    }
+
+    /// Each moment is shown with the offset in force at that moment, not today's: the
+    /// end of a summer day is still the end of that day when seen in winter.
+    #[test]
+    fn dates_across_a_daylight_saving_change_show_in_their_own_offset() {
+        let zone = berlin();
+        // 23:59:59 in summer time (+02:00) and in winter time (+01:00).
+        assert_eq!(
+            format_due(datetime!(2030-07-01 21:59:59 UTC), &zone),
+            "2030-07-01"
+        );
+        assert_eq!(
+            format_due(datetime!(2030-01-10 22:59:59 UTC), &zone),
+            "2030-01-10"
+        );
+        // The night the clocks go forward (31 March 2030, 02:00 -> 03:00).
+        assert_eq!(
+            format_date_time(datetime!(2030-03-31 00:30 UTC), &zone),
+            "2030-03-31 01:30"
+        );
+        assert_eq!(
+            format_date_time(datetime!(2030-03-31 01:30 UTC), &zone),
+            "2030-03-31 03:30"
+        );
+        // What is typed round-trips through what is shown, on either side of the change.
+        let winter_now = datetime!(2030-01-10 12:00 +01:00);
+        let typed = parse_due_in("2030-07-01", winter_now, &zone).expect("parses");
+        assert_eq!(format_due(typed, &zone), "2030-07-01");
     }
 
     #[test]

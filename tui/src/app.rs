@@ -17,6 +17,8 @@ use crate::text_field::{PasswordField, TextField};
 pub enum Msg {
     Key(crossterm::event::KeyEvent),
     Mouse(Mouse),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     /// The clock moved (spinner frames, overdue marks).
     Tick(OffsetDateTime),
     SessionChecked(Result<Option<User>, ClientError>),
@@ -383,8 +385,9 @@ pub struct App {
     pub busy: u32,
     pub spinner: usize,
     pub now: OffsetDateTime,
-    /// The local time zone, for showing and parsing due dates.
-    pub offset: time::UtcOffset,
+    /// The local time zone with its rules, for showing and parsing due dates (each
+    /// moment in the offset in force then).
+    pub zone: todo_client::due::TimeZone,
     pub color: bool,
     /// A task form whose save was refused because the session ended: reopened after
     /// the next sign-in, so nothing typed is lost.
@@ -420,7 +423,7 @@ impl App {
         }
     }
 
-    pub fn new(server: &str, now: OffsetDateTime, offset: time::UtcOffset, color: bool) -> App {
+    pub fn new(server: &str, now: OffsetDateTime, zone: todo_client::due::TimeZone, color: bool) -> App {
         App {
             server: server.to_string(),
             screen: Screen::Connecting,
@@ -431,7 +434,7 @@ impl App {
             busy: 0,
             spinner: 0,
             now,
-            offset,
+            zone,
             color,
             kept_form: None,
             live: LiveState::Off,
@@ -449,6 +452,6 @@ impl App {
     }
 
     pub fn local_now(&self) -> OffsetDateTime {
-        self.now.to_offset(self.offset)
+        todo_client::due::in_zone(self.now, &self.zone)
     }
 }

@@ -91,7 +91,19 @@ pub fn render(app: &App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     let mut out = String::new();
     for y in 0..height {
-        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        // A wide symbol (CJK, an emoji, a flag) covers the next cell too: that cell is
+        // not drawn, as on a terminal.
+        let mut line = String::new();
+        let mut covered = 0;
+        for x in 0..width {
+            let symbol = buffer[(x, y)].symbol();
+            if covered > 0 {
+                covered -= 1;
+                continue;
+            }
+            covered = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+            line.push_str(symbol);
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }

@@ -6,11 +6,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream,
+    KeyEventKind,
+};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 use todo_client::Session;
 use todo_tui::app::{App, Mouse, Msg};
 use todo_tui::{effects, update, view};
@@ -27,8 +30,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // Read before any thread starts: the time crate refuses afterwards.
-    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     let args = Args::parse();
     if !std::io::stdout().is_terminal() {
         eprintln!("todo-tui: needs a terminal; for scripts use the `todo` command");
@@ -59,7 +60,12 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| todo_client::DEFAULT_SERVER.to_string());
         let (server, _) = todo_client::server_url(&given);
         let session = Session::open(&server).await?;
-        let mut app = App::new(session.server(), OffsetDateTime::now_utc(), offset, color);
+        let mut app = App::new(
+            session.server(),
+            OffsetDateTime::now_utc(),
+            todo_client::due::local_zone(),
+            color,
+        );
         app.list.status = config.status.unwrap_or(app.list.status);
         app.list.sort = config.sort.unwrap_or(app.list.sort);
         app.keys = keys;
@@ -73,11 +79,10 @@ fn main() -> ExitCode {
         }
         // ratatui::init restores the terminal on panic too.
         let mut terminal = ratatui::init();
-        let mouse = app.mouse && capture_mouse();
+        let mouse = app.mouse;
+        terminal_extras(mouse);
         let outcome = run(&mut terminal, app, session).await;
-        if mouse {
-            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
-        }
+        undo_terminal_extras(mouse);
         ratatui::restore();
         outcome.map_err(|e| todo_client::ClientError::Protocol(format!("terminal: {e}")))
     });
@@ -90,18 +95,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Turns mouse reporting on, and off again before ratatui's own panic hook restores the
-/// terminal, so a crash never leaves the shell receiving mouse codes.
-fn capture_mouse() -> bool {
-    if crossterm::execute!(std::io::stdout(), EnableMouseCapture).is_err() {
-        return false;
+/// Turns bracketed paste (and mouse reporting, when wanted) on, and off again before
+/// ratatui's own panic hook restores the terminal, so a crash never leaves the shell
+/// receiving mouse codes.
+fn terminal_extras(mouse: bool) {
+    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     }
     let restore = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        undo_terminal_extras(mouse);
         restore(info);
     }));
-    true
+}
+
+fn undo_terminal_extras(mouse: bool) {
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    }
+    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
 }
 
 async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<()> {
@@ -116,6 +129,7 @@ async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> 
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
                 Some(Ok(Event::Mouse(mouse))) => {
                     let size = terminal.size()?;
                     Msg::Mouse(Mouse {

@@ -1,19 +1,26 @@
 //! A one-line (or, with newlines, multi-line) text field with a cursor.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextField {
     text: String,
-    /// Cursor position in characters.
+    /// Cursor position in graphemes (what people see as one character: `é`, a flag, a
+    /// ZWJ family), so no key ever splits one.
     cursor: usize,
+}
+
+fn graphemes(text: &str) -> usize {
+    text.graphemes(true).count()
 }
 
 impl TextField {
     pub fn new(text: &str) -> TextField {
         TextField {
             text: text.to_string(),
-            cursor: text.chars().count(),
+            cursor: graphemes(text),
         }
     }
 
@@ -21,18 +28,33 @@ impl TextField {
         &self.text
     }
 
+    /// The cursor, in graphemes from the start.
     pub fn cursor(&self) -> usize {
         self.cursor
+    }
+
+    /// Terminal cells before the cursor (a wide character takes two).
+    pub fn cursor_width(&self) -> usize {
+        self.text[..self.byte_index(self.cursor)].width()
     }
 
     pub fn clear(&mut self) {
         *self = TextField::default();
     }
 
-    fn byte_index(&self, chars: usize) -> usize {
+    /// How many characters people see (graphemes).
+    pub fn grapheme_count(&self) -> usize {
+        graphemes(&self.text)
+    }
+
+    fn len(&self) -> usize {
+        self.grapheme_count()
+    }
+
+    fn byte_index(&self, graphemes: usize) -> usize {
         self.text
-            .char_indices()
-            .nth(chars)
+            .grapheme_indices(true)
+            .nth(graphemes)
             .map_or(self.text.len(), |(i, _)| i)
     }
 
@@ -42,14 +64,18 @@ impl TextField {
         format!("{}▏{}", &self.text[..at], &self.text[at..])
     }
 
+    fn is_space(g: &str) -> bool {
+        g.chars().all(char::is_whitespace)
+    }
+
     /// Where the word before the cursor starts (spaces before the cursor skipped first).
     fn word_start(&self) -> usize {
-        let chars: Vec<char> = self.text.chars().take(self.cursor).collect();
-        let mut at = chars.len();
-        while at > 0 && chars[at - 1].is_whitespace() {
+        let all: Vec<&str> = self.text.graphemes(true).take(self.cursor).collect();
+        let mut at = all.len();
+        while at > 0 && Self::is_space(all[at - 1]) {
             at -= 1;
         }
-        while at > 0 && !chars[at - 1].is_whitespace() {
+        while at > 0 && !Self::is_space(all[at - 1]) {
             at -= 1;
         }
         at
@@ -57,28 +83,34 @@ impl TextField {
 
     /// Where the word after the cursor ends.
     fn word_end(&self) -> usize {
-        let chars: Vec<char> = self.text.chars().collect();
+        let all: Vec<&str> = self.text.graphemes(true).collect();
         let mut at = self.cursor;
-        while at < chars.len() && chars[at].is_whitespace() {
+        while at < all.len() && Self::is_space(all[at]) {
             at += 1;
         }
-        while at < chars.len() && !chars[at].is_whitespace() {
+        while at < all.len() && !Self::is_space(all[at]) {
             at += 1;
         }
         at
     }
 
-    fn delete_word_before(&mut self) {
-        let start = self.word_start();
-        let (from, to) = (self.byte_index(start), self.byte_index(self.cursor));
-        self.text.replace_range(from..to, "");
-        self.cursor = start;
+    /// Removes the graphemes from `from` to `to` and leaves the cursor at `from`.
+    fn remove(&mut self, from: usize, to: usize) {
+        let (start, end) = (self.byte_index(from), self.byte_index(to));
+        self.text.replace_range(start..end, "");
+        self.cursor = from;
+    }
+
+    /// Inserts `text` at the cursor (typing, or a paste) and moves past it. A character
+    /// that joins the one before (a combining accent, a ZWJ) makes one grapheme with it.
+    pub fn insert_str(&mut self, text: &str) {
+        let at = self.byte_index(self.cursor);
+        self.text.insert_str(at, text);
+        self.cursor = graphemes(&self.text[..at + text.len()]);
     }
 
     pub fn insert(&mut self, c: char) {
-        let at = self.byte_index(self.cursor);
-        self.text.insert(at, c);
-        self.cursor += 1;
+        self.insert_str(c.encode_utf8(&mut [0; 4]));
     }
 
     /// Applies an editing key; `false` when the key is not an edit (the caller handles it).
@@ -89,33 +121,27 @@ impl TextField {
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
-            KeyCode::Char('u') if ctrl => self.clear(),
+            KeyCode::Char('u') if ctrl => self.remove(0, self.cursor),
+            KeyCode::Char('k') if ctrl => self.remove(self.cursor, self.len()),
             // Word editing as in a shell: Ctrl-W and Alt-Backspace delete the word
             // before the cursor; Ctrl-Left/Right (and Alt-b/f) move by words.
-            KeyCode::Char('w') if ctrl => self.delete_word_before(),
-            KeyCode::Backspace if alt || ctrl => self.delete_word_before(),
+            KeyCode::Char('w') if ctrl => self.remove(self.word_start(), self.cursor),
+            KeyCode::Backspace if alt || ctrl => self.remove(self.word_start(), self.cursor),
             KeyCode::Left if ctrl || alt => self.cursor = self.word_start(),
             KeyCode::Char('b') if alt => self.cursor = self.word_start(),
             KeyCode::Right if ctrl || alt => self.cursor = self.word_end(),
             KeyCode::Char('f') if alt => self.cursor = self.word_end(),
             KeyCode::Char('a') if ctrl => self.cursor = 0,
-            KeyCode::Char('e') if ctrl => self.cursor = self.text.chars().count(),
+            KeyCode::Char('e') if ctrl => self.cursor = self.len(),
             KeyCode::Char(c) if !chord => self.insert(c),
-            KeyCode::Backspace if self.cursor > 0 => {
-                self.cursor -= 1;
-                let at = self.byte_index(self.cursor);
-                self.text.remove(at);
-            }
+            KeyCode::Backspace if self.cursor > 0 => self.remove(self.cursor - 1, self.cursor),
             KeyCode::Backspace => {}
-            KeyCode::Delete if self.cursor < self.text.chars().count() => {
-                let at = self.byte_index(self.cursor);
-                self.text.remove(at);
-            }
+            KeyCode::Delete if self.cursor < self.len() => self.remove(self.cursor, self.cursor + 1),
             KeyCode::Delete => {}
             KeyCode::Left => self.cursor = self.cursor.saturating_sub(1),
-            KeyCode::Right => self.cursor = (self.cursor + 1).min(self.text.chars().count()),
+            KeyCode::Right => self.cursor = (self.cursor + 1).min(self.len()),
             KeyCode::Home => self.cursor = 0,
-            KeyCode::End => self.cursor = self.text.chars().count(),
+            KeyCode::End => self.cursor = self.len(),
             _ => return false,
         }
         true
@@ -142,8 +168,51 @@ mod tests {
         field.handle_key(key(KeyCode::Delete));
         assert_eq!(field.text(), "¡élo");
         assert!(!field.handle_key(key(KeyCode::Enter)), "Enter is not an edit");
+        field.handle_key(key(KeyCode::End));
         field.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
-        assert_eq!(field.text(), "");
+        assert_eq!(field.text(), "", "Ctrl-U deletes to the start");
+    }
+
+    #[test]
+    fn flags_families_and_accents_are_one_step_for_every_key() {
+        let family = "👩\u{200d}👩\u{200d}👧";
+        let mut field = TextField::new(&format!("a{family}🇫🇷b"));
+        assert_eq!(field.cursor(), 4, "a, the family, the flag, b");
+        assert_eq!(
+            field.cursor_width(),
+            6,
+            "the family and the flag are two cells each"
+        );
+        field.handle_key(key(KeyCode::Left));
+        field.handle_key(key(KeyCode::Backspace));
+        assert_eq!(field.text(), format!("a{family}b"), "the whole flag goes");
+        field.handle_key(key(KeyCode::Left));
+        field.handle_key(key(KeyCode::Char('x')));
+        assert_eq!(field.text(), format!("ax{family}b"), "never inside the family");
+        field.handle_key(key(KeyCode::Delete));
+        assert_eq!(field.text(), "axb");
+        // A combining accent typed after a letter joins it, and the cursor stays after.
+        let mut accent = TextField::new("e");
+        accent.insert('\u{301}');
+        accent.insert('!');
+        assert_eq!(accent.text(), "e\u{301}!");
+        assert_eq!(accent.cursor(), 2);
+    }
+
+    #[test]
+    fn ctrl_k_and_ctrl_u_cut_after_and_before_the_cursor_and_paste_inserts() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let mut field = TextField::new("buy oat milk");
+        field.handle_key(ctrl('a'));
+        field.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::CONTROL));
+        field.handle_key(ctrl('k'));
+        assert_eq!(field.text(), "buy");
+        field.insert_str(" two\nlines");
+        assert_eq!(field.text(), "buy two\nlines");
+        assert_eq!(field.cursor(), 13);
+        field.handle_key(key(KeyCode::Left));
+        field.handle_key(ctrl('u'));
+        assert_eq!(field.text(), "s");
     }
 
     #[test]
@@ -179,7 +248,7 @@ pub struct PasswordField(TextField);
 
 impl std::fmt::Debug for PasswordField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PasswordField(<{} characters>)", self.0.text().chars().count())
+        write!(f, "PasswordField(<{} characters>)", self.0.grapheme_count())
     }
 }
 

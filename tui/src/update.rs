@@ -19,6 +19,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse(mouse) => on_mouse(app, mouse),
+        Msg::Paste(text) => on_paste(app, &text),
         Msg::Tick(now) => {
             app.now = now;
             if app.busy > 0 {
@@ -411,7 +412,7 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             task_error(app, e);
             vec![]
         }
-        Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Tick(_) => vec![],
+        Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_) | Msg::Tick(_) => vec![],
     }
 }
 
@@ -600,36 +601,12 @@ fn next_sort(s: SortField) -> SortField {
     }
 }
 
-/// How a due date is shown in a form, in local time.
+/// How a due date is shown in a form: as the list shows it, in local time (a bare date
+/// for the end of a day), which the form reads back to the same moment.
 pub fn due_text(app: &App, task: &Task) -> String {
     task.due_at
-        .map(|d| {
-            let d = d.to_offset(app.offset);
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second(),
-                format_offset(d.offset())
-            )
-        })
+        .map(|d| todo_client::due::format_due(d, &app.zone))
         .unwrap_or_default()
-}
-
-fn format_offset(offset: time::UtcOffset) -> String {
-    if offset.is_utc() {
-        return "Z".into();
-    }
-    let (h, m, _) = offset.as_hms();
-    format!(
-        "{}{:02}:{:02}",
-        if offset.is_negative() { '-' } else { '+' },
-        h.abs(),
-        m.abs()
-    )
 }
 
 /// Half a page of the list, as Ctrl-D and Ctrl-U move.
@@ -716,6 +693,30 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
     }
     vec![]
+}
+
+/// A paste goes into the focused text field as if typed, and only there: on the task
+/// list it would run a key per character. Line breaks become spaces except in the
+/// description, where they stay; other control characters are dropped.
+fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
+    let on_form_screen = matches!(app.screen, Screen::SignIn(_) | Screen::SignUp(_)) && app.popup.is_none();
+    let in_text_popup = matches!(app.popup, Some(Popup::Form(_) | Popup::Search(_) | Popup::Tag(_)));
+    if !(on_form_screen || in_text_popup) {
+        return vec![];
+    }
+    let multiline = matches!(&app.popup, Some(Popup::Form(f)) if f.focus == FormField::Description);
+    let mut cmds = Vec::new();
+    for c in text.chars() {
+        let code = match c {
+            '\r' => continue,
+            '\n' if multiline => KeyCode::Enter,
+            '\n' | '\t' => KeyCode::Char(' '),
+            c if c.is_control() => continue,
+            c => KeyCode::Char(c),
+        };
+        cmds.extend(on_key(app, KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    cmds
 }
 
 /// Rows the wheel moves the selection by.

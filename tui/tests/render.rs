@@ -265,3 +265,30 @@ fn high_contrast_uses_bright_colours_and_never_dims() {
     assert!(cells(&high).iter().all(|c| c.fg == Color::Reset));
     assert!(!dims(&high));
 }
+
+/// Flags, ZWJ families and CJK are two cells wide: drawn in two cells, never leaving a
+/// stray cell or pushing the border out of line.
+#[test]
+fn wide_and_joined_emoji_keep_the_borders_in_line() {
+    let mut app = app_with_tasks();
+    app.list.tasks[0].title = "👩‍👩‍👧 family 🇫🇷 trip 日本".into();
+    app.list.tasks[0].tags = vec!["🇯🇵".into()];
+    app.list.tasks[0].description = "👨‍💻 code 🏳️‍🌈 flag".into();
+    for (width, height) in [(80, 24), (140, 40)] {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        terminal.draw(|f| todo_tui::view::view(&app, f)).expect("draw");
+        let buffer = terminal.backend().buffer();
+        let screen = render(&app, width, height);
+        assert!(screen.contains("👩‍👩‍👧 family 🇫🇷 trip 日本"), "{screen}");
+        let title_row = (0..height)
+            .find(|y| (0..width).any(|x| buffer[(x, *y)].symbol().contains("👩")))
+            .expect("the title is drawn");
+        let plain_row = title_row + 1;
+        let right_border = |y: u16| (0..width).rev().find(|x| buffer[(*x, y)].symbol() == "│");
+        assert_eq!(
+            right_border(title_row),
+            right_border(plain_row),
+            "the border stays in line at {width}x{height}:\n{screen}"
+        );
+    }
+}

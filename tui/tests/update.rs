@@ -438,7 +438,7 @@ fn the_servers_422_lands_on_its_field_and_edit_sends_only_what_changed() {
     assert_eq!(form.editing, Some(3));
     assert_eq!(form.title.text(), "Buy milk");
     assert_eq!(form.tags.text(), "home, shop");
-    assert_eq!(form.due.text(), "2030-06-16T23:59:59Z");
+    assert_eq!(form.due.text(), "2030-06-16", "as the list shows it");
     type_text(&mut app, " now");
     let cmds = key(&mut app, KeyCode::Enter);
     let [Cmd::PatchTask(3, patch, Some(1))] = cmds.as_slice() else {
@@ -769,4 +769,36 @@ fn tui_keys_in_the_config_rebind_an_action_and_free_its_old_key() {
     key(&mut app, KeyCode::Char('?'));
     let screen = todo_tui::driver::render(&app, 80, 24);
     assert!(screen.contains(" x "), "the overlay shows the new key:\n{screen}");
+}
+
+#[test]
+fn a_paste_goes_into_the_focused_field_and_never_runs_list_keys() {
+    let mut app = app_with_tasks();
+    let cmds = update(&mut app, Msg::Paste("dd q".into()));
+    assert!(
+        cmds.is_empty() && app.popup.is_none() && !app.quit,
+        "the list ignores a paste"
+    );
+
+    key(&mut app, KeyCode::Char('a'));
+    update(&mut app, Msg::Paste("Buy\r\nmilk\u{1b}[2J".into()));
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("the form stays open: {:?}", app.popup);
+    };
+    assert_eq!(
+        form.title.text(),
+        "Buy milk[2J",
+        "one line, no controls, not submitted"
+    );
+    assert!(!form.saving);
+    key(&mut app, KeyCode::Tab);
+    update(&mut app, Msg::Paste("two\nlines".into()));
+    let Some(Popup::Form(form)) = &app.popup else {
+        panic!("form");
+    };
+    assert_eq!(
+        form.description.text(),
+        "two\nlines",
+        "the description keeps its lines"
+    );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use serde_json::Value;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 use todo_client::Session;
 use todo_client::credentials::CredentialStore;
 use todo_e2e::{TestServer, http};
@@ -38,7 +38,12 @@ async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
     let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
         .await
         .expect("session");
-    let app = App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false);
+    let app = App::new(
+        &server.base_url,
+        OffsetDateTime::now_utc(),
+        todo_client::due::TimeZone::UTC,
+        false,
+    );
     let mut tui = Driver::start(app, session.clone());
     settle(&mut tui).await;
     assert!(
@@ -172,7 +177,12 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
         .await
         .expect("session");
     let mut tui = Driver::start(
-        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &server.base_url,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         again,
     );
     settle(&mut tui).await;
@@ -183,7 +193,12 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
     drop(closed);
     let offline = Session::with_store(&dead, store(), None).await.expect("session");
     let mut tui = Driver::start(
-        App::new(&dead, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &dead,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         offline,
     );
     settle(&mut tui).await;
@@ -212,7 +227,12 @@ async fn a_form_saved_over_a_change_made_elsewhere_says_so_and_loses_nothing() {
     .await
     .expect("session");
     let mut tui = Driver::start(
-        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &server.base_url,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         session.clone(),
     );
     settle(&mut tui).await;
@@ -278,7 +298,12 @@ async fn changes_from_the_cli_show_in_the_open_tui_without_a_reload() {
     .await
     .expect("session");
     let mut tui = Driver::start(
-        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &server.base_url,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         session,
     );
     settle(&mut tui).await;
@@ -357,7 +382,12 @@ async fn a_sign_in_with_two_factor_asks_for_the_code_and_keeps_the_password() {
         .await
         .expect("session");
     let mut tui = Driver::start(
-        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &server.base_url,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         session,
     );
     settle(&mut tui).await;
@@ -419,7 +449,12 @@ async fn the_account_panel_ends_a_session_and_changes_the_password() {
     });
     let other_token = other["access_token"].as_str().expect("token").to_string();
     let mut tui = Driver::start(
-        App::new(&server.base_url, OffsetDateTime::now_utc(), UtcOffset::UTC, false),
+        App::new(
+            &server.base_url,
+            OffsetDateTime::now_utc(),
+            todo_client::due::TimeZone::UTC,
+            false,
+        ),
         session,
     );
     settle(&mut tui).await;

@@ -23,7 +23,7 @@ fn session_lines(app: &App, panel: &AccountPanel, theme: Theme) -> Vec<Line<'sta
         let this = if s.current { " (this one)" } else { "" };
         let text = format!(
             "{marker}{:<17} {:<16} {}{this}",
-            todo_client::due::format_date_time(s.last_used_at, app.offset),
+            todo_client::due::format_date_time(s.last_used_at, &app.zone),
             printable(s.address.as_deref().unwrap_or("-"), false),
             printable(s.user_agent.as_deref().unwrap_or("-"), false),
         );
@@ -36,8 +36,8 @@ fn session_lines(app: &App, panel: &AccountPanel, theme: Theme) -> Vec<Line<'sta
     lines
 }
 
-fn masked(text: &str) -> String {
-    "•".repeat(text.chars().count())
+fn masked(field: &crate::text_field::TextField) -> String {
+    "•".repeat(field.grapheme_count())
 }
 
 pub fn panel(frame: &mut Frame, area: Rect, app: &App, panel: &AccountPanel, theme: Theme) {
@@ -64,21 +64,21 @@ pub fn panel(frame: &mut Frame, area: Rect, app: &App, panel: &AccountPanel, the
         AccountMode::Password(form) => {
             lines.extend(field_lines(
                 "Current",
-                masked(form.current.text()),
+                masked(&form.current),
                 form.focus == 0,
                 None,
                 theme,
             ));
             lines.extend(field_lines(
                 "New",
-                masked(form.new.text()),
+                masked(&form.new),
                 form.focus == 1,
                 None,
                 theme,
             ));
             lines.extend(field_lines(
                 "Repeat new",
-                masked(form.confirm.text()),
+                masked(&form.confirm),
                 form.focus == 2,
                 None,
                 theme,

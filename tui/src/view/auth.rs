@@ -11,12 +11,25 @@ use crate::app::{App, SignInForm, SignUpForm};
 use crate::text_field::TextField;
 
 fn masked(field: &TextField) -> String {
-    "•".repeat(field.text().chars().count())
+    "•".repeat(field.grapheme_count())
 }
 
-/// Puts the terminal cursor in the focused field (row `row` of the form box).
-fn place_cursor(frame: &mut Frame, inner: Rect, row: u16, field: &TextField) {
-    let x = inner.x + 15 + field.cursor() as u16;
+/// Cells before the cursor as the field is drawn: one per bullet when masked.
+fn cursor_cells(field: &TextField, is_masked: bool) -> usize {
+    if is_masked {
+        field.cursor()
+    } else {
+        field.cursor_width()
+    }
+}
+
+/// Puts the terminal cursor in the focused field (row `row` of the form box), `cells`
+/// into it.
+fn place_cursor(frame: &mut Frame, inner: Rect, row: u16, cells: usize) {
+    let x = inner
+        .x
+        .saturating_add(15)
+        .saturating_add(u16::try_from(cells).unwrap_or(u16::MAX));
     if row < inner.height && x < inner.x + inner.width {
         frame.set_cursor_position(Position::new(x, inner.y + row));
     }
@@ -72,12 +85,12 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
         box_area,
     );
-    let (row, field) = match form.focus {
-        0 => (2, &form.email),
-        1 => (3, &*form.password),
-        _ => (4, &form.code),
+    let (row, cells) = match form.focus {
+        0 => (2, cursor_cells(&form.email, false)),
+        1 => (3, cursor_cells(&form.password, true)),
+        _ => (4, cursor_cells(&form.code, false)),
     };
-    place_cursor(frame, inner, row, field);
+    place_cursor(frame, inner, row, cells);
 }
 
 fn check(ok: bool, text: &str, theme: Theme) -> Line<'static> {
@@ -160,11 +173,11 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
         box_area,
     );
-    let field = match form.focus {
-        0 => &form.name,
-        1 => &form.email,
-        2 => &form.password,
-        _ => &form.confirm,
+    let cells = match form.focus {
+        0 => cursor_cells(&form.name, false),
+        1 => cursor_cells(&form.email, false),
+        2 => cursor_cells(&form.password, true),
+        _ => cursor_cells(&form.confirm, true),
     };
-    place_cursor(frame, inner, 2 + form.focus as u16, field);
+    place_cursor(frame, inner, 2 + form.focus as u16, cells);
 }

@@ -16,12 +16,12 @@ use crate::app::LiveState;
 const SIDE_PANE_FROM: u16 = 110;
 
 pub fn format_local(app: &App, t: OffsetDateTime) -> String {
-    todo_client::due::format_date_time(t, app.offset)
+    todo_client::due::format_date_time(t, &app.zone)
 }
 
 fn due_cell(app: &App, task: &Task) -> String {
     task.due_at
-        .map(|due| todo_client::due::format_due(due, app.offset))
+        .map(|due| todo_client::due::format_due(due, &app.zone))
         .unwrap_or_default()
 }
 

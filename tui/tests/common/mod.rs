@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::OffsetDateTime;
 use time::macros::datetime;
-use time::{OffsetDateTime, UtcOffset};
 pub use todo_api::ProblemCode;
 use todo_api::{Priority, Problem, Task, User};
 use todo_client::{ClientError, TaskPage};
@@ -70,7 +70,12 @@ pub fn problem(status: u16, code: ProblemCode, detail: &str, field: Option<&str>
 }
 
 pub fn app() -> App {
-    App::new("http://127.0.0.1:8000", NOW, UtcOffset::UTC, false)
+    App::new(
+        "http://127.0.0.1:8000",
+        NOW,
+        todo_client::due::TimeZone::UTC,
+        false,
+    )
 }
 
 /// An app on the task screen with the sample tasks loaded.
