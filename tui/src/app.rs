@@ -318,8 +318,9 @@ impl Default for TaskList {
             tasks: Vec::new(),
             total: 0,
             selected: 0,
-            status: StatusFilter::All,
-            sort: SortField::Created,
+            // As `todo list`: what is left to do, most urgent first.
+            status: StatusFilter::Pending,
+            sort: SortField::Urgency,
             search: String::new(),
             tag: None,
             loaded: false,
@@ -409,6 +410,12 @@ pub struct App {
     pub theme: todo_client::config::Theme,
     /// Whether mouse events act (`tui.mouse`).
     pub mouse: bool,
+    /// A problem found before the start (a wrong config entry): shown once signed in,
+    /// in place of the greeting, until another message replaces it.
+    pub startup_warning: Option<String>,
+    /// A task to select once the list loads (the one selected when the app last
+    /// closed).
+    pub select_when_loaded: Option<i64>,
     /// The task last clicked and when: a second click on it soon after edits it.
     pub last_click: Option<(usize, std::time::Instant)>,
     pub quit: bool,
@@ -447,8 +454,18 @@ impl App {
             theme: todo_client::config::Theme::Default,
             mouse: true,
             last_click: None,
+            select_when_loaded: None,
+            startup_warning: None,
             quit: false,
         }
+    }
+
+    /// Whether the status line shows an error that a success clears (a network one):
+    /// a config warning is no failure a reload recovers from, so it stays.
+    pub fn shows_passing_error(&self) -> bool {
+        self.message
+            .as_ref()
+            .is_some_and(|m| m.is_error && Some(&m.text) != self.startup_warning.as_ref())
     }
 
     pub fn local_now(&self) -> OffsetDateTime {

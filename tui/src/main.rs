@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use time::OffsetDateTime;
 use todo_client::Session;
 use todo_tui::app::{App, Mouse, Msg};
+use todo_tui::saved_view::SavedView;
 use todo_tui::{effects, update, view};
 
 /// A keyboard-first terminal app for your todo tasks. Press ? inside for every key.
@@ -68,6 +69,11 @@ fn main() -> ExitCode {
         );
         app.list.status = config.status.unwrap_or(app.list.status);
         app.list.sort = config.sort.unwrap_or(app.list.sort);
+        // The view the app last closed on beats the config's first-run defaults.
+        let state_file = todo_tui::saved_view::path();
+        if let Some(saved) = state_file.as_deref().and_then(SavedView::load) {
+            saved.apply(&mut app);
+        }
         app.keys = keys;
         app.theme = config.theme.unwrap_or_default();
         app.mouse = config.mouse.unwrap_or(true);
@@ -76,6 +82,7 @@ fn main() -> ExitCode {
                 text: problem.clone(),
                 is_error: true,
             });
+            app.startup_warning = Some(problem.clone());
         }
         // ratatui::init restores the terminal on panic too.
         let mut terminal = ratatui::init();
@@ -84,6 +91,16 @@ fn main() -> ExitCode {
         let outcome = run(&mut terminal, app, session).await;
         undo_terminal_extras(mouse);
         ratatui::restore();
+        if let (Ok(app), Some(file)) = (&outcome, &state_file)
+            && app.screen == todo_tui::app::Screen::Tasks
+            && let Err(e) = SavedView::of(app).save(file)
+        {
+            eprintln!(
+                "todo-tui: warning: cannot keep the view in {}: {e}",
+                file.display()
+            );
+        }
+        let outcome = outcome.map(|_| ());
         outcome.map_err(|e| todo_client::ClientError::Protocol(format!("terminal: {e}")))
     });
     match result {
@@ -117,7 +134,8 @@ fn undo_terminal_extras(mouse: bool) {
     let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
 }
 
-async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<()> {
+/// Runs until the user quits; returns the app as it was then.
+async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<App> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(120));
@@ -151,5 +169,5 @@ async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> 
             effects::spawn(cmd, &session, &tx);
         }
     }
-    Ok(())
+    Ok(app)
 }

@@ -88,7 +88,7 @@ fn on_stream(app: &mut App, news: StreamNews) -> Vec<Cmd> {
         // Caught up after a (re)connection: reload once for anything missed.
         StreamNews::Live => {
             app.live = LiveState::Live;
-            if app.message.as_ref().is_some_and(|m| m.is_error) {
+            if app.shows_passing_error() {
                 app.message = None;
             }
             reload(app)
@@ -153,7 +153,11 @@ fn signed_in(app: &mut App, user: todo_api::User) -> Vec<Cmd> {
     app.stream_generation += 1;
     app.live = LiveState::Connecting;
     let watch = Cmd::WatchChanges(app.stream_generation);
-    info(app, format!("Signed in as {}", user.email));
+    // A wrong config file is said first: it is why keys or colours may not be as set.
+    match app.startup_warning.clone() {
+        Some(warning) => error(app, warning),
+        None => info(app, format!("Signed in as {}", user.email)),
+    }
     app.user = Some(user);
     app.screen = Screen::Tasks;
     // A form whose save failed when the session ended comes back as it was.
@@ -294,14 +298,13 @@ fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 return load_tasks(app);
             }
             // An explicit reload (or a recovery after an error) says it is done.
-            if app
-                .message
-                .as_ref()
-                .is_some_and(|m| m.is_error || m.text == RELOADING)
-            {
+            if app.shows_passing_error() || app.message.as_ref().is_some_and(|m| m.text == RELOADING) {
                 info(app, format!("Up to date: {} tasks", page.total));
             }
-            let keep = app.list.selected_task().map(|t| t.id);
+            let keep = app
+                .select_when_loaded
+                .take()
+                .or_else(|| app.list.selected_task().map(|t| t.id));
             app.list.tasks = page.tasks;
             app.list.total = page.total;
             app.list.loaded = true;

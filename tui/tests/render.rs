@@ -292,3 +292,40 @@ fn wide_and_joined_emoji_keep_the_borders_in_line() {
         );
     }
 }
+
+/// README's picture of the app is the app as drawn: this renders it at 80x24 and
+/// compares it with the block after `<!-- tui-capture -->` in README.md.
+/// `TODO_UPDATE_README=1 cargo test -p todo-tui --test render readme` rewrites it.
+#[test]
+fn readme_capture_is_the_app_as_drawn() {
+    let mut app = app_with_tasks();
+    let mut tasks = sample_tasks();
+    tasks.retain(|t| !t.completed);
+    tasks.reverse(); // most urgent first: the overdue one, then the one due soonest
+    let mut book = task(4, "Read a book");
+    book.priority = todo_api::Priority::Low;
+    book.tags = vec!["leisure".into()];
+    tasks.push(book);
+    let total = tasks.len() as u64;
+    let _ = update(&mut app, Msg::TasksLoaded(Ok(TaskPage { tasks, total })));
+    app.busy = 0;
+    app.list.selected = 0;
+    app.live = todo_tui::app::LiveState::Live;
+    let drawn = render(&app, 80, 24);
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md");
+    let marker = "<!-- tui-capture -->\n```text\n";
+    let start = readme.find(marker).expect("README has the capture marker") + marker.len();
+    let end = start + readme[start..].find("```").expect("the capture block ends");
+    if std::env::var_os("TODO_UPDATE_README").is_some() {
+        let updated = format!("{}{drawn}{}", &readme[..start], &readme[end..]);
+        std::fs::write(path, updated).expect("write README.md");
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        drawn,
+        "README's capture is stale: run TODO_UPDATE_README=1 cargo test -p todo-tui --test render readme"
+    );
+}

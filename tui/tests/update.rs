@@ -228,10 +228,9 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
         Some(Cmd::LoadTasks(q)) => q,
         other => panic!("expected a reload, got {other:?}"),
     };
-    assert_eq!(
-        query(key(&mut app, KeyCode::Char('f'))).status,
-        Some(StatusFilter::Pending)
-    );
+    // Pending first, as `todo list`.
+    assert_eq!(app.list.status, StatusFilter::Pending);
+    assert_eq!(app.list.sort, SortField::Urgency);
     assert_eq!(
         query(key(&mut app, KeyCode::Char('f'))).status,
         Some(StatusFilter::Completed)
@@ -240,6 +239,11 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
         query(key(&mut app, KeyCode::Char('f'))).status,
         Some(StatusFilter::All)
     );
+    assert_eq!(
+        query(key(&mut app, KeyCode::Char('f'))).status,
+        Some(StatusFilter::Pending)
+    );
+    app.list.sort = SortField::Created;
     let q = query(key(&mut app, KeyCode::Char('s')));
     assert_eq!(
         (q.sort, q.order),
@@ -801,4 +805,43 @@ fn a_paste_goes_into_the_focused_field_and_never_runs_list_keys() {
         "two\nlines",
         "the description keeps its lines"
     );
+}
+
+#[test]
+fn the_saved_view_reopens_with_its_task_selected_and_a_config_warning_stays() {
+    let mut app = app();
+    todo_tui::saved_view::SavedView {
+        status: Some(StatusFilter::All),
+        sort: Some(SortField::Title),
+        search: String::new(),
+        tag: None,
+        selected: Some(1),
+    }
+    .apply(&mut app);
+    app.startup_warning = Some("config.toml: line 3: tui.keys.x: not an action".into());
+    let cmds = update(&mut app, Msg::SessionChecked(Ok(Some(user()))));
+    let Some(Cmd::LoadTasks(query)) = cmds.first() else {
+        panic!("loads: {cmds:?}")
+    };
+    assert_eq!(
+        (query.status, query.sort),
+        (Some(StatusFilter::All), Some(SortField::Title))
+    );
+    let tasks = sample_tasks();
+    let total = tasks.len() as u64;
+    update(&mut app, Msg::TasksLoaded(Ok(TaskPage { tasks, total })));
+    assert_eq!(
+        app.list.selected_task().map(|t| t.id),
+        Some(1),
+        "the task selected last time"
+    );
+    let warning = app.message.as_ref().map(|m| (m.text.as_str(), m.is_error));
+    assert_eq!(
+        warning,
+        Some(("config.toml: line 3: tui.keys.x: not an action", true)),
+        "a load does not clear the config warning"
+    );
+    let generation = app.stream_generation;
+    update(&mut app, Msg::Stream(generation, StreamNews::Live));
+    assert!(app.message.is_some(), "nor does going live");
 }

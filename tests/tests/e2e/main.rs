@@ -22,5 +22,6 @@ mod server_tasks;
 mod shell;
 mod slow_clients;
 mod tui;
+mod tui_binary;
 mod two_factor;
 mod wire_safety;

@@ -14,6 +14,20 @@ use todo_tui::driver::Driver;
 
 const SETTLE: Duration = Duration::from_secs(20);
 
+/// The app as these tests drive it: every task, newest first (as a config file with
+/// `list.status = "all"` and `list.sort = "created"` opens it).
+fn app_on(server: &str) -> App {
+    let mut app = App::new(
+        server,
+        OffsetDateTime::now_utc(),
+        todo_client::due::TimeZone::UTC,
+        false,
+    );
+    app.list.status = todo_api::StatusFilter::All;
+    app.list.sort = todo_api::SortField::Created;
+    app
+}
+
 async fn settle(driver: &mut Driver) {
     assert!(driver.settle(SETTLE).await, "network replies did not arrive");
 }
@@ -38,12 +52,7 @@ async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
     let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
         .await
         .expect("session");
-    let app = App::new(
-        &server.base_url,
-        OffsetDateTime::now_utc(),
-        todo_client::due::TimeZone::UTC,
-        false,
-    );
+    let app = app_on(&server.base_url);
     let mut tui = Driver::start(app, session.clone());
     settle(&mut tui).await;
     assert!(
@@ -176,15 +185,7 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
     let again = Session::with_store(&server.base_url, store(), None)
         .await
         .expect("session");
-    let mut tui = Driver::start(
-        App::new(
-            &server.base_url,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        again,
-    );
+    let mut tui = Driver::start(app_on(&server.base_url), again);
     settle(&mut tui).await;
     assert_eq!(tui.app.screen, Screen::Tasks);
 
@@ -192,15 +193,7 @@ async fn stored_credentials_open_the_task_screen_and_a_dead_server_offers_retry(
     let dead = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
     let offline = Session::with_store(&dead, store(), None).await.expect("session");
-    let mut tui = Driver::start(
-        App::new(
-            &dead,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        offline,
-    );
+    let mut tui = Driver::start(app_on(&dead), offline);
     settle(&mut tui).await;
     assert_eq!(tui.app.screen, Screen::Unreachable);
     let screen = tui.screen(80, 24);
@@ -226,15 +219,7 @@ async fn a_form_saved_over_a_change_made_elsewhere_says_so_and_loses_nothing() {
     )
     .await
     .expect("session");
-    let mut tui = Driver::start(
-        App::new(
-            &server.base_url,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        session.clone(),
-    );
+    let mut tui = Driver::start(app_on(&server.base_url), session.clone());
     settle(&mut tui).await;
     assert_eq!(tui.app.screen, Screen::Tasks, "{}", tui.screen(80, 24));
     let id = tui.app.list.tasks[0].id.to_string();
@@ -297,15 +282,7 @@ async fn changes_from_the_cli_show_in_the_open_tui_without_a_reload() {
     )
     .await
     .expect("session");
-    let mut tui = Driver::start(
-        App::new(
-            &server.base_url,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        session,
-    );
+    let mut tui = Driver::start(app_on(&server.base_url), session);
     settle(&mut tui).await;
     let live = tui
         .wait_for(Duration::from_secs(5), |app| {
@@ -381,15 +358,7 @@ async fn a_sign_in_with_two_factor_asks_for_the_code_and_keeps_the_password() {
     let session = Session::with_store(&server.base_url, CredentialStore::file_in(config.path()), None)
         .await
         .expect("session");
-    let mut tui = Driver::start(
-        App::new(
-            &server.base_url,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        session,
-    );
+    let mut tui = Driver::start(app_on(&server.base_url), session);
     settle(&mut tui).await;
     tui.type_text(&ann.email);
     tui.key(KeyCode::Tab);
@@ -448,15 +417,7 @@ async fn the_account_panel_ends_a_session_and_changes_the_password() {
             .expect("tokens")
     });
     let other_token = other["access_token"].as_str().expect("token").to_string();
-    let mut tui = Driver::start(
-        App::new(
-            &server.base_url,
-            OffsetDateTime::now_utc(),
-            todo_client::due::TimeZone::UTC,
-            false,
-        ),
-        session,
-    );
+    let mut tui = Driver::start(app_on(&server.base_url), session);
     settle(&mut tui).await;
     tui.key(KeyCode::Char('A'));
     settle(&mut tui).await;

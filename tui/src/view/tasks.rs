@@ -138,6 +138,11 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else if app.list.search.is_empty() && app.list.tag.is_none() && app.list.status == StatusFilter::All
         {
             "No tasks yet. Press a to add one, ? for help.".to_string()
+        } else if app.list.search.is_empty()
+            && app.list.tag.is_none()
+            && app.list.status == StatusFilter::Pending
+        {
+            "Nothing left to do. Press a to add a task, f to show completed ones, ? for help.".to_string()
         } else {
             "No task matches. Press Esc to clear the search and tag, f to change the filter.".to_string()
         };
