@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod complete;
 mod exit;
+mod io;
 mod output;
 
 use std::process::ExitCode;
@@ -36,12 +37,12 @@ fn main() -> ExitCode {
         Some(todo_client::config::ColorChoice::Always) => Some(true),
         _ => None,
     };
-    let out = output::Output::new(
-        cli.global.json,
-        cli.global.quiet,
-        cli.global.no_color || color == Some(false),
-        cli.global.verbose,
-    );
+    output::choose_color(cli.global.no_color || color == Some(false));
+    let mut io = io::Io::system(io::Format {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    });
     if color == Some(true) && !cli.global.no_color && std::env::var_os("NO_COLOR").is_none() {
         anstream::ColorChoice::Always.write_global();
     }
@@ -52,5 +53,5 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    exit::report(runtime.block_on(commands::run(cli, &config, out)))
+    exit::report(runtime.block_on(commands::run(cli, &config, &mut io)))
 }

@@ -1,37 +1,15 @@
 //! How results reach the user: an aligned table or task detail on stdout for people,
 //! the API's JSON for scripts, confirmations on stderr.
 
-use std::io::IsTerminal;
 use std::sync::OnceLock;
 
+use crate::io::Io;
 use anstyle::{AnsiColor, Style};
-use serde::Serialize;
 use time::OffsetDateTime;
 use todo_api::{Priority, Task};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 static LOCAL_ZONE: OnceLock<todo_client::due::TimeZone> = OnceLock::new();
-
-/// `println!` for everything on stdout: through `anstream` (styles dropped where they
-/// do not belong), and a reader that went away (`todo list | head -2`) ends the program
-/// quietly with success, as `ls | head` does, instead of a panic.
-#[macro_export]
-macro_rules! outln {
-    () => { $crate::output::write_stdout(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
-}
-
-pub fn write_stdout(text: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut stdout = anstream::stdout().lock();
-    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("todo: cannot write the output: {e}");
-        std::process::exit(i32::from(crate::exit::ERROR));
-    }
-}
 
 /// Reads the local time zone (with its daylight-saving rules) once.
 pub fn init_local_offset() {
@@ -58,106 +36,83 @@ const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
 const WARNING: Style = AnsiColor::Red.on_default();
 
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub json: bool,
-    pub quiet: bool,
-    /// `-v`: the detail behind one-line messages (the keyring's own error, say).
-    pub verbose: bool,
+/// Sets the colour choice for the whole process: `--no-color` and `color = "never"`
+/// win; `NO_COLOR` and pipes are handled by `anstream`.
+pub fn choose_color(no_color: bool) {
+    if no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
 }
 
-impl Output {
-    pub fn new(json: bool, quiet: bool, no_color: bool, verbose: bool) -> Output {
-        if no_color {
-            anstream::ColorChoice::Never.write_global();
-        }
-        Output { json, quiet, verbose }
-    }
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
 
-    /// A confirmation for people, on stderr; silent with --quiet or --json.
-    pub fn note(&self, message: &str) {
-        if !self.quiet && !self.json {
-            eprintln!("{message}");
-        }
+pub fn print_task(io: &mut Io, task: &Task) {
+    if io.json() {
+        return io.print_json(task);
     }
-
-    pub fn print_json<T: Serialize>(&self, value: &T) {
-        match serde_json::to_string_pretty(value) {
-            Ok(text) => crate::outln!("{text}"),
-            Err(e) => eprintln!("todo: cannot print JSON: {e}"),
-        }
-    }
-
-    fn paint(&self, style: Style, text: &str) -> String {
-        format!("{style}{text}{style:#}")
-    }
-
-    pub fn print_task(&self, task: &Task) {
-        if self.json {
-            return self.print_json(task);
-        }
-        let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc();
+    crate::outln!(
+        io,
+        "{} {}",
+        paint(BOLD, &format!("#{}", task.id)),
+        shown(&task.title)
+    );
+    crate::outln!(
+        io,
+        "  status:    {}",
+        if task.completed { "completed" } else { "pending" }
+    );
+    crate::outln!(io, "  priority:  {}", task.priority.as_str());
+    if let Some(due) = task.due_at {
+        let overdue = !task.completed && due < now;
+        let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
         crate::outln!(
-            "{} {}",
-            self.paint(BOLD, &format!("#{}", task.id)),
-            shown(&task.title)
+            io,
+            "  due:       {}",
+            if overdue { paint(WARNING, &text) } else { text }
         );
-        crate::outln!(
-            "  status:    {}",
-            if task.completed { "completed" } else { "pending" }
-        );
-        crate::outln!("  priority:  {}", task.priority.as_str());
-        if let Some(due) = task.due_at {
-            let overdue = !task.completed && due < now;
-            let text = format!("{}{}", format_time(due), if overdue { " (overdue)" } else { "" });
-            crate::outln!(
-                "  due:       {}",
-                if overdue { self.paint(WARNING, &text) } else { text }
-            );
-        }
-        if !task.tags.is_empty() {
-            crate::outln!("  tags:      {}", shown(&task.tags.join(", ")));
-        }
-        crate::outln!("  created:   {}", format_time(task.created_at));
-        crate::outln!("  updated:   {}", format_time(task.updated_at));
-        if let Some(done) = task.completed_at {
-            crate::outln!("  completed: {}", format_time(done));
-        }
-        if !task.description.is_empty() {
-            crate::outln!();
-            for line in todo_api::text::printable(&task.description, true).lines() {
-                crate::outln!("  {line}");
-            }
+    }
+    if !task.tags.is_empty() {
+        crate::outln!(io, "  tags:      {}", shown(&task.tags.join(", ")));
+    }
+    crate::outln!(io, "  created:   {}", format_time(task.created_at));
+    crate::outln!(io, "  updated:   {}", format_time(task.updated_at));
+    if let Some(done) = task.completed_at {
+        crate::outln!(io, "  completed: {}", format_time(done));
+    }
+    if !task.description.is_empty() {
+        crate::outln!(io);
+        for line in todo_api::text::printable(&task.description, true).lines() {
+            crate::outln!(io, "  {line}");
         }
     }
+}
 
-    pub fn print_tasks(&self, tasks: &[Task], total: u64) {
-        if self.json {
-            return self.print_json(&tasks);
-        }
-        if tasks.is_empty() {
-            self.note("No tasks.");
-            return;
-        }
-        let width = std::io::stdout()
-            .is_terminal()
-            .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
-            .flatten();
-        let now = OffsetDateTime::now_utc();
-        for line in render_table(tasks, now, width) {
-            let painted = match (line.overdue, line.done) {
-                (_, true) => self.paint(DIM, &line.text),
-                (true, false) => self.paint(WARNING, &line.text),
-                _ => line.text,
-            };
-            crate::outln!("{painted}");
-        }
-        if (tasks.len() as u64) < total {
-            self.note(&format!(
-                "{} of {total} tasks shown; use --limit and --offset for more.",
-                tasks.len()
-            ));
-        }
+pub fn print_tasks(io: &mut Io, tasks: &[Task], total: u64) {
+    if io.json() {
+        return io.print_json(&tasks);
+    }
+    if tasks.is_empty() {
+        io.note("No tasks.");
+        return;
+    }
+    let width = io.stdout_width();
+    let now = OffsetDateTime::now_utc();
+    for line in render_table(tasks, now, width) {
+        let painted = match (line.overdue, line.done) {
+            (_, true) => paint(DIM, &line.text),
+            (true, false) => paint(WARNING, &line.text),
+            _ => line.text,
+        };
+        crate::outln!(io, "{painted}");
+    }
+    if (tasks.len() as u64) < total {
+        io.note(&format!(
+            "{} of {total} tasks shown; use --limit and --offset for more.",
+            tasks.len()
+        ));
     }
 }
 

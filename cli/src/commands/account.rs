@@ -4,7 +4,8 @@ use todo_api::{ActivityEntry, ActivityKind};
 use todo_client::Session;
 
 use crate::exit::CliError;
-use crate::output::{Output, format_time, shown};
+use crate::io::Io;
+use crate::output::{format_time, shown};
 
 /// What an entry says, in words.
 fn describe(kind: ActivityKind) -> &'static str {
@@ -46,16 +47,17 @@ fn line(e: &ActivityEntry) -> String {
     )
 }
 
-pub async fn activity(session: &Session, limit: Option<usize>, out: Output) -> Result<(), CliError> {
+pub async fn activity(session: &Session, limit: Option<usize>, io: &mut Io) -> Result<(), CliError> {
     if limit == Some(0) {
         return Err(CliError::Usage("--limit must be at least 1".into()));
     }
     let entries = session.activity(limit).await?;
-    if out.json {
-        out.print_json(&entries);
+    if io.json() {
+        io.print_json(&entries);
         return Ok(());
     }
     crate::outln!(
+        io,
         "{:<17} {:<40} {:<9} {:<16} DEVICE",
         "WHEN",
         "WHAT",
@@ -63,7 +65,7 @@ pub async fn activity(session: &Session, limit: Option<usize>, out: Output) -> R
         "ADDRESS"
     );
     for e in &entries {
-        crate::outln!("{}", line(e));
+        crate::outln!(io, "{}", line(e));
     }
     Ok(())
 }

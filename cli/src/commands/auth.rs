@@ -1,8 +1,6 @@
 //! `todo auth ...`: sign-up, sign-in, sign-out, status, token, and the account's own
 //! settings (password, email, sessions, deletion).
 
-use std::io::{BufRead, IsTerminal};
-
 use serde::Serialize;
 use todo_api::{SignInRequest, SignUpRequest, User};
 use todo_client::credentials::Account;
@@ -10,16 +8,17 @@ use todo_client::{Session, SignIn, TokenSource};
 
 use crate::args::AuthCommand;
 use crate::exit::CliError;
-use crate::output::{Output, format_time, shown};
+use crate::io::Io;
+use crate::output::{format_time, shown};
 
-pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result<(), CliError> {
+pub async fn run(command: AuthCommand, session: &Session, io: &mut Io) -> Result<(), CliError> {
     match command {
         AuthCommand::Signup {
             email,
             name,
             password_stdin,
         } => {
-            let password = read_password(password_stdin, true)?;
+            let password = read_password(io, password_stdin, true)?;
             let user = session
                 .sign_up(&SignUpRequest {
                     email,
@@ -27,7 +26,7 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
                     name,
                 })
                 .await?;
-            signed_in(session, &user, "Signed up and signed in", out);
+            signed_in(session, &user, "Signed up and signed in", io);
             Ok(())
         }
         AuthCommand::Signin {
@@ -35,7 +34,7 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             password_stdin,
             code,
         } => {
-            let password = read_password(password_stdin, false)?;
+            let password = read_password(io, password_stdin, false)?;
             let request = SignInRequest {
                 email,
                 password: password.into(),
@@ -43,20 +42,20 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
             let user = match session.sign_in(&request).await? {
                 SignIn::Done(user) => user,
                 SignIn::NeedsCode(challenge) => {
-                    let code = super::two_factor::code_for_sign_in(code, password_stdin)?;
+                    let code = super::two_factor::code_for_sign_in(io, code, password_stdin)?;
                     session.sign_in_with_code(&challenge.mfa_token, code).await?
                 }
             };
-            signed_in(session, &user, "Signed in", out);
+            signed_in(session, &user, "Signed in", io);
             Ok(())
         }
-        AuthCommand::TwoFactor(command) => super::two_factor::run(command, session, out).await,
+        AuthCommand::TwoFactor(command) => super::two_factor::run(command, session, io).await,
         AuthCommand::Signout { all } => {
             let next = session.sign_out(all).await?;
             let scope = if all { "every session" } else { "this session" };
-            out.note(&format!("Signed out of {scope} on {}.", session.server()));
+            io.note(&format!("Signed out of {scope} on {}.", session.server()));
             if let Some(next) = next {
-                out.note(&format!("Now using {} on {}.", shown(&next.email), next.server));
+                io.note(&format!("Now using {} on {}.", shown(&next.email), next.server));
             }
             Ok(())
         }
@@ -67,14 +66,14 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
                 ));
             }
             let now = session.switch_account(account).await?;
-            if out.json {
-                out.print_json(&now);
+            if io.json() {
+                io.print_json(&now);
             } else {
-                out.note(&format!("Now using {} on {}.", shown(&now.email), now.server));
+                io.note(&format!("Now using {} on {}.", shown(&now.email), now.server));
             }
             Ok(())
         }
-        AuthCommand::Status => status(session, out).await,
+        AuthCommand::Status => status(session, io).await,
         AuthCommand::DeleteAccount { password_stdin, yes } => {
             let email = session
                 .credentials()
@@ -82,162 +81,147 @@ pub async fn run(command: AuthCommand, session: &Session, out: Output) -> Result
                 .map(|c| c.user.email)
                 .unwrap_or_else(|| "this account".into());
             if !yes {
-                if !std::io::stdin().is_terminal() || password_stdin {
+                if !io.stdin_is_terminal() || password_stdin {
                     return Err(CliError::Usage(
                         "deleting an account cannot be undone: add --yes to confirm without a terminal"
                             .into(),
                     ));
                 }
-                eprint!(
+                let question = format!(
                     "Delete {} and all its tasks, for good? Type the email to confirm: ",
                     shown(&email)
                 );
-                let mut answer = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut answer)
+                let answer = io
+                    .prompt_line(&question)
                     .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
                 if answer.trim() != email {
-                    out.note("Nothing deleted.");
+                    io.note("Nothing deleted.");
                     return Ok(());
                 }
             }
-            let password = read_password(password_stdin, false)?;
+            let password = read_password(io, password_stdin, false)?;
             session.delete_account(password).await?;
-            out.note(&format!("Deleted {} and all its tasks.", shown(&email)));
+            io.note(&format!("Deleted {} and all its tasks.", shown(&email)));
             Ok(())
         }
         AuthCommand::Password { password_stdin } => {
-            let (current, new) = read_password_change(password_stdin)?;
+            let (current, new) = read_password_change(io, password_stdin)?;
             session.change_password(current, new).await?;
-            out.note("Password changed; every other session of this account is signed out.");
+            io.note("Password changed; every other session of this account is signed out.");
             Ok(())
         }
         AuthCommand::Email {
             new_email,
             password_stdin,
         } => {
-            let password = read_password(password_stdin, false)?;
+            let password = read_password(io, password_stdin, false)?;
             let user = session.change_email(password, new_email).await?;
-            if out.json {
-                out.print_json(&user);
+            if io.json() {
+                io.print_json(&user);
             } else {
-                out.note(&format!("Email changed to {}.", shown(&user.email)));
+                io.note(&format!("Email changed to {}.", shown(&user.email)));
             }
             Ok(())
         }
-        AuthCommand::Activity { limit } => super::account::activity(session, limit, out).await,
+        AuthCommand::Activity { limit } => super::account::activity(session, limit, io).await,
         AuthCommand::ResetPassword {
             token,
             password_stdin,
         } => {
-            let password = read_password(password_stdin, true)?;
+            let password = read_password(io, password_stdin, true)?;
             session.reset_password(token, password).await?;
-            out.note(
+            io.note(
                 "Password set; every session of the account is signed out. Sign in with `todo auth signin`.",
             );
             Ok(())
         }
-        AuthCommand::Sessions { command: None } => list_sessions(session, out).await,
+        AuthCommand::Sessions { command: None } => list_sessions(session, io).await,
         AuthCommand::Sessions {
             command: Some(crate::args::SessionsCommand::Revoke { id }),
-        } => revoke_session(session, &id, out).await,
+        } => revoke_session(session, &id, io).await,
         AuthCommand::Token { command: None } => {
             // The one place a token is printed: asked for, for a script's own use.
-            crate::outln!("{}", session.access_token().await?.expose());
+            crate::outln!(io, "{}", session.access_token().await?.expose());
             Ok(())
         }
         AuthCommand::Token {
             command: Some(command),
-        } => super::personal_tokens::run(command, session, out).await,
+        } => super::personal_tokens::run(command, session, io).await,
     }
 }
 
-fn signed_in(session: &Session, user: &User, verb: &str, out: Output) {
-    if out.json {
-        out.print_json(user);
+fn signed_in(session: &Session, user: &User, verb: &str, io: &mut Io) {
+    if io.json() {
+        io.print_json(user);
         return;
     }
-    out.note(&format!(
+    io.note(&format!(
         "{verb} as {} on {}.",
         shown(&user.email),
         session.server()
     ));
     if let Some(reason) = session.store().fallback_reason() {
         // Never silent: the tokens are in a plain (0600) file, and the user should know.
-        eprintln!(
+        io.warn(&format!(
             "warning: credentials stored in {} ({reason})",
             session.store().location().trim_start_matches("file ")
-        );
-        if let (true, Some(detail)) = (out.verbose, session.store().fallback_detail()) {
-            eprintln!("  keyring: {detail}");
+        ));
+        if let (true, Some(detail)) = (io.verbose(), session.store().fallback_detail()) {
+            io.warn(&format!("  keyring: {detail}"));
         }
     }
 }
 
 /// The password from stdin's first line, or a no-echo prompt on the terminal.
-pub(super) fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
+pub(super) fn read_password(io: &mut Io, from_stdin: bool, confirm: bool) -> Result<String, CliError> {
     if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::Failed(format!("cannot read the password from stdin: {e}")))?;
-        let password = line.trim_end_matches(['\r', '\n']).to_string();
-        if password.is_empty() {
-            return Err(CliError::Usage("stdin held no password".into()));
-        }
-        return Ok(password);
+        return stdin_line(io, "password", "");
     }
-    if !std::io::stdin().is_terminal() {
+    if !io.stdin_is_terminal() {
         return Err(CliError::Usage(
             "no terminal to ask for the password on; pass it with --password-stdin".into(),
         ));
     }
-    let prompt = |label: &str| {
-        rpassword::prompt_password(label)
-            .map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
-    };
-    let password = prompt("Password: ")?;
-    if confirm && prompt("Repeat the password: ")? != password {
+    let password = ask_secret(io, "Password: ")?;
+    if confirm && ask_secret(io, "Repeat the password: ")? != password {
         return Err(CliError::Usage("the two passwords differ".into()));
     }
     Ok(password)
 }
 
+/// The next line of stdin, which must hold `what` (`hint` says how to give it).
+pub(super) fn stdin_line(io: &mut Io, what: &str, hint: &str) -> Result<String, CliError> {
+    let line = io
+        .read_line()
+        .map_err(|e| CliError::Failed(format!("cannot read the {what} from stdin: {e}")))?
+        .unwrap_or_default();
+    if line.is_empty() {
+        return Err(CliError::Usage(format!("stdin held no {what}{hint}")));
+    }
+    Ok(line)
+}
+
+pub(super) fn ask_secret(io: &mut Io, label: &str) -> Result<String, CliError> {
+    io.prompt_secret(label)
+        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))
+}
+
 /// The current password and the new one: two lines of stdin, or asked (the new one
 /// twice).
-fn read_password_change(from_stdin: bool) -> Result<(String, String), CliError> {
+fn read_password_change(io: &mut Io, from_stdin: bool) -> Result<(String, String), CliError> {
     if from_stdin {
-        let mut lines = std::io::stdin().lock().lines();
-        let mut next = |what: &str| -> Result<String, CliError> {
-            let line = lines
-                .next()
-                .transpose()
-                .map_err(|e| CliError::Failed(format!("cannot read stdin: {e}")))?
-                .unwrap_or_default();
-            let line = line.trim_end_matches('\r').to_string();
-            if line.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "stdin held no {what} (give the current password, then the new one, one per line)"
-                )));
-            }
-            Ok(line)
-        };
-        return Ok((next("current password")?, next("new password")?));
+        let hint = " (give the current password, then the new one, one per line)";
+        let current = stdin_line(io, "current password", hint)?;
+        return Ok((current, stdin_line(io, "new password", hint)?));
     }
-    if !std::io::stdin().is_terminal() {
+    if !io.stdin_is_terminal() {
         return Err(CliError::Usage(
             "no terminal to ask for the passwords on; pass them with --password-stdin".into(),
         ));
     }
-    let prompt = |label: &str| {
-        rpassword::prompt_password(label)
-            .map_err(|e| CliError::Failed(format!("cannot read the password: {e}")))
-    };
-    let current = prompt("Current password: ")?;
-    let new = prompt("New password: ")?;
-    if prompt("Repeat the new password: ")? != new {
+    let current = ask_secret(io, "Current password: ")?;
+    let new = ask_secret(io, "New password: ")?;
+    if ask_secret(io, "Repeat the new password: ")? != new {
         return Err(CliError::Usage("the two new passwords differ".into()));
     }
     Ok((current, new))
@@ -267,7 +251,7 @@ struct Status<'a> {
     accounts: Vec<Account>,
 }
 
-async fn status(session: &Session, out: Output) -> Result<(), CliError> {
+async fn status(session: &Session, io: &mut Io) -> Result<(), CliError> {
     let info = session.session_info().await;
     let source = session.token_source();
     let store = session.store();
@@ -296,40 +280,41 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
         keyring_detail: store.fallback_detail(),
         accounts: session.accounts().await.unwrap_or_default(),
     };
-    if out.json {
-        out.print_json(&report);
+    if io.json() {
+        io.print_json(&report);
     } else {
-        crate::outln!("Server:      {}", report.server);
+        crate::outln!(io, "Server:      {}", report.server);
         match (&report.user, report.expires_at) {
             (Some(user), expires) => {
-                crate::outln!("User:        {} ({})", shown(&user.email), user.id);
+                crate::outln!(io, "User:        {} ({})", shown(&user.email), user.id);
                 if let Some(scopes) = &report.scopes {
                     let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-                    crate::outln!("Token:       personal access token ({})", names.join(", "));
+                    crate::outln!(io, "Token:       personal access token ({})", names.join(", "));
                 }
                 match expires {
-                    Some(expires) => crate::outln!("Token until: {}", format_time(expires)),
-                    None => crate::outln!("Token until: never expires"),
+                    Some(expires) => crate::outln!(io, "Token until: {}", format_time(expires)),
+                    None => crate::outln!(io, "Token until: never expires"),
                 }
             }
             _ => match &report.stored_user {
                 Some(user) => crate::outln!(
+                    io,
                     "User:        {} ({}), stored here; the server did not answer",
                     shown(&user.email),
                     user.id
                 ),
-                None => crate::outln!("User:        not signed in"),
+                None => crate::outln!(io, "User:        not signed in"),
             },
         }
-        crate::outln!("Token from:  {}", report.token_source);
+        crate::outln!(io, "Token from:  {}", report.token_source);
         match report.keyring_unavailable {
-            None => crate::outln!("Credentials: {}", report.credential_store),
-            Some(reason) => crate::outln!("Credentials: {} ({reason})", report.credential_store),
+            None => crate::outln!(io, "Credentials: {}", report.credential_store),
+            Some(reason) => crate::outln!(io, "Credentials: {} ({reason})", report.credential_store),
         }
-        if let (true, Some(detail)) = (out.verbose, report.keyring_detail) {
-            crate::outln!("Keyring:     {detail}");
+        if let (true, Some(detail)) = (io.verbose(), report.keyring_detail) {
+            crate::outln!(io, "Keyring:     {detail}");
         }
-        print_accounts(&report.accounts);
+        print_accounts(io, &report.accounts);
     }
     match error {
         None => Ok(()),
@@ -338,25 +323,26 @@ async fn status(session: &Session, out: Output) -> Result<(), CliError> {
 }
 
 /// The accounts signed in here, when there is more than the one shown above.
-fn print_accounts(accounts: &[Account]) {
+fn print_accounts(io: &mut Io, accounts: &[Account]) {
     if accounts.len() < 2 {
         return;
     }
-    crate::outln!("Accounts:");
+    crate::outln!(io, "Accounts:");
     for a in accounts {
         let mark = if a.active { "*" } else { " " };
-        crate::outln!("  {mark} {:<32} {}", shown(&a.email), a.server);
+        crate::outln!(io, "  {mark} {:<32} {}", shown(&a.email), a.server);
     }
-    crate::outln!("  (* in use; `todo auth switch EMAIL` changes it)");
+    crate::outln!(io, "  (* in use; `todo auth switch EMAIL` changes it)");
 }
 
-async fn list_sessions(session: &Session, out: Output) -> Result<(), CliError> {
+async fn list_sessions(session: &Session, io: &mut Io) -> Result<(), CliError> {
     let sessions = session.sessions().await?;
-    if out.json {
-        out.print_json(&sessions);
+    if io.json() {
+        io.print_json(&sessions);
         return Ok(());
     }
     crate::outln!(
+        io,
         "{:<9} {:<17} {:<17} {:<16} DEVICE",
         "ID",
         "SIGNED IN",
@@ -367,6 +353,7 @@ async fn list_sessions(session: &Session, out: Output) -> Result<(), CliError> {
         let id = s.id.simple().to_string();
         let mark = if s.current { " (this one)" } else { "" };
         crate::outln!(
+            io,
             "{:<9} {:<17} {:<17} {:<16} {}{mark}",
             &id[..8],
             crate::output::format_time(s.created_at),
@@ -409,7 +396,7 @@ pub(super) fn by_id_prefix<'a, T>(
 }
 
 /// Ends the session whose id is `given` or starts with it.
-async fn revoke_session(session: &Session, given: &str, out: Output) -> Result<(), CliError> {
+async fn revoke_session(session: &Session, given: &str, io: &mut Io) -> Result<(), CliError> {
     let sessions = session.sessions().await?;
     let target = by_id_prefix(&sessions, given, |s| s.id, "active session")?;
     session.end_session(target.id).await?;
@@ -418,9 +405,13 @@ async fn revoke_session(session: &Session, given: &str, out: Output) -> Result<(
     } else {
         ""
     };
-    out.note(&format!(
+    io.note(&format!(
         "Ended session {}{which}.",
         &target.id.simple().to_string()[..8]
     ));
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

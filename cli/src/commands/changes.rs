@@ -5,12 +5,13 @@ use todo_client::Session;
 use todo_client::events::{ChangeStream, StreamNews, describe};
 
 use crate::exit::CliError;
-use crate::output::{Output, format_time, shown};
+use crate::io::Io;
+use crate::output::{format_time, shown};
 
-pub async fn undo(session: &Session, out: Output) -> Result<(), CliError> {
+pub async fn undo(session: &Session, io: &mut Io) -> Result<(), CliError> {
     let undone = session.undo().await?;
-    if out.json {
-        out.print_json(&undone);
+    if io.json() {
+        io.print_json(&undone);
         return Ok(());
     }
     let id = undone.task.as_ref().map(|t| t.id);
@@ -24,26 +25,26 @@ pub async fn undo(session: &Session, out: Output) -> Result<(), CliError> {
         (_, Some(task)) => format!("Undid the change to task {}: {}", task.id, shown(&task.title)),
         (_, None) => "Undid a change".to_string(),
     };
-    out.note(&message);
-    if out.quiet
+    io.note(&message);
+    if io.quiet()
         && let Some(id) = id
     {
-        crate::outln!("{id}");
+        crate::outln!(io, "{id}");
     }
     Ok(())
 }
 
-pub async fn log(session: &Session, id: i64, out: Output) -> Result<(), CliError> {
+pub async fn log(session: &Session, id: i64, io: &mut Io) -> Result<(), CliError> {
     let entries = session.history(id).await?;
-    if out.json {
-        out.print_json(&entries);
+    if io.json() {
+        io.print_json(&entries);
         return Ok(());
     }
     if entries.is_empty() {
-        out.note(&format!("No recorded changes for task {id}."));
+        io.note(&format!("No recorded changes for task {id}."));
     }
     for entry in &entries {
-        crate::outln!("{}", history_line(entry));
+        crate::outln!(io, "{}", history_line(entry));
     }
     Ok(())
 }
@@ -99,22 +100,22 @@ fn changed_fields(before: &Task, after: &Task) -> Vec<String> {
     out
 }
 
-pub async fn watch(session: Session, out: Output) -> Result<(), CliError> {
+pub async fn watch(session: Session, io: &mut Io) -> Result<(), CliError> {
     let mut stream = ChangeStream::start(session, None);
     while let Some(news) = stream.next().await {
         match news {
             StreamNews::Change(event) => {
-                if out.json {
+                if io.json() {
                     // One compact line per change (JSON Lines), for `| jq -c` and scripts.
-                    crate::outln!("{}", serde_json::to_string(&event).unwrap_or_default());
+                    crate::outln!(io, "{}", serde_json::to_string(&event).unwrap_or_default());
                 } else {
-                    crate::outln!("{}", describe(&event));
+                    crate::outln!(io, "{}", describe(&event));
                 }
             }
             StreamNews::Reset { .. } => {
-                out.note("Missed changes that are no longer kept; list again to catch up.")
+                io.note("Missed changes that are no longer kept; list again to catch up.")
             }
-            StreamNews::Reconnecting(reason) => out.note(&format!("Reconnecting: {reason}")),
+            StreamNews::Reconnecting(reason) => io.note(&format!("Reconnecting: {reason}")),
             StreamNews::Connected | StreamNews::Live => {}
             StreamNews::Stopped(e) => return Err(e.into()),
         }

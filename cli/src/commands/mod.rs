@@ -16,9 +16,9 @@ use todo_client::config::Config;
 
 use crate::args::{Cli, Command};
 use crate::exit::CliError;
-use crate::output::Output;
+use crate::io::Io;
 
-pub async fn run(cli: Cli, config: &Config, out: Output) -> Result<(), CliError> {
+pub async fn run(cli: Cli, config: &Config, io: &mut Io) -> Result<(), CliError> {
     let given = cli
         .global
         .server
@@ -32,24 +32,24 @@ pub async fn run(cli: Cli, config: &Config, out: Output) -> Result<(), CliError>
         request: cli.global.timeout,
     };
     if let Some(note) = note {
-        out.note(&note);
+        io.note(&note);
     }
     match cli.command {
         Command::Completions { shell } => {
-            print_completions(shell);
+            print_completions(shell, io);
             Ok(())
         }
-        Command::Man { dir } => write_man_pages(dir.as_deref(), out),
-        Command::Config(command) => settings::run(command, config, out),
-        Command::Export { format } => transfer::export(&open(&server, timeouts).await?, format, out).await,
+        Command::Man { dir } => write_man_pages(dir.as_deref(), io),
+        Command::Config(command) => settings::run(command, config, io),
+        Command::Export { format } => transfer::export(&open(&server, timeouts).await?, format, io).await,
         Command::Import { file, dry_run } => {
-            transfer::import(&open(&server, timeouts).await?, &file, dry_run, out).await
+            transfer::import(&open(&server, timeouts).await?, &file, dry_run, io).await
         }
-        Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, out).await,
-        Command::Undo => changes::undo(&open(&server, timeouts).await?, out).await,
-        Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, out).await,
-        Command::Watch => changes::watch(open(&server, timeouts).await?, out).await,
-        other => tasks::run(other, &open(&server, timeouts).await?, config, out).await,
+        Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, io).await,
+        Command::Undo => changes::undo(&open(&server, timeouts).await?, io).await,
+        Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, io).await,
+        Command::Watch => changes::watch(open(&server, timeouts).await?, io).await,
+        other => tasks::run(other, &open(&server, timeouts).await?, config, io).await,
     }
 }
 
@@ -59,7 +59,7 @@ async fn open(server: &str, timeouts: todo_client::api::Timeouts) -> Result<Sess
     Ok(session)
 }
 
-fn write_man_pages(dir: Option<&std::path::Path>, out: Output) -> Result<(), CliError> {
+fn write_man_pages(dir: Option<&std::path::Path>, io: &mut Io) -> Result<(), CliError> {
     let command = Cli::command();
     let render = |command: clap::Command| -> Result<Vec<u8>, CliError> {
         let mut page = Vec::new();
@@ -70,7 +70,7 @@ fn write_man_pages(dir: Option<&std::path::Path>, out: Output) -> Result<(), Cli
     };
     let Some(dir) = dir else {
         let page = render(command)?;
-        crate::output::write_stdout(format_args!("{}", String::from_utf8_lossy(&page)));
+        io.write_out(format_args!("{}", String::from_utf8_lossy(&page)));
         return Ok(());
     };
     std::fs::create_dir_all(dir)
@@ -85,13 +85,13 @@ fn write_man_pages(dir: Option<&std::path::Path>, out: Output) -> Result<(), Cli
         std::fs::write(&path, render(page)?)
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
-    out.note(&format!("Man pages written to {}", dir.display()));
+    io.note(&format!("Man pages written to {}", dir.display()));
     Ok(())
 }
 
-fn print_completions(shell: clap_complete::Shell) {
+fn print_completions(shell: clap_complete::Shell, io: &mut Io) {
     // Into memory first: clap_complete panics when its writer fails (`| head`).
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "todo", &mut script);
-    crate::output::write_stdout(format_args!("{}", String::from_utf8_lossy(&script)));
+    io.write_out(format_args!("{}", String::from_utf8_lossy(&script)));
 }

@@ -6,9 +6,10 @@ use todo_client::Session;
 use super::auth::by_id_prefix;
 use crate::args::{Expiry, TokenCommand};
 use crate::exit::CliError;
-use crate::output::{Output, format_time, shown};
+use crate::io::Io;
+use crate::output::{format_time, shown};
 
-pub async fn run(command: TokenCommand, session: &Session, out: Output) -> Result<(), CliError> {
+pub async fn run(command: TokenCommand, session: &Session, io: &mut Io) -> Result<(), CliError> {
     match command {
         TokenCommand::Create {
             name,
@@ -24,28 +25,28 @@ pub async fn run(command: TokenCommand, session: &Session, out: Output) -> Resul
                 },
             };
             let created = session.create_token(request).await?;
-            if out.json {
-                out.print_json(&created);
+            if io.json() {
+                io.print_json(&created);
                 return Ok(());
             }
             // Only the token on stdout, so `T=$(todo auth token create ...)` works.
-            crate::outln!("{}", created.token.expose());
+            crate::outln!(io, "{}", created.token.expose());
             let until = created.expires_at.map_or_else(
                 || "never expires: revoke it when done".to_string(),
                 |at| format!("works until {}", format_time(at)),
             );
-            out.note(&format!(
+            io.note(&format!(
                 "Personal access token {} made; it {until}. It is shown this once.",
                 shown(&created.name)
             ));
             Ok(())
         }
-        TokenCommand::List => list(session, out).await,
+        TokenCommand::List => list(session, io).await,
         TokenCommand::Revoke { id } => {
             let tokens = session.tokens().await?;
             let target = by_id_prefix(&tokens, &id, |t| t.id, "token")?;
             session.revoke_token(target.id).await?;
-            out.note(&format!("Revoked token {}.", shown(&target.name)));
+            io.note(&format!("Revoked token {}.", shown(&target.name)));
             Ok(())
         }
     }
@@ -64,13 +65,14 @@ fn line(t: &PersonalToken) -> String {
     )
 }
 
-async fn list(session: &Session, out: Output) -> Result<(), CliError> {
+async fn list(session: &Session, io: &mut Io) -> Result<(), CliError> {
     let tokens = session.tokens().await?;
-    if out.json {
-        out.print_json(&tokens);
+    if io.json() {
+        io.print_json(&tokens);
         return Ok(());
     }
     crate::outln!(
+        io,
         "{:<9} {:<20} {:<24} {:<17} {:<17} LAST USED",
         "ID",
         "NAME",
@@ -79,7 +81,7 @@ async fn list(session: &Session, out: Output) -> Result<(), CliError> {
         "EXPIRES"
     );
     for t in &tokens {
-        crate::outln!("{}", line(t));
+        crate::outln!(io, "{}", line(t));
     }
     Ok(())
 }

@@ -1,16 +1,15 @@
 //! Task commands: add, list, show, edit, done, undone, rm.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use todo_api::{SortField, StatusFilter, TaskInput};
 use todo_client::config::Config;
 use todo_client::{ListQuery, Session};
 
 use crate::args::Command;
 use crate::exit::CliError;
-use crate::output::{Output, shown};
+use crate::io::Io;
+use crate::output::shown;
 
-pub async fn run(command: Command, session: &Session, config: &Config, out: Output) -> Result<(), CliError> {
+pub async fn run(command: Command, session: &Session, config: &Config, io: &mut Io) -> Result<(), CliError> {
     match command {
         Command::Add(a) => {
             // Words such as +home are tags, the others the title.
@@ -34,12 +33,12 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
                 source_id: None,
             };
             let task = session.create_task(&input).await?;
-            if out.json {
-                out.print_json(&task);
-            } else if out.quiet {
-                crate::outln!("{}", task.id);
+            if io.json() {
+                io.print_json(&task);
+            } else if io.quiet() {
+                crate::outln!(io, "{}", task.id);
             } else {
-                crate::outln!("Added task {}: {}", task.id, shown(&task.title));
+                crate::outln!(io, "Added task {}: {}", task.id, shown(&task.title));
             }
         }
         Command::List(l) => {
@@ -60,9 +59,9 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
                 offset: l.offset,
             };
             let page = list_all(session, query).await?;
-            out.print_tasks(&page.tasks, page.total);
+            crate::output::print_tasks(io, &page.tasks, page.total);
         }
-        Command::Show(a) => out.print_task(&session.get_task(a.id).await?),
+        Command::Show(a) => crate::output::print_task(io, &session.get_task(a.id).await?),
         Command::Edit(e) => {
             let nothing = e.tag_changes.is_empty()
                 && e.title.is_none()
@@ -79,11 +78,11 @@ pub async fn run(command: Command, session: &Session, config: &Config, out: Outp
                 ));
             }
             let task = edit(session, &e).await?;
-            confirm(out, &task, "Updated");
+            confirm(io, &task, "Updated");
         }
-        Command::Done(a) => set_completed(session, out, &a.ids(), true).await?,
-        Command::Undone(a) => set_completed(session, out, &a.ids(), false).await?,
-        Command::Rm(r) => remove(session, out, &r.ids.ids(), r.yes).await?,
+        Command::Done(a) => set_completed(session, io, &a.ids(), true).await?,
+        Command::Undone(a) => set_completed(session, io, &a.ids(), false).await?,
+        Command::Rm(r) => remove(session, io, &r.ids.ids(), r.yes).await?,
         Command::Auth(_)
         | Command::Completions { .. }
         | Command::Man { .. }
@@ -133,10 +132,10 @@ struct Outcome {
 
 /// Done/undone for each id in turn: one line per task, then a summary error if any
 /// failed (exit 3 when every failure was "not found").
-async fn set_completed(session: &Session, out: Output, ids: &[i64], completed: bool) -> Result<(), CliError> {
+async fn set_completed(session: &Session, io: &mut Io, ids: &[i64], completed: bool) -> Result<(), CliError> {
     let verb = if completed { "Completed" } else { "Reopened" };
     if let [id] = ids {
-        confirm(out, &session.set_completed(*id, completed).await?, verb);
+        confirm(io, &session.set_completed(*id, completed).await?, verb);
         return Ok(());
     }
     let mut outcomes = Vec::new();
@@ -144,15 +143,15 @@ async fn set_completed(session: &Session, out: Output, ids: &[i64], completed: b
         let result = session.set_completed(id, completed).await.map(Some);
         outcomes.push(Outcome { id, result });
     }
-    report_many(out, verb, outcomes)
+    report_many(io, verb, outcomes)
 }
 
 /// Deletes each id; on a terminal without --yes, asks once, showing the tasks, and then
 /// deletes only the versions shown (a task changed meanwhile is refused, not deleted
 /// unseen).
-async fn remove(session: &Session, out: Output, ids: &[i64], yes: bool) -> Result<(), CliError> {
+async fn remove(session: &Session, io: &mut Io, ids: &[i64], yes: bool) -> Result<(), CliError> {
     let mut versions = std::collections::HashMap::new();
-    if !yes && std::io::stdin().is_terminal() {
+    if !yes && io.stdin_is_terminal() {
         let mut shown_tasks = Vec::new();
         for &id in ids {
             let task = session.get_task(id).await?;
@@ -167,14 +166,14 @@ async fn remove(session: &Session, out: Output, ids: &[i64], yes: bool) -> Resul
                 many.join("\n  ")
             ),
         };
-        if !ask(&question)? {
-            out.note("Nothing deleted.");
+        if !ask(io, &question)? {
+            io.note("Nothing deleted.");
             return Ok(());
         }
     }
     if let [id] = ids {
         session.delete_task(*id, versions.get(id).copied()).await?;
-        out.note(&format!("Deleted task {id}."));
+        io.note(&format!("Deleted task {id}."));
         return Ok(());
     }
     let mut outcomes = Vec::new();
@@ -185,44 +184,44 @@ async fn remove(session: &Session, out: Output, ids: &[i64], yes: bool) -> Resul
             .map(|()| None);
         outcomes.push(Outcome { id, result });
     }
-    report_many(out, "Deleted", outcomes)
+    report_many(io, "Deleted", outcomes)
 }
 
 /// One line per id (or, with --json, one array of `{id, ok, task | error, code}`), and
 /// an error naming the ids that failed.
-fn report_many(out: Output, verb: &str, outcomes: Vec<Outcome>) -> Result<(), CliError> {
+fn report_many(io: &mut Io, verb: &str, outcomes: Vec<Outcome>) -> Result<(), CliError> {
     let mut failed = Vec::new();
     let mut json = Vec::new();
     for Outcome { id, result } in &outcomes {
         match result {
             Ok(task) => {
-                if out.json {
+                if io.json() {
                     json.push(serde_json::json!({"id": id, "ok": true, "task": task}));
                 } else {
                     let title = task
                         .as_ref()
                         .map(|t| format!(": {}", shown(&t.title)))
                         .unwrap_or_default();
-                    out.note(&format!("{verb} task {id}{title}"));
+                    io.note(&format!("{verb} task {id}{title}"));
                 }
             }
             Err(e) => {
-                if out.json {
+                if io.json() {
                     json.push(
                         serde_json::json!({"id": id, "ok": false, "error": e.to_string(), "code": e.code()}),
                     );
                 } else {
-                    eprintln!(
+                    io.warn(&format!(
                         "todo: task {id}: {}",
                         todo_api::text::printable(&e.to_string(), false)
-                    );
+                    ));
                 }
                 failed.push((*id, e.http_status() == Some(404)));
             }
         }
     }
-    if out.json {
-        out.print_json(&json);
+    if io.json() {
+        io.print_json(&json);
     }
     if failed.is_empty() {
         return Ok(());
@@ -244,21 +243,17 @@ fn report_many(out: Output, verb: &str, outcomes: Vec<Outcome>) -> Result<(), Cl
     })
 }
 
-fn confirm(out: Output, task: &todo_api::Task, verb: &str) {
-    if out.json {
-        out.print_json(task);
+fn confirm(io: &mut Io, task: &todo_api::Task, verb: &str) {
+    if io.json() {
+        io.print_json(task);
     } else {
-        out.note(&format!("{verb} task {}: {}", task.id, shown(&task.title)));
+        io.note(&format!("{verb} task {}: {}", task.id, shown(&task.title)));
     }
 }
 
-fn ask(question: &str) -> Result<bool, CliError> {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+fn ask(io: &mut Io, question: &str) -> Result<bool, CliError> {
+    let answer = io
+        .prompt_line(question)
         .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

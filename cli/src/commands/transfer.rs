@@ -2,8 +2,6 @@
 //! own export or from Taskwarrior's `task export`. Each imported task carries a
 //! `source_id` the server keeps unique per user, so importing a file twice adds nothing.
 
-use std::io::Read;
-
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use todo_api::{Priority, ProblemCode, SortField, SortOrder, StatusFilter, Task, TaskInput};
@@ -11,9 +9,9 @@ use todo_client::{ListQuery, Session};
 
 use crate::args::ExportFormat;
 use crate::exit::CliError;
-use crate::output::Output;
+use crate::io::Io;
 
-pub async fn export(session: &Session, format: ExportFormat, out: Output) -> Result<(), CliError> {
+pub async fn export(session: &Session, format: ExportFormat, io: &mut Io) -> Result<(), CliError> {
     let query = ListQuery {
         status: Some(StatusFilter::All),
         sort: Some(SortField::Created),
@@ -22,8 +20,8 @@ pub async fn export(session: &Session, format: ExportFormat, out: Output) -> Res
     };
     let tasks = super::tasks::list_all(session, query).await?.tasks;
     match format {
-        ExportFormat::Json => out.print_json(&tasks),
-        ExportFormat::Csv => crate::output::write_stdout(format_args!("{}", csv_of(&tasks)?)),
+        ExportFormat::Json => io.print_json(&tasks),
+        ExportFormat::Csv => io.write_out(format_args!("{}", csv_of(&tasks)?)),
     }
     Ok(())
 }
@@ -170,14 +168,13 @@ fn entry(v: &Value) -> Result<Entry, String> {
     }
 }
 
-fn read_file(path: &str) -> Result<Vec<Value>, CliError> {
-    let mut raw = String::new();
+fn read_file(io: &mut Io, path: &str) -> Result<Vec<Value>, CliError> {
     let read = if path == "-" {
-        std::io::stdin().read_to_string(&mut raw).map(drop)
+        io.read_all()
     } else {
-        std::fs::read_to_string(path).map(|t| raw = t)
+        std::fs::read_to_string(path)
     };
-    read.map_err(|e| CliError::Failed(format!("cannot read {path}: {e}")))?;
+    let raw = read.map_err(|e| CliError::Failed(format!("cannot read {path}: {e}")))?;
     // `task export` writes one array; older versions one object per line.
     match serde_json::from_str::<Value>(&raw) {
         Ok(Value::Array(items)) => Ok(items),
@@ -208,8 +205,8 @@ struct Failure {
     error: String,
 }
 
-pub async fn import(session: &Session, path: &str, dry_run: bool, out: Output) -> Result<(), CliError> {
-    let items = read_file(path)?;
+pub async fn import(session: &Session, path: &str, dry_run: bool, io: &mut Io) -> Result<(), CliError> {
+    let items = read_file(io, path)?;
     let mut summary = Summary {
         dry_run,
         ..Summary::default()
@@ -222,8 +219,8 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, out: Output) -
         let incoming = match entry(item) {
             Ok(Entry::Task(incoming)) => incoming,
             Ok(Entry::Skip(why)) => {
-                if out.verbose {
-                    eprintln!("entry {}: skipped ({why})", index + 1);
+                if io.verbose() {
+                    io.warn(&format!("entry {}: skipped ({why})", index + 1));
                 }
                 summary.skipped += 1;
                 continue;
@@ -255,22 +252,22 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, out: Output) -
             Err(e) => return Err(e.into()),
         }
     }
-    report(&summary, out)
+    report(&summary, io)
 }
 
-fn report(summary: &Summary, out: Output) -> Result<(), CliError> {
-    if out.json {
-        out.print_json(summary);
+fn report(summary: &Summary, io: &mut Io) -> Result<(), CliError> {
+    if io.json() {
+        io.print_json(summary);
     } else {
         for f in &summary.failed {
-            eprintln!("entry {}: {}", f.entry, f.error);
+            io.warn(&format!("entry {}: {}", f.entry, f.error));
         }
         let verb = if summary.dry_run {
             "Would import"
         } else {
             "Imported"
         };
-        out.note(&format!(
+        io.note(&format!(
             "{verb} {} tasks ({} completed); {} already imported, {} skipped, {} failed.",
             summary.imported,
             summary.completed,
