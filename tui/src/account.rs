@@ -32,8 +32,30 @@ pub struct PasswordForm {
     pub current: PasswordField,
     pub new: PasswordField,
     pub confirm: PasswordField,
-    /// 0: current, 1: new, 2: confirmation.
-    pub focus: usize,
+    pub focus: PasswordChangeField,
+}
+
+/// The fields of the password change, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PasswordChangeField {
+    #[default]
+    Current,
+    New,
+    Confirm,
+}
+
+impl PasswordChangeField {
+    fn next(self) -> PasswordChangeField {
+        match self {
+            PasswordChangeField::Current => PasswordChangeField::New,
+            PasswordChangeField::New => PasswordChangeField::Confirm,
+            PasswordChangeField::Confirm => PasswordChangeField::Current,
+        }
+    }
+
+    fn previous(self) -> PasswordChangeField {
+        self.next().next()
+    }
 }
 
 /// What a key asks of the app beyond the panel.
@@ -65,23 +87,23 @@ impl AccountPanel {
                     PanelAction::None
                 }
                 KeyCode::Tab | KeyCode::Down => {
-                    form.focus = (form.focus + 1) % 3;
+                    form.focus = form.focus.next();
                     PanelAction::None
                 }
                 KeyCode::BackTab | KeyCode::Up => {
-                    form.focus = (form.focus + 2) % 3;
+                    form.focus = form.focus.previous();
                     PanelAction::None
                 }
-                KeyCode::Enter if form.focus < 2 => {
-                    form.focus += 1;
+                KeyCode::Enter if form.focus != PasswordChangeField::Confirm => {
+                    form.focus = form.focus.next();
                     PanelAction::None
                 }
                 KeyCode::Enter => self.submit_password(),
                 _ => {
                     let field = match form.focus {
-                        0 => &mut form.current,
-                        1 => &mut form.new,
-                        _ => &mut form.confirm,
+                        PasswordChangeField::Current => &mut form.current,
+                        PasswordChangeField::New => &mut form.new,
+                        PasswordChangeField::Confirm => &mut form.confirm,
                     };
                     let _ = field.handle_key(key);
                     PanelAction::None
@@ -118,11 +140,11 @@ impl AccountPanel {
             return PanelAction::None;
         };
         let problem = if form.current.text().is_empty() {
-            Some((0, "Type your current password"))
+            Some((PasswordChangeField::Current, "Type your current password"))
         } else if form.new.text().is_empty() {
-            Some((1, "Type the new password"))
+            Some((PasswordChangeField::New, "Type the new password"))
         } else if form.new.text() != form.confirm.text() {
-            Some((2, "The new passwords differ"))
+            Some((PasswordChangeField::Confirm, "The new passwords differ"))
         } else {
             None
         };
@@ -156,9 +178,9 @@ impl AccountPanel {
                     match field {
                         Some("current_password") => {
                             form.current.clear();
-                            form.focus = 0;
+                            form.focus = PasswordChangeField::Current;
                         }
-                        _ => form.focus = 1,
+                        _ => form.focus = PasswordChangeField::New,
                     }
                 }
                 self.note = Some((text, true));

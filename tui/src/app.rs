@@ -108,15 +108,68 @@ pub struct SignInForm {
     pub code: TextField,
     /// The mfa token of a sign-in waiting for its code.
     pub challenge: Option<todo_api::Secret>,
-    /// 0: email, 1: password, 2: code.
-    pub focus: usize,
+    pub focus: SignInField,
     pub error: Option<String>,
 }
 
+/// The fields of the sign-in screen, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignInField {
+    #[default]
+    Email,
+    Password,
+    /// Shown only while a sign-in waits for a two-factor code.
+    Code,
+}
+
+/// The fields of the sign-up screen, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignUpField {
+    #[default]
+    Name,
+    Email,
+    Password,
+    Confirm,
+}
+
+/// The field `step` places after (or, negative, before) `now` among `shown`, wrapping.
+fn step_among<T: Copy + PartialEq>(shown: &[T], now: T, step: isize) -> T {
+    let at = shown.iter().position(|f| *f == now).unwrap_or(0) as isize;
+    let len = shown.len() as isize;
+    shown[(at + step).rem_euclid(len.max(1)) as usize]
+}
+
 impl SignInForm {
-    /// Fields shown: the code's only while a sign-in waits for it.
-    pub fn fields(&self) -> usize {
-        if self.challenge.is_some() { 3 } else { 2 }
+    /// The fields shown: the code's only while a sign-in waits for it.
+    pub fn fields(&self) -> &'static [SignInField] {
+        if self.challenge.is_some() {
+            &[SignInField::Email, SignInField::Password, SignInField::Code]
+        } else {
+            &[SignInField::Email, SignInField::Password]
+        }
+    }
+
+    /// Moves the focus `step` fields on (back when negative), wrapping.
+    pub fn move_focus(&mut self, step: isize) {
+        self.focus = step_among(self.fields(), self.focus, step);
+    }
+}
+
+impl SignUpField {
+    pub const ALL: [SignUpField; 4] = [
+        SignUpField::Name,
+        SignUpField::Email,
+        SignUpField::Password,
+        SignUpField::Confirm,
+    ];
+
+    pub fn is_password(self) -> bool {
+        matches!(self, SignUpField::Password | SignUpField::Confirm)
+    }
+
+    /// Its row in the form, from 0.
+    pub fn row(self) -> u16 {
+        SignUpField::ALL.iter().position(|f| *f == self).unwrap_or(0) as u16
     }
 }
 
@@ -126,8 +179,7 @@ pub struct SignUpForm {
     pub email: TextField,
     pub password: PasswordField,
     pub confirm: PasswordField,
-    /// 0: name, 1: email, 2: password, 3: confirmation.
-    pub focus: usize,
+    pub focus: SignUpField,
     /// The server's reason for refusing the password, after a submit.
     pub password_reason: Option<String>,
     pub error: Option<String>,
@@ -145,6 +197,11 @@ pub struct SignUpChecks {
 }
 
 impl SignUpForm {
+    /// Moves the focus `step` fields on (back when negative), wrapping.
+    pub fn move_focus(&mut self, step: isize) {
+        self.focus = step_among(&SignUpField::ALL, self.focus, step);
+    }
+
     pub fn checks(&self) -> SignUpChecks {
         let email = self.email.text().trim();
         let email_ok = email.split_once('@').is_some_and(|(local, domain)| {

@@ -15,7 +15,7 @@ use todo_tui::update::{start, update};
 
 fn both_sizes(name: &str, app: &App) {
     insta::assert_snapshot!(format!("{name}_80x24"), render(app, 80, 24));
-    insta::assert_snapshot!(format!("{name}_140x40"), render(app, 140, 40));
+    insta::assert_snapshot!(format!("{name}_160x40"), render(app, 160, 40));
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn control_characters_from_the_server_are_shown_not_obeyed() {
         })),
     );
     key(&mut app, KeyCode::Char('d'));
-    for (w, h) in [(80, 24), (140, 40)] {
+    for (w, h) in [(80, 24), (160, 40)] {
         let screen = render(&app, w, h);
         assert!(
             !screen.contains(['\u{1b}', '\u{7}', '\u{9b}']),
@@ -274,7 +274,7 @@ fn wide_and_joined_emoji_keep_the_borders_in_line() {
     app.list.tasks[0].title = "👩‍👩‍👧 family 🇫🇷 trip 日本".into();
     app.list.tasks[0].tags = vec!["🇯🇵".into()];
     app.list.tasks[0].description = "👨‍💻 code 🏳️‍🌈 flag".into();
-    for (width, height) in [(80, 24), (140, 40)] {
+    for (width, height) in [(80, 24), (160, 40)] {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
         terminal.draw(|f| todo_tui::view::view(&app, f)).expect("draw");
         let buffer = terminal.backend().buffer();
@@ -328,4 +328,40 @@ fn readme_capture_is_the_app_as_drawn() {
         drawn,
         "README's capture is stale: run TODO_UPDATE_README=1 cargo test -p todo-tui --test render readme"
     );
+}
+
+/// The form after a save refused because the task changed elsewhere, and a list of wide
+/// characters, at both sizes.
+#[test]
+fn a_conflict_and_wide_characters() {
+    let mut app = app_with_tasks();
+    app.busy = 0;
+    key(&mut app, KeyCode::Char('e'));
+    type_text(&mut app, " now");
+    let mut current = sample_tasks().remove(0);
+    current.title = "Buy oat milk".into();
+    current.version = 2;
+    let conflict = ClientError::Api {
+        problem: Box::new(todo_api::Problem {
+            kind: "urn:todo:problem:version_conflict".into(),
+            title: "Conflict".into(),
+            status: 409,
+            detail: "the task changed since version 1".into(),
+            code: ProblemCode::VersionConflict,
+            field: None,
+            current: Some(Box::new(current)),
+        }),
+    };
+    let _ = key(&mut app, KeyCode::Enter);
+    let _ = update(&mut app, Msg::TaskSaved(Err(conflict)));
+    app.busy = 0;
+    both_sizes("conflict", &app);
+    assert!(render(&app, 80, 24).contains("Changed elsewhere"));
+
+    let mut wide = app_with_tasks();
+    wide.busy = 0;
+    wide.list.tasks[0].title = "👩‍👩‍👧 family 🇫🇷 trip 日本 東京".into();
+    wide.list.tasks[1].title = "Ünïcödé ñame with combining é".into();
+    wide.list.tasks[0].tags = vec!["旅行".into()];
+    both_sizes("wide_characters", &wide);
 }

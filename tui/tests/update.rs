@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEventK
 use todo_api::{Priority, SortField, StatusFilter};
 use todo_client::events::StreamNews;
 use todo_client::{ClientError, TaskPage};
-use todo_tui::app::{App, Cmd, FormField, LiveState, Mouse, Msg, Popup, Screen, SignInForm};
+use todo_tui::app::{App, Cmd, FormField, LiveState, Mouse, Msg, Popup, Screen, SignInField, SignInForm};
 use todo_tui::update::{start, update};
 
 fn sign_in_form(app: &todo_tui::app::App) -> &SignInForm {
@@ -71,11 +71,15 @@ fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
     );
     type_text(&mut app, "ann@example.com");
     key(&mut app, KeyCode::Tab);
-    assert_eq!(sign_in_form(&app).focus, 1);
+    assert_eq!(sign_in_form(&app).focus, SignInField::Password);
     key(&mut app, KeyCode::BackTab);
-    assert_eq!(sign_in_form(&app).focus, 0);
+    assert_eq!(sign_in_form(&app).focus, SignInField::Email);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(sign_in_form(&app).focus, 1, "Enter in the email moves on");
+    assert_eq!(
+        sign_in_form(&app).focus,
+        SignInField::Password,
+        "Enter in the email moves on"
+    );
     type_text(&mut app, "wrong password");
     let cmds = key(&mut app, KeyCode::Enter);
     let Some(Cmd::SignIn(request)) = cmds.first() else {
@@ -182,7 +186,11 @@ fn sign_up_checks_as_you_type_and_shows_the_servers_reason() {
             .as_deref()
             .is_some_and(|r| r.contains("too easy"))
     );
-    assert_eq!(form.focus, 2, "focus goes to the password");
+    assert_eq!(
+        form.focus,
+        todo_tui::app::SignUpField::Password,
+        "focus goes to the password"
+    );
     assert_eq!(form.email.text(), "ann@example.com");
     ctrl(&mut app, 'n');
     assert!(matches!(app.screen, Screen::SignIn(_)), "Ctrl-N goes back");

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use todo_api::text::printable;
 
 use super::{Theme, centered, field_lines, spinner};
-use crate::account::{AccountMode, AccountPanel};
+use crate::account::{AccountMode, AccountPanel, PasswordChangeField};
 use crate::app::App;
 
 fn session_lines(app: &App, panel: &AccountPanel, theme: Theme) -> Vec<Line<'static>> {
@@ -65,21 +65,21 @@ pub fn panel(frame: &mut Frame, area: Rect, app: &App, panel: &AccountPanel, the
             lines.extend(field_lines(
                 "Current",
                 masked(&form.current),
-                form.focus == 0,
+                form.focus == PasswordChangeField::Current,
                 None,
                 theme,
             ));
             lines.extend(field_lines(
                 "New",
                 masked(&form.new),
-                form.focus == 1,
+                form.focus == PasswordChangeField::New,
                 None,
                 theme,
             ));
             lines.extend(field_lines(
                 "Repeat new",
                 masked(&form.confirm),
-                form.focus == 2,
+                form.focus == PasswordChangeField::Confirm,
                 None,
                 theme,
             ));

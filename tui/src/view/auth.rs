@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use todo_api::limits::{PASSWORD_MAX, PASSWORD_MIN};
 
 use super::{Theme, centered, field_lines, spinner};
-use crate::app::{App, SignInForm, SignUpForm};
+use crate::app::{App, SignInField, SignInForm, SignUpField, SignUpForm};
 use crate::text_field::TextField;
 
 fn masked(field: &TextField) -> String {
@@ -44,14 +44,14 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
     lines.extend(field_lines(
         "Email",
         form.email.text().to_string(),
-        form.focus == 0,
+        form.focus == SignInField::Email,
         None,
         theme,
     ));
     lines.extend(field_lines(
         "Password",
         masked(&form.password),
-        form.focus == 1,
+        form.focus == SignInField::Password,
         None,
         theme,
     ));
@@ -59,7 +59,7 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         lines.extend(field_lines(
             "Code",
             form.code.text().to_string(),
-            form.focus == 2,
+            form.focus == SignInField::Code,
             None,
             theme,
         ));
@@ -86,9 +86,9 @@ pub fn sign_in(frame: &mut Frame, area: Rect, app: &App, form: &SignInForm, them
         box_area,
     );
     let (row, cells) = match form.focus {
-        0 => (2, cursor_cells(&form.email, false)),
-        1 => (3, cursor_cells(&form.password, true)),
-        _ => (4, cursor_cells(&form.code, false)),
+        SignInField::Email => (2, cursor_cells(&form.email, false)),
+        SignInField::Password => (3, cursor_cells(&form.password, true)),
+        SignInField::Code => (4, cursor_cells(&form.code, false)),
     };
     place_cursor(frame, inner, row, cells);
 }
@@ -110,28 +110,28 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
     lines.extend(field_lines(
         "Name",
         form.name.text().to_string(),
-        form.focus == 0,
+        form.focus == SignUpField::Name,
         None,
         theme,
     ));
     lines.extend(field_lines(
         "Email",
         form.email.text().to_string(),
-        form.focus == 1,
+        form.focus == SignUpField::Email,
         None,
         theme,
     ));
     lines.extend(field_lines(
         "Password",
         masked(&form.password),
-        form.focus == 2,
+        form.focus == SignUpField::Password,
         None,
         theme,
     ));
     lines.extend(field_lines(
         "Confirm",
         masked(&form.confirm),
-        form.focus == 3,
+        form.focus == SignUpField::Confirm,
         None,
         theme,
     ));
@@ -174,10 +174,10 @@ pub fn sign_up(frame: &mut Frame, area: Rect, app: &App, form: &SignUpForm, them
         box_area,
     );
     let cells = match form.focus {
-        0 => cursor_cells(&form.name, false),
-        1 => cursor_cells(&form.email, false),
-        2 => cursor_cells(&form.password, true),
-        _ => cursor_cells(&form.confirm, true),
+        SignUpField::Name => cursor_cells(&form.name, false),
+        SignUpField::Email => cursor_cells(&form.email, false),
+        SignUpField::Password => cursor_cells(&form.password, true),
+        SignUpField::Confirm => cursor_cells(&form.confirm, true),
     };
-    place_cursor(frame, inner, 2 + form.focus as u16, cells);
+    place_cursor(frame, inner, 2 + form.focus.row(), cells);
 }
