@@ -8,33 +8,25 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use todo_client::Session;
-use tokio::sync::mpsc;
 
 use crate::app::{App, Msg};
-use crate::{effects, update, view};
+use crate::effects::Runner;
+use crate::view;
 
 pub struct Driver {
     pub app: App,
-    session: Session,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    runner: Runner,
 }
 
 impl Driver {
     /// Starts the app as `main` does: checking the stored session.
-    pub fn start(app: App, session: Session) -> Driver {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut driver = Driver { app, session, tx, rx };
-        for cmd in update::start(&mut driver.app) {
-            effects::spawn(cmd, &driver.session, &driver.tx);
-        }
-        driver
+    pub fn start(mut app: App, session: Session) -> Driver {
+        let runner = Runner::start(&mut app, session);
+        Driver { app, runner }
     }
 
     pub fn send(&mut self, msg: Msg) {
-        for cmd in update::update(&mut self.app, msg) {
-            effects::spawn(cmd, &self.session, &self.tx);
-        }
+        self.runner.send(&mut self.app, msg);
     }
 
     pub fn key(&mut self, code: KeyCode) {
@@ -55,7 +47,7 @@ impl Driver {
     pub async fn settle(&mut self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         while self.app.busy > 0 {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            match tokio::time::timeout_at(deadline, self.runner.next_reply()).await {
                 Ok(Some(msg)) => self.send(msg),
                 _ => return false,
             }
@@ -68,7 +60,7 @@ impl Driver {
     pub async fn wait_for(&mut self, timeout: Duration, done: impl Fn(&App) -> bool) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&self.app) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            match tokio::time::timeout_at(deadline, self.runner.next_reply()).await {
                 Ok(Some(msg)) => self.send(msg),
                 _ => return false,
             }

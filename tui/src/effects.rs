@@ -3,15 +3,48 @@
 
 use todo_client::events::{ChangeStream, StreamNews};
 use todo_client::{ClientError, ListQuery, Session, TaskPage};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::app::{Cmd, Msg};
+use crate::app::{App, Cmd, Msg};
 
 /// Pages fetched per list (500 each): up to 10,000 tasks on screen.
 const MAX_PAGES: u32 = 20;
 const PAGE: u32 = 500;
 
-pub fn spawn(cmd: Cmd, session: &Session, tx: &UnboundedSender<Msg>) {
+/// The loop's plumbing, one for the terminal (`main.rs`) and the test driver: a message
+/// goes through `update`, and the commands it returns run on tokio tasks whose answers
+/// come back as messages.
+pub struct Runner {
+    session: Session,
+    tx: UnboundedSender<Msg>,
+    rx: UnboundedReceiver<Msg>,
+}
+
+impl Runner {
+    /// Runs what the app does first (check the stored session).
+    pub fn start(app: &mut App, session: Session) -> Runner {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let runner = Runner { session, tx, rx };
+        for cmd in crate::update::start(app) {
+            spawn(cmd, &runner.session, &runner.tx);
+        }
+        runner
+    }
+
+    /// Applies `msg` and starts the commands it asks for.
+    pub fn send(&self, app: &mut App, msg: Msg) {
+        for cmd in crate::update::update(app, msg) {
+            spawn(cmd, &self.session, &self.tx);
+        }
+    }
+
+    /// The next answer from the network or the change stream.
+    pub async fn next_reply(&mut self) -> Option<Msg> {
+        self.rx.recv().await
+    }
+}
+
+fn spawn(cmd: Cmd, session: &Session, tx: &UnboundedSender<Msg>) {
     let session = session.clone();
     let tx = tx.clone();
     if let Cmd::WatchChanges(generation) = cmd {

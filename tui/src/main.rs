@@ -16,8 +16,9 @@ use ratatui::layout::Rect;
 use time::OffsetDateTime;
 use todo_client::Session;
 use todo_tui::app::{App, Mouse, Msg};
+use todo_tui::effects::Runner;
 use todo_tui::saved_view::SavedView;
-use todo_tui::{effects, update, view};
+use todo_tui::view;
 
 /// A keyboard-first terminal app for your todo tasks. Press ? inside for every key.
 ///
@@ -136,12 +137,9 @@ fn undo_terminal_extras(mouse: bool) {
 
 /// Runs until the user quits; returns the app as it was then.
 async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> std::io::Result<App> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::start(&mut app, session);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(120));
-    for cmd in update::start(&mut app) {
-        effects::spawn(cmd, &session, &tx);
-    }
     while !app.quit {
         terminal.draw(|frame| view::view(&app, frame))?;
         let msg = tokio::select! {
@@ -162,12 +160,10 @@ async fn run(terminal: &mut DefaultTerminal, mut app: App, session: Session) -> 
                 Some(Err(e)) => return Err(e),
                 None => break,
             },
-            Some(msg) = rx.recv() => msg,
+            Some(msg) = runner.next_reply() => msg,
             _ = tick.tick() => Msg::Tick(OffsetDateTime::now_utc()),
         };
-        for cmd in update::update(&mut app, msg) {
-            effects::spawn(cmd, &session, &tx);
-        }
+        runner.send(&mut app, msg);
     }
     Ok(app)
 }
