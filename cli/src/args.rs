@@ -177,31 +177,12 @@ pub enum AuthCommand {
     /// Create an account and sign in
     #[command(after_help = "Examples:\n  todo auth signup --email ann@example.com\n  \
                             printf '%s\\n' \"$PASSWORD\" | todo auth signup --email ann@example.com --password-stdin")]
-    Signup {
-        #[arg(long)]
-        email: String,
-        /// Display name
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the password from the first line of stdin instead of prompting
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    Signup(SignupOptions),
     /// Sign in and store the tokens (asks for a code when two-factor sign-in is on)
     #[command(
         after_help = "Examples:\n  todo auth signin --email ann@example.com\n  printf '%s\\n%s\\n' \"$PW\" \"$CODE\" | todo auth signin --email ann@example.com --password-stdin"
     )]
-    Signin {
-        #[arg(long)]
-        email: String,
-        /// Read the password from the first line of stdin instead of prompting (and the
-        /// two-factor code, when asked for, from the second)
-        #[arg(long)]
-        password_stdin: bool,
-        /// The two-factor code (TOTP or recovery code), when the account asks for one
-        #[arg(long)]
-        code: Option<String>,
-    },
+    Signin(SigninOptions),
     /// Two-factor sign-in with an authenticator app (TOTP)
     #[command(name = "2fa", subcommand)]
     TwoFactor(TwoFactorCommand),
@@ -217,12 +198,7 @@ pub enum AuthCommand {
     #[command(
         after_help = "Examples:\n  todo auth switch bob@example.com\n  todo auth switch          # the other one, when two are signed in"
     )]
-    Switch {
-        /// The account's email (or the start of its id); leave it out to take the other
-        /// of two
-        #[arg(add = crate::complete::accounts())]
-        account: Option<String>,
-    },
+    Switch(SwitchOptions),
     /// Show the server, the user, the token expiry and where credentials are stored;
     /// exits 4 when not signed in
     #[command(after_help = "Example:\n  todo auth status --json")]
@@ -241,25 +217,12 @@ pub enum AuthCommand {
         name = "delete-account",
         after_help = "Examples:\n  todo auth delete-account\n  printf '%s\\n' \"$PW\" | todo auth delete-account --password-stdin --yes"
     )]
-    DeleteAccount {
-        /// Read the password from the first line of stdin
-        #[arg(long)]
-        password_stdin: bool,
-        /// Do not ask for confirmation (needed without a terminal)
-        #[arg(long, short)]
-        yes: bool,
-    },
+    DeleteAccount(DeleteAccountOptions),
     /// Change your account's email (asks for the password)
     #[command(
         after_help = "Examples:\n  todo auth email ann@new.example\n  printf '%s\\n' \"$PW\" | todo auth email ann@new.example --password-stdin"
     )]
-    Email {
-        /// The new address
-        new_email: String,
-        /// Read the password from the first line of stdin
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    Email(EmailOptions),
     /// Your account's security events, newest first: sign-ins (and failed ones),
     /// sign-outs, password and email changes, ended sessions, admin actions
     #[command(after_help = "Examples:\n  todo auth activity\n  todo auth activity -n 5 --json")]
@@ -274,14 +237,7 @@ pub enum AuthCommand {
         name = "reset-password",
         after_help = "Examples:\n  todo auth reset-password --token todo_reset_...\n  printf '%s\\n' \"$NEW\" | todo auth reset-password --token \"$T\" --password-stdin"
     )]
-    ResetPassword {
-        /// The token the administrator gave you
-        #[arg(long)]
-        token: String,
-        /// Read the new password from the first line of stdin instead of prompting
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    ResetPassword(ResetPasswordOptions),
     /// List where you are signed in, or end one of those sessions
     #[command(after_help = "Examples:\n  todo auth sessions\n  todo auth sessions revoke 3f2a9c1e")]
     Sessions {
@@ -299,6 +255,74 @@ pub enum AuthCommand {
         #[command(subcommand)]
         command: Option<TokenCommand>,
     },
+}
+
+/// The options of `todo auth signup`.
+#[derive(Args, Debug)]
+pub struct SignupOptions {
+    #[arg(long)]
+    pub email: String,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// The options of `todo auth signin`.
+#[derive(Args, Debug)]
+pub struct SigninOptions {
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from the first line of stdin instead of prompting (and the
+    /// two-factor code, when asked for, from the second)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The two-factor code (TOTP or recovery code), when the account asks for one
+    #[arg(long)]
+    pub code: Option<String>,
+}
+
+/// The options of `todo auth delete-account`.
+#[derive(Args, Debug)]
+pub struct DeleteAccountOptions {
+    /// Read the password from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// The options of `todo auth email`.
+#[derive(Args, Debug)]
+pub struct EmailOptions {
+    /// The new address
+    pub new_email: String,
+    /// Read the password from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// The options of `todo auth reset-password`.
+#[derive(Args, Debug)]
+pub struct ResetPasswordOptions {
+    /// The token the administrator gave you
+    #[arg(long)]
+    pub token: String,
+    /// Read the new password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// The options of `todo auth switch`.
+#[derive(Args, Debug)]
+pub struct SwitchOptions {
+    /// The account's email (or the start of its id); leave it out to take the other
+    /// of two
+    #[arg(add = crate::complete::accounts())]
+    pub account: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -73,6 +73,21 @@ impl DatabaseArg {
         }
     }
 
+    /// The database an admin command works on: it must exist already (a mistyped path
+    /// would otherwise be created, empty, and the command would act on nothing).
+    fn existing_url(&self) -> Result<DatabaseUrl, String> {
+        let url = self.url()?;
+        if let DatabaseUrl::Sqlite(path) = &url
+            && !path.exists()
+        {
+            return Err(format!(
+                "no database at {} (give --database, or start the server once to create it)",
+                path.display()
+            ));
+        }
+        Ok(url)
+    }
+
     fn postgres(&self) -> PostgresOptions {
         PostgresOptions {
             pool_size: self.pg_pool_size.max(1),
@@ -233,7 +248,7 @@ fn main() -> ExitCode {
 
 fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), String> {
     let sealing = kek.sealing()?;
-    let url = database.url()?;
+    let url = database.existing_url()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let kid = runtime.block_on(async {
         let db = todo_server::store::open(&url, &database.postgres())
@@ -248,7 +263,7 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), St
 }
 
 fn users(database: &DatabaseArg, command: todo_server::commands::UsersCommand) -> Result<(), String> {
-    let url = database.url()?;
+    let url = database.existing_url()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let printed = runtime.block_on(async {
         let db = todo_server::store::open(&url, &database.postgres())
@@ -263,7 +278,7 @@ fn users(database: &DatabaseArg, command: todo_server::commands::UsersCommand) -
 }
 
 fn migrate_to(database: &DatabaseArg, target: &str) -> Result<(), String> {
-    let DatabaseUrl::Sqlite(source) = database.url()? else {
+    let DatabaseUrl::Sqlite(source) = database.existing_url()? else {
         return Err("--database must name the SQLite file to copy from".into());
     };
     let target_url: DatabaseUrl = target.parse().map_err(|e| todo_server::error_chain(&e))?;

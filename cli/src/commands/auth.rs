@@ -6,130 +6,33 @@ use todo_api::{SignInRequest, SignUpRequest, User};
 use todo_client::credentials::Account;
 use todo_client::{Session, SignIn, TokenSource};
 
-use crate::args::AuthCommand;
+use crate::args::{
+    AuthCommand, DeleteAccountOptions, EmailOptions, SigninOptions, SignupOptions, SwitchOptions,
+};
 use crate::exit::CliError;
 use crate::io::Io;
 use crate::output::{format_time, shown};
 
 pub async fn run(command: AuthCommand, session: &Session, io: &mut Io) -> Result<(), CliError> {
     match command {
-        AuthCommand::Signup {
-            email,
-            name,
-            password_stdin,
-        } => {
-            let password = read_password(io, password_stdin, true)?;
-            let user = session
-                .sign_up(&SignUpRequest {
-                    email,
-                    password: password.into(),
-                    name,
-                })
-                .await?;
-            signed_in(session, &user, "Signed up and signed in", io);
-            Ok(())
-        }
-        AuthCommand::Signin {
-            email,
-            password_stdin,
-            code,
-        } => {
-            let password = read_password(io, password_stdin, false)?;
-            let request = SignInRequest {
-                email,
-                password: password.into(),
-            };
-            let user = match session.sign_in(&request).await? {
-                SignIn::Done(user) => user,
-                SignIn::NeedsCode(challenge) => {
-                    let code = super::two_factor::code_for_sign_in(io, code, password_stdin)?;
-                    session.sign_in_with_code(&challenge.mfa_token, code).await?
-                }
-            };
-            signed_in(session, &user, "Signed in", io);
-            Ok(())
-        }
+        AuthCommand::Signup(opts) => sign_up(opts, session, io).await,
+        AuthCommand::Signin(opts) => sign_in(opts, session, io).await,
         AuthCommand::TwoFactor(command) => super::two_factor::run(command, session, io).await,
-        AuthCommand::Signout { all } => {
-            let next = session.sign_out(all).await?;
-            let scope = if all { "every session" } else { "this session" };
-            io.note(&format!("Signed out of {scope} on {}.", session.server()));
-            if let Some(next) = next {
-                io.note(&format!("Now using {} on {}.", shown(&next.email), next.server));
-            }
-            Ok(())
-        }
-        AuthCommand::Switch { account } => {
-            if session.token_source() == TokenSource::Environment {
-                return Err(CliError::Usage(
-                    "TODO_TOKEN is set, and it decides the account: unset it to switch".into(),
-                ));
-            }
-            let now = session.switch_account(account).await?;
-            if io.json() {
-                io.print_json(&now);
-            } else {
-                io.note(&format!("Now using {} on {}.", shown(&now.email), now.server));
-            }
-            Ok(())
-        }
+        AuthCommand::Signout { all } => sign_out(all, session, io).await,
+        AuthCommand::Switch(opts) => switch(opts, session, io).await,
         AuthCommand::Status => status(session, io).await,
-        AuthCommand::DeleteAccount { password_stdin, yes } => {
-            let email = session
-                .credentials()
-                .await
-                .map(|c| c.user.email)
-                .unwrap_or_else(|| "this account".into());
-            if !yes {
-                if !io.stdin_is_terminal() || password_stdin {
-                    return Err(CliError::Usage(
-                        "deleting an account cannot be undone: add --yes to confirm without a terminal"
-                            .into(),
-                    ));
-                }
-                let question = format!(
-                    "Delete {} and all its tasks, for good? Type the email to confirm: ",
-                    shown(&email)
-                );
-                let answer = io
-                    .prompt_line(&question)
-                    .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
-                if answer.trim() != email {
-                    io.note("Nothing deleted.");
-                    return Ok(());
-                }
-            }
-            let password = read_password(io, password_stdin, false)?;
-            session.delete_account(password).await?;
-            io.note(&format!("Deleted {} and all its tasks.", shown(&email)));
-            Ok(())
-        }
+        AuthCommand::DeleteAccount(opts) => delete_account(opts, session, io).await,
         AuthCommand::Password { password_stdin } => {
             let (current, new) = read_password_change(io, password_stdin)?;
             session.change_password(current, new).await?;
             io.note("Password changed; every other session of this account is signed out.");
             Ok(())
         }
-        AuthCommand::Email {
-            new_email,
-            password_stdin,
-        } => {
-            let password = read_password(io, password_stdin, false)?;
-            let user = session.change_email(password, new_email).await?;
-            if io.json() {
-                io.print_json(&user);
-            } else {
-                io.note(&format!("Email changed to {}.", shown(&user.email)));
-            }
-            Ok(())
-        }
+        AuthCommand::Email(opts) => change_email(opts, session, io).await,
         AuthCommand::Activity { limit } => super::account::activity(session, limit, io).await,
-        AuthCommand::ResetPassword {
-            token,
-            password_stdin,
-        } => {
-            let password = read_password(io, password_stdin, true)?;
-            session.reset_password(token, password).await?;
+        AuthCommand::ResetPassword(opts) => {
+            let password = read_password(io, opts.password_stdin, true)?;
+            session.reset_password(opts.token, password).await?;
             io.note(
                 "Password set; every session of the account is signed out. Sign in with `todo auth signin`.",
             );
@@ -148,6 +51,102 @@ pub async fn run(command: AuthCommand, session: &Session, io: &mut Io) -> Result
             command: Some(command),
         } => super::personal_tokens::run(command, session, io).await,
     }
+}
+
+async fn sign_up(opts: SignupOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    let password = read_password(io, opts.password_stdin, true)?;
+    let request = SignUpRequest {
+        email: opts.email,
+        password: password.into(),
+        name: opts.name,
+    };
+    let user = session.sign_up(&request).await?;
+    signed_in(session, &user, "Signed up and signed in", io);
+    Ok(())
+}
+
+async fn sign_in(opts: SigninOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    let password = read_password(io, opts.password_stdin, false)?;
+    let request = SignInRequest {
+        email: opts.email,
+        password: password.into(),
+    };
+    let user = match session.sign_in(&request).await? {
+        SignIn::Done(user) => user,
+        SignIn::NeedsCode(challenge) => {
+            let code = super::two_factor::code_for_sign_in(io, opts.code, opts.password_stdin)?;
+            session.sign_in_with_code(&challenge.mfa_token, code).await?
+        }
+    };
+    signed_in(session, &user, "Signed in", io);
+    Ok(())
+}
+
+async fn sign_out(all: bool, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    let next = session.sign_out(all).await?;
+    let scope = if all { "every session" } else { "this session" };
+    io.note(&format!("Signed out of {scope} on {}.", session.server()));
+    if let Some(next) = next {
+        io.note(&format!("Now using {} on {}.", shown(&next.email), next.server));
+    }
+    Ok(())
+}
+
+async fn switch(opts: SwitchOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    if session.token_source() == TokenSource::Environment {
+        return Err(CliError::Usage(
+            "TODO_TOKEN is set, and it decides the account: unset it to switch".into(),
+        ));
+    }
+    let now = session.switch_account(opts.account).await?;
+    if io.json() {
+        io.print_json(&now);
+    } else {
+        io.note(&format!("Now using {} on {}.", shown(&now.email), now.server));
+    }
+    Ok(())
+}
+
+/// Asks first on a terminal (the email typed back), and needs `--yes` without one.
+async fn delete_account(opts: DeleteAccountOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    let email = session
+        .credentials()
+        .await
+        .map(|c| c.user.email)
+        .unwrap_or_else(|| "this account".into());
+    if !opts.yes {
+        if !io.stdin_is_terminal() || opts.password_stdin {
+            return Err(CliError::Usage(
+                "deleting an account cannot be undone: add --yes to confirm without a terminal".into(),
+            ));
+        }
+        let question = format!(
+            "Delete {} and all its tasks, for good? Type the email to confirm: ",
+            shown(&email)
+        );
+        let answer = io
+            .prompt_line(&question)
+            .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+        if answer.trim() != email {
+            io.note("Nothing deleted.");
+            return Ok(());
+        }
+    }
+    let password = read_password(io, opts.password_stdin, false)?;
+    session.delete_account(password).await?;
+    io.note(&format!("Deleted {} and all its tasks.", shown(&email)));
+    Ok(())
+}
+
+async fn change_email(opts: EmailOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    let password = read_password(io, opts.password_stdin, false)?;
+    let user = session.change_email(password, opts.new_email).await?;
+    if io.json() {
+        io.print_json(&user);
+    } else {
+        io.note(&format!("Email changed to {}.", shown(&user.email)));
+    }
+    Ok(())
 }
 
 fn signed_in(session: &Session, user: &User, verb: &str, io: &mut Io) {

@@ -74,9 +74,11 @@ fn a_password_change_reads_two_lines_and_names_the_missing_one() {
 fn deleting_the_account_needs_yes_without_a_terminal_and_the_email_typed_on_one() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut io, seen) = Io::memory(Format::default(), "pw\n", false, &[]);
-    let command = || AuthCommand::DeleteAccount {
-        password_stdin: false,
-        yes: false,
+    let command = || {
+        AuthCommand::DeleteAccount(crate::args::DeleteAccountOptions {
+            password_stdin: false,
+            yes: false,
+        })
     };
     let refused = run_auth(command(), &mut io, dir.path()).expect_err("no terminal");
     assert!(refused.to_string().contains("--yes"), "{refused}");
@@ -153,22 +155,32 @@ fn status_names_the_server_and_store_and_the_stored_account_when_the_server_is_d
 fn switch_works_offline_and_says_which_account_is_in_use() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut io, _) = Io::memory(Format::default(), "", false, &[]);
-    let none = run_auth(AuthCommand::Switch { account: None }, &mut io, dir.path()).expect_err("nobody");
+    let none = run_auth(
+        AuthCommand::Switch(crate::args::SwitchOptions { account: None }),
+        &mut io,
+        dir.path(),
+    )
+    .expect_err("nobody");
     assert_eq!(none.code(), crate::exit::NOT_SIGNED_IN, "{none}");
 
     store_account(dir.path(), "ann@example.com");
     store_account(dir.path(), "bob@example.com");
     let (mut io, seen) = Io::memory(Format::default(), "", false, &[]);
-    run_auth(AuthCommand::Switch { account: None }, &mut io, dir.path()).expect("the other one");
+    run_auth(
+        AuthCommand::Switch(crate::args::SwitchOptions { account: None }),
+        &mut io,
+        dir.path(),
+    )
+    .expect("the other one");
     assert_eq!(
         seen.stderr.text(),
         "Now using ann@example.com on http://127.0.0.1:9.\n"
     );
     let (mut io, _) = Io::memory(Format::default(), "", false, &[]);
     let unknown = run_auth(
-        AuthCommand::Switch {
+        AuthCommand::Switch(crate::args::SwitchOptions {
             account: Some("cat@example.com".into()),
-        },
+        }),
         &mut io,
         dir.path(),
     )

@@ -369,3 +369,27 @@ fn the_cli_changes_the_email_lists_activity_and_resets_a_password() {
     assert_eq!(sign_in(&server, &email, &password).status().as_u16(), 401);
     assert_eq!(sign_in(&server, &new_email, &new_password).status().as_u16(), 200);
 }
+
+/// An admin command given a SQLite path where there is no database says so and creates
+/// nothing: a mistyped path must not become an empty database the command acts on.
+#[test]
+fn admin_commands_refuse_a_missing_database_and_create_none() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("typo.db");
+    for args in [
+        vec!["users", "list"],
+        vec!["keys", "rotate"],
+        vec!["migrate-to", "postgres://todo@127.0.0.1:1/todo"],
+    ] {
+        let output = Command::new(binary("todo-server"))
+            .args(&args)
+            .arg("--database")
+            .arg(&missing)
+            .output()
+            .expect("todo-server runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(stderr.contains("no database at"), "{args:?}: {stderr}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
