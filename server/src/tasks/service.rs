@@ -43,11 +43,16 @@ impl TaskService {
     /// Creates the task; one with a `source_id` the owner already has is not made
     /// twice (`AlreadyImported`, with the first).
     pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
-        match self.db.insert_task(owner, &draft, store::now()).await? {
-            Written::Done(task) => Ok(task),
-            Written::Conflict(first) => Err(TaskError::AlreadyImported(first)),
-            Written::Missing => Err(TaskError::NotFound(0)),
+        // `Missing`: the task holding the source id was deleted between the refused
+        // insert and the look-up, so the id is free again: insert once more.
+        for _ in 0..3 {
+            match self.db.insert_task(owner, &draft, store::now()).await? {
+                Written::Done(task) => return Ok(task),
+                Written::Conflict(first) => return Err(TaskError::AlreadyImported(first)),
+                Written::Missing => continue,
+            }
         }
+        Err(TaskError::Store(store::StoreError::Busy))
     }
 
     pub async fn get(&self, owner: Owner, id: i64) -> Result<Task, TaskError> {
