@@ -3,11 +3,16 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The secret's bytes, from the base32 the server hands out.
+pub fn secret_bytes(secret_base32: &str) -> Vec<u8> {
+    data_encoding::BASE32_NOPAD
+        .decode(secret_base32.trim_end_matches('=').as_bytes())
+        .expect("a base32 secret")
+}
+
 /// The code for the time step `offset` steps from now (30-second steps, 6 digits).
 pub fn code(secret_base32: &str, offset: i64) -> String {
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(secret_base32.trim_end_matches('=').as_bytes())
-        .expect("a base32 secret");
+    let secret = secret_bytes(secret_base32);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::activity::{ActivityLog, RequestOrigin};
+use super::key_sealing::KeySealing;
 use super::keys::KeyRing;
 use super::limits::RateLimiter;
 use super::passwords::{self, PasswordHasherPool};
@@ -52,6 +53,8 @@ pub struct AuthService {
     pub(super) limits: Limits,
     pub(super) activity: ActivityLog,
     pub(super) personal_tokens: PersonalTokenCache,
+    /// Seals two-factor secrets at rest (as the signing keys are).
+    pub(super) secrets: KeySealing,
 }
 
 pub(super) fn limited(retry_after: Duration) -> AuthError {
@@ -75,6 +78,7 @@ impl AuthService {
         let off = |n: u32| if l.disabled { 0 } else { n };
         Ok(AuthService {
             personal_tokens: PersonalTokenCache::new(grace),
+            secrets: config.key_sealing.clone(),
             activity: ActivityLog::new(db.clone()),
             db: db.clone(),
             keys,

@@ -1,8 +1,9 @@
-//! Signing keys sealed at rest. With a key-encryption key (from a 0600 file or the
-//! environment, never from the database), each Ed25519 seed is stored encrypted with
-//! XChaCha20-Poly1305, bound to its key id; a copy of the database alone (a backup, a
-//! stolen disk, a WAL file read through a loose mode) then cannot forge tokens. Without
-//! one, seeds are stored in the clear as before, and the server says so at start.
+//! Secrets sealed at rest: the signing keys and the two-factor (TOTP) secrets. With a
+//! key-encryption key (from a 0600 file or the environment, never from the database),
+//! each is stored encrypted with XChaCha20-Poly1305, bound to what it belongs to (a key
+//! id, a user id); a copy of the database alone (a backup, a stolen disk, a WAL file
+//! read through a loose mode) then can neither forge tokens nor make two-factor codes.
+//! Without one, they are stored in the clear as before, and the server says so at start.
 
 use std::path::Path;
 
@@ -89,16 +90,22 @@ impl KeySealing {
     /// The bytes to store for `seed`. The key id is authenticated with it, so a sealed
     /// seed moved to another key's row does not open.
     pub fn seal(&self, kid: &str, seed: &[u8; SEED_LEN]) -> Result<Vec<u8>, KeyError> {
+        self.seal_bytes(kid.as_bytes(), seed)
+    }
+
+    /// The bytes to store for `secret`, sealed with `bound_to` authenticated alongside
+    /// (so it does not open in another row); the secret itself without a key.
+    pub fn seal_bytes(&self, bound_to: &[u8], secret: &[u8]) -> Result<Vec<u8>, KeyError> {
         let KeySealing::Sealed(kek) = self else {
-            return Ok(seed.to_vec());
+            return Ok(secret.to_vec());
         };
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = XChaCha20Poly1305::new(&kek.0)
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: seed,
-                    aad: kid.as_bytes(),
+                    msg: secret,
+                    aad: bound_to,
                 },
             )
             .map_err(|_| KeyError::Seal)?;
@@ -111,9 +118,15 @@ impl KeySealing {
 
     /// The seed from stored bytes, sealed or clear.
     pub fn open(&self, kid: &str, stored: &[u8]) -> Result<[u8; SEED_LEN], KeyError> {
-        if !is_sealed(stored) {
-            // Exactly 32 bytes: a clear seed.
-            return stored.try_into().map_err(|_| KeyError::Malformed);
+        let seed = self.open_bytes(kid.as_bytes(), stored, SEED_LEN)?;
+        seed.try_into().map_err(|_| KeyError::Malformed)
+    }
+
+    /// A secret from stored bytes: exactly `clear_len` bytes is a clear one (a sealed
+    /// one is longer by its version, nonce and tag).
+    pub fn open_bytes(&self, bound_to: &[u8], stored: &[u8], clear_len: usize) -> Result<Vec<u8>, KeyError> {
+        if stored.len() == clear_len {
+            return Ok(stored.to_vec());
         }
         let KeySealing::Sealed(kek) = self else {
             return Err(KeyError::SealedWithoutKey);
@@ -124,17 +137,20 @@ impl KeySealing {
         }
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| KeyError::Malformed)?;
-        let seed = XChaCha20Poly1305::new(&kek.0)
+        let secret = XChaCha20Poly1305::new(&kek.0)
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {
                     msg: sealed,
-                    aad: kid.as_bytes(),
+                    aad: bound_to,
                 },
             )
-            // The tag did not verify: another key, or another row's seed.
+            // The tag did not verify: another key, or another row's secret.
             .map_err(|_| KeyError::WrongKey)?;
-        seed.try_into().map_err(|_| KeyError::Malformed)
+        if secret.len() != clear_len {
+            return Err(KeyError::Malformed);
+        }
+        Ok(secret)
     }
 }
 
@@ -159,6 +175,26 @@ mod tests {
         assert!(kek(2).open("kid-a", &stored).is_err(), "another key");
         assert!(kek(1).open("kid-b", &stored).is_err(), "another row");
         assert!(KeySealing::Clear.open("kid-a", &stored).is_err(), "no key");
+    }
+
+    #[test]
+    fn a_sealed_secret_of_any_length_opens_only_where_it_belongs() {
+        let secret = [5u8; 20];
+        let stored = kek(1).seal_bytes(b"totp:ann", &secret).expect("seal");
+        assert_eq!(stored.len(), 1 + 24 + 20 + 16);
+        assert_eq!(kek(1).open_bytes(b"totp:ann", &stored, 20).expect("open"), secret);
+        assert!(
+            kek(1).open_bytes(b"totp:bob", &stored, 20).is_err(),
+            "another user's row"
+        );
+        assert!(
+            kek(1).open_bytes(b"totp:ann", &stored, 32).is_err(),
+            "another kind"
+        );
+        assert_eq!(
+            kek(1).open_bytes(b"totp:ann", &secret, 20).expect("clear"),
+            secret
+        );
     }
 
     #[test]

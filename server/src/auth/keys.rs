@@ -33,13 +33,13 @@ pub enum KeyError {
     #[error("a stored signing key is malformed")]
     Malformed,
     /// The cipher says nothing more (its error is opaque by design).
-    #[error("cannot seal a signing key")]
+    #[error("cannot seal a secret for storage")]
     Seal,
     #[error(
-        "the signing keys are encrypted: start with --key-encryption-key-file or TODO_KEY_ENCRYPTION_KEY"
+        "the secrets in the database are encrypted: start with --key-encryption-key-file or TODO_KEY_ENCRYPTION_KEY"
     )]
     SealedWithoutKey,
-    #[error("a signing key does not open with this key-encryption key (wrong key?)")]
+    #[error("a stored secret does not open with this key-encryption key (wrong key?)")]
     WrongKey,
 }
 
@@ -157,7 +157,7 @@ impl KeyRing {
             Self::seal_clear_seeds(&db, &sealing).await?;
         } else {
             tracing::warn!(
-                "signing keys are stored in the clear in the database; set a key-encryption key (--key-encryption-key-file) so that a copy of the database cannot forge tokens"
+                "signing keys and two-factor secrets are stored in the clear in the database; set a key-encryption key (--key-encryption-key-file) so that a copy of the database can neither forge tokens nor make two-factor codes"
             );
         }
         let set = Self::read_set(&db, grace, &sealing).await?;

@@ -18,6 +18,14 @@ use super::{AuthError, AuthService, Claims, passwords, sessions};
 use crate::store::TotpRecord;
 
 const ISSUER: &str = "todo";
+/// Bytes of a TOTP secret (160 bits, as RFC 4226 recommends).
+const SECRET_LEN: usize = 20;
+
+/// What a sealed secret is bound to: its user (a sealed secret copied to another
+/// user's row does not open).
+fn sealed_for(user: Uuid) -> Vec<u8> {
+    [b"totp:".as_slice(), user.as_bytes()].concat()
+}
 const STEP_SECS: u64 = 30;
 /// Recovery codes read `abcde-fghij`, from letters and digits that are not confused.
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -79,12 +87,13 @@ impl AuthService {
             .user_by_id(claims.sub)
             .await?
             .ok_or(AuthError::AccountGone)?;
-        let mut secret = [0u8; 20];
+        let mut secret = [0u8; SECRET_LEN];
         rand::rngs::OsRng.fill(&mut secret);
         let generator = totp(&secret, &user.email)?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes = codes.iter().map(|c| recovery_hash(c)).collect();
-        if !self.db.begin_totp(claims.sub, secret.to_vec(), hashes).await? {
+        let stored = self.secrets.seal_bytes(&sealed_for(claims.sub), &secret)?;
+        if !self.db.begin_totp(claims.sub, stored, hashes).await? {
             return Err(AuthError::TwoFactorState(
                 "two-factor sign-in is on already; turn it off first",
             ));
@@ -124,7 +133,8 @@ impl AuthService {
                 ));
             }
         };
-        let step = totp(&record.secret, &user.email)?
+        let step = self
+            .generator(&user, &record)?
             .check(&normalized(code.expose()), unix_now())
             .ok_or(AuthError::InvalidCode)?;
         let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;
@@ -270,6 +280,14 @@ impl AuthService {
         }
     }
 
+    /// The code generator of `user`'s stored secret, opened if it is sealed.
+    fn generator(&self, user: &User, record: &TotpRecord) -> Result<Totp, AuthError> {
+        let secret = self
+            .secrets
+            .open_bytes(&sealed_for(user.id), &record.secret, SECRET_LEN)?;
+        totp(&secret, &user.email)
+    }
+
     async fn check_code(
         &self,
         user: &User,
@@ -278,7 +296,7 @@ impl AuthService {
     ) -> Result<CodeCheck, AuthError> {
         let code = normalized(code.expose());
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-            let Some(step) = totp(&record.secret, &user.email)?.check(&code, unix_now()) else {
+            let Some(step) = self.generator(user, record)?.check(&code, unix_now()) else {
                 return Ok(CodeCheck::Wrong);
             };
             let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;
