@@ -66,6 +66,7 @@ impl AuthService {
         let grace = config.access_ttl + super::tokens::LEEWAY;
         Self::renormalize_emails(&db).await?;
         let keys = Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone()).await?);
+        super::two_factor::seal_clear_secrets(&db, &config.key_sealing).await?;
         keys.clone().spawn_reloader(config.key_reload_interval);
         let now = OffsetDateTime::now_utc();
         let revoked = db

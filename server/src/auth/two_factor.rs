@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::accounts::limited;
 use super::activity::RequestOrigin;
+use super::key_sealing::KeySealing;
 use super::{AuthError, AuthService, Claims, passwords, sessions};
 use crate::store::TotpRecord;
 
@@ -72,6 +73,29 @@ enum CodeCheck {
     Totp,
     RecoveryCode,
     Wrong,
+}
+
+/// Seals the secrets still stored in the clear (set up before the key-encryption key was
+/// given), as the signing keys are at start. Each is replaced only if unchanged, so a
+/// setup racing this keeps its own secret.
+pub(super) async fn seal_clear_secrets(
+    db: &crate::store::Store,
+    sealing: &KeySealing,
+) -> Result<(), AuthError> {
+    if matches!(sealing, KeySealing::Clear) {
+        return Ok(());
+    }
+    let mut count = 0;
+    for (user, secret) in db.totp_secrets_of_length(SECRET_LEN).await? {
+        let sealed = sealing.seal_bytes(&sealed_for(user), &secret)?;
+        if db.replace_totp_secret(user, secret, sealed).await? {
+            count += 1;
+        }
+    }
+    if count > 0 {
+        tracing::info!(count, "sealed two-factor secrets that were stored in the clear");
+    }
+    Ok(())
 }
 
 impl AuthService {

@@ -26,6 +26,12 @@ pub trait TwoFactorStorage: Send + Sync + 'static {
         recovery_hashes: Vec<Vec<u8>>,
     ) -> StoreResult<bool>;
     async fn totp(&self, user_id: Uuid) -> StoreResult<Option<TotpRecord>>;
+    /// Every stored secret exactly `len` bytes long (those kept in the clear), with its
+    /// user.
+    async fn totp_secrets_of_length(&self, len: usize) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
+    /// Replaces a user's stored secret if it is still `old` (a new setup meanwhile
+    /// wins); `false` when it was not.
+    async fn replace_totp_secret(&self, user_id: Uuid, old: Vec<u8>, new: Vec<u8>) -> StoreResult<bool>;
     /// Turns a set-up secret on, taking `step`; `false` when there is none or it is on.
     async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool>;
     /// Removes the secret and the recovery codes; `false` when it was not on.

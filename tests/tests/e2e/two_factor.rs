@@ -279,44 +279,62 @@ fn the_cli_signs_in_with_a_code() {
     .ok();
 }
 
+fn stored_secrets(db: &str) -> Vec<String> {
+    todo_e2e::query_column(
+        db,
+        &format!("SELECT {} FROM totp_secrets", todo_e2e::hex_of(db, "secret")),
+    )
+}
+
 /// With a key-encryption key, the TOTP secret in the database is sealed (bound to its
-/// user): a copy of the database does not give the secret, and codes still work.
+/// user), the one set up before the key too: a copy of the database does not give the
+/// secret, and codes still work.
 #[test]
 fn the_secret_is_sealed_at_rest_with_a_key_encryption_key() {
     use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start(&[]);
+    let before = sign_up(&server, "totp-before");
+    let (early_secret, _) = turn_on(&server, &before);
+    let db = server.database();
+    let hex = |secret: &str| -> String {
+        todo_e2e::totp::secret_bytes(secret)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(
+        stored_secrets(&db),
+        [hex(&early_secret)],
+        "in the clear without a key"
+    );
+    let dir = server.stop();
+
     let keys = tempfile::tempdir().expect("dir");
     let kek = keys.path().join("kek");
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
     std::fs::write(&kek, key).expect("write kek");
     std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let kek_arg = kek.to_string_lossy().into_owned();
-    let server = TestServer::start(&["--key-encryption-key-file", &kek_arg]);
+    let server = TestServer::start_in(dir, &["--key-encryption-key-file", &kek_arg]);
     let ann = sign_up(&server, "totp-sealed");
     let (secret, _) = turn_on(&server, &ann);
 
-    let db = server.database();
-    let stored = todo_e2e::query_column(
-        &db,
-        &format!("SELECT {} FROM totp_secrets", todo_e2e::hex_of(&db, "secret")),
-    );
-    let clear: String = todo_e2e::totp::secret_bytes(&secret)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(stored.len(), 1);
-    assert_eq!(
-        stored[0].len(),
-        2 * (1 + 24 + 20 + 16),
-        "version, nonce, secret, tag"
-    );
-    assert!(!stored[0].contains(&clear), "the secret is not in the database");
+    let stored = stored_secrets(&db);
+    assert_eq!(stored.len(), 2);
+    for (row, clear) in stored.iter().zip([hex(&early_secret), hex(&secret)]) {
+        assert_eq!(row.len(), 2 * (1 + 24 + 20 + 16), "version, nonce, secret, tag");
+        assert!(!row.contains(&clear), "no secret is in the database in the clear");
+    }
+    assert!(!stored.contains(&hex(&secret)));
 
-    let mfa = first_step(&server, &ann);
     // The next step: the one enabling took is used.
-    let signed_in = second_step(&server, &mfa, &code(&secret, 1));
-    assert_eq!(
-        signed_in.status().as_u16(),
-        200,
-        "codes from the sealed secret work"
-    );
+    for (account, secret) in [(&before, &early_secret), (&ann, &secret)] {
+        let mfa = first_step(&server, account);
+        let signed_in = second_step(&server, &mfa, &code(secret, 1));
+        assert_eq!(
+            signed_in.status().as_u16(),
+            200,
+            "codes from the sealed secret work"
+        );
+    }
 }

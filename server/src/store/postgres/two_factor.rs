@@ -102,6 +102,29 @@ impl TwoFactorStorage for PgStore {
         .await
     }
 
+    async fn totp_secrets_of_length(&self, len: usize) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        let len = i32::try_from(len).unwrap_or(i32::MAX);
+        self.observe(async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT user_id, secret FROM totp_secrets WHERE octet_length(secret) = $1",
+                    &[&len],
+                )
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+        .await
+    }
+
+    async fn replace_totp_secret(&self, user_id: Uuid, old: Vec<u8>, new: Vec<u8>) -> StoreResult<bool> {
+        self.changed_one(
+            "UPDATE totp_secrets SET secret = $3 WHERE user_id = $1 AND secret = $2",
+            &[&user_id, &old, &new],
+        )
+        .await
+    }
+
     async fn use_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
         self.changed_one(
             "UPDATE totp_secrets SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2",

@@ -64,6 +64,27 @@ impl TwoFactorStorage for Db {
         .await
     }
 
+    async fn totp_secrets_of_length(&self, len: usize) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        self.read(move |c| {
+            let mut statement =
+                c.prepare("SELECT user_id, secret FROM totp_secrets WHERE length(secret) = ?1")?;
+            let rows = statement.query_map([len as i64], |r| Ok((parse_uuid(r.get(0)?)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn replace_totp_secret(&self, user_id: Uuid, old: Vec<u8>, new: Vec<u8>) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE totp_secrets SET secret = ?3 WHERE user_id = ?1 AND secret = ?2",
+                params![user_id.to_string(), old, new],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
         self.write(move |tx| {
             let n = tx.execute(
