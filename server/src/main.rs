@@ -248,7 +248,8 @@ fn main() -> ExitCode {
 
 fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), String> {
     let sealing = kek.sealing()?;
-    let url = database.existing_url()?;
+    // Makes the database when there is none: a key can be made before the first start.
+    let url = database.url()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let kid = runtime.block_on(async {
         let db = todo_server::store::open(&url, &database.postgres())
