@@ -295,3 +295,21 @@ pub struct Undone {
     /// The task after the undo; `None` when it deleted the task.
     pub task: Option<Task>,
 }
+
+/// The tables of single-use, expiring tokens kept by their hash: password reset tokens
+/// and the mfa tokens of sign-ins waiting for a code. Both are read and spent the same
+/// way.
+#[derive(Debug, Clone, Copy)]
+pub enum SingleUseToken {
+    PasswordReset,
+    MfaChallenge,
+}
+
+impl SingleUseToken {
+    pub fn table(self) -> &'static str {
+        match self {
+            SingleUseToken::PasswordReset => "password_resets",
+            SingleUseToken::MfaChallenge => "mfa_challenges",
+        }
+    }
+}

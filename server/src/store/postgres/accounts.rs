@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{PgStore, rows};
 use crate::store::{
-    AccountStorage, AccountSummary, NewActivity, ResetOutcome, StoreError, StoreResult, to_micros,
+    AccountStorage, AccountSummary, NewActivity, ResetOutcome, SingleUseToken, StoreError, StoreResult,
+    to_micros,
 };
 
 fn activity_entry(row: &Row) -> StoreResult<ActivityEntry> {
@@ -197,18 +198,8 @@ impl AccountStorage for PgStore {
     }
 
     async fn reset_token_owner(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<Uuid>> {
-        self.observe(async {
-            let client = self.client().await?;
-            let row = client
-                .query_opt(
-                    "SELECT user_id FROM password_resets
-                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                    &[&token_hash, &to_micros(now)],
-                )
-                .await?;
-            Ok(row.map(|r| r.try_get(0)).transpose()?)
-        })
-        .await
+        self.unspent_token_owner(SingleUseToken::PasswordReset, &token_hash, now)
+            .await
     }
 
     async fn use_reset_token(

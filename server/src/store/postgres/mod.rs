@@ -102,6 +102,27 @@ impl PgStore {
         self.health.observe(work.await)
     }
 
+    /// The user of an unused, unexpired single-use token.
+    async fn unspent_token_owner(
+        &self,
+        kind: crate::store::SingleUseToken,
+        token_hash: &[u8],
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<uuid::Uuid>> {
+        let sql = format!(
+            "SELECT user_id FROM {} WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            kind.table()
+        );
+        self.observe(async {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(&sql, &[&token_hash, &crate::store::to_micros(now)])
+                .await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        })
+        .await
+    }
+
     /// Runs one statement; whether it changed exactly one row (the use-once writes).
     async fn changed_one(
         &self,

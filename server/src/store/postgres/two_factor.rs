@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PgStore;
-use crate::store::{StoreResult, TotpRecord, TwoFactorStorage, to_micros};
+use crate::store::{SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage, to_micros};
 
 #[async_trait]
 impl TwoFactorStorage for PgStore {
@@ -165,17 +165,8 @@ impl TwoFactorStorage for PgStore {
         token_hash: Vec<u8>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Uuid>> {
-        self.observe(async {
-            let client = self.client().await?;
-            let row = client
-                .query_opt(
-                    "SELECT user_id FROM mfa_challenges WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                    &[&token_hash, &to_micros(now)],
-                )
-                .await?;
-            Ok(row.map(|r| r.try_get(0)).transpose()?)
-        })
-        .await
+        self.unspent_token_owner(SingleUseToken::MfaChallenge, &token_hash, now)
+            .await
     }
 
     async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {

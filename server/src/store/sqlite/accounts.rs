@@ -8,7 +8,7 @@ use todo_api::{ActivityEntry, ActivityKind};
 use uuid::Uuid;
 
 use super::{Db, WriteTx, from_micros, parse_uuid, sessions, to_micros, users};
-use crate::store::{AccountStorage, AccountSummary, NewActivity, ResetOutcome, StoreResult};
+use crate::store::{AccountStorage, AccountSummary, NewActivity, ResetOutcome, SingleUseToken, StoreResult};
 
 fn activity_from_row(row: &Row<'_>) -> rusqlite::Result<ActivityEntry> {
     let kind: String = row.get(2)?;
@@ -207,17 +207,8 @@ impl AccountStorage for Db {
     }
 
     async fn reset_token_owner(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<Uuid>> {
-        self.read(move |c| {
-            c.query_row(
-                "SELECT user_id FROM password_resets WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![token_hash, to_micros(now)],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(parse_uuid)
-            .transpose()
-        })
-        .await
+        self.read(move |c| super::unspent_token_owner(c, SingleUseToken::PasswordReset, &token_hash, now))
+            .await
     }
 
     async fn use_reset_token(

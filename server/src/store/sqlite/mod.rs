@@ -297,6 +297,26 @@ fn restrict_file_modes(path: &Path) -> StoreResult<()> {
 
 pub(super) use super::to_micros;
 
+/// The user of an unused, unexpired single-use token.
+fn unspent_token_owner(
+    c: &Connection,
+    kind: crate::store::SingleUseToken,
+    token_hash: &[u8],
+    now: time::OffsetDateTime,
+) -> rusqlite::Result<Option<uuid::Uuid>> {
+    use rusqlite::OptionalExtension;
+    let sql = format!(
+        "SELECT user_id FROM {} WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+        kind.table()
+    );
+    c.query_row(&sql, rusqlite::params![token_hash, to_micros(now)], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()?
+    .map(parse_uuid)
+    .transpose()
+}
+
 /// A stored id.
 fn parse_uuid(s: String) -> rusqlite::Result<uuid::Uuid> {
     s.parse()

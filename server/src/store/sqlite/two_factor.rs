@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Db, WriteTx, parse_uuid, to_micros};
-use crate::store::{StoreResult, TotpRecord, TwoFactorStorage};
+use crate::store::{SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage};
 
 fn begin(tx: &WriteTx<'_>, user_id: Uuid, secret: &[u8], codes: &[Vec<u8>]) -> rusqlite::Result<bool> {
     let user = user_id.to_string();
@@ -160,17 +160,8 @@ impl TwoFactorStorage for Db {
         token_hash: Vec<u8>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Uuid>> {
-        self.read(move |c| {
-            c.query_row(
-                "SELECT user_id FROM mfa_challenges WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![token_hash, to_micros(now)],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(parse_uuid)
-            .transpose()
-        })
-        .await
+        self.read(move |c| super::unspent_token_owner(c, SingleUseToken::MfaChallenge, &token_hash, now))
+            .await
     }
 
     async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
