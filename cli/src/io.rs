@@ -175,8 +175,12 @@ impl Io {
     }
 
     /// A line on stderr, whatever the flags (warnings).
+    /// A message on stderr. Every message passes here, and many quote what came from
+    /// outside (a file being imported, a server's answer): each C0 and C1 control and
+    /// bidi control is shown escaped, so none can move the cursor or retitle the
+    /// terminal; newlines and tabs are kept.
     pub fn warn(&mut self, message: &str) {
-        let _ = writeln!(self.err, "{message}");
+        let _ = writeln!(self.err, "{}", todo_api::text::printable(message, true));
     }
 
     /// A confirmation for people, on stderr; silent with --quiet or --json.
@@ -244,4 +248,26 @@ impl Io {
 macro_rules! outln {
     ($io:expr) => { $io.write_out(format_args!("\n")) };
     ($io:expr, $($arg:tt)*) => { $io.write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a hostile file or server puts in a message reaches the terminal escaped:
+    /// C0 (ESC), C1 (CSI as one character) and bidi controls, in every message.
+    #[test]
+    fn messages_on_stderr_escape_every_control() {
+        let (mut io, seen) = Io::memory(Format::default(), "", false, &[]);
+        io.warn("entry 1: \u{9b}2J \u{1b}]0;owned\u{7} \u{202e}txt\nnext line\tok");
+        io.note("note \u{9b}31m");
+        let text = seen.stderr.text();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{9b}2J"), "{text:?}");
+        assert!(text.contains("\\u{202e}"), "{text:?}");
+        assert!(text.contains("\nnext line\tok"), "{text:?}");
+    }
 }

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
     // A wrong config file is reported and the rest of it applies: the command still runs.
     let config = todo_client::config::load();
     for problem in &config.problems {
-        eprintln!("todo: warning: {problem}");
+        eprintln!(
+            "todo: warning: {}",
+            todo_api::text::printable(&problem.to_string(), true)
+        );
     }
     let config = config.config;
     let color = match config.color {

@@ -126,14 +126,17 @@ impl AuthService {
             .filter(|r| r.user.id == claims.sub)
             .ok_or(AuthError::AccountGone)?;
         let hash = Some((stored.user.id, stored.password_hash.clone()));
-        if !self.verify_password(password, hash, Some(&stored.user)).await? {
+        let Some(password_hash) = self.verify_password(password, hash, Some(&stored.user)).await? else {
             attempt.spend();
             self.activity
                 .record(claims.sub, ActivityKind::SignInFailed, origin, Some(claims.sid))
                 .await;
             return Err(AuthError::WrongPassword);
-        }
-        Ok(stored)
+        };
+        Ok(UserRecord {
+            password_hash,
+            ..stored
+        })
     }
 
     /// Deletes the account after checking its password: the user, tasks, history,

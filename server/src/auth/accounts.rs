@@ -259,7 +259,7 @@ impl AuthService {
             disabled_at: None,
         };
         let user = record.user.clone();
-        let (refresh_token, session_id, started) = self.start_session(user.id, Some(record), origin).await?;
+        let (refresh_token, session_id, started) = self.start_session(user.id, Some(record), None, origin).await?;
         if started != SessionStart::Started {
             return Err(AuthError::EmailTaken);
         }
@@ -303,13 +303,13 @@ impl AuthService {
             attempt.spend();
             return Err(AuthError::InvalidCredentials);
         };
-        if !verified {
+        let Some(verified_hash) = verified else {
             attempt.spend();
             self.activity
                 .record(user.id, ActivityKind::SignInFailed, origin, None)
                 .await;
             return Err(AuthError::InvalidCredentials);
-        }
+        };
         drop(attempt);
         if self.wants_second_factor(user.id).await? {
             if record.is_some_and(|r| r.disabled_at.is_some()) {
@@ -317,7 +317,9 @@ impl AuthService {
             }
             return Ok(SignInAnswer::MfaRequired(self.challenge(&user).await?));
         }
-        self.finish_sign_in(user, origin).await.map(SignInAnswer::Tokens)
+        self.finish_sign_in(user, verified_hash, origin)
+            .await
+            .map(SignInAnswer::Tokens)
     }
 
     async fn refuse_disabled(&self, user: &User, origin: &RequestOrigin) -> AuthError {
@@ -327,16 +329,24 @@ impl AuthService {
         AuthError::AccountDisabled
     }
 
-    /// Starts the session of a sign-in whose every factor checked out (refused when the
-    /// account is disabled, even if that happened a moment ago).
+    /// Starts the session of a sign-in whose every factor checked out against the
+    /// password hash `verified_hash` (refused when the account is disabled, or its
+    /// password changed, even if that happened a moment ago).
     pub(super) async fn finish_sign_in(
         &self,
         user: User,
+        verified_hash: String,
         origin: &RequestOrigin,
     ) -> Result<TokenResponse, AuthError> {
-        let (refresh_token, session_id, started) = self.start_session(user.id, None, origin).await?;
-        if started != SessionStart::Started {
-            return Err(self.refuse_disabled(&user, origin).await);
+        let (refresh_token, session_id, started) = self
+            .start_session(user.id, None, Some(verified_hash), origin)
+            .await?;
+        match started {
+            SessionStart::Started => {}
+            SessionStart::CredentialsChanged => return Err(AuthError::InvalidCredentials),
+            SessionStart::AccountDisabled | SessionStart::EmailTaken => {
+                return Err(self.refuse_disabled(&user, origin).await);
+            }
         }
         self.activity
             .record(user.id, ActivityKind::SignIn, origin, Some(session_id))
@@ -347,25 +357,29 @@ impl AuthService {
     /// Checks the password in NFC; an account whose hash was made before passwords were
     /// normalised may hold the other form, so that is tried second (for unknown emails
     /// too, against the dummy hash, so timing still tells nothing) and, when it matches,
-    /// the hash is remade from the NFC form.
+    /// the hash is remade from the NFC form. Answers the hash stored now that the
+    /// password matched (the one given, or the remade one), `None` for a wrong password.
     pub(super) async fn verify_password(
         &self,
         password: Secret,
         hash: Option<(Uuid, String)>,
         user: Option<&User>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<String>, AuthError> {
+        let stored = hash.as_ref().map(|(_, h)| h.clone());
         let nfc = passwords::normalize_password(password.expose());
         if self.hasher.verify(nfc.clone(), hash.clone()).await? {
-            return Ok(true);
+            return Ok(stored);
         }
         if nfc == password || !self.hasher.verify(password, hash.clone()).await? {
-            return Ok(false);
+            return Ok(None);
         }
         if let (Some(user), Some((_, old))) = (user, hash) {
             let rehashed = self.hasher.hash(nfc).await?;
-            self.db.replace_password_hash(user.id, &old, &rehashed).await?;
+            if self.db.replace_password_hash(user.id, &old, &rehashed).await? {
+                return Ok(Some(rehashed));
+            }
         }
-        Ok(true)
+        Ok(stored)
     }
 
     /// Brings every stored email to today's normal form (see
@@ -396,6 +410,7 @@ impl AuthService {
         &self,
         user_id: Uuid,
         new_user: Option<UserRecord>,
+        verified_password_hash: Option<String>,
         origin: &RequestOrigin,
     ) -> Result<(String, Uuid, SessionStart), AuthError> {
         let (token, hash) = sessions::new_refresh_token();
@@ -410,6 +425,7 @@ impl AuthService {
             expires_at: expires,
             user_agent: origin.user_agent.clone(),
             client_addr: origin.address(),
+            verified_password_hash,
         };
         let started = self.db.start_session(new_user, session).await?;
         Ok((token, session_id, started))

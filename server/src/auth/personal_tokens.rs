@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::activity::RequestOrigin;
 use super::{AuthError, AuthService, Claims, FieldError};
-use crate::store::PersonalTokenRecord;
+use crate::store::{PersonalTokenRecord, TokenInsert};
 
 const SECRET_CHARS: usize = 43;
 const CHECKSUM_CHARS: usize = 6;
@@ -221,10 +221,22 @@ impl AuthService {
         };
         let (token, hash) = new_token();
         let cap = todo_api::limits::TOKENS_PER_USER;
-        if !self.db.insert_personal_token(record.clone(), hash, cap).await? {
-            return Err(
-                FieldError::new("name", format!("you hold {cap} tokens already; revoke one first")).into(),
-            );
+        match self
+            .db
+            .insert_personal_token(record.clone(), hash, cap, claims.sid)
+            .await?
+        {
+            TokenInsert::Inserted => {}
+            TokenInsert::CapReached => {
+                return Err(FieldError::new(
+                    "name",
+                    format!("you hold {cap} tokens already; revoke one first"),
+                )
+                .into());
+            }
+            TokenInsert::CredentialEnded => {
+                return Err(AuthError::InvalidToken("the session has ended"));
+            }
         }
         self.activity
             .record(claims.sub, ActivityKind::TokenCreated, origin, Some(record.id))

@@ -254,6 +254,15 @@ impl AuthService {
             .user_by_id(user_id)
             .await?
             .ok_or(AuthError::InvalidMfaToken)?;
+        // Read before the challenge is spent: a password change committing after this
+        // read either spent the challenge first or refuses the session below.
+        let password_hash = self
+            .db
+            .user_by_email(&user.email)
+            .await?
+            .filter(|r| r.user.id == user_id)
+            .ok_or(AuthError::InvalidMfaToken)?
+            .password_hash;
         let record = self
             .db
             .totp(user_id)
@@ -268,7 +277,7 @@ impl AuthService {
         {
             return Err(AuthError::InvalidMfaToken);
         }
-        self.finish_sign_in(user, origin).await
+        self.finish_sign_in(user, password_hash, origin).await
     }
 
     /// Checks a TOTP or recovery code, counted toward the account's failure limit when

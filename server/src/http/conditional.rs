@@ -12,8 +12,11 @@ pub fn etag(task: &Task) -> String {
 }
 
 /// `If-Match` as the version a write expects: none or `*` is any version (the task
-/// must exist); `"<n>"` is version n. Anything else (a weak tag, a list, garbage) is
-/// refused: a write must not guess what the client meant.
+/// must exist); `"<n>"` is version n, written exactly as an `ETag` writes it (RFC 9110
+/// compares tags byte for byte, so `"02"` and `"+2"` are not `"2"`). Anything else (a
+/// weak tag, a list, a tag this server never issues, garbage) is refused: a write must
+/// not guess what the client meant. An undecodable header never gets here
+/// (`request_headers`).
 pub fn expected(if_match: Option<&str>) -> Result<Expected, ProblemResponse> {
     let Some(value) = if_match.map(str::trim) else {
         return Ok(Expected::Any);
@@ -24,7 +27,7 @@ pub fn expected(if_match: Option<&str>) -> Result<Expected, ProblemResponse> {
     value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
-        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|v| v.parse::<i64>().ok().filter(|n| n.to_string() == v))
         .map(Expected::Version)
         .ok_or_else(|| {
             ProblemResponse::bad_request(
@@ -44,7 +47,9 @@ mod tests {
         assert_eq!(expected(None).ok(), Some(Expected::Any));
         assert_eq!(expected(Some("*")).ok(), Some(Expected::Any));
         assert_eq!(expected(Some(" \"7\" ")).ok(), Some(Expected::Version(7)));
-        for bad in ["7", "W/\"7\"", "\"7\", \"8\"", "\"x\"", ""] {
+        for bad in [
+            "7", "W/\"7\"", "\"7\", \"8\"", "\"x\"", "", "\"07\"", "\"+7\"", "\" 7\"", "\"-0\"",
+        ] {
             assert!(expected(Some(bad)).is_err(), "{bad:?}");
         }
     }

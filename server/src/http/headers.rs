@@ -65,12 +65,17 @@ fn docs_policy(html: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"))
 }
 
-/// The text of every `<script ...>...</script>` element.
+/// The text of every `<script ...>...</script>` element, as a browser reads it: a
+/// script's text ends at the first `</script` after its opening tag, whatever it holds
+/// (Swagger UI's bundle contains the text `<script` itself).
 fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
-    html.split("<script").skip(1).filter_map(|rest| {
-        let open_end = rest.find('>')?;
-        let body = &rest[open_end + 1..];
-        Some(&body[..body.find("</script>")?])
+    let mut rest = html;
+    std::iter::from_fn(move || {
+        let tag = &rest[rest.find("<script")?..];
+        let body = &tag[tag.find('>')? + 1..];
+        let end = body.find("</script")?;
+        rest = &body[end..];
+        Some(&body[..end])
     })
 }
 
@@ -88,5 +93,15 @@ mod tests {
         let hash = STANDARD.encode(Sha256::digest(b"one()"));
         assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"));
+    }
+
+    /// Swagger UI's bundle holds the text `<script` (in strings): it is part of the
+    /// script, not a new one, so the hash is of the whole bundle.
+    #[test]
+    fn a_script_holding_the_text_of_a_tag_is_hashed_whole() {
+        let bundle = "var s = '<script>'; var t = \"<script src=x>\"; go()";
+        let html = format!("<head><script>{bundle}</script><script>two()</script></head>");
+        let scripts: Vec<&str> = inline_scripts(&html).collect();
+        assert_eq!(scripts, [bundle, "two()"]);
     }
 }

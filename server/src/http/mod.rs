@@ -20,6 +20,7 @@ pub mod listener;
 mod meta_routes;
 mod optional_body;
 pub mod problem;
+mod request_headers;
 mod strict;
 mod task_routes;
 mod token_routes;
@@ -96,6 +97,7 @@ pub fn app(
         .nest("/docs", docs)
         .nest("/", api)
         .around(framing::limit_body)
+        .around(request_headers::check_request_headers)
         .around(framing::check_framing)
         .around(move |next, req| limits::with_deadline(next, req, request_timeout))
         .with(CatchPanic::new().with_handler(|_| problem::ProblemResponse::panicked().into_response()))

@@ -191,7 +191,10 @@ impl ProblemResponse {
     }
 
     fn from_store(e: StoreError) -> Self {
-        if e.is_transient() {
+        if matches!(e, StoreError::OwnerGone) {
+            // The account went while the request ran: its token is no longer good.
+            Self::invalid_token("the account no longer exists")
+        } else if e.is_transient() {
             // The store logs the fault once when it starts and once when it ends.
             Self::unavailable()
         } else {

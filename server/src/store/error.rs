@@ -42,6 +42,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
+    /// A write referred to a row deleted meanwhile (a foreign key refused it): the
+    /// account it was for was deleted while it ran.
+    #[error("the account this write was for no longer exists")]
+    OwnerGone,
 }
 
 impl StoreError {

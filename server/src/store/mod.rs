@@ -26,7 +26,7 @@ pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
-pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage};
+pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage, TokenInsert};
 pub use records::*;
 pub use two_factor::{TotpRecord, TwoFactorStorage};
 
@@ -66,14 +66,17 @@ pub trait Storage: AccountStorage + PersonalTokenStorage + TwoFactorStorage {
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Uuid>>;
     /// Deletes the user and everything of theirs (cascades), recording their sessions as
-    /// ended at `now` so every server refuses their tokens; returns the session ids.
+    /// ended at `now` so every server refuses their tokens; returns the ids of its sessions
+    /// and unrevoked personal tokens.
     async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
     /// Ends one active session of the user; `false` when there is no such one.
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Sessions revoked after `since`, with when.
     async fn revoked_since(&self, since: OffsetDateTime) -> StoreResult<Vec<(Uuid, OffsetDateTime)>>;
-    /// Deletes at most `batch` sessions that ended before `sessions_before` and at most
-    /// `batch` refresh tokens that expired before `tokens_before`; returns how many.
+    /// Deletes at most `batch` sessions that ended before `sessions_before`, at most
+    /// `batch` refresh tokens that expired before `tokens_before`, and at most `batch`
+    /// personal tokens revoked (and as many expired) before `sessions_before`; returns
+    /// how many.
     async fn delete_ended_sessions(
         &self,
         sessions_before: OffsetDateTime,

@@ -31,16 +31,30 @@ pub(crate) fn scopes_from_text(text: &str) -> Vec<TokenScope> {
     text.split_whitespace().filter_map(TokenScope::parse).collect()
 }
 
+/// How storing a new token went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenInsert {
+    Inserted,
+    /// The user holds `cap` unrevoked tokens already; nothing was written.
+    CapReached,
+    /// The account is disabled or gone, or the session asking has ended (perhaps a moment
+    /// ago, on another server or by an administrator); nothing was written.
+    CredentialEnded,
+}
+
 #[async_trait]
 pub trait PersonalTokenStorage: Send + Sync + 'static {
-    /// Stores a new token unless its user already holds `cap` unrevoked ones (checked
-    /// and inserted in one transaction); `false` then.
+    /// Stores a new token, asked for by the session `session_id`, in one transaction that
+    /// checks the account is enabled, the session unrevoked and the cap not reached. A
+    /// disable, deletion or sign-out committing at the same time either comes first (and
+    /// the token is refused) or after (and revokes it with the rest).
     async fn insert_personal_token(
         &self,
         token: PersonalTokenRecord,
         token_hash: Vec<u8>,
         cap: usize,
-    ) -> StoreResult<bool>;
+        session_id: Uuid,
+    ) -> StoreResult<TokenInsert>;
     /// The user's unrevoked tokens, newest first.
     async fn personal_tokens(&self, user_id: Uuid) -> StoreResult<Vec<PersonalTokenRecord>>;
     async fn personal_token_by_hash(&self, token_hash: Vec<u8>) -> StoreResult<Option<PersonalTokenRecord>>;

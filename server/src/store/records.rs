@@ -20,6 +20,9 @@ pub enum SessionStart {
     EmailTaken,
     /// The account was disabled (perhaps while its password was being checked).
     AccountDisabled,
+    /// The password changed (or was reset) after the sign-in checked it; nothing was
+    /// written.
+    CredentialsChanged,
 }
 
 /// An Ed25519 key pair; the newest unretired one signs.
@@ -43,6 +46,24 @@ pub struct NewSession {
     /// Where it was signed in from (shown in the session list).
     pub user_agent: Option<String>,
     pub client_addr: Option<String>,
+    /// The password hash the sign-in verified: the session starts only while it is still
+    /// the account's (checked in the session's transaction), so a sign-in racing a
+    /// password change never outlives it. `None` for a new account.
+    pub verified_password_hash: Option<String>,
+}
+
+impl NewSession {
+    /// Why the account as it is now (read in the session's own transaction, locked where
+    /// the backend locks) refuses this session, if it does.
+    pub fn refused_by(&self, disabled: bool, password_hash: &str) -> Option<SessionStart> {
+        if disabled {
+            return Some(SessionStart::AccountDisabled);
+        }
+        self.verified_password_hash
+            .as_deref()
+            .is_some_and(|verified| verified != password_hash)
+            .then_some(SessionStart::CredentialsChanged)
+    }
 }
 
 /// An active session, for the session list.

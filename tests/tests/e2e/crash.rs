@@ -210,3 +210,68 @@ fn acknowledged_writes_survive_sigkill() {
         }
     }
 }
+
+/// The server's open files that were deleted under it (a WAL detached from the file).
+fn deleted_open_files(pid: u32) -> Vec<String> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .map(|target| target.display().to_string())
+        .filter(|target| target.ends_with("(deleted)") && target.contains(".db"))
+        .collect()
+}
+
+/// Another program opening the live database (`sqlite3 todo.db "select ..."`, a backup
+/// with `VACUUM INTO`) and closing it again must not detach the server from its WAL:
+/// every write acknowledged before and after survives a SIGKILL, and a change made by
+/// that program is seen by the server.
+#[test]
+fn another_program_reading_the_live_file_loses_no_acknowledged_write() {
+    todo_e2e::sqlite_only!();
+    let server = TestServer::start(&["--issuer", ISSUER, "--no-rate-limit"]);
+    let user = sign_up(&server, "reader");
+    let db = server.database();
+    let backups = tempfile::tempdir().expect("dir");
+    let mut acked: Vec<(i64, String)> = Vec::new();
+    for round in 0..3 {
+        for n in 0..3 {
+            let title = format!("round {round} task {n}");
+            let task = todo_e2e::api::create_task(
+                &server,
+                &user.id,
+                &user.access_token,
+                json!({ "title": title }),
+            );
+            acked.push((task["id"].as_i64().expect("id"), title));
+        }
+        let reader = rusqlite::Connection::open(&db).expect("a second program opens the file");
+        let users: i64 = reader
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(users, 1);
+        let backup = backups.path().join(format!("backup-{round}.db"));
+        reader
+            .execute("VACUUM INTO ?1", [backup.display().to_string()])
+            .expect("backup of the live file");
+        drop(reader);
+        let copy = rusqlite::Connection::open(&backup).expect("open backup");
+        let copied: i64 = copy
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(copied as usize, acked.len(), "the backup holds every acknowledged task");
+        assert_eq!(deleted_open_files(server.pid()), Vec::<String>::new());
+    }
+    let dir = server.stop(); // SIGKILL: nothing is checkpointed on the way out
+    integrity_ok(&db);
+    let server = TestServer::start_in(dir, &["--issuer", ISSUER, "--no-rate-limit"]);
+    let (tasks, total) = todo_e2e::api::list_tasks(&server, &user.id, &user.access_token, "?limit=100");
+    assert_eq!(total as usize, acked.len());
+    let stored: HashMap<i64, String> = tasks
+        .iter()
+        .map(|t| (t["id"].as_i64().expect("id"), t["title"].as_str().expect("title").to_string()))
+        .collect();
+    for (id, title) in &acked {
+        assert_eq!(stored.get(id), Some(title), "acknowledged task {id} survives");
+    }
+}

@@ -230,6 +230,11 @@ impl AccountStorage for PgStore {
                 &[&user_id, &password_hash],
             )
             .await?;
+            tx.execute(
+                "DELETE FROM mfa_challenges WHERE user_id = $1 AND used_at IS NULL",
+                &[&user_id],
+            )
+            .await?;
             let ended_sessions = ids(&tx.query(REVOKE_ALL, &[&user_id, &now]).await?)?;
             tx.commit().await?;
             Ok(Some(ResetOutcome {

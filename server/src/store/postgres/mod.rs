@@ -157,6 +157,8 @@ impl From<tokio_postgres::Error> for StoreError {
             StoreError::Busy
         } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
             StoreError::Unwritable
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            StoreError::OwnerGone
         } else {
             StoreError::Postgres(err)
         }

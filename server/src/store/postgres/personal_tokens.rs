@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{PgStore, rows};
 use crate::store::personal_tokens::{scopes_from_text, scopes_to_text};
-use crate::store::{PersonalTokenRecord, PersonalTokenStorage, StoreResult, to_micros};
+use crate::store::{PersonalTokenRecord, PersonalTokenStorage, StoreResult, TokenInsert, to_micros};
 
 const COLUMNS: &str =
     "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at IS NOT NULL";
@@ -33,13 +33,27 @@ impl PersonalTokenStorage for PgStore {
         t: PersonalTokenRecord,
         token_hash: Vec<u8>,
         cap: usize,
-    ) -> StoreResult<bool> {
+        session_id: Uuid,
+    ) -> StoreResult<TokenInsert> {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            // The user's row lock orders two creations at once, so the cap holds.
-            tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&t.user_id])
+            // The user's row lock orders two creations at once, so the cap holds, and
+            // orders this against a disable or deletion (which update the row): one
+            // committed first is seen here (the locked row is read again), one after
+            // sees this token and revokes it. The session's lock does the same for a
+            // sign-out.
+            let live = tx
+                .query_opt(
+                    "SELECT 1 FROM users u JOIN sessions s ON s.user_id = u.id
+                     WHERE u.id = $1 AND u.disabled_at IS NULL AND s.id = $2 AND s.revoked_at IS NULL
+                     FOR UPDATE OF u FOR SHARE OF s",
+                    &[&t.user_id, &session_id],
+                )
                 .await?;
+            if live.is_none() {
+                return Ok(TokenInsert::CredentialEnded);
+            }
             let held: i64 = tx
                 .query_one(
                     "SELECT count(*) FROM personal_tokens WHERE user_id = $1 AND revoked_at IS NULL",
@@ -48,7 +62,7 @@ impl PersonalTokenStorage for PgStore {
                 .await?
                 .try_get(0)?;
             if held as usize >= cap {
-                return Ok(false);
+                return Ok(TokenInsert::CapReached);
             }
             tx.execute(
                 "INSERT INTO personal_tokens (id, user_id, name, token_hash, scopes, created_at, expires_at)
@@ -65,7 +79,7 @@ impl PersonalTokenStorage for PgStore {
             )
             .await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(TokenInsert::Inserted)
         })
         .await
     }

@@ -86,12 +86,20 @@ impl Storage for PgStore {
     async fn replace_password_hash(&self, id: Uuid, old: &str, new: &str) -> StoreResult<bool> {
         self.observe(async {
             let client = self.client().await?;
-            let n = client
-                .execute(
-                    "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+            let n: i64 = client
+                .query_one(
+                    // An mfa challenge was earned with the password as it was: a new one
+                    // spends them all, in the same statement.
+                    "WITH changed AS (
+                       UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id
+                     ), spent AS (
+                       DELETE FROM mfa_challenges WHERE user_id IN (SELECT id FROM changed) AND used_at IS NULL
+                     )
+                     SELECT count(*) FROM changed",
                     &[&id, &old, &new],
                 )
-                .await?;
+                .await?
+                .try_get(0)?;
             Ok(n == 1)
         })
         .await
@@ -124,18 +132,18 @@ impl Storage for PgStore {
                     return Ok(SessionStart::EmailTaken);
                 }
             } else {
-                // Shared lock: a disable committing meanwhile is seen here, or waits for
-                // this session and then ends it.
-                let disabled = tx
+                // Shared lock: a disable or password change committing meanwhile is seen
+                // here, or waits for this session and then ends it.
+                let state = tx
                     .query_opt(
-                        "SELECT disabled_at IS NOT NULL FROM users WHERE id = $1 FOR SHARE",
+                        "SELECT disabled_at IS NOT NULL, password_hash FROM users WHERE id = $1 FOR SHARE",
                         &[&session.user_id],
                     )
                     .await?;
-                if let Some(row) = disabled
-                    && row.try_get::<_, bool>(0)?
+                if let Some(row) = state
+                    && let Some(refused) = session.refused_by(row.try_get(0)?, row.try_get(1)?)
                 {
-                    return Ok(SessionStart::AccountDisabled);
+                    return Ok(refused);
                 }
             }
             let expires = to_micros(session.expires_at);
@@ -388,7 +396,13 @@ impl Storage for PgStore {
                 batch,
             )
             .await?;
-            Ok((sessions + records + tokens) as usize)
+            // Personal tokens revoked or expired as long ago are refused as unknown.
+            let mut personal = 0;
+            for column in ["revoked_at", "expires_at"] {
+                personal +=
+                    delete_batch(&client, "personal_tokens", "id", column, sessions_before, batch).await?;
+            }
+            Ok((sessions + records + tokens + personal) as usize)
         })
         .await
     }

@@ -111,6 +111,7 @@ fn use_reset_token(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![user_id.to_string(), password_hash],
     )?;
+    users::spend_mfa_challenges(tx, user_id)?;
     let ended_sessions = sessions::revoke_all(tx, user_id, now)?;
     Ok(Some(ResetOutcome {
         user_id,

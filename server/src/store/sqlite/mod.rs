@@ -31,8 +31,13 @@ pub(super) fn classify(err: rusqlite::Error) -> StoreError {
     match err.sqlite_error_code() {
         Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
         Some(C::ReadOnly | C::DiskFull | C::CannotOpen | C::SystemIoFailure) => StoreError::Unwritable,
+        Some(C::ConstraintViolation) if is_foreign_key_failure(&err) => StoreError::OwnerGone,
         _ => StoreError::Sqlite(err),
     }
+}
+
+fn is_foreign_key_failure(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
 /// The same failure, for each caller whose write was in a batch that failed to commit.
@@ -40,6 +45,7 @@ pub(super) fn for_another_caller(err: &StoreError) -> StoreError {
     match err {
         StoreError::Busy => StoreError::Busy,
         StoreError::Unwritable => StoreError::Unwritable,
+        StoreError::OwnerGone => StoreError::OwnerGone,
         other => StoreError::NotCommitted(crate::error_chain(other)),
     }
 }
@@ -87,10 +93,12 @@ impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> StoreResult<Db> {
         prepare_folder(path)?;
+        create_owner_only(path)?;
         restrict_file_modes(path)?;
         let mut writer = open_connection(path)?;
         migrations::run(&mut writer)?;
-        // Again, now that the WAL and shared-memory files exist.
+        // Again, now that the WAL and shared-memory files exist. Only by path (chmod):
+        // see `restrict_file_modes`.
         restrict_file_modes(path)?;
         let connections = (0..READERS)
             .map(|_| open_connection(path))
@@ -254,32 +262,60 @@ fn prepare_folder(path: &Path) -> StoreResult<()> {
 /// what the database holds.
 const COMPANION_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
 
+/// The companion files of the database at `path`.
+fn companions(path: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    COMPANION_SUFFIXES.iter().map(move |suffix| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    })
+}
+
+/// Creates the database file owner-only (0600) when it does not exist yet, before SQLite
+/// opens it: SQLite gives the files it creates beside it the database's own mode.
+///
+/// This is the only place the server opens the file itself, and only before any SQLite
+/// connection holds it: POSIX locks belong to the process and file, and closing *any*
+/// descriptor of the file drops them all. A server that did so after opening would look
+/// unlocked to another program reading the file (`sqlite3`, a backup), which would then
+/// checkpoint and delete the WAL under it, losing acknowledged writes.
+fn create_owner_only(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(StoreError::FileMode {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The database holds password hashes and private signing keys, and its WAL, shared
 /// memory and journal hold copies of its pages: every one is owner-only (0600), whatever
-/// the umask and whatever mode an earlier version or another tool left. The database is
-/// created here with 0600 before SQLite opens it, because SQLite gives the files it
-/// creates beside it the database's own mode. Run at every start.
+/// the umask and whatever mode an earlier version or another tool left. Run at every
+/// start, before and after SQLite opens the file. By path only (stat and chmod, never
+/// open): see [`create_owner_only`] for why the file must not be opened here.
 fn restrict_file_modes(path: &Path) -> StoreResult<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         let fail = |p: &Path| {
             let path = p.to_path_buf();
             move |source| StoreError::FileMode { path, source }
         };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(fail(path))?;
-        let companions = COMPANION_SUFFIXES.iter().map(|suffix| {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            PathBuf::from(name)
-        });
-        for file in std::iter::once(path.to_path_buf()).chain(companions) {
+        for file in std::iter::once(path.to_path_buf()).chain(companions(path)) {
             let mode = match std::fs::metadata(&file) {
                 Ok(meta) => meta.permissions().mode() & 0o777,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

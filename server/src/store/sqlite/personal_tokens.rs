@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Db, WriteTx, from_micros, parse_uuid, to_micros};
 use crate::store::personal_tokens::{scopes_from_text, scopes_to_text};
-use crate::store::{PersonalTokenRecord, PersonalTokenStorage, StoreResult};
+use crate::store::{PersonalTokenRecord, PersonalTokenStorage, StoreResult, TokenInsert};
 
 const COLUMNS: &str =
     "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at IS NOT NULL";
@@ -41,14 +41,47 @@ pub(super) fn revoke_all(
     .collect()
 }
 
-fn insert(tx: &WriteTx<'_>, t: &PersonalTokenRecord, hash: &[u8], cap: usize) -> rusqlite::Result<bool> {
+/// Deletes at most `batch` tokens revoked before `before` and as many that expired
+/// before it (refused as unknown from then on); returns how many.
+pub(super) fn delete_ended(tx: &WriteTx<'_>, before: OffsetDateTime, batch: u32) -> rusqlite::Result<usize> {
+    let mut deleted = 0;
+    for column in ["revoked_at", "expires_at"] {
+        deleted += tx.execute(
+            &format!(
+                "DELETE FROM personal_tokens WHERE id IN
+                   (SELECT id FROM personal_tokens WHERE {column} < ?1 LIMIT ?2)"
+            ),
+            params![to_micros(before), batch],
+        )?;
+    }
+    Ok(deleted)
+}
+
+fn insert(
+    tx: &WriteTx<'_>,
+    t: &PersonalTokenRecord,
+    hash: &[u8],
+    cap: usize,
+    session_id: Uuid,
+) -> rusqlite::Result<TokenInsert> {
+    // In the writer's transaction, so no disable, deletion or sign-out lands between
+    // this check and the insert.
+    let live: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users u JOIN sessions s ON s.user_id = u.id
+           WHERE u.id = ?1 AND u.disabled_at IS NULL AND s.id = ?2 AND s.revoked_at IS NULL)",
+        params![t.user_id.to_string(), session_id.to_string()],
+        |r| r.get(0),
+    )?;
+    if !live {
+        return Ok(TokenInsert::CredentialEnded);
+    }
     let held: i64 = tx.query_row(
         "SELECT count(*) FROM personal_tokens WHERE user_id = ?1 AND revoked_at IS NULL",
         [t.user_id.to_string()],
         |r| r.get(0),
     )?;
     if held as usize >= cap {
-        return Ok(false);
+        return Ok(TokenInsert::CapReached);
     }
     tx.execute(
         "INSERT INTO personal_tokens (id, user_id, name, token_hash, scopes, created_at, expires_at)
@@ -63,7 +96,7 @@ fn insert(tx: &WriteTx<'_>, t: &PersonalTokenRecord, hash: &[u8], cap: usize) ->
             t.expires_at.map(to_micros)
         ],
     )?;
-    Ok(true)
+    Ok(TokenInsert::Inserted)
 }
 
 #[async_trait]
@@ -73,8 +106,10 @@ impl PersonalTokenStorage for Db {
         token: PersonalTokenRecord,
         token_hash: Vec<u8>,
         cap: usize,
-    ) -> StoreResult<bool> {
-        self.write(move |tx| insert(tx, &token, &token_hash, cap)).await
+        session_id: Uuid,
+    ) -> StoreResult<TokenInsert> {
+        self.write(move |tx| insert(tx, &token, &token_hash, cap, session_id))
+            .await
     }
 
     async fn personal_tokens(&self, user_id: Uuid) -> StoreResult<Vec<PersonalTokenRecord>> {

@@ -149,16 +149,18 @@ pub fn delete_ended(tx: &WriteTx<'_>, ended_before: OffsetDateTime, batch: u32) 
 
 /// Deletes the user (everything of theirs cascades), recording their sessions as ended.
 pub fn delete_user(tx: &WriteTx<'_>, user_id: Uuid, now: OffsetDateTime) -> rusqlite::Result<Vec<Uuid>> {
-    let ids: Vec<Uuid> = tx
-        .prepare("SELECT id FROM sessions WHERE user_id = ?1")?
-        .query_map([user_id.to_string()], |r| parse_uuid(r.get(0)?))?
-        .collect::<rusqlite::Result<_>>()?;
-    tx.execute(
-        "INSERT OR REPLACE INTO ended_sessions (id, ended_at)
-           SELECT id, ?2 FROM sessions WHERE user_id = ?1
-           UNION ALL SELECT id, ?2 FROM personal_tokens WHERE user_id = ?1 AND revoked_at IS NULL",
-        params![user_id.to_string(), to_micros(now)],
-    )?;
+    // Sessions and unrevoked personal tokens alike: this server refuses each at once.
+    let ids = tx
+        .prepare(
+            "INSERT OR REPLACE INTO ended_sessions (id, ended_at)
+               SELECT id, ?2 FROM sessions WHERE user_id = ?1
+               UNION ALL SELECT id, ?2 FROM personal_tokens WHERE user_id = ?1 AND revoked_at IS NULL
+             RETURNING id",
+        )?
+        .query_map(params![user_id.to_string(), to_micros(now)], |r| {
+            parse_uuid(r.get(0)?)
+        })?
+        .collect::<rusqlite::Result<Vec<Uuid>>>()?;
     tx.execute("DELETE FROM users WHERE id = ?1", [user_id.to_string()])?;
     Ok(ids)
 }

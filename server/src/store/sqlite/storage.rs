@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use todo_api::{Task, User};
 use uuid::Uuid;
 
-use super::{Db, events, keys, limits, sessions, tasks, users};
+use super::{Db, events, keys, limits, personal_tokens, sessions, tasks, users};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
     RefreshStep, SessionRecord, SessionStart, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord,
@@ -50,8 +50,15 @@ impl Storage for Db {
         self.write(move |tx| {
             match &new_user {
                 Some(record) if !users::insert(tx, record)? => return Ok(SessionStart::EmailTaken),
-                None if users::is_disabled(tx, session.user_id)? => return Ok(SessionStart::AccountDisabled),
-                _ => {}
+                Some(_) => {}
+                // No such user: the session's foreign key refuses it below.
+                None => {
+                    if let Some((disabled, hash)) = users::sign_in_state(tx, session.user_id)?
+                        && let Some(refused) = session.refused_by(disabled, &hash)
+                    {
+                        return Ok(refused);
+                    }
+                }
             }
             sessions::create(tx, &session)?;
             Ok(SessionStart::Started)
@@ -143,7 +150,8 @@ impl Storage for Db {
     ) -> StoreResult<usize> {
         self.write(move |tx| {
             Ok(sessions::delete_ended(tx, sessions_before, batch)?
-                + sessions::delete_expired_refresh_tokens(tx, tokens_before, batch)?)
+                + sessions::delete_expired_refresh_tokens(tx, tokens_before, batch)?
+                + personal_tokens::delete_ended(tx, sessions_before, batch)?)
         })
         .await
     }

@@ -76,13 +76,24 @@ pub fn replace_password_hash(tx: &WriteTx<'_>, id: Uuid, old: &str, new: &str) -
         "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
         params![id.to_string(), old, new],
     )?;
+    if n == 1 {
+        spend_mfa_challenges(tx, id)?;
+    }
     Ok(n == 1)
 }
 
-/// Whether the account is disabled (`false` for no such account).
-pub fn is_disabled(conn: &Connection, id: Uuid) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT disabled_at IS NOT NULL FROM users WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
+/// An mfa challenge was earned with the password as it was: a new one spends them all.
+pub fn spend_mfa_challenges(tx: &WriteTx<'_>, id: Uuid) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM mfa_challenges WHERE user_id = ?1 AND used_at IS NULL",
+        [id.to_string()],
+    )
+    .map(drop)
+}
+
+/// Whether the account is disabled and its password hash (`None` for no such account).
+pub fn sign_in_state(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<(bool, String)>> {
+    conn.prepare_cached("SELECT disabled_at IS NOT NULL, password_hash FROM users WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
-        .map(|d| d.unwrap_or(false))
 }
