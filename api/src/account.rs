@@ -63,10 +63,12 @@ pub enum ActivityKind {
     RecoveryCodeUsed,
     /// A wrong TOTP or recovery code.
     TwoFactorFailed,
+    /// The administrator turned two-factor sign-in off (`todo-server users reset-2fa`).
+    TwoFactorReset,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 19] = [
+    pub const ALL: [ActivityKind; 20] = [
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignInRefused,
@@ -86,6 +88,7 @@ impl ActivityKind {
         ActivityKind::TwoFactorDisabled,
         ActivityKind::RecoveryCodeUsed,
         ActivityKind::TwoFactorFailed,
+        ActivityKind::TwoFactorReset,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +112,7 @@ impl ActivityKind {
             ActivityKind::TwoFactorDisabled => "two_factor_disabled",
             ActivityKind::RecoveryCodeUsed => "recovery_code_used",
             ActivityKind::TwoFactorFailed => "two_factor_failed",
+            ActivityKind::TwoFactorReset => "two_factor_reset",
         }
     }
 

@@ -18,10 +18,13 @@ pub struct TwoFactorSetup {
     pub recovery_codes: Vec<Secret>,
 }
 
-/// Body of `POST /api/auth/2fa/enable`.
+/// Body of `POST /api/auth/2fa/enable`: the password as well as a code, so a stolen
+/// access token alone cannot turn on a second factor and lock the owner out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
-pub struct TwoFactorCode {
+pub struct TwoFactorEnable {
+    /// The account's current password.
+    pub password: Secret,
     /// A code from the authenticator app.
     pub code: Secret,
 }

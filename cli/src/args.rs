@@ -327,15 +327,19 @@ pub struct SwitchOptions {
 
 #[derive(Subcommand, Debug)]
 pub enum TwoFactorCommand {
-    /// Set it up and turn it on: shows a QR code and the secret for your app, and the
-    /// recovery codes, then asks for a code (with --code: turns on the last setup)
+    /// Set it up and turn it on: asks for the password, shows a QR code and the secret
+    /// for your app, and the recovery codes, then asks for a code (with --code: turns on
+    /// the last setup)
     #[command(
-        after_help = "Examples:\n  todo auth 2fa enable\n  todo auth 2fa setup --json && todo auth 2fa enable --code 123456"
+        after_help = "Examples:\n  todo auth 2fa enable\n  todo auth 2fa setup --json && printf '%s\\n' \"$PW\" | todo auth 2fa enable --code 123456 --password-stdin"
     )]
     Enable {
         /// A code from the app for the setup made by `todo auth 2fa setup`
         #[arg(long)]
         code: Option<String>,
+        /// Read the password from the first line of stdin (with --code)
+        #[arg(long, requires = "code")]
+        password_stdin: bool,
     },
     /// Only make the secret and recovery codes (for scripts; then `enable --code`)
     Setup,

@@ -173,7 +173,7 @@ impl ApiClient {
             .await
     }
 
-    pub async fn enable_2fa(&self, token: &str, body: &todo_api::TwoFactorCode) -> Result<(), ClientError> {
+    pub async fn enable_2fa(&self, token: &str, body: &todo_api::TwoFactorEnable) -> Result<(), ClientError> {
         self.send(
             self.request(Method::POST, "/api/auth/2fa/enable", Some(token))
                 .json(body),

@@ -284,8 +284,9 @@ impl Session {
         .await
     }
 
-    pub async fn enable_2fa(&self, code: String) -> Result<(), ClientError> {
-        let body = todo_api::TwoFactorCode {
+    pub async fn enable_2fa(&self, password: String, code: String) -> Result<(), ClientError> {
+        let body = todo_api::TwoFactorEnable {
+            password: Secret::new(password),
             code: Secret::new(code),
         };
         self.with_token(|t| {

@@ -45,7 +45,22 @@ pub enum UsersCommand {
         /// How long the token works
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, hide = true)]
         ttl: Duration,
+        /// Also turn two-factor sign-in off (the owner lost the app and the codes)
+        #[arg(long)]
+        reset_2fa: bool,
     },
+    /// Turn the account's two-factor sign-in off, for an owner who lost the app and the
+    /// recovery codes (recorded in their activity log); they may set it up again
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
+}
+
+fn two_factor_reset_line(email: &str, was_on: bool) -> String {
+    if was_on {
+        format!("two-factor sign-in turned off for {}", email.trim())
+    } else {
+        format!("two-factor sign-in was not on for {}", email.trim())
+    }
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -138,14 +153,19 @@ pub async fn run_users(db: Store, command: UsersCommand) -> Result<String, AuthE
             let account = admin.delete(&email).await?;
             format!("deleted {} and its {} task(s)", account.user.email, account.tasks)
         }
-        UsersCommand::ResetPassword { email, ttl } => {
+        UsersCommand::ResetPassword { email, ttl, reset_2fa } => {
+            let reset = match reset_2fa {
+                true => format!("\n{}", two_factor_reset_line(&email, admin.reset_two_factor(&email).await?)),
+                false => String::new(),
+            };
             let issued = admin.issue_reset_token(&email, ttl).await?;
             format!(
                 "{}\n\nGive this one-time token to the account's owner; it works until {} \
-                 (todo auth reset-password --token TOKEN). Every session of the account ends when it is used.",
+                 (todo auth reset-password --token TOKEN). Every session of the account ends when it is used.{reset}",
                 issued.token,
                 rfc3339(issued.expires_at)
             )
         }
+        UsersCommand::Reset2fa { email } => two_factor_reset_line(&email, admin.reset_two_factor(&email).await?),
     })
 }

@@ -29,6 +29,7 @@ fn describe(kind: ActivityKind) -> &'static str {
         ActivityKind::TwoFactorDisabled => "two-factor sign-in turned off",
         ActivityKind::RecoveryCodeUsed => "recovery code used",
         ActivityKind::TwoFactorFailed => "wrong two-factor code",
+        ActivityKind::TwoFactorReset => "two-factor sign-in turned off by the administrator",
     }
 }
 

@@ -87,21 +87,30 @@ pub async fn run(command: TwoFactorCommand, session: &Session, io: &mut Io) -> R
             }
             Ok(())
         }
-        TwoFactorCommand::Enable { code: Some(code) } => {
-            session.enable_2fa(code).await?;
+        TwoFactorCommand::Enable {
+            code: Some(code),
+            password_stdin,
+        } => {
+            let password = read_password(io, password_stdin, false)?;
+            session.enable_2fa(password, code).await?;
             io.note("Two-factor sign-in is on: signing in now asks for a code.");
             Ok(())
         }
-        TwoFactorCommand::Enable { code: None } => {
-            if !io.stdin_is_terminal() {
+        TwoFactorCommand::Enable {
+            code: None,
+            password_stdin,
+        } => {
+            if password_stdin || !io.stdin_is_terminal() {
                 return Err(CliError::Usage(
-                    "no terminal to show the QR code and ask for a code on: use `todo auth 2fa setup`, then `todo auth 2fa enable --code CODE`".into(),
+                    "no terminal to show the QR code and ask for a code on: use `todo auth 2fa setup`, then `todo auth 2fa enable --code CODE --password-stdin`".into(),
                 ));
             }
+            // Asked first: a wrong password should not cost a setup the app has scanned.
+            let password = read_password(io, false, false)?;
             let setup = session.setup_2fa().await?;
             show_setup(io, &setup);
             let code = read_code(io, "Code from the app: ", "code")?;
-            session.enable_2fa(code).await?;
+            session.enable_2fa(password, code).await?;
             io.note("Two-factor sign-in is on: signing in now asks for a code.");
             Ok(())
         }

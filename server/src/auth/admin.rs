@@ -91,6 +91,24 @@ impl Admin {
         Ok(account)
     }
 
+    /// Turns two-factor sign-in off for an owner who lost the app and the recovery codes
+    /// (recorded in their activity log); `false` when it was not on.
+    pub async fn reset_two_factor(&self, email: &str) -> Result<bool, AuthError> {
+        let account = self.show(email).await?;
+        if !self.db.disable_totp(account.user.id).await? {
+            return Ok(false);
+        }
+        self.activity
+            .record(
+                account.user.id,
+                ActivityKind::TwoFactorReset,
+                &RequestOrigin::command_line(),
+                None,
+            )
+            .await;
+        Ok(true)
+    }
+
     /// A one-time password reset token for the account, valid for `ttl`.
     pub async fn issue_reset_token(&self, email: &str, ttl: Duration) -> Result<IssuedResetToken, AuthError> {
         let account = self.show(email).await?;

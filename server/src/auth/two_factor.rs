@@ -16,7 +16,7 @@ use super::accounts::limited;
 use super::activity::RequestOrigin;
 use super::key_sealing::KeySealing;
 use super::{AuthError, AuthService, Claims, passwords, sessions};
-use crate::store::TotpRecord;
+use crate::store::{CodeUse, TotpRecord};
 
 const ISSUER: &str = "todo";
 /// Bytes of a TOTP secret (160 bits, as RFC 4226 recommends).
@@ -73,6 +73,8 @@ enum CodeCheck {
     Totp,
     RecoveryCode,
     Wrong,
+    /// The sign-in's mfa token was used (or expired) meanwhile; the code was not spent.
+    ChallengeSpent,
 }
 
 /// Seals the secrets still stored in the clear (set up before the key-encryption key was
@@ -136,18 +138,16 @@ impl AuthService {
         })
     }
 
-    /// Turns a set-up secret on once a code from it verifies.
+    /// Turns a set-up secret on once the password and a code from it verify. Only that
+    /// secret: a setup made meanwhile (another secret) is not turned on unproved.
     pub async fn enable_two_factor(
         &self,
         claims: &Claims,
         origin: &RequestOrigin,
+        password: Secret,
         code: Secret,
     ) -> Result<(), AuthError> {
-        let user = self
-            .db
-            .user_by_id(claims.sub)
-            .await?
-            .ok_or(AuthError::AccountGone)?;
+        let user = self.check_password(claims, origin, password).await?.user;
         let record = match self.db.totp(claims.sub).await? {
             Some(r) if !r.enabled => r,
             Some(_) => return Err(AuthError::TwoFactorState("two-factor sign-in is on already")),
@@ -164,10 +164,12 @@ impl AuthService {
         let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;
         if !self
             .db
-            .enable_totp(claims.sub, step, OffsetDateTime::now_utc())
+            .enable_totp(claims.sub, record.secret, step, OffsetDateTime::now_utc())
             .await?
         {
-            return Err(AuthError::TwoFactorState("two-factor sign-in is on already"));
+            return Err(AuthError::TwoFactorState(
+                "two-factor sign-in is on already, or was set up again meanwhile: set it up again",
+            ));
         }
         self.activity
             .record(
@@ -193,7 +195,7 @@ impl AuthService {
             Some(r) if r.enabled => r,
             _ => return Err(AuthError::TwoFactorState("two-factor sign-in is not on")),
         };
-        self.check_second_factor(&stored.user, &record, &code, origin)
+        self.check_second_factor(&stored.user, &record, &code, None, origin)
             .await?;
         if !self.db.disable_totp(claims.sub).await? {
             return Err(AuthError::TwoFactorState("two-factor sign-in is not on"));
@@ -269,24 +271,20 @@ impl AuthService {
             .await?
             .filter(|r| r.enabled)
             .ok_or(AuthError::InvalidMfaToken)?;
-        self.check_second_factor(&user, &record, &code, origin).await?;
-        if !self
-            .db
-            .consume_mfa_challenge(hash, OffsetDateTime::now_utc())
-            .await?
-        {
-            return Err(AuthError::InvalidMfaToken);
-        }
+        self.check_second_factor(&user, &record, &code, Some(hash), origin)
+            .await?;
         self.finish_sign_in(user, password_hash, origin).await
     }
 
     /// Checks a TOTP or recovery code, counted toward the account's failure limit when
-    /// wrong, and logged.
+    /// wrong, and logged. With `challenge` (a sign-in's mfa token hash) the code and the
+    /// challenge are spent together.
     async fn check_second_factor(
         &self,
         user: &User,
         record: &TotpRecord,
         code: &Secret,
+        challenge: Option<Vec<u8>>,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
         let attempt = self
@@ -295,7 +293,8 @@ impl AuthService {
             .reserve(&passwords::account_key(&user.email))
             .await?
             .map_err(limited)?;
-        match self.check_code(user, record, code).await? {
+        match self.check_code(user, record, code, challenge).await? {
+            CodeCheck::ChallengeSpent => Err(AuthError::InvalidMfaToken),
             CodeCheck::Totp => Ok(()),
             CodeCheck::RecoveryCode => {
                 self.activity
@@ -326,27 +325,29 @@ impl AuthService {
         user: &User,
         record: &TotpRecord,
         code: &Secret,
+        challenge: Option<Vec<u8>>,
     ) -> Result<CodeCheck, AuthError> {
         let code = normalized(code.expose());
-        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let now = OffsetDateTime::now_utc();
+        let (used, taken) = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
             let Some(step) = self.generator(user, record)?.check(&code, unix_now()) else {
                 return Ok(CodeCheck::Wrong);
             };
             let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;
             // Taken once: a replay within its window, or an older code, is wrong.
-            return Ok(match self.db.use_totp_step(user.id, step).await? {
-                true => CodeCheck::Totp,
-                false => CodeCheck::Wrong,
-            });
-        }
-        let used = self
-            .db
-            .use_recovery_code(user.id, recovery_hash(&code), OffsetDateTime::now_utc())
-            .await?;
-        Ok(if used {
-            CodeCheck::RecoveryCode
+            let used = self.db.use_totp_step(user.id, step, challenge, now).await?;
+            (used, CodeCheck::Totp)
         } else {
-            CodeCheck::Wrong
+            let used = self
+                .db
+                .use_recovery_code(user.id, recovery_hash(&code), challenge, now)
+                .await?;
+            (used, CodeCheck::RecoveryCode)
+        };
+        Ok(match used {
+            CodeUse::Taken => taken,
+            CodeUse::Refused => CodeCheck::Wrong,
+            CodeUse::ChallengeSpent => CodeCheck::ChallengeSpent,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use todo_api::{TwoFactorCode, TwoFactorDisable, TwoFactorSetup};
+use todo_api::{TwoFactorDisable, TwoFactorEnable, TwoFactorSetup};
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
@@ -52,18 +52,20 @@ impl TwoFactorApi {
 
     /// Turn two-factor sign-in on
     ///
-    /// With a code from the app the setup was added to (403 `invalid_code` otherwise).
-    /// From then on a sign-in needs a code after the password.
+    /// Needs the password (403 `wrong_password`) and a code from the app the setup was
+    /// added to (403 `invalid_code`). From then on a sign-in needs a code after the
+    /// password.
     #[oai(path = "/api/auth/2fa/enable", method = "post")]
     async fn enable(
         &self,
         req: &Request,
         auth: BearerAuth,
-        body: Json<Strict<TwoFactorCode>>,
+        body: Json<Strict<TwoFactorEnable>>,
     ) -> Result<Changed, ProblemResponse> {
         let origin = self.proxies.origin_of(req);
+        let body = body.0.0;
         self.auth
-            .enable_two_factor(auth.claims(), &origin, body.0.0.code)
+            .enable_two_factor(auth.claims(), &origin, body.password, body.code)
             .await?;
         Ok(Changed::NoContent)
     }

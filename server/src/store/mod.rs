@@ -28,7 +28,7 @@ pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use location::{DatabaseUrl, PostgresOptions};
 pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage, TokenInsert};
 pub use records::*;
-pub use two_factor::{TotpRecord, TwoFactorStorage};
+pub use two_factor::{CodeUse, TotpRecord, TwoFactorStorage};
 
 /// The storage interface. Times are microseconds where they are `i64`.
 #[async_trait]

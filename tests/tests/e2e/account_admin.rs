@@ -27,7 +27,7 @@ fn admin(server: &TestServer, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn admin_ok(server: &TestServer, args: &[&str]) -> String {
+pub(crate) fn admin_ok(server: &TestServer, args: &[&str]) -> String {
     let (code, stdout, stderr) = admin(server, args);
     assert_eq!(code, 0, "todo-server users {args:?}: {stderr}");
     stdout

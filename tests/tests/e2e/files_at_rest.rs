@@ -179,7 +179,7 @@ fn wait_until_empty(db: &str, table: &str, limit: std::time::Duration) -> std::t
 /// no longer be used (refresh tokens at expiry, sessions when their last access token
 /// has expired too: lifetime + 10 s leeway).
 #[test]
-fn ended_sessions_and_expired_refresh_tokens_are_deleted_in_the_background() {
+fn ended_sessions_expired_refresh_tokens_and_revoked_personal_tokens_are_deleted_in_the_background() {
     let server = TestServer::start(&[
         "--access-ttl",
         "1s",
@@ -199,6 +199,23 @@ fn ended_sessions_and_expired_refresh_tokens_are_deleted_in_the_background() {
                 .send()
                 .expect("refresh");
             assert_eq!(refreshed.status().as_u16(), 200);
+            // A personal token made and revoked: its row goes too, so a create/revoke
+            // loop cannot grow the database without bound.
+            let created: serde_json::Value = http()
+                .post(server.url("/api/auth/tokens"))
+                .bearer_auth(&account.access_token)
+                .json(&serde_json::json!({"name": "churn", "scopes": ["tasks:read"]}))
+                .send()
+                .expect("create token")
+                .json()
+                .expect("token");
+            let id = created["id"].as_str().expect("token id");
+            let revoked = http()
+                .delete(server.url(&format!("/api/auth/tokens/{id}")))
+                .bearer_auth(&account.access_token)
+                .send()
+                .expect("revoke");
+            assert_eq!(revoked.status().as_u16(), 204);
             let signed_out = http()
                 .post(server.url("/api/auth/sign-out"))
                 .bearer_auth(&account.access_token)
@@ -208,8 +225,10 @@ fn ended_sessions_and_expired_refresh_tokens_are_deleted_in_the_background() {
             assert_eq!(signed_out.status().as_u16(), 204);
         }
         assert!(row_count(&db, "refresh_tokens") > 0);
+        assert!(row_count(&db, "personal_tokens") > 0);
         std::thread::sleep(std::time::Duration::from_millis(1100));
     }
     wait_until_empty(&db, "refresh_tokens", std::time::Duration::from_secs(5));
     wait_until_empty(&db, "sessions", std::time::Duration::from_secs(20));
+    wait_until_empty(&db, "personal_tokens", std::time::Duration::from_secs(5));
 }

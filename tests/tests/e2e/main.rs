@@ -4,11 +4,13 @@
 
 mod abuse;
 mod account_admin;
+mod account_state_races;
 mod accounts;
 mod changes;
 mod cli;
 mod cli_accounts;
 mod concurrency;
+mod conditional_requests;
 mod crash;
 mod faults;
 mod files_at_rest;

@@ -21,7 +21,7 @@ fn create_token(server: &TestServer, account: &Account, body: Value) -> reqwest:
 }
 
 /// A token with `scopes`; returns (id, secret).
-fn token(server: &TestServer, account: &Account, scopes: &[&str]) -> (String, String) {
+pub(crate) fn token(server: &TestServer, account: &Account, scopes: &[&str]) -> (String, String) {
     let created = create_token(
         server,
         account,
@@ -35,7 +35,7 @@ fn token(server: &TestServer, account: &Account, scopes: &[&str]) -> (String, St
     )
 }
 
-fn call(
+pub(crate) fn call(
     server: &TestServer,
     method: Method,
     path: &str,

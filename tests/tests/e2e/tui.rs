@@ -348,7 +348,7 @@ async fn a_sign_in_with_two_factor_asks_for_the_code_and_keeps_the_password() {
         let on = http()
             .post(server.url("/api/auth/2fa/enable"))
             .bearer_auth(&ann.access_token)
-            .json(&serde_json::json!({"code": todo_e2e::totp::code(&secret, 0)}))
+            .json(&serde_json::json!({"password": ann.password, "code": todo_e2e::totp::code(&secret, 0)}))
             .send()
             .expect("enable");
         assert_eq!(on.status().as_u16(), 204);

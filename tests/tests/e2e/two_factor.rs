@@ -9,7 +9,7 @@ use todo_e2e::{Account, CliUser, TestServer, http, sign_up};
 
 use todo_e2e::totp::code;
 
-fn post(server: &TestServer, path: &str, token: Option<&str>, body: Value) -> reqwest::blocking::Response {
+pub(crate) fn post(server: &TestServer, path: &str, token: Option<&str>, body: Value) -> reqwest::blocking::Response {
     let request = http().post(server.url(path)).json(&body);
     match token {
         Some(token) => bearer(request, token),
@@ -20,7 +20,7 @@ fn post(server: &TestServer, path: &str, token: Option<&str>, body: Value) -> re
 }
 
 /// Sets up and turns on two-factor sign-in; returns (secret, recovery codes).
-fn turn_on(server: &TestServer, account: &Account) -> (String, Vec<String>) {
+pub(crate) fn turn_on(server: &TestServer, account: &Account) -> (String, Vec<String>) {
     let setup = post(
         server,
         "/api/auth/2fa/setup",
@@ -46,21 +46,21 @@ fn turn_on(server: &TestServer, account: &Account) -> (String, Vec<String>) {
         server,
         "/api/auth/2fa/enable",
         Some(&account.access_token),
-        json!({"code": "000000"}),
+        json!({"password": account.password, "code": "000000"}),
     );
     assert_problem(wrong, 403, ProblemCode::InvalidCode);
     let on = post(
         server,
         "/api/auth/2fa/enable",
         Some(&account.access_token),
-        json!({"code": code(&secret, 0)}),
+        json!({"password": account.password, "code": code(&secret, 0)}),
     );
     assert_eq!(on.status().as_u16(), 204);
     (secret, codes)
 }
 
 /// Signs in with the password: returns the mfa token the answer holds.
-fn first_step(server: &TestServer, account: &Account) -> String {
+pub(crate) fn first_step(server: &TestServer, account: &Account) -> String {
     let answer: Value = sign_in(server, &account.email, &account.password)
         .json()
         .expect("answer");
@@ -73,7 +73,7 @@ fn first_step(server: &TestServer, account: &Account) -> String {
     answer["mfa_token"].as_str().expect("mfa token").to_string()
 }
 
-fn second_step(server: &TestServer, mfa_token: &str, code: &str) -> reqwest::blocking::Response {
+pub(crate) fn second_step(server: &TestServer, mfa_token: &str, code: &str) -> reqwest::blocking::Response {
     post(
         server,
         "/api/auth/sign-in/2fa",
@@ -234,8 +234,13 @@ fn the_cli_signs_in_with_a_code() {
     let (email, password) = cli.sign_up("totp-cli");
     let setup = cli.run(&["auth", "2fa", "setup", "--json"]).ok().json();
     let secret = setup["secret"].as_str().expect("secret").to_string();
-    cli.run(&["auth", "2fa", "enable", "--code", &code(&secret, 0)])
-        .ok();
+    let no_password = cli.run(&["auth", "2fa", "enable", "--code", &code(&secret, 0)]);
+    assert_eq!(no_password.code, 2, "{no_password:?}");
+    cli.run_with_stdin(
+        &["auth", "2fa", "enable", "--code", &code(&secret, 0), "--password-stdin"],
+        Some(&format!("{password}\n")),
+    )
+    .ok();
 
     let no_code = cli.run_with_stdin(
         &["auth", "signin", "--email", &email, "--password-stdin"],

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PgStore;
-use crate::store::{SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage, to_micros};
+use crate::store::{CodeUse, SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage, to_micros};
 
 #[async_trait]
 impl TwoFactorStorage for PgStore {
@@ -74,10 +74,17 @@ impl TwoFactorStorage for PgStore {
         .await
     }
 
-    async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn enable_totp(
+        &self,
+        user_id: Uuid,
+        secret: Vec<u8>,
+        step: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         self.changed_one(
-            "UPDATE totp_secrets SET enabled_at = $3, last_step = $2 WHERE user_id = $1 AND enabled_at IS NULL",
-            &[&user_id, &step, &to_micros(now)],
+            "UPDATE totp_secrets SET enabled_at = $3, last_step = $2
+             WHERE user_id = $1 AND enabled_at IS NULL AND secret = $4",
+            &[&user_id, &step, &to_micros(now), &secret],
         )
         .await
     }
@@ -125,8 +132,17 @@ impl TwoFactorStorage for PgStore {
         .await
     }
 
-    async fn use_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
-        self.changed_one(
+    async fn use_totp_step(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        challenge: Option<Vec<u8>>,
+        now: OffsetDateTime,
+    ) -> StoreResult<CodeUse> {
+        self.with_challenge(
+            user_id,
+            challenge,
+            now,
             "UPDATE totp_secrets SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2",
             &[&user_id, &step],
         )
@@ -137,9 +153,13 @@ impl TwoFactorStorage for PgStore {
         &self,
         user_id: Uuid,
         code_hash: Vec<u8>,
+        challenge: Option<Vec<u8>>,
         now: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.changed_one(
+    ) -> StoreResult<CodeUse> {
+        self.with_challenge(
+            user_id,
+            challenge,
+            now,
             "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
             &[&user_id, &code_hash, &to_micros(now)],
         )
@@ -168,12 +188,51 @@ impl TwoFactorStorage for PgStore {
         self.unspent_token_owner(SingleUseToken::MfaChallenge, &token_hash, now)
             .await
     }
+}
 
-    async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
-        self.changed_one(
-            "UPDATE mfa_challenges SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-            &[&token_hash, &to_micros(now)],
-        )
+impl PgStore {
+    /// Runs `use_code` (a statement that changes one row when the code is good) and,
+    /// when given, spends the mfa challenge it came with, in one transaction: both or
+    /// neither. The challenge's row lock makes codes sent at once on one challenge wait
+    /// for each other; after the first is taken the rest find it spent.
+    async fn with_challenge(
+        &self,
+        user_id: Uuid,
+        challenge: Option<Vec<u8>>,
+        now: OffsetDateTime,
+        use_code: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<CodeUse> {
+        let now = to_micros(now);
+        self.observe(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            if let Some(hash) = &challenge {
+                let open = tx
+                    .query_opt(
+                        "SELECT 1 FROM mfa_challenges
+                         WHERE token_hash = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3
+                         FOR UPDATE",
+                        &[hash, &user_id, &now],
+                    )
+                    .await?;
+                if open.is_none() {
+                    return Ok(CodeUse::ChallengeSpent);
+                }
+            }
+            if tx.execute(use_code, params).await? != 1 {
+                return Ok(CodeUse::Refused);
+            }
+            if let Some(hash) = &challenge {
+                tx.execute(
+                    "UPDATE mfa_challenges SET used_at = $2 WHERE token_hash = $1",
+                    &[hash, &now],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(CodeUse::Taken)
+        })
         .await
     }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Db, WriteTx, parse_uuid, to_micros};
-use crate::store::{SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage};
+use crate::store::{CodeUse, SingleUseToken, StoreResult, TotpRecord, TwoFactorStorage};
 
 fn begin(tx: &WriteTx<'_>, user_id: Uuid, secret: &[u8], codes: &[Vec<u8>]) -> rusqlite::Result<bool> {
     let user = user_id.to_string();
@@ -85,11 +85,18 @@ impl TwoFactorStorage for Db {
         .await
     }
 
-    async fn enable_totp(&self, user_id: Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn enable_totp(
+        &self,
+        user_id: Uuid,
+        secret: Vec<u8>,
+        step: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         self.write(move |tx| {
             let n = tx.execute(
-                "UPDATE totp_secrets SET enabled_at = ?3, last_step = ?2 WHERE user_id = ?1 AND enabled_at IS NULL",
-                params![user_id.to_string(), step, to_micros(now)],
+                "UPDATE totp_secrets SET enabled_at = ?3, last_step = ?2
+                 WHERE user_id = ?1 AND enabled_at IS NULL AND secret = ?4",
+                params![user_id.to_string(), step, to_micros(now), secret],
             )?;
             Ok(n == 1)
         })
@@ -111,14 +118,21 @@ impl TwoFactorStorage for Db {
         .await
     }
 
-    async fn use_totp_step(&self, user_id: Uuid, step: i64) -> StoreResult<bool> {
+    async fn use_totp_step(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        challenge: Option<Vec<u8>>,
+        now: OffsetDateTime,
+    ) -> StoreResult<CodeUse> {
         self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE totp_secrets SET last_step = ?2
-                 WHERE user_id = ?1 AND enabled_at IS NOT NULL AND last_step < ?2",
-                params![user_id.to_string(), step],
-            )?;
-            Ok(n == 1)
+            with_challenge(tx, user_id, challenge.as_deref(), now, |tx| {
+                tx.execute(
+                    "UPDATE totp_secrets SET last_step = ?2
+                     WHERE user_id = ?1 AND enabled_at IS NOT NULL AND last_step < ?2",
+                    params![user_id.to_string(), step],
+                )
+            })
         })
         .await
     }
@@ -127,14 +141,17 @@ impl TwoFactorStorage for Db {
         &self,
         user_id: Uuid,
         code_hash: Vec<u8>,
+        challenge: Option<Vec<u8>>,
         now: OffsetDateTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<CodeUse> {
         self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
-                params![user_id.to_string(), code_hash, to_micros(now)],
-            )?;
-            Ok(n == 1)
+            with_challenge(tx, user_id, challenge.as_deref(), now, |tx| {
+                tx.execute(
+                    "UPDATE recovery_codes SET used_at = ?3
+                     WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
+                    params![user_id.to_string(), code_hash, to_micros(now)],
+                )
+            })
         })
         .await
     }
@@ -163,15 +180,31 @@ impl TwoFactorStorage for Db {
         self.read(move |c| super::unspent_token_owner(c, SingleUseToken::MfaChallenge, &token_hash, now))
             .await
     }
+}
 
-    async fn consume_mfa_challenge(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
-        self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE mfa_challenges SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![token_hash, to_micros(now)],
-            )?;
-            Ok(n == 1)
-        })
-        .await
+/// Uses a code (`use_code` answers how many rows it changed) and, when given, the mfa
+/// challenge it came with, in the writer's one transaction: both or neither.
+fn with_challenge(
+    tx: &WriteTx<'_>,
+    user_id: Uuid,
+    challenge: Option<&[u8]>,
+    now: OffsetDateTime,
+    use_code: impl FnOnce(&WriteTx<'_>) -> rusqlite::Result<usize>,
+) -> rusqlite::Result<CodeUse> {
+    if let Some(hash) = challenge {
+        let open = super::unspent_token_owner(tx, SingleUseToken::MfaChallenge, hash, now)?;
+        if open != Some(user_id) {
+            return Ok(CodeUse::ChallengeSpent);
+        }
     }
+    if use_code(tx)? != 1 {
+        return Ok(CodeUse::Refused);
+    }
+    if let Some(hash) = challenge {
+        tx.execute(
+            "UPDATE mfa_challenges SET used_at = ?2 WHERE token_hash = ?1",
+            params![hash, to_micros(now)],
+        )?;
+    }
+    Ok(CodeUse::Taken)
 }
