@@ -156,6 +156,7 @@ fn list_query(c: &mut Criterion) {
                 expires_at: now,
                 user_agent: None,
                 client_addr: None,
+                verified_password_hash: None,
             };
             db.start_session(Some(user), session).await.expect("user");
             for i in 0..100 {

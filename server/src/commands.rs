@@ -153,9 +153,16 @@ pub async fn run_users(db: Store, command: UsersCommand) -> Result<String, AuthE
             let account = admin.delete(&email).await?;
             format!("deleted {} and its {} task(s)", account.user.email, account.tasks)
         }
-        UsersCommand::ResetPassword { email, ttl, reset_2fa } => {
+        UsersCommand::ResetPassword {
+            email,
+            ttl,
+            reset_2fa,
+        } => {
             let reset = match reset_2fa {
-                true => format!("\n{}", two_factor_reset_line(&email, admin.reset_two_factor(&email).await?)),
+                true => format!(
+                    "\n{}",
+                    two_factor_reset_line(&email, admin.reset_two_factor(&email).await?)
+                ),
                 false => String::new(),
             };
             let issued = admin.issue_reset_token(&email, ttl).await?;
@@ -166,6 +173,8 @@ pub async fn run_users(db: Store, command: UsersCommand) -> Result<String, AuthE
                 rfc3339(issued.expires_at)
             )
         }
-        UsersCommand::Reset2fa { email } => two_factor_reset_line(&email, admin.reset_two_factor(&email).await?),
+        UsersCommand::Reset2fa { email } => {
+            two_factor_reset_line(&email, admin.reset_two_factor(&email).await?)
+        }
     })
 }

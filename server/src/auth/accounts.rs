@@ -259,7 +259,8 @@ impl AuthService {
             disabled_at: None,
         };
         let user = record.user.clone();
-        let (refresh_token, session_id, started) = self.start_session(user.id, Some(record), None, origin).await?;
+        let (refresh_token, session_id, started) =
+            self.start_session(user.id, Some(record), None, origin).await?;
         if started != SessionStart::Started {
             return Err(AuthError::EmailTaken);
         }

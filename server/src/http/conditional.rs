@@ -48,7 +48,15 @@ mod tests {
         assert_eq!(expected(Some("*")).ok(), Some(Expected::Any));
         assert_eq!(expected(Some(" \"7\" ")).ok(), Some(Expected::Version(7)));
         for bad in [
-            "7", "W/\"7\"", "\"7\", \"8\"", "\"x\"", "", "\"07\"", "\"+7\"", "\" 7\"", "\"-0\"",
+            "7",
+            "W/\"7\"",
+            "\"7\", \"8\"",
+            "\"x\"",
+            "",
+            "\"07\"",
+            "\"+7\"",
+            "\" 7\"",
+            "\"-0\"",
         ] {
             assert!(expected(Some(bad)).is_err(), "{bad:?}");
         }

@@ -62,9 +62,18 @@ mod tests {
     #[test]
     fn only_the_documented_json_types_are_bodies() {
         assert!(documented_body_type(&Method::POST, "application/json"));
-        assert!(documented_body_type(&Method::PATCH, "application/merge-patch+json"));
-        assert!(!documented_body_type(&Method::POST, "application/merge-patch+json"));
-        assert!(!documented_body_type(&Method::PATCH, "application/json-patch+json"));
+        assert!(documented_body_type(
+            &Method::PATCH,
+            "application/merge-patch+json"
+        ));
+        assert!(!documented_body_type(
+            &Method::POST,
+            "application/merge-patch+json"
+        ));
+        assert!(!documented_body_type(
+            &Method::PATCH,
+            "application/json-patch+json"
+        ));
         assert!(!documented_body_type(&Method::PATCH, "application/vnd.x+json"));
     }
 }

@@ -91,7 +91,12 @@ fn a_used_personal_token_is_refused_at_once_when_its_account_is_deleted() {
     let (_, secret) = token(&server, &ann, &["tasks:write"]);
     let tasks = format!("/api/{}/tasks", ann.id);
     let events = format!("/api/{}/events?after=0", ann.id);
-    assert_eq!(call(&server, Method::GET, &tasks, &secret, None).status().as_u16(), 200);
+    assert_eq!(
+        call(&server, Method::GET, &tasks, &secret, None)
+            .status()
+            .as_u16(),
+        200
+    );
     let deleted = bearer(http().delete(server.url("/api/auth/account")), &ann.access_token)
         .json(&json!({"password": ann.password}))
         .send()
@@ -144,7 +149,10 @@ fn task_writes_racing_the_account_deletion_answer_401_never_5xx() {
     });
     let statuses = statuses.into_inner().expect("lock");
     assert!(statuses.contains(&201), "some writes landed first: {statuses:?}");
-    assert!(statuses.contains(&401), "the writes after it were refused: {statuses:?}");
+    assert!(
+        statuses.contains(&401),
+        "the writes after it were refused: {statuses:?}"
+    );
     let odd: Vec<&u16> = statuses.iter().filter(|s| **s != 201 && **s != 401).collect();
     assert!(odd.is_empty(), "answers other than 201 and 401: {odd:?}");
 }
@@ -193,7 +201,11 @@ fn sign_ins_racing_a_password_change_leave_no_live_session() {
                 "round {round}: a session signed in with the old password outlived the change"
             );
         }
-        assert_eq!(session_status(&server, &ann.access_token), 200, "the changer's own session stays");
+        assert_eq!(
+            session_status(&server, &ann.access_token),
+            200,
+            "the changer's own session stays"
+        );
         password = new_password;
     }
     assert_eq!(sign_in(&server, &ann.email, &password).status().as_u16(), 200);

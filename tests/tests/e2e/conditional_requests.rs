@@ -49,7 +49,7 @@ fn near_misses(version: i64) -> Vec<Vec<u8>> {
         format!("\"{v}.0\""),
         format!("W/\"{v}\""),
         format!("\"{v}\", \"{v}\""),
-        format!("{v}"),
+        v.clone(),
         format!("'{v}'"),
         format!("\"{}\"", version + 1),
         format!("\"-{v}\""),
@@ -80,7 +80,11 @@ fn if_match_changes_the_task_only_when_it_is_exactly_its_etag_or_a_star() {
             "If-Match {:?} answered {status}",
             String::from_utf8_lossy(&raw)
         );
-        assert_eq!(version(&server, &ann, id), before, "If-Match {raw:?} changed the task");
+        assert_eq!(
+            version(&server, &ann, id),
+            before,
+            "If-Match {raw:?} changed the task"
+        );
     }
     // Two If-Match headers are refused too.
     let two = http()

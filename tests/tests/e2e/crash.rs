@@ -229,7 +229,11 @@ fn sqlite3(db: &str, command: &str) -> String {
         .arg(command)
         .output()
         .expect("sqlite3 runs");
-    assert!(out.status.success(), "sqlite3 {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sqlite3 {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -242,7 +246,11 @@ fn sqlite3(db: &str, command: &str) -> String {
 fn another_program_reading_the_live_file_loses_no_acknowledged_write() {
     todo_e2e::sqlite_only!();
     // The operator's own tool: the bug it finds needs another SQLite than the test's.
-    if std::process::Command::new("sqlite3").arg("-version").output().is_err() {
+    if std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
         assert!(
             std::env::var_os("TODO_REQUIRE_SHELL").is_none(),
             "TODO_REQUIRE_SHELL is set but the sqlite3 shell is missing"
@@ -260,19 +268,23 @@ fn another_program_reading_the_live_file_loses_no_acknowledged_write() {
     for round in 0..3 {
         let server = TestServer::start_in(dir, &flags);
         let tasks = sqlite3(&db, "SELECT count(*) FROM tasks");
-        assert_eq!(tasks.trim(), acked.len().to_string(), "round {round}: every task so far");
+        assert_eq!(
+            tasks.trim(),
+            acked.len().to_string(),
+            "round {round}: every task so far"
+        );
         let backup = backups.path().join(format!("backup-{round}.db"));
         sqlite3(&db, &format!(".backup '{}'", backup.display()));
         let copied = sqlite3(&backup.display().to_string(), "SELECT count(*) FROM tasks");
-        assert_eq!(copied.trim(), acked.len().to_string(), "round {round}: the backup");
+        assert_eq!(
+            copied.trim(),
+            acked.len().to_string(),
+            "round {round}: the backup"
+        );
         for n in 0..3 {
             let title = format!("round {round} task {n}");
-            let task = todo_e2e::api::create_task(
-                &server,
-                &user.id,
-                &user.access_token,
-                json!({ "title": title }),
-            );
+            let task =
+                todo_e2e::api::create_task(&server, &user.id, &user.access_token, json!({ "title": title }));
             acked.push((task["id"].as_i64().expect("id"), title));
         }
         assert_eq!(deleted_open_files(server.pid()), Vec::<String>::new());
@@ -284,7 +296,12 @@ fn another_program_reading_the_live_file_loses_no_acknowledged_write() {
     assert_eq!(total as usize, acked.len(), "every acknowledged task survives");
     let stored: HashMap<i64, String> = tasks
         .iter()
-        .map(|t| (t["id"].as_i64().expect("id"), t["title"].as_str().expect("title").to_string()))
+        .map(|t| {
+            (
+                t["id"].as_i64().expect("id"),
+                t["title"].as_str().expect("title").to_string(),
+            )
+        })
         .collect();
     for (id, title) in &acked {
         assert_eq!(stored.get(id), Some(title), "acknowledged task {id} survives");

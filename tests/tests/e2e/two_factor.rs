@@ -9,7 +9,12 @@ use todo_e2e::{Account, CliUser, TestServer, http, sign_up};
 
 use todo_e2e::totp::code;
 
-pub(crate) fn post(server: &TestServer, path: &str, token: Option<&str>, body: Value) -> reqwest::blocking::Response {
+pub(crate) fn post(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> reqwest::blocking::Response {
     let request = http().post(server.url(path)).json(&body);
     match token {
         Some(token) => bearer(request, token),
@@ -237,7 +242,14 @@ fn the_cli_signs_in_with_a_code() {
     let no_password = cli.run(&["auth", "2fa", "enable", "--code", &code(&secret, 0)]);
     assert_eq!(no_password.code, 2, "{no_password:?}");
     cli.run_with_stdin(
-        &["auth", "2fa", "enable", "--code", &code(&secret, 0), "--password-stdin"],
+        &[
+            "auth",
+            "2fa",
+            "enable",
+            "--code",
+            &code(&secret, 0),
+            "--password-stdin",
+        ],
         Some(&format!("{password}\n")),
     )
     .ok();
