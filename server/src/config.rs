@@ -15,6 +15,8 @@ pub struct RateLimits {
     pub failed_sign_in_window: Duration,
     /// Switches every limit off (benchmarks on loopback).
     pub disabled: bool,
+    /// Lets `disabled` serve on an address other than loopback.
+    pub disabled_off_loopback: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -33,6 +33,10 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "--no-rate-limit switches off every limit on sign-in and sign-up: it serves only on loopback, not {addr} (add --no-rate-limit-anywhere to force it)"
+    )]
+    LimitsOffBeyondLoopback { addr: std::net::SocketAddr },
     #[error("server failed")]
     Io(#[from] std::io::Error),
 }
@@ -81,6 +85,14 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .await
         .map_err(bind_err)?;
     let bound = listener.local_addr().map_err(bind_err)?;
+    if config.limits.disabled {
+        if !bound.ip().is_loopback() && !config.limits.disabled_off_loopback {
+            return Err(ServerError::LimitsOffBeyondLoopback { addr: bound });
+        }
+        tracing::warn!(
+            "every rate limit is OFF (--no-rate-limit): password guessing and sign-up floods are not limited; for benchmarks on loopback only"
+        );
+    }
     let resolved = config.resolve(bound);
     let limits = &config.connections;
     let app = build_app(db, &resolved, limits.request_timeout).await?;

@@ -139,9 +139,13 @@ struct ServeArgs {
     /// rate limits; from any other peer the header is ignored
     #[arg(long, env = "TODO_TRUSTED_PROXY", value_delimiter = ',', num_args = 1..)]
     trusted_proxy: Vec<ipnet::IpNet>,
-    /// Switch every rate limit off (for benchmarks on loopback only)
+    /// Switch every rate limit off (for benchmarks on loopback only: refused on any other
+    /// address)
     #[arg(long, env = "TODO_NO_RATE_LIMIT")]
     no_rate_limit: bool,
+    /// Allow --no-rate-limit on an address other than loopback
+    #[arg(long, requires = "no_rate_limit", hide = true)]
+    no_rate_limit_anywhere: bool,
     /// Most connections open at once; more wait in the listen backlog
     #[arg(long, env = "TODO_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
@@ -326,6 +330,7 @@ fn run_server(args: ServeArgs) -> Result<(), String> {
             failed_sign_ins_per_account: args.failed_signin_limit,
             failed_sign_in_window: args.failed_signin_window,
             disabled: args.no_rate_limit,
+            disabled_off_loopback: args.no_rate_limit_anywhere,
         },
         key_reload_interval: args.key_reload,
         maintenance_interval: args.maintenance_interval,

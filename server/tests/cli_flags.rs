@@ -66,3 +66,44 @@ fn a_bad_duration_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--access-ttl"));
 }
+
+/// `--no-rate-limit` is for benchmarks on loopback: on any other address the server
+/// refuses to start (unless forced), and on loopback it says loudly that limits are off.
+#[test]
+fn no_rate_limit_serves_only_on_loopback_and_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("todo.db");
+    let refused = server()
+        .args(["--bind", "0.0.0.0:0", "--no-rate-limit", "--database"])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("only on loopback"), "{said}");
+
+    let mut loopback = server()
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--no-rate-limit",
+            "--exit-with-stdin",
+            "--database",
+        ])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut line = String::new();
+    let stdout = loopback.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("address");
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    drop(loopback.stdin.take()); // the server stops when stdin closes
+    let out = loopback.wait_with_output().expect("stops");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("every rate limit is OFF"), "{said}");
+}

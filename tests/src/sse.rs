@@ -16,7 +16,10 @@ pub struct Message {
 
 enum Line {
     Text(String),
+    /// The server ended the body properly (the last, empty chunk).
     End,
+    /// The connection failed or closed mid-body: not an end the server chose.
+    Broken(String),
 }
 
 /// An open `/api/{user_id}/events` stream over a raw socket (so that dropping the
@@ -87,8 +90,11 @@ impl EventReader {
         assert_eq!(header("transfer-encoding:").as_deref(), Some("chunked"));
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = read_chunks(reader, &send);
-            let _ = send.send(Line::End);
+            let last = match read_chunks(reader, &send) {
+                Ok(()) => Line::End,
+                Err(e) => Line::Broken(e.to_string()),
+            };
+            let _ = send.send(last);
         });
         Ok(EventReader {
             lines,
@@ -106,6 +112,7 @@ impl EventReader {
             let left = deadline.checked_duration_since(Instant::now())?;
             match self.lines.recv_timeout(left).ok()? {
                 Line::End => return None,
+                Line::Broken(e) => panic!("the event stream broke: {e}"),
                 Line::Text(line) if line.is_empty() => {
                     if !data.is_empty() {
                         let data = serde_json::from_str(&data).expect("data is JSON");
@@ -139,7 +146,7 @@ impl EventReader {
     }
 
     /// Whether the server ends the stream within `limit` (events before the end are
-    /// skipped).
+    /// skipped); a connection that breaks instead is a failure, not an end.
     pub fn ends_within(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
@@ -147,7 +154,9 @@ impl EventReader {
                 return false;
             };
             match self.lines.recv_timeout(left) {
-                Ok(Line::End) | Err(mpsc::RecvTimeoutError::Disconnected) => return true,
+                Ok(Line::End) => return true,
+                Ok(Line::Broken(e)) => panic!("the event stream broke instead of ending: {e}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the stream reader stopped"),
                 Ok(Line::Text(_)) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => return false,
             }
@@ -155,14 +164,18 @@ impl EventReader {
     }
 }
 
-/// Decodes a chunked body into lines until its end or the socket's.
+/// Decodes a chunked body into lines until its last (empty) chunk; the socket closing
+/// before that is an error.
 fn read_chunks(mut reader: BufReader<std::net::TcpStream>, send: &mpsc::Sender<Line>) -> std::io::Result<()> {
     use std::io::Read;
     let mut pending = Vec::new();
     loop {
         let mut size = String::new();
         if reader.read_line(&mut size)? == 0 {
-            return Ok(());
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the connection closed before the last chunk",
+            ));
         }
         let size = usize::from_str_radix(size.trim(), 16).map_err(std::io::Error::other)?;
         if size == 0 {

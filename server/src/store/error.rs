@@ -61,24 +61,35 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Set while the database refuses work (locked, read-only, full, unreachable): the fault
-/// is logged once when it starts and once when it ends, not once per request.
-#[derive(Default)]
+/// Set while the database refuses one kind of work (locked, read-only, full,
+/// unreachable): the fault is logged once when it starts and once when it ends, not once
+/// per request. One per kind of work that fails on its own (on SQLite, reads go on in
+/// WAL mode while writes are refused), so a read that succeeds during a write fault does
+/// not end it in the log.
 pub(crate) struct Health {
     faulty: AtomicBool,
+    /// What this flag watches ("writes", "reads"), named in the log.
+    work: &'static str,
 }
 
 impl Health {
+    pub(crate) fn new(work: &'static str) -> Health {
+        Health {
+            faulty: AtomicBool::new(false),
+            work,
+        }
+    }
+
     pub(crate) fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
         match &result {
             Err(e) if e.is_transient() => {
                 if !self.faulty.swap(true, Ordering::Relaxed) {
-                    tracing::error!(error = %crate::error_chain(e), "database unavailable; answering 503 until it recovers");
+                    tracing::error!(work = self.work, error = %crate::error_chain(e), "database unavailable; answering 503 until it recovers");
                 }
             }
             Ok(_) => {
                 if self.faulty.swap(false, Ordering::Relaxed) {
-                    tracing::warn!("database available again");
+                    tracing::warn!(work = self.work, "database available again");
                 }
             }
             Err(_) => {}

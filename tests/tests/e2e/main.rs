@@ -6,6 +6,7 @@ mod abuse;
 mod account_admin;
 mod account_state_races;
 mod accounts;
+mod activity_log;
 mod changes;
 mod cli;
 mod cli_accounts;

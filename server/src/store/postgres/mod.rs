@@ -73,7 +73,8 @@ impl PgStore {
         let store = PgStore {
             notices: notify::spawn(pool.clone()),
             pool,
-            health: Arc::new(Health::default()),
+            // One server for reads and writes: when it is away, both are.
+            health: Arc::new(Health::new("reads and writes")),
             feed: Arc::default(),
         };
         let mut client = store.client().await?;

@@ -85,7 +85,8 @@ struct DbInner {
     /// Jobs for the writer thread (see `writer.rs`).
     writer: writer::JobSender,
     readers: WorkerPool<Connection>,
-    health: Arc<Health>,
+    /// The readers' health; the writer thread keeps its own.
+    read_health: Health,
     feed: super::ChangeFeed,
 }
 
@@ -105,9 +106,8 @@ impl Db {
             .collect::<StoreResult<Vec<_>>>()?;
         let readers = WorkerPool::start("sqlite-reader", connections, Priority::Normal)
             .map_err(StoreError::StartThreads)?;
-        let health = Arc::new(Health::default());
         let (jobs, queue) = crate::workers::job_queue();
-        let writer_health = health.clone();
+        let writer_health = Health::new("writes");
         // The thread ends when the last `Db` clone (and so the job sender) is dropped.
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -117,7 +117,7 @@ impl Db {
             inner: Arc::new(DbInner {
                 writer: jobs,
                 readers,
-                health,
+                read_health: Health::new("reads"),
                 feed: super::ChangeFeed::default(),
             }),
         })
@@ -169,7 +169,7 @@ impl Db {
             .readers
             .run(move |conn| f(conn).map_err(classify))
             .await?;
-        self.inner.health.observe(outcome)
+        self.inner.read_health.observe(outcome)
     }
 
     /// Runs `f` as one atomic write (a savepoint in the writer's current batch) and

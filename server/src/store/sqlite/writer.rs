@@ -3,8 +3,6 @@
 //! does not undo the others; every caller is answered only after the COMMIT that made
 //! its write durable (synchronous = FULL). Under load, many writes share one fsync.
 
-use std::sync::Arc;
-
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -81,7 +79,7 @@ where
 
 /// The writer thread's loop: take what is waiting (up to [`MAX_BATCH`]), run it in one
 /// transaction, commit, answer everyone.
-pub(super) fn run(mut conn: Connection, jobs: Receiver<Box<dyn WriteJob>>, health: Arc<Health>) {
+pub(super) fn run(mut conn: Connection, jobs: Receiver<Box<dyn WriteJob>>, health: Health) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
