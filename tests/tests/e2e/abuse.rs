@@ -66,6 +66,15 @@ fn one_address_spraying_many_accounts_is_limited_per_address() {
     }
     assert_eq!(&statuses[..8], &[401; 8]);
     assert!(statuses[8..].iter().all(|s| *s == 429), "{statuses:?}");
+    let limited = sign_in_from(&attacker, &server, &unique_email("spray"), "password123");
+    assert_eq!(limited.status().as_u16(), 429);
+    let retry: u64 = limited
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a per-address 429 says when to retry");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
     let bystander = client_from(43);
     assert_eq!(
         sign_in_from(&bystander, &server, &unique_email("other"), "password123")

@@ -899,10 +899,11 @@ fn auth_delete_account_needs_yes_and_the_password() {
     assert_ne!(old.code, 0, "the account is gone: {old:?}");
 }
 
-/// A refused connection and a server that accepts but never answers get different
-/// messages (exit 5 both); `--timeout` bounds the wait for an answer.
+/// A refused connection, a host that cannot be reached and a server that accepts but
+/// never answers get different messages (exit 5 each); `--connect-timeout` and
+/// `--timeout` bound the waits.
 #[test]
-fn refused_and_frozen_servers_are_told_apart() {
+fn refused_unreachable_and_frozen_servers_are_told_apart() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let refused_url = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
@@ -923,6 +924,43 @@ fn refused_and_frozen_servers_are_told_apart() {
         "bounded by --timeout"
     );
     drop(frozen);
+
+    // Unreachable: a listener whose backlog is full drops new SYNs, as a host that is
+    // down or firewalled does, so the connection is never made.
+    let full = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let full_addr = full.local_addr().expect("addr");
+    let mut held = Vec::new();
+    while let Ok(stream) =
+        std::net::TcpStream::connect_timeout(&full_addr, std::time::Duration::from_millis(200))
+    {
+        held.push(stream);
+        assert!(held.len() < 10_000, "the backlog never filled");
+    }
+    let unreachable = user.run(&[
+        "--server",
+        &format!("http://{full_addr}"),
+        "--connect-timeout",
+        "1s",
+        "list",
+    ]);
+    assert_eq!(unreachable.code, 5, "{unreachable:?}");
+    assert!(
+        unreachable.stderr.contains("no connection within 1 s"),
+        "{unreachable:?}"
+    );
+    // Each case has its own message, not only its own address.
+    let full_url = format!("http://{full_addr}");
+    let messages = [
+        refused.stderr.replace(&refused_url, "URL"),
+        hung.stderr.replace(&frozen_url, "URL"),
+        unreachable.stderr.replace(&full_url, "URL"),
+    ];
+    for (i, a) in messages.iter().enumerate() {
+        for b in &messages[i + 1..] {
+            assert_ne!(a, b, "each case has its own message");
+        }
+    }
+    drop(held);
 }
 
 /// `todo config`: set, get and list settings; a wrong value is refused (exit 2); the

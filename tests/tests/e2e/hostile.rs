@@ -59,18 +59,43 @@ fn target() -> &'static Target {
     })
 }
 
-/// Every route that takes a body, as (method, path, authenticated).
-fn body_routes(t: &Target) -> Vec<(reqwest::Method, String, bool)> {
-    use reqwest::Method as M;
-    let tasks = format!("/api/{}/tasks", t.user.id);
-    vec![
-        (M::POST, "/api/auth/sign-up".into(), false),
-        (M::POST, "/api/auth/sign-in".into(), false),
-        (M::POST, "/api/auth/refresh".into(), false),
-        (M::POST, "/api/auth/sign-out".into(), true),
-        (M::POST, tasks.clone(), true),
-        (M::PUT, format!("{tasks}/{}", t.task_id), true),
-    ]
+/// Every route that takes a body, as (method, path, authenticated), read from the
+/// server's own `/openapi.json`, so a route added later is attacked too. Path
+/// parameters are filled with the user's id and the target task's id.
+fn body_routes(t: &Target) -> &'static [(reqwest::Method, String, bool)] {
+    static ROUTES: OnceLock<Vec<(reqwest::Method, String, bool)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let spec: serde_json::Value = http()
+            .get(t.server.url("/openapi.json"))
+            .send()
+            .expect("spec")
+            .json()
+            .expect("json");
+        let mut routes = Vec::new();
+        for (path, operations) in spec["paths"].as_object().expect("paths") {
+            for (method, operation) in operations.as_object().expect("operations") {
+                if operation.get("requestBody").is_none() {
+                    continue;
+                }
+                let method: reqwest::Method = method.to_uppercase().parse().expect("method");
+                let path = path
+                    .replace("{user_id}", &t.user.id)
+                    .replace("{id}", &t.task_id.to_string());
+                let authenticated = operation.get("security").is_some();
+                routes.push((method, path, authenticated));
+            }
+        }
+        assert!(routes.len() >= 16, "every body route: {routes:?}");
+        routes
+    })
+}
+
+/// Cases per property: 48 by default, more in CI (`TODO_HOSTILE_CASES`).
+fn cases() -> u32 {
+    std::env::var("TODO_HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
 }
 
 fn send(rb: RequestBuilder) -> Response {
@@ -132,14 +157,14 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_on_every_body_route(body in prop::collection::vec(any::<u8>(), 0..2048)) {
         let t = target();
         for (method, path, auth) in body_routes(t) {
-            let mut rb = http().request(method.clone(), t.server.url(&path)).header("content-type", "application/json").body(body.clone());
-            if auth { rb = rb.bearer_auth(t.token_for(&path)); }
+            let mut rb = http().request(method.clone(), t.server.url(path)).header("content-type", "application/json").body(body.clone());
+            if *auth { rb = rb.bearer_auth(t.token_for(path)); }
             assert_well_behaved(send(rb), &format!("{method} {path}"));
         }
     }
@@ -148,8 +173,8 @@ proptest! {
     fn arbitrary_json_of_wrong_shapes_and_types(value in json_value()) {
         let t = target();
         for (method, path, auth) in body_routes(t) {
-            let mut rb = http().request(method.clone(), t.server.url(&path)).json(&value);
-            if auth { rb = rb.bearer_auth(t.token_for(&path)); }
+            let mut rb = http().request(method.clone(), t.server.url(path)).json(&value);
+            if *auth { rb = rb.bearer_auth(t.token_for(path)); }
             assert_well_behaved(send(rb), &format!("{method} {path} {value}"));
         }
     }

@@ -133,8 +133,10 @@ fn personal_tokens_reach_task_routes_as_their_scopes_allow() {
             answer.status()
         );
     }
+    // The read token's stream sees the write token's first write (take panics if not).
     let seen = stream.take(1, Duration::from_secs(5));
-    assert_eq!(seen.len(), 1, "the read token's stream saw the writes");
+    assert_eq!(seen[0].event, "task.created", "{seen:?}");
+    assert_eq!(seen[0].data["task"]["title"], "new", "{seen:?}");
 
     let others = call(
         &server,

@@ -275,14 +275,25 @@ fn sign_out_ends_one_session_or_all_of_them_at_once() {
     );
 }
 
+/// Sign-out and refresh-token reuse both hold across a restart, beside a positive
+/// control: a session that did neither still works after the same restart.
 #[test]
-fn signed_out_sessions_stay_refused_after_a_restart() {
+fn signed_out_and_replayed_sessions_stay_refused_after_a_restart() {
     let server = TestServer::start(&[]);
     let ann = sign_up(&server, "ann");
+    let bob = sign_up(&server, "bob");
+    let kept = sign_up(&server, "kept");
     bearer(http().post(server.url("/api/auth/sign-out")), &ann.access_token)
         .json(&json!({}))
         .send()
         .expect("sign-out");
+    let rotated = post(
+        &server,
+        "/api/auth/refresh",
+        json!({"refresh_token": bob.refresh_token}),
+    );
+    assert_eq!(rotated.status().as_u16(), 200);
+    let rotated: Value = rotated.json().expect("tokens");
     let db = server.database();
     let dir = server.stop();
     // The same database and issuer, so the token's signature and claims are still good.
@@ -290,7 +301,34 @@ fn signed_out_sessions_stay_refused_after_a_restart() {
     let issuer = claims["iss"].as_str().expect("iss");
     let restarted = TestServer::start_in(dir, &["--issuer", issuer]);
     assert_eq!(restarted.database(), db);
+    assert_eq!(
+        session_status(&restarted, &kept.access_token),
+        200,
+        "positive control"
+    );
     assert_eq!(session_status(&restarted, &ann.access_token), 401);
+    // Bob's first refresh token, used before the restart, is presented again: a replay.
+    assert_problem(
+        post(
+            &restarted,
+            "/api/auth/refresh",
+            json!({"refresh_token": bob.refresh_token}),
+        ),
+        401,
+        ProblemCode::InvalidRefreshToken,
+    );
+    let newer = rotated["refresh_token"].as_str().expect("refresh");
+    assert_problem(
+        post(&restarted, "/api/auth/refresh", json!({"refresh_token": newer})),
+        401,
+        ProblemCode::InvalidRefreshToken,
+    );
+    let access = rotated["access_token"].as_str().expect("access");
+    assert_eq!(
+        session_status(&restarted, access),
+        401,
+        "the replay ended the session"
+    );
 }
 
 // ---- The 401 matrix -------------------------------------------------------------------
