@@ -26,6 +26,16 @@ count=$(todo list --all --json | jq length)
 [ "$count" = "${#dates[@]}" ] || fail "expected ${#dates[@]} tasks, got $count"
 [ "$(todo list --json | jq '[.[] | select(.due_at == null)] | length')" = 0 ] || fail "every task has a due date"
 expect_code 2 todo add "a bad date" --due someday
+
+# The values, not only their acceptance: a day means its end, in the zone in force at
+# that date (New York is UTC-5 in January and UTC-4 in July).
+due_of() { TZ="$1" todo add "value $2" --due "$2" --json | jq -r .due_at; }
+[ "$(due_of UTC 2030-01-31)" = 2030-01-31T23:59:59Z ] || fail "a day is its end"
+[ "$(due_of UTC '2030-01-31 17:00')" = 2030-01-31T17:00:00Z ] || fail "a time on a day"
+[ "$(due_of America/New_York '2030-01-15 09:00')" = 2030-01-15T14:00:00Z ] || fail "winter time"
+[ "$(due_of America/New_York '2030-07-01 09:00')" = 2030-07-01T13:00:00Z ] || fail "summer time"
+[ "$(due_of UTC tomorrow)" = "$(TZ=UTC date -d tomorrow +%F)T23:59:59Z" ] || fail "tomorrow"
+[ "$(due_of UTC yesterday)" = "$(TZ=UTC date -d yesterday +%F)T23:59:59Z" ] || fail "yesterday"
 expect_code 2 todo list --limit 0
 
 # JSON in, JSON out; several ids at once; tags.
@@ -44,7 +54,9 @@ expect_code 3 todo show 999999
 token=$(todo auth token create --name shell --scope tasks:read --expires 1d -q)
 [[ "$token" == todo_pat_* ]] || fail "token create prints only the token"
 TODO_TOKEN="$token" todo list --all --json | jq -e 'length > 0' >/dev/null || fail "a read token lists"
-[ "$(exit_code env TODO_TOKEN="$token" todo add nope)" != 0 ] || fail "a read token cannot add"
+expect_code 4 env TODO_TOKEN="$token" todo add nope
+said=$(TODO_TOKEN="$token" todo add nope 2>&1 || true)
+[[ "$said" == *"lacks the tasks:write scope"* ]] || fail "a read token cannot add, and says why: $said"
 
 # A pipe that closes early ends the program quietly.
 todo list --all | head -1 >/dev/null

@@ -1,5 +1,5 @@
 //! The real `todo-tui` binary in a real terminal (tmux), against the real server: what
-//! only `main.rs` does — reading the config file (theme, `[tui.keys]`), reporting a bad
+//! only `main.rs` does — reading the config file (`[tui.keys]`; the theme's colours are checked in `tui/tests/render.rs`), reporting a bad
 //! entry, and keeping the view between runs in `$XDG_STATE_HOME` — is checked here.
 //! Needs tmux: without it the test says SKIPPED, unless `TODO_REQUIRE_TMUX=1` (set by
 //! `.ci/run`) makes that a failure.
