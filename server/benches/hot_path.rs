@@ -28,6 +28,7 @@ fn tokens(c: &mut Criterion) {
             db,
             Duration::from_secs(900),
             todo_server::auth::key_sealing::KeySealing::Clear,
+            todo_server::clock::Clock::system(),
         ))
         .expect("keys");
     let policy = TokenPolicy {
@@ -43,15 +44,15 @@ fn tokens(c: &mut Criterion) {
         time::OffsetDateTime::now_utc(),
     );
     let token = policy.sign(&set, &claims).expect("sign");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     c.bench_function("token: sign", |b| {
         b.iter(|| policy.sign(&set, black_box(&claims)))
     });
     c.bench_function("token: verify (Ed25519 + claims)", |b| {
-        b.iter(|| policy.verify(&set, black_box(&token)))
+        b.iter(|| policy.verify(&set, black_box(&token), now))
     });
     let cache = todo_server::auth::token_cache::TokenCache::default();
-    let (verified, kid) = policy.verify_with_kid(&set, &token).expect("verify");
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (verified, kid) = policy.verify_with_kid(&set, &token, now).expect("verify");
     cache.insert(&token, kid, verified, now);
     c.bench_function("token: verify cached (SHA-256 + lookup)", |b| {
         b.iter(|| cache.get(black_box(&token), &set, now).expect("hit"))
@@ -165,7 +166,9 @@ fn list_query(c: &mut Criterion) {
                     ..Default::default()
                 })
                 .expect("draft");
-                db.insert_task(*owner, &draft, store::now()).await.expect("task");
+                db.insert_task(*owner, &draft, time::OffsetDateTime::now_utc())
+                    .await
+                    .expect("task");
             }
         }
     });

@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::auth::AuthError;
 use crate::auth::admin::Admin;
+use crate::clock::Clock;
 use crate::store::{AccountSummary, Store};
 
 #[derive(Subcommand)]
@@ -110,8 +111,8 @@ fn as_lines(a: &AccountSummary) -> String {
 }
 
 /// Runs one command; returns what to print on stdout.
-pub async fn run_users(db: Store, command: UsersCommand) -> Result<String, AuthError> {
-    let admin = Admin::new(db);
+pub async fn run_users(db: Store, clock: Clock, command: UsersCommand) -> Result<String, AuthError> {
+    let admin = Admin::new(db, clock);
     Ok(match command {
         UsersCommand::List { json } => {
             let accounts = admin.list().await?;

@@ -50,6 +50,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: lets a test harness's servers die with it.
     pub exit_on_stdin_eof: bool,
+    /// Where every wall-clock reading comes from.
+    pub clock: crate::clock::Clock,
 }
 
 /// Limits that keep slow and idle clients from tying the server up.
@@ -81,6 +83,7 @@ pub struct ResolvedConfig {
     pub revocation_sync_interval: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub event_retention: crate::tasks::EventRetention,
+    pub clock: crate::clock::Clock,
 }
 
 impl Config {
@@ -99,6 +102,7 @@ impl Config {
             revocation_sync_interval: self.revocation_sync_interval,
             trusted_proxies: self.trusted_proxies.clone(),
             event_retention: self.event_retention,
+            clock: self.clock.clone(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! domain), `store/` (the storage interface, with SQLite and PostgreSQL backends).
 
 pub mod auth;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod http;
@@ -63,7 +64,7 @@ pub async fn build_app(
     auth.clone().spawn_maintenance(config.maintenance_interval);
     auth.clone()
         .spawn_revocation_sync(config.revocation_sync_interval);
-    let tasks = TaskService::new(db, config.event_retention);
+    let tasks = TaskService::new(db, config.event_retention, config.clock.clone());
     tasks.clone().spawn_maintenance(config.maintenance_interval);
     Ok(http::app(
         auth,

@@ -44,6 +44,26 @@ impl KeyEncryptionArgs {
 }
 
 #[derive(Args)]
+struct ClockArg {
+    /// For tests: the system time moved by the seconds written in this file, read again
+    /// as it changes (a test moves the server's time instead of waiting)
+    #[arg(long, global = true, hide = true)]
+    test_clock_file: Option<PathBuf>,
+}
+
+impl ClockArg {
+    fn clock(&self) -> todo_server::clock::Clock {
+        match &self.test_clock_file {
+            Some(path) => {
+                tracing::warn!(file = %path.display(), "the clock is moved by a test file (--test-clock-file)");
+                todo_server::clock::Clock::offset_by_file(path.clone())
+            }
+            None => todo_server::clock::Clock::system(),
+        }
+    }
+}
+
+#[derive(Args)]
 struct DatabaseArg {
     /// A SQLite file (a path or sqlite://path; created with its folder (0700) and mode
     /// 0600), or a PostgreSQL URL (postgres://user:password@host/db?sslmode=require) for
@@ -107,6 +127,8 @@ struct ServeArgs {
     database: DatabaseArg,
     #[command(flatten)]
     key_encryption: KeyEncryptionArgs,
+    #[command(flatten)]
+    clock: ClockArg,
     /// Token issuer (`iss`) [default: http://<bound address>]
     #[arg(long, env = "TODO_ISSUER")]
     issuer: Option<String>,
@@ -236,9 +258,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Keys {
             command: KeysCommand::Rotate,
-        }) => rotate_keys(&cli.serve.database, &cli.serve.key_encryption),
+        }) => rotate_keys(&cli.serve.database, &cli.serve.key_encryption, &cli.serve.clock),
         Some(Command::MigrateTo { url }) => migrate_to(&cli.serve.database, &url),
-        Some(Command::Users { command }) => users(&cli.serve.database, command),
+        Some(Command::Users { command }) => users(&cli.serve.database, &cli.serve.clock, command),
         None => run_server(cli.serve),
     };
     match result {
@@ -250,7 +272,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), String> {
+fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs, clock: &ClockArg) -> Result<(), String> {
     let sealing = kek.sealing()?;
     // Makes the database when there is none: a key can be made before the first start.
     let url = database.url()?;
@@ -259,7 +281,7 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), St
         let db = todo_server::store::open(&url, &database.postgres())
             .await
             .map_err(|e| todo_server::error_chain(&e))?;
-        todo_server::auth::keys::rotate(&db, &sealing)
+        todo_server::auth::keys::rotate(&db, &sealing, &clock.clock())
             .await
             .map_err(|e| todo_server::error_chain(&e))
     })?;
@@ -267,14 +289,18 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs) -> Result<(), St
     Ok(())
 }
 
-fn users(database: &DatabaseArg, command: todo_server::commands::UsersCommand) -> Result<(), String> {
+fn users(
+    database: &DatabaseArg,
+    clock: &ClockArg,
+    command: todo_server::commands::UsersCommand,
+) -> Result<(), String> {
     let url = database.existing_url()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let printed = runtime.block_on(async {
         let db = todo_server::store::open(&url, &database.postgres())
             .await
             .map_err(|e| todo_server::error_chain(&e))?;
-        todo_server::commands::run_users(db, command)
+        todo_server::commands::run_users(db, clock.clock(), command)
             .await
             .map_err(|e| todo_server::error_chain(&e))
     })?;
@@ -348,6 +374,7 @@ fn run_server(args: ServeArgs) -> Result<(), String> {
             header_timeout: args.header_timeout,
             request_timeout: args.request_timeout,
         },
+        clock: args.clock.clock(),
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime

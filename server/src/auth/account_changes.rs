@@ -1,7 +1,6 @@
 //! What a signed-in person changes about their own account: password, email, sessions,
 //! deletion; the activity log; and a password set with an administrator's reset token.
 
-use time::OffsetDateTime;
 use todo_api::{ActivityEntry, ActivityKind, Secret, SessionSummary, User};
 use uuid::Uuid;
 
@@ -46,7 +45,7 @@ impl AuthService {
         }
         let ended = self
             .db
-            .end_other_sessions(claims.sub, claims.sid, OffsetDateTime::now_utc())
+            .end_other_sessions(claims.sub, claims.sid, self.clock.now())
             .await?;
         self.revoked.insert_all(ended);
         self.activity
@@ -150,10 +149,7 @@ impl AuthService {
         password: Secret,
     ) -> Result<(), AuthError> {
         self.check_password(claims, origin, password).await?;
-        let ended = self
-            .db
-            .delete_account(claims.sub, OffsetDateTime::now_utc())
-            .await?;
+        let ended = self.db.delete_account(claims.sub, self.clock.now()).await?;
         self.revoked.insert_all(ended.into_iter().chain([claims.sid]));
         tracing::info!(user_id = %claims.sub, "account deleted");
         Ok(())
@@ -161,10 +157,7 @@ impl AuthService {
 
     /// The user's active sessions, the caller's marked.
     pub async fn sessions(&self, claims: &Claims) -> Result<Vec<SessionSummary>, AuthError> {
-        let records = self
-            .db
-            .list_sessions(claims.sub, OffsetDateTime::now_utc())
-            .await?;
+        let records = self.db.list_sessions(claims.sub, self.clock.now()).await?;
         Ok(records
             .into_iter()
             .map(|r| SessionSummary {
@@ -188,7 +181,7 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         if !self
             .db
-            .end_session(claims.sub, session_id, OffsetDateTime::now_utc())
+            .end_session(claims.sub, session_id, self.clock.now())
             .await?
         {
             return Err(AuthError::SessionNotFound);
@@ -237,7 +230,7 @@ impl AuthService {
             .await?
             .map_err(limited)?;
         let hash = reset_tokens::hash(token.expose());
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let user_id = self
             .db
             .reset_token_owner(hash.clone(), now)
@@ -253,7 +246,7 @@ impl AuthService {
         let rehashed = self.hasher.hash(new_password).await?;
         let outcome = self
             .db
-            .use_reset_token(hash, rehashed, OffsetDateTime::now_utc())
+            .use_reset_token(hash, rehashed, self.clock.now())
             .await?
             .ok_or(AuthError::InvalidResetToken)?;
         self.revoked.insert_all(outcome.ended_sessions);

@@ -4,7 +4,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use todo_api::{ActivityKind, Secret, SignInAnswer, TokenResponse, User};
 use uuid::Uuid;
 
@@ -18,10 +17,9 @@ use super::personal_tokens::{Credential, PersonalTokenCache};
 use super::sessions::{self, RevokedSessions};
 use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
+use crate::clock::Clock;
 use crate::config::ResolvedConfig as Config;
-use crate::store::{
-    self, NewSession, RefreshOutcome, RefreshRotation, SessionStart, SignOut, Store, UserRecord,
-};
+use crate::store::{NewSession, RefreshOutcome, RefreshRotation, SessionStart, SignOut, Store, UserRecord};
 
 /// The address a request came from, the key of per-address limits.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +53,7 @@ pub struct AuthService {
     pub(super) personal_tokens: PersonalTokenCache,
     /// Seals two-factor secrets at rest (as the signing keys are).
     pub(super) secrets: KeySealing,
+    pub(super) clock: Clock,
 }
 
 pub(super) fn limited(retry_after: Duration) -> AuthError {
@@ -65,10 +64,12 @@ impl AuthService {
     pub async fn new(db: Store, config: &Config) -> Result<AuthService, AuthError> {
         let grace = config.access_ttl + super::tokens::LEEWAY;
         Self::renormalize_emails(&db).await?;
-        let keys = Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone()).await?);
+        let clock = config.clock.clone();
+        let keys =
+            Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone(), clock.clone()).await?);
         super::two_factor::seal_clear_secrets(&db, &config.key_sealing).await?;
         keys.clone().spawn_reloader(config.key_reload_interval);
-        let now = OffsetDateTime::now_utc();
+        let now = clock.now();
         let revoked = db
             .revoked_since(now - grace)
             .await?
@@ -80,7 +81,7 @@ impl AuthService {
         Ok(AuthService {
             personal_tokens: PersonalTokenCache::new(grace),
             secrets: config.key_sealing.clone(),
-            activity: ActivityLog::new(db.clone()),
+            activity: ActivityLog::new(db.clone(), clock.clone()),
             db: db.clone(),
             keys,
             policy: TokenPolicy {
@@ -97,23 +98,27 @@ impl AuthService {
             limits: Limits {
                 sign_ups: RateLimiter::new(
                     db.clone(),
+                    clock.clone(),
                     "sign_up",
                     off(l.sign_ups_per_minute),
                     Duration::from_secs(60),
                 ),
                 sign_ins: RateLimiter::new(
                     db.clone(),
+                    clock.clone(),
                     "sign_in",
                     off(l.sign_ins_per_minute),
                     Duration::from_secs(60),
                 ),
                 failed_sign_ins: RateLimiter::new(
                     db.clone(),
+                    clock.clone(),
                     "failed_sign_in",
                     off(l.failed_sign_ins_per_account),
                     l.failed_sign_in_window,
                 ),
             },
+            clock,
         })
     }
 
@@ -126,13 +131,13 @@ impl AuthService {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut since = OffsetDateTime::now_utc() - OVERLAP;
+            let mut since = self.clock.now() - OVERLAP;
             loop {
                 tick.tick().await;
-                let started = OffsetDateTime::now_utc();
+                let started = self.clock.now();
                 match self.db.revoked_since(since).await {
                     Ok(revoked) => {
-                        let now = OffsetDateTime::now_utc();
+                        let now = self.clock.now();
                         self.revoked.insert_seen(
                             revoked
                                 .into_iter()
@@ -177,11 +182,11 @@ impl AuthService {
         .map(|l| l.period())
         .max()
         .unwrap_or_default();
-        RateLimiter::sweep(&self.db, longest).await?;
+        RateLimiter::sweep(&self.db, self.clock.now(), longest).await?;
         self.activity.delete_old(BATCH).await?;
         let grace = self.token_grace;
         loop {
-            let now = OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let deleted = self.db.delete_ended_sessions(now - grace, now, BATCH).await?;
             if deleted < BATCH as usize {
                 return Ok(());
@@ -210,11 +215,11 @@ impl AuthService {
     /// The bearer check: a valid token from a session that is still signed in.
     pub fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
         let keys = self.keys.current();
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.now().unix_timestamp();
         let claims = match self.verified.get(token, &keys, now) {
             Some(claims) => claims,
             None => {
-                let (claims, kid) = self.policy.verify_with_kid(&keys, token)?;
+                let (claims, kid) = self.policy.verify_with_kid(&keys, token, now)?;
                 self.verified.insert(token, kid, claims.clone(), now);
                 claims
             }
@@ -253,7 +258,7 @@ impl AuthService {
                 id: Uuid::new_v4(),
                 email,
                 name,
-                created_at: store::now(),
+                created_at: self.clock.now(),
             },
             password_hash: self.hasher.hash(password).await?,
             disabled_at: None,
@@ -416,7 +421,7 @@ impl AuthService {
     ) -> Result<(String, Uuid, SessionStart), AuthError> {
         let (token, hash) = sessions::new_refresh_token();
         let session_id = Uuid::new_v4();
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let expires = now + self.refresh_ttl.min(self.session_lifetime);
         let session = NewSession {
             session_id,
@@ -440,7 +445,7 @@ impl AuthService {
     ) -> Result<TokenResponse, AuthError> {
         let claims = self
             .policy
-            .claims_for(user.id, session_id, &user.email, OffsetDateTime::now_utc());
+            .claims_for(user.id, session_id, &user.email, self.clock.now());
         let access_token = self.policy.sign(&self.keys.current(), &claims)?;
         Ok(TokenResponse {
             user,
@@ -462,7 +467,7 @@ impl AuthService {
         let rotation = RefreshRotation {
             presented: sessions::hash_refresh_token(refresh_token),
             next,
-            now: OffsetDateTime::now_utc(),
+            now: self.clock.now(),
             refresh_ttl: self.refresh_ttl,
             session_lifetime: self.session_lifetime,
         };
@@ -506,7 +511,7 @@ impl AuthService {
                 session_id,
                 refresh_hash: refresh_token.map(sessions::hash_refresh_token),
                 all,
-                now: OffsetDateTime::now_utc(),
+                now: self.clock.now(),
             })
             .await?;
         self.revoked.insert_all(revoked.into_iter().chain([session_id]));

@@ -1,7 +1,6 @@
 //! The activity log: security events per account (sign-ins, sign-outs, password and
 //! email changes, ended sessions, admin actions), kept at least 90 days.
 
-use time::OffsetDateTime;
 use todo_api::ActivityKind;
 use uuid::Uuid;
 
@@ -49,11 +48,12 @@ impl RequestOrigin {
 #[derive(Clone)]
 pub struct ActivityLog {
     db: Store,
+    clock: crate::clock::Clock,
 }
 
 impl ActivityLog {
-    pub fn new(db: Store) -> ActivityLog {
-        ActivityLog { db }
+    pub fn new(db: Store, clock: crate::clock::Clock) -> ActivityLog {
+        ActivityLog { db, clock }
     }
 
     pub async fn record(
@@ -65,7 +65,7 @@ impl ActivityLog {
     ) {
         let entry = NewActivity {
             user_id,
-            at: crate::store::now(),
+            at: self.clock.now(),
             kind,
             address: origin.address(),
             user_agent: origin.user_agent.clone(),
@@ -80,7 +80,7 @@ impl ActivityLog {
     pub async fn delete_old(&self, batch: u32) -> Result<(), crate::store::StoreError> {
         let kept = time::Duration::days(todo_api::limits::ACTIVITY_KEPT_DAYS);
         loop {
-            let now = OffsetDateTime::now_utc();
+            let now = self.clock.now();
             if self.db.delete_old_account_records(now - kept, now, batch).await? < batch as usize {
                 return Ok(());
             }

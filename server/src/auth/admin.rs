@@ -9,11 +9,13 @@ use todo_api::ActivityKind;
 
 use super::activity::{ActivityLog, RequestOrigin};
 use super::{AuthError, passwords, reset_tokens};
+use crate::clock::Clock;
 use crate::store::{AccountSummary, Store};
 
 pub struct Admin {
     db: Store,
     activity: ActivityLog,
+    clock: Clock,
 }
 
 /// A reset token to hand to the account's owner, shown once.
@@ -23,22 +25,23 @@ pub struct IssuedResetToken {
 }
 
 impl Admin {
-    pub fn new(db: Store) -> Admin {
+    pub fn new(db: Store, clock: Clock) -> Admin {
         Admin {
-            activity: ActivityLog::new(db.clone()),
+            activity: ActivityLog::new(db.clone(), clock.clone()),
             db,
+            clock,
         }
     }
 
     pub async fn list(&self) -> Result<Vec<AccountSummary>, AuthError> {
-        Ok(self.db.accounts(None, OffsetDateTime::now_utc()).await?)
+        Ok(self.db.accounts(None, self.clock.now()).await?)
     }
 
     /// The account with this email (compared as sign-in compares it).
     pub async fn show(&self, email: &str) -> Result<AccountSummary, AuthError> {
         let key = passwords::account_key(email);
         self.db
-            .accounts(Some(&key), OffsetDateTime::now_utc())
+            .accounts(Some(&key), self.clock.now())
             .await?
             .into_iter()
             .next()
@@ -48,10 +51,10 @@ impl Admin {
     /// Refuses sign-in from now on and ends every session; returns how many ended.
     pub async fn disable(&self, email: &str) -> Result<usize, AuthError> {
         let account = self.show(email).await?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let ended = self
             .db
-            .set_disabled(account.user.id, Some(crate::store::now()), now)
+            .set_disabled(account.user.id, Some(self.clock.now()), now)
             .await?
             .ok_or_else(|| AuthError::NoSuchAccount(email.trim().to_string()))?;
         self.activity
@@ -68,7 +71,7 @@ impl Admin {
     pub async fn enable(&self, email: &str) -> Result<(), AuthError> {
         let account = self.show(email).await?;
         self.db
-            .set_disabled(account.user.id, None, OffsetDateTime::now_utc())
+            .set_disabled(account.user.id, None, self.clock.now())
             .await?
             .ok_or_else(|| AuthError::NoSuchAccount(email.trim().to_string()))?;
         self.activity
@@ -85,9 +88,7 @@ impl Admin {
     /// Deletes the account and everything of it, as the owner's own deletion does.
     pub async fn delete(&self, email: &str) -> Result<AccountSummary, AuthError> {
         let account = self.show(email).await?;
-        self.db
-            .delete_account(account.user.id, OffsetDateTime::now_utc())
-            .await?;
+        self.db.delete_account(account.user.id, self.clock.now()).await?;
         Ok(account)
     }
 
@@ -113,7 +114,7 @@ impl Admin {
     pub async fn issue_reset_token(&self, email: &str, ttl: Duration) -> Result<IssuedResetToken, AuthError> {
         let account = self.show(email).await?;
         let (token, hash) = reset_tokens::new_token();
-        let expires_at = crate::store::now() + ttl;
+        let expires_at = self.clock.now() + ttl;
         self.db.add_reset_token(account.user.id, hash, expires_at).await?;
         self.activity
             .record(

@@ -17,6 +17,7 @@ use todo_api::{Jwk, Jwks};
 
 use super::AuthError;
 use super::key_sealing::{self, KeySealing};
+use crate::clock::Clock;
 use crate::store::{KeyRecord, Store};
 
 /// What can go wrong with the signing keys.
@@ -43,23 +44,24 @@ pub enum KeyError {
     WrongKey,
 }
 
-/// Makes a fresh key pair with a random key id, its seed stored as `sealing` says.
-pub fn generate_key(sealing: &KeySealing) -> Result<KeyRecord, AuthError> {
+/// Makes a fresh key pair with a random key id, its seed stored as `sealing` says,
+/// made at `now`.
+pub fn generate_key(sealing: &KeySealing, now: OffsetDateTime) -> Result<KeyRecord, AuthError> {
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
     let kid = uuid::Uuid::new_v4().simple().to_string();
     Ok(KeyRecord {
         stored_secret: sealing.seal(&kid, &signing.to_bytes())?,
         kid,
         public_key: signing.verifying_key().to_bytes(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: now,
         retired_at: None,
     })
 }
 
 /// Starts a new signing key on the database (the `keys rotate` command); running
 /// servers pick it up at their next reload.
-pub async fn rotate(db: &Store, sealing: &KeySealing) -> Result<String, AuthError> {
-    let key = generate_key(sealing)?;
+pub async fn rotate(db: &Store, sealing: &KeySealing, clock: &Clock) -> Result<String, AuthError> {
+    let key = generate_key(sealing, clock.now())?;
     let kid = key.kid.clone();
     db.add_signing_key(key, false).await?;
     Ok(kid)
@@ -143,6 +145,7 @@ pub struct KeyRing {
     db: Store,
     grace: Duration,
     sealing: KeySealing,
+    clock: Clock,
     /// Read on every request without a lock; swapped whole on reload.
     current: ArcSwap<KeySet>,
 }
@@ -150,8 +153,13 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the keys, creating the first one on a new database, and with a
     /// key-encryption key seals any seed still stored in the clear.
-    pub async fn load(db: Store, grace: Duration, sealing: KeySealing) -> Result<KeyRing, AuthError> {
-        let first = generate_key(&sealing)?;
+    pub async fn load(
+        db: Store,
+        grace: Duration,
+        sealing: KeySealing,
+        clock: Clock,
+    ) -> Result<KeyRing, AuthError> {
+        let first = generate_key(&sealing, clock.now())?;
         db.add_signing_key(first, true).await?;
         if matches!(sealing, KeySealing::Sealed(_)) {
             Self::seal_clear_seeds(&db, &sealing).await?;
@@ -160,11 +168,12 @@ impl KeyRing {
                 "signing keys and two-factor secrets are stored in the clear in the database; set a key-encryption key (--key-encryption-key-file) so that a copy of the database can neither forge tokens nor make two-factor codes"
             );
         }
-        let set = Self::read_set(&db, grace, &sealing).await?;
+        let set = Self::read_set(&db, grace, &sealing, clock.now()).await?;
         Ok(KeyRing {
             db,
             grace,
             sealing,
+            clock,
             current: ArcSwap::from_pointee(set),
         })
     }
@@ -188,9 +197,14 @@ impl KeyRing {
         Ok(())
     }
 
-    async fn read_set(db: &Store, grace: Duration, sealing: &KeySealing) -> Result<KeySet, AuthError> {
+    async fn read_set(
+        db: &Store,
+        grace: Duration,
+        sealing: &KeySealing,
+        now: OffsetDateTime,
+    ) -> Result<KeySet, AuthError> {
         let records = db.signing_keys().await?;
-        KeySet::from_records(records, grace, OffsetDateTime::now_utc(), sealing)
+        KeySet::from_records(records, grace, now, sealing)
     }
 
     pub fn current(&self) -> Arc<KeySet> {
@@ -199,7 +213,7 @@ impl KeyRing {
 
     /// Re-reads the keys; returns the signing kid when it changed.
     pub async fn reload(&self) -> Result<Option<String>, AuthError> {
-        let set = Self::read_set(&self.db, self.grace, &self.sealing).await?;
+        let set = Self::read_set(&self.db, self.grace, &self.sealing, self.clock.now()).await?;
         // Only this task stores into `current`, so load-compare-store cannot race.
         let current = self.current.load();
         let changed = current.signer.kid != set.signer.kid || current.jwks != set.jwks;
@@ -234,7 +248,7 @@ mod tests {
     #[test]
     fn retired_keys_verify_until_their_grace_ends() {
         let now = OffsetDateTime::now_utc();
-        let key = || generate_key(&KeySealing::Clear).expect("key");
+        let key = || generate_key(&KeySealing::Clear, OffsetDateTime::now_utc()).expect("key");
         let active = key();
         let mut recent = key();
         recent.retired_at = Some(now - Duration::from_secs(60));
@@ -257,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_set_without_an_active_key_is_an_error() {
-        let mut retired = generate_key(&KeySealing::Clear).expect("key");
+        let mut retired = generate_key(&KeySealing::Clear, OffsetDateTime::now_utc()).expect("key");
         retired.retired_at = Some(OffsetDateTime::now_utc());
         let now = OffsetDateTime::now_utc();
         assert!(

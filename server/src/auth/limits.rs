@@ -10,10 +10,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::AuthError;
+use crate::clock::Clock;
 use crate::store::{Store, to_micros};
 
 pub struct RateLimiter {
     db: Store,
+    clock: Clock,
     /// Keeps each limiter's keys apart in the one table.
     name: &'static str,
     limit: u32,
@@ -25,9 +27,10 @@ pub type Verdict<T> = Result<T, Duration>;
 
 impl RateLimiter {
     /// `limit` 0 switches the limiter off.
-    pub fn new(db: Store, name: &'static str, limit: u32, period: Duration) -> Self {
+    pub fn new(db: Store, clock: Clock, name: &'static str, limit: u32, period: Duration) -> Self {
         RateLimiter {
             db,
+            clock,
             name,
             limit,
             period,
@@ -65,7 +68,7 @@ impl RateLimiter {
             return Ok(Ok(None));
         }
         let period = to_micros_duration(self.period);
-        let now = to_micros(OffsetDateTime::now_utc());
+        let now = to_micros(self.clock.now());
         let outcome = self
             .db
             .count_attempt(&self.key(key), now, period, self.limit)
@@ -77,10 +80,10 @@ impl RateLimiter {
     }
 
     /// Deletes windows that ended before `now - older_than`.
-    pub async fn sweep(db: &Store, older_than: Duration) -> Result<(), AuthError> {
+    pub async fn sweep(db: &Store, now: OffsetDateTime, older_than: Duration) -> Result<(), AuthError> {
         const BATCH: u32 = 500;
         loop {
-            let before = to_micros(OffsetDateTime::now_utc()) - to_micros_duration(older_than);
+            let before = to_micros(now) - to_micros_duration(older_than);
             let deleted = db.delete_ended_windows(before, BATCH).await?;
             if deleted < BATCH as usize {
                 return Ok(());
@@ -131,10 +134,16 @@ mod tests {
         (dir, std::sync::Arc::new(db))
     }
 
+    /// A clock the test moves, and the clock itself.
+    fn manual_clock() -> (crate::clock::ManualTime, Clock) {
+        let time = crate::clock::ManualTime::starting_at(OffsetDateTime::now_utc());
+        (time.clone(), Clock::from_source(time))
+    }
+
     #[tokio::test]
     async fn allows_the_limit_then_refuses_with_a_retry_after() {
         let (_dir, db) = db();
-        let limiter = RateLimiter::new(db, "test", 3, Duration::from_secs(60));
+        let limiter = RateLimiter::new(db, Clock::system(), "test", 3, Duration::from_secs(60));
         for _ in 0..3 {
             assert!(limiter.hit("a").await.expect("db").is_ok());
         }
@@ -153,19 +162,23 @@ mod tests {
     #[tokio::test]
     async fn window_resets_after_its_period() {
         let (_dir, db) = db();
-        // A window long enough that a loaded machine (CI) cannot let it pass between
-        // the first two hits; the limiter reads the wall clock, so the test waits it out.
-        let limiter = RateLimiter::new(db, "test", 1, Duration::from_secs(2));
+        // Time moves only when the test says, so no loaded machine can race it.
+        let (time, clock) = manual_clock();
+        let limiter = RateLimiter::new(db, clock, "test", 1, Duration::from_secs(60));
         assert!(limiter.hit("a").await.expect("db").is_ok());
-        assert!(limiter.hit("a").await.expect("db").is_err());
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        assert!(limiter.hit("a").await.expect("db").is_ok());
+        time.advance(time::Duration::seconds(59));
+        assert!(
+            limiter.hit("a").await.expect("db").is_err(),
+            "still the same window"
+        );
+        time.advance(time::Duration::seconds(1));
+        assert!(limiter.hit("a").await.expect("db").is_ok(), "a new window");
     }
 
     #[tokio::test]
     async fn reservations_count_at_once_and_only_spent_ones_stay() {
         let (_dir, db) = db();
-        let limiter = RateLimiter::new(db, "test", 2, Duration::from_secs(60));
+        let limiter = RateLimiter::new(db, Clock::system(), "test", 2, Duration::from_secs(60));
         let first = limiter.reserve("a").await.expect("db").expect("first");
         let second = limiter.reserve("a").await.expect("db").expect("second");
         assert!(
@@ -194,7 +207,13 @@ mod tests {
     #[tokio::test]
     async fn a_concurrent_burst_gets_exactly_the_limit() {
         let (_dir, db) = db();
-        let limiter = std::sync::Arc::new(RateLimiter::new(db, "test", 5, Duration::from_secs(60)));
+        let limiter = std::sync::Arc::new(RateLimiter::new(
+            db,
+            Clock::system(),
+            "test",
+            5,
+            Duration::from_secs(60),
+        ));
         let tasks: Vec<_> = (0..32)
             .map(|_| {
                 let limiter = limiter.clone();
@@ -219,17 +238,18 @@ mod tests {
     #[tokio::test]
     async fn ended_windows_are_swept_and_zero_disables() {
         let (_dir, db) = db();
-        let limiter = RateLimiter::new(db.clone(), "test", 3, Duration::from_millis(20));
+        let (time, clock) = manual_clock();
+        let limiter = RateLimiter::new(db.clone(), clock.clone(), "test", 3, Duration::from_secs(60));
         for n in 0..50 {
             let _ = limiter.hit(&n.to_string()).await.expect("db");
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        RateLimiter::sweep(&db, Duration::from_millis(20))
+        time.advance(time::Duration::seconds(61));
+        RateLimiter::sweep(&db, clock.now(), Duration::from_secs(60))
             .await
             .expect("sweep");
         let left = db.delete_ended_windows(i64::MAX, 1_000).await.expect("count");
         assert_eq!(left, 0, "the sweep left windows behind");
-        let off = RateLimiter::new(db, "off", 0, Duration::from_secs(60));
+        let off = RateLimiter::new(db, Clock::system(), "off", 0, Duration::from_secs(60));
         for _ in 0..20 {
             assert!(off.hit("a").await.expect("db").is_ok());
         }

@@ -197,7 +197,7 @@ impl AuthService {
             );
         }
         let days_max = todo_api::limits::TOKEN_DAYS_MAX;
-        let now = crate::store::now();
+        let now = self.clock.now();
         let expires_at = match request.expires_in_days {
             None => None,
             Some(days) if (1..=days_max).contains(&days) => Some(now + time::Duration::days(i64::from(days))),
@@ -265,7 +265,7 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         if !self
             .db
-            .revoke_personal_token(claims.sub, id, OffsetDateTime::now_utc())
+            .revoke_personal_token(claims.sub, id, self.clock.now())
             .await?
         {
             return Err(AuthError::TokenNotFound);
@@ -287,8 +287,9 @@ impl AuthService {
                 if touch {
                     let db = self.db.clone();
                     let id = record.id;
+                    let now = self.clock.now();
                     tokio::spawn(async move {
-                        if let Err(e) = db.touch_personal_token(id, OffsetDateTime::now_utc()).await {
+                        if let Err(e) = db.touch_personal_token(id, now).await {
                             tracing::debug!(error = %e, "could not note a personal token's use");
                         }
                     });
@@ -302,15 +303,13 @@ impl AuthService {
                     .await?
                     .ok_or(AuthError::InvalidToken("unknown personal access token"))?;
                 if !record.revoked {
-                    self.db
-                        .touch_personal_token(record.id, OffsetDateTime::now_utc())
-                        .await?;
+                    self.db.touch_personal_token(record.id, self.clock.now()).await?;
                     self.personal_tokens.insert(hash, record.clone());
                 }
                 record
             }
         };
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         if record.revoked || self.revoked.contains(&record.id) {
             return Err(AuthError::InvalidToken("the personal access token was revoked"));
         }

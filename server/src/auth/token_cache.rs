@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn hits_until_expiry_or_key_retirement() {
-        let key = generate_key(&crate::auth::key_sealing::KeySealing::Clear).expect("key");
+        let key = generate_key(
+            &crate::auth::key_sealing::KeySealing::Clear,
+            OffsetDateTime::now_utc(),
+        )
+        .expect("key");
         let kid = key.kid.clone();
         let keys = key_set(key);
         let cache = TokenCache::default();
@@ -101,7 +105,13 @@ mod tests {
         assert_eq!(cache.len(), 0, "expired entries are dropped");
 
         cache.insert("t", kid, claims(1_000), 900);
-        let rotated = key_set(generate_key(&crate::auth::key_sealing::KeySealing::Clear).expect("key"));
+        let rotated = key_set(
+            generate_key(
+                &crate::auth::key_sealing::KeySealing::Clear,
+                OffsetDateTime::now_utc(),
+            )
+            .expect("key"),
+        );
         assert!(
             cache.get("t", &rotated, 950).is_none(),
             "its key is no longer in force"
@@ -110,7 +120,13 @@ mod tests {
 
     #[test]
     fn stays_bounded() {
-        let keys = key_set(generate_key(&crate::auth::key_sealing::KeySealing::Clear).expect("key"));
+        let keys = key_set(
+            generate_key(
+                &crate::auth::key_sealing::KeySealing::Clear,
+                OffsetDateTime::now_utc(),
+            )
+            .expect("key"),
+        );
         let cache = TokenCache::default();
         for i in 0..(CAPACITY + 10) {
             cache.insert(&format!("t{i}"), "kid".into(), claims(2_000), 1_000);

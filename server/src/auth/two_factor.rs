@@ -5,7 +5,6 @@
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use todo_api::{
     ActivityKind, MfaChallenge, MfaMethod, RECOVERY_CODES, Secret, TokenResponse, TwoFactorSetup, User,
 };
@@ -62,10 +61,6 @@ fn normalized(code: &str) -> String {
 
 fn recovery_hash(code: &str) -> Vec<u8> {
     Sha256::digest(normalized(code).as_bytes()).to_vec()
-}
-
-fn unix_now() -> u64 {
-    OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
 
 /// How a code checked out.
@@ -159,12 +154,15 @@ impl AuthService {
         };
         let step = self
             .generator(&user, &record)?
-            .check(&normalized(code.expose()), unix_now())
+            .check(
+                &normalized(code.expose()),
+                self.clock.now().unix_timestamp().max(0) as u64,
+            )
             .ok_or(AuthError::InvalidCode)?;
         let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;
         if !self
             .db
-            .enable_totp(claims.sub, record.secret, step, OffsetDateTime::now_utc())
+            .enable_totp(claims.sub, record.secret, step, self.clock.now())
             .await?
         {
             return Err(AuthError::TwoFactorState(
@@ -221,7 +219,7 @@ impl AuthService {
         let (token, hash) = sessions::new_refresh_token();
         let ttl = time::Duration::seconds(todo_api::MFA_TOKEN_TTL_SECS as i64);
         self.db
-            .add_mfa_challenge(hash, user.id, OffsetDateTime::now_utc() + ttl)
+            .add_mfa_challenge(hash, user.id, self.clock.now() + ttl)
             .await?;
         Ok(MfaChallenge {
             mfa_required: true,
@@ -245,7 +243,7 @@ impl AuthService {
             .await?
             .map_err(limited)?;
         let hash = sessions::hash_refresh_token(mfa_token.expose());
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let user_id = self
             .db
             .mfa_challenge_user(hash.clone(), now)
@@ -328,9 +326,12 @@ impl AuthService {
         challenge: Option<Vec<u8>>,
     ) -> Result<CodeCheck, AuthError> {
         let code = normalized(code.expose());
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let (used, taken) = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-            let Some(step) = self.generator(user, record)?.check(&code, unix_now()) else {
+            let Some(step) = self
+                .generator(user, record)?
+                .check(&code, self.clock.now().unix_timestamp().max(0) as u64)
+            else {
                 return Ok(CodeCheck::Wrong);
             };
             let step = i64::try_from(step).map_err(|_| AuthError::InvalidCode)?;

@@ -99,7 +99,7 @@ impl ChangeApi {
         };
         let claims = auth.claims();
         let ends_at =
-            OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or_else(|_| OffsetDateTime::now_utc());
+            OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or_else(|_| self.tasks.clock().now());
         let (session, checker) = (claims.sid, self.auth.clone());
         let start = StreamStart {
             owner,

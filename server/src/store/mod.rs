@@ -140,7 +140,13 @@ pub trait Storage: AccountStorage + PersonalTokenStorage + TwoFactorStorage {
         target: Option<bool>,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
-    async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>>;
+    async fn delete_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<()>>;
 
     // The change stream: every task write above appends an event in its own transaction.
     /// Hints that a user has new events (from this server's commits and other servers').
@@ -194,14 +200,6 @@ pub async fn open(url: &DatabaseUrl, options: &PostgresOptions) -> StoreResult<S
         }
         DatabaseUrl::Postgres(url) => Arc::new(postgres::PgStore::connect(url, options).await?),
     })
-}
-
-/// The current time at the precision the database keeps, so what a write returns equals
-/// what a later read returns.
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
 }
 
 /// Microseconds since the Unix epoch: how every timestamp is stored, on both backends.

@@ -1,6 +1,7 @@
 use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
+use crate::clock::Clock;
 use crate::store::{self, Expected, Store, Written};
 
 /// How much of each user's change history is kept: at least the last `count` events
@@ -29,11 +30,16 @@ impl Default for EventRetention {
 pub struct TaskService {
     db: Store,
     retention: EventRetention,
+    clock: Clock,
 }
 
 impl TaskService {
-    pub fn new(db: Store, retention: EventRetention) -> Self {
-        TaskService { db, retention }
+    pub fn new(db: Store, retention: EventRetention, clock: Clock) -> Self {
+        TaskService { db, retention, clock }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub async fn list(&self, owner: Owner, query: TaskQuery) -> Result<(Vec<Task>, u64), TaskError> {
@@ -46,7 +52,7 @@ impl TaskService {
         // `Missing`: the task holding the source id was deleted between the refused
         // insert and the look-up, so the id is free again: insert once more.
         for _ in 0..3 {
-            match self.db.insert_task(owner, &draft, store::now()).await? {
+            match self.db.insert_task(owner, &draft, self.clock.now()).await? {
                 Written::Done(task) => return Ok(task),
                 Written::Conflict(first) => return Err(TaskError::AlreadyImported(first)),
                 Written::Missing => continue,
@@ -68,7 +74,7 @@ impl TaskService {
     ) -> Result<Task, TaskError> {
         let written = self
             .db
-            .replace_task(owner, id, expected, &draft, None, store::now())
+            .replace_task(owner, id, expected, &draft, None, self.clock.now())
             .await?;
         settle(id, written)
     }
@@ -100,7 +106,7 @@ impl TaskService {
                     read_at,
                     &patched.draft,
                     patched.completed,
-                    store::now(),
+                    self.clock.now(),
                 )
                 .await?;
             match written {
@@ -111,7 +117,10 @@ impl TaskService {
     }
 
     pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {
-        settle(id, self.db.delete_task(owner, id, expected).await?)
+        settle(
+            id,
+            self.db.delete_task(owner, id, expected, self.clock.now()).await?,
+        )
     }
 
     /// Sets completion to `target`, or flips it when `None`.
@@ -124,7 +133,7 @@ impl TaskService {
     ) -> Result<Task, TaskError> {
         let written = self
             .db
-            .set_completed(owner, id, expected, target, store::now())
+            .set_completed(owner, id, expected, target, self.clock.now())
             .await?;
         settle(id, written)
     }
@@ -159,7 +168,7 @@ impl TaskService {
     pub async fn undo(&self, owner: Owner) -> Result<UndoResult, TaskError> {
         let undone = self
             .db
-            .undo_latest(owner, store::now())
+            .undo_latest(owner, self.clock.now())
             .await?
             .ok_or(TaskError::NothingToUndo)?;
         Ok(UndoResult {
@@ -176,7 +185,14 @@ impl TaskService {
         start: super::stream::StreamStart,
         signed_in: impl Fn() -> bool + Send + 'static,
     ) -> Result<tokio::sync::mpsc::Receiver<super::stream::StreamItem>, TaskError> {
-        super::stream::open(self.db.clone(), start, self.retention.heartbeat, signed_in).await
+        super::stream::open(
+            self.db.clone(),
+            self.clock.clone(),
+            start,
+            self.retention.heartbeat,
+            signed_in,
+        )
+        .await
     }
 
     /// Runs [`Self::maintain`] every `interval` until the process ends.
@@ -198,7 +214,7 @@ impl TaskService {
     pub async fn maintain(&self) -> Result<(), TaskError> {
         const BATCH: u32 = 1_000;
         loop {
-            let now = time::OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let before = now - self.retention.age;
             let deleted = self
                 .db

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Owner, TaskError};
+use crate::clock::Clock;
 use crate::store::{EventRecord, Hint, Store, StoreResult, to_micros};
 
 /// What a stream sends, in order.
@@ -104,16 +105,21 @@ fn micros(d: Duration) -> i64 {
 /// stream ends once it says no.
 pub async fn open(
     db: Store,
+    clock: Clock,
     start: StreamStart,
     heartbeat: Duration,
     signed_in: impl Fn() -> bool + Send + 'static,
 ) -> Result<mpsc::Receiver<StreamItem>, TaskError> {
-    let lease = Uuid::new_v4();
-    let now = to_micros(OffsetDateTime::now_utc());
+    let lease = StreamLease {
+        id: Uuid::new_v4(),
+        heartbeat,
+        clock,
+    };
+    let now = to_micros(lease.clock.now());
     if !db
         .open_stream(
             start.owner,
-            lease,
+            lease.id,
             now,
             now + micros(lease_for(heartbeat)),
             STREAMS_PER_USER,
@@ -126,21 +132,27 @@ pub async fn open(
     let wake = db.changes().subscribe(start.owner.id());
     let (items, received) = mpsc::channel(256);
     tokio::spawn(async move {
-        if let Err(e) = run(&db, &start, lease, heartbeat, wake, &items, signed_in).await {
+        if let Err(e) = run(&db, &start, &lease, wake, &items, signed_in).await {
             tracing::debug!(error = %e, "event stream ended by a database fault");
         }
-        if let Err(e) = db.close_stream(lease).await {
+        if let Err(e) = db.close_stream(lease.id).await {
             tracing::debug!(error = %e, "could not free a stream lease; it expires by itself");
         }
     });
     Ok(received)
 }
 
+/// A stream's place among the user's, renewed at each heartbeat.
+struct StreamLease {
+    id: Uuid,
+    heartbeat: Duration,
+    clock: Clock,
+}
+
 async fn run(
     db: &Store,
     start: &StreamStart,
-    lease: Uuid,
-    heartbeat_every: Duration,
+    lease: &StreamLease,
     mut wake: tokio::sync::watch::Receiver<Hint>,
     items: &mpsc::Sender<StreamItem>,
     signed_in: impl Fn() -> bool,
@@ -159,10 +171,11 @@ async fn run(
         }
         Some(asked) => asked,
     };
+    let heartbeat_every = lease.heartbeat;
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
     let mut check = tokio::time::interval(SESSION_CHECK);
-    let left = (start.ends_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+    let left = (start.ends_at - lease.clock.now()).max(time::Duration::ZERO);
     let expiry = tokio::time::sleep(left.try_into().unwrap_or_default());
     tokio::pin!(expiry);
     let mut live = false;
@@ -216,8 +229,8 @@ async fn run(
                 // A hint from another server may have been lost (a crash between its
                 // commit and its notice): look in the database once per heartbeat.
                 read = true;
-                let expires = to_micros(OffsetDateTime::now_utc()) + micros(lease_for(heartbeat_every));
-                db.renew_stream(lease, expires).await?;
+                let expires = to_micros(lease.clock.now()) + micros(lease_for(heartbeat_every));
+                db.renew_stream(lease.id, expires).await?;
             }
             _ = check.tick() => if !signed_in() { return Ok(()) },
             () = &mut expiry => return Ok(()),

@@ -196,10 +196,14 @@ fn recovery_codes_work_once_and_turning_it_off_needs_password_and_code() {
 }
 
 /// Wrong codes count toward the account's failure limit (429 beyond), and an mfa token
-/// is refused after its 5 minutes (set back in the database, as time passing would).
+/// works for its 5 minutes and not after: the server's clock is moved (by the file it
+/// reads its offset from), nothing waits.
 #[test]
 fn wrong_codes_are_limited_and_mfa_tokens_expire() {
-    let server = TestServer::start(&["--failed-signin-limit", "3"]);
+    let clock = tempfile::tempdir().expect("dir");
+    let offset = clock.path().join("offset");
+    let clock_flag = offset.display().to_string();
+    let server = TestServer::start(&["--failed-signin-limit", "3", "--test-clock-file", &clock_flag]);
     let ann = sign_up(&server, "totp-limit");
     let (secret, _) = turn_on(&server, &ann);
     let mfa = first_step(&server, &ann);
@@ -218,13 +222,21 @@ fn wrong_codes_are_limited_and_mfa_tokens_expire() {
 
     let other = sign_up(&server, "totp-expiry");
     let (other_secret, _) = turn_on(&server, &other);
-    let late = first_step(&server, &other);
-    todo_e2e::query_column(
-        &server.database(),
-        "UPDATE mfa_challenges SET expires_at = 1 WHERE used_at IS NULL AND expires_at > 1000 RETURNING 1",
+    // 4 min 30 s later (nine 30-second steps): still good.
+    let in_time = first_step(&server, &other);
+    std::fs::write(&offset, "270").expect("move the clock");
+    assert_eq!(
+        second_step(&server, &in_time, &code(&other_secret, 9))
+            .status()
+            .as_u16(),
+        200,
+        "within its 5 minutes"
     );
+    // Issued now, used 5 min 5 s later: refused.
+    let late = first_step(&server, &other);
+    std::fs::write(&offset, "575").expect("move the clock");
     assert_problem(
-        second_step(&server, &late, &code(&other_secret, 1)),
+        second_step(&server, &late, &code(&other_secret, 19)),
         401,
         ProblemCode::InvalidMfaToken,
     );

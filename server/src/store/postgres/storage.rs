@@ -442,7 +442,7 @@ impl Storage for PgStore {
             }
             tx.execute(
                 "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL",
-                &[&to_micros(OffsetDateTime::now_utc())],
+                &[&to_micros(key.created_at)],
             )
             .await?;
             tx.execute(
@@ -652,8 +652,13 @@ impl Storage for PgStore {
         .await
     }
 
-    async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
-        let now = crate::store::now();
+    async fn delete_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<()>> {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;

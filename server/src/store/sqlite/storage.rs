@@ -165,7 +165,7 @@ impl Storage for Db {
             if only_if_none && keys::has_active(tx)? {
                 return Ok(());
             }
-            keys::rotate(tx, &key, OffsetDateTime::now_utc())
+            keys::rotate(tx, &key, key.created_at)
         })
         .await
     }
@@ -281,8 +281,13 @@ impl Storage for Db {
         .await
     }
 
-    async fn delete_task(&self, owner: Owner, id: i64, expected: Expected) -> StoreResult<Written<()>> {
-        let now = crate::store::now();
+    async fn delete_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<()>> {
         let (written, event) = self
             .write(move |tx| {
                 Ok(match tasks::delete(tx, owner, id, expected)? {

@@ -386,7 +386,7 @@ mod tests {
                     &super::super::WriteTx::new(&conn),
                     owner,
                     &draft,
-                    crate::store::now(),
+                    time::OffsetDateTime::now_utc(),
                 )
                 .expect("insert");
             }
