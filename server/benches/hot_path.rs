@@ -133,7 +133,7 @@ fn list_query(c: &mut Criterion) {
                 "a@b.io",
                 time::OffsetDateTime::now_utc(),
             );
-            Owner::of_path(&claims, &id.to_string()).expect("own path")
+            Owner::of_path(claims.sub, &id.to_string()).expect("own path")
         })
         .collect();
     rt.block_on(async {

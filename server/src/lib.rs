@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod domain;
 pub mod http;
 pub mod store;
 pub mod tasks;

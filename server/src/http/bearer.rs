@@ -42,7 +42,9 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Verified> {
     // answers is 401, then 403, then 400/422, on every route.
     let owner = match task_path_owner(req.uri().path()) {
         None => None,
-        Some(path_user) => Some(Owner::of_path(&claims, path_user).ok_or_else(ProblemResponse::forbidden)?),
+        Some(path_user) => {
+            Some(Owner::of_path(claims.sub, path_user).ok_or_else(ProblemResponse::forbidden)?)
+        }
     };
     if let Credential::PersonalToken { .. } = credential {
         check_scope(&credential, req.method(), req.uri().path())?;

@@ -333,10 +333,16 @@ impl From<AuthError> for ProblemResponse {
     }
 }
 
+impl From<crate::domain::tasks::InvalidTask> for ProblemResponse {
+    fn from(e: crate::domain::tasks::InvalidTask) -> Self {
+        Self::invalid_field(&e.field, e.reason)
+    }
+}
+
 impl From<TaskError> for ProblemResponse {
     fn from(e: TaskError) -> Self {
         match e {
-            TaskError::Invalid { field, reason } => Self::invalid_field(&field, reason),
+            TaskError::Invalid(e) => e.into(),
             TaskError::NotFound(_) => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::TaskNotFound,

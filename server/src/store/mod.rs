@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use todo_api::{Task, User};
 use uuid::Uuid;
 
-use crate::tasks::{Owner, TaskDraft, TaskQuery};
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 
 pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};

@@ -1,19 +1,18 @@
 //! The task domain: validated types and the service the HTTP routes call.
 
-pub mod model;
 mod service;
 pub mod stream;
 
+pub use crate::domain::tasks::{InvalidTask, Owner, PatchedTask, TaskDraft, TaskQuery};
 pub use crate::store::Expected;
-pub use model::{Owner, PatchedTask, TaskDraft, TaskQuery};
 pub use service::{EventRetention, TaskService};
 
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("{reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidTask),
     #[error("task {0} not found")]
     NotFound(i64),
     /// The write named another version; the task as it is now.

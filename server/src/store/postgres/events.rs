@@ -60,7 +60,9 @@ pub(super) async fn next_seq(c: &impl GenericClient, user: Uuid) -> StoreResult<
     let stmt = c
         .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
         .await?;
-    Ok(c.query_one(&stmt, &[&user]).await?.try_get(0)?)
+    // No row: the user was deleted while this write ran.
+    let row = c.query_opt(&stmt, &[&user]).await?.ok_or(StoreError::OwnerGone)?;
+    Ok(row.try_get(0)?)
 }
 
 /// Records the event `seq` (from [`next_seq`]) of a change to `task_id`; returns it.

@@ -138,6 +138,21 @@ impl PgStore {
     }
 }
 
+/// The outcomes of two statements sent together in one transaction. When the first
+/// fails, PostgreSQL answers the second "current transaction is aborted", which says
+/// nothing: the real cause is kept, whichever of the two reports first.
+pub(super) fn sent_together<A, B>((a, b): (StoreResult<A>, StoreResult<B>)) -> StoreResult<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(first), Err(second)) => Err(if aborted_by_another(&first) { second } else { first }),
+    }
+}
+
+fn aborted_by_another(e: &StoreError) -> bool {
+    matches!(e, StoreError::Postgres(err) if err.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION))
+}
+
 impl From<tokio_postgres::Error> for StoreError {
     /// Separates faults that go away by themselves (the server down, restarting, out of
     /// room, a lock or a timeout) from bugs.

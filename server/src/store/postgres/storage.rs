@@ -10,13 +10,13 @@ use time::OffsetDateTime;
 use todo_api::{Task, User};
 use uuid::Uuid;
 
-use super::{PgStore, events, rows, tasks};
+use super::{PgStore, events, rows, sent_together, tasks};
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
     RefreshStep, SessionRecord, SessionStart, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord,
     Written, to_micros,
 };
-use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
 
 /// Serialises key changes: two servers starting on a new database make one first key.
@@ -574,10 +574,10 @@ impl Storage for PgStore {
                 let tx = client.transaction().await?;
                 // Sent together (one round trip); PostgreSQL runs them in order, so the
                 // user's lock is still taken first.
-                let (seq, task) = tokio::try_join!(
+                let (seq, task) = sent_together(tokio::join!(
                     events::next_seq(&tx, owner.id()),
                     tasks::insert(&tx, owner, draft, now)
-                )?;
+                ))?;
                 let Some(task) = task else {
                     // Imported before: nothing is written (the counter rolls back).
                     let first = match draft.source_id() {
@@ -623,10 +623,10 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let (seq, changed) = tokio::try_join!(
+            let (seq, changed) = sent_together(tokio::join!(
                 events::next_seq(&tx, owner.id()),
                 tasks::replace(&tx, owner, id, expected, draft, completed, now)
-            )?;
+            ))?;
             self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
@@ -643,10 +643,10 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let (seq, changed) = tokio::try_join!(
+            let (seq, changed) = sent_together(tokio::join!(
                 events::next_seq(&tx, owner.id()),
                 tasks::set_completed(&tx, owner, id, expected, target, now)
-            )?;
+            ))?;
             self.finish_task_write(tx, owner, id, seq, now, changed).await
         })
         .await
@@ -662,10 +662,10 @@ impl Storage for PgStore {
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
-            let (seq, deleted) = tokio::try_join!(
+            let (seq, deleted) = sent_together(tokio::join!(
                 events::next_seq(&tx, owner.id()),
                 tasks::delete(&tx, owner, id, expected)
-            )?;
+            ))?;
             let Some(version) = deleted else {
                 let current = tasks::get(&tx, owner, id).await?;
                 tx.rollback().await?;

@@ -7,8 +7,8 @@ use todo_api::{SortField, SortOrder, StatusFilter, Task};
 use tokio_postgres::types::ToSql;
 
 use super::rows::{self, TASK_COLUMNS, priority_to_sql};
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{Expected, StoreResult, to_micros};
-use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 fn first_task(row: Option<tokio_postgres::Row>) -> StoreResult<Option<Task>> {
     row.as_ref().map(rows::task).transpose()

@@ -7,12 +7,12 @@ use todo_api::{Task, User};
 use uuid::Uuid;
 
 use super::{Db, events, keys, limits, personal_tokens, sessions, tasks, users};
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, KeyRecord, NewSession, RefreshOutcome, RefreshRotation,
     RefreshStep, SessionRecord, SessionStart, SignOut, Storage, StoreResult, UndoStep, Undone, UserRecord,
     Written,
 };
-use crate::tasks::{Owner, TaskDraft, TaskQuery};
 use todo_api::EventType;
 
 #[async_trait]

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
 
 use super::{WriteTx, from_micros, to_micros};
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::Expected;
-use crate::tasks::{Owner, TaskDraft, TaskQuery};
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
                        created_at, updated_at, completed_at, version, source_id";

@@ -1,5 +1,6 @@
 //! Validated task types: parse, don't validate. Inner code takes these and cannot be
-//! handed a title of 300 characters or an eleventh tag.
+//! handed a title of 300 characters or an eleventh tag. The storage ports take them, so
+//! they live below both the task service and the store.
 
 use time::OffsetDateTime;
 use todo_api::{
@@ -7,8 +8,13 @@ use todo_api::{
 };
 use uuid::Uuid;
 
-use super::TaskError;
-use crate::auth::Claims;
+/// A field of a task request that breaks its rule: 422 naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidTask {
+    pub field: String,
+    pub reason: String,
+}
 
 use todo_api::limits::{
     DESCRIPTION_MAX, DUE_AT_MAX, DUE_AT_MIN, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SEARCH_MAX, TAG_MAX,
@@ -22,10 +28,11 @@ use todo_api::limits::{
 pub struct Owner(Uuid);
 
 impl Owner {
-    /// The owner of `/api/{path_user}/...` for these claims; `None` when the path names
-    /// another user (or no user at all). `claims` must come from the bearer check.
-    pub fn of_path(claims: &Claims, path_user: &str) -> Option<Owner> {
-        (path_user.parse::<Uuid>().ok() == Some(claims.sub)).then_some(Owner(claims.sub))
+    /// The owner of `/api/{path_user}/...` for a verified token's `subject`; `None`
+    /// when the path names another user (or no user at all). Called once, by the bearer
+    /// check, with the subject of the token it verified.
+    pub fn of_path(subject: Uuid, path_user: &str) -> Option<Owner> {
+        (path_user.parse::<Uuid>().ok() == Some(subject)).then_some(Owner(subject))
     }
 
     pub fn id(self) -> Uuid {
@@ -51,15 +58,15 @@ pub struct TaskDraft {
     source_id: Option<String>,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> TaskError {
-    TaskError::Invalid {
+fn invalid(field: &str, reason: impl Into<String>) -> InvalidTask {
+    InvalidTask {
         field: field.to_string(),
         reason: reason.into(),
     }
 }
 
 impl TaskDraft {
-    pub fn parse(input: TaskInput) -> Result<TaskDraft, TaskError> {
+    pub fn parse(input: TaskInput) -> Result<TaskDraft, InvalidTask> {
         let title = input.title.trim().to_string();
         let title_len = title.chars().count();
         if title_len == 0 {
@@ -101,7 +108,7 @@ impl TaskDraft {
 }
 
 /// An import's id for a task: one line, 1 to 200 characters.
-fn parse_source_id(raw: Option<String>) -> Result<Option<String>, TaskError> {
+fn parse_source_id(raw: Option<String>) -> Result<Option<String>, InvalidTask> {
     let Some(raw) = raw else {
         return Ok(None);
     };
@@ -126,14 +133,14 @@ pub struct PatchedTask {
 impl PatchedTask {
     /// Checks the patch's own fields, before the task is read, so that a bad value is
     /// 422 whether or not the task exists or has moved on (the documented order).
-    pub fn check(patch: &TaskPatch) -> Result<(), TaskError> {
+    pub fn check(patch: &TaskPatch) -> Result<(), InvalidTask> {
         Self::apply(&Self::placeholder(), patch).map(drop)
     }
 
     /// `current` with `patch` applied (RFC 7396), checked as on create: `null` clears
     /// `description`, `due_at` and `tags` and sets `priority` back to medium; `title` and
     /// `completed` cannot be cleared.
-    pub fn apply(current: &Task, patch: &TaskPatch) -> Result<PatchedTask, TaskError> {
+    pub fn apply(current: &Task, patch: &TaskPatch) -> Result<PatchedTask, InvalidTask> {
         let title = match &patch.title {
             Patch::Null => return Err(invalid("title", "title cannot be removed")),
             other => other
@@ -183,7 +190,7 @@ impl PatchedTask {
 
 /// A title or tag: no control or bidi character (a terminal would obey them), and at
 /// least one character that draws something.
-fn check_line(field: &str, value: &str) -> Result<(), TaskError> {
+fn check_line(field: &str, value: &str) -> Result<(), InvalidTask> {
     if let Some(c) = text::forbidden_in_line(value) {
         return Err(invalid(
             field,
@@ -201,7 +208,7 @@ fn check_line(field: &str, value: &str) -> Result<(), TaskError> {
 
 /// Converted to UTC and checked against the documented range: an offset can carry a
 /// time that reads as year 9999 or year 1 into a UTC instant no one can write.
-fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, TaskError> {
+fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, InvalidTask> {
     given
         .checked_to_offset(time::UtcOffset::UTC)
         .filter(|utc| (DUE_AT_MIN..=DUE_AT_MAX).contains(utc))
@@ -213,7 +220,7 @@ fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, TaskError> {
         })
 }
 
-fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, TaskError> {
+fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, InvalidTask> {
     for tag in &raw {
         let tag = tag.trim();
         if let Some(problem) = todo_api::tags::tag_problem(tag) {
@@ -307,7 +314,7 @@ impl TaskQuery {
 }
 
 impl TaskQuery {
-    pub fn parse(raw: ListQuery) -> Result<TaskQuery, TaskError> {
+    pub fn parse(raw: ListQuery) -> Result<TaskQuery, InvalidTask> {
         let limit = raw.limit.unwrap_or(LIST_LIMIT_DEFAULT);
         if limit == 0 || limit > LIST_LIMIT_MAX {
             return Err(invalid("limit", format!("limit must be 1 to {LIST_LIMIT_MAX}")));
@@ -365,7 +372,7 @@ mod tests {
         );
         assert!(TaskDraft::parse(input(&"é".repeat(200))).is_ok());
         let err = TaskDraft::parse(input(&"x".repeat(201))).expect_err("too long");
-        assert!(matches!(err, TaskError::Invalid { ref field, .. } if field == "title"));
+        assert!(matches!(err, InvalidTask { ref field, .. } if field == "title"));
         assert!(TaskDraft::parse(input("   ")).is_err());
     }
 
@@ -390,7 +397,7 @@ mod tests {
         let mut i = input("t");
         i.description = Some("d".repeat(1001));
         let err = TaskDraft::parse(i).expect_err("too long");
-        assert!(matches!(err, TaskError::Invalid { ref field, .. } if field == "description"));
+        assert!(matches!(err, InvalidTask { ref field, .. } if field == "description"));
     }
 
     #[test]

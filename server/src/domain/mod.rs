@@ -1,0 +1,4 @@
+//! The ground floor: value types and rules that the services and the storage ports
+//! share, depending on neither (so `store` imports the domain, never a service).
+
+pub mod tasks;
