@@ -281,7 +281,7 @@ fn rotate_keys(database: &DatabaseArg, kek: &KeyEncryptionArgs, clock: &ClockArg
         let db = todo_server::store::open(&url, &database.postgres())
             .await
             .map_err(|e| todo_server::error_chain(&e))?;
-        todo_server::auth::keys::rotate(&db, &sealing, &clock.clock())
+        todo_server::auth::keys::rotate(db.as_ref(), &sealing, &clock.clock())
             .await
             .map_err(|e| todo_server::error_chain(&e))
     })?;

@@ -182,7 +182,7 @@ impl AuthService {
         .map(|l| l.period())
         .max()
         .unwrap_or_default();
-        RateLimiter::sweep(&self.db, self.clock.now(), longest).await?;
+        RateLimiter::sweep(self.db.as_ref(), self.clock.now(), longest).await?;
         self.activity.delete_old(BATCH).await?;
         let grace = self.token_grace;
         loop {

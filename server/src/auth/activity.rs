@@ -5,7 +5,9 @@ use todo_api::ActivityKind;
 use uuid::Uuid;
 
 use super::accounts::ClientAddr;
-use crate::store::{NewActivity, Store};
+use std::sync::Arc;
+
+use crate::store::{AccountStorage, NewActivity};
 
 /// Where a request came from: the client address (also the key of per-address limits)
 /// and its `User-Agent`, cut to 200 characters with controls escaped.
@@ -47,12 +49,12 @@ impl RequestOrigin {
 /// records: the action has already happened.
 #[derive(Clone)]
 pub struct ActivityLog {
-    db: Store,
+    db: Arc<dyn AccountStorage>,
     clock: crate::clock::Clock,
 }
 
 impl ActivityLog {
-    pub fn new(db: Store, clock: crate::clock::Clock) -> ActivityLog {
+    pub fn new(db: Arc<dyn AccountStorage>, clock: crate::clock::Clock) -> ActivityLog {
         ActivityLog { db, clock }
     }
 

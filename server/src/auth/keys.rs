@@ -18,7 +18,7 @@ use todo_api::{Jwk, Jwks};
 use super::AuthError;
 use super::key_sealing::{self, KeySealing};
 use crate::clock::Clock;
-use crate::store::{KeyRecord, Store};
+use crate::store::{KeyRecord, KeyStorage};
 
 /// What can go wrong with the signing keys.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +60,7 @@ pub fn generate_key(sealing: &KeySealing, now: OffsetDateTime) -> Result<KeyReco
 
 /// Starts a new signing key on the database (the `keys rotate` command); running
 /// servers pick it up at their next reload.
-pub async fn rotate(db: &Store, sealing: &KeySealing, clock: &Clock) -> Result<String, AuthError> {
+pub async fn rotate(db: &dyn KeyStorage, sealing: &KeySealing, clock: &Clock) -> Result<String, AuthError> {
     let key = generate_key(sealing, clock.now())?;
     let kid = key.kid.clone();
     db.add_signing_key(key, false).await?;
@@ -142,7 +142,7 @@ impl KeySet {
 
 /// The current [`KeySet`], swapped atomically on reload.
 pub struct KeyRing {
-    db: Store,
+    db: Arc<dyn KeyStorage>,
     grace: Duration,
     sealing: KeySealing,
     clock: Clock,
@@ -154,7 +154,7 @@ impl KeyRing {
     /// Loads the keys, creating the first one on a new database, and with a
     /// key-encryption key seals any seed still stored in the clear.
     pub async fn load(
-        db: Store,
+        db: Arc<dyn KeyStorage>,
         grace: Duration,
         sealing: KeySealing,
         clock: Clock,
@@ -162,13 +162,13 @@ impl KeyRing {
         let first = generate_key(&sealing, clock.now())?;
         db.add_signing_key(first, true).await?;
         if matches!(sealing, KeySealing::Sealed(_)) {
-            Self::seal_clear_seeds(&db, &sealing).await?;
+            Self::seal_clear_seeds(db.as_ref(), &sealing).await?;
         } else {
             tracing::warn!(
                 "signing keys and two-factor secrets are stored in the clear in the database; set a key-encryption key (--key-encryption-key-file) so that a copy of the database can neither forge tokens nor make two-factor codes"
             );
         }
-        let set = Self::read_set(&db, grace, &sealing, clock.now()).await?;
+        let set = Self::read_set(db.as_ref(), grace, &sealing, clock.now()).await?;
         Ok(KeyRing {
             db,
             grace,
@@ -178,7 +178,7 @@ impl KeyRing {
         })
     }
 
-    async fn seal_clear_seeds(db: &Store, sealing: &KeySealing) -> Result<(), AuthError> {
+    async fn seal_clear_seeds(db: &dyn KeyStorage, sealing: &KeySealing) -> Result<(), AuthError> {
         let records = db.signing_keys().await?;
         let mut resealed = Vec::new();
         for record in records
@@ -198,7 +198,7 @@ impl KeyRing {
     }
 
     async fn read_set(
-        db: &Store,
+        db: &dyn KeyStorage,
         grace: Duration,
         sealing: &KeySealing,
         now: OffsetDateTime,
@@ -213,7 +213,7 @@ impl KeyRing {
 
     /// Re-reads the keys; returns the signing kid when it changed.
     pub async fn reload(&self) -> Result<Option<String>, AuthError> {
-        let set = Self::read_set(&self.db, self.grace, &self.sealing, self.clock.now()).await?;
+        let set = Self::read_set(self.db.as_ref(), self.grace, &self.sealing, self.clock.now()).await?;
         // Only this task stores into `current`, so load-compare-store cannot race.
         let current = self.current.load();
         let changed = current.signer.kid != set.signer.kid || current.jwks != set.jwks;

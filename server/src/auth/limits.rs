@@ -11,10 +11,12 @@ use time::OffsetDateTime;
 
 use super::AuthError;
 use crate::clock::Clock;
-use crate::store::{Store, to_micros};
+use std::sync::Arc;
+
+use crate::store::{LimitStorage, to_micros};
 
 pub struct RateLimiter {
-    db: Store,
+    db: Arc<dyn LimitStorage>,
     clock: Clock,
     /// Keeps each limiter's keys apart in the one table.
     name: &'static str,
@@ -27,7 +29,13 @@ pub type Verdict<T> = Result<T, Duration>;
 
 impl RateLimiter {
     /// `limit` 0 switches the limiter off.
-    pub fn new(db: Store, clock: Clock, name: &'static str, limit: u32, period: Duration) -> Self {
+    pub fn new(
+        db: Arc<dyn LimitStorage>,
+        clock: Clock,
+        name: &'static str,
+        limit: u32,
+        period: Duration,
+    ) -> Self {
         RateLimiter {
             db,
             clock,
@@ -80,7 +88,11 @@ impl RateLimiter {
     }
 
     /// Deletes windows that ended before `now - older_than`.
-    pub async fn sweep(db: &Store, now: OffsetDateTime, older_than: Duration) -> Result<(), AuthError> {
+    pub async fn sweep(
+        db: &dyn LimitStorage,
+        now: OffsetDateTime,
+        older_than: Duration,
+    ) -> Result<(), AuthError> {
         const BATCH: u32 = 500;
         loop {
             let before = to_micros(now) - to_micros_duration(older_than);
@@ -98,7 +110,7 @@ fn to_micros_duration(d: Duration) -> i64 {
 
 /// One attempt counted against a limit until it is known to have failed.
 pub struct Reservation {
-    held: Option<(Store, String, i64)>,
+    held: Option<(Arc<dyn LimitStorage>, String, i64)>,
 }
 
 impl Reservation {
@@ -128,7 +140,7 @@ impl Drop for Reservation {
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Store) {
+    fn db() -> (tempfile::TempDir, Arc<dyn LimitStorage>) {
         let dir = tempfile::tempdir().expect("dir");
         let db = crate::store::sqlite::Db::open(&dir.path().join("limits.db")).expect("db");
         (dir, std::sync::Arc::new(db))
@@ -244,7 +256,7 @@ mod tests {
             let _ = limiter.hit(&n.to_string()).await.expect("db");
         }
         time.advance(time::Duration::seconds(61));
-        RateLimiter::sweep(&db, clock.now(), Duration::from_secs(60))
+        RateLimiter::sweep(db.as_ref(), clock.now(), Duration::from_secs(60))
             .await
             .expect("sweep");
         let left = db.delete_ended_windows(i64::MAX, 1_000).await.expect("count");

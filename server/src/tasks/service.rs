@@ -2,7 +2,9 @@ use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
 use crate::clock::Clock;
-use crate::store::{self, Expected, Store, Written};
+use std::sync::Arc;
+
+use crate::store::{self, Expected, TaskStorage, Written};
 
 /// How much of each user's change history is kept: at least the last `count` events
 /// and every event younger than `age`.
@@ -28,13 +30,13 @@ impl Default for EventRetention {
 /// Task operations, each scoped to one owner.
 #[derive(Clone)]
 pub struct TaskService {
-    db: Store,
+    db: Arc<dyn TaskStorage>,
     retention: EventRetention,
     clock: Clock,
 }
 
 impl TaskService {
-    pub fn new(db: Store, retention: EventRetention, clock: Clock) -> Self {
+    pub fn new(db: Arc<dyn TaskStorage>, retention: EventRetention, clock: Clock) -> Self {
         TaskService { db, retention, clock }
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{Owner, TaskError};
 use crate::clock::Clock;
-use crate::store::{EventRecord, Hint, Store, StoreResult, to_micros};
+use crate::store::{EventRecord, Hint, StoreResult, TaskStorage, to_micros};
 
 /// What a stream sends, in order.
 #[derive(Debug)]
@@ -104,7 +104,7 @@ fn micros(d: Duration) -> i64 {
 /// across every server), then runs it on its own task. `signed_in` is asked often; the
 /// stream ends once it says no.
 pub async fn open(
-    db: Store,
+    db: Arc<dyn TaskStorage>,
     clock: Clock,
     start: StreamStart,
     heartbeat: Duration,
@@ -150,7 +150,7 @@ struct StreamLease {
 }
 
 async fn run(
-    db: &Store,
+    db: &Arc<dyn TaskStorage>,
     start: &StreamStart,
     lease: &StreamLease,
     mut wake: tokio::sync::watch::Receiver<Hint>,

@@ -6,12 +6,15 @@
 mod accounts;
 mod events;
 mod import;
+mod keys;
+mod limits;
 mod listen;
 mod migrations;
 mod notify;
 mod personal_tokens;
 mod rows;
-mod storage;
+mod sessions;
+mod task_statements;
 mod tasks;
 mod tls;
 mod two_factor;
@@ -190,4 +193,21 @@ impl From<PoolError> for StoreError {
             other => StoreError::Unreachable(Box::new(other)),
         }
     }
+}
+
+/// Deletes at most `batch` rows of `table` whose `column` is before `before`; how many.
+/// Deletes at most `batch` rows of `table` whose `column` is before `before`, found by
+/// their `key` (a batch at a time, so no request waits behind a long delete).
+pub(super) async fn delete_batch(
+    c: &deadpool_postgres::Object,
+    table: &str,
+    key: &str,
+    column: &str,
+    before: i64,
+    batch: i64,
+) -> Result<u64, tokio_postgres::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT $2)"
+    );
+    c.execute(&sql, &[&before, &batch]).await
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::{accounts, events, keys, parse_uuid, tasks, users};
+use super::{accounts, events, keys, parse_uuid, users};
 use crate::store::{RefreshTokenRow, SessionRow, Snapshot};
 
 pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
@@ -49,7 +49,7 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         sessions,
         refresh_tokens,
         keys: keys::all(&tx)?,
-        tasks: tasks::all(&tx)?,
+        tasks: super::task_statements::all(&tx)?,
         events: events::all(&tx)?,
         event_seqs,
         activity: accounts::all_activity(&tx)?,

@@ -1,10 +1,11 @@
 //! The `signing_keys` table: Ed25519 key pairs, the newest unretired one signs.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
-use super::{WriteTx, from_micros, to_micros};
-use crate::store::KeyRecord;
+use super::{Db, WriteTx, from_micros, to_micros};
+use crate::store::{KeyRecord, KeyStorage, StoreResult};
 
 fn key_bytes(v: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
     v.try_into().map_err(|_| {
@@ -68,4 +69,31 @@ pub fn set_stored_secret(tx: &WriteTx<'_>, kid: &str, stored: &[u8]) -> rusqlite
         params![kid, stored],
     )?;
     Ok(())
+}
+
+#[async_trait]
+impl KeyStorage for Db {
+    async fn signing_keys(&self) -> StoreResult<Vec<KeyRecord>> {
+        self.read(all).await
+    }
+
+    async fn add_signing_key(&self, key: KeyRecord, only_if_none: bool) -> StoreResult<()> {
+        self.write(move |tx| {
+            if only_if_none && has_active(tx)? {
+                return Ok(());
+            }
+            rotate(tx, &key, key.created_at)
+        })
+        .await
+    }
+
+    async fn set_stored_secrets(&self, secrets: Vec<(String, Vec<u8>)>) -> StoreResult<()> {
+        self.write(move |tx| {
+            for (kid, stored) in &secrets {
+                set_stored_secret(tx, kid, stored)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }

@@ -2,9 +2,11 @@
 //! every server on the database counts against the same numbers and no two attempts can
 //! both pass a check that only one of them may.
 
+use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::WriteTx;
+use super::{Db, WriteTx};
+use crate::store::{LimitStorage, StoreResult};
 
 /// Counts one attempt in `key`'s window, opening a new window when the last one ended
 /// (started at or before `now - period`), unless the window already holds `limit`.
@@ -55,4 +57,28 @@ pub fn delete_ended(tx: &WriteTx<'_>, before: i64, batch: u32) -> rusqlite::Resu
            (SELECT key FROM rate_limits WHERE window_start < ?1 LIMIT ?2)",
         params![before, batch],
     )
+}
+
+#[async_trait]
+impl LimitStorage for Db {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        period: i64,
+        limit: u32,
+    ) -> StoreResult<Result<i64, i64>> {
+        let key = key.to_string();
+        self.write(move |tx| try_count(tx, &key, now, period, limit))
+            .await
+    }
+
+    async fn uncount_attempt(&self, key: &str, window_start: i64) -> StoreResult<()> {
+        let key = key.to_string();
+        self.write(move |tx| uncount(tx, &key, window_start)).await
+    }
+
+    async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize> {
+        self.write(move |tx| delete_ended(tx, before, batch)).await
+    }
 }

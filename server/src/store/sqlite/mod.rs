@@ -9,7 +9,7 @@ mod limits;
 mod migrations;
 mod personal_tokens;
 mod sessions;
-mod storage;
+mod task_statements;
 mod tasks;
 mod two_factor;
 mod users;

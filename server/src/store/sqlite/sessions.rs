@@ -1,12 +1,17 @@
 //! The `sessions` and `refresh_tokens` tables. Refresh tokens are stored only as
 //! SHA-256 hashes.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
+use todo_api::User;
 use uuid::Uuid;
 
-use super::{WriteTx, from_micros, parse_uuid, to_micros};
-use crate::store::{NewSession, RefreshRecord, SessionRecord};
+use super::{Db, WriteTx, from_micros, parse_uuid, personal_tokens, to_micros, users};
+use crate::store::{
+    NewSession, RefreshOutcome, RefreshRecord, RefreshRotation, RefreshStep, SessionRecord, SessionStart,
+    SessionStorage, SignOut, StoreResult, UserRecord,
+};
 
 /// Starts the session with its first refresh token.
 pub fn create(tx: &WriteTx<'_>, session: &NewSession) -> rusqlite::Result<()> {
@@ -213,4 +218,143 @@ pub fn active(conn: &Connection, user_id: Uuid, now: OffsetDateTime) -> rusqlite
         })
     })?
     .collect()
+}
+
+#[async_trait]
+impl SessionStorage for Db {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let email = email.to_string();
+        self.read(move |c| users::find_by_email(c, &email)).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.read(move |c| users::find_by_id(c, id)).await
+    }
+
+    async fn user_emails(&self) -> StoreResult<Vec<(Uuid, String)>> {
+        self.read(users::all_emails).await
+    }
+
+    async fn replace_email(&self, id: Uuid, old: &str, new: &str) -> StoreResult<bool> {
+        let (old, new) = (old.to_string(), new.to_string());
+        self.write(move |tx| users::replace_email(tx, id, &old, &new))
+            .await
+    }
+
+    async fn replace_password_hash(&self, id: Uuid, old: &str, new: &str) -> StoreResult<bool> {
+        let (old, new) = (old.to_string(), new.to_string());
+        self.write(move |tx| users::replace_password_hash(tx, id, &old, &new))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        new_user: Option<UserRecord>,
+        session: NewSession,
+    ) -> StoreResult<SessionStart> {
+        self.write(move |tx| {
+            match &new_user {
+                Some(record) if !users::insert(tx, record)? => return Ok(SessionStart::EmailTaken),
+                Some(_) => {}
+                // No such user: the session's foreign key refuses it below.
+                None => {
+                    if let Some((disabled, hash)) = users::sign_in_state(tx, session.user_id)?
+                        && let Some(refused) = session.refused_by(disabled, &hash)
+                    {
+                        return Ok(refused);
+                    }
+                }
+            }
+            create(tx, &session)?;
+            Ok(SessionStart::Started)
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(&self, rotation: RefreshRotation) -> StoreResult<RefreshOutcome> {
+        self.write(move |tx| {
+            let Some(found) = find_refresh_token(tx, &rotation.presented)? else {
+                return Ok(RefreshOutcome::Rejected);
+            };
+            match rotation.step(&found) {
+                RefreshStep::Reject => Ok(RefreshOutcome::Rejected),
+                RefreshStep::RevokeSession => {
+                    revoke(tx, found.user_id, found.session_id, rotation.now)?;
+                    Ok(RefreshOutcome::Reused {
+                        session_id: found.session_id,
+                        user_id: found.user_id,
+                    })
+                }
+                RefreshStep::Rotate { expires_at } => {
+                    mark_refresh_token_used(tx, &rotation.presented, rotation.now)?;
+                    insert_refresh_token(tx, &rotation.next, found.session_id, expires_at)?;
+                    extend(tx, found.session_id, expires_at, rotation.now)?;
+                    Ok(RefreshOutcome::Rotated {
+                        user: users::find_by_id(tx, found.user_id)?,
+                        session_id: found.session_id,
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    async fn sign_out(&self, request: SignOut) -> StoreResult<Vec<Uuid>> {
+        self.write(move |tx| {
+            if request.all {
+                return revoke_all(tx, request.user_id, request.now);
+            }
+            let mut ids = vec![request.session_id];
+            if let Some(hash) = &request.refresh_hash
+                && let Some(found) = find_refresh_token(tx, hash)?
+                && found.user_id == request.user_id
+            {
+                ids.push(found.session_id);
+            }
+            for id in &ids {
+                revoke(tx, request.user_id, *id, request.now)?;
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<SessionRecord>> {
+        self.read(move |c| active(c, user_id, now)).await
+    }
+
+    async fn end_other_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Uuid>> {
+        self.write(move |tx| revoke_others(tx, user_id, keep, now)).await
+    }
+
+    async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+        self.write(move |tx| delete_user(tx, user_id, now)).await
+    }
+
+    async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(move |tx| revoke(tx, user_id, session_id, now)).await
+    }
+
+    async fn revoked_since(&self, since: OffsetDateTime) -> StoreResult<Vec<(Uuid, OffsetDateTime)>> {
+        self.read(move |c| revoked_since(c, since)).await
+    }
+
+    async fn delete_ended_sessions(
+        &self,
+        sessions_before: OffsetDateTime,
+        tokens_before: OffsetDateTime,
+        batch: u32,
+    ) -> StoreResult<usize> {
+        self.write(move |tx| {
+            Ok(delete_ended(tx, sessions_before, batch)?
+                + delete_expired_refresh_tokens(tx, tokens_before, batch)?
+                + personal_tokens::delete_ended(tx, sessions_before, batch)?)
+        })
+        .await
+    }
 }

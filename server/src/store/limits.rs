@@ -1,0 +1,23 @@
+//! The port for rate limits: one fixed window per key, checked and counted in one
+//! statement. Times are microseconds.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+#[async_trait]
+pub trait LimitStorage: Send + Sync + 'static {
+    /// `Ok(start)`: counted in the window that started at `start`; `Err(start)`: refused,
+    /// the full window started at `start`.
+    async fn count_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        period: i64,
+        limit: u32,
+    ) -> StoreResult<Result<i64, i64>>;
+    /// Gives back one attempt counted in the window that started at `window_start`.
+    async fn uncount_attempt(&self, key: &str, window_start: i64) -> StoreResult<()>;
+    /// Deletes at most `batch` windows that started before `before`.
+    async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize>;
+}

@@ -1,0 +1,85 @@
+//! The port for tasks and their change stream: every task write appends its event in
+//! its own transaction.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use todo_api::Task;
+use uuid::Uuid;
+
+use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
+
+use super::{ChangeFeed, EventPage, EventRecord, Expected, StoreResult, Undone, Written};
+
+#[async_trait]
+pub trait TaskStorage: Send + Sync + 'static {
+    /// One page of the owner's tasks and the total that match the filter.
+    async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)>;
+    async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>>;
+    /// Inserts the task, or, when the owner has a task with the draft's `source_id`
+    /// already, inserts nothing and answers `Conflict` with that task.
+    async fn insert_task(
+        &self,
+        owner: Owner,
+        draft: &TaskDraft,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
+    /// Replaces the editable fields (and sets `completed` when given) at `expected`.
+    async fn replace_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        draft: &TaskDraft,
+        completed: Option<bool>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
+    /// Sets `completed` to `target` (flips it when `None`) at `expected`; setting the
+    /// value it has changes nothing, not even the version.
+    async fn set_completed(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        target: Option<bool>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<Task>>;
+    async fn delete_task(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        now: OffsetDateTime,
+    ) -> StoreResult<Written<()>>;
+
+    // The change stream: every task write above appends an event in its own transaction.
+    /// Hints that a user has new events (from this server's commits and other servers').
+    fn changes(&self) -> &ChangeFeed;
+    /// At most `limit` events of the owner after `after`, oldest first.
+    async fn events_after(&self, owner: Owner, after: i64, limit: u32) -> StoreResult<EventPage>;
+    /// Every kept event of one task, oldest first.
+    async fn task_history(&self, owner: Owner, task_id: i64) -> StoreResult<Vec<EventRecord>>;
+    /// Reverts the owner's latest change not yet undone, as a new change; `None` when
+    /// there is nothing left that can be reverted.
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>>;
+    /// Opens a stream lease (until `expires`, renewed while it runs) unless the owner
+    /// already holds `cap` live ones; checked and taken in one transaction.
+    async fn open_stream(
+        &self,
+        owner: Owner,
+        lease: Uuid,
+        now: i64,
+        expires: i64,
+        cap: u32,
+    ) -> StoreResult<bool>;
+    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()>;
+    async fn close_stream(&self, lease: Uuid) -> StoreResult<()>;
+    /// Deletes at most `batch` events older than `before` that are not among the user's
+    /// last `keep`, and expired stream leases; returns how many rows went.
+    async fn delete_old_events(
+        &self,
+        before: OffsetDateTime,
+        keep: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<usize>;
+}
