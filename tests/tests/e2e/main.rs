@@ -24,6 +24,7 @@ mod server_auth;
 mod server_tasks;
 mod shell;
 mod slow_clients;
+mod store_contract;
 mod tui;
 mod tui_binary;
 mod two_factor;

@@ -1,0 +1,398 @@
+//! The storage contract: one set of tests of the ports' promises, run against every
+//! backend (a SQLite file, and a database in a real PostgreSQL cluster), so the two
+//! backends are held to the same rules by the same code rather than by running the whole
+//! end-to-end suite twice. Conditional writes, conflicts, gap-free event numbers, single
+//! use of one-time secrets, and limits under concurrency.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use todo_api::{TaskInput, User};
+use todo_server::domain::tasks::{Owner, TaskDraft};
+use todo_server::store::{
+    CodeUse, DatabaseUrl, Expected, NewSession, PostgresOptions, RefreshOutcome, RefreshRotation,
+    SessionStart, Store, TokenInsert, UserRecord, Written,
+};
+use uuid::Uuid;
+
+/// A store of each backend, each on a database of its own (PostgreSQL only where it can
+/// run: SKIPPED, or a failure under `TODO_REQUIRE_POSTGRES`).
+fn backends(test: &str) -> Vec<(&'static str, Store, tempfile::TempDir)> {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    let sqlite = DatabaseUrl::Sqlite(dir.path().join("contract.db"));
+    let open = |url: &DatabaseUrl| {
+        runtime
+            .block_on(todo_server::store::open(url, &PostgresOptions::default()))
+            .expect("open the store")
+    };
+    let mut stores = vec![("sqlite", open(&sqlite), dir)];
+    if let Some(bin) = todo_e2e::postgres::available(test) {
+        let url: DatabaseUrl = todo_e2e::postgres::PgCluster::shared(&bin)
+            .create_database()
+            .parse()
+            .expect("url");
+        stores.push(("postgres", open(&url), tempfile::tempdir().expect("dir")));
+    }
+    stores
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn now() -> OffsetDateTime {
+    todo_server::clock::Clock::system().now()
+}
+
+/// A new user with one session; (user, session, its refresh token's hash).
+async fn user_with_session(store: &Store, password_hash: &str) -> (Uuid, Uuid, Vec<u8>) {
+    let user = Uuid::new_v4();
+    let record = UserRecord {
+        user: User {
+            id: user,
+            email: format!("{user}@contract.example"),
+            name: None,
+            created_at: now(),
+        },
+        password_hash: password_hash.into(),
+        disabled_at: None,
+    };
+    let (session, refresh) = (Uuid::new_v4(), Uuid::new_v4().as_bytes().to_vec());
+    let started = store
+        .start_session(Some(record), new_session(user, session, refresh.clone(), None))
+        .await
+        .expect("start");
+    assert_eq!(started, SessionStart::Started);
+    (user, session, refresh)
+}
+
+fn new_session(user: Uuid, session: Uuid, refresh: Vec<u8>, verified: Option<&str>) -> NewSession {
+    NewSession {
+        session_id: session,
+        user_id: user,
+        refresh_hash: refresh,
+        now: now(),
+        expires_at: now() + time::Duration::days(1),
+        user_agent: None,
+        client_addr: None,
+        verified_password_hash: verified.map(str::to_string),
+    }
+}
+
+fn draft(title: &str, source: Option<&str>) -> TaskDraft {
+    TaskDraft::parse(TaskInput {
+        title: title.into(),
+        source_id: source.map(str::to_string),
+        ..TaskInput::default()
+    })
+    .expect("draft")
+}
+
+fn owner(user: Uuid) -> Owner {
+    Owner::of_path(user, &user.to_string()).expect("owner")
+}
+
+/// Runs `check` on every backend, naming the backend when it fails.
+fn on_every_backend<F, Fut>(test: &str, check: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let runtime = runtime();
+    for (name, store, _dir) in backends(test) {
+        eprintln!("{test} on {name}");
+        runtime.block_on(check(store));
+    }
+}
+
+#[test]
+fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps() {
+    on_every_backend("store contract: tasks", |store| async move {
+        let (user, _, _) = user_with_session(&store, "h").await;
+        let owner = owner(user);
+        let Written::Done(task) = store
+            .insert_task(owner, &draft("one", None), now())
+            .await
+            .expect("insert")
+        else {
+            panic!("inserted");
+        };
+        assert_eq!(task.version, 1);
+        let stale = store
+            .replace_task(
+                owner,
+                task.id,
+                Expected::Version(7),
+                &draft("x", None),
+                None,
+                now(),
+            )
+            .await
+            .expect("replace");
+        assert!(matches!(stale, Written::Conflict(ref t) if t.version == 1 && t.title == "one"));
+        let fresh = store
+            .replace_task(
+                owner,
+                task.id,
+                Expected::Version(1),
+                &draft("two", None),
+                None,
+                now(),
+            )
+            .await
+            .expect("replace");
+        assert!(matches!(fresh, Written::Done(ref t) if t.version == 2 && t.title == "two"));
+        let again = store
+            .set_completed(owner, task.id, Expected::Version(1), Some(true), now())
+            .await
+            .expect("complete");
+        assert!(matches!(again, Written::Conflict(_)), "version 1 is gone");
+        let missing = store
+            .delete_task(owner, task.id + 1000, Expected::Any, now())
+            .await
+            .expect("delete");
+        assert!(matches!(missing, Written::Missing));
+        let someone_else = owner_of_another(&store).await;
+        assert!(
+            store
+                .get_task(someone_else, task.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "another owner sees nothing"
+        );
+
+        let first = store
+            .insert_task(owner, &draft("imported", Some("tw:1")), now())
+            .await
+            .expect("import");
+        let Written::Done(first) = first else {
+            panic!("first import")
+        };
+        let second = store
+            .insert_task(owner, &draft("imported again", Some("tw:1")), now())
+            .await
+            .expect("import again");
+        assert!(
+            matches!(second, Written::Conflict(ref t) if t.id == first.id),
+            "one task per source"
+        );
+
+        let page = store.events_after(owner, 0, 100).await.expect("events");
+        let seqs: Vec<i64> = page.events.iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            vec![1, 2, 3],
+            "every change, numbered without gaps (refusals add none)"
+        );
+        assert_eq!(page.latest, 3);
+    });
+}
+
+async fn owner_of_another(store: &Store) -> Owner {
+    let (other, _, _) = user_with_session(store, "h").await;
+    owner(other)
+}
+
+#[test]
+fn a_refresh_token_is_used_once_and_its_reuse_ends_the_session() {
+    on_every_backend("store contract: refresh", |store| async move {
+        let (_, session, first) = user_with_session(&store, "h").await;
+        let rotation = |presented: &[u8], next: &[u8]| RefreshRotation {
+            presented: presented.to_vec(),
+            next: next.to_vec(),
+            now: now(),
+            refresh_ttl: std::time::Duration::from_secs(3600),
+            session_lifetime: std::time::Duration::from_secs(86_400),
+        };
+        let second = Uuid::new_v4().as_bytes().to_vec();
+        let rotated = store
+            .rotate_refresh_token(rotation(&first, &second))
+            .await
+            .expect("rotate");
+        assert!(matches!(rotated, RefreshOutcome::Rotated { session_id, .. } if session_id == session));
+        let replayed = store
+            .rotate_refresh_token(rotation(&first, b"third"))
+            .await
+            .expect("replay");
+        assert!(matches!(replayed, RefreshOutcome::Reused { session_id, .. } if session_id == session));
+        let after = store
+            .rotate_refresh_token(rotation(&second, b"fourth"))
+            .await
+            .expect("after");
+        assert!(
+            matches!(after, RefreshOutcome::Rejected),
+            "the replay ended the session"
+        );
+    });
+}
+
+#[test]
+fn a_session_starts_only_while_the_account_is_as_the_sign_in_saw_it() {
+    on_every_backend("store contract: sessions", |store| async move {
+        let (user, _, _) = user_with_session(&store, "hash-1").await;
+        let start = |verified: &str| {
+            new_session(
+                user,
+                Uuid::new_v4(),
+                Uuid::new_v4().as_bytes().to_vec(),
+                Some(verified),
+            )
+        };
+        assert_eq!(
+            store.start_session(None, start("hash-1")).await.expect("start"),
+            SessionStart::Started
+        );
+        assert_eq!(
+            store.start_session(None, start("hash-0")).await.expect("start"),
+            SessionStart::CredentialsChanged
+        );
+        store
+            .set_disabled(user, Some(now()), now())
+            .await
+            .expect("disable");
+        assert_eq!(
+            store.start_session(None, start("hash-1")).await.expect("start"),
+            SessionStart::AccountDisabled
+        );
+    });
+}
+
+#[test]
+fn personal_tokens_are_stored_only_for_an_enabled_account_and_a_live_session() {
+    on_every_backend("store contract: personal tokens", |store| async move {
+        let (user, session, _) = user_with_session(&store, "h").await;
+        let token = |n: u8| {
+            let record = todo_server::store::PersonalTokenRecord {
+                id: Uuid::new_v4(),
+                user_id: user,
+                name: format!("t{n}"),
+                scopes: vec![todo_api::TokenScope::TasksRead],
+                created_at: now(),
+                expires_at: None,
+                last_used_at: None,
+                revoked: false,
+            };
+            (record, vec![n; 32])
+        };
+        let (record, hash) = token(1);
+        assert_eq!(
+            store
+                .insert_personal_token(record, hash, 1, session)
+                .await
+                .expect("insert"),
+            TokenInsert::Inserted
+        );
+        let (record, hash) = token(2);
+        assert_eq!(
+            store
+                .insert_personal_token(record, hash, 1, session)
+                .await
+                .expect("insert"),
+            TokenInsert::CapReached
+        );
+        assert!(store.end_session(user, session, now()).await.expect("end"));
+        let (record, hash) = token(3);
+        assert_eq!(
+            store
+                .insert_personal_token(record, hash, 5, session)
+                .await
+                .expect("insert"),
+            TokenInsert::CredentialEnded
+        );
+    });
+}
+
+#[test]
+fn one_time_secrets_work_once_and_a_code_is_spent_only_with_its_challenge() {
+    on_every_backend("store contract: one-time secrets", |store| async move {
+        let (user, _, _) = user_with_session(&store, "h").await;
+        store
+            .add_reset_token(user, b"reset".to_vec(), now() + time::Duration::hours(1))
+            .await
+            .expect("reset token");
+        assert!(
+            store
+                .use_reset_token(b"reset".to_vec(), "new".into(), now())
+                .await
+                .expect("use")
+                .is_some()
+        );
+        assert!(
+            store
+                .use_reset_token(b"reset".to_vec(), "newer".into(), now())
+                .await
+                .expect("use")
+                .is_none()
+        );
+
+        let codes = vec![b"code-a".to_vec(), b"code-b".to_vec()];
+        assert!(
+            store
+                .begin_totp(user, b"secret".to_vec(), codes)
+                .await
+                .expect("setup")
+        );
+        assert!(
+            store
+                .enable_totp(user, b"secret".to_vec(), 1, now())
+                .await
+                .expect("enable")
+        );
+        let expires = now() + time::Duration::minutes(5);
+        store
+            .add_mfa_challenge(b"mfa".to_vec(), user, expires)
+            .await
+            .expect("challenge");
+        let wrong = store
+            .use_recovery_code(user, b"nope".to_vec(), Some(b"mfa".to_vec()), now())
+            .await
+            .expect("wrong");
+        assert_eq!(wrong, CodeUse::Refused, "a wrong code leaves the challenge open");
+        let taken = store
+            .use_recovery_code(user, b"code-a".to_vec(), Some(b"mfa".to_vec()), now())
+            .await
+            .expect("use");
+        assert_eq!(taken, CodeUse::Taken);
+        let late = store
+            .use_recovery_code(user, b"code-b".to_vec(), Some(b"mfa".to_vec()), now())
+            .await
+            .expect("use");
+        assert_eq!(late, CodeUse::ChallengeSpent);
+        let kept = store
+            .use_recovery_code(user, b"code-b".to_vec(), None, now())
+            .await
+            .expect("use");
+        assert_eq!(
+            kept,
+            CodeUse::Taken,
+            "the code sent with a spent challenge was not spent"
+        );
+    });
+}
+
+#[test]
+fn a_limit_admits_exactly_its_limit_under_concurrency() {
+    on_every_backend("store contract: limits", |store| async move {
+        let store = Arc::new(store);
+        let now = todo_server::store::to_micros(now());
+        let attempts: Vec<_> = (0..24)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.count_attempt("contract", now, 60_000_000, 5).await })
+            })
+            .collect();
+        let mut admitted = 0;
+        for attempt in attempts {
+            if attempt.await.expect("task").expect("count").is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 5);
+    });
+}
