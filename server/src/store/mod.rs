@@ -6,6 +6,7 @@
 mod accounts;
 mod error;
 mod feed;
+mod history;
 mod keys;
 mod limits;
 mod location;

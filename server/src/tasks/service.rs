@@ -27,6 +27,9 @@ impl Default for EventRetention {
     }
 }
 
+/// How many times a merge patch is read, applied and written before it gives up.
+const PATCH_ATTEMPTS: usize = 16;
+
 /// Task operations, each scoped to one owner.
 #[derive(Clone)]
 pub struct TaskService {
@@ -84,7 +87,8 @@ impl TaskService {
     /// Applies a merge patch to the task as it is: read it, apply, and write only if it
     /// is still at the version read. When another write came between, start again from
     /// the new version (unless the caller named a version), so two patches of different
-    /// fields never undo each other.
+    /// fields never undo each other. Bounded: a task rewritten faster than a patch can
+    /// land answers 503 (retry) after [`PATCH_ATTEMPTS`] tries rather than spin.
     pub async fn patch(
         &self,
         owner: Owner,
@@ -93,7 +97,7 @@ impl TaskService {
         patch: TaskPatch,
     ) -> Result<Task, TaskError> {
         PatchedTask::check(&patch)?;
-        loop {
+        for _ in 0..PATCH_ATTEMPTS {
             let current = self.get(owner, id).await?;
             if matches!(expected, Expected::Version(v) if v != current.version) {
                 return Err(TaskError::VersionConflict(Box::new(current)));
@@ -116,6 +120,7 @@ impl TaskService {
                 other => return settle(id, other),
             }
         }
+        Err(TaskError::Store(store::StoreError::Busy))
     }
 
     pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {

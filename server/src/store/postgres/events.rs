@@ -46,7 +46,7 @@ fn record(row: &Row) -> StoreResult<EventRecord> {
         task_id: row.try_get(2)?,
         version: row.try_get(3)?,
         task: task
-            .map(|t| serde_json::from_str(&t).map_err(corrupt))
+            .map(|t| crate::store::history::decode(&t).map_err(corrupt))
             .transpose()?,
         undoes: row.try_get(5)?,
         at: rows::time(row.try_get(6)?)?,
@@ -78,7 +78,10 @@ pub(super) async fn append(
     undoes: Option<i64>,
     at: OffsetDateTime,
 ) -> StoreResult<EventRecord> {
-    let json = task.map(serde_json::to_string).transpose().map_err(corrupt)?;
+    let json = task
+        .map(crate::store::history::encode)
+        .transpose()
+        .map_err(corrupt)?;
     let stmt = c
         .prepare_cached(
             "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
@@ -189,7 +192,7 @@ pub(super) async fn before(
         Some(row) => row.try_get(0)?,
         None => None,
     };
-    task.map(|t| serde_json::from_str(&t).map_err(corrupt))
+    task.map(|t| crate::store::history::decode(&t).map_err(corrupt))
         .transpose()
 }
 

@@ -137,7 +137,7 @@ impl PgStore {
             let task = e
                 .task
                 .as_ref()
-                .map(serde_json::to_string)
+                .map(crate::store::history::encode)
                 .transpose()
                 .map_err(|err| StoreError::Corrupt(format!("an event's task: {err}")))?;
             tx.execute(

@@ -41,7 +41,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
         task_id: row.get(2)?,
         version: row.get(3)?,
         task: task
-            .map(|t| serde_json::from_str(&t).map_err(conversion))
+            .map(|t| crate::store::history::decode(&t).map_err(conversion))
             .transpose()?,
         undoes: row.get(5)?,
         at: from_micros(row.get(6)?)?,
@@ -64,7 +64,10 @@ pub(super) fn append(
     let seq: i64 = tx
         .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
         .query_row([user.to_string()], |r| r.get(0))?;
-    let json = task.map(serde_json::to_string).transpose().map_err(conversion)?;
+    let json = task
+        .map(crate::store::history::encode)
+        .transpose()
+        .map_err(conversion)?;
     tx.prepare_cached(
         "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -147,7 +150,7 @@ pub(super) fn before(
         .query_row(params![user.to_string(), task_id, seq], |r| r.get(0))
         .optional()?;
     task.flatten()
-        .map(|t| serde_json::from_str(&t).map_err(conversion))
+        .map(|t| crate::store::history::decode(&t).map_err(conversion))
         .transpose()
 }
 

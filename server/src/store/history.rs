@@ -1,0 +1,136 @@
+//! How a task is kept in its change history (`task_events.task`): a type of the store's
+//! own, versioned, so a change to the wire type (`todo_api::Task`) is never a change to
+//! stored history. Version 1 holds the fields the wire type had when history began, in
+//! the same JSON, so rows written before the version field existed read as version 1.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use todo_api::{Priority, Task};
+use uuid::Uuid;
+
+const CURRENT: u32 = 1;
+
+fn version_one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredPriority {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<Priority> for StoredPriority {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::Low => StoredPriority::Low,
+            Priority::Medium => StoredPriority::Medium,
+            Priority::High => StoredPriority::High,
+        }
+    }
+}
+
+impl From<StoredPriority> for Priority {
+    fn from(p: StoredPriority) -> Self {
+        match p {
+            StoredPriority::Low => Priority::Low,
+            StoredPriority::Medium => Priority::Medium,
+            StoredPriority::High => Priority::High,
+        }
+    }
+}
+
+/// A task as its history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredTask {
+    /// The layout of this snapshot; absent (1) in rows written before it was recorded.
+    #[serde(default = "version_one")]
+    v: u32,
+    id: i64,
+    user_id: Uuid,
+    #[serde(default)]
+    version: i64,
+    title: String,
+    description: String,
+    completed: bool,
+    priority: StoredPriority,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    due_at: Option<OffsetDateTime>,
+    tags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    completed_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_id: Option<String>,
+}
+
+/// The text stored for `task`.
+pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
+    serde_json::to_string(&StoredTask {
+        v: CURRENT,
+        id: task.id,
+        user_id: task.user_id,
+        version: task.version,
+        title: task.title.clone(),
+        description: task.description.clone(),
+        completed: task.completed,
+        priority: task.priority.into(),
+        due_at: task.due_at,
+        tags: task.tags.clone(),
+        created_at: task.created_at,
+        updated_at: task.updated_at,
+        completed_at: task.completed_at,
+        source_id: task.source_id.clone(),
+    })
+}
+
+/// The task a stored text holds, whichever version wrote it.
+pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
+    let stored: StoredTask = serde_json::from_str(text)?;
+    Ok(Task {
+        id: stored.id,
+        user_id: stored.user_id,
+        version: stored.version,
+        title: stored.title,
+        description: stored.description,
+        completed: stored.completed,
+        priority: stored.priority.into(),
+        due_at: stored.due_at,
+        tags: stored.tags,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+        completed_at: stored.completed_at,
+        source_id: stored.source_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as the server wrote it before history had its own type (the wire type's
+    /// JSON, no `v`): it still reads, field for field.
+    #[test]
+    fn rows_written_before_the_version_field_still_read() {
+        let old = r#"{"id":7,"user_id":"6b306486-3ff0-40b2-923f-e4b9aab4ebd7","version":3,"title":"t","description":"d","completed":true,"priority":"high","due_at":"2030-01-31T23:59:59Z","tags":["home"],"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-02T00:00:00Z","completed_at":"2026-01-02T00:00:00Z","source_id":"tw:1"}"#;
+        let task = decode(old).expect("reads");
+        assert_eq!((task.id, task.version, task.priority), (7, 3, Priority::High));
+        assert_eq!(task.source_id.as_deref(), Some("tw:1"));
+        let again = decode(&encode(&task).expect("encode")).expect("decode");
+        assert_eq!(again, task);
+        assert!(encode(&task).expect("encode").contains(r#""v":1"#));
+    }
+}
