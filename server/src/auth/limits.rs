@@ -13,7 +13,7 @@ use super::AuthError;
 use crate::clock::Clock;
 use std::sync::Arc;
 
-use crate::store::{LimitStorage, to_micros};
+use crate::store::LimitStorage;
 
 pub struct RateLimiter {
     db: Arc<dyn LimitStorage>,
@@ -71,19 +71,18 @@ impl RateLimiter {
     }
 
     /// `Ok(Some(window start))` when counted, `Ok(None)` when the limiter is off.
-    async fn count(&self, key: &str) -> Result<Verdict<Option<i64>>, AuthError> {
+    async fn count(&self, key: &str) -> Result<Verdict<Option<OffsetDateTime>>, AuthError> {
         if self.limit == 0 {
             return Ok(Ok(None));
         }
-        let period = to_micros_duration(self.period);
-        let now = to_micros(self.clock.now());
+        let now = self.clock.now();
         let outcome = self
             .db
-            .count_attempt(&self.key(key), now, period, self.limit)
+            .count_attempt(&self.key(key), now, self.period, self.limit)
             .await?;
         Ok(match outcome {
             Ok(start) => Ok(Some(start)),
-            Err(start) => Err(Duration::from_micros((start + period - now).max(0) as u64)),
+            Err(start) => Err((start + self.period - now).try_into().unwrap_or_default()),
         })
     }
 
@@ -95,7 +94,7 @@ impl RateLimiter {
     ) -> Result<(), AuthError> {
         const BATCH: u32 = 500;
         loop {
-            let before = to_micros(now) - to_micros_duration(older_than);
+            let before = now - older_than;
             let deleted = db.delete_ended_windows(before, BATCH).await?;
             if deleted < BATCH as usize {
                 return Ok(());
@@ -104,13 +103,9 @@ impl RateLimiter {
     }
 }
 
-fn to_micros_duration(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
 /// One attempt counted against a limit until it is known to have failed.
 pub struct Reservation {
-    held: Option<(Arc<dyn LimitStorage>, String, i64)>,
+    held: Option<(Arc<dyn LimitStorage>, String, OffsetDateTime)>,
 }
 
 impl Reservation {
@@ -259,7 +254,10 @@ mod tests {
         RateLimiter::sweep(db.as_ref(), clock.now(), Duration::from_secs(60))
             .await
             .expect("sweep");
-        let left = db.delete_ended_windows(i64::MAX, 1_000).await.expect("count");
+        let left = db
+            .delete_ended_windows(clock.now() + time::Duration::days(365), 1_000)
+            .await
+            .expect("count");
         assert_eq!(left, 0, "the sweep left windows behind");
         let off = RateLimiter::new(db, Clock::system(), "off", 0, Duration::from_secs(60));
         for _ in 0..20 {

@@ -1,7 +1,10 @@
 //! The port for rate limits: one fixed window per key, checked and counted in one
-//! statement. Times are microseconds.
+//! statement.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use super::StoreResult;
 
@@ -12,12 +15,12 @@ pub trait LimitStorage: Send + Sync + 'static {
     async fn count_attempt(
         &self,
         key: &str,
-        now: i64,
-        period: i64,
+        now: OffsetDateTime,
+        period: Duration,
         limit: u32,
-    ) -> StoreResult<Result<i64, i64>>;
+    ) -> StoreResult<Result<OffsetDateTime, OffsetDateTime>>;
     /// Gives back one attempt counted in the window that started at `window_start`.
-    async fn uncount_attempt(&self, key: &str, window_start: i64) -> StoreResult<()>;
+    async fn uncount_attempt(&self, key: &str, window_start: OffsetDateTime) -> StoreResult<()>;
     /// Deletes at most `batch` windows that started before `before`.
-    async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize>;
+    async fn delete_ended_windows(&self, before: OffsetDateTime, batch: u32) -> StoreResult<usize>;
 }

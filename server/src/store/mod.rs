@@ -89,6 +89,26 @@ pub fn from_micros(us: i64) -> Result<OffsetDateTime, time::error::ComponentRang
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
 }
 
+/// A stored microsecond count as a time, a value out of range being corrupt data.
+pub(crate) fn stored_time(us: i64) -> StoreResult<OffsetDateTime> {
+    from_micros(us).map_err(|e| StoreError::Corrupt(format!("a stored time: {e}")))
+}
+
+/// A limit's answer in stored microseconds, as times.
+pub(crate) fn window_starts(
+    counted: Result<i64, i64>,
+) -> StoreResult<Result<OffsetDateTime, OffsetDateTime>> {
+    Ok(match counted {
+        Ok(start) => Ok(stored_time(start)?),
+        Err(start) => Err(stored_time(start)?),
+    })
+}
+
+/// A span in microseconds, as timestamps are stored.
+pub(crate) fn micros_of(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
 /// Copies a SQLite database into an empty PostgreSQL database (the `migrate-to` command),
 /// migrating the PostgreSQL schema first.
 pub async fn copy_sqlite_to_postgres(

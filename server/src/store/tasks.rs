@@ -67,11 +67,11 @@ pub trait TaskStorage: Send + Sync + 'static {
         &self,
         owner: Owner,
         lease: Uuid,
-        now: i64,
-        expires: i64,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
         cap: u32,
     ) -> StoreResult<bool>;
-    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()>;
+    async fn renew_stream(&self, lease: Uuid, expires: OffsetDateTime) -> StoreResult<()>;
     async fn close_stream(&self, lease: Uuid) -> StoreResult<()>;
     /// Deletes at most `batch` events older than `before` that are not among the user's
     /// last `keep`, and expired stream leases; returns how many rows went.
@@ -79,7 +79,7 @@ pub trait TaskStorage: Send + Sync + 'static {
         &self,
         before: OffsetDateTime,
         keep: i64,
-        now: i64,
+        now: OffsetDateTime,
         batch: u32,
     ) -> StoreResult<usize>;
 }

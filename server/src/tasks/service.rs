@@ -225,7 +225,7 @@ impl TaskService {
             let before = now - self.retention.age;
             let deleted = self
                 .db
-                .delete_old_events(before, self.retention.count, store::to_micros(now), BATCH)
+                .delete_old_events(before, self.retention.count, now, BATCH)
                 .await?;
             if deleted < BATCH as usize {
                 return Ok(());

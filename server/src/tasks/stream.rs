@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{Owner, TaskError};
 use crate::clock::Clock;
-use crate::store::{EventRecord, Hint, StoreResult, TaskStorage, to_micros};
+use crate::store::{EventRecord, Hint, StoreResult, TaskStorage};
 
 /// What a stream sends, in order.
 #[derive(Debug)]
@@ -96,10 +96,6 @@ fn item(record: &EventRecord, data: Arc<str>) -> StreamItem {
     }
 }
 
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
 /// Opens a stream: takes one of the user's places (refused beyond the cap, counted
 /// across every server), then runs it on its own task. `signed_in` is asked often; the
 /// stream ends once it says no.
@@ -115,13 +111,13 @@ pub async fn open(
         heartbeat,
         clock,
     };
-    let now = to_micros(lease.clock.now());
+    let now = lease.clock.now();
     if !db
         .open_stream(
             start.owner,
             lease.id,
             now,
-            now + micros(lease_for(heartbeat)),
+            now + lease_for(heartbeat),
             STREAMS_PER_USER,
         )
         .await?
@@ -229,7 +225,7 @@ async fn run(
                 // A hint from another server may have been lost (a crash between its
                 // commit and its notice): look in the database once per heartbeat.
                 read = true;
-                let expires = to_micros(lease.clock.now()) + micros(lease_for(heartbeat_every));
+                let expires = lease.clock.now() + lease_for(heartbeat_every);
                 db.renew_stream(lease.id, expires).await?;
             }
             _ = check.tick() => if !signed_in() { return Ok(()) },

@@ -380,11 +380,15 @@ fn one_time_secrets_work_once_and_a_code_is_spent_only_with_its_challenge() {
 fn a_limit_admits_exactly_its_limit_under_concurrency() {
     on_every_backend("store contract: limits", |store| async move {
         let store = Arc::new(store);
-        let now = todo_server::store::to_micros(now());
+        let now = now();
         let attempts: Vec<_> = (0..24)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.count_attempt("contract", now, 60_000_000, 5).await })
+                tokio::spawn(async move {
+                    store
+                        .count_attempt("contract", now, std::time::Duration::from_secs(60), 5)
+                        .await
+                })
             })
             .collect();
         let mut admitted = 0;

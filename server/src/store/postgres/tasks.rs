@@ -14,6 +14,7 @@ use super::{PgStore, events, sent_together, task_statements as tasks};
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskStorage, UndoStep, Undone, Written,
+    to_micros,
 };
 use todo_api::{EventType, Task};
 
@@ -257,10 +258,11 @@ impl TaskStorage for PgStore {
         &self,
         owner: Owner,
         lease: Uuid,
-        now: i64,
-        expires: i64,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
         cap: u32,
     ) -> StoreResult<bool> {
+        let (now, expires) = (to_micros(now), to_micros(expires));
         self.observe(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
@@ -281,7 +283,8 @@ impl TaskStorage for PgStore {
         .await
     }
 
-    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()> {
+    async fn renew_stream(&self, lease: Uuid, expires: OffsetDateTime) -> StoreResult<()> {
+        let expires = to_micros(expires);
         self.observe(async {
             let client = self.client().await?;
             client
@@ -310,9 +313,10 @@ impl TaskStorage for PgStore {
         &self,
         before: OffsetDateTime,
         keep: i64,
-        now: i64,
+        now: OffsetDateTime,
         batch: u32,
     ) -> StoreResult<usize> {
+        let now = to_micros(now);
         self.observe(async {
             let client = self.client().await?;
             events::prune(&client, before, keep, now, batch).await

@@ -6,7 +6,11 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Db, WriteTx};
-use crate::store::{LimitStorage, StoreResult};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::store::{LimitStorage, StoreResult, micros_of, to_micros, window_starts};
 
 /// Counts one attempt in `key`'s window, opening a new window when the last one ended
 /// (started at or before `now - period`), unless the window already holds `limit`.
@@ -64,21 +68,26 @@ impl LimitStorage for Db {
     async fn count_attempt(
         &self,
         key: &str,
-        now: i64,
-        period: i64,
+        now: OffsetDateTime,
+        period: Duration,
         limit: u32,
-    ) -> StoreResult<Result<i64, i64>> {
+    ) -> StoreResult<Result<OffsetDateTime, OffsetDateTime>> {
+        let (now, period) = (to_micros(now), micros_of(period));
         let key = key.to_string();
-        self.write(move |tx| try_count(tx, &key, now, period, limit))
-            .await
+        let counted = self
+            .write(move |tx| try_count(tx, &key, now, period, limit))
+            .await?;
+        window_starts(counted)
     }
 
-    async fn uncount_attempt(&self, key: &str, window_start: i64) -> StoreResult<()> {
+    async fn uncount_attempt(&self, key: &str, window_start: OffsetDateTime) -> StoreResult<()> {
+        let window_start = to_micros(window_start);
         let key = key.to_string();
         self.write(move |tx| uncount(tx, &key, window_start)).await
     }
 
-    async fn delete_ended_windows(&self, before: i64, batch: u32) -> StoreResult<usize> {
+    async fn delete_ended_windows(&self, before: OffsetDateTime, batch: u32) -> StoreResult<usize> {
+        let before = to_micros(before);
         self.write(move |tx| delete_ended(tx, before, batch)).await
     }
 }

@@ -10,6 +10,7 @@ use super::{Db, events, task_statements as tasks};
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskStorage, UndoStep, Undone, Written,
+    to_micros,
 };
 use todo_api::EventType;
 
@@ -188,15 +189,17 @@ impl TaskStorage for Db {
         &self,
         owner: Owner,
         lease: Uuid,
-        now: i64,
-        expires: i64,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
         cap: u32,
     ) -> StoreResult<bool> {
+        let (now, expires) = (to_micros(now), to_micros(expires));
         self.write(move |tx| events::open_lease(tx, owner.id(), lease, now, expires, cap))
             .await
     }
 
-    async fn renew_stream(&self, lease: Uuid, expires: i64) -> StoreResult<()> {
+    async fn renew_stream(&self, lease: Uuid, expires: OffsetDateTime) -> StoreResult<()> {
+        let expires = to_micros(expires);
         self.write(move |tx| events::renew_lease(tx, lease, expires))
             .await
     }
@@ -209,9 +212,10 @@ impl TaskStorage for Db {
         &self,
         before: OffsetDateTime,
         keep: i64,
-        now: i64,
+        now: OffsetDateTime,
         batch: u32,
     ) -> StoreResult<usize> {
+        let now = to_micros(now);
         self.write(move |tx| events::prune(tx, before, keep, now, batch))
             .await
     }
