@@ -5,6 +5,7 @@
 //! domain), `store/` (the storage interface, with SQLite and PostgreSQL backends).
 
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -18,10 +19,10 @@ use std::sync::Arc;
 
 use poem::Endpoint;
 
-use crate::auth::{AuthError, AuthService};
+use crate::auth::{AuthError, AuthMaintenance, AuthService};
 use crate::config::{Config, ResolvedConfig};
 use crate::store::{Store, StoreError};
-use crate::tasks::TaskService;
+use crate::tasks::{TaskMaintenance, TaskService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -55,18 +56,43 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-/// Builds the app on an open database.
+/// Builds the app on an open database: the services (whose start-up steps run here,
+/// before any request), then the background steps, each at its interval until
+/// `shutdown`.
 pub async fn build_app(
     db: Store,
     config: &ResolvedConfig,
     request_timeout: std::time::Duration,
+    shutdown: background::Shutdown,
 ) -> Result<impl Endpoint + use<>, ServerError> {
+    use background::every;
     let auth = Arc::new(AuthService::new(db.clone(), config).await?);
-    auth.clone().spawn_maintenance(config.maintenance_interval);
-    auth.clone()
-        .spawn_revocation_sync(config.revocation_sync_interval);
     let tasks = TaskService::new(db, config.event_retention, config.clock.clone());
-    tasks.clone().spawn_maintenance(config.maintenance_interval);
+    every(
+        "key reload",
+        config.key_reload_interval,
+        shutdown.clone(),
+        auth.key_reload(),
+    );
+    every(
+        "revocation sync",
+        config.revocation_sync_interval,
+        shutdown.clone(),
+        auth.clone().revocation_sync(),
+    );
+    let maintenance = config.maintenance_interval;
+    every(
+        "account clean-up",
+        maintenance,
+        shutdown.clone(),
+        AuthMaintenance(auth.clone()),
+    );
+    every(
+        "event clean-up",
+        maintenance,
+        shutdown,
+        TaskMaintenance(tasks.clone()),
+    );
     Ok(http::app(
         auth,
         tasks,
@@ -97,7 +123,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     }
     let resolved = config.resolve(bound);
     let limits = &config.connections;
-    let app = build_app(db, &resolved, limits.request_timeout).await?;
+    let (stop_background, background_shutdown) = background::shutdown();
+    let app = build_app(db, &resolved, limits.request_timeout, background_shutdown).await?;
     tracing::info!(database = %config.database, issuer = %resolved.issuer, "todo-server ready");
     // The one line on stdout: scripts and tests read the address from it.
     println!("listening on http://{bound}");
@@ -105,6 +132,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     // lay out again inside every connection future of a release build.
     let app = poem::EndpointExt::boxed(app);
     http::listener::serve(listener, app, limits, shutdown_signal(config.exit_on_stdin_eof)).await?;
+    stop_background.fire();
     tracing::info!("todo-server stopped");
     Ok(())
 }

@@ -17,9 +17,11 @@ use super::personal_tokens::{Credential, PersonalTokenCache};
 use super::sessions::{self, RevokedSessions};
 use super::token_cache::TokenCache;
 use super::tokens::{Claims, TokenPolicy};
+use crate::background::Step;
 use crate::clock::Clock;
 use crate::config::ResolvedConfig as Config;
 use crate::store::{NewSession, RefreshOutcome, RefreshRotation, SessionStart, SignOut, Store, UserRecord};
+use time::OffsetDateTime;
 
 /// The address a request came from, the key of per-address limits.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +70,6 @@ impl AuthService {
         let keys =
             Arc::new(KeyRing::load(db.clone(), grace, config.key_sealing.clone(), clock.clone()).await?);
         super::two_factor::seal_clear_secrets(&db, &config.key_sealing).await?;
-        keys.clone().spawn_reloader(config.key_reload_interval);
         let now = clock.now();
         let revoked = db
             .revoked_since(now - grace)
@@ -122,47 +123,14 @@ impl AuthService {
         })
     }
 
-    /// Every `interval`, reads the sessions revoked since the last look, by any process on
-    /// this database, so a sign-out through another server is refused here too within
-    /// about `interval`. Each look goes back a little before the last one, so a sign-out
-    /// committed while the last look ran is not missed.
-    pub fn spawn_revocation_sync(self: Arc<Self>, interval: Duration) {
-        const OVERLAP: Duration = Duration::from_secs(5);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut since = self.clock.now() - OVERLAP;
-            loop {
-                tick.tick().await;
-                let started = self.clock.now();
-                match self.db.revoked_since(since).await {
-                    Ok(revoked) => {
-                        let now = self.clock.now();
-                        self.revoked.insert_seen(
-                            revoked
-                                .into_iter()
-                                .map(|(id, at)| (id, (now - at).try_into().unwrap_or_default())),
-                        );
-                        since = started - OVERLAP;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not read revocations; will retry"),
-                }
-            }
-        });
-    }
-
-    /// Runs [`Self::maintain`] every `interval` until the process ends.
-    pub fn spawn_maintenance(self: Arc<Self>, interval: Duration) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.maintain().await {
-                    tracing::warn!(error = %e, "background clean-up failed; will retry");
-                }
-            }
-        });
+    /// The background step that reads the sessions revoked since the last look, by any
+    /// process on this database, so a sign-out through another server is refused here too
+    /// within about its interval.
+    pub fn revocation_sync(self: Arc<Self>) -> RevocationSync {
+        RevocationSync {
+            since: self.clock.now() - REVOCATION_OVERLAP,
+            auth: self,
+        }
     }
 
     /// Keeps every table and map bounded: deletes ended sessions and expired refresh
@@ -197,6 +165,11 @@ impl AuthService {
     /// Whether the session was signed out or revoked (here or on another server).
     pub fn is_signed_out(&self, session_id: &Uuid) -> bool {
         self.revoked.contains(session_id)
+    }
+
+    /// The background step that re-reads the signing keys.
+    pub fn key_reload(&self) -> super::keys::KeyReload {
+        super::keys::KeyReload(self.keys.clone())
     }
 
     pub fn keys(&self) -> &KeyRing {
@@ -519,5 +492,43 @@ impl AuthService {
             .record(claims.sub, ActivityKind::SignOut, origin, Some(session_id))
             .await;
         Ok(())
+    }
+}
+
+/// How far back before its last look each revocation read goes, so a sign-out committed
+/// while the last look ran is not missed.
+const REVOCATION_OVERLAP: Duration = Duration::from_secs(5);
+
+/// See [`AuthService::revocation_sync`].
+pub struct RevocationSync {
+    auth: Arc<AuthService>,
+    since: OffsetDateTime,
+}
+
+impl Step for RevocationSync {
+    type Error = AuthError;
+
+    async fn run(&mut self) -> Result<(), AuthError> {
+        let started = self.auth.clock.now();
+        let revoked = self.auth.db.revoked_since(self.since).await?;
+        let now = self.auth.clock.now();
+        self.auth.revoked.insert_seen(
+            revoked
+                .into_iter()
+                .map(|(id, at)| (id, (now - at).try_into().unwrap_or_default())),
+        );
+        self.since = started - REVOCATION_OVERLAP;
+        Ok(())
+    }
+}
+
+/// The background step of [`AuthService::maintain`].
+pub struct AuthMaintenance(pub Arc<AuthService>);
+
+impl Step for AuthMaintenance {
+    type Error = AuthError;
+
+    async fn run(&mut self) -> Result<(), AuthError> {
+        self.0.maintain().await
     }
 }

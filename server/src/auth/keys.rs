@@ -17,6 +17,7 @@ use todo_api::{Jwk, Jwks};
 
 use super::AuthError;
 use super::key_sealing::{self, KeySealing};
+use crate::background::Step;
 use crate::clock::Clock;
 use crate::store::{KeyRecord, KeyStorage};
 
@@ -223,21 +224,20 @@ impl KeyRing {
         }
         Ok(new_kid)
     }
+}
 
-    /// Reloads every `interval` until the process ends.
-    pub fn spawn_reloader(self: Arc<Self>, interval: Duration) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match self.reload().await {
-                    Ok(Some(kid)) => tracing::info!(%kid, "now signing with a new key"),
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not reload signing keys"),
-                }
-            }
-        });
+/// The background step that re-reads the keys, so a key started by `keys rotate` (on
+/// any server) signs here within its interval.
+pub struct KeyReload(pub Arc<KeyRing>);
+
+impl Step for KeyReload {
+    type Error = AuthError;
+
+    async fn run(&mut self) -> Result<(), AuthError> {
+        if let Some(kid) = self.0.reload().await? {
+            tracing::info!(%kid, "now signing with a new key");
+        }
+        Ok(())
     }
 }
 

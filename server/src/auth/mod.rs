@@ -18,7 +18,7 @@ mod two_factor;
 
 use std::time::Duration;
 
-pub use accounts::{AuthService, ClientAddr};
+pub use accounts::{AuthMaintenance, AuthService, ClientAddr};
 pub use activity::RequestOrigin;
 pub use personal_tokens::Credential;
 pub use tokens::Claims;

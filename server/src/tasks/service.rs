@@ -1,6 +1,7 @@
 use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
+use crate::background::Step;
 use crate::clock::Clock;
 use std::sync::Arc;
 
@@ -202,20 +203,6 @@ impl TaskService {
         .await
     }
 
-    /// Runs [`Self::maintain`] every `interval` until the process ends.
-    pub fn spawn_maintenance(self, interval: std::time::Duration) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.maintain().await {
-                    tracing::warn!(error = %e, "event clean-up failed; will retry");
-                }
-            }
-        });
-    }
-
     /// Deletes events past what is kept (by default the last 10,000 per user, and every
     /// one of the last 7 days) and expired stream leases, a batch per write.
     pub async fn maintain(&self) -> Result<(), TaskError> {
@@ -231,6 +218,17 @@ impl TaskService {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The background step of [`TaskService::maintain`].
+pub struct TaskMaintenance(pub TaskService);
+
+impl Step for TaskMaintenance {
+    type Error = TaskError;
+
+    async fn run(&mut self) -> Result<(), TaskError> {
+        self.0.maintain().await
     }
 }
 
