@@ -62,31 +62,8 @@ pub enum Command {
         after_help = "Example:\n  todo auth signin --email ann@example.com && todo auth status"
     )]
     Auth(AuthCommand),
-    /// Add a task
-    #[command(
-        after_help = "Examples:\n  todo add Buy milk +home --priority high --due tomorrow\n  todo add \"File taxes\" --due \"friday 17:00\" --tag money"
-    )]
-    Add(AddArgs),
-    /// List tasks as a table (or JSON with --json)
-    #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
-    List(ListArgs),
-    /// Show one task in full
-    #[command(after_help = "Example:\n  todo show 12")]
-    Show(IdArg),
-    /// Change a task; fields not given stay as they are
-    #[command(
-        after_help = "Examples:\n  todo edit 12 --title \"Buy oat milk\" --no-due\n  todo edit 12 +urgent -someday"
-    )]
-    Edit(EditArgs),
-    /// Mark tasks completed (doing it twice is fine)
-    #[command(after_help = "Examples:\n  todo done 12\n  todo done 3 4 7-9")]
-    Done(IdsArg),
-    /// Mark tasks pending again (doing it twice is fine)
-    #[command(after_help = "Example:\n  todo undone 12 13")]
-    Undone(IdsArg),
-    /// Delete tasks; asks first on a terminal unless --yes
-    #[command(after_help = "Examples:\n  todo rm 12 --yes\n  todo rm 3,4 10-12 --yes")]
-    Rm(RmArgs),
+    #[command(flatten)]
+    Task(TaskCommand),
     /// Undo your latest change (from any client); repeat to walk back
     #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
     Undo,
@@ -136,6 +113,36 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// The task commands (`todo add`, `list`, ...), at the top level of `todo`.
+#[derive(Subcommand, Debug)]
+pub enum TaskCommand {
+    /// Add a task
+    #[command(
+        after_help = "Examples:\n  todo add Buy milk +home --priority high --due tomorrow\n  todo add \"File taxes\" --due \"friday 17:00\" --tag money"
+    )]
+    Add(AddArgs),
+    /// List tasks as a table (or JSON with --json)
+    #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
+    List(ListArgs),
+    /// Show one task in full
+    #[command(after_help = "Example:\n  todo show 12")]
+    Show(IdArg),
+    /// Change a task; fields not given stay as they are
+    #[command(
+        after_help = "Examples:\n  todo edit 12 --title \"Buy oat milk\" --no-due\n  todo edit 12 +urgent -someday"
+    )]
+    Edit(EditArgs),
+    /// Mark tasks completed (doing it twice is fine)
+    #[command(after_help = "Examples:\n  todo done 12\n  todo done 3 4 7-9")]
+    Done(IdsArg),
+    /// Mark tasks pending again (doing it twice is fine)
+    #[command(after_help = "Example:\n  todo undone 12 13")]
+    Undone(IdsArg),
+    /// Delete tasks; asks first on a terminal unless --yes
+    #[command(after_help = "Examples:\n  todo rm 12 --yes\n  todo rm 3,4 10-12 --yes")]
+    Rm(RmArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -49,7 +49,7 @@ pub async fn run(cli: Cli, config: &Config, io: &mut Io) -> Result<(), CliError>
         Command::Undo => changes::undo(&open(&server, timeouts).await?, io).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, io).await,
         Command::Watch => changes::watch(open(&server, timeouts).await?, io).await,
-        other => tasks::run(other, &open(&server, timeouts).await?, config, io).await,
+        Command::Task(command) => tasks::run(command, &open(&server, timeouts).await?, config, io).await,
     }
 }
 
