@@ -277,11 +277,8 @@ impl Session {
 
     /// Makes a TOTP secret and recovery codes (not on until [`Self::enable_2fa`]).
     pub async fn setup_2fa(&self) -> Result<todo_api::TwoFactorSetup, ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.setup_2fa(t.expose()).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.setup_2fa(t.expose()).await })
+            .await
     }
 
     pub async fn enable_2fa(&self, password: String, code: String) -> Result<(), ClientError> {
@@ -289,12 +286,9 @@ impl Session {
             password: Secret::new(password),
             code: Secret::new(code),
         };
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let body = body.clone();
-            async move { api.enable_2fa(t.expose(), &body).await }
-        })
-        .await
+        let body = &body;
+        self.with_token(|api, t| async move { api.enable_2fa(t.expose(), body).await })
+            .await
     }
 
     pub async fn disable_2fa(&self, password: String, code: String) -> Result<(), ClientError> {
@@ -302,12 +296,9 @@ impl Session {
             password: Secret::new(password),
             code: Secret::new(code),
         };
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let body = body.clone();
-            async move { api.disable_2fa(t.expose(), &body).await }
-        })
-        .await
+        let body = &body;
+        self.with_token(|api, t| async move { api.disable_2fa(t.expose(), body).await })
+            .await
     }
 
     /// Signs out on the server (this session, or every session with `all`) and forgets
@@ -326,12 +317,9 @@ impl Session {
                 .map(|c| c.refresh_token.clone()),
             all: all.then_some(true),
         };
-        let api = self.api.clone();
-        let outcome = self.with_token(|token| {
-            let api = api.clone();
-            let request = request.clone();
-            async move { api.sign_out(token.expose(), &request).await }
-        });
+        let request = &request;
+        let outcome =
+            self.with_token(|api, token| async move { api.sign_out(token.expose(), request).await });
         let result = match outcome.await {
             Err(e) if e.needs_sign_in() => Ok(()),
             other => other,
@@ -404,58 +392,44 @@ impl Session {
         result
     }
 
-    /// Runs `call` with a fresh token; after a 401 it refreshes once and tries again.
-    async fn with_token<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    /// The one authenticated path of every call: `call` gets the API client and a fresh
+    /// access token; after a 401 the token is refreshed once and the call tried again.
+    async fn with_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, ClientError>
     where
-        F: Fn(Secret) -> Fut,
-        Fut: Future<Output = Result<T, ClientError>>,
+        F: Fn(&'a ApiClient, Secret) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>> + 'a,
     {
         let token = self.access_token().await?;
-        match call(token.clone()).await {
+        match call(&self.api, token.clone()).await {
             Err(e) if e.code() == Some(ProblemCode::InvalidToken) && self.env_token.is_none() => {
                 let token = self.refresh(&token).await?;
-                call(token).await
+                call(&self.api, token).await
             }
             other => other,
         }
     }
 
     pub async fn session_info(&self) -> Result<SessionInfo, ClientError> {
-        let api = self.api.clone();
-        self.with_token(|t| {
-            let api = api.clone();
-            async move { api.session(t.expose()).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.session(t.expose()).await })
+            .await
     }
 
     pub async fn list_tasks(&self, query: &ListQuery) -> Result<TaskPage, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let query = query.clone();
-            async move { api.list_tasks(t.expose(), user, &query).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.list_tasks(t.expose(), user, query).await })
+            .await
     }
 
     pub async fn create_task(&self, input: &TaskInput) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let input = input.clone();
-            async move { api.create_task(t.expose(), user, &input).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.create_task(t.expose(), user, input).await })
+            .await
     }
 
     pub async fn get_task(&self, id: i64) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.get_task(t.expose(), user, id).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.get_task(t.expose(), user, id).await })
+            .await
     }
 
     /// Replaces a task's fields. `base_version`: the version the caller's copy is of;
@@ -467,11 +441,9 @@ impl Session {
         base_version: Option<i64>,
     ) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let input = input.clone();
-            async move { api.replace_task(t.expose(), user, id, &input, base_version).await }
-        })
+        self.with_token(
+            |api, t| async move { api.replace_task(t.expose(), user, id, input, base_version).await },
+        )
         .await
     }
 
@@ -484,41 +456,30 @@ impl Session {
         base_version: Option<i64>,
     ) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let patch = patch.clone();
-            async move { api.patch_task(t.expose(), user, id, &patch, base_version).await }
-        })
+        self.with_token(
+            |api, t| async move { api.patch_task(t.expose(), user, id, patch, base_version).await },
+        )
         .await
     }
 
     pub async fn delete_task(&self, id: i64, base_version: Option<i64>) -> Result<(), ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.delete_task(t.expose(), user, id, base_version).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.delete_task(t.expose(), user, id, base_version).await })
+            .await
     }
 
     pub async fn toggle_task(&self, id: i64, base_version: Option<i64>) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.toggle_task(t.expose(), user, id, base_version).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.toggle_task(t.expose(), user, id, base_version).await })
+            .await
     }
 
     /// Sets a task's completion to `completed` in one request (no read-then-toggle), so
     /// `todo done` and `todo undone` can run twice, and beside other clients, safely.
     pub async fn set_completed(&self, id: i64, completed: bool) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.set_completed(t.expose(), user, id, completed).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.set_completed(t.expose(), user, id, completed).await })
+            .await
     }
 
     /// Changes the password (this session goes on; every other one ends).
@@ -527,22 +488,16 @@ impl Session {
             current_password: Secret::new(current),
             new_password: Secret::new(new),
         };
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let change = change.clone();
-            async move { api.change_password(t.expose(), &change).await }
-        })
-        .await
+        let change = &change;
+        self.with_token(|api, t| async move { api.change_password(t.expose(), change).await })
+            .await
     }
 
     /// Deletes the account for good, then forgets the stored credentials.
     pub async fn delete_account(&self, password: String) -> Result<(), ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let password = password.clone();
-            async move { api.delete_account(t.expose(), &password).await }
-        })
-        .await?;
+        let password = &password;
+        self.with_token(|api, t| async move { api.delete_account(t.expose(), password).await })
+            .await?;
         if self.env_token.is_none() {
             self.forget().await?;
         }
@@ -551,11 +506,8 @@ impl Session {
 
     /// Where this account is signed in.
     pub async fn sessions(&self) -> Result<Vec<todo_api::SessionSummary>, ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.sessions(t.expose()).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.sessions(t.expose()).await })
+            .await
     }
 
     /// Changes the account's email (after the password check); returns the account.
@@ -568,12 +520,9 @@ impl Session {
             password: Secret::new(password),
             new_email,
         };
+        let change = &change;
         let user = self
-            .with_token(|t| {
-                let api = self.api.clone();
-                let change = change.clone();
-                async move { api.change_email(t.expose(), &change).await }
-            })
+            .with_token(|api, t| async move { api.change_email(t.expose(), change).await })
             .await?;
         // The stored account (and `auth status`) should name the new email at once.
         let stored = self.current.lock().await.clone();
@@ -600,12 +549,9 @@ impl Session {
                 limit: Some(want as u32),
                 before: entries.last().map(|e| e.id),
             };
+            let query = &query;
             let got = self
-                .with_token(|t| {
-                    let api = self.api.clone();
-                    let query = query.clone();
-                    async move { api.activity(t.expose(), &query).await }
-                })
+                .with_token(|api, t| async move { api.activity(t.expose(), query).await })
                 .await?;
             let done = got.len() < want;
             entries.extend(got);
@@ -629,57 +575,39 @@ impl Session {
         &self,
         request: todo_api::TokenRequest,
     ) -> Result<todo_api::CreatedToken, ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            let request = request.clone();
-            async move { api.create_token(t.expose(), &request).await }
-        })
-        .await
+        let request = &request;
+        self.with_token(|api, t| async move { api.create_token(t.expose(), request).await })
+            .await
     }
 
     pub async fn tokens(&self) -> Result<Vec<todo_api::PersonalToken>, ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.tokens(t.expose()).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.tokens(t.expose()).await })
+            .await
     }
 
     pub async fn revoke_token(&self, id: Uuid) -> Result<(), ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.revoke_token(t.expose(), id).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.revoke_token(t.expose(), id).await })
+            .await
     }
 
     /// Ends one of this account's sessions.
     pub async fn end_session(&self, id: Uuid) -> Result<(), ClientError> {
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.end_session(t.expose(), id).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.end_session(t.expose(), id).await })
+            .await
     }
 
     /// Reverts the latest change not yet undone (by any client of this user).
     pub async fn undo(&self) -> Result<todo_api::UndoResult, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.undo(t.expose(), user).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.undo(t.expose(), user).await })
+            .await
     }
 
     /// A task's kept changes, oldest first.
     pub async fn history(&self, id: i64) -> Result<Vec<todo_api::HistoryEntry>, ClientError> {
         let user = self.user_id().await?;
-        self.with_token(|t| {
-            let api = self.api.clone();
-            async move { api.history(t.expose(), user, id).await }
-        })
-        .await
+        self.with_token(|api, t| async move { api.history(t.expose(), user, id).await })
+            .await
     }
 
     /// Opens the event stream after `last_event_id`, refreshing the token first when
