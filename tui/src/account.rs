@@ -1,6 +1,7 @@
 //! The account panel (`A` on the task screen): where you are signed in, ending one of
 //! those sessions (asks first), and changing the password.
 
+use crate::keymap::{Action, KeyMap};
 use crossterm::event::{KeyCode, KeyEvent};
 use todo_api::SessionSummary;
 use uuid::Uuid;
@@ -70,9 +71,11 @@ impl AccountPanel {
         self.sessions.as_ref()?.get(self.selected)
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) -> PanelAction {
+    /// A key on the panel; the list's movement, delete, reload and close keys are the
+    /// task screen's actions as `keys` binds them, so a rebound key works here too.
+    pub fn on_key(&mut self, key: KeyEvent, keys: &KeyMap) -> PanelAction {
         match &mut self.mode {
-            AccountMode::List => self.on_list_key(key),
+            AccountMode::List => self.on_list_key(key, keys),
             AccountMode::ConfirmEnd(id) => {
                 let id = *id;
                 self.mode = AccountMode::List;
@@ -112,25 +115,33 @@ impl AccountPanel {
         }
     }
 
-    fn on_list_key(&mut self, key: KeyEvent) -> PanelAction {
+    fn on_list_key(&mut self, key: KeyEvent, keys: &KeyMap) -> PanelAction {
         let count = self.sessions.as_ref().map_or(0, Vec::len);
+        // The panel's own keys first: Esc closes, `x` ends a session, `p` the password.
         match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('A') => return PanelAction::Close,
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(count.saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char('x') | KeyCode::Char('d') | KeyCode::Delete => {
-                if let Some(session) = self.selected_session() {
-                    self.mode = AccountMode::ConfirmEnd(session.id);
-                }
-            }
+            KeyCode::Esc => return PanelAction::Close,
+            KeyCode::Char('x') => return self.confirm_end(),
             KeyCode::Char('p') => {
                 self.note = None;
                 self.mode = AccountMode::Password(PasswordForm::default());
+                return PanelAction::None;
             }
-            KeyCode::Char('r') => return PanelAction::Run(Cmd::LoadSessions),
             _ => {}
+        }
+        match keys.action(&key) {
+            Some(Action::Quit | Action::Account) => return PanelAction::Close,
+            Some(Action::Down) => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
+            Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(Action::Delete) => return self.confirm_end(),
+            Some(Action::Reload) => return PanelAction::Run(Cmd::LoadSessions),
+            _ => {}
+        }
+        PanelAction::None
+    }
+
+    fn confirm_end(&mut self) -> PanelAction {
+        if let Some(session) = self.selected_session() {
+            self.mode = AccountMode::ConfirmEnd(session.id);
         }
         PanelAction::None
     }

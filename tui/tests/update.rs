@@ -853,3 +853,38 @@ fn the_saved_view_reopens_with_its_task_selected_and_a_config_warning_stays() {
     update(&mut app, Msg::Stream(generation, StreamNews::Live));
     assert!(app.message.is_some(), "nor does going live");
 }
+
+#[test]
+fn the_account_panel_moves_with_the_rebound_keys_of_the_task_screen() {
+    let mut app = app_with_tasks();
+    let (keys, problems) = todo_tui::keymap::KeyMap::with_overrides(&[todo_client::config::KeyOverride {
+        action: "down".into(),
+        keys: vec!["n".into()],
+        place: String::new(),
+    }]);
+    assert!(problems.is_empty(), "{problems:?}");
+    app.keys = keys;
+    key(&mut app, KeyCode::Char('A'));
+    let session = |current| todo_api::SessionSummary {
+        id: uuid::Uuid::new_v4(),
+        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        last_used_at: time::OffsetDateTime::UNIX_EPOCH,
+        user_agent: None,
+        address: None,
+        current,
+    };
+    update(
+        &mut app,
+        Msg::SessionsLoaded(Ok(vec![session(true), session(false), session(false)])),
+    );
+    let selected = |app: &App| match &app.popup {
+        Some(Popup::Account(panel)) => panel.selected,
+        other => panic!("the account panel is open: {other:?}"),
+    };
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(selected(&app), 0, "j no longer moves down");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(selected(&app), 1, "the rebound key moves down here too");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.popup.is_none(), "quit closes the panel");
+}

@@ -9,7 +9,7 @@ pub(super) fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     };
     match popup {
         Popup::Help => app.popup = None,
-        Popup::Account(panel) => match panel.on_key(key) {
+        Popup::Account(panel) => match panel.on_key(key, &app.keys) {
             crate::account::PanelAction::None => {}
             crate::account::PanelAction::Close => app.popup = None,
             crate::account::PanelAction::Run(cmd) => return launch(app, cmd),
