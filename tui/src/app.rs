@@ -462,7 +462,7 @@ pub struct App {
     /// How far the detail pane is scrolled, and for which task (another task starts at
     /// the top).
     pub detail_scroll: (i64, u16),
-    /// The task screen's keys: the defaults, changed by `[tui.keys]`.
+    /// The task screen's keys (also the account list's): the defaults, changed by `[tui.keys]`.
     pub keys: crate::keymap::KeyMap,
     pub theme: todo_client::config::Theme,
     /// Whether mouse events act (`tui.mouse`).

@@ -8,7 +8,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use todo_client::config::KeyOverride;
 
-/// What a key can do on the task screen.
+/// What a key can do on the task screen (the account panel's list takes the same actions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Down,

@@ -13,7 +13,22 @@ use super::problem::generic;
 
 /// The body types the API documents: JSON everywhere, and a merge patch on PATCH.
 fn documented_body_type(method: &Method, essence: &str) -> bool {
-    essence == "application/json" || (method == Method::PATCH && essence == "application/merge-patch+json")
+    essence.eq_ignore_ascii_case("application/json")
+        || (method == Method::PATCH && essence.eq_ignore_ascii_case("application/merge-patch+json"))
+}
+
+/// `application/json`, `application/*+json` and the like, in any case: what poem-openapi
+/// would read as JSON.
+fn json_like(essence: &str) -> bool {
+    let prefix = essence
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case("application/"));
+    let suffix = essence
+        .len()
+        .checked_sub(4)
+        .and_then(|at| essence.get(at..))
+        .is_some_and(|s| s.eq_ignore_ascii_case("json"));
+    prefix && suffix
 }
 
 /// Refuses a conditional header that is not visible ASCII or given more than once (400),
@@ -35,16 +50,15 @@ pub async fn check_request_headers<E: Endpoint>(next: E, req: Request) -> poem::
         }
     }
     if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+        // Compared without allocating: this runs on every request with a body.
         let essence = content_type
             .to_str()
             .unwrap_or_default()
             .split(';')
             .next()
             .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        let json_like = essence.starts_with("application/") && essence.ends_with("json");
-        if json_like && !documented_body_type(req.method(), &essence) {
+            .trim();
+        if json_like(essence) && !documented_body_type(req.method(), essence) {
             return Ok(generic(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ProblemCode::UnsupportedMediaType,
@@ -75,5 +89,8 @@ mod tests {
             "application/json-patch+json"
         ));
         assert!(!documented_body_type(&Method::PATCH, "application/vnd.x+json"));
+        assert!(documented_body_type(&Method::POST, "Application/JSON"));
+        assert!(json_like("application/vnd.x+json") && json_like("APPLICATION/JSON"));
+        assert!(!json_like("text/plain") && !json_like("json"));
     }
 }
