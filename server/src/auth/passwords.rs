@@ -43,12 +43,16 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
     Ok(email)
 }
 
-/// The key of the per-account failure limit: the normalised address, or for input that
-/// is not one, its first [`EMAIL_MAX`] characters, so no key is ever longer.
+/// The key of the per-account failure limit (and the address looked up): the normalised
+/// address, or for input that is not one, a digest of it. The raw text never reaches
+/// storage: it may hold what a database refuses (PostgreSQL takes no NUL) and has no
+/// length bound; the digest has neither problem and no `@`, so it names no account.
 pub fn account_key(raw: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use sha2::{Digest, Sha256};
     normalize_email(raw).unwrap_or_else(|_| {
-        let capped: String = raw.trim().chars().take(EMAIL_MAX).collect();
-        format!("malformed:{capped}")
+        let digest = Sha256::digest(raw.trim().as_bytes());
+        format!("malformed:{}", URL_SAFE_NO_PAD.encode(digest))
     })
 }
 
@@ -286,7 +290,10 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(60_000));
         assert!(normalize_email(&long).is_err());
-        assert!(account_key(&long).chars().count() <= EMAIL_MAX + "malformed:".len());
+        assert!(account_key(&long).chars().count() <= EMAIL_MAX);
+        let (nul, soh) = (account_key("\0"), account_key("\u{1}"));
+        assert!(nul.chars().all(|c| c.is_ascii_graphic()), "{nul:?}");
+        assert_ne!(nul, soh, "each malformed address keeps its own limit");
     }
 
     #[test]

@@ -326,6 +326,22 @@ impl TaskQuery {
                 format!("search is limited to {SEARCH_MAX} characters"),
             ));
         }
+        // What no task can hold is refused, not searched for: it could match nothing,
+        // and a database may refuse to compare it (PostgreSQL takes no NUL).
+        if let Some(c) = search.as_deref().and_then(text::forbidden_in_description) {
+            let c = c.escape_unicode();
+            return Err(invalid(
+                "q",
+                format!("search may not hold the control character {c}"),
+            ));
+        }
+        if let Some(c) = raw.tags.iter().find_map(|t| text::forbidden_in_line(t)) {
+            let c = c.escape_unicode();
+            return Err(invalid(
+                "tag",
+                format!("tags may not hold the control character {c}"),
+            ));
+        }
         let tags: Vec<String> = raw
             .tags
             .iter()

@@ -90,6 +90,38 @@ fn body_routes(t: &Target) -> &'static [(reqwest::Method, String, bool)] {
     })
 }
 
+/// Every GET route with its query parameters' names, read from `/openapi.json` (so a
+/// parameter added later is attacked too); `{user_id}` is the user's id and any other
+/// path parameter is left for the case to fill.
+fn get_routes(t: &Target) -> &'static [(String, Vec<String>)] {
+    static ROUTES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let spec: serde_json::Value = http()
+            .get(t.server.url("/openapi.json"))
+            .send()
+            .expect("spec")
+            .json()
+            .expect("json");
+        let mut routes = Vec::new();
+        for (path, operations) in spec["paths"].as_object().expect("paths") {
+            let Some(get) = operations.get("get") else {
+                continue;
+            };
+            let query: Vec<String> = get["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str().map(String::from))
+                .collect();
+            routes.push((path.replace("{user_id}", &t.user.id), query));
+        }
+        let parameters: usize = routes.iter().map(|(_, q)| q.len()).sum();
+        assert!(parameters >= 10, "every query parameter: {routes:?}");
+        routes
+    })
+}
+
 /// Cases per property: 48 by default, more in CI (`TODO_HOSTILE_CASES`).
 fn cases() -> u32 {
     std::env::var("TODO_HOSTILE_CASES")
@@ -121,6 +153,11 @@ fn assert_well_behaved(response: Response, what: &str) -> u16 {
         );
     }
     status
+}
+
+/// Any text, with controls (NUL among them) in every other case rather than rarely.
+fn text_with_controls() -> impl Strategy<Value = String> {
+    prop_oneof![".{1,40}", "(.|[\\x00-\\x1f\\x7f-\\x9f]){1,12}"]
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -189,6 +226,28 @@ proptest! {
         let mut url = reqwest::Url::parse(&list).expect("url");
         url.path_segments_mut().expect("segments").push(&id);
         assert_well_behaved(send(http().get(url).bearer_auth(&t.user.access_token)), &format!("get {id}"));
+    }
+
+    /// Any text at all (controls, NUL, any plane) in every query parameter and path
+    /// parameter of every GET route: a value no database can hold is refused, not a 500.
+    #[test]
+    fn arbitrary_text_in_every_query_and_path_parameter(value in text_with_controls(), id in text_with_controls()) {
+        let t = target();
+        for (path, query) in get_routes(t) {
+            let mut url = reqwest::Url::parse(&t.server.url("/")).expect("url");
+            let segments = path.split('/').skip(1).map(|s| s.replace("{id}", &id));
+            url.path_segments_mut().expect("segments").pop_if_empty().extend(segments);
+            // One parameter at a time: a value refused by the first parameter parsed
+            // would otherwise shield every later one.
+            for name in std::iter::once(None).chain(query.iter().map(Some)) {
+                let mut url = url.clone();
+                if let Some(name) = name {
+                    url.query_pairs_mut().append_pair(name, &value);
+                }
+                let what = format!("GET {url}");
+                assert_well_behaved(send(http().get(url).bearer_auth(&t.user.access_token)), &what);
+            }
+        }
     }
 
     #[test]
