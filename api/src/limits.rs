@@ -68,6 +68,17 @@ pub const EVENTS_KEPT_DAYS: i64 = 7;
 /// Seconds between heartbeat comments on an event stream.
 pub const STREAM_HEARTBEAT_SECS: u64 = 15;
 
+/// Characters of a project's name.
+pub const PROJECT_NAME_MAX: usize = 100;
+/// Projects one user may be a member of (owned or not).
+pub const PROJECTS_PER_USER: usize = 1_000;
+/// Members of one project, the owner among them.
+pub const MEMBERS_PER_PROJECT: usize = 100;
+/// Open (not accepted, declined, revoked or expired) invitations of one project.
+pub const INVITATIONS_PER_PROJECT: usize = 100;
+/// Days an invitation can be accepted.
+pub const INVITATION_DAYS: i64 = 14;
+
 #[cfg(test)]
 mod tests {
     use super::*;

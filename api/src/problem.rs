@@ -78,6 +78,18 @@ pub enum ProblemCode {
     NotFound,
     /// No such task for this user.
     TaskNotFound,
+    /// No such project, or the caller is not a member (the two are not told apart).
+    ProjectNotFound,
+    /// The owner has a project of this name already (without regard to case).
+    ProjectExists,
+    /// A member whose role does not allow this (a viewer writing a task, say).
+    InsufficientRole,
+    /// No such member of the project.
+    MemberNotFound,
+    /// No such open invitation for the caller (or, for an admin, of the project).
+    InvitationNotFound,
+    /// A count limit: projects per user, members or open invitations per project.
+    LimitReached,
     /// No such active session for this user.
     SessionNotFound,
     /// No such unrevoked personal access token for this user.
@@ -136,6 +148,12 @@ impl ProblemCode {
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
+            C::ProjectNotFound => "project_not_found",
+            C::ProjectExists => "project_exists",
+            C::InsufficientRole => "insufficient_role",
+            C::MemberNotFound => "member_not_found",
+            C::InvitationNotFound => "invitation_not_found",
+            C::LimitReached => "limit_reached",
             C::SessionNotFound => "session_not_found",
             C::TokenNotFound => "token_not_found",
             C::VersionConflict => "version_conflict",

@@ -112,6 +112,10 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
+    /// A project's id, or `none` for personal tasks only; every visible task when left
+    /// out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl ListQuery {
@@ -160,6 +164,14 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub source_id: Option<String>,
+    /// The shared project it belongs to; null for a personal task.
+    #[serde(default)]
+    pub project_id: Option<Uuid>,
+    /// Who created it and who changed it last (user ids; the owner on a personal task).
+    #[serde(default)]
+    pub created_by: Uuid,
+    #[serde(default)]
+    pub updated_by: Uuid,
 }
 
 /// The editable fields of a task: the body of create (`POST`) and of full replace (`PUT`).
@@ -191,6 +203,11 @@ pub struct TaskInput {
     /// file twice adds nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+    /// A project to create it in (the caller must be an editor or more there); a
+    /// personal task when left out. Read at creation only: `PUT` keeps the task's
+    /// project, and `PATCH` with `project_id` moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<Uuid>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
@@ -211,6 +228,10 @@ pub struct TaskPatch {
     pub tags: Patch<Vec<String>>,
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub completed: Patch<bool>,
+    /// Moves the task to this project (`null`: makes it personal); the caller must be an
+    /// editor or more in both.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub project_id: Patch<Uuid>,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

@@ -261,6 +261,9 @@ mod tests {
             updated_at: datetime!(2030-01-01 0:00 UTC),
             completed_at: None,
             source_id: None,
+            project_id: None,
+            created_by: uuid::Uuid::nil(),
+            updated_by: uuid::Uuid::nil(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod projects;
 pub mod store;
 pub mod tasks;
 pub mod workers;
@@ -21,6 +22,7 @@ use poem::Endpoint;
 
 use crate::auth::{AuthError, AuthMaintenance, AuthService};
 use crate::config::{Config, ResolvedConfig};
+use crate::projects::ProjectService;
 use crate::store::{Store, StoreError};
 use crate::tasks::{TaskMaintenance, TaskService};
 
@@ -67,7 +69,13 @@ pub async fn build_app(
 ) -> Result<impl Endpoint + use<>, ServerError> {
     use background::every;
     let auth = Arc::new(AuthService::new(db.clone(), config).await?);
-    let tasks = TaskService::new(db, config.event_retention, config.clock.clone());
+    let tasks = TaskService::new(
+        db.clone(),
+        db.clone(),
+        config.event_retention,
+        config.clock.clone(),
+    );
+    let projects = ProjectService::new(db, config.clock.clone());
     every(
         "key reload",
         config.key_reload_interval,
@@ -96,6 +104,7 @@ pub async fn build_app(
     Ok(http::app(
         auth,
         tasks,
+        projects,
         &config.issuer,
         request_timeout,
         http::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),

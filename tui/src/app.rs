@@ -327,6 +327,7 @@ impl TaskForm {
                     due_at: task.due_at,
                     tags: Some(task.tags.clone()),
                     source_id: None,
+                    project_id: task.project_id,
                 },
                 due_text.clone(),
             ))),
@@ -421,6 +422,7 @@ impl TaskList {
             order: Some(self.order()),
             limit: None,
             offset: None,
+            project: None,
         }
     }
 }

@@ -31,6 +31,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 due_at: a.due,
                 tags: (!tags.is_empty()).then_some(tags),
                 source_id: None,
+                project_id: None,
             };
             let task = session.create_task(&input).await?;
             if io.json() {
@@ -57,6 +58,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
+                project: None,
             };
             let page = list_all(session, query).await?;
             crate::output::print_tasks(io, &page.tasks, page.total);
@@ -292,6 +294,7 @@ async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::
             Patch::if_given((!e.tags.is_empty()).then(|| e.tags.clone()))
         },
         completed: Patch::Absent,
+        project_id: Patch::Absent,
     };
     Ok(session.patch_task(e.id, &patch, None).await?)
 }
@@ -332,6 +335,7 @@ async fn edit_tags(
             },
             tags: Patch::Value(tags),
             completed: Patch::Absent,
+            project_id: Patch::Absent,
         };
         match session.patch_task(e.id, &patch, Some(current.version)).await {
             Err(err) if err.current_task().is_some() && attempts < 3 => attempts += 1,

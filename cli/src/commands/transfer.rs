@@ -134,6 +134,7 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
             due_at,
             tags: tags.filter(|t| !t.is_empty()),
             source_id: Some(format!("taskwarrior:{uuid}")),
+            project_id: None,
         },
         completed: status == "completed",
     })))
@@ -154,6 +155,7 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             priority: Some(task.priority),
             due_at: task.due_at,
             tags: (!task.tags.is_empty()).then_some(task.tags),
+            project_id: None,
         },
     })))
 }

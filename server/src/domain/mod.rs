@@ -1,4 +1,5 @@
 //! The ground floor: value types and rules that the services and the storage ports
 //! share, depending on neither (so `store` imports the domain, never a service).
 
+pub mod projects;
 pub mod tasks;

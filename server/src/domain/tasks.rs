@@ -128,6 +128,8 @@ fn parse_source_id(raw: Option<String>) -> Result<Option<String>, InvalidTask> {
 pub struct PatchedTask {
     pub draft: TaskDraft,
     pub completed: Option<bool>,
+    /// The project it moves to (`Some(None)`: personal), when the patch moves it.
+    pub moved_to: Option<Option<Uuid>>,
 }
 
 impl PatchedTask {
@@ -160,10 +162,18 @@ impl PatchedTask {
             due_at: patch.due_at.clone().apply(current.due_at),
             tags: patch.tags.clone().apply(Some(current.tags.clone())),
             source_id: None,
+            project_id: None,
         };
+        let moved_to = match patch.project_id {
+            Patch::Absent => None,
+            Patch::Null => Some(None),
+            Patch::Value(p) => Some(Some(p)),
+        }
+        .filter(|to| *to != current.project_id);
         Ok(PatchedTask {
             draft: TaskDraft::parse(input)?,
             completed,
+            moved_to,
         })
     }
 
@@ -184,6 +194,9 @@ impl PatchedTask {
             updated_at: epoch,
             completed_at: None,
             source_id: None,
+            project_id: None,
+            created_by: Uuid::nil(),
+            updated_by: Uuid::nil(),
         }
     }
 }
@@ -242,6 +255,7 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, InvalidTask> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskQuery {
     status: StatusFilter,
+    project: ProjectFilter,
     search: Option<String>,
     /// Compared in [`todo_api::tags::tag_key`] form.
     tags: Vec<String>,
@@ -278,9 +292,37 @@ impl TaskDraft {
     }
 }
 
+/// Which tasks a list takes by project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectFilter {
+    /// Every task the caller can see.
+    #[default]
+    Any,
+    /// Personal tasks only (`project=none`).
+    Personal,
+    Project(Uuid),
+}
+
+impl ProjectFilter {
+    fn parse(raw: Option<&str>) -> Result<ProjectFilter, InvalidTask> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(ProjectFilter::Any),
+            Some("none") => Ok(ProjectFilter::Personal),
+            Some(id) => id
+                .parse()
+                .map(ProjectFilter::Project)
+                .map_err(|_| invalid("project", "project is a project's id or `none` (personal tasks)")),
+        }
+    }
+}
+
 impl TaskQuery {
     pub fn status(&self) -> StatusFilter {
         self.status
+    }
+
+    pub fn project(&self) -> ProjectFilter {
+        self.project
     }
 
     pub fn search(&self) -> Option<&str> {
@@ -358,6 +400,7 @@ impl TaskQuery {
         let sort = raw.sort.unwrap_or_default();
         Ok(TaskQuery {
             status: raw.status.unwrap_or_default(),
+            project: ProjectFilter::parse(raw.project.as_deref())?,
             search,
             tags,
             priority: raw.priority,

@@ -101,7 +101,11 @@ impl BearerAuth {
 fn task_path_owner(path: &str) -> Option<&str> {
     let mut segments = path.strip_prefix("/api/")?.split('/');
     let user = segments.next()?;
-    matches!(segments.next(), Some("tasks" | "events" | "undo")).then_some(user)
+    matches!(
+        segments.next(),
+        Some("tasks" | "events" | "undo" | "projects" | "invitations")
+    )
+    .then_some(user)
 }
 
 #[cfg(test)]

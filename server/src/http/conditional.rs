@@ -8,7 +8,12 @@ use crate::tasks::Expected;
 
 /// The strong entity tag of a task.
 pub fn etag(task: &Task) -> String {
-    format!("\"{}\"", task.version)
+    etag_of(task.version)
+}
+
+/// The strong entity tag of anything versioned (a task, a project): `"<version>"`.
+pub fn etag_of(version: i64) -> String {
+    format!("\"{version}\"")
 }
 
 /// `If-Match` as the version a write expects: none or `*` is any version (the task

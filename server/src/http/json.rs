@@ -85,6 +85,9 @@ mod tests {
             updated_at: t,
             completed_at: None,
             source_id: None,
+            project_id: None,
+            created_by: uuid::Uuid::nil(),
+            updated_by: uuid::Uuid::nil(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod listener;
 mod meta_routes;
 mod optional_body;
 pub mod problem;
+mod project_routes;
 mod request_headers;
 mod strict;
 mod task_routes;
@@ -33,6 +34,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::auth::AuthService;
+use crate::projects::ProjectService;
 use crate::tasks::TaskService;
 
 pub use framing::BODY_LIMIT;
@@ -43,6 +45,8 @@ enum ApiTag {
     Auth,
     /// Your tasks; every route needs a bearer token for the user in the path
     Tasks,
+    /// Projects shared with roles, their members and invitations
+    Projects,
     /// Health and public keys
     Meta,
 }
@@ -51,6 +55,7 @@ enum ApiTag {
 pub fn app(
     auth: Arc<AuthService>,
     tasks: TaskService,
+    projects: ProjectService,
     server_url: &str,
     request_timeout: std::time::Duration,
     proxies: client_addr::TrustedProxies,
@@ -74,6 +79,7 @@ pub fn app(
                 proxies,
             },
             task_routes::TaskApi { tasks: tasks.clone() },
+            project_routes::ProjectApi { projects },
             change_routes::ChangeApi {
                 tasks,
                 auth: auth.clone(),

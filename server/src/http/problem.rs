@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use todo_api::{Problem, ProblemCode};
 
 use crate::auth::AuthError;
+use crate::projects::ProjectError;
 use crate::store::StoreError;
 use crate::tasks::TaskError;
 
@@ -27,7 +28,8 @@ pub enum ProblemResponse {
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
     /// The token is valid but the path names another user (`forbidden`); a wrong
-    /// current password (`wrong_password`); a disabled account (`account_disabled`).
+    /// current password (`wrong_password`); a disabled account (`account_disabled`); a
+    /// project member whose role does not allow this (`insufficient_role`).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(
         Json<Problem>,
@@ -35,7 +37,9 @@ pub enum ProblemResponse {
         #[oai(header = "WWW-Authenticate")]
         Option<String>,
     ),
-    /// No such task for this user (`task_not_found`).
+    /// No such task for this user (`task_not_found`); no such project, or not a member
+    /// of it (`project_not_found`: the two are not told apart); no such member
+    /// (`member_not_found`) or open invitation (`invitation_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
     /// `If-Match` named another version (`version_conflict`); `current` is the task now.
@@ -95,6 +99,23 @@ impl ProblemResponse {
                 None,
             ),
             INVALID_TOKEN_CHALLENGE.into(),
+        )
+    }
+
+    pub fn project_not_found(detail: String) -> Self {
+        ProblemResponse::NotFound(problem(
+            StatusCode::NOT_FOUND,
+            ProblemCode::ProjectNotFound,
+            detail,
+            None,
+        ))
+    }
+
+    /// A member whose role does not allow what they asked.
+    pub fn insufficient_role(detail: String) -> Self {
+        ProblemResponse::Forbidden(
+            problem(StatusCode::FORBIDDEN, ProblemCode::InsufficientRole, detail, None),
+            None,
         )
     }
 
@@ -333,6 +354,39 @@ impl From<AuthError> for ProblemResponse {
     }
 }
 
+impl From<ProjectError> for ProblemResponse {
+    fn from(e: ProjectError) -> Self {
+        let detail = e.to_string();
+        let status = |status, code| problem(status, code, detail.clone(), None);
+        match e {
+            ProjectError::Invalid(e) => e.into(),
+            ProjectError::NotFound(_) => Self::project_not_found(detail),
+            ProjectError::MemberNotFound(_) => {
+                ProblemResponse::NotFound(status(StatusCode::NOT_FOUND, ProblemCode::MemberNotFound))
+            }
+            ProjectError::InvitationNotFound(_) => {
+                ProblemResponse::NotFound(status(StatusCode::NOT_FOUND, ProblemCode::InvitationNotFound))
+            }
+            ProjectError::NeedsRole { .. } => Self::insufficient_role(detail),
+            ProjectError::VersionConflict(_) => ProblemResponse::PreconditionFailed(status(
+                StatusCode::PRECONDITION_FAILED,
+                ProblemCode::VersionConflict,
+            )),
+            ProjectError::NameTaken => ProblemResponse::Conflict(problem(
+                StatusCode::CONFLICT,
+                ProblemCode::ProjectExists,
+                detail,
+                Some("name".into()),
+            )),
+            ProjectError::LimitReached(_) => ProblemResponse::Unprocessable(status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::LimitReached,
+            )),
+            ProjectError::Store(e) => Self::from_store(e),
+        }
+    }
+}
+
 impl From<crate::domain::tasks::InvalidTask> for ProblemResponse {
     fn from(e: crate::domain::tasks::InvalidTask) -> Self {
         Self::invalid_field(&e.field, e.reason)
@@ -370,6 +424,8 @@ impl From<TaskError> for ProblemResponse {
                 body.0.current = Some(current);
                 ProblemResponse::Conflict(body)
             }
+            TaskError::ProjectNotFound(_) => Self::project_not_found(e.to_string()),
+            TaskError::InsufficientRole(_) => Self::insufficient_role(e.to_string()),
             TaskError::NothingToUndo => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NothingToUndo,

@@ -63,7 +63,8 @@ pub enum TaskDeleted {
 impl TaskApi {
     /// List your tasks
     ///
-    /// Filters combine with AND. `q` searches title, description and tags (substring, case
+    /// Every task you can see: your personal tasks and those of every project you are a
+    /// member of. Filters combine with AND. `q` searches title, description and tags (substring, case
     /// insensitive for ASCII). `limit` is 1 to 500 (default 100).
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/api/:user_id/tasks", method = "get")]
@@ -81,6 +82,9 @@ impl TaskApi {
         order: Query<Option<SortOrder>>,
         limit: Query<Option<u32>>,
         offset: Query<Option<u32>>,
+        /// A project's id, or `none` for personal tasks only; every task you can see
+        /// (yours and your projects') when left out.
+        project: Query<Option<String>>,
     ) -> Result<TaskList, ProblemResponse> {
         let owner = auth.owner()?;
         let query = TaskQuery::parse(ListQuery {
@@ -92,6 +96,7 @@ impl TaskApi {
             order: order.0,
             limit: limit.0,
             offset: offset.0,
+            project: project.0,
         })?;
         let (tasks, total) = self.tasks.list(owner, query).await?;
         Ok(TaskList::Ok(SerdeJson::new(&tasks)?, total))
@@ -106,7 +111,12 @@ impl TaskApi {
         body: Json<Strict<TaskInput>>,
     ) -> Result<TaskCreated, ProblemResponse> {
         let owner = auth.owner()?;
-        let task = self.tasks.create(owner, TaskDraft::parse(body.0.0)?).await?;
+        let input = body.0.0;
+        let project = input.project_id;
+        let task = self
+            .tasks
+            .create(owner, project, TaskDraft::parse(input)?)
+            .await?;
         let location = format!("/api/{}/tasks/{}", owner.id(), task.id);
         let etag = conditional::etag(&task);
         Ok(TaskCreated::Created(SerdeJson::new(&task)?, location, etag))

@@ -75,6 +75,13 @@ struct StoredTask {
     completed_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     source_id: Option<String>,
+    /// Added with projects: absent (personal, by the owner) in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    project_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_by: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_by: Option<Uuid>,
 }
 
 /// The text stored for `task`.
@@ -94,6 +101,9 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         updated_at: task.updated_at,
         completed_at: task.completed_at,
         source_id: task.source_id.clone(),
+        project_id: task.project_id,
+        created_by: Some(task.created_by),
+        updated_by: Some(task.updated_by),
     })
 }
 
@@ -114,6 +124,9 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         updated_at: stored.updated_at,
         completed_at: stored.completed_at,
         source_id: stored.source_id,
+        project_id: stored.project_id,
+        created_by: stored.created_by.unwrap_or(stored.user_id),
+        updated_by: stored.updated_by.unwrap_or(stored.user_id),
     })
 }
 

@@ -12,6 +12,7 @@ mod limits;
 mod location;
 mod personal_tokens;
 pub mod postgres;
+mod projects;
 mod records;
 mod sessions;
 pub mod sqlite;
@@ -29,6 +30,7 @@ pub use keys::KeyStorage;
 pub use limits::LimitStorage;
 pub use location::{DatabaseUrl, PostgresOptions};
 pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage, TokenInsert};
+pub use projects::{Guarded, MemberChange, NewInvitation, ProjectStorage};
 pub use records::*;
 pub use sessions::SessionStorage;
 pub use tasks::TaskStorage;
@@ -45,6 +47,7 @@ pub trait Storage:
     + AccountStorage
     + PersonalTokenStorage
     + TwoFactorStorage
+    + ProjectStorage
 {
 }
 
@@ -56,6 +59,7 @@ impl<T> Storage for T where
         + AccountStorage
         + PersonalTokenStorage
         + TwoFactorStorage
+        + ProjectStorage
 {
 }
 

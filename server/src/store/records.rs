@@ -169,15 +169,109 @@ pub enum Written<T> {
     Done(T),
     /// The task is at another version: nothing changed; the task as it is.
     Conflict(Box<Task>),
-    /// No such task of this owner.
+    /// No such task that the caller can see.
     Missing,
+    /// The caller sees the task (or the project) but their role does not let them
+    /// change it: nothing changed.
+    Refused,
 }
 
 impl<T> Written<T> {
-    /// From a write that matched nothing: the task as it is now, if there is one.
-    pub fn from_miss(current: Option<Task>) -> Written<T> {
-        current.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))
+    /// From a write that matched nothing: the task as the caller sees it now, if they
+    /// do, and whether they may write it.
+    pub fn from_miss(current: Option<(Task, bool)>) -> Written<T> {
+        match current {
+            None => Written::Missing,
+            Some((_, false)) => Written::Refused,
+            Some((task, true)) => Written::Conflict(Box::new(task)),
+        }
     }
+}
+
+/// A full replace of a task's editable fields: the body of `PUT`, or a merge patch
+/// applied.
+#[derive(Debug, Clone)]
+pub struct TaskReplace {
+    pub draft: crate::domain::tasks::TaskDraft,
+    /// Sets completion when given.
+    pub completed: Option<bool>,
+    /// Moves the task when given (`Some(None)`: personal).
+    pub moved_to: Option<Option<Uuid>>,
+}
+
+/// A change to one task, as its events record it.
+pub struct TaskChange<'a> {
+    pub task_id: i64,
+    pub version: i64,
+    /// The task after the change; `None` when it was deleted.
+    pub task: Option<&'a Task>,
+    /// Who made it (only they may undo it).
+    pub actor: Uuid,
+    /// The seq (in the actor's stream) of the change this one undoes.
+    pub undoes: Option<i64>,
+    pub at: OffsetDateTime,
+}
+
+impl<'a> TaskChange<'a> {
+    pub fn of(task: &'a Task, actor: Uuid, at: OffsetDateTime) -> Self {
+        TaskChange {
+            task_id: task.id,
+            version: task.version,
+            task: Some(task),
+            actor,
+            undoes: None,
+            at,
+        }
+    }
+
+    pub fn deleted(task_id: i64, version: i64, actor: Uuid, at: OffsetDateTime) -> Self {
+        TaskChange {
+            task_id,
+            version,
+            task: None,
+            actor,
+            undoes: None,
+            at,
+        }
+    }
+
+    /// The event kind `user` gets: created for those who see the task only after the
+    /// change, deleted for those who saw it only before (a move out of their project,
+    /// a removal) or when it went, updated for the rest.
+    pub fn kind_for(&self, user: Uuid, before: &[Uuid], after: &[Uuid]) -> todo_api::EventType {
+        use todo_api::EventType as E;
+        match (
+            before.contains(&user),
+            after.contains(&user) && self.task.is_some(),
+        ) {
+            (_, false) => E::Deleted,
+            (false, true) => E::Created,
+            (true, true) => E::Updated,
+        }
+    }
+}
+
+/// Events committed by a write, each with the user whose stream it is in: handed to
+/// the streams once the write commits.
+pub type Published = Vec<(Uuid, EventRecord)>;
+
+/// Everyone who saw a task before a change or sees it after: each gets one event.
+pub fn audience_union<'u>(before: &'u [Uuid], after: &'u [Uuid]) -> impl Iterator<Item = Uuid> + 'u {
+    after
+        .iter()
+        .chain(before.iter().filter(|u| !after.contains(u)))
+        .copied()
+}
+
+/// What undo did.
+#[derive(Debug)]
+pub enum UndoOutcome {
+    Undone(Box<Undone>),
+    /// The caller's latest change is to a task they may no longer write: nothing
+    /// changed, and it stays theirs to undo.
+    NotAllowed,
+    /// Nothing left that can be reverted.
+    Nothing,
 }
 
 /// A session row as stored, for copying a database.

@@ -1,5 +1,7 @@
-//! The port for tasks and their change stream: every task write appends its event in
-//! its own transaction.
+//! The port for tasks and their change stream: every task write appends its events in
+//! its own transaction, one to the stream of each user who sees the task (its owner, or
+//! every member of its project). `owner` is the caller: every method sees and changes
+//! only what the caller may (personal tasks, and shared ones by role).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -8,29 +10,31 @@ use uuid::Uuid;
 
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 
-use super::{ChangeFeed, EventPage, EventRecord, Expected, StoreResult, Undone, Written};
+use super::{ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskReplace, UndoOutcome, Written};
 
 #[async_trait]
 pub trait TaskStorage: Send + Sync + 'static {
     /// One page of the owner's tasks and the total that match the filter.
     async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)>;
     async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>>;
-    /// Inserts the task, or, when the owner has a task with the draft's `source_id`
-    /// already, inserts nothing and answers `Conflict` with that task.
+    /// Inserts the task (in `project`, or personal), or, when its space has a task with
+    /// the draft's `source_id` already, inserts nothing and answers `Conflict` with that
+    /// task; `Refused` when the caller may not write in `project`.
     async fn insert_task(
         &self,
         owner: Owner,
+        project: Option<Uuid>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
-    /// Replaces the editable fields (and sets `completed` when given) at `expected`.
+    /// Replaces the editable fields (sets `completed`, moves it, when given) at
+    /// `expected`.
     async fn replace_task(
         &self,
         owner: Owner,
         id: i64,
         expected: Expected,
-        draft: &TaskDraft,
-        completed: Option<bool>,
+        change: TaskReplace,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
     /// Sets `completed` to `target` (flips it when `None`) at `expected`; setting the
@@ -58,9 +62,8 @@ pub trait TaskStorage: Send + Sync + 'static {
     async fn events_after(&self, owner: Owner, after: i64, limit: u32) -> StoreResult<EventPage>;
     /// Every kept event of one task, oldest first.
     async fn task_history(&self, owner: Owner, task_id: i64) -> StoreResult<Vec<EventRecord>>;
-    /// Reverts the owner's latest change not yet undone, as a new change; `None` when
-    /// there is nothing left that can be reverted.
-    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>>;
+    /// Reverts the caller's own latest change not yet undone, as a new change.
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<UndoOutcome>;
     /// Opens a stream lease (until `expires`, renewed while it runs) unless the owner
     /// already holds `cap` live ones; checked and taken in one transaction.
     async fn open_stream(

@@ -23,6 +23,12 @@ pub enum TaskError {
     AlreadyImported(Box<todo_api::Task>),
     #[error("nothing left to undo")]
     NothingToUndo,
+    /// Not a member of the project (or no such project: the two are not told apart).
+    #[error("no project {0} among yours")]
+    ProjectNotFound(uuid::Uuid),
+    /// A member whose role is less than the one this needs.
+    #[error("your role in this project does not allow this: it needs {0} or more")]
+    InsufficientRole(todo_api::Role),
     #[error(
         "too many event streams are open for this user (at most {})",
         todo_api::limits::STREAMS_PER_USER

@@ -5,7 +5,9 @@ use crate::background::Step;
 use crate::clock::Clock;
 use std::sync::Arc;
 
-use crate::store::{self, Expected, TaskStorage, Written};
+use crate::domain::projects::{NeedsRole, TASK_WRITER, may};
+use crate::store::{self, Expected, ProjectStorage, TaskReplace, TaskStorage, UndoOutcome, Written};
+use uuid::Uuid;
 
 /// How much of each user's change history is kept: at least the last `count` events
 /// and every event younger than `age`.
@@ -31,17 +33,40 @@ impl Default for EventRetention {
 /// How many times a merge patch is read, applied and written before it gives up.
 const PATCH_ATTEMPTS: usize = 16;
 
-/// Task operations, each scoped to one owner.
+/// Task operations, each scoped to the caller: their personal tasks and the tasks of
+/// the projects they are members of, by role.
 #[derive(Clone)]
 pub struct TaskService {
     db: Arc<dyn TaskStorage>,
+    projects: Arc<dyn ProjectStorage>,
     retention: EventRetention,
     clock: Clock,
 }
 
 impl TaskService {
-    pub fn new(db: Arc<dyn TaskStorage>, retention: EventRetention, clock: Clock) -> Self {
-        TaskService { db, retention, clock }
+    pub fn new(
+        db: Arc<dyn TaskStorage>,
+        projects: Arc<dyn ProjectStorage>,
+        retention: EventRetention,
+        clock: Clock,
+    ) -> Self {
+        TaskService {
+            db,
+            projects,
+            retention,
+            clock,
+        }
+    }
+
+    /// 404 when the caller is not a member of `project` (as for a missing one), 403 when
+    /// their role does not write tasks; nothing for a personal task (`None`).
+    async fn check_writer(&self, owner: Owner, project: Option<Uuid>) -> Result<(), TaskError> {
+        let Some(project) = project else {
+            return Ok(());
+        };
+        let found = self.projects.project_for(owner.id(), project).await?;
+        let role = found.ok_or(TaskError::ProjectNotFound(project))?.role;
+        may(role, TASK_WRITER).map_err(|NeedsRole(r)| TaskError::InsufficientRole(r))
     }
 
     pub fn clock(&self) -> &Clock {
@@ -54,14 +79,25 @@ impl TaskService {
 
     /// Creates the task; one with a `source_id` the owner already has is not made
     /// twice (`AlreadyImported`, with the first).
-    pub async fn create(&self, owner: Owner, draft: TaskDraft) -> Result<Task, TaskError> {
+    pub async fn create(
+        &self,
+        owner: Owner,
+        project: Option<Uuid>,
+        draft: TaskDraft,
+    ) -> Result<Task, TaskError> {
         // `Missing`: the task holding the source id was deleted between the refused
         // insert and the look-up, so the id is free again: insert once more.
+        // `Refused`: the caller's role changed since the check: check again.
         for _ in 0..3 {
-            match self.db.insert_task(owner, &draft, self.clock.now()).await? {
+            self.check_writer(owner, project).await?;
+            match self
+                .db
+                .insert_task(owner, project, &draft, self.clock.now())
+                .await?
+            {
                 Written::Done(task) => return Ok(task),
                 Written::Conflict(first) => return Err(TaskError::AlreadyImported(first)),
-                Written::Missing => continue,
+                Written::Missing | Written::Refused => continue,
             }
         }
         Err(TaskError::Store(store::StoreError::Busy))
@@ -78,9 +114,14 @@ impl TaskService {
         expected: Expected,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
+        let change = TaskReplace {
+            draft,
+            completed: None,
+            moved_to: None,
+        };
         let written = self
             .db
-            .replace_task(owner, id, expected, &draft, None, self.clock.now())
+            .replace_task(owner, id, expected, change, self.clock.now())
             .await?;
         settle(id, written)
     }
@@ -104,17 +145,19 @@ impl TaskService {
                 return Err(TaskError::VersionConflict(Box::new(current)));
             }
             let patched = PatchedTask::apply(&current, &patch)?;
+            if let Some(to) = patched.moved_to {
+                // The project it leaves is checked by the write itself.
+                self.check_writer(owner, to).await?;
+            }
             let read_at = Expected::Version(current.version);
+            let change = TaskReplace {
+                draft: patched.draft,
+                completed: patched.completed,
+                moved_to: patched.moved_to,
+            };
             let written = self
                 .db
-                .replace_task(
-                    owner,
-                    id,
-                    read_at,
-                    &patched.draft,
-                    patched.completed,
-                    self.clock.now(),
-                )
+                .replace_task(owner, id, read_at, change, self.clock.now())
                 .await?;
             match written {
                 Written::Conflict(_) if expected == Expected::Any => continue,
@@ -174,11 +217,11 @@ impl TaskService {
 
     /// Reverts the owner's latest change not yet undone.
     pub async fn undo(&self, owner: Owner) -> Result<UndoResult, TaskError> {
-        let undone = self
-            .db
-            .undo_latest(owner, self.clock.now())
-            .await?
-            .ok_or(TaskError::NothingToUndo)?;
+        let undone = match self.db.undo_latest(owner, self.clock.now()).await? {
+            UndoOutcome::Undone(undone) => *undone,
+            UndoOutcome::NotAllowed => return Err(TaskError::InsufficientRole(TASK_WRITER)),
+            UndoOutcome::Nothing => return Err(TaskError::NothingToUndo),
+        };
         Ok(UndoResult {
             undone_seq: undone.target_seq,
             undone_type: undone.target_kind,
@@ -239,5 +282,6 @@ fn settle<T>(id: i64, written: Written<T>) -> Result<T, TaskError> {
         Written::Done(value) => Ok(value),
         Written::Conflict(current) => Err(TaskError::VersionConflict(current)),
         Written::Missing => Err(TaskError::NotFound(id)),
+        Written::Refused => Err(TaskError::InsufficientRole(TASK_WRITER)),
     }
 }

@@ -19,6 +19,7 @@ mod hostile;
 mod keyring;
 mod personal_tokens;
 mod postgres;
+mod projects;
 mod replicas;
 mod server_auth;
 mod server_tasks;

@@ -11,7 +11,7 @@ use todo_api::{TaskInput, User};
 use todo_server::domain::tasks::{Owner, TaskDraft};
 use todo_server::store::{
     CodeUse, DatabaseUrl, Expected, NewSession, PostgresOptions, RefreshOutcome, RefreshRotation,
-    SessionStart, Store, TokenInsert, UserRecord, Written,
+    SessionStart, Store, TaskReplace, TokenInsert, UserRecord, Written,
 };
 use uuid::Uuid;
 
@@ -116,7 +116,7 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
         let (user, _, _) = user_with_session(&store, "h").await;
         let owner = owner(user);
         let Written::Done(task) = store
-            .insert_task(owner, &draft("one", None), now())
+            .insert_task(owner, None, &draft("one", None), now())
             .await
             .expect("insert")
         else {
@@ -128,8 +128,7 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
                 owner,
                 task.id,
                 Expected::Version(7),
-                &draft("x", None),
-                None,
+                replace_with(draft("x", None)),
                 now(),
             )
             .await
@@ -140,8 +139,7 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
                 owner,
                 task.id,
                 Expected::Version(1),
-                &draft("two", None),
-                None,
+                replace_with(draft("two", None)),
                 now(),
             )
             .await
@@ -168,14 +166,14 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
         );
 
         let first = store
-            .insert_task(owner, &draft("imported", Some("tw:1")), now())
+            .insert_task(owner, None, &draft("imported", Some("tw:1")), now())
             .await
             .expect("import");
         let Written::Done(first) = first else {
             panic!("first import")
         };
         let second = store
-            .insert_task(owner, &draft("imported again", Some("tw:1")), now())
+            .insert_task(owner, None, &draft("imported again", Some("tw:1")), now())
             .await
             .expect("import again");
         assert!(
@@ -192,6 +190,14 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
         );
         assert_eq!(page.latest, 3);
     });
+}
+
+fn replace_with(draft: TaskDraft) -> TaskReplace {
+    TaskReplace {
+        draft,
+        completed: None,
+        moved_to: None,
+    }
 }
 
 async fn owner_of_another(store: &Store) -> Owner {

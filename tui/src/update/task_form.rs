@@ -141,6 +141,7 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         due_at: due,
         tags: Some(tags),
         source_id: None,
+        project_id: form.opened.as_ref().and_then(|o| o.0.project_id),
     })
 }
 
@@ -176,5 +177,6 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
             &now.tags.clone().unwrap_or_default(),
         ),
         completed: Patch::Absent,
+        project_id: Patch::Absent,
     }
 }

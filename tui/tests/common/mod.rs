@@ -36,6 +36,9 @@ pub fn task(id: i64, title: &str) -> Task {
         updated_at: datetime!(2030-06-01 9:00 UTC),
         completed_at: None,
         source_id: None,
+        project_id: None,
+        created_by: uuid::Uuid::nil(),
+        updated_by: uuid::Uuid::nil(),
     }
 }
 

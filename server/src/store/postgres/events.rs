@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::rows;
-use crate::store::{EventPage, EventRecord, StoreError, StoreResult, to_micros};
+use crate::store::{EventPage, EventRecord, Published, StoreError, StoreResult, TaskChange, to_micros};
 
 pub(super) const CHANNEL: &str = "todo_events";
 
@@ -65,27 +65,25 @@ pub(super) async fn next_seq(c: &impl GenericClient, user: Uuid) -> StoreResult<
     Ok(row.try_get(0)?)
 }
 
-/// Records the event `seq` (from [`next_seq`]) of a change to `task_id`; returns it.
-#[allow(clippy::too_many_arguments)]
+/// Records the event `seq` (from [`next_seq`]) of `change` in `user`'s stream; returns it.
 pub(super) async fn append(
     c: &impl GenericClient,
     user: Uuid,
     seq: i64,
     kind: EventType,
-    task_id: i64,
-    version: i64,
-    task: Option<&Task>,
-    undoes: Option<i64>,
-    at: OffsetDateTime,
+    change: &TaskChange<'_>,
 ) -> StoreResult<EventRecord> {
+    let task = change.task.filter(|_| kind != EventType::Deleted);
     let json = task
         .map(crate::store::history::encode)
         .transpose()
         .map_err(corrupt)?;
+    // The undo mark belongs to the actor's stream: a seq means nothing in another's.
+    let undoes = change.undoes.filter(|_| user == change.actor);
     let stmt = c
         .prepare_cached(
-            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .await?;
     c.execute(
@@ -94,15 +92,95 @@ pub(super) async fn append(
             &user,
             &seq,
             &kind_to_sql(kind),
-            &task_id,
-            &version,
+            &change.task_id,
+            &change.version,
             &json,
             &undoes,
-            &to_micros(at),
+            &to_micros(change.at),
+            &change.actor,
         ],
     )
     .await?;
-    Ok(EventRecord::new(seq, kind, task_id, version, task, undoes, at))
+    Ok(EventRecord::new(
+        seq,
+        kind,
+        change.task_id,
+        change.version,
+        task,
+        undoes,
+        change.at,
+    ))
+}
+
+/// Who sees a task: every member of its project, or the user of a personal task.
+pub(super) async fn audience(
+    c: &impl GenericClient,
+    project: Option<Uuid>,
+    user: Uuid,
+) -> StoreResult<Vec<Uuid>> {
+    let Some(project) = project else {
+        return Ok(vec![user]);
+    };
+    let stmt = c
+        .prepare_cached("SELECT user_id FROM project_members WHERE project_id = $1 ORDER BY user_id")
+        .await?;
+    c.query(&stmt, &[&project])
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
+/// Locks what a task change depends on, in one order everywhere (projects, then users,
+/// each by id), so two servers' writes wait for each other instead of deadlocking:
+/// each project among `places` (shared: a membership change, which locks it
+/// exclusively, waits, and the audience stays as read), then the row of everyone who
+/// sees a task there (a place is a project, or none and the user of a personal task).
+/// Returns each place's audience, in order.
+pub(super) async fn lock_audiences(
+    c: &impl GenericClient,
+    places: &[(Option<Uuid>, Uuid)],
+) -> StoreResult<Vec<Vec<Uuid>>> {
+    let mut shared: Vec<Uuid> = places.iter().filter_map(|(p, _)| *p).collect();
+    shared.sort();
+    shared.dedup();
+    if !shared.is_empty() {
+        c.execute(
+            "SELECT 1 FROM projects WHERE id = ANY($1) ORDER BY id FOR SHARE",
+            &[&shared],
+        )
+        .await?;
+    }
+    let mut audiences = Vec::with_capacity(places.len());
+    for (project, user) in places {
+        audiences.push(audience(c, *project, *user).await?);
+    }
+    let mut everyone: Vec<Uuid> = audiences.iter().flatten().copied().collect();
+    everyone.sort();
+    everyone.dedup();
+    let stmt = c
+        .prepare_cached("SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .await?;
+    c.execute(&stmt, &[&everyone]).await?;
+    Ok(audiences)
+}
+
+/// Appends `change` to the stream of everyone who saw the task before it or sees it
+/// after, each with the kind [`TaskChange::kind_for`] gives them (their rows locked by
+/// [`lock_audiences`]). Returns each user's event, to publish after the commit.
+pub(super) async fn fan_out(
+    c: &impl GenericClient,
+    before: &[Uuid],
+    after: &[Uuid],
+    change: &TaskChange<'_>,
+) -> StoreResult<Published> {
+    let mut published = Vec::new();
+    for user in crate::store::audience_union(before, after) {
+        let seq = next_seq(c, user).await?;
+        let kind = change.kind_for(user, before, after);
+        published.push((user, append(c, user, seq, kind, change).await?));
+    }
+    Ok(published)
 }
 
 pub(super) async fn after(
@@ -156,7 +234,8 @@ pub(super) async fn history(
         .collect()
 }
 
-/// The user's latest changes that are not undos and not undone yet, newest first.
+/// The user's own latest changes (not others' to shared tasks) that are not undos and
+/// not undone yet, newest first.
 pub(super) async fn undoable(
     c: &impl GenericClient,
     user: Uuid,
@@ -164,6 +243,7 @@ pub(super) async fn undoable(
 ) -> StoreResult<Vec<EventRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = $1 AND e.undoes IS NULL
+           AND COALESCE(e.actor, e.user_id) = $1
            AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = $1 AND u.undoes = e.seq)
          ORDER BY e.seq DESC LIMIT $2"
     );

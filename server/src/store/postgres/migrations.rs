@@ -166,6 +166,44 @@ const MIGRATIONS: &[&str] = &[
     // 9: where an imported task came from, unique per user, so an import runs once.
     "ALTER TABLE tasks ADD COLUMN source_id text;
      CREATE UNIQUE INDEX tasks_by_source ON tasks(user_id, source_id) WHERE source_id IS NOT NULL;",
+    // 10: projects shared with roles (`role` is a rank: 1 viewer, 2 editor, 3 admin,
+    //     4 owner), invitations by address, tasks in projects (`user_id` is then the
+    //     project's owner; `created_by`/`updated_by` NULL read as `user_id`), and who
+    //     made each event (`actor`, NULL read as the stream's user), for undo.
+    "CREATE TABLE projects (
+        id          uuid PRIMARY KEY,
+        owner_id    uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name        text NOT NULL,
+        name_key    text NOT NULL,
+        version     bigint NOT NULL DEFAULT 1,
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL,
+        UNIQUE (owner_id, name_key)
+     );
+     CREATE TABLE project_members (
+        project_id  uuid NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role        smallint NOT NULL,
+        added_at    bigint NOT NULL,
+        PRIMARY KEY (project_id, user_id)
+     );
+     CREATE INDEX project_members_by_user ON project_members(user_id, project_id, role);
+     CREATE TABLE invitations (
+        id          uuid PRIMARY KEY,
+        project_id  uuid NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        email       text NOT NULL,
+        role        smallint NOT NULL,
+        invited_by  uuid NOT NULL,
+        created_at  bigint NOT NULL,
+        expires_at  bigint NOT NULL,
+        UNIQUE (project_id, email)
+     );
+     CREATE INDEX invitations_by_email ON invitations(email, expires_at);
+     ALTER TABLE tasks ADD COLUMN project_id uuid REFERENCES projects(id) ON DELETE CASCADE;
+     ALTER TABLE tasks ADD COLUMN created_by uuid;
+     ALTER TABLE tasks ADD COLUMN updated_by uuid;
+     CREATE INDEX tasks_by_project ON tasks(project_id, created_at) WHERE project_id IS NOT NULL;
+     ALTER TABLE task_events ADD COLUMN actor uuid;",
 ];
 
 /// The migration whose step is [`repair_tags`].

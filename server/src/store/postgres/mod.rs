@@ -12,6 +12,7 @@ mod listen;
 mod migrations;
 mod notify;
 mod personal_tokens;
+mod projects;
 mod rows;
 mod sessions;
 mod task_statements;
@@ -139,21 +140,6 @@ impl PgStore {
         })
         .await
     }
-}
-
-/// The outcomes of two statements sent together in one transaction. When the first
-/// fails, PostgreSQL answers the second "current transaction is aborted", which says
-/// nothing: the real cause is kept, whichever of the two reports first.
-pub(super) fn sent_together<A, B>((a, b): (StoreResult<A>, StoreResult<B>)) -> StoreResult<(A, B)> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
-        (Err(first), Err(second)) => Err(if aborted_by_another(&first) { second } else { first }),
-    }
-}
-
-fn aborted_by_another(e: &StoreError) -> bool {
-    matches!(e, StoreError::Postgres(err) if err.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION))
 }
 
 impl From<tokio_postgres::Error> for StoreError {

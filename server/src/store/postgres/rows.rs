@@ -54,7 +54,11 @@ pub(super) fn refresh_record(row: &Row) -> StoreResult<RefreshRecord> {
 }
 
 pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, \
-                                       tags, created_at, updated_at, completed_at, version, source_id";
+                                       tags, created_at, updated_at, completed_at, version, source_id, \
+                                       project_id, COALESCE(created_by, user_id), COALESCE(updated_by, user_id)";
+
+/// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
+pub(super) const TASK_FIELDS: usize = 16;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -87,5 +91,8 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
         completed_at: optional_time(row.try_get(10)?)?,
         version: row.try_get(11)?,
         source_id: row.try_get(12)?,
+        project_id: row.try_get(13)?,
+        created_by: row.try_get(14)?,
+        updated_by: row.try_get(15)?,
     })
 }

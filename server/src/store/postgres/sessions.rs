@@ -319,11 +319,17 @@ impl SessionStorage for PgStore {
                 .iter()
                 .map(|r| r.try_get(0))
                 .collect::<Result<Vec<Uuid>, _>>()?;
+            // The projects it owns go with it: their other members see each task go.
+            let published = super::projects::owned_projects_go(&tx, user_id, now).await?;
             tx.execute("DELETE FROM users WHERE id = $1", &[&user_id]).await?;
             tx.commit().await?;
-            Ok(ids)
+            Ok((ids, published))
         })
         .await
+        .map(|(ids, published)| {
+            self.publish_all(published);
+            ids
+        })
     }
 
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {

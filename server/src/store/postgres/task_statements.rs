@@ -1,35 +1,129 @@
-//! The `tasks` table on PostgreSQL. Every statement carries `WHERE user_id = $n` through
-//! [`Owner`].
+//! The `tasks` table on PostgreSQL. Every statement is scoped to the caller ([`Owner`]) by
+//! [`readable`] or [`writable`], as on SQLite: their personal tasks, and the tasks of
+//! the projects they are a member of (to write: an editor or more).
 
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use todo_api::{SortField, SortOrder, StatusFilter, Task};
 use tokio_postgres::types::ToSql;
 
-use super::rows::{self, TASK_COLUMNS, priority_to_sql};
-use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
+use super::rows::{self, TASK_COLUMNS, TASK_FIELDS, priority_to_sql};
+use crate::domain::tasks::{Owner, ProjectFilter, TaskDraft, TaskQuery};
 use crate::store::{Expected, StoreResult, to_micros};
+use uuid::Uuid;
+
+/// The caller (`${n}`) may see the task: theirs, or in a project they are a member of.
+fn readable(n: usize) -> String {
+    format!(
+        "((tasks.project_id IS NULL AND tasks.user_id = ${n}) OR tasks.project_id IN
+           (SELECT project_id FROM project_members WHERE user_id = ${n}))"
+    )
+}
+
+/// The caller (`${n}`) may change the task: theirs, or in a project where they are an
+/// editor or more.
+fn writable(n: usize) -> String {
+    format!(
+        "((tasks.project_id IS NULL AND tasks.user_id = ${n}) OR tasks.project_id IN
+           (SELECT project_id FROM project_members WHERE user_id = ${n} AND role >= {WRITER}))"
+    )
+}
+
+/// The rank of the least role that writes tasks.
+const WRITER: i16 = 2;
+
+/// The caller (`${n}`) may put tasks in the project `${p}` (NULL: a personal task).
+fn may_write_in(n: usize, p: usize) -> String {
+    format!(
+        "(${p}::uuid IS NULL OR EXISTS (SELECT 1 FROM project_members
+                                        WHERE project_id = ${p} AND user_id = ${n} AND role >= {WRITER}))"
+    )
+}
+
+/// Whose space a task in project `${p}` lives in: the project's owner, or the caller
+/// (`${n}`) for a personal task.
+fn space_of(n: usize, p: usize) -> String {
+    format!("COALESCE((SELECT owner_id FROM projects WHERE id = ${p}::uuid), ${n})")
+}
 
 fn first_task(row: Option<tokio_postgres::Row>) -> StoreResult<Option<Task>> {
     row.as_ref().map(rows::task).transpose()
 }
 
 pub(super) async fn get(c: &impl GenericClient, owner: Owner, id: i64) -> StoreResult<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND {}",
+        readable(2)
+    );
     let stmt = c.prepare_cached(&sql).await?;
     first_task(c.query_opt(&stmt, &[&id, &owner.id()]).await?)
 }
 
+/// The task as the caller sees it, and whether they may change it.
+pub(super) async fn get_with_access(
+    c: &impl GenericClient,
+    owner: Owner,
+    id: i64,
+) -> StoreResult<Option<(Task, bool)>> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS}, {} FROM tasks WHERE id = $1 AND {}",
+        writable(2),
+        readable(2)
+    );
+    let stmt = c.prepare_cached(&sql).await?;
+    match c.query_opt(&stmt, &[&id, &owner.id()]).await? {
+        Some(row) => Ok(Some((rows::task(&row)?, row.try_get(TASK_FIELDS)?))),
+        None => Ok(None),
+    }
+}
+
+/// The project a task is in and whose space it is in, whoever asks.
+pub(super) async fn placement(c: &impl GenericClient, id: i64) -> StoreResult<Option<(Option<Uuid>, Uuid)>> {
+    let stmt = c
+        .prepare_cached("SELECT project_id, user_id FROM tasks WHERE id = $1")
+        .await?;
+    match c.query_opt(&stmt, &[&id]).await? {
+        Some(row) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// Every task of `project`, whoever asks (for the events of a membership change).
+pub(super) async fn in_project(c: &impl GenericClient, project: Uuid) -> StoreResult<Vec<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY id");
+    c.query(&sql, &[&project]).await?.iter().map(rows::task).collect()
+}
+
+/// Puts every task of `project` in `owner`'s space (a transfer); a source id the new
+/// owner has already is dropped from the moved task, as on a move.
+pub(super) async fn move_space(c: &impl GenericClient, project: Uuid, owner: Uuid) -> StoreResult<()> {
+    c.execute(
+        "UPDATE tasks SET user_id = $2,
+             source_id = CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.user_id = $2
+                                           AND t.source_id = tasks.source_id) THEN NULL ELSE source_id END
+         WHERE project_id = $1",
+        &[&project, &owner],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts the task (in `project`, or personal); `None` when its space has a task with
+/// its `source_id` already, or the caller may not write in `project`.
 pub(super) async fn insert(
     c: &impl GenericClient,
     owner: Owner,
+    project: Option<Uuid>,
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
     let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at, source_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
-         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}"
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
+                           source_id, project_id, created_by, updated_by)
+         SELECT {space}, $2, $3, $4, $5, $6, $7, $7, $8, $9, $1, $1 WHERE {allowed}
+         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}",
+        space = space_of(1, 9),
+        allowed = may_write_in(1, 9),
     );
     let stmt = c.prepare_cached(&sql).await?;
     let row = c
@@ -44,23 +138,31 @@ pub(super) async fn insert(
                 &draft.tags(),
                 &to_micros(now),
                 &draft.source_id(),
+                &project,
             ],
         )
         .await?;
     row.as_ref().map(rows::task).transpose()
 }
 
-/// The owner's task made from `source_id`.
+/// The task made from `source_id` in the space a new task in `project` goes to.
 pub(super) async fn by_source(
     c: &impl GenericClient,
     owner: Owner,
+    project: Option<Uuid>,
     source_id: &str,
 ) -> StoreResult<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND source_id = $2");
-    let row = c.query_opt(&sql, &[&owner.id(), &source_id]).await?;
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = {} AND source_id = $2 AND {}",
+        space_of(1, 3),
+        readable(1)
+    );
+    let row = c.query_opt(&sql, &[&owner.id(), &source_id, &project]).await?;
     row.as_ref().map(rows::task).transpose()
 }
 
+/// Replaces the editable fields (sets `completed`, moves it to `moved_to`, when given)
+/// when the caller may write it (and in the project it moves to) at `expected`.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn replace(
     c: &impl GenericClient,
@@ -69,16 +171,26 @@ pub(super) async fn replace(
     expected: Expected,
     draft: &TaskDraft,
     completed: Option<bool>,
+    moved_to: Option<Option<Uuid>>,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
+    // $11: whether it moves; $12: where to.
     let sql = format!(
         "UPDATE tasks SET title = $3, description = $4, priority = $5, due_at = $6, tags = $7,
-                          updated_at = $8, version = version + 1,
+                          updated_at = $8, version = version + 1, updated_by = $2,
                           completed_at = CASE WHEN $10::boolean IS NULL OR $10 = completed THEN completed_at
                                               WHEN $10 THEN $8 ELSE NULL END,
-                          completed = COALESCE($10, completed)
-         WHERE id = $1 AND user_id = $2 AND ($9::bigint IS NULL OR version = $9)
-         RETURNING {TASK_COLUMNS}"
+                          completed = COALESCE($10, completed),
+                          source_id = CASE WHEN $11 AND EXISTS (SELECT 1 FROM tasks t WHERE t.user_id = {space}
+                                                AND t.source_id = tasks.source_id AND t.id <> tasks.id)
+                                           THEN NULL ELSE source_id END,
+                          user_id = CASE WHEN $11 THEN {space} ELSE user_id END,
+                          project_id = CASE WHEN $11 THEN $12::uuid ELSE project_id END
+         WHERE id = $1 AND {writable} AND ($9::bigint IS NULL OR version = $9) AND (NOT $11 OR {target})
+         RETURNING {TASK_COLUMNS}",
+        space = space_of(2, 12),
+        writable = writable(2),
+        target = may_write_in(2, 12),
     );
     let stmt = c.prepare_cached(&sql).await?;
     let row = c
@@ -95,6 +207,8 @@ pub(super) async fn replace(
                 &to_micros(now),
                 &expected.version(),
                 &completed,
+                &moved_to.is_some(),
+                &moved_to.flatten(),
             ],
         )
         .await?;
@@ -116,9 +230,11 @@ pub(super) async fn set_completed(
                                  WHEN COALESCE($5, NOT completed) THEN $3 ELSE NULL END,
              updated_at = CASE WHEN COALESCE($5, NOT completed) = completed THEN updated_at ELSE $3 END,
              version = version + CASE WHEN COALESCE($5, NOT completed) = completed THEN 0 ELSE 1 END,
+             updated_by = CASE WHEN COALESCE($5, NOT completed) = completed THEN updated_by ELSE $2 END,
              completed = COALESCE($5, NOT completed)
-         WHERE id = $1 AND user_id = $2 AND ($4::bigint IS NULL OR version = $4)
-         RETURNING {TASK_COLUMNS}"
+         WHERE id = $1 AND {} AND ($4::bigint IS NULL OR version = $4)
+         RETURNING {TASK_COLUMNS}",
+        writable(2)
     );
     let stmt = c.prepare_cached(&sql).await?;
     let row = c
@@ -130,19 +246,20 @@ pub(super) async fn set_completed(
     first_task(row)
 }
 
-/// Deletes the task at `expected`; returns the version it had.
+/// Deletes the task (which the caller may write) at `expected`; returns the version it
+/// had.
 pub(super) async fn delete(
     c: &impl GenericClient,
     owner: Owner,
     id: i64,
     expected: Expected,
 ) -> StoreResult<Option<i64>> {
-    let stmt = c
-        .prepare_cached(
-            "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND ($3::bigint IS NULL OR version = $3)
-             RETURNING version",
-        )
-        .await?;
+    let sql = format!(
+        "DELETE FROM tasks WHERE id = $1 AND {} AND ($3::bigint IS NULL OR version = $3)
+         RETURNING version",
+        writable(2)
+    );
+    let stmt = c.prepare_cached(&sql).await?;
     match c
         .query_opt(&stmt, &[&id, &owner.id(), &expected.version()])
         .await?
@@ -152,7 +269,8 @@ pub(super) async fn delete(
     }
 }
 
-/// Gives the task every field of `snapshot` back (an undo), at `version`.
+/// Gives the task every field of `snapshot` back, its project among them (an undo), at
+/// `version`, when the caller may write it where it is and where it goes back to.
 pub(super) async fn restore(
     c: &impl GenericClient,
     owner: Owner,
@@ -162,8 +280,14 @@ pub(super) async fn restore(
 ) -> StoreResult<Option<Task>> {
     let sql = format!(
         "UPDATE tasks SET title = $3, description = $4, priority = $5, due_at = $6, tags = $7,
-                          completed = $8, completed_at = $9, version = $10, updated_at = $11
-         WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}"
+                          completed = $8, completed_at = $9, version = $10, updated_at = $11,
+                          updated_by = $2, project_id = $12::uuid,
+                          user_id = CASE WHEN project_id IS NOT DISTINCT FROM $12::uuid THEN user_id
+                                         ELSE {space} END
+         WHERE id = $1 AND {writable} AND {target} RETURNING {TASK_COLUMNS}",
+        space = space_of(2, 12),
+        writable = writable(2),
+        target = may_write_in(2, 12),
     );
     let row = c
         .query_opt(
@@ -180,31 +304,38 @@ pub(super) async fn restore(
                 &snapshot.completed_at.map(to_micros),
                 &version,
                 &to_micros(now),
+                &snapshot.project_id,
             ],
         )
         .await?;
     first_task(row)
 }
 
-/// Puts a deleted task back with its id and fields (an undo), at `version`.
+/// Puts a deleted task back with its id, fields and project (an undo), at `version`,
+/// when the caller may write in its project; `None` when not.
 pub(super) async fn reinsert(
     c: &impl GenericClient,
     owner: Owner,
     snapshot: &Task,
     version: i64,
     now: OffsetDateTime,
-) -> StoreResult<Task> {
+) -> StoreResult<Option<Task>> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
-                           completed_at, version, created_at, updated_at, source_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 -- Back with its source, unless a later import took that source.
-                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = $2 AND source_id = $13::text)
-                      THEN NULL ELSE $13::text END)
-         RETURNING {TASK_COLUMNS}"
+                           completed_at, version, created_at, updated_at, source_id, project_id,
+                           created_by, updated_by)
+         SELECT $1, {space}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                -- Back with its source, unless a later import took that source.
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = $13::text)
+                     THEN NULL ELSE $13::text END,
+                $14, $15, $2
+         WHERE {allowed}
+         RETURNING {TASK_COLUMNS}",
+        space = space_of(2, 14),
+        allowed = may_write_in(2, 14),
     );
     let row = c
-        .query_one(
+        .query_opt(
             &sql,
             &[
                 &snapshot.id,
@@ -220,10 +351,12 @@ pub(super) async fn reinsert(
                 &to_micros(snapshot.created_at),
                 &to_micros(now),
                 &snapshot.source_id,
+                &snapshot.project_id,
+                &snapshot.created_by,
             ],
         )
         .await?;
-    rows::task(&row)
+    first_task(row)
 }
 
 /// Escapes `%`, `_` and `\` so a search is a plain substring match.
@@ -244,8 +377,16 @@ type Param = Box<dyn ToSql + Sync + Send>;
 
 /// The WHERE clause of a list and its parameters ($1 is the owner).
 fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
-    let mut sql = String::from("user_id = $1");
+    let mut sql = readable(1);
     let mut args: Vec<Param> = vec![Box::new(owner.id())];
+    match query.project() {
+        ProjectFilter::Any => {}
+        ProjectFilter::Personal => sql.push_str(" AND project_id IS NULL"),
+        ProjectFilter::Project(p) => {
+            args.push(Box::new(p));
+            sql.push_str(&format!(" AND project_id = ${}", args.len()));
+        }
+    }
     match query.status() {
         StatusFilter::All => {}
         StatusFilter::Pending => sql.push_str(" AND NOT completed"),
@@ -316,7 +457,7 @@ pub(super) async fn list(
     let rows = c.query(&stmt, &refs).await?;
     let total = match rows.first() {
         // The window count comes right after the task's own columns.
-        Some(row) => row.try_get::<_, i64>(TASK_COLUMNS.split(',').count())?,
+        Some(row) => row.try_get::<_, i64>(TASK_FIELDS)?,
         None if query.offset() == 0 => 0,
         None => {
             let stmt = c

@@ -10,13 +10,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{PgStore, events, sent_together, task_statements as tasks};
+use super::{PgStore, events, task_statements as tasks};
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
-    ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskStorage, UndoStep, Undone, Written,
-    to_micros,
+    ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
+    TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
-use todo_api::{EventType, Task};
+use todo_api::Task;
 
 #[async_trait]
 impl TaskStorage for PgStore {
@@ -39,6 +39,7 @@ impl TaskStorage for PgStore {
     async fn insert_task(
         &self,
         owner: Owner,
+        project: Option<Uuid>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
@@ -46,42 +47,29 @@ impl TaskStorage for PgStore {
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
-                // Sent together (one round trip); PostgreSQL runs them in order, so the
-                // user's lock is still taken first.
-                let (seq, task) = sent_together(tokio::join!(
-                    events::next_seq(&tx, owner.id()),
-                    tasks::insert(&tx, owner, draft, now)
-                ))?;
-                let Some(task) = task else {
-                    // Imported before: nothing is written (the counter rolls back).
+                let audiences = events::lock_audiences(&tx, &[(project, owner.id())]).await?;
+                let Some(task) = tasks::insert(&tx, owner, project, draft, now).await? else {
+                    // Imported before, or not the caller's to write: nothing is written.
                     let first = match draft.source_id() {
-                        Some(source) => tasks::by_source(&tx, owner, source).await?,
+                        Some(source) => tasks::by_source(&tx, owner, project, source).await?,
                         None => None,
                     };
+                    tx.rollback().await?;
                     return Ok(Err(first));
                 };
-                let event = events::append(
-                    &tx,
-                    owner.id(),
-                    seq,
-                    EventType::Created,
-                    task.id,
-                    task.version,
-                    Some(&task),
-                    None,
-                    now,
-                )
-                .await?;
+                let change = TaskChange::of(&task, owner.id(), now);
+                let published = events::fan_out(&tx, &[], &audiences[0], &change).await?;
                 tx.commit().await?;
-                Ok(Ok((task, event)))
+                Ok(Ok((task, published)))
             })
             .await?;
         match outcome {
-            Ok((task, event)) => {
-                self.published(owner.id(), event);
+            Ok((task, published)) => {
+                self.publish_all(published);
                 Ok(Written::Done(task))
             }
-            Err(first) => Ok(Written::from_miss(first)),
+            Err(None) if project.is_some() => Ok(Written::Refused),
+            Err(first) => Ok(first.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))),
         }
     }
 
@@ -90,20 +78,11 @@ impl TaskStorage for PgStore {
         owner: Owner,
         id: i64,
         expected: Expected,
-        draft: &TaskDraft,
-        completed: Option<bool>,
+        change: TaskReplace,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
-        self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let (seq, changed) = sent_together(tokio::join!(
-                events::next_seq(&tx, owner.id()),
-                tasks::replace(&tx, owner, id, expected, draft, completed, now)
-            ))?;
-            self.finish_task_write(tx, owner, id, seq, now, changed).await
-        })
-        .await
+        self.write_task(owner, id, now, TaskWrite::Replace { expected, change })
+            .await
     }
 
     async fn set_completed(
@@ -114,16 +93,8 @@ impl TaskStorage for PgStore {
         target: Option<bool>,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
-        self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let (seq, changed) = sent_together(tokio::join!(
-                events::next_seq(&tx, owner.id()),
-                tasks::set_completed(&tx, owner, id, expected, target, now)
-            ))?;
-            self.finish_task_write(tx, owner, id, seq, now, changed).await
-        })
-        .await
+        self.write_task(owner, id, now, TaskWrite::Complete { expected, target })
+            .await
     }
 
     async fn delete_task(
@@ -133,35 +104,28 @@ impl TaskStorage for PgStore {
         expected: Expected,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>> {
-        self.observe(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let (seq, deleted) = sent_together(tokio::join!(
-                events::next_seq(&tx, owner.id()),
-                tasks::delete(&tx, owner, id, expected)
-            ))?;
-            let Some(version) = deleted else {
-                let current = tasks::get(&tx, owner, id).await?;
-                tx.rollback().await?;
-                return Ok(Written::from_miss(current));
-            };
-            let event = events::append(
-                &tx,
-                owner.id(),
-                seq,
-                EventType::Deleted,
-                id,
-                version,
-                None,
-                None,
-                now,
-            )
+        let (written, published) = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let Some(place) = tasks::placement(&tx, id).await? else {
+                    tx.rollback().await?;
+                    return Ok((Written::Missing, Vec::new()));
+                };
+                let audiences = events::lock_audiences(&tx, &[place]).await?;
+                let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {
+                    let current = tasks::get_with_access(&tx, owner, id).await?;
+                    tx.rollback().await?;
+                    return Ok((Written::from_miss(current), Vec::new()));
+                };
+                let change = TaskChange::deleted(id, version, owner.id(), now);
+                let published = events::fan_out(&tx, &audiences[0], &[], &change).await?;
+                tx.commit().await?;
+                Ok((Written::Done(()), published))
+            })
             .await?;
-            tx.commit().await?;
-            self.published(owner.id(), event);
-            Ok(Written::Done(()))
-        })
-        .await
+        self.publish_all(published);
+        Ok(written)
     }
 
     fn changes(&self) -> &ChangeFeed {
@@ -193,65 +157,86 @@ impl TaskStorage for PgStore {
         .await
     }
 
-    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>> {
-        let undone = self
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<UndoOutcome> {
+        let (outcome, published) = self
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
                 let user = owner.id();
-                // The user's lock first: no other change of theirs commits meanwhile.
-                let seq = events::next_seq(&tx, user).await?;
+                // The user's lock first: two undos of theirs run one after the other.
+                tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user])
+                    .await?;
                 for target in events::undoable(&tx, user, UNDO_SEARCH).await? {
                     let before = events::before(&tx, user, target.task_id, target.seq).await?;
-                    let current = tasks::get(&tx, owner, target.task_id).await?;
+                    let place = tasks::placement(&tx, target.task_id).await?;
+                    let back_to = before.as_ref().map(|t| (t.project_id, user));
+                    let places: Vec<_> = place.into_iter().chain(back_to).collect();
+                    events::lock_audiences(&tx, &places).await?;
+                    let current = tasks::get_with_access(&tx, owner, target.task_id).await?;
+                    if current.as_ref().is_some_and(|(_, writable)| !writable) {
+                        tx.rollback().await?;
+                        return Ok((UndoOutcome::NotAllowed, Vec::new()));
+                    }
+                    let current = current.map(|(task, _)| task);
                     let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
                         continue;
                     };
-                    let (kind, task, version) = match step {
+                    let seen_before = match place {
+                        Some((project, space)) => events::audience(&tx, project, space).await?,
+                        None => Vec::new(),
+                    };
+                    let (task, version) = match step {
                         UndoStep::Delete { version } => {
                             tasks::delete(&tx, owner, target.task_id, Expected::Version(version)).await?;
-                            (EventType::Deleted, None, version)
+                            (None, version)
                         }
                         UndoStep::Reinsert { task, version } => {
-                            let task = tasks::reinsert(&tx, owner, &task, version, now).await?;
-                            (EventType::Created, Some(task), version)
+                            let Some(task) = tasks::reinsert(&tx, owner, &task, version, now).await? else {
+                                tx.rollback().await?;
+                                return Ok((UndoOutcome::NotAllowed, Vec::new()));
+                            };
+                            (Some(task), version)
                         }
                         UndoStep::Restore { task, version } => {
-                            let task = tasks::restore(&tx, owner, &task, version, now).await?;
-                            (EventType::Updated, task, version)
+                            let Some(task) = tasks::restore(&tx, owner, &task, version, now).await? else {
+                                tx.rollback().await?;
+                                return Ok((UndoOutcome::NotAllowed, Vec::new()));
+                            };
+                            (Some(task), version)
                         }
                     };
-                    let event = events::append(
-                        &tx,
-                        user,
-                        seq,
-                        kind,
-                        target.task_id,
+                    let seen_after = match &task {
+                        Some(t) => events::audience(&tx, t.project_id, t.user_id).await?,
+                        None => Vec::new(),
+                    };
+                    let change = TaskChange {
+                        task_id: target.task_id,
                         version,
-                        task.as_ref(),
-                        Some(target.seq),
-                        now,
-                    )
-                    .await?;
+                        task: task.as_ref(),
+                        actor: user,
+                        undoes: Some(target.seq),
+                        at: now,
+                    };
+                    let published = events::fan_out(&tx, &seen_before, &seen_after, &change).await?;
                     tx.commit().await?;
-                    return Ok(Some((
-                        Undone {
-                            target_seq: target.seq,
-                            target_kind: target.kind,
-                            seq,
-                            task,
-                        },
-                        event,
-                    )));
+                    let seq = published
+                        .iter()
+                        .find(|(u, _)| *u == user)
+                        .map_or(0, |(_, e)| e.seq);
+                    let undone = Undone {
+                        target_seq: target.seq,
+                        target_kind: target.kind,
+                        seq,
+                        task,
+                    };
+                    return Ok((UndoOutcome::Undone(Box::new(undone)), published));
                 }
                 tx.rollback().await?;
-                Ok(None)
+                Ok((UndoOutcome::Nothing, Vec::new()))
             })
             .await?;
-        Ok(undone.map(|(undone, event)| {
-            self.published(owner.id(), event);
-            undone
-        }))
+        self.publish_all(published);
+        Ok(outcome)
     }
 
     async fn open_stream(
@@ -328,46 +313,87 @@ impl TaskStorage for PgStore {
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
 
+/// The two conditional writes of a task that [`PgStore::write_task`] runs.
+enum TaskWrite {
+    Replace {
+        expected: Expected,
+        change: TaskReplace,
+    },
+    Complete {
+        expected: Expected,
+        target: Option<bool>,
+    },
+}
+
 impl PgStore {
-    /// Ends a conditional task write begun with the user's seq taken: with an `updated`
-    /// event when it changed the task (a write that set what was already there leaves
-    /// `updated_at` as it was), else rolled back, telling 404 from 412 on a miss.
-    async fn finish_task_write(
+    /// Hands each committed event to the streams of its user, here and on other servers.
+    pub(super) fn publish_all(&self, events: Published) {
+        for (user, event) in events {
+            self.published(user, event);
+        }
+    }
+
+    /// A conditional task write: the task's project (and the one it moves to) and its
+    /// audience locked first, then the write, then an event for everyone who saw the task
+    /// before or sees it now, when it changed it (a write that set what was already there
+    /// leaves `updated_at` as it was); on a miss, 404, 403 or 412 as the task is now.
+    async fn write_task(
         &self,
-        tx: deadpool_postgres::Transaction<'_>,
         owner: Owner,
         id: i64,
-        seq: i64,
         now: OffsetDateTime,
-        changed: Option<Task>,
+        write: TaskWrite,
     ) -> StoreResult<Written<Task>> {
-        match changed {
-            Some(task) if task.updated_at == now => {
-                let event = events::append(
-                    &tx,
-                    owner.id(),
-                    seq,
-                    EventType::Updated,
-                    id,
-                    task.version,
-                    Some(&task),
-                    None,
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                self.published(owner.id(), event);
-                Ok(Written::Done(task))
-            }
-            Some(task) => {
-                tx.rollback().await?;
-                Ok(Written::Done(task))
-            }
-            None => {
-                let current = tasks::get(&tx, owner, id).await?;
-                tx.rollback().await?;
-                Ok(Written::from_miss(current))
-            }
-        }
+        let moved_to = match &write {
+            TaskWrite::Replace { change, .. } => change.moved_to,
+            TaskWrite::Complete { .. } => None,
+        };
+        let (written, published) = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let Some(place) = tasks::placement(&tx, id).await? else {
+                    tx.rollback().await?;
+                    return Ok((Written::Missing, Vec::new()));
+                };
+                let places: Vec<_> = std::iter::once(place)
+                    .chain(moved_to.map(|to| (to, owner.id())))
+                    .collect();
+                let audiences = events::lock_audiences(&tx, &places).await?;
+                let changed = match &write {
+                    TaskWrite::Replace { expected, change } => {
+                        let TaskReplace {
+                            draft,
+                            completed,
+                            moved_to,
+                        } = change;
+                        tasks::replace(&tx, owner, id, *expected, draft, *completed, *moved_to, now).await?
+                    }
+                    TaskWrite::Complete { expected, target } => {
+                        tasks::set_completed(&tx, owner, id, *expected, *target, now).await?
+                    }
+                };
+                match changed {
+                    Some(task) if task.updated_at == now => {
+                        let after = events::audience(&tx, task.project_id, task.user_id).await?;
+                        let change = TaskChange::of(&task, owner.id(), now);
+                        let published = events::fan_out(&tx, &audiences[0], &after, &change).await?;
+                        tx.commit().await?;
+                        Ok((Written::Done(task), published))
+                    }
+                    Some(task) => {
+                        tx.rollback().await?;
+                        Ok((Written::Done(task), Vec::new()))
+                    }
+                    None => {
+                        let current = tasks::get_with_access(&tx, owner, id).await?;
+                        tx.rollback().await?;
+                        Ok((Written::from_miss(current), Vec::new()))
+                    }
+                }
+            })
+            .await?;
+        self.publish_all(published);
+        Ok(written)
     }
 }

@@ -6,7 +6,7 @@ use todo_api::{EventType, Task};
 use uuid::Uuid;
 
 use super::{WriteTx, from_micros, to_micros};
-use crate::store::{EventPage, EventRecord};
+use crate::store::{EventPage, EventRecord, Published, TaskChange};
 
 fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -48,41 +48,82 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
     })
 }
 
-/// Appends the event of a change to `task_id` (at `version`; `task` is the task after
-/// it, `None` for a delete) with the user's next seq, and returns it.
-#[allow(clippy::too_many_arguments)]
+/// Who sees a task: every member of its project, or the user of a personal task.
+pub(super) fn audience(conn: &Connection, project: Option<Uuid>, user: Uuid) -> rusqlite::Result<Vec<Uuid>> {
+    let Some(project) = project else {
+        return Ok(vec![user]);
+    };
+    conn.prepare_cached("SELECT user_id FROM project_members WHERE project_id = ?1")?
+        .query_map([project.to_string()], |r| super::parse_uuid(r.get(0)?))?
+        .collect()
+}
+
+/// Who sees task `id` now (nobody when there is no such task).
+pub(super) fn audience_of_task(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Uuid>> {
+    match super::task_statements::placement(conn, id)? {
+        Some((project, user)) => audience(conn, project, user),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Appends `change` to the stream of everyone who saw the task before it (`before`) or
+/// sees it after (`after`), each with the kind [`TaskChange::kind_for`] gives them.
+/// Returns each user's event, to publish once the write commits.
+pub(super) fn fan_out(
+    tx: &WriteTx<'_>,
+    before: &[Uuid],
+    after: &[Uuid],
+    change: &TaskChange<'_>,
+) -> rusqlite::Result<Published> {
+    crate::store::audience_union(before, after)
+        .map(|user| {
+            let kind = change.kind_for(user, before, after);
+            Ok((user, append(tx, user, kind, change)?))
+        })
+        .collect()
+}
+
+/// Appends the event of `change` to `user`'s stream with the user's next seq.
 pub(super) fn append(
     tx: &WriteTx<'_>,
     user: Uuid,
     kind: EventType,
-    task_id: i64,
-    version: i64,
-    task: Option<&Task>,
-    undoes: Option<i64>,
-    at: OffsetDateTime,
+    change: &TaskChange<'_>,
 ) -> rusqlite::Result<EventRecord> {
     let seq: i64 = tx
         .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
         .query_row([user.to_string()], |r| r.get(0))?;
+    let task = change.task.filter(|_| kind != EventType::Deleted);
     let json = task
         .map(crate::store::history::encode)
         .transpose()
         .map_err(conversion)?;
+    // The undo mark belongs to the actor's stream: a seq means nothing in another's.
+    let undoes = change.undoes.filter(|_| user == change.actor);
     tx.prepare_cached(
-        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         user.to_string(),
         seq,
         kind_to_sql(kind),
-        task_id,
-        version,
+        change.task_id,
+        change.version,
         json,
         undoes,
-        to_micros(at)
+        to_micros(change.at),
+        change.actor.to_string(),
     ])?;
-    Ok(EventRecord::new(seq, kind, task_id, version, task, undoes, at))
+    Ok(EventRecord::new(
+        seq,
+        kind,
+        change.task_id,
+        change.version,
+        task,
+        undoes,
+        change.at,
+    ))
 }
 
 pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> rusqlite::Result<EventPage> {
@@ -109,7 +150,7 @@ pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> ru
 }
 
 /// Every kept event of every user (for `migrate-to`).
-pub(super) fn all(conn: &Connection) -> rusqlite::Result<Vec<(Uuid, EventRecord)>> {
+pub(super) fn all(conn: &Connection) -> rusqlite::Result<Published> {
     conn.prepare(&format!("SELECT {COLUMNS}, user_id FROM task_events ORDER BY id"))?
         .query_map([], |row| Ok((super::parse_uuid(row.get(7)?)?, record(row)?)))?
         .collect()
@@ -123,10 +164,12 @@ pub(super) fn history(conn: &Connection, user: Uuid, task_id: i64) -> rusqlite::
     .collect()
 }
 
-/// The user's latest changes that are not undos and not undone yet, newest first.
+/// The user's own latest changes (not those of others to shared tasks) that are not undos
+/// and not undone yet, newest first.
 pub(super) fn undoable(conn: &Connection, user: Uuid, limit: u32) -> rusqlite::Result<Vec<EventRecord>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = ?1 AND e.undoes IS NULL
+           AND COALESCE(e.actor, e.user_id) = ?1
            AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = ?1 AND u.undoes = e.seq)
          ORDER BY e.seq DESC LIMIT ?2"
     ))?

@@ -162,6 +162,44 @@ const MIGRATIONS: &[&str] = &[
     // 12: where an imported task came from, unique per user, so an import runs once.
     "ALTER TABLE tasks ADD COLUMN source_id TEXT;
      CREATE UNIQUE INDEX tasks_by_source ON tasks(user_id, source_id) WHERE source_id IS NOT NULL;",
+    // 13: projects shared with roles (`role` is a rank: 1 viewer, 2 editor, 3 admin,
+    //     4 owner), invitations by address, tasks in projects (`user_id` is then the
+    //     project's owner; `created_by`/`updated_by` NULL read as `user_id`), and who
+    //     made each event (`actor`, NULL read as the stream's user), for undo.
+    "CREATE TABLE projects (
+        id          TEXT PRIMARY KEY,
+        owner_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL,
+        version     INTEGER NOT NULL DEFAULT 1,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (owner_id, name_key)
+     );
+     CREATE TABLE project_members (
+        project_id  TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role        INTEGER NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (project_id, user_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX project_members_by_user ON project_members(user_id, project_id, role);
+     CREATE TABLE invitations (
+        id          TEXT PRIMARY KEY,
+        project_id  TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        email       TEXT NOT NULL,
+        role        INTEGER NOT NULL,
+        invited_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        UNIQUE (project_id, email)
+     );
+     CREATE INDEX invitations_by_email ON invitations(email, expires_at);
+     ALTER TABLE tasks ADD COLUMN project_id TEXT REFERENCES projects(id) ON DELETE CASCADE;
+     ALTER TABLE tasks ADD COLUMN created_by TEXT;
+     ALTER TABLE tasks ADD COLUMN updated_by TEXT;
+     CREATE INDEX tasks_by_project ON tasks(project_id, created_at) WHERE project_id IS NOT NULL;
+     ALTER TABLE task_events ADD COLUMN actor TEXT;",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -8,6 +8,7 @@ mod keys;
 mod limits;
 mod migrations;
 mod personal_tokens;
+mod projects;
 mod sessions;
 mod task_statements;
 mod tasks;

@@ -333,7 +333,15 @@ impl SessionStorage for Db {
     }
 
     async fn delete_account(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
-        self.write(move |tx| delete_user(tx, user_id, now)).await
+        let (ended, published) = self
+            .write(move |tx| {
+                // The projects it owns go with it: their other members see each task go.
+                let published = super::projects::owned_projects_go(tx, user_id, now)?;
+                Ok((delete_user(tx, user_id, now)?, published))
+            })
+            .await?;
+        self.publish(published);
+        Ok(ended)
     }
 
     async fn end_session(&self, user_id: Uuid, session_id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {

@@ -1,16 +1,55 @@
-//! The `tasks` table. Every statement carries `WHERE user_id = ?` through [`Owner`].
+//! The `tasks` table. Every statement is scoped to the caller ([`Owner`]) by one of two
+//! predicates: [`readable`] (their personal tasks and every task of a project they are
+//! a member of) or [`writable`] (the same, in projects where they are an editor or
+//! more). A task the caller may not see matches nothing, so it reads as missing.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use time::OffsetDateTime;
 use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
+use uuid::Uuid;
 
 use super::{WriteTx, from_micros, to_micros};
-use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
+use crate::domain::tasks::{Owner, ProjectFilter, TaskDraft, TaskQuery};
 use crate::store::Expected;
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
-                       created_at, updated_at, completed_at, version, source_id";
+                       created_at, updated_at, completed_at, version, source_id, project_id, \
+                       COALESCE(created_by, user_id), COALESCE(updated_by, user_id)";
+
+/// The caller (`?{n}`) may see the task: theirs, or in a project they are a member of.
+fn readable(n: usize) -> String {
+    format!(
+        "((tasks.project_id IS NULL AND tasks.user_id = ?{n}) OR tasks.project_id IN
+           (SELECT project_id FROM project_members WHERE user_id = ?{n}))"
+    )
+}
+
+/// The caller (`?{n}`) may change the task: theirs, or in a project where they are an
+/// editor or more.
+fn writable(n: usize) -> String {
+    format!(
+        "((tasks.project_id IS NULL AND tasks.user_id = ?{n}) OR tasks.project_id IN
+           (SELECT project_id FROM project_members WHERE user_id = ?{n} AND role >= {WRITER}))"
+    )
+}
+
+/// The rank of the least role that writes tasks.
+const WRITER: i16 = 2;
+
+/// The caller (`?{n}`) may put tasks in the project `?{p}` (NULL: a personal task).
+fn may_write_in(n: usize, p: usize) -> String {
+    format!(
+        "(?{p} IS NULL OR EXISTS (SELECT 1 FROM project_members
+                                  WHERE project_id = ?{p} AND user_id = ?{n} AND role >= {WRITER}))"
+    )
+}
+
+/// Whose space a task in project `?{p}` lives in: the project's owner, or the caller
+/// (`?{n}`) for a personal task.
+fn space_of(n: usize, p: usize) -> String {
+    format!("COALESCE((SELECT owner_id FROM projects WHERE id = ?{p}), ?{n})")
+}
 
 fn priority_to_sql(p: Priority) -> i64 {
     match p {
@@ -49,6 +88,12 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         completed_at: row.get::<_, Option<i64>>(10)?.map(from_micros).transpose()?,
         version: row.get(11)?,
         source_id: row.get(12)?,
+        project_id: row
+            .get::<_, Option<String>>(13)?
+            .map(|p| p.parse().map_err(conversion_error))
+            .transpose()?,
+        created_by: row.get::<_, String>(14)?.parse().map_err(conversion_error)?,
+        updated_by: row.get::<_, String>(15)?.parse().map_err(conversion_error)?,
     })
 }
 
@@ -56,19 +101,24 @@ fn tags_json(tags: &[String]) -> rusqlite::Result<String> {
     serde_json::to_string(tags).map_err(conversion_error)
 }
 
-/// Inserts the task; `None` (nothing inserted) when the owner has a task with its
-/// `source_id` already.
+/// Inserts the task (in `project`, which the caller must be able to write, or personal);
+/// `None` (nothing inserted) when its space has a task with its `source_id` already, or
+/// the caller may not write in `project`.
 pub fn insert(
     tx: &WriteTx<'_>,
     owner: Owner,
+    project: Option<Uuid>,
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let now = to_micros(now);
     let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at, source_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
-         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
+                           source_id, project_id, created_by, updated_by)
+         SELECT {space}, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?1, ?1 WHERE {allowed}
+         ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}",
+        space = space_of(1, 9),
+        allowed = may_write_in(1, 9),
     );
     tx.query_row(
         &sql,
@@ -80,31 +130,75 @@ pub fn insert(
             draft.due_at().map(to_micros),
             tags_json(draft.tags())?,
             now,
-            draft.source_id()
+            draft.source_id(),
+            project.map(|p| p.to_string()),
         ],
         task_from_row,
     )
     .optional()
 }
 
-/// The owner's task made from `source_id`.
-pub fn by_source(conn: &Connection, owner: Owner, source_id: &str) -> rusqlite::Result<Option<Task>> {
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE user_id = ?1 AND source_id = ?2");
+/// The task made from `source_id` in the space a new task in `project` goes to.
+pub fn by_source(
+    conn: &Connection,
+    owner: Owner,
+    project: Option<Uuid>,
+    source_id: &str,
+) -> rusqlite::Result<Option<Task>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = {space} AND source_id = ?2 AND {readable}",
+        space = space_of(1, 3),
+        readable = readable(1),
+    );
     conn.prepare_cached(&sql)?
-        .query_row(params![owner.id().to_string(), source_id], task_from_row)
+        .query_row(
+            params![owner.id().to_string(), source_id, project.map(|p| p.to_string())],
+            task_from_row,
+        )
         .optional()
 }
 
 pub fn get(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<Task>> {
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND user_id = ?2");
+    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1 AND {}", readable(2));
     conn.prepare_cached(&sql)?
         .query_row(params![id, owner.id().to_string()], task_from_row)
         .optional()
 }
 
-/// Replaces the editable fields of the owner's task `id` (and sets `completed` when
-/// given) when it is at the `expected` version; `None` when no such task is at that
-/// version (see [`get`] for which).
+/// The task as the caller sees it, and whether they may change it.
+pub fn get_with_access(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Result<Option<(Task, bool)>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {writable} FROM tasks WHERE id = ?1 AND {readable}",
+        writable = writable(2),
+        readable = readable(2),
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(params![id, owner.id().to_string()], |row| {
+            Ok((task_from_row(row)?, row.get::<_, bool>(16)?))
+        })
+        .optional()
+}
+
+/// The project a task is in and whose space it is in, whoever asks (for the audience of
+/// its events).
+pub fn placement(conn: &Connection, id: i64) -> rusqlite::Result<Option<(Option<Uuid>, Uuid)>> {
+    conn.prepare_cached("SELECT project_id, user_id FROM tasks WHERE id = ?1")?
+        .query_row([id], |r| {
+            let project: Option<String> = r.get(0)?;
+            let user: String = r.get(1)?;
+            Ok((
+                project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
+                user.parse().map_err(conversion_error)?,
+            ))
+        })
+        .optional()
+}
+
+/// Replaces the editable fields of task `id` (and sets `completed` when given; moves it
+/// to `moved_to` when given: `Some(None)` makes it personal) when the caller may write it
+/// (and in the project it moves to) and it is at the `expected` version; `None` when not
+/// (see [`get_with_access`] for why).
+#[allow(clippy::too_many_arguments)]
 pub fn replace(
     tx: &WriteTx<'_>,
     owner: Owner,
@@ -112,15 +206,26 @@ pub fn replace(
     expected: Expected,
     draft: &TaskDraft,
     completed: Option<bool>,
+    moved_to: Option<Option<Uuid>>,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
+    // ?11: whether it moves; ?12: where to.
     let sql = format!(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8,
-                          version = version + 1,
+                          version = version + 1, updated_by = ?2,
                           completed_at = CASE WHEN ?10 IS NULL OR ?10 = completed THEN completed_at
                                               WHEN ?10 THEN ?8 ELSE NULL END,
-                          completed = COALESCE(?10, completed)
-         WHERE id = ?1 AND user_id = ?2 AND (?9 IS NULL OR version = ?9) RETURNING {COLUMNS}"
+                          completed = COALESCE(?10, completed),
+                          source_id = CASE WHEN ?11 AND EXISTS (SELECT 1 FROM tasks t WHERE t.user_id = {space}
+                                                AND t.source_id = tasks.source_id AND t.id <> tasks.id)
+                                           THEN NULL ELSE source_id END,
+                          user_id = CASE WHEN ?11 THEN {space} ELSE user_id END,
+                          project_id = CASE WHEN ?11 THEN ?12 ELSE project_id END
+         WHERE id = ?1 AND {writable} AND (?9 IS NULL OR version = ?9) AND (NOT ?11 OR {target})
+         RETURNING {COLUMNS}",
+        space = space_of(2, 12),
+        writable = writable(2),
+        target = may_write_in(2, 12),
     );
     tx.query_row(
         &sql,
@@ -134,27 +239,32 @@ pub fn replace(
             tags_json(draft.tags())?,
             to_micros(now),
             expected.version(),
-            completed
+            completed,
+            moved_to.is_some(),
+            moved_to.flatten().map(|p| p.to_string()),
         ],
         task_from_row,
     )
     .optional()
 }
 
-/// Deletes the owner's task `id` when it is at the `expected` version; returns the
-/// version it had.
+/// Deletes task `id` when the caller may write it and it is at the `expected` version;
+/// returns the version it had.
 pub fn delete(tx: &WriteTx<'_>, owner: Owner, id: i64, expected: Expected) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached(
-        "DELETE FROM tasks WHERE id = ?1 AND user_id = ?2 AND (?3 IS NULL OR version = ?3) RETURNING version",
-    )?
-    .query_row(params![id, owner.id().to_string(), expected.version()], |r| {
-        r.get(0)
-    })
-    .optional()
+    let sql = format!(
+        "DELETE FROM tasks WHERE id = ?1 AND {} AND (?3 IS NULL OR version = ?3) RETURNING version",
+        writable(2)
+    );
+    tx.prepare_cached(&sql)?
+        .query_row(params![id, owner.id().to_string(), expected.version()], |r| {
+            r.get(0)
+        })
+        .optional()
 }
 
-/// Gives the owner's task `snapshot.id` every field of `snapshot` back (an undo), at
-/// `version`.
+/// Gives task `snapshot.id` every field of `snapshot` back, its project among them (an
+/// undo), at `version`, when the caller may write it where it is and where it goes back
+/// to.
 pub fn restore(
     tx: &WriteTx<'_>,
     owner: Owner,
@@ -164,8 +274,13 @@ pub fn restore(
 ) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7,
-                          completed = ?8, completed_at = ?9, version = ?10, updated_at = ?11
-         WHERE id = ?1 AND user_id = ?2 RETURNING {COLUMNS}"
+                          completed = ?8, completed_at = ?9, version = ?10, updated_at = ?11,
+                          updated_by = ?2, project_id = ?12,
+                          user_id = CASE WHEN project_id IS ?12 THEN user_id ELSE {space} END
+         WHERE id = ?1 AND {writable} AND {target} RETURNING {COLUMNS}",
+        space = space_of(2, 12),
+        writable = writable(2),
+        target = may_write_in(2, 12),
     );
     tx.query_row(
         &sql,
@@ -180,28 +295,36 @@ pub fn restore(
             snapshot.completed,
             snapshot.completed_at.map(to_micros),
             version,
-            to_micros(now)
+            to_micros(now),
+            snapshot.project_id.map(|p| p.to_string()),
         ],
         task_from_row,
     )
     .optional()
 }
 
-/// Puts a deleted task back with its id and fields (an undo), at `version`.
+/// Puts a deleted task back with its id, fields and project (an undo), at `version`,
+/// when the caller may write in its project; `None` when not.
 pub fn reinsert(
     tx: &WriteTx<'_>,
     owner: Owner,
     snapshot: &Task,
     version: i64,
     now: OffsetDateTime,
-) -> rusqlite::Result<Task> {
+) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
-                           completed_at, version, created_at, updated_at, source_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
-                 -- Back with its source, unless a later import took that source.
-                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = ?2 AND source_id = ?13) THEN NULL ELSE ?13 END)
-         RETURNING {COLUMNS}"
+                           completed_at, version, created_at, updated_at, source_id, project_id,
+                           created_by, updated_by)
+         SELECT ?1, {space}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                -- Back with its source, unless a later import took that source.
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = ?13)
+                     THEN NULL ELSE ?13 END,
+                ?14, ?15, ?2
+         WHERE {allowed}
+         RETURNING {COLUMNS}",
+        space = space_of(2, 14),
+        allowed = may_write_in(2, 14),
     );
     tx.query_row(
         &sql,
@@ -218,13 +341,16 @@ pub fn reinsert(
             version,
             to_micros(snapshot.created_at),
             to_micros(now),
-            snapshot.source_id
+            snapshot.source_id,
+            snapshot.project_id.map(|p| p.to_string()),
+            snapshot.created_by.to_string(),
         ],
         task_from_row,
     )
+    .optional()
 }
 
-/// Sets `completed` of the owner's task `id` to `target` (flips it when `None`) when it is
+/// Sets `completed` of task `id` (which the caller may write) to `target` (flips it when `None`) when it is
 /// at the `expected` version. Setting the value it already has changes nothing: not the
 /// version, not `updated_at`.
 pub fn set_completed(
@@ -242,8 +368,10 @@ pub fn set_completed(
                                  WHEN COALESCE(?5, NOT completed) THEN ?3 ELSE NULL END,
              updated_at = CASE WHEN COALESCE(?5, NOT completed) = completed THEN updated_at ELSE ?3 END,
              version = version + (COALESCE(?5, NOT completed) != completed),
+             updated_by = CASE WHEN COALESCE(?5, NOT completed) = completed THEN updated_by ELSE ?2 END,
              completed = COALESCE(?5, NOT completed)
-         WHERE id = ?1 AND user_id = ?2 AND (?4 IS NULL OR version = ?4) RETURNING {COLUMNS}"
+         WHERE id = ?1 AND {writable} AND (?4 IS NULL OR version = ?4) RETURNING {COLUMNS}",
+        writable = writable(2),
     );
     tx.query_row(
         &sql,
@@ -257,6 +385,28 @@ pub fn set_completed(
         task_from_row,
     )
     .optional()
+}
+
+/// Every task of `project`, whoever asks (for the events of a membership change).
+pub fn in_project(conn: &Connection, project: Uuid) -> rusqlite::Result<Vec<Task>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE project_id = ?1 ORDER BY id"
+    ))?
+    .query_map([project.to_string()], task_from_row)?
+    .collect()
+}
+
+/// Puts every task of `project` in `owner`'s space (a transfer); a source id the new
+/// owner has already is dropped from the moved task, as on a move.
+pub fn move_space(tx: &WriteTx<'_>, project: Uuid, owner: Uuid) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE tasks SET user_id = ?2,
+             source_id = CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.user_id = ?2
+                                           AND t.source_id = tasks.source_id) THEN NULL ELSE source_id END
+         WHERE project_id = ?1",
+        params![project.to_string(), owner.to_string()],
+    )?;
+    Ok(())
 }
 
 /// Every task of every user, by id (for `migrate-to`).
@@ -282,8 +432,16 @@ fn like_pattern(text: &str) -> String {
 
 /// One page of the owner's tasks and the total that match the filter.
 pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Result<(Vec<Task>, u64)> {
-    let mut filter = String::from("user_id = ?");
+    let mut filter = readable(1);
     let mut args: Vec<Value> = vec![Value::Text(owner.id().to_string())];
+    match query.project() {
+        ProjectFilter::Any => {}
+        ProjectFilter::Personal => filter.push_str(" AND project_id IS NULL"),
+        ProjectFilter::Project(p) => {
+            filter.push_str(" AND project_id = ?");
+            args.push(Value::Text(p.to_string()));
+        }
+    }
     match query.status() {
         StatusFilter::All => {}
         StatusFilter::Pending => filter.push_str(" AND completed = 0"),
@@ -385,6 +543,7 @@ mod tests {
                 insert(
                     &super::super::WriteTx::new(&conn),
                     owner,
+                    None,
                     &draft,
                     time::OffsetDateTime::now_utc(),
                 )

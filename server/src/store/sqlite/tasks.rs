@@ -9,10 +9,9 @@ use uuid::Uuid;
 use super::{Db, events, task_statements as tasks};
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
-    ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskStorage, UndoStep, Undone, Written,
-    to_micros,
+    ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
+    TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
-use todo_api::EventType;
 
 #[async_trait]
 impl TaskStorage for Db {
@@ -28,39 +27,34 @@ impl TaskStorage for Db {
     async fn insert_task(
         &self,
         owner: Owner,
+        project: Option<Uuid>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         let draft = draft.clone();
         let outcome = self
             .write(move |tx| {
-                let Some(task) = tasks::insert(tx, owner, &draft, now)? else {
-                    let first = draft
-                        .source_id()
-                        .map(|s| tasks::by_source(tx, owner, s))
-                        .transpose()?
-                        .flatten();
+                let Some(task) = tasks::insert(tx, owner, project, &draft, now)? else {
+                    let first = match draft.source_id() {
+                        Some(source) => tasks::by_source(tx, owner, project, source)?,
+                        None => None,
+                    };
                     return Ok(Err(first));
                 };
-                let event = events::append(
-                    tx,
-                    owner.id(),
-                    EventType::Created,
-                    task.id,
-                    task.version,
-                    Some(&task),
-                    None,
-                    now,
-                )?;
-                Ok(Ok((task, event)))
+                let after = events::audience(tx, task.project_id, task.user_id)?;
+                let change = TaskChange::of(&task, owner.id(), now);
+                let published = events::fan_out(tx, &[], &after, &change)?;
+                Ok(Ok((task, published)))
             })
             .await?;
         match outcome {
-            Ok((task, event)) => {
-                self.inner.feed.publish_event(owner.id(), event);
+            Ok((task, published)) => {
+                self.publish(published);
                 Ok(Written::Done(task))
             }
-            Err(first) => Ok(Written::from_miss(first)),
+            // No task from that source: the caller may not write in the project.
+            Err(None) if project.is_some() => Ok(Written::Refused),
+            Err(first) => Ok(first.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))),
         }
     }
 
@@ -69,13 +63,20 @@ impl TaskStorage for Db {
         owner: Owner,
         id: i64,
         expected: Expected,
-        draft: &TaskDraft,
-        completed: Option<bool>,
+        change: TaskReplace,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
-        let draft = draft.clone();
         self.write_task(owner, id, now, move |tx| {
-            tasks::replace(tx, owner, id, expected, &draft, completed, now)
+            tasks::replace(
+                tx,
+                owner,
+                id,
+                expected,
+                &change.draft,
+                change.completed,
+                change.moved_to,
+                now,
+            )
         })
         .await
     }
@@ -101,21 +102,22 @@ impl TaskStorage for Db {
         expected: Expected,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>> {
-        let (written, event) = self
+        let (written, published) = self
             .write(move |tx| {
+                let before = events::audience_of_task(tx, id)?;
                 Ok(match tasks::delete(tx, owner, id, expected)? {
                     Some(version) => {
-                        let event =
-                            events::append(tx, owner.id(), EventType::Deleted, id, version, None, None, now)?;
-                        (Written::Done(()), Some(event))
+                        let change = TaskChange::deleted(id, version, owner.id(), now);
+                        (Written::Done(()), events::fan_out(tx, &before, &[], &change)?)
                     }
-                    None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
+                    None => (
+                        Written::from_miss(tasks::get_with_access(tx, owner, id)?),
+                        Vec::new(),
+                    ),
                 })
             })
             .await?;
-        if let Some(event) = event {
-            self.inner.feed.publish_event(owner.id(), event);
-        }
+        self.publish(published);
         Ok(written)
     }
 
@@ -132,57 +134,69 @@ impl TaskStorage for Db {
         self.read(move |c| events::history(c, owner.id(), task_id)).await
     }
 
-    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<Option<Undone>> {
-        let undone = self
+    async fn undo_latest(&self, owner: Owner, now: OffsetDateTime) -> StoreResult<UndoOutcome> {
+        let (outcome, published) = self
             .write(move |tx| {
                 let user = owner.id();
                 for target in events::undoable(tx, user, UNDO_SEARCH)? {
                     let before = events::before(tx, user, target.task_id, target.seq)?;
-                    let current = tasks::get(tx, owner, target.task_id)?;
+                    let current = tasks::get_with_access(tx, owner, target.task_id)?;
+                    if current.as_ref().is_some_and(|(_, writable)| !writable) {
+                        return Ok((UndoOutcome::NotAllowed, Vec::new()));
+                    }
+                    let current = current.map(|(task, _)| task);
                     let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
                         continue;
                     };
-                    let (kind, task, version) = match step {
+                    let seen_before = events::audience_of_task(tx, target.task_id)?;
+                    let (task, version) = match step {
                         UndoStep::Delete { version } => {
                             tasks::delete(tx, owner, target.task_id, Expected::Version(version))?;
-                            (EventType::Deleted, None, version)
+                            (None, version)
                         }
                         UndoStep::Reinsert { task, version } => {
-                            let task = tasks::reinsert(tx, owner, &task, version, now)?;
-                            (EventType::Created, Some(task), version)
+                            match tasks::reinsert(tx, owner, &task, version, now)? {
+                                Some(task) => (Some(task), version),
+                                None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
+                            }
                         }
                         UndoStep::Restore { task, version } => {
-                            let task = tasks::restore(tx, owner, &task, version, now)?;
-                            (EventType::Updated, task, version)
+                            match tasks::restore(tx, owner, &task, version, now)? {
+                                Some(task) => (Some(task), version),
+                                None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
+                            }
                         }
                     };
-                    let event = events::append(
-                        tx,
-                        user,
-                        kind,
-                        target.task_id,
+                    let seen_after = match &task {
+                        Some(t) => events::audience(tx, t.project_id, t.user_id)?,
+                        None => Vec::new(),
+                    };
+                    let change = TaskChange {
+                        task_id: target.task_id,
                         version,
-                        task.as_ref(),
-                        Some(target.seq),
-                        now,
-                    )?;
-                    return Ok(Some((
-                        Undone {
-                            target_seq: target.seq,
-                            target_kind: target.kind,
-                            seq: event.seq,
-                            task,
-                        },
-                        event,
-                    )));
+                        task: task.as_ref(),
+                        actor: user,
+                        undoes: Some(target.seq),
+                        at: now,
+                    };
+                    let published = events::fan_out(tx, &seen_before, &seen_after, &change)?;
+                    let seq = published
+                        .iter()
+                        .find(|(u, _)| *u == user)
+                        .map_or(0, |(_, e)| e.seq);
+                    let undone = Undone {
+                        target_seq: target.seq,
+                        target_kind: target.kind,
+                        seq,
+                        task,
+                    };
+                    return Ok((UndoOutcome::Undone(Box::new(undone)), published));
                 }
-                Ok(None)
+                Ok((UndoOutcome::Nothing, Vec::new()))
             })
             .await?;
-        Ok(undone.map(|(undone, event)| {
-            self.inner.feed.publish_event(owner.id(), event);
-            undone
-        }))
+        self.publish(published);
+        Ok(outcome)
     }
 
     async fn open_stream(
@@ -225,9 +239,16 @@ impl TaskStorage for Db {
 const UNDO_SEARCH: u32 = 200;
 
 impl Db {
-    /// A conditional task write with its event: `Done` (and an `updated` event) when it
-    /// changed the task, which a write that set what was already there does not (its
-    /// `updated_at` is not `now`).
+    /// Hands each committed event to the streams of its user.
+    pub(super) fn publish(&self, events: Published) {
+        for (user, event) in events {
+            self.inner.feed.publish_event(user, event);
+        }
+    }
+
+    /// A conditional task write with its events: `Done` (and events for everyone who saw
+    /// the task before or sees it now) when it changed the task, which a write that set
+    /// what was already there does not (its `updated_at` is not `now`).
     async fn write_task<F>(
         &self,
         owner: Owner,
@@ -238,30 +259,25 @@ impl Db {
     where
         F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<Task>> + Send + 'static,
     {
-        let (written, event) = self
+        let (written, published) = self
             .write(move |tx| {
+                let before = events::audience_of_task(tx, id)?;
                 Ok(match write(tx)? {
                     Some(task) if task.updated_at == now => {
-                        let event = events::append(
-                            tx,
-                            owner.id(),
-                            EventType::Updated,
-                            id,
-                            task.version,
-                            Some(&task),
-                            None,
-                            now,
-                        )?;
-                        (Written::Done(task), Some(event))
+                        let after = events::audience(tx, task.project_id, task.user_id)?;
+                        let published =
+                            events::fan_out(tx, &before, &after, &TaskChange::of(&task, owner.id(), now))?;
+                        (Written::Done(task), published)
                     }
-                    Some(task) => (Written::Done(task), None),
-                    None => (Written::from_miss(tasks::get(tx, owner, id)?), None),
+                    Some(task) => (Written::Done(task), Vec::new()),
+                    None => (
+                        Written::from_miss(tasks::get_with_access(tx, owner, id)?),
+                        Vec::new(),
+                    ),
                 })
             })
             .await?;
-        if let Some(event) = event {
-            self.inner.feed.publish_event(owner.id(), event);
-        }
+        self.publish(published);
         Ok(written)
     }
 }
