@@ -64,6 +64,18 @@ pub enum Command {
     Auth(AuthCommand),
     #[command(flatten)]
     Task(TaskCommand),
+    /// Projects shared with other people: make, share, list members, change roles
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  todo project add Household\n  todo project share Household sam@example.com --role editor\n  todo add Buy milk --project Household"
+    )]
+    Project(ProjectCommand),
+    /// Invitations to projects: list them, accept or decline one
+    #[command(after_help = "Examples:\n  todo invitations\n  todo invitations accept 3f2a")]
+    Invitations {
+        #[command(subcommand)]
+        command: Option<InvitationCommand>,
+    },
     /// Undo your latest change (from any client); repeat to walk back
     #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
     Undo,
@@ -143,6 +155,65 @@ pub enum TaskCommand {
     /// Delete tasks; asks first on a terminal unless --yes
     #[command(after_help = "Examples:\n  todo rm 12 --yes\n  todo rm 3,4 10-12 --yes")]
     Rm(RmArgs),
+}
+
+/// `todo project ...`. PROJECT is a project's name (any case) or the start of its id.
+#[derive(Subcommand, Debug)]
+pub enum ProjectCommand {
+    /// Your projects, with your role and how many members each has
+    List,
+    /// Make a project; you own it
+    #[command(after_help = "Example:\n  todo project add \"Trip to Lisbon\"")]
+    Add {
+        /// 1 to 100 characters, unique among your projects (any case)
+        name: String,
+    },
+    /// Rename a project (admins and the owner)
+    Rename { project: String, name: String },
+    /// Delete a project and its tasks, for every member (the owner only)
+    Rm {
+        project: String,
+        /// Delete it: the tasks go for every member
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// A project and its members
+    Show { project: String },
+    /// A project's members and their roles
+    Members { project: String },
+    /// Invite someone by email (they need not have an account yet)
+    #[command(after_help = "Example:\n  todo project share Household sam@example.com --role viewer")]
+    Share {
+        project: String,
+        email: String,
+        /// viewer (reads), editor (writes tasks) or admin (also manages members)
+        #[arg(long, value_enum, default_value = "editor")]
+        role: todo_api::Role,
+    },
+    /// Give a member another role
+    Role {
+        project: String,
+        email: String,
+        #[arg(value_enum)]
+        role: todo_api::Role,
+    },
+    /// Remove a member
+    Remove { project: String, email: String },
+    /// Leave a project (the owner hands it over first)
+    Leave { project: String },
+    /// Hand a project over to a member; you become an admin
+    Transfer { project: String, email: String },
+}
+
+/// `todo invitations ...`; ID is the start of an invitation's id.
+#[derive(Subcommand, Debug)]
+pub enum InvitationCommand {
+    /// Open invitations to you (the default)
+    List,
+    /// Join the project as the invitation says
+    Accept { id: String },
+    /// Say no; the invitation goes
+    Decline { id: String },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -433,6 +504,10 @@ pub struct AddArgs {
     pub due: Option<time::OffsetDateTime>,
     #[arg(long = "tag", short, help = format!("A tag of up to {TAG_MAX} characters; repeat for more (up to {TAGS_MAX})"))]
     pub tags: Vec<String>,
+    /// Add it to this project (its name or id start) instead of your personal tasks;
+    /// `project:NAME` among the words does the same
+    #[arg(long)]
+    pub project: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -471,6 +546,9 @@ pub struct ListArgs {
     /// Skip this many tasks first
     #[arg(long)]
     pub offset: Option<u32>,
+    /// Only this project's tasks (its name or id start), or `none` for personal ones
+    #[arg(long)]
+    pub project: Option<String>,
 }
 
 #[derive(Args, Debug)]

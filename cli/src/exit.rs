@@ -39,6 +39,8 @@ impl CliError {
                 ClientError::Account(_) => USAGE,
                 // Signed in, but the current password given was wrong.
                 other if other.code() == Some(todo_api::ProblemCode::WrongPassword) => ERROR,
+                // Signed in, but a project role that does not allow it.
+                other if other.code() == Some(todo_api::ProblemCode::InsufficientRole) => ERROR,
                 other => match other.http_status() {
                     Some(404) => NOT_FOUND,
                     Some(401 | 403) => NOT_SIGNED_IN,

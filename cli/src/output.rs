@@ -90,7 +90,10 @@ pub fn print_task(io: &mut Io, task: &Task) {
     }
 }
 
-pub fn print_tasks(io: &mut Io, tasks: &[Task], total: u64) {
+/// Project names by id, to show which project a shared task is in.
+pub type ProjectNames = std::collections::HashMap<uuid::Uuid, String>;
+
+pub fn print_tasks(io: &mut Io, tasks: &[Task], total: u64, projects: &ProjectNames) {
     if io.json() {
         return io.print_json(&tasks);
     }
@@ -100,7 +103,7 @@ pub fn print_tasks(io: &mut Io, tasks: &[Task], total: u64) {
     }
     let width = io.stdout_width();
     let now = OffsetDateTime::now_utc();
-    for line in render_table(tasks, now, width) {
+    for line in render_table(tasks, projects, now, width) {
         let painted = match (line.overdue, line.done) {
             (_, true) => paint(DIM, &line.text),
             (true, false) => paint(WARNING, &line.text),
@@ -140,7 +143,14 @@ pub struct TableLine {
 }
 
 /// Aligns the columns; the title (then the tags) is cut with `…` to fit `width`.
-pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -> Vec<TableLine> {
+/// The task table; a task in a project shows the project's name in brackets before its
+/// tags.
+pub fn render_table(
+    tasks: &[Task],
+    projects: &ProjectNames,
+    now: OffsetDateTime,
+    width: Option<usize>,
+) -> Vec<TableLine> {
     struct Row {
         cells: [String; 4],
         title: String,
@@ -162,9 +172,13 @@ pub fn render_table(tasks: &[Task], now: OffsetDateTime, width: Option<usize>) -
                 ],
                 title: shown(&t.title).into_owned(),
                 tags: t
-                    .tags
-                    .iter()
-                    .map(|tag| format!("#{}", shown(tag)))
+                    .project_id
+                    .map(|p| match projects.get(&p) {
+                        Some(name) => format!("[{}]", shown(name)),
+                        None => "[shared]".to_string(),
+                    })
+                    .into_iter()
+                    .chain(t.tags.iter().map(|tag| format!("#{}", shown(tag))))
                     .collect::<Vec<_>>()
                     .join(" "),
                 overdue,
@@ -276,7 +290,7 @@ mod tests {
         let mut done = task(12, "buy milk");
         done.completed = true;
         done.priority = Priority::High;
-        let lines = render_table(&[late, done], now, None);
+        let lines = render_table(&[late, done], &ProjectNames::new(), now, None);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts[0], "ID     PRI   DUE          TITLE       TAGS");
         assert_eq!(texts[1], " 7     med   2030-05-01!  file taxes  #home");
@@ -288,7 +302,12 @@ mod tests {
     #[test]
     fn table_fits_the_terminal_width() {
         let now = datetime!(2030-06-01 12:00 UTC);
-        let lines = render_table(&[task(1, &"long title ".repeat(20))], now, Some(40));
+        let lines = render_table(
+            &[task(1, &"long title ".repeat(20))],
+            &ProjectNames::new(),
+            now,
+            Some(40),
+        );
         for line in &lines {
             assert!(line.text.width() <= 40, "{:?}", line.text);
         }
@@ -304,14 +323,19 @@ mod tests {
         wide.tags = vec!["home".into()];
         let mut narrow = task(2, "buy milk");
         narrow.tags = vec!["shop".into()];
-        let lines = render_table(&[wide, narrow], now, None);
+        let lines = render_table(&[wide, narrow], &ProjectNames::new(), now, None);
         let tag_column = |line: &str| line.find('#').map(|byte| line[..byte].width());
         assert_eq!(
             tag_column(&lines[1].text),
             tag_column(&lines[2].text),
             "{lines:#?}"
         );
-        let cut = render_table(&[task(3, &"漢字".repeat(40))], now, Some(40));
+        let cut = render_table(
+            &[task(3, &"漢字".repeat(40))],
+            &ProjectNames::new(),
+            now,
+            Some(40),
+        );
         assert!(cut.iter().all(|l| l.text.width() <= 40), "{cut:#?}");
     }
 }

@@ -99,7 +99,7 @@ impl ApiClient {
         &self.base
     }
 
-    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
         let builder = self.http.request(method, format!("{}{path}", self.base));
         match token {
             Some(token) => builder.bearer_auth(token),
@@ -107,7 +107,7 @@ impl ApiClient {
         }
     }
 
-    async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
+    pub(crate) async fn send(&self, builder: RequestBuilder) -> Result<Response, ClientError> {
         let response = builder.send().await.map_err(|e| self.failure(e))?;
         if response.status().is_success() {
             return Ok(response);
@@ -135,7 +135,7 @@ impl ApiClient {
         }
     }
 
-    async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
+    pub(crate) async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
         self.send(builder)
             .await?
             .json()

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod due;
 mod error;
 pub mod events;
+mod projects;
 mod server_url;
 mod session;
 

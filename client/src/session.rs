@@ -394,7 +394,7 @@ impl Session {
 
     /// The one authenticated path of every call: `call` gets the API client and a fresh
     /// access token; after a 401 the token is refreshed once and the call tried again.
-    async fn with_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, ClientError>
+    pub(crate) async fn with_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, ClientError>
     where
         F: Fn(&'a ApiClient, Secret) -> Fut,
         Fut: Future<Output = Result<T, ClientError>> + 'a,

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod changes;
 mod personal_tokens;
+mod projects;
 mod settings;
 mod tasks;
 mod transfer;
@@ -46,6 +47,10 @@ pub async fn run(cli: Cli, config: &Config, io: &mut Io) -> Result<(), CliError>
             transfer::import(&open(&server, timeouts).await?, &file, dry_run, io).await
         }
         Command::Auth(command) => auth::run(command, &open(&server, timeouts).await?, io).await,
+        Command::Project(command) => projects::run(command, &open(&server, timeouts).await?, io).await,
+        Command::Invitations { command } => {
+            projects::invitations(command, &open(&server, timeouts).await?, io).await
+        }
         Command::Undo => changes::undo(&open(&server, timeouts).await?, io).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, io).await,
         Command::Watch => changes::watch(open(&server, timeouts).await?, io).await,

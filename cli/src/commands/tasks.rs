@@ -17,6 +17,18 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 .title
                 .into_iter()
                 .partition(|w| w.len() > 1 && w.starts_with('+'));
+            // `project:NAME` among the words, as Taskwarrior writes it.
+            let (named, words): (Vec<String>, Vec<String>) = words
+                .into_iter()
+                .partition(|w| w.len() > 8 && w.starts_with("project:"));
+            let project = match named
+                .last()
+                .map(|w| w["project:".len()..].to_string())
+                .or(a.project)
+            {
+                Some(name) => Some(super::projects::find(session, &name).await?.id),
+                None => None,
+            };
             if words.is_empty() {
                 return Err(CliError::Usage(
                     "give the task a title (words other than +tags)".into(),
@@ -31,7 +43,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 due_at: a.due,
                 tags: (!tags.is_empty()).then_some(tags),
                 source_id: None,
-                project_id: None,
+                project_id: project,
             };
             let task = session.create_task(&input).await?;
             if io.json() {
@@ -58,10 +70,15 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
-                project: None,
+                project: match l.project.as_deref().map(str::trim) {
+                    None => None,
+                    Some("none") => Some("none".into()),
+                    Some(name) => Some(super::projects::find(session, name).await?.id.to_string()),
+                },
             };
             let page = list_all(session, query).await?;
-            crate::output::print_tasks(io, &page.tasks, page.total);
+            let names = project_names(session, &page.tasks).await?;
+            crate::output::print_tasks(io, &page.tasks, page.total, &names);
         }
         Command::Show(a) => crate::output::print_task(io, &session.get_task(a.id).await?),
         Command::Edit(e) => {
@@ -342,4 +359,20 @@ async fn edit_tags(
             other => return Ok(other?),
         }
     }
+}
+
+/// The names of the projects `tasks` are in (none asked for when every task is personal).
+async fn project_names(
+    session: &Session,
+    tasks: &[todo_api::Task],
+) -> Result<crate::output::ProjectNames, CliError> {
+    if tasks.iter().all(|t| t.project_id.is_none()) {
+        return Ok(Default::default());
+    }
+    Ok(session
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
 }

@@ -398,6 +398,10 @@ fn every_command_has_an_example_and_completions_are_generated() {
         &["auth", "signout"],
         &["auth", "status"],
         &["auth", "token"],
+        &["project"],
+        &["project", "share"],
+        &["project", "add"],
+        &["invitations"],
     ];
     for command in commands {
         let mut args = command.to_vec();

@@ -10,6 +10,7 @@ mod activity_log;
 mod changes;
 mod cli;
 mod cli_accounts;
+mod cli_projects;
 mod concurrency;
 mod conditional_requests;
 mod crash;

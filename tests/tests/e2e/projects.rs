@@ -344,14 +344,15 @@ fn an_invitation_answers_the_same_for_an_address_with_and_without_an_account() {
     let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
     assert_eq!(keys(&known), keys(&unknown), "the same body shape");
     // Timing: medians of alternating sends, within 10% (nothing looks the address up).
+    // Both addresses were invited above, so every send here renews one: the same work.
     let (mut with, mut without) = (Vec::new(), Vec::new());
-    for i in 0..31 {
+    for _ in 0..41 {
         with.push(send(&team.stranger.email).2);
-        without.push(send(&format!("unknown-{i}@example.com")).2);
+        without.push(send("no-account-here@example.com").2);
     }
     with.sort();
     without.sort();
-    let (a, b) = (with[15].as_secs_f64(), without[15].as_secs_f64());
+    let (a, b) = (with[20].as_secs_f64(), without[20].as_secs_f64());
     assert!(
         (a / b - 1.0).abs() < 0.10 || (a - b).abs() < 0.000_5,
         "median {a:.6}s with an account, {b:.6}s without"
