@@ -217,7 +217,7 @@ enum Command {
         command: todo_server::commands::UsersCommand,
     },
     /// Copy this SQLite database (--database) into an empty PostgreSQL database: users,
-    /// sessions, refresh tokens, signing keys, tasks and their history, in one
+    /// sessions, refresh tokens, signing keys, projects, tasks and their history, in one
     /// transaction. Stop the
     /// server first; then start servers with --database set to the URL.
     ///
@@ -325,11 +325,12 @@ fn migrate_to(database: &DatabaseArg, target: &str) -> Result<(), String> {
         ))
         .map_err(|e| todo_server::error_chain(&e))?;
     println!(
-        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} tasks, {} task events and {} activity entries from {} into {target_url}",
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} projects, {} tasks, {} task events and {} activity entries from {} into {target_url}",
         copied.users,
         copied.sessions,
         copied.refresh_tokens,
         copied.keys,
+        copied.projects,
         copied.tasks,
         copied.events,
         copied.activity,

@@ -308,6 +308,40 @@ pub struct Snapshot {
     pub event_seqs: Vec<(Uuid, i64)>,
     /// Each user's activity log (the user, the entry).
     pub activity: Vec<(Uuid, todo_api::ActivityEntry)>,
+    /// Projects, their members and open invitations, as stored.
+    pub projects: Vec<ProjectRow>,
+    pub members: Vec<MemberRow>,
+    pub invitations: Vec<InvitationRow>,
+}
+
+/// A project row as stored, for copying a database.
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub name_key: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A membership row as stored (the role as its rank), for copying a database.
+pub struct MemberRow {
+    pub project_id: Uuid,
+    pub user_id: Uuid,
+    pub role: i16,
+    pub added_at: i64,
+}
+
+/// An invitation row as stored, for copying a database.
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub email: String,
+    pub role: i16,
+    pub invited_by: Uuid,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 /// One stored change to a task (a row of `task_events`).
@@ -322,6 +356,8 @@ pub struct EventRecord {
     /// Set when the change was an undo: the seq it reverted.
     pub undoes: Option<i64>,
     pub at: OffsetDateTime,
+    /// Who made the change (`None` in rows from before projects: the stream's user).
+    pub actor: Option<Uuid>,
 }
 
 impl EventRecord {
@@ -334,6 +370,7 @@ impl EventRecord {
         task: Option<&Task>,
         undoes: Option<i64>,
         at: OffsetDateTime,
+        actor: Uuid,
     ) -> EventRecord {
         EventRecord {
             seq,
@@ -343,6 +380,7 @@ impl EventRecord {
             task: task.cloned(),
             undoes,
             at,
+            actor: Some(actor),
         }
     }
 }

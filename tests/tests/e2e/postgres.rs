@@ -371,7 +371,49 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
             .expect("create");
         assert_eq!(created.status().as_u16(), 201);
     }
-    let first: Value = all_tasks(&old, &ann)[0].clone();
+    // A project ann shares with bob, with a task in it, and an invitation still open.
+    let project: Value = http()
+        .post(old.url(&format!("/api/{}/projects", ann.id)))
+        .bearer_auth(&ann.access_token)
+        .json(&json!({"name": "Shared"}))
+        .send()
+        .expect("project")
+        .json()
+        .expect("json");
+    let project_id = project["id"].as_str().expect("id").to_string();
+    let invite = |email: &str| -> Value {
+        http()
+            .post(old.url(&format!("/api/{}/projects/{project_id}/invitations", ann.id)))
+            .bearer_auth(&ann.access_token)
+            .json(&json!({"email": email, "role": "editor"}))
+            .send()
+            .expect("invite")
+            .json()
+            .expect("json")
+    };
+    let to_bob = invite(&bob.email);
+    invite("later@example.com");
+    let accepted = http()
+        .post(old.url(&format!(
+            "/api/{}/invitations/{}/accept",
+            bob.id,
+            to_bob["id"].as_str().expect("id")
+        )))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .expect("accept");
+    assert_eq!(accepted.status().as_u16(), 200);
+    let shared = http()
+        .post(old.url(&format!("/api/{}/tasks", bob.id)))
+        .bearer_auth(&bob.access_token)
+        .json(&json!({"title": "shared", "project_id": project_id}))
+        .send()
+        .expect("shared task");
+    assert_eq!(shared.status().as_u16(), 201);
+    let first: Value = all_tasks(&old, &ann)
+        .into_iter()
+        .find(|t| t["project_id"].is_null())
+        .expect("a personal task");
     let done = http()
         .patch(old.url(&format!("/api/{}/tasks/{}/complete", ann.id, first["id"])))
         .bearer_auth(&ann.access_token)
@@ -428,7 +470,8 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         String::from_utf8_lossy(&copied.stderr)
     );
     assert!(stdout.contains("copied 3 users"), "{stdout}");
-    assert!(stdout.contains("3 tasks"), "{stdout}");
+    assert!(stdout.contains("4 tasks"), "{stdout}");
+    assert!(stdout.contains("1 projects"), "{stdout}");
     assert!(
         stdout.contains("4 activity entries"),
         "three sign-ups, a sign-out: {stdout}"
@@ -442,7 +485,23 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     );
     assert_eq!(activity(&new, &bob), bob_activity, "and the activity log");
     assert_eq!(all_tasks(&new, &ann), ann_before);
-    assert_eq!(all_tasks(&new, &bob), bob_before);
+    assert_eq!(all_tasks(&new, &bob), bob_before, "bob's own and the shared task");
+    let members: Value = http()
+        .get(new.url(&format!("/api/{}/projects/{project_id}/members", bob.id)))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .expect("members")
+        .json()
+        .expect("json");
+    assert_eq!(members.as_array().map(Vec::len), Some(2), "{members}");
+    let open: Value = http()
+        .get(new.url(&format!("/api/{}/projects/{project_id}/invitations", ann.id)))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .expect("invitations")
+        .json()
+        .expect("json");
+    assert_eq!(open[0]["email"], "later@example.com", "{open}");
     assert_eq!(
         session_status(&new, &gone.access_token),
         401,
@@ -464,8 +523,8 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert!(next["id"].as_i64().expect("id") > highest, "{next}");
     let next_history = history(&new, &bob, &next["id"]);
     assert_eq!(
-        next_history[0]["seq"], 2,
-        "bob's numbering goes on after his one change"
+        next_history[0]["seq"], 3,
+        "bob's numbering goes on after his two changes (his task, the shared one)"
     );
 
     let again = migrate(&url);

@@ -36,7 +36,7 @@ fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("a stored event's task: {e}"))
 }
 
-const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at";
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
 
 fn record(row: &Row) -> StoreResult<EventRecord> {
     let task: Option<String> = row.try_get(4)?;
@@ -50,6 +50,7 @@ fn record(row: &Row) -> StoreResult<EventRecord> {
             .transpose()?,
         undoes: row.try_get(5)?,
         at: rows::time(row.try_get(6)?)?,
+        actor: row.try_get(7)?,
     })
 }
 
@@ -109,6 +110,7 @@ pub(super) async fn append(
         task,
         undoes,
         change.at,
+        change.actor,
     ))
 }
 

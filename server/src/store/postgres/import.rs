@@ -15,6 +15,7 @@ pub struct Copied {
     pub refresh_tokens: usize,
     pub keys: usize,
     pub tasks: usize,
+    pub projects: usize,
 }
 
 impl PgStore {
@@ -99,11 +100,51 @@ impl PgStore {
             )
             .await?;
         }
+        for p in &snapshot.projects {
+            tx.execute(
+                "INSERT INTO projects (id, owner_id, name, name_key, version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &p.id,
+                    &p.owner_id,
+                    &p.name,
+                    &p.name_key,
+                    &p.version,
+                    &p.created_at,
+                    &p.updated_at,
+                ],
+            )
+            .await?;
+        }
+        for m in &snapshot.members {
+            tx.execute(
+                "INSERT INTO project_members (project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)",
+                &[&m.project_id, &m.user_id, &m.role, &m.added_at],
+            )
+            .await?;
+        }
+        for i in &snapshot.invitations {
+            tx.execute(
+                "INSERT INTO invitations (id, project_id, email, role, invited_by, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &i.id,
+                    &i.project_id,
+                    &i.email,
+                    &i.role,
+                    &i.invited_by,
+                    &i.created_at,
+                    &i.expires_at,
+                ],
+            )
+            .await?;
+        }
         let task = tx
             .prepare(
                 "INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags,
-                                    created_at, updated_at, completed_at, version, source_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                    created_at, updated_at, completed_at, version, source_id,
+                                    project_id, created_by, updated_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .await?;
         for t in &snapshot.tasks {
@@ -123,14 +164,17 @@ impl PgStore {
                     &t.completed_at.map(to_micros),
                     &t.version,
                     &t.source_id,
+                    &t.project_id,
+                    &t.created_by,
+                    &t.updated_by,
                 ],
             )
             .await?;
         }
         let event = tx
             .prepare(
-                "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .await?;
         for (user, e) in &snapshot.events {
@@ -151,6 +195,7 @@ impl PgStore {
                     &task,
                     &e.undoes,
                     &to_micros(e.at),
+                    &e.actor,
                 ],
             )
             .await?;
@@ -204,6 +249,7 @@ impl PgStore {
             refresh_tokens: snapshot.refresh_tokens.len(),
             keys: snapshot.keys.len(),
             tasks: snapshot.tasks.len(),
+            projects: snapshot.projects.len(),
         })
     }
 }

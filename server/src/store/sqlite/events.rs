@@ -31,7 +31,7 @@ fn kind_from_sql(text: &str) -> rusqlite::Result<EventType> {
     }
 }
 
-const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at";
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
 
 fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
     let task: Option<String> = row.get(4)?;
@@ -45,6 +45,10 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
             .transpose()?,
         undoes: row.get(5)?,
         at: from_micros(row.get(6)?)?,
+        actor: row
+            .get::<_, Option<String>>(7)?
+            .map(super::parse_uuid)
+            .transpose()?,
     })
 }
 
@@ -123,6 +127,7 @@ pub(super) fn append(
         task,
         undoes,
         change.at,
+        change.actor,
     ))
 }
 
@@ -152,7 +157,7 @@ pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> ru
 /// Every kept event of every user (for `migrate-to`).
 pub(super) fn all(conn: &Connection) -> rusqlite::Result<Published> {
     conn.prepare(&format!("SELECT {COLUMNS}, user_id FROM task_events ORDER BY id"))?
-        .query_map([], |row| Ok((super::parse_uuid(row.get(7)?)?, record(row)?)))?
+        .query_map([], |row| Ok((super::parse_uuid(row.get(8)?)?, record(row)?)))?
         .collect()
 }
 

@@ -53,6 +53,9 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         events: events::all(&tx)?,
         event_seqs,
         activity: accounts::all_activity(&tx)?,
+        projects: super::projects::all_projects(&tx)?,
+        members: super::projects::all_members(&tx)?,
+        invitations: super::projects::all_invitations(&tx)?,
     };
     tx.commit()?;
     Ok(snapshot)

@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::{Db, WriteTx, events, from_micros, parse_uuid, task_statements as tasks, to_micros};
 use crate::domain::projects::{ProjectName, RoleGuard, role_of_rank, role_rank};
 use crate::store::{
-    Expected, Guarded, MemberChange, NewInvitation, ProjectStorage, Published, StoreResult, TaskChange,
+    Expected, Guarded, InvitationRow, MemberChange, MemberRow, NewInvitation, ProjectRow, ProjectStorage,
+    Published, StoreResult, TaskChange,
 };
 
 fn conversion(message: String) -> rusqlite::Error {
@@ -153,6 +154,52 @@ pub(super) fn owned_projects_go(
         }
     }
     Ok(published)
+}
+
+/// Every project, membership and invitation row (for `migrate-to`).
+pub(super) fn all_projects(conn: &Connection) -> rusqlite::Result<Vec<ProjectRow>> {
+    conn.prepare("SELECT id, owner_id, name, name_key, version, created_at, updated_at FROM projects")?
+        .query_map([], |r| {
+            Ok(ProjectRow {
+                id: parse_uuid(r.get(0)?)?,
+                owner_id: parse_uuid(r.get(1)?)?,
+                name: r.get(2)?,
+                name_key: r.get(3)?,
+                version: r.get(4)?,
+                created_at: r.get(5)?,
+                updated_at: r.get(6)?,
+            })
+        })?
+        .collect()
+}
+
+pub(super) fn all_members(conn: &Connection) -> rusqlite::Result<Vec<MemberRow>> {
+    conn.prepare("SELECT project_id, user_id, role, added_at FROM project_members")?
+        .query_map([], |r| {
+            Ok(MemberRow {
+                project_id: parse_uuid(r.get(0)?)?,
+                user_id: parse_uuid(r.get(1)?)?,
+                role: r.get(2)?,
+                added_at: r.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+pub(super) fn all_invitations(conn: &Connection) -> rusqlite::Result<Vec<InvitationRow>> {
+    conn.prepare("SELECT id, project_id, email, role, invited_by, created_at, expires_at FROM invitations")?
+        .query_map([], |r| {
+            Ok(InvitationRow {
+                id: parse_uuid(r.get(0)?)?,
+                project_id: parse_uuid(r.get(1)?)?,
+                email: r.get(2)?,
+                role: r.get(3)?,
+                invited_by: parse_uuid(r.get(4)?)?,
+                created_at: r.get(5)?,
+                expires_at: r.get(6)?,
+            })
+        })?
+        .collect()
 }
 
 #[async_trait]
