@@ -65,10 +65,21 @@ pub enum ActivityKind {
     TwoFactorFailed,
     /// The administrator turned two-factor sign-in off (`todo-server users reset-2fa`).
     TwoFactorReset,
+    /// Project kinds carry the project's id in `session_id`; each is in the log of the
+    /// person who acted. Someone was invited to a project.
+    InvitationSent,
+    InvitationAccepted,
+    InvitationDeclined,
+    /// A member of a project was given another role.
+    MemberRoleChanged,
+    /// A member was removed from a project, or left it.
+    MemberRemoved,
+    /// A project was handed over to another member.
+    ProjectTransferred,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 20] = [
+    pub const ALL: [ActivityKind; 26] = [
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignInRefused,
@@ -89,6 +100,12 @@ impl ActivityKind {
         ActivityKind::RecoveryCodeUsed,
         ActivityKind::TwoFactorFailed,
         ActivityKind::TwoFactorReset,
+        ActivityKind::InvitationSent,
+        ActivityKind::InvitationAccepted,
+        ActivityKind::InvitationDeclined,
+        ActivityKind::MemberRoleChanged,
+        ActivityKind::MemberRemoved,
+        ActivityKind::ProjectTransferred,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +130,12 @@ impl ActivityKind {
             ActivityKind::RecoveryCodeUsed => "recovery_code_used",
             ActivityKind::TwoFactorFailed => "two_factor_failed",
             ActivityKind::TwoFactorReset => "two_factor_reset",
+            ActivityKind::InvitationSent => "invitation_sent",
+            ActivityKind::InvitationAccepted => "invitation_accepted",
+            ActivityKind::InvitationDeclined => "invitation_declined",
+            ActivityKind::MemberRoleChanged => "member_role_changed",
+            ActivityKind::MemberRemoved => "member_removed",
+            ActivityKind::ProjectTransferred => "project_transferred",
         }
     }
 
@@ -156,7 +179,7 @@ pub struct ActivityEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub user_agent: Option<String>,
-    /// The session (or personal token) it concerns, if any.
+    /// The session (or personal token, or project) it concerns, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub session_id: Option<Uuid>,

@@ -75,7 +75,7 @@ pub async fn build_app(
         config.event_retention,
         config.clock.clone(),
     );
-    let projects = ProjectService::new(db, config.clock.clone());
+    let projects = ProjectService::new(db, auth.activity_log(), config.clock.clone());
     every(
         "key reload",
         config.key_reload_interval,

@@ -30,6 +30,12 @@ fn describe(kind: ActivityKind) -> &'static str {
         ActivityKind::RecoveryCodeUsed => "recovery code used",
         ActivityKind::TwoFactorFailed => "wrong two-factor code",
         ActivityKind::TwoFactorReset => "two-factor sign-in turned off by the administrator",
+        ActivityKind::InvitationSent => "invited someone to a project",
+        ActivityKind::InvitationAccepted => "joined a project",
+        ActivityKind::InvitationDeclined => "declined an invitation to a project",
+        ActivityKind::MemberRoleChanged => "changed a project member's role",
+        ActivityKind::MemberRemoved => "removed a project member (or left)",
+        ActivityKind::ProjectTransferred => "handed a project over",
     }
 }
 

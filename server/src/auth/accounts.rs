@@ -63,6 +63,11 @@ pub(super) fn limited(retry_after: Duration) -> AuthError {
 }
 
 impl AuthService {
+    /// The activity log, for the other services that record in it.
+    pub fn activity_log(&self) -> ActivityLog {
+        self.activity.clone()
+    }
+
     pub async fn new(db: Store, config: &Config) -> Result<AuthService, AuthError> {
         let grace = config.access_ttl + super::tokens::LEEWAY;
         Self::renormalize_emails(&db).await?;

@@ -76,10 +76,10 @@ pub fn app(
             },
             two_factor_routes::TwoFactorApi {
                 auth: auth.clone(),
-                proxies,
+                proxies: proxies.clone(),
             },
             task_routes::TaskApi { tasks: tasks.clone() },
-            project_routes::ProjectApi { projects },
+            project_routes::ProjectApi { projects, proxies },
             change_routes::ChangeApi {
                 tasks,
                 auth: auth.clone(),

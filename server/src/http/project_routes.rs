@@ -2,6 +2,7 @@
 //! roles, their members and invitations. Each route declares [`BearerAuth`] first; a
 //! project the caller is not a member of answers 404, as a missing one does.
 
+use poem::Request;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTag;
 use super::bearer::BearerAuth;
+use super::client_addr::TrustedProxies;
 use super::conditional;
 use super::json::SerdeJson;
 use super::problem::ProblemResponse;
@@ -18,6 +20,7 @@ use crate::projects::ProjectService;
 
 pub struct ProjectApi {
     pub projects: ProjectService,
+    pub proxies: TrustedProxies,
 }
 
 #[derive(ApiResponse)]
@@ -192,6 +195,7 @@ impl ProjectApi {
     )]
     async fn set_role(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         project_id: Path<Uuid>,
@@ -199,8 +203,9 @@ impl ProjectApi {
         body: Json<Strict<MemberRole>>,
     ) -> Result<Done, ProblemResponse> {
         let owner = auth.owner()?;
+        let origin = self.proxies.origin_of(req);
         self.projects
-            .set_role(owner, project_id.0, member_id.0, body.0.0.role)
+            .set_role(owner, &origin, project_id.0, member_id.0, body.0.0.role)
             .await?;
         Ok(Done::NoContent)
     }
@@ -215,13 +220,15 @@ impl ProjectApi {
     )]
     async fn remove(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         project_id: Path<Uuid>,
         member_id: Path<Uuid>,
     ) -> Result<Done, ProblemResponse> {
+        let origin = self.proxies.origin_of(req);
         self.projects
-            .remove(auth.owner()?, project_id.0, member_id.0)
+            .remove(auth.owner()?, &origin, project_id.0, member_id.0)
             .await?;
         Ok(Done::NoContent)
     }
@@ -232,13 +239,15 @@ impl ProjectApi {
     #[oai(path = "/api/:user_id/projects/:project_id/transfer", method = "post")]
     async fn transfer(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         project_id: Path<Uuid>,
         body: Json<Strict<Transfer>>,
     ) -> Result<Done, ProblemResponse> {
+        let origin = self.proxies.origin_of(req);
         self.projects
-            .transfer(auth.owner()?, project_id.0, body.0.0.user_id)
+            .transfer(auth.owner()?, &origin, project_id.0, body.0.0.user_id)
             .await?;
         Ok(Done::NoContent)
     }
@@ -251,15 +260,17 @@ impl ProjectApi {
     #[oai(path = "/api/:user_id/projects/:project_id/invitations", method = "post")]
     async fn invite(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         project_id: Path<Uuid>,
         body: Json<Strict<InvitationInput>>,
     ) -> Result<InvitationSent, ProblemResponse> {
         let input = body.0.0;
+        let origin = self.proxies.origin_of(req);
         let invitation = self
             .projects
-            .invite(auth.owner()?, project_id.0, &input.email, input.role)
+            .invite(auth.owner()?, &origin, project_id.0, &input.email, input.role)
             .await?;
         Ok(InvitationSent::Created(SerdeJson::new(&invitation)?))
     }
@@ -309,11 +320,15 @@ impl ProjectApi {
     #[oai(path = "/api/:user_id/invitations/:invitation_id/accept", method = "post")]
     async fn accept(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         invitation_id: Path<Uuid>,
     ) -> Result<InvitationAnswered, ProblemResponse> {
-        let answered = self.projects.answer(auth.owner()?, invitation_id.0, true).await?;
+        let answered = self
+            .projects
+            .answer(auth.owner()?, &self.proxies.origin_of(req), invitation_id.0, true)
+            .await?;
         Ok(InvitationAnswered::Ok(SerdeJson::new(&answered)?))
     }
 
@@ -321,13 +336,19 @@ impl ProjectApi {
     #[oai(path = "/api/:user_id/invitations/:invitation_id/decline", method = "post")]
     async fn decline(
         &self,
+        req: &Request,
         auth: BearerAuth,
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         invitation_id: Path<Uuid>,
     ) -> Result<InvitationAnswered, ProblemResponse> {
         let answered = self
             .projects
-            .answer(auth.owner()?, invitation_id.0, false)
+            .answer(
+                auth.owner()?,
+                &self.proxies.origin_of(req),
+                invitation_id.0,
+                false,
+            )
             .await?;
         Ok(InvitationAnswered::Ok(SerdeJson::new(&answered)?))
     }

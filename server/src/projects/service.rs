@@ -2,10 +2,12 @@ use std::sync::Arc;
 
 use time::Duration;
 use todo_api::limits::{INVITATION_DAYS, INVITATIONS_PER_PROJECT, MEMBERS_PER_PROJECT, PROJECTS_PER_USER};
-use todo_api::{Invitation, Member, Project, Role};
+use todo_api::{ActivityKind, Invitation, Member, Project, Role};
 use uuid::Uuid;
 
 use super::ProjectError;
+use crate::auth::RequestOrigin;
+use crate::auth::activity::ActivityLog;
 use crate::auth::passwords::normalize_email;
 use crate::clock::Clock;
 use crate::domain::projects::{NeedsRole, ProjectName, RoleGuard, may, needed_to_change_member};
@@ -16,10 +18,12 @@ use crate::store::{Expected, Guarded, MemberChange, NewInvitation, ProjectStorag
 /// again before it gives up with 503.
 const ATTEMPTS: usize = 3;
 
-/// Project operations, each by the caller (the `{user_id}` of the path).
+/// Project operations, each by the caller (the `{user_id}` of the path). Changes to
+/// membership go in the caller's activity log.
 #[derive(Clone)]
 pub struct ProjectService {
     db: Arc<dyn ProjectStorage>,
+    activity: ActivityLog,
     clock: Clock,
 }
 
@@ -32,8 +36,14 @@ fn busy() -> ProjectError {
 }
 
 impl ProjectService {
-    pub fn new(db: Arc<dyn ProjectStorage>, clock: Clock) -> Self {
-        ProjectService { db, clock }
+    pub fn new(db: Arc<dyn ProjectStorage>, activity: ActivityLog, clock: Clock) -> Self {
+        ProjectService { db, activity, clock }
+    }
+
+    async fn log(&self, caller: Owner, kind: ActivityKind, origin: &RequestOrigin, project: Uuid) {
+        self.activity
+            .record(caller.id(), kind, origin, Some(project))
+            .await;
     }
 
     pub async fn list(&self, caller: Owner) -> Result<Vec<Project>, ProjectError> {
@@ -103,6 +113,7 @@ impl ProjectService {
     pub async fn set_role(
         &self,
         caller: Owner,
+        origin: &RequestOrigin,
         id: Uuid,
         member: Uuid,
         to: Role,
@@ -117,19 +128,36 @@ impl ProjectService {
         self.change(caller, id, member, "changing this member's role", move |from| {
             (Some(to), MemberChange::SetRole { member, from, to })
         })
-        .await
+        .await?;
+        self.log(caller, ActivityKind::MemberRoleChanged, origin, id)
+            .await;
+        Ok(())
     }
 
     /// Removes a member; a member removes themself to leave (not the owner).
-    pub async fn remove(&self, caller: Owner, id: Uuid, member: Uuid) -> Result<(), ProjectError> {
+    pub async fn remove(
+        &self,
+        caller: Owner,
+        origin: &RequestOrigin,
+        id: Uuid,
+        member: Uuid,
+    ) -> Result<(), ProjectError> {
         self.change(caller, id, member, "removing this member", move |from| {
             (None, MemberChange::Remove { member, from })
         })
-        .await
+        .await?;
+        self.log(caller, ActivityKind::MemberRemoved, origin, id).await;
+        Ok(())
     }
 
     /// Makes a member the owner; the owner becomes an admin (owner only).
-    pub async fn transfer(&self, caller: Owner, id: Uuid, member: Uuid) -> Result<(), ProjectError> {
+    pub async fn transfer(
+        &self,
+        caller: Owner,
+        origin: &RequestOrigin,
+        id: Uuid,
+        member: Uuid,
+    ) -> Result<(), ProjectError> {
         for _ in 0..ATTEMPTS {
             let guard = self
                 .guard(caller, id, Role::Owner, "handing a project over")
@@ -141,7 +169,10 @@ impl ProjectService {
             let change = MemberChange::Transfer { member, from };
             let outcome = self.db.change_member(guard, id, change, self.clock.now()).await?;
             if !matches!(outcome, Guarded::Refused) {
-                return settle(outcome);
+                settle(outcome)?;
+                self.log(caller, ActivityKind::ProjectTransferred, origin, id)
+                    .await;
+                return Ok(());
             }
         }
         Err(busy())
@@ -152,6 +183,7 @@ impl ProjectService {
     pub async fn invite(
         &self,
         caller: Owner,
+        origin: &RequestOrigin,
         id: Uuid,
         email: &str,
         role: Role,
@@ -181,7 +213,9 @@ impl ProjectService {
             };
             let outcome = self.db.invite(guard, &invitation).await?;
             if !matches!(outcome, Guarded::Refused) {
-                return settle(outcome);
+                let sent = settle(outcome)?;
+                self.log(caller, ActivityKind::InvitationSent, origin, id).await;
+                return Ok(sent);
             }
         }
         Err(busy())
@@ -218,17 +252,22 @@ impl ProjectService {
     pub async fn answer(
         &self,
         caller: Owner,
+        origin: &RequestOrigin,
         invitation: Uuid,
         accept: bool,
     ) -> Result<Invitation, ProjectError> {
-        match self
+        let outcome = self
             .db
             .answer_invitation(caller.id(), invitation, accept, self.clock.now())
             .await?
-        {
-            Some(outcome) => settle(outcome),
-            None => Err(ProjectError::InvitationNotFound(invitation)),
-        }
+            .ok_or(ProjectError::InvitationNotFound(invitation))?;
+        let answered = settle(outcome)?;
+        let kind = match accept {
+            true => ActivityKind::InvitationAccepted,
+            false => ActivityKind::InvitationDeclined,
+        };
+        self.log(caller, kind, origin, answered.project_id).await;
+        Ok(answered)
     }
 
     /// The guard for an act that needs `at_least`: 404 when the caller is not a member,

@@ -188,7 +188,88 @@ fn every_kind_of_event_is_logged_where_it_happens() {
         "a password reset",
     );
 
+    project_activity(&server, &ann, &me);
+
     let logged: BTreeSet<String> = newest(&server, &me, 100).into_iter().collect();
     let every: BTreeSet<String> = ActivityKind::ALL.iter().map(|k| k.as_str().to_string()).collect();
     assert_eq!(logged, every, "every kind of event is in the log");
+}
+
+/// Invitations answered both ways, a role change, a transfer and a leave, each in the
+/// log of `ann` (whose token is `me`), who acted.
+fn project_activity(server: &TestServer, ann: &Account, me: &str) {
+    use ActivityKind as K;
+    let bob = sign_up(server, "activity-bob");
+    let call = |who: &str, method: reqwest::Method, path: String, body: Option<Value>| -> Value {
+        let mut request = http().request(method, server.url(&path)).bearer_auth(who);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().expect("request");
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().unwrap_or(Value::Null)
+    };
+    let project = |who: &Account, name: &str| -> String {
+        let made = call(
+            &who.access_token,
+            reqwest::Method::POST,
+            format!("/api/{}/projects", who.id),
+            Some(json!({ "name": name })),
+        );
+        made["id"].as_str().expect("id").to_string()
+    };
+    let invite = |from: &Account, project: &str, email: &str| -> String {
+        let sent = call(
+            &from.access_token,
+            reqwest::Method::POST,
+            format!("/api/{}/projects/{project}/invitations", from.id),
+            Some(json!({"email": email, "role": "editor"})),
+        );
+        sent["id"].as_str().expect("id").to_string()
+    };
+    let answer = |who: &Account, token: &str, id: &str, verb: &str| {
+        call(
+            token,
+            reqwest::Method::POST,
+            format!("/api/{}/invitations/{id}/{verb}", who.id),
+            None,
+        );
+    };
+
+    let bobs = project(&bob, "bob's");
+    answer(ann, me, &invite(&bob, &bobs, &ann.email), "accept");
+    let declined = project(&bob, "bob's other");
+    answer(ann, me, &invite(&bob, &declined, &ann.email), "decline");
+    assert_newest(
+        server,
+        me,
+        &[K::InvitationDeclined, K::InvitationAccepted],
+        "invitations answered",
+    );
+
+    let anns = project(ann, "ann's");
+    let to_bob = invite(ann, &anns, &bob.email);
+    answer(&bob, &bob.access_token, &to_bob, "accept");
+    let member = format!("/api/{}/projects/{anns}/members/{}", ann.id, bob.id);
+    call(me, reqwest::Method::PATCH, member, Some(json!({"role": "admin"})));
+    let transfer = format!("/api/{}/projects/{anns}/transfer", ann.id);
+    call(
+        me,
+        reqwest::Method::POST,
+        transfer,
+        Some(json!({"user_id": bob.id})),
+    );
+    let leave = format!("/api/{}/projects/{bobs}/members/{}", ann.id, ann.id);
+    call(me, reqwest::Method::DELETE, leave, None);
+    assert_newest(
+        server,
+        me,
+        &[
+            K::MemberRemoved,
+            K::ProjectTransferred,
+            K::MemberRoleChanged,
+            K::InvitationSent,
+        ],
+        "an invitation sent, a role changed, a hand-over and a leave",
+    );
 }
