@@ -206,21 +206,23 @@ fn project_activity(server: &TestServer, ann: &Account, me: &str) {
             request = request.json(&body);
         }
         let response = request.send().expect("request");
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        response.json().unwrap_or(Value::Null)
+        let status = response.status();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
     };
-    let project = |who: &Account, name: &str| -> String {
+    let project = |who: &Account, token: &str, name: &str| -> String {
         let made = call(
-            &who.access_token,
+            token,
             reqwest::Method::POST,
             format!("/api/{}/projects", who.id),
             Some(json!({ "name": name })),
         );
         made["id"].as_str().expect("id").to_string()
     };
-    let invite = |from: &Account, project: &str, email: &str| -> String {
+    let invite = |from: &Account, token: &str, project: &str, email: &str| -> String {
         let sent = call(
-            &from.access_token,
+            token,
             reqwest::Method::POST,
             format!("/api/{}/projects/{project}/invitations", from.id),
             Some(json!({"email": email, "role": "editor"})),
@@ -236,10 +238,16 @@ fn project_activity(server: &TestServer, ann: &Account, me: &str) {
         );
     };
 
-    let bobs = project(&bob, "bob's");
-    answer(ann, me, &invite(&bob, &bobs, &ann.email), "accept");
-    let declined = project(&bob, "bob's other");
-    answer(ann, me, &invite(&bob, &declined, &ann.email), "decline");
+    let bob_token = bob.access_token.as_str();
+    let bobs = project(&bob, bob_token, "bob's");
+    answer(ann, me, &invite(&bob, bob_token, &bobs, &ann.email), "accept");
+    let declined = project(&bob, bob_token, "bob's other");
+    answer(
+        ann,
+        me,
+        &invite(&bob, bob_token, &declined, &ann.email),
+        "decline",
+    );
     assert_newest(
         server,
         me,
@@ -247,9 +255,10 @@ fn project_activity(server: &TestServer, ann: &Account, me: &str) {
         "invitations answered",
     );
 
-    let anns = project(ann, "ann's");
-    let to_bob = invite(ann, &anns, &bob.email);
-    answer(&bob, &bob.access_token, &to_bob, "accept");
+    // `me`: ann's sessions from before the disable and the reset are over.
+    let anns = project(ann, me, "ann's");
+    let to_bob = invite(ann, me, &anns, &bob.email);
+    answer(&bob, bob_token, &to_bob, "accept");
     let member = format!("/api/{}/projects/{anns}/members/{}", ann.id, bob.id);
     call(me, reqwest::Method::PATCH, member, Some(json!({"role": "admin"})));
     let transfer = format!("/api/{}/projects/{anns}/transfer", ann.id);

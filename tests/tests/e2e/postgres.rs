@@ -473,8 +473,8 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert!(stdout.contains("4 tasks"), "{stdout}");
     assert!(stdout.contains("1 projects"), "{stdout}");
     assert!(
-        stdout.contains("4 activity entries"),
-        "three sign-ups, a sign-out: {stdout}"
+        stdout.contains("7 activity entries"),
+        "three sign-ups, a sign-out, two invitations sent and one accepted: {stdout}"
     );
 
     let new = TestServer::start_on(&url, &ISSUER);
