@@ -30,6 +30,7 @@ pub enum Msg {
     PasswordChanged(Result<(), ClientError>),
     SignedUp(Result<User, ClientError>),
     TasksLoaded(Result<TaskPage, ClientError>),
+    ProjectsLoaded(Result<Vec<crate::projects::Shared>, ClientError>),
     TaskSaved(Result<Task, ClientError>),
     TaskToggled(Result<Task, ClientError>),
     TaskDeleted(i64, Result<(), ClientError>),
@@ -61,6 +62,8 @@ pub enum Cmd {
     SignInCode(todo_api::Secret, String),
     SignUp(SignUpRequest),
     LoadTasks(ListQuery),
+    /// The user's projects and their members.
+    LoadProjects,
     CreateTask(TaskInput),
     /// The task id, the fields the form changed, and the version it was opened on.
     PatchTask(i64, todo_api::TaskPatch, Option<i64>),
@@ -367,6 +370,7 @@ pub struct TaskList {
     pub sort: SortField,
     pub search: String,
     pub tag: Option<String>,
+    pub project: crate::projects::ProjectFilter,
     pub loaded: bool,
 }
 
@@ -381,6 +385,7 @@ impl Default for TaskList {
             sort: SortField::Urgency,
             search: String::new(),
             tag: None,
+            project: crate::projects::ProjectFilter::All,
             loaded: false,
         }
     }
@@ -422,7 +427,7 @@ impl TaskList {
             order: Some(self.order()),
             limit: None,
             offset: None,
-            project: None,
+            project: self.project.query(),
         }
     }
 }
@@ -440,6 +445,8 @@ pub struct App {
     pub popup: Option<Popup>,
     pub user: Option<User>,
     pub list: TaskList,
+    /// The projects the user is a member of (for the switcher and the names shown).
+    pub projects: crate::projects::Projects,
     pub message: Option<StatusMessage>,
     /// Network calls in flight; the spinner turns while this is above zero.
     pub busy: u32,
@@ -496,6 +503,7 @@ impl App {
             popup: None,
             user: None,
             list: TaskList::default(),
+            projects: Default::default(),
             message: None,
             busy: 0,
             spinner: 0,

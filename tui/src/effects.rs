@@ -69,6 +69,7 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
         Cmd::SignInCode(token, code) => Msg::SignedIn(session.sign_in_with_code(&token, code).await),
         Cmd::SignUp(request) => Msg::SignedUp(session.sign_up(&request).await),
         Cmd::LoadTasks(query) => Msg::TasksLoaded(load_all(session, query).await),
+        Cmd::LoadProjects => Msg::ProjectsLoaded(load_projects(session).await),
         Cmd::CreateTask(input) => Msg::TaskSaved(session.create_task(&input).await),
         Cmd::PatchTask(id, patch, version) => Msg::TaskSaved(session.patch_task(id, &patch, version).await),
         Cmd::ToggleTask(id, version) => Msg::TaskToggled(session.toggle_task(id, version).await),
@@ -114,6 +115,16 @@ async fn check_session(session: &Session) -> Result<Option<todo_api::User>, Clie
         Err(e) if e.needs_sign_in() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Every project of the user's with its members (one request each: few projects).
+async fn load_projects(session: &Session) -> Result<Vec<crate::projects::Shared>, ClientError> {
+    let mut shared = Vec::new();
+    for project in session.projects().await? {
+        let members = session.members(project.id).await?;
+        shared.push(crate::projects::Shared { project, members });
+    }
+    Ok(shared)
 }
 
 async fn load_all(session: &Session, query: ListQuery) -> Result<TaskPage, ClientError> {

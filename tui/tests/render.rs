@@ -365,3 +365,42 @@ fn a_conflict_and_wide_characters() {
     wide.list.tasks[0].tags = vec!["旅行".into()];
     both_sizes("wide_characters", &wide);
 }
+
+#[test]
+fn a_shared_task_shows_its_project_and_who_changed_it_last() {
+    let mut app = app_with_tasks();
+    let sam = uuid::Uuid::from_u128(7);
+    let project = todo_api::Project {
+        id: uuid::Uuid::from_u128(42),
+        name: "Household".into(),
+        owner_id: sam,
+        role: todo_api::Role::Editor,
+        member_count: 2,
+        version: 1,
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    let member = todo_api::Member {
+        user_id: sam,
+        email: "sam@example.com".into(),
+        role: todo_api::Role::Owner,
+        added_at: NOW,
+    };
+    let mut tasks = app.list.tasks.clone();
+    tasks[0].project_id = Some(project.id);
+    tasks[0].updated_by = sam;
+    let total = tasks.len() as u64;
+    let _ = update(&mut app, Msg::TasksLoaded(Ok(TaskPage { tasks, total })));
+    let shared = todo_tui::projects::Shared {
+        project,
+        members: vec![member],
+    };
+    let _ = update(&mut app, Msg::ProjectsLoaded(Ok(vec![shared])));
+    app.list.selected = 0;
+    let screen = render(&app, 160, 40);
+    assert!(screen.contains("[Household]"), "{screen}");
+    assert!(
+        screen.contains("in Household · changed last by sam@example.com"),
+        "{screen}"
+    );
+}

@@ -31,7 +31,7 @@ fn start_checks_the_session_and_routes_by_the_answer() {
     assert_eq!(signed_in.screen, Screen::Tasks);
     assert!(matches!(
         cmds.as_slice(),
-        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+        [Cmd::LoadTasks(_), Cmd::LoadProjects, Cmd::WatchChanges(_)]
     ));
 
     let mut signed_out = app.clone();
@@ -114,7 +114,7 @@ fn sign_in_moves_between_fields_submits_and_keeps_the_email_on_error() {
     assert_eq!(app.screen, Screen::Tasks);
     assert!(matches!(
         cmds.as_slice(),
-        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+        [Cmd::LoadTasks(_), Cmd::LoadProjects, Cmd::WatchChanges(_)]
     ));
 }
 
@@ -497,7 +497,7 @@ fn an_ended_session_returns_to_sign_in_and_keeps_the_unsaved_form() {
     let cmds = update(&mut app, Msg::SignedIn(Ok(user())));
     assert!(matches!(
         cmds.as_slice(),
-        [Cmd::LoadTasks(_), Cmd::WatchChanges(_)]
+        [Cmd::LoadTasks(_), Cmd::LoadProjects, Cmd::WatchChanges(_)]
     ));
     let Some(Popup::Form(form)) = &app.popup else {
         panic!("the form is back")
@@ -887,4 +887,102 @@ fn the_account_panel_moves_with_the_rebound_keys_of_the_task_screen() {
     assert_eq!(selected(&app), 1, "the rebound key moves down here too");
     key(&mut app, KeyCode::Char('q'));
     assert!(app.popup.is_none(), "quit closes the panel");
+}
+
+/// A project of the user's with one other member, who changed the first sample task.
+fn household(role: todo_api::Role) -> todo_tui::projects::Shared {
+    let sam = uuid::Uuid::from_u128(7);
+    todo_tui::projects::Shared {
+        project: todo_api::Project {
+            id: uuid::Uuid::from_u128(42),
+            name: "Household".into(),
+            owner_id: sam,
+            role,
+            member_count: 2,
+            version: 1,
+            created_at: common::NOW,
+            updated_at: common::NOW,
+        },
+        members: vec![todo_api::Member {
+            user_id: sam,
+            email: "sam@example.com".into(),
+            role: todo_api::Role::Owner,
+            added_at: common::NOW,
+        }],
+    }
+}
+
+/// An app whose selected task is in Household, where the user has `role`.
+fn app_in_household(role: todo_api::Role) -> App {
+    let mut app = app_with_tasks();
+    let shared = household(role);
+    let mut tasks = app.list.tasks.clone();
+    tasks[0].project_id = Some(shared.project.id);
+    tasks[0].updated_by = shared.members[0].user_id;
+    let total = tasks.len() as u64;
+    let _ = update(&mut app, Msg::TasksLoaded(Ok(TaskPage { tasks, total })));
+    let _ = update(&mut app, Msg::ProjectsLoaded(Ok(vec![shared])));
+    app.list.selected = 0;
+    app
+}
+
+#[test]
+fn a_viewer_is_told_a_project_is_read_only_instead_of_a_failing_save() {
+    let mut app = app_in_household(todo_api::Role::Viewer);
+    for action in [KeyCode::Char('e'), KeyCode::Char(' '), KeyCode::Char('d')] {
+        let cmds = key(&mut app, action);
+        assert!(cmds.is_empty(), "{action:?} sent {cmds:?}");
+        assert!(app.popup.is_none(), "{action:?} opened {:?}", app.popup);
+        let message = app.message.clone().expect("a message");
+        assert!(
+            message.text.contains("read-only") && message.text.contains("viewer"),
+            "{message:?}"
+        );
+    }
+    // A personal task of the same user is theirs to change.
+    app.list.selected = 1;
+    key(&mut app, KeyCode::Char('e'));
+    assert!(matches!(app.popup, Some(Popup::Form(_))));
+}
+
+#[test]
+fn p_cycles_all_personal_and_each_project_and_a_new_task_goes_to_the_project_shown() {
+    let mut app = app_in_household(todo_api::Role::Editor);
+    let project = |cmds: &[Cmd]| match cmds {
+        [Cmd::LoadTasks(query)] => query.project.clone(),
+        other => panic!("not a reload: {other:?}"),
+    };
+    assert_eq!(project(&key(&mut app, KeyCode::Char('p'))), Some("none".into()));
+    let id = uuid::Uuid::from_u128(42).to_string();
+    assert_eq!(project(&key(&mut app, KeyCode::Char('p'))), Some(id.clone()));
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("Household (editor)"))
+    );
+
+    key(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "Fix the tap");
+    let cmds = ctrl(&mut app, 's');
+    match cmds.as_slice() {
+        [Cmd::CreateTask(input)] => assert_eq!(input.project_id.map(|p| p.to_string()), Some(id)),
+        other => panic!("not a create: {other:?}"),
+    }
+    let _ = update(
+        &mut app,
+        Msg::TaskSaved(Err(common::problem(500, ProblemCode::Internal, "x", None))),
+    );
+    app.popup = None;
+    assert_eq!(
+        project(&key(&mut app, KeyCode::Char('p'))),
+        None,
+        "back to every task"
+    );
+
+    // Left the project: its filter goes, and the list reloads with every task.
+    key(&mut app, KeyCode::Char('p'));
+    let cmds = key(&mut app, KeyCode::Char('p'));
+    assert_eq!(project(&cmds), Some(uuid::Uuid::from_u128(42).to_string()));
+    let cmds = update(&mut app, Msg::ProjectsLoaded(Ok(vec![])));
+    assert_eq!(project(&cmds), None);
 }

@@ -126,6 +126,7 @@ fn signed_in(app: &mut App, user: todo_api::User) -> Vec<Cmd> {
         app.popup = Some(Popup::Form(form));
     }
     let mut cmds = load_tasks(app);
+    cmds.extend(launch(app, Cmd::LoadProjects));
     cmds.push(watch);
     cmds
 }

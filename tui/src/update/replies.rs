@@ -194,6 +194,21 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 .min(app.list.tasks.len().saturating_sub(1));
             vec![]
         }
+        Msg::ProjectsLoaded(Ok(shared)) => {
+            app.projects = crate::projects::Projects(shared);
+            // A project the user left (or that went) is no longer a filter.
+            if let crate::projects::ProjectFilter::Only(id) = app.list.project
+                && app.projects.role(id).is_none()
+            {
+                app.list.project = crate::projects::ProjectFilter::All;
+                return load_tasks(app);
+            }
+            vec![]
+        }
+        Msg::ProjectsLoaded(Err(e)) => {
+            task_error(app, e);
+            vec![]
+        }
         Msg::TasksLoaded(Err(e)) => {
             app.loading = false;
             app.reload_queued = false;

@@ -41,7 +41,14 @@ pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                         }
                         Cmd::PatchTask(id, patch, form.base_version)
                     }
-                    _ => Cmd::CreateTask(input),
+                    _ => {
+                        // A new task goes to the project shown, if one is.
+                        let mut input = input;
+                        if let crate::projects::ProjectFilter::Only(id) = app.list.project {
+                            input.project_id = Some(id);
+                        }
+                        Cmd::CreateTask(input)
+                    }
                 };
                 form.saving = true;
                 form.error = None;

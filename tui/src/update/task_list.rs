@@ -47,7 +47,20 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         Action::Last => app.list.selected = last,
         Action::NextMatch | Action::PrevMatch => next_match(app, action == Action::NextMatch),
         Action::DetailDown | Action::DetailUp => scroll_detail(app, action == Action::DetailDown),
-        Action::Add => app.popup = Some(Popup::Form(TaskForm::new_task())),
+        Action::Add => {
+            let shown = match app.list.project {
+                crate::projects::ProjectFilter::Only(id) => Some(id),
+                _ => None,
+            };
+            match app.projects.read_only(shown) {
+                Some(why) => error(app, why),
+                None => app.popup = Some(Popup::Form(TaskForm::new_task())),
+            }
+        }
+        Action::Edit | Action::Toggle | Action::Delete if selected_read_only(app).is_some() => {
+            let why = selected_read_only(app).unwrap_or_default();
+            error(app, why);
+        }
         Action::Edit => {
             if let Some(task) = app.list.selected_task() {
                 let form = TaskForm::edit(task, due_text(app, task));
@@ -59,6 +72,15 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
                 let cmd = Cmd::ToggleTask(task.id, Some(task.version));
                 return launch(app, cmd);
             }
+        }
+        Action::Project => {
+            app.list.project = app.projects.next(app.list.project);
+            let shown = app
+                .projects
+                .describe(app.list.project)
+                .unwrap_or_else(|| "every task you can see".into());
+            info(app, format!("Showing {shown}"));
+            return load_tasks(app);
         }
         Action::Delete => {
             if let Some(task) = app.list.selected_task() {
@@ -87,7 +109,9 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
         Action::Reload => {
             info(app, RELOADING);
-            return load_tasks(app);
+            let mut cmds = load_tasks(app);
+            cmds.extend(launch(app, Cmd::LoadProjects));
+            return cmds;
         }
         Action::Undo => return launch(app, Cmd::Undo),
         Action::Help => app.popup = Some(Popup::Help),
@@ -105,6 +129,13 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
     }
     vec![]
+}
+
+/// Why the selected task cannot be changed by this user (a viewer in its project), if
+/// it cannot: said instead of opening a form or sending a write that would be refused.
+fn selected_read_only(app: &App) -> Option<String> {
+    let task = app.list.selected_task()?;
+    app.projects.read_only(task.project_id)
 }
 
 /// A paste goes into the focused text field as if typed, and only there: on the task

@@ -125,6 +125,9 @@ fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if let Some(tag) = &app.list.tag {
         spans.push(Span::raw(format!(" · tag #{tag}")));
     }
+    if let Some(project) = app.projects.describe(app.list.project) {
+        spans.push(Span::raw(format!(" · {}", printable(&project, false))));
+    }
     frame.render_widget(Line::from(spans), area);
 }
 
@@ -185,10 +188,13 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 Default::default()
             });
-            let tags = task
-                .tags
-                .iter()
-                .map(|t| format!("#{}", printable(t, false)))
+            let project = task.project_id.map(|id| match app.projects.name(id) {
+                Some(name) => format!("[{}]", printable(name, false)),
+                None => "[shared]".to_string(),
+            });
+            let tags = project
+                .into_iter()
+                .chain(task.tags.iter().map(|t| format!("#{}", printable(t, false))))
                 .collect::<Vec<_>>()
                 .join(" ");
             let row = Row::new(vec![
@@ -263,6 +269,16 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         lines.push(Line::from(format!(
             "tags {}",
             printable(&task.tags.join(", "), false)
+        )));
+    }
+    if let Some(project) = task.project_id {
+        let name = app.projects.name(project).unwrap_or("a shared project");
+        let me = app.user.as_ref().map(|u| u.id);
+        let by = app.projects.changed_by(task, me).unwrap_or_default();
+        lines.push(Line::from(format!(
+            "in {} · changed last by {}",
+            printable(name, false),
+            printable(&by, false)
         )));
     }
     // The description before the timestamps: it matters more when the pane is short.
