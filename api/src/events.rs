@@ -19,6 +19,27 @@ pub enum EventType {
     #[serde(rename = "task.deleted")]
     #[cfg_attr(feature = "openapi", oai(rename = "task.deleted"))]
     Deleted,
+    /// A project of yours was renamed, handed over, or a member's role changed.
+    #[serde(rename = "project.updated")]
+    #[cfg_attr(feature = "openapi", oai(rename = "project.updated"))]
+    ProjectUpdated,
+    /// Someone joined a project of yours.
+    #[serde(rename = "project.member_added")]
+    #[cfg_attr(feature = "openapi", oai(rename = "project.member_added"))]
+    MemberAdded,
+    /// Someone left a project of yours or was removed.
+    #[serde(rename = "project.member_removed")]
+    #[cfg_attr(feature = "openapi", oai(rename = "project.member_removed"))]
+    MemberRemoved,
+    /// You are no longer in a project (removed, left, or it was deleted): no event of
+    /// it follows.
+    #[serde(rename = "project.removed")]
+    #[cfg_attr(feature = "openapi", oai(rename = "project.removed"))]
+    ProjectRemoved,
+    /// You were invited to a project.
+    #[serde(rename = "invitation.received")]
+    #[cfg_attr(feature = "openapi", oai(rename = "invitation.received"))]
+    InvitationReceived,
 }
 
 impl EventType {
@@ -27,7 +48,34 @@ impl EventType {
             EventType::Created => "task.created",
             EventType::Updated => "task.updated",
             EventType::Deleted => "task.deleted",
+            EventType::ProjectUpdated => "project.updated",
+            EventType::MemberAdded => "project.member_added",
+            EventType::MemberRemoved => "project.member_removed",
+            EventType::ProjectRemoved => "project.removed",
+            EventType::InvitationReceived => "invitation.received",
         }
+    }
+
+    pub const ALL: [EventType; 8] = [
+        EventType::Created,
+        EventType::Updated,
+        EventType::Deleted,
+        EventType::ProjectUpdated,
+        EventType::MemberAdded,
+        EventType::MemberRemoved,
+        EventType::ProjectRemoved,
+        EventType::InvitationReceived,
+    ];
+
+    /// The kind a name stands for.
+    pub fn parse(name: &str) -> Option<EventType> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether the event is about a task (and carries it); the others are about a
+    /// project and carry [`ProjectNews`].
+    pub fn is_task(self) -> bool {
+        matches!(self, EventType::Created | EventType::Updated | EventType::Deleted)
     }
 }
 
@@ -44,16 +92,41 @@ pub struct TaskEvent {
     #[serde(rename = "type")]
     #[cfg_attr(feature = "openapi", oai(rename = "type"))]
     pub kind: EventType,
-    /// The task after the change; for `task.deleted` only its `id` and last `version`.
+    /// The task after the change; for `task.deleted` only its `id` and last `version`;
+    /// null for a project's event.
+    #[serde(default)]
     pub task: serde_json::Value,
+    /// For a project's event (`project.*`, `invitation.received`): which project and
+    /// what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub project: Option<ProjectNews>,
+}
+
+/// What a project's event says: the project, and the member, role or invitation it is
+/// about, when it is about one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ProjectNews {
+    pub project_id: uuid::Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub user_id: Option<uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub role: Option<crate::Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub invitation_id: Option<uuid::Uuid>,
 }
 
 impl TaskEvent {
     /// The task after a create or update (`None` for a delete).
     pub fn task(&self) -> Option<Task> {
         match self.kind {
-            EventType::Deleted => None,
-            _ => serde_json::from_value(self.task.clone()).ok(),
+            EventType::Created | EventType::Updated => serde_json::from_value(self.task.clone()).ok(),
+            _ => None,
         }
     }
 

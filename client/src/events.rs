@@ -196,6 +196,9 @@ async fn read(
 
 /// A one-line description of a change, for `todo watch` and status lines.
 pub fn describe(event: &TaskEvent) -> String {
+    if let Some(news) = &event.project {
+        return describe_news(event.kind, news);
+    }
     let id = event.task_id().unwrap_or_default();
     let title = event
         .task
@@ -205,10 +208,28 @@ pub fn describe(event: &TaskEvent) -> String {
         .unwrap_or_default();
     let what = match event.kind {
         EventType::Created => "created",
-        EventType::Updated => "updated",
         EventType::Deleted => "deleted",
+        _ => "updated",
     };
     format!("#{id} {what}{title}")
+}
+
+/// A project's event in words: `project Household: sam@... joined as editor` reads
+/// without ids where it can.
+fn describe_news(kind: EventType, news: &todo_api::ProjectNews) -> String {
+    let name = todo_api::text::printable(&news.name, false);
+    let role = news.role.map(|r| r.as_str()).unwrap_or("member");
+    let what = match kind {
+        EventType::MemberAdded => format!("a new member joined as {role}"),
+        EventType::MemberRemoved => "a member left".to_string(),
+        EventType::ProjectRemoved => "you are no longer in it".to_string(),
+        EventType::InvitationReceived => format!("you are invited as {role} (todo invitations)"),
+        _ => match (news.user_id, news.role) {
+            (Some(_), Some(role)) => format!("a member is now {role}"),
+            _ => "renamed".to_string(),
+        },
+    };
+    format!("project {name}: {what}")
 }
 
 #[cfg(test)]

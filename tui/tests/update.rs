@@ -595,6 +595,7 @@ fn change(kind: todo_api::EventType, id: i64, version: i64) -> StreamNews {
         seq: 9,
         kind,
         task: serde_json::json!({"id": id, "version": version}),
+        project: None,
     })
 }
 

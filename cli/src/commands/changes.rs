@@ -54,8 +54,8 @@ fn history_line(entry: &HistoryEntry) -> String {
     let what = match (entry.kind, entry.undoes) {
         (_, Some(seq)) => format!("undo of #{seq}"),
         (EventType::Created, None) => "created".into(),
-        (EventType::Updated, None) => "updated".into(),
         (EventType::Deleted, None) => "deleted".into(),
+        (_, None) => "updated".into(),
     };
     let changes = match (&entry.before, &entry.after) {
         (Some(before), Some(after)) => changed_fields(before, after),

@@ -28,7 +28,9 @@ pub struct ChangeApi {
 #[derive(ApiResponse)]
 pub enum EventStream {
     /// Server-sent events, one per change in commit order: `id: <seq>`, `event:
-    /// task.created|task.updated|task.deleted`, `data:` a `TaskEvent`. With
+    /// task.created|task.updated|task.deleted` (or a project's: `project.updated`,
+    /// `project.member_added`, `project.member_removed`, `project.removed`,
+    /// `invitation.received`), `data:` a `TaskEvent`. With
     /// `Last-Event-ID` every later event comes first; if those are no longer kept the
     /// first message is `event: reset` (`data: {"seq": N}`: reload, then read on). The
     /// comment `: live` marks the end of the replay; `: heartbeat` comes every 15 s. The stream ends at the token's expiry and within a

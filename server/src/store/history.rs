@@ -107,6 +107,36 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
     })
 }
 
+/// How an event's kind is stored: task kinds by their old short names (rows written
+/// before projects read the same), the others by their wire names.
+pub(crate) fn kind_name(kind: todo_api::EventType) -> &'static str {
+    use todo_api::EventType as E;
+    match kind {
+        E::Created => "created",
+        E::Updated => "updated",
+        E::Deleted => "deleted",
+        other => other.as_str(),
+    }
+}
+
+pub(crate) fn kind_of(stored: &str) -> Option<todo_api::EventType> {
+    todo_api::EventType::ALL
+        .into_iter()
+        .find(|k| kind_name(*k) == stored)
+}
+
+/// What a stored event holds: the task (task kinds) or the project's news (the others).
+pub(crate) fn decode_event(
+    kind: todo_api::EventType,
+    stored: Option<&str>,
+) -> serde_json::Result<(Option<Task>, Option<todo_api::ProjectNews>)> {
+    match (kind.is_task(), stored) {
+        (_, None) => Ok((None, None)),
+        (true, Some(text)) => Ok((Some(decode(text)?), None)),
+        (false, Some(text)) => Ok((None, Some(serde_json::from_str(text)?))),
+    }
+}
+
 /// The task a stored text holds, whichever version wrote it.
 pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
     let stored: StoredTask = serde_json::from_str(text)?;

@@ -358,6 +358,8 @@ pub struct EventRecord {
     pub at: OffsetDateTime,
     /// Who made the change (`None` in rows from before projects: the stream's user).
     pub actor: Option<Uuid>,
+    /// For a project's event (`kind` not a task kind): what it says.
+    pub project: Option<todo_api::ProjectNews>,
 }
 
 impl EventRecord {
@@ -381,6 +383,27 @@ impl EventRecord {
             undoes,
             at,
             actor: Some(actor),
+            project: None,
+        }
+    }
+
+    /// A project's event (task id 0, nobody's change to undo).
+    pub fn news(
+        seq: i64,
+        kind: todo_api::EventType,
+        news: todo_api::ProjectNews,
+        at: OffsetDateTime,
+    ) -> EventRecord {
+        EventRecord {
+            seq,
+            kind,
+            task_id: 0,
+            version: 0,
+            task: None,
+            undoes: None,
+            at,
+            actor: Some(Uuid::nil()),
+            project: Some(news),
         }
     }
 }

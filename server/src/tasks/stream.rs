@@ -73,6 +73,21 @@ pub fn encode(record: &EventRecord) -> Arc<str> {
         kind: EventType,
         task: Body<'a>,
     }
+    #[derive(serde::Serialize)]
+    struct News<'a> {
+        seq: i64,
+        #[serde(rename = "type")]
+        kind: EventType,
+        project: &'a todo_api::ProjectNews,
+    }
+    if let Some(project) = &record.project {
+        let news = News {
+            seq: record.seq,
+            kind: record.kind,
+            project,
+        };
+        return Arc::from(serde_json::to_string(&news).unwrap_or_default());
+    }
     let task = match &record.task {
         Some(task) => Body::Task(task),
         None => Body::Deleted(Deleted {

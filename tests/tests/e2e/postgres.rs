@@ -523,8 +523,8 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert!(next["id"].as_i64().expect("id") > highest, "{next}");
     let next_history = history(&new, &bob, &next["id"]);
     assert_eq!(
-        next_history[0]["seq"], 3,
-        "bob's numbering goes on after his two changes (his task, the shared one)"
+        next_history[0]["seq"], 5,
+        "bob's numbering goes on after his four events (his task, the invitation, his joining, the shared task)"
     );
 
     let again = migrate(&url);

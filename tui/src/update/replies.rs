@@ -17,6 +17,15 @@ pub(super) fn on_stream(app: &mut App, news: StreamNews) -> Vec<Cmd> {
             }
             reload(app)
         }
+        StreamNews::Change(event) if event.project.is_some() => {
+            // A project's news: its list of projects (and roles) is out of date.
+            if event.kind == todo_api::EventType::InvitationReceived {
+                info(app, todo_client::events::describe(&event));
+            }
+            let mut cmds = launch(app, Cmd::LoadProjects);
+            cmds.extend(reload(app));
+            cmds
+        }
         StreamNews::Change(event) => {
             note_change_under_form(app, &event);
             reload(app)

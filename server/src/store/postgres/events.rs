@@ -16,20 +16,12 @@ use crate::store::{EventPage, EventRecord, Published, StoreError, StoreResult, T
 pub(super) const CHANNEL: &str = "todo_events";
 
 pub(super) fn kind_to_sql(kind: EventType) -> &'static str {
-    match kind {
-        EventType::Created => "created",
-        EventType::Updated => "updated",
-        EventType::Deleted => "deleted",
-    }
+    crate::store::history::kind_name(kind)
 }
 
 fn kind_from_sql(text: &str) -> StoreResult<EventType> {
-    match text {
-        "created" => Ok(EventType::Created),
-        "updated" => Ok(EventType::Updated),
-        "deleted" => Ok(EventType::Deleted),
-        other => Err(StoreError::Corrupt(format!("unknown event kind {other:?}"))),
-    }
+    crate::store::history::kind_of(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {text:?}")))
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -39,15 +31,16 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
 
 fn record(row: &Row) -> StoreResult<EventRecord> {
-    let task: Option<String> = row.try_get(4)?;
+    let stored: Option<String> = row.try_get(4)?;
+    let kind = kind_from_sql(row.try_get(1)?)?;
+    let (task, project) = crate::store::history::decode_event(kind, stored.as_deref()).map_err(corrupt)?;
     Ok(EventRecord {
         seq: row.try_get(0)?,
-        kind: kind_from_sql(row.try_get(1)?)?,
+        kind,
         task_id: row.try_get(2)?,
         version: row.try_get(3)?,
-        task: task
-            .map(|t| crate::store::history::decode(&t).map_err(corrupt))
-            .transpose()?,
+        project,
+        task,
         undoes: row.try_get(5)?,
         at: rows::time(row.try_get(6)?)?,
         actor: row.try_get(7)?,
@@ -112,6 +105,37 @@ pub(super) async fn append(
         change.at,
         change.actor,
     ))
+}
+
+/// Appends a project's event to `user`'s stream (their row locked by the caller).
+pub(super) async fn append_news(
+    c: &impl GenericClient,
+    user: Uuid,
+    kind: EventType,
+    news: &todo_api::ProjectNews,
+    at: OffsetDateTime,
+) -> StoreResult<EventRecord> {
+    let seq = next_seq(c, user).await?;
+    let json = serde_json::to_string(news).map_err(corrupt)?;
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, at, actor)
+             VALUES ($1, $2, $3, 0, 0, $4, $5, $6)",
+        )
+        .await?;
+    c.execute(
+        &stmt,
+        &[
+            &user,
+            &seq,
+            &kind_to_sql(kind),
+            &json,
+            &to_micros(at),
+            &Uuid::nil(),
+        ],
+    )
+    .await?;
+    Ok(EventRecord::news(seq, kind, news.clone(), at))
 }
 
 /// Who sees a task: every member of its project, or the user of a personal task.

@@ -178,12 +178,13 @@ impl PgStore {
             )
             .await?;
         for (user, e) in &snapshot.events {
-            let task = e
-                .task
-                .as_ref()
-                .map(crate::store::history::encode)
-                .transpose()
-                .map_err(|err| StoreError::Corrupt(format!("an event's task: {err}")))?;
+            let task = match (&e.task, &e.project) {
+                (Some(task), _) => Some(crate::store::history::encode(task)),
+                (None, Some(news)) => Some(serde_json::to_string(news)),
+                (None, None) => None,
+            }
+            .transpose()
+            .map_err(|err| StoreError::Corrupt(format!("an event's task: {err}")))?;
             tx.execute(
                 &event,
                 &[

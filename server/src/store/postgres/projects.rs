@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use todo_api::limits::{INVITATIONS_PER_PROJECT, MEMBERS_PER_PROJECT, PROJECTS_PER_USER};
-use todo_api::{Invitation, Member, Project, Role};
+use todo_api::{EventType, Invitation, Member, Project, ProjectNews, Role};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -135,6 +135,44 @@ async fn tasks_seen_by(
     Ok(published)
 }
 
+/// The news of `project` (its id and name) about `user` with `role`, if about someone.
+async fn news_of(
+    c: &impl GenericClient,
+    project: Uuid,
+    user: Option<Uuid>,
+    role: Option<Role>,
+) -> StoreResult<ProjectNews> {
+    let name: String = c
+        .query_one("SELECT name FROM projects WHERE id = $1", &[&project])
+        .await?
+        .try_get(0)?;
+    Ok(ProjectNews {
+        project_id: project,
+        name,
+        user_id: user,
+        role,
+        invitation_id: None,
+    })
+}
+
+/// Appends a project's event to the stream of each of `users` (in id order, as locks
+/// are taken everywhere).
+async fn tell(
+    c: &impl GenericClient,
+    users: &[Uuid],
+    kind: EventType,
+    news: &ProjectNews,
+    at: OffsetDateTime,
+) -> StoreResult<Published> {
+    let mut sorted = users.to_vec();
+    sorted.sort();
+    let mut told = Vec::with_capacity(sorted.len());
+    for user in sorted {
+        told.push((user, events::append_news(c, user, kind, news, at).await?));
+    }
+    Ok(told)
+}
+
 /// Appends to the stream of every other member of each project `owner` owns each of its
 /// tasks as deleted: the projects are about to go with the owner's account. Each
 /// project is locked first, as membership changes lock it.
@@ -160,6 +198,8 @@ pub(super) async fn owned_projects_go(
             let change = TaskChange::deleted(task.id, task.version, Uuid::nil(), at);
             published.extend(events::fan_out(c, &members, &[], &change).await?);
         }
+        let news = news_of(c, project, None, None).await?;
+        published.extend(tell(c, &members, EventType::ProjectRemoved, &news, at).await?);
     }
     Ok(published)
 }
@@ -283,8 +323,13 @@ impl ProjectStorage for PgStore {
                 &[&project, &name.as_str(), &name.key(), &to_micros(now)],
             )
             .await?;
-            let renamed = project_for(tx, guard.actor, project).await?;
-            quiet(renamed.map_or(Guarded::Refused, Guarded::Done))
+            let Some(renamed) = project_for(tx, guard.actor, project).await? else {
+                return quiet(Guarded::Refused);
+            };
+            let news = news_of(tx, project, None, None).await?;
+            let members = events::audience(tx, Some(project), guard.actor).await?;
+            let told = tell(tx, &members, EventType::ProjectUpdated, &news, now).await?;
+            Ok((Guarded::Done(renamed), told))
         })
     }
 
@@ -312,6 +357,8 @@ impl ProjectStorage for PgStore {
                 let change = TaskChange::deleted(task.id, task.version, Uuid::nil(), now);
                 published.extend(events::fan_out(tx, &members, &[], &change).await?);
             }
+            let news = news_of(tx, project, None, None).await?;
+            published.extend(tell(tx, &members, EventType::ProjectRemoved, &news, now).await?);
             tx.execute("DELETE FROM projects WHERE id = $1", &[&project])
                 .await?;
             Ok((Guarded::Done(()), published))
@@ -359,22 +406,38 @@ impl ProjectStorage for PgStore {
             if !(holds || member == guard.actor) || member_role(tx, project, member).await? != Some(from) {
                 return quiet(Guarded::Refused);
             }
-            let mut published = Vec::new();
-            match change {
+            let published = match change {
                 MemberChange::SetRole { to, .. } => {
                     tx.execute(
                         "UPDATE project_members SET role = $3 WHERE project_id = $1 AND user_id = $2",
                         &[&project, &member, &role_rank(to)],
                     )
                     .await?;
+                    let news = news_of(tx, project, Some(member), Some(to)).await?;
+                    let members = events::audience(tx, Some(project), member).await?;
+                    tell(tx, &members, EventType::ProjectUpdated, &news, now).await?
                 }
                 MemberChange::Remove { .. } => {
-                    published = tasks_seen_by(tx, project, member, false, now).await?;
+                    let mut published = tasks_seen_by(tx, project, member, false, now).await?;
                     tx.execute(
                         "DELETE FROM project_members WHERE project_id = $1 AND user_id = $2",
                         &[&project, &member],
                     )
                     .await?;
+                    let news = news_of(tx, project, Some(member), None).await?;
+                    let mut told = events::audience(tx, Some(project), member).await?;
+                    told.push(member);
+                    // Everyone's rows in one order: the rest hear of it, the member that
+                    // the project is gone for them.
+                    told.sort();
+                    for user in told {
+                        let kind = match user == member {
+                            true => EventType::ProjectRemoved,
+                            false => EventType::MemberRemoved,
+                        };
+                        published.extend(tell(tx, &[user], kind, &news, now).await?);
+                    }
+                    published
                 }
                 MemberChange::Transfer { .. } => {
                     let key: String = tx
@@ -402,8 +465,11 @@ impl ProjectStorage for PgStore {
                         ],
                     )
                     .await?;
+                    let news = news_of(tx, project, Some(member), Some(Role::Owner)).await?;
+                    let members = events::audience(tx, Some(project), member).await?;
+                    tell(tx, &members, EventType::ProjectUpdated, &news, now).await?
                 }
-            }
+            };
             Ok((Guarded::Done(()), published))
         })
     }
@@ -450,7 +516,20 @@ impl ProjectStorage for PgStore {
                     &[&inv.project, &inv.email],
                 )
                 .await?;
-            quiet(Guarded::Done(invitation_row(&row)?))
+            let written = invitation_row(&row)?;
+            // The address's account, if it has one, hears of it (the inviter learns nothing).
+            let invitee: Option<Uuid> = tx
+                .query_opt("SELECT id FROM users WHERE email = $1", &[&inv.email])
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let mut news = news_of(tx, inv.project, None, Some(inv.role)).await?;
+            news.invitation_id = Some(written.id);
+            let told = match invitee {
+                Some(user) => tell(tx, &[user], EventType::InvitationReceived, &news, inv.now).await?,
+                None => Vec::new(),
+            };
+            Ok((Guarded::Done(written), told))
         })
     }
 
@@ -553,6 +632,9 @@ impl ProjectStorage for PgStore {
                     )
                     .await?;
                 published = tasks_seen_by(tx, project, user, true, now).await?;
+                let news = news_of(tx, project, Some(user), Some(found.role)).await?;
+                let members = events::audience(tx, Some(project), user).await?;
+                published.extend(tell(tx, &members, EventType::MemberAdded, &news, now).await?);
             }
             tx.execute("DELETE FROM invitations WHERE id = $1", &[&invitation])
                 .await?;

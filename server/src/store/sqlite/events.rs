@@ -13,36 +13,27 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
 }
 
 pub(super) fn kind_to_sql(kind: EventType) -> &'static str {
-    match kind {
-        EventType::Created => "created",
-        EventType::Updated => "updated",
-        EventType::Deleted => "deleted",
-    }
+    crate::store::history::kind_name(kind)
 }
 
 fn kind_from_sql(text: &str) -> rusqlite::Result<EventType> {
-    match text {
-        "created" => Ok(EventType::Created),
-        "updated" => Ok(EventType::Updated),
-        "deleted" => Ok(EventType::Deleted),
-        other => Err(conversion(std::io::Error::other(format!(
-            "unknown event kind {other:?}"
-        )))),
-    }
+    crate::store::history::kind_of(text)
+        .ok_or_else(|| conversion(std::io::Error::other(format!("unknown event kind {text:?}"))))
 }
 
 const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
 
 fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
-    let task: Option<String> = row.get(4)?;
+    let stored: Option<String> = row.get(4)?;
+    let kind = kind_from_sql(&row.get::<_, String>(1)?)?;
+    let (task, project) = crate::store::history::decode_event(kind, stored.as_deref()).map_err(conversion)?;
     Ok(EventRecord {
         seq: row.get(0)?,
-        kind: kind_from_sql(&row.get::<_, String>(1)?)?,
+        kind,
         task_id: row.get(2)?,
         version: row.get(3)?,
-        task: task
-            .map(|t| crate::store::history::decode(&t).map_err(conversion))
-            .transpose()?,
+        project,
+        task,
         undoes: row.get(5)?,
         at: from_micros(row.get(6)?)?,
         actor: row
@@ -50,6 +41,33 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
             .map(super::parse_uuid)
             .transpose()?,
     })
+}
+
+/// Appends a project's event to `user`'s stream with the user's next seq.
+pub(super) fn append_news(
+    tx: &WriteTx<'_>,
+    user: Uuid,
+    kind: EventType,
+    news: &todo_api::ProjectNews,
+    at: OffsetDateTime,
+) -> rusqlite::Result<EventRecord> {
+    let seq: i64 = tx
+        .prepare_cached("UPDATE users SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")?
+        .query_row([user.to_string()], |r| r.get(0))?;
+    let json = serde_json::to_string(news).map_err(conversion)?;
+    tx.prepare_cached(
+        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, at, actor)
+         VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        user.to_string(),
+        seq,
+        kind_to_sql(kind),
+        json,
+        to_micros(at),
+        Uuid::nil().to_string(),
+    ])?;
+    Ok(EventRecord::news(seq, kind, news.clone(), at))
 }
 
 /// Who sees a task: every member of its project, or the user of a personal task.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 use todo_api::limits::{INVITATIONS_PER_PROJECT, MEMBERS_PER_PROJECT, PROJECTS_PER_USER};
-use todo_api::{Invitation, Member, Project, Role};
+use todo_api::{EventType, Invitation, Member, Project, ProjectNews, Role};
 use uuid::Uuid;
 
 use super::{Db, WriteTx, events, from_micros, parse_uuid, task_statements as tasks, to_micros};
@@ -107,6 +107,39 @@ fn owner_of(conn: &Connection, project: Uuid) -> rusqlite::Result<Option<Uuid>> 
         .optional()
 }
 
+/// The news of `project` (its id and name) about `user` with `role`, if about someone.
+fn news_of(
+    conn: &Connection,
+    project: Uuid,
+    user: Option<Uuid>,
+    role: Option<Role>,
+) -> rusqlite::Result<ProjectNews> {
+    let name: String = conn
+        .prepare_cached("SELECT name FROM projects WHERE id = ?1")?
+        .query_row([project.to_string()], |r| r.get(0))?;
+    Ok(ProjectNews {
+        project_id: project,
+        name,
+        user_id: user,
+        role,
+        invitation_id: None,
+    })
+}
+
+/// Appends a project's event to the stream of each of `users`.
+fn tell(
+    tx: &WriteTx<'_>,
+    users: &[Uuid],
+    kind: EventType,
+    news: &ProjectNews,
+    at: OffsetDateTime,
+) -> rusqlite::Result<Published> {
+    users
+        .iter()
+        .map(|u| Ok((*u, events::append_news(tx, *u, kind, news, at)?)))
+        .collect()
+}
+
 /// Appends to `user`'s stream each task of `project` as created (`joined`) or deleted.
 /// These events are nobody's change to undo (their actor is the nil id).
 fn tasks_seen_by(
@@ -152,6 +185,8 @@ pub(super) fn owned_projects_go(
             let change = TaskChange::deleted(task.id, task.version, Uuid::nil(), at);
             published.extend(events::fan_out(tx, &members, &[], &change)?);
         }
+        let news = news_of(tx, project, None, None)?;
+        published.extend(tell(tx, &members, EventType::ProjectRemoved, &news, at)?);
     }
     Ok(published)
 }
@@ -261,35 +296,43 @@ impl ProjectStorage for Db {
         now: OffsetDateTime,
     ) -> StoreResult<Guarded<Project>> {
         let name = name.clone();
-        self.write(move |tx| {
-            if !holds(tx, guard, project)? {
-                return Ok(Guarded::Refused);
-            }
-            let Some(owner) = owner_of(tx, project)? else {
-                return Ok(Guarded::Refused);
-            };
-            if name_taken(tx, owner, name.key(), project)? {
-                return Ok(Guarded::NameTaken);
-            }
-            let changed = tx.execute(
-                "UPDATE projects SET name = ?2, name_key = ?3, version = version + 1, updated_at = ?4
+        let (outcome, published) = self
+            .write(move |tx| {
+                if !holds(tx, guard, project)? {
+                    return Ok((Guarded::Refused, Vec::new()));
+                }
+                let Some(owner) = owner_of(tx, project)? else {
+                    return Ok((Guarded::Refused, Vec::new()));
+                };
+                if name_taken(tx, owner, name.key(), project)? {
+                    return Ok((Guarded::NameTaken, Vec::new()));
+                }
+                let changed = tx.execute(
+                    "UPDATE projects SET name = ?2, name_key = ?3, version = version + 1, updated_at = ?4
                  WHERE id = ?1 AND (?5 IS NULL OR version = ?5)",
-                params![
-                    project.to_string(),
-                    name.as_str(),
-                    name.key(),
-                    to_micros(now),
-                    expected.version()
-                ],
-            )?;
-            let current = project_for(tx, guard.actor, project)?;
-            Ok(match (changed, current) {
-                (_, None) => Guarded::Refused,
-                (0, Some(current)) => Guarded::Conflict(Box::new(current)),
-                (_, Some(renamed)) => Guarded::Done(renamed),
+                    params![
+                        project.to_string(),
+                        name.as_str(),
+                        name.key(),
+                        to_micros(now),
+                        expected.version()
+                    ],
+                )?;
+                let current = project_for(tx, guard.actor, project)?;
+                Ok(match (changed, current) {
+                    (_, None) => (Guarded::Refused, Vec::new()),
+                    (0, Some(current)) => (Guarded::Conflict(Box::new(current)), Vec::new()),
+                    (_, Some(renamed)) => {
+                        let news = news_of(tx, project, None, None)?;
+                        let members = members_of(tx, project)?;
+                        let told = tell(tx, &members, EventType::ProjectUpdated, &news, now)?;
+                        (Guarded::Done(renamed), told)
+                    }
+                })
             })
-        })
-        .await
+            .await?;
+        self.publish(published);
+        Ok(outcome)
     }
 
     async fn delete_project(
@@ -317,6 +360,8 @@ impl ProjectStorage for Db {
                     let change = TaskChange::deleted(task.id, task.version, Uuid::nil(), now);
                     published.extend(events::fan_out(tx, &members, &[], &change)?);
                 }
+                let news = news_of(tx, project, None, None)?;
+                published.extend(tell(tx, &members, EventType::ProjectRemoved, &news, now)?);
                 tx.execute("DELETE FROM projects WHERE id = ?1", [project.to_string()])?;
                 Ok((Guarded::Done(()), published))
             })
@@ -364,20 +409,27 @@ impl ProjectStorage for Db {
                     return Ok((Guarded::Refused, Vec::new()));
                 }
                 let (p, m) = (project.to_string(), member.to_string());
-                let mut published = Vec::new();
-                match change {
+                let published = match change {
                     MemberChange::SetRole { to, .. } => {
                         tx.execute(
                             "UPDATE project_members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2",
                             params![p, m, role_rank(to)],
                         )?;
+                        let news = news_of(tx, project, Some(member), Some(to))?;
+                        let members = members_of(tx, project)?;
+                        tell(tx, &members, EventType::ProjectUpdated, &news, now)?
                     }
                     MemberChange::Remove { .. } => {
-                        published = tasks_seen_by(tx, project, member, false, now)?;
+                        let mut published = tasks_seen_by(tx, project, member, false, now)?;
                         tx.execute(
                             "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
                             params![p, m],
                         )?;
+                        let news = news_of(tx, project, Some(member), None)?;
+                        let members = members_of(tx, project)?;
+                        published.extend(tell(tx, &members, EventType::MemberRemoved, &news, now)?);
+                        published.extend(tell(tx, &[member], EventType::ProjectRemoved, &news, now)?);
+                        published
                     }
                     MemberChange::Transfer { .. } => {
                         let key: String =
@@ -398,8 +450,11 @@ impl ProjectStorage for Db {
                                 guard.actor.to_string()
                             ],
                         )?;
+                        let news = news_of(tx, project, Some(member), Some(Role::Owner))?;
+                        let members = members_of(tx, project)?;
+                        tell(tx, &members, EventType::ProjectUpdated, &news, now)?
                     }
-                }
+                };
                 Ok((Guarded::Done(()), published))
             })
             .await?;
@@ -409,19 +464,20 @@ impl ProjectStorage for Db {
 
     async fn invite(&self, guard: RoleGuard, invitation: &NewInvitation) -> StoreResult<Guarded<Invitation>> {
         let inv = invitation.clone();
-        self.write(move |tx| {
-            if !holds(tx, guard, inv.project)? {
-                return Ok(Guarded::Refused);
-            }
-            let open: i64 = tx.query_row(
+        let (outcome, published) = self
+            .write(move |tx| {
+                if !holds(tx, guard, inv.project)? {
+                    return Ok((Guarded::Refused, Vec::new()));
+                }
+                let open: i64 = tx.query_row(
                 "SELECT count(*) FROM invitations WHERE project_id = ?1 AND expires_at > ?2 AND email <> ?3",
                 params![inv.project.to_string(), to_micros(inv.now), inv.email],
                 |r| r.get(0),
             )?;
-            if usize::try_from(open).unwrap_or(usize::MAX) >= INVITATIONS_PER_PROJECT {
-                return Ok(Guarded::LimitReached);
-            }
-            tx.execute(
+                if usize::try_from(open).unwrap_or(usize::MAX) >= INVITATIONS_PER_PROJECT {
+                    return Ok((Guarded::LimitReached, Vec::new()));
+                }
+                tx.execute(
                 "INSERT INTO invitations (id, project_id, email, role, invited_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (project_id, email) DO UPDATE SET
@@ -437,15 +493,28 @@ impl ProjectStorage for Db {
                     to_micros(inv.expires_at)
                 ],
             )?;
-            let written = tx
-                .prepare_cached(&format!(
+                let written = tx
+                    .prepare_cached(&format!(
                     "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN projects p ON p.id = i.project_id
                      WHERE i.project_id = ?1 AND i.email = ?2"
                 ))?
-                .query_row(params![inv.project.to_string(), inv.email], invitation_row)?;
-            Ok(Guarded::Done(written))
-        })
-        .await
+                    .query_row(params![inv.project.to_string(), inv.email], invitation_row)?;
+                // The address's account, if it has one, hears of it (the inviter learns nothing).
+                let invitee: Option<Uuid> = tx
+                    .prepare_cached("SELECT id FROM users WHERE email = ?1")?
+                    .query_row([&inv.email], |r| parse_uuid(r.get(0)?))
+                    .optional()?;
+                let mut news = news_of(tx, inv.project, None, Some(inv.role))?;
+                news.invitation_id = Some(written.id);
+                let told = match invitee {
+                    Some(user) => tell(tx, &[user], EventType::InvitationReceived, &news, inv.now)?,
+                    None => Vec::new(),
+                };
+                Ok((Guarded::Done(written), told))
+            })
+            .await?;
+        self.publish(published);
+        Ok(outcome)
     }
 
     async fn project_invitations(&self, project: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Invitation>> {
@@ -532,6 +601,9 @@ impl ProjectStorage for Db {
                         ],
                     )?;
                     published = tasks_seen_by(tx, project, user, true, now)?;
+                    let news = news_of(tx, project, Some(user), Some(found.role))?;
+                    let members = members_of(tx, project)?;
+                    published.extend(tell(tx, &members, EventType::MemberAdded, &news, now)?);
                 }
                 tx.execute("DELETE FROM invitations WHERE id = ?1", [invitation.to_string()])?;
                 Ok((Some(Guarded::Done(found)), published))
