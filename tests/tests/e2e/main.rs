@@ -20,6 +20,7 @@ mod hostile;
 mod keyring;
 mod personal_tokens;
 mod postgres;
+mod project_races;
 mod project_streams;
 mod projects;
 mod replicas;
