@@ -215,10 +215,23 @@ impl ProjectService {
             if !matches!(outcome, Guarded::Refused) {
                 let sent = settle(outcome)?;
                 self.log(caller, ActivityKind::InvitationSent, origin, id).await;
+                self.notify_later(&sent);
                 return Ok(sent);
             }
         }
         Err(busy())
+    }
+
+    /// Tells the invitee's streams after the answer has gone: whether the address has an
+    /// account must not change how long inviting it takes. A notice lost to a crash
+    /// costs nothing lasting: the invitation itself is committed, and listed.
+    fn notify_later(&self, invitation: &Invitation) {
+        let (db, invitation, now) = (self.db.clone(), invitation.clone(), self.clock.now());
+        tokio::spawn(async move {
+            if let Err(e) = db.notify_invitee(&invitation, now).await {
+                tracing::warn!(error = %e, "could not tell an invitee of their invitation");
+            }
+        });
     }
 
     /// The project's open invitations (admins and the owner).

@@ -103,6 +103,10 @@ pub trait ProjectStorage: Send + Sync + 'static {
     /// Writes the invitation, or renews the open one of the same address (its role and
     /// expiry).
     async fn invite(&self, guard: RoleGuard, invitation: &NewInvitation) -> StoreResult<Guarded<Invitation>>;
+    /// Tells the account with the invitation's address, if there is one, of it
+    /// (`invitation.received`). Apart from `invite`, and after its answer: so that
+    /// inviting an address with an account takes no longer than one without.
+    async fn notify_invitee(&self, invitation: &Invitation, now: OffsetDateTime) -> StoreResult<()>;
     /// The project's open invitations.
     async fn project_invitations(&self, project: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Invitation>>;
     async fn revoke_invitation(

@@ -516,21 +516,32 @@ impl ProjectStorage for PgStore {
                     &[&inv.project, &inv.email],
                 )
                 .await?;
-            let written = invitation_row(&row)?;
-            // The address's account, if it has one, hears of it (the inviter learns nothing).
-            let invitee: Option<Uuid> = tx
-                .query_opt("SELECT id FROM users WHERE email = $1", &[&inv.email])
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-            let mut news = news_of(tx, inv.project, None, Some(inv.role)).await?;
-            news.invitation_id = Some(written.id);
-            let told = match invitee {
-                Some(user) => tell(tx, &[user], EventType::InvitationReceived, &news, inv.now).await?,
-                None => Vec::new(),
-            };
-            Ok((Guarded::Done(written), told))
+            quiet(Guarded::Done(invitation_row(&row)?))
         })
+    }
+
+    async fn notify_invitee(&self, invitation: &Invitation, now: OffsetDateTime) -> StoreResult<()> {
+        let published = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let invitee: Option<Uuid> = tx
+                    .query_opt("SELECT id FROM users WHERE email = $1", &[&invitation.email])
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?;
+                let Some(user) = invitee else {
+                    return Ok(Vec::new());
+                };
+                let mut news = news_of(&tx, invitation.project_id, None, Some(invitation.role)).await?;
+                news.invitation_id = Some(invitation.id);
+                let told = tell(&tx, &[user], EventType::InvitationReceived, &news, now).await?;
+                tx.commit().await?;
+                Ok(told)
+            })
+            .await?;
+        self.publish_all(published);
+        Ok(())
     }
 
     async fn project_invitations(&self, project: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Invitation>> {

@@ -464,20 +464,19 @@ impl ProjectStorage for Db {
 
     async fn invite(&self, guard: RoleGuard, invitation: &NewInvitation) -> StoreResult<Guarded<Invitation>> {
         let inv = invitation.clone();
-        let (outcome, published) = self
-            .write(move |tx| {
-                if !holds(tx, guard, inv.project)? {
-                    return Ok((Guarded::Refused, Vec::new()));
-                }
-                let open: i64 = tx.query_row(
+        self.write(move |tx| {
+            if !holds(tx, guard, inv.project)? {
+                return Ok(Guarded::Refused);
+            }
+            let open: i64 = tx.query_row(
                 "SELECT count(*) FROM invitations WHERE project_id = ?1 AND expires_at > ?2 AND email <> ?3",
                 params![inv.project.to_string(), to_micros(inv.now), inv.email],
                 |r| r.get(0),
             )?;
-                if usize::try_from(open).unwrap_or(usize::MAX) >= INVITATIONS_PER_PROJECT {
-                    return Ok((Guarded::LimitReached, Vec::new()));
-                }
-                tx.execute(
+            if usize::try_from(open).unwrap_or(usize::MAX) >= INVITATIONS_PER_PROJECT {
+                return Ok(Guarded::LimitReached);
+            }
+            tx.execute(
                 "INSERT INTO invitations (id, project_id, email, role, invited_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (project_id, email) DO UPDATE SET
@@ -493,28 +492,35 @@ impl ProjectStorage for Db {
                     to_micros(inv.expires_at)
                 ],
             )?;
-                let written = tx
-                    .prepare_cached(&format!(
+            let written = tx
+                .prepare_cached(&format!(
                     "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN projects p ON p.id = i.project_id
                      WHERE i.project_id = ?1 AND i.email = ?2"
                 ))?
-                    .query_row(params![inv.project.to_string(), inv.email], invitation_row)?;
-                // The address's account, if it has one, hears of it (the inviter learns nothing).
+                .query_row(params![inv.project.to_string(), inv.email], invitation_row)?;
+            Ok(Guarded::Done(written))
+        })
+        .await
+    }
+
+    async fn notify_invitee(&self, invitation: &Invitation, now: OffsetDateTime) -> StoreResult<()> {
+        let invitation = invitation.clone();
+        let published = self
+            .write(move |tx| {
                 let invitee: Option<Uuid> = tx
                     .prepare_cached("SELECT id FROM users WHERE email = ?1")?
-                    .query_row([&inv.email], |r| parse_uuid(r.get(0)?))
+                    .query_row([&invitation.email], |r| parse_uuid(r.get(0)?))
                     .optional()?;
-                let mut news = news_of(tx, inv.project, None, Some(inv.role))?;
-                news.invitation_id = Some(written.id);
-                let told = match invitee {
-                    Some(user) => tell(tx, &[user], EventType::InvitationReceived, &news, inv.now)?,
-                    None => Vec::new(),
+                let Some(user) = invitee else {
+                    return Ok(Vec::new());
                 };
-                Ok((Guarded::Done(written), told))
+                let mut news = news_of(tx, invitation.project_id, None, Some(invitation.role))?;
+                news.invitation_id = Some(invitation.id);
+                tell(tx, &[user], EventType::InvitationReceived, &news, now)
             })
             .await?;
         self.publish(published);
-        Ok(outcome)
+        Ok(())
     }
 
     async fn project_invitations(&self, project: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Invitation>> {
