@@ -172,6 +172,30 @@ pub struct Task {
     pub created_by: Uuid,
     #[serde(default)]
     pub updated_by: Uuid,
+    /// How it repeats: completing it creates the next instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub recurrence: Option<Recurrence>,
+    /// The series its instances share, and which instance it is (1, 2, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub series_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub occurrence: Option<u32>,
+}
+
+/// How a task repeats: an RFC 5545 rule run on the wall clock of a time zone, so a task
+/// due 09:00 in Berlin stays due 09:00 in Berlin across daylight saving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Recurrence {
+    /// An RRULE: `FREQ` (DAILY, WEEKLY, MONTHLY or YEARLY) with `INTERVAL`, `BYDAY`
+    /// (`MO`, `1MO`, `-1FR`), `BYMONTHDAY`, `BYMONTH`, `COUNT` or `UNTIL` (UTC), such as
+    /// `FREQ=WEEKLY;BYDAY=MO,WE`.
+    pub rule: String,
+    /// An IANA time zone, such as `Europe/Berlin`.
+    pub time_zone: String,
 }
 
 /// The editable fields of a task: the body of create (`POST`) and of full replace (`PUT`).
@@ -208,6 +232,9 @@ pub struct TaskInput {
     /// project, and `PATCH` with `project_id` moves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<Uuid>,
+    /// How it repeats (it needs `due_at`); completing it creates the next instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<Recurrence>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
@@ -232,6 +259,9 @@ pub struct TaskPatch {
     /// editor or more in both.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub project_id: Patch<Uuid>,
+    /// A new rule (`null`: it stops repeating).
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub recurrence: Patch<Recurrence>,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

@@ -508,6 +508,11 @@ pub struct AddArgs {
     /// `project:NAME` among the words does the same
     #[arg(long)]
     pub project: Option<String>,
+    /// Repeat it (needs --due; completing it adds the next): daily, weekdays, weekly,
+    /// monthly, yearly, "every 2 weeks", "every monday,wednesday", or an RRULE such as
+    /// FREQ=MONTHLY;BYMONTHDAY=31. It follows your time zone across daylight saving
+    #[arg(long, value_parser = todo_client::recur::parse_recur, requires = "due")]
+    pub recur: Option<String>,
 }
 
 #[derive(Args, Debug)]

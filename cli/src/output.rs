@@ -278,6 +278,9 @@ mod tests {
             project_id: None,
             created_by: uuid::Uuid::nil(),
             updated_by: uuid::Uuid::nil(),
+            recurrence: None,
+            series_id: None,
+            occurrence: None,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod due;
 mod error;
 pub mod events;
 mod projects;
+pub mod recur;
 mod server_url;
 mod session;
 

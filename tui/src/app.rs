@@ -331,6 +331,7 @@ impl TaskForm {
                     tags: Some(task.tags.clone()),
                     source_id: None,
                     project_id: task.project_id,
+                    recurrence: task.recurrence.clone(),
                 },
                 due_text.clone(),
             ))),

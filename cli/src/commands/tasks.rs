@@ -44,6 +44,10 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 tags: (!tags.is_empty()).then_some(tags),
                 source_id: None,
                 project_id: project,
+                recurrence: a.recur.map(|rule| todo_api::Recurrence {
+                    rule,
+                    time_zone: todo_client::recur::local_zone_name(),
+                }),
             };
             let task = session.create_task(&input).await?;
             if io.json() {
@@ -312,6 +316,7 @@ async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::
         },
         completed: Patch::Absent,
         project_id: Patch::Absent,
+        recurrence: Patch::Absent,
     };
     Ok(session.patch_task(e.id, &patch, None).await?)
 }
@@ -353,6 +358,7 @@ async fn edit_tags(
             tags: Patch::Value(tags),
             completed: Patch::Absent,
             project_id: Patch::Absent,
+            recurrence: Patch::Absent,
         };
         match session.patch_task(e.id, &patch, Some(current.version)).await {
             Err(err) if err.current_task().is_some() && attempts < 3 => attempts += 1,

@@ -135,6 +135,7 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
             tags: tags.filter(|t| !t.is_empty()),
             source_id: Some(format!("taskwarrior:{uuid}")),
             project_id: None,
+            recurrence: None,
         },
         completed: status == "completed",
     })))
@@ -156,6 +157,7 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             due_at: task.due_at,
             tags: (!task.tags.is_empty()).then_some(task.tags),
             project_id: None,
+            recurrence: task.recurrence,
         },
     })))
 }

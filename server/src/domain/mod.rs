@@ -2,4 +2,5 @@
 //! share, depending on neither (so `store` imports the domain, never a service).
 
 pub mod projects;
+pub mod recurrence;
 pub mod tasks;

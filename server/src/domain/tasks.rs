@@ -56,6 +56,8 @@ pub struct TaskDraft {
     tags: Vec<String>,
     /// Kept at creation only.
     source_id: Option<String>,
+    /// How it repeats; only with a due date.
+    recurrence: Option<super::recurrence::Rule>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> InvalidTask {
@@ -96,13 +98,26 @@ impl TaskDraft {
                 format!("description is {description_len} characters; at most {DESCRIPTION_MAX} are allowed"),
             ));
         }
+        let due_at = input.due_at.map(parse_due_at).transpose()?;
+        let recurrence = input
+            .recurrence
+            .as_ref()
+            .map(super::recurrence::Rule::parse)
+            .transpose()?;
+        if recurrence.is_some() && due_at.is_none() {
+            return Err(invalid(
+                "recurrence",
+                "a repeating task needs a due_at: its first occurrence",
+            ));
+        }
         Ok(TaskDraft {
             title,
             description,
             priority: input.priority.unwrap_or_default(),
-            due_at: input.due_at.map(parse_due_at).transpose()?,
+            due_at,
             tags: parse_tags(input.tags.unwrap_or_default())?,
             source_id: parse_source_id(input.source_id)?,
+            recurrence,
         })
     }
 }
@@ -163,6 +178,7 @@ impl PatchedTask {
             tags: patch.tags.clone().apply(Some(current.tags.clone())),
             source_id: None,
             project_id: None,
+            recurrence: patch.recurrence.clone().apply(current.recurrence.clone()),
         };
         let moved_to = match patch.project_id {
             Patch::Absent => None,
@@ -197,6 +213,9 @@ impl PatchedTask {
             project_id: None,
             created_by: Uuid::nil(),
             updated_by: Uuid::nil(),
+            recurrence: None,
+            series_id: None,
+            occurrence: None,
         }
     }
 }
@@ -289,6 +308,10 @@ impl TaskDraft {
 
     pub fn source_id(&self) -> Option<&str> {
         self.source_id.as_deref()
+    }
+
+    pub fn recurrence(&self) -> Option<&super::recurrence::Rule> {
+        self.recurrence.as_ref()
     }
 }
 

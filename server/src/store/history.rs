@@ -82,6 +82,19 @@ struct StoredTask {
     created_by: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     updated_by: Option<Uuid>,
+    /// Added with recurrence: absent in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recurrence: Option<StoredRecurrence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    series_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    occurrence: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredRecurrence {
+    rule: String,
+    time_zone: String,
 }
 
 /// The text stored for `task`.
@@ -104,6 +117,12 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         project_id: task.project_id,
         created_by: Some(task.created_by),
         updated_by: Some(task.updated_by),
+        recurrence: task.recurrence.as_ref().map(|r| StoredRecurrence {
+            rule: r.rule.clone(),
+            time_zone: r.time_zone.clone(),
+        }),
+        series_id: task.series_id,
+        occurrence: task.occurrence,
     })
 }
 
@@ -157,6 +176,12 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         project_id: stored.project_id,
         created_by: stored.created_by.unwrap_or(stored.user_id),
         updated_by: stored.updated_by.unwrap_or(stored.user_id),
+        recurrence: stored.recurrence.map(|r| todo_api::Recurrence {
+            rule: r.rule,
+            time_zone: r.time_zone,
+        }),
+        series_id: stored.series_id,
+        occurrence: stored.occurrence,
     })
 }
 

@@ -23,6 +23,7 @@ mod postgres;
 mod project_races;
 mod project_streams;
 mod projects;
+mod recurrence;
 mod replicas;
 mod server_auth;
 mod server_tasks;

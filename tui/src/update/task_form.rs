@@ -149,6 +149,8 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         tags: Some(tags),
         source_id: None,
         project_id: form.opened.as_ref().and_then(|o| o.0.project_id),
+        // The form does not edit the rule: a save keeps it (a patch leaves it out).
+        recurrence: form.opened.as_ref().and_then(|o| o.0.recurrence.clone()),
     })
 }
 
@@ -185,5 +187,6 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
         ),
         completed: Patch::Absent,
         project_id: Patch::Absent,
+        recurrence: Patch::Absent,
     }
 }

@@ -39,6 +39,9 @@ pub fn task(id: i64, title: &str) -> Task {
         project_id: None,
         created_by: uuid::Uuid::nil(),
         updated_by: uuid::Uuid::nil(),
+        recurrence: None,
+        series_id: None,
+        occurrence: None,
     }
 }
 

@@ -143,8 +143,10 @@ impl PgStore {
             .prepare(
                 "INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags,
                                     created_at, updated_at, completed_at, version, source_id,
-                                    project_id, created_by, updated_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                                    project_id, created_by, updated_by, recurrence_rule, recurrence_tz,
+                                    series_id, occurrence)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17, $18, $19, $20)",
             )
             .await?;
         for t in &snapshot.tasks {
@@ -167,6 +169,10 @@ impl PgStore {
                     &t.project_id,
                     &t.created_by,
                     &t.updated_by,
+                    &t.recurrence.as_ref().map(|r| r.rule.clone()),
+                    &t.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                    &t.series_id,
+                    &t.occurrence.map(|n| n as i32),
                 ],
             )
             .await?;

@@ -55,10 +55,11 @@ pub(super) fn refresh_record(row: &Row) -> StoreResult<RefreshRecord> {
 
 pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, \
                                        tags, created_at, updated_at, completed_at, version, source_id, \
-                                       project_id, COALESCE(created_by, user_id), COALESCE(updated_by, user_id)";
+                                       project_id, COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
+                                       recurrence_rule, recurrence_tz, series_id, occurrence";
 
 /// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
-pub(super) const TASK_FIELDS: usize = 16;
+pub(super) const TASK_FIELDS: usize = 20;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -94,5 +95,16 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
         project_id: row.try_get(13)?,
         created_by: row.try_get(14)?,
         updated_by: row.try_get(15)?,
+        recurrence: match (
+            row.try_get::<_, Option<String>>(16)?,
+            row.try_get::<_, Option<String>>(17)?,
+        ) {
+            (Some(rule), Some(time_zone)) => Some(todo_api::Recurrence { rule, time_zone }),
+            _ => None,
+        },
+        series_id: row.try_get(18)?,
+        occurrence: row
+            .try_get::<_, Option<i32>>(19)?
+            .map(|n| u32::try_from(n).unwrap_or_default()),
     })
 }

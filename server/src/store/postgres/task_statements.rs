@@ -12,6 +12,16 @@ use crate::domain::tasks::{Owner, ProjectFilter, TaskDraft, TaskQuery};
 use crate::store::{Expected, StoreResult, to_micros};
 use uuid::Uuid;
 
+/// A rule's text and zone as stored, and a new series' id for a task that starts one.
+fn recurrence_params(
+    rule: Option<&crate::domain::recurrence::Rule>,
+) -> (Option<String>, Option<String>, Option<Uuid>) {
+    match rule.map(crate::domain::recurrence::Rule::to_api) {
+        Some(r) => (Some(r.rule), Some(r.time_zone), Some(Uuid::new_v4())),
+        None => (None, None, None),
+    }
+}
+
 /// The caller (`${n}`) may see the task: theirs, or in a project they are a member of.
 fn readable(n: usize) -> String {
     format!(
@@ -88,6 +98,47 @@ pub(super) async fn placement(c: &impl GenericClient, id: i64) -> StoreResult<Op
     }
 }
 
+/// The next instance of `task`'s series, due at `due`: created once. A second
+/// completion of the same instance (another client, a retry, another server) finds the
+/// place taken and creates nothing (`None`).
+pub(super) async fn insert_successor(
+    c: &impl GenericClient,
+    task: &Task,
+    due: OffsetDateTime,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> StoreResult<Option<Task>> {
+    let sql = format!(
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
+                           project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
+                           occurrence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $9, $10, $11, $12, $13)
+         ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}"
+    );
+    let next = task.occurrence.unwrap_or(1) as i32 + 1;
+    let row = c
+        .query_opt(
+            &sql,
+            &[
+                &task.user_id,
+                &task.title,
+                &task.description,
+                &priority_to_sql(task.priority),
+                &to_micros(due),
+                &task.tags,
+                &to_micros(now),
+                &task.project_id,
+                &actor,
+                &task.recurrence.as_ref().map(|r| r.rule.clone()),
+                &task.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                &task.series_id,
+                &next,
+            ],
+        )
+        .await?;
+    first_task(row)
+}
+
 /// Every task of `project`, whoever asks (for the events of a membership change).
 pub(super) async fn in_project(c: &impl GenericClient, project: Uuid) -> StoreResult<Vec<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY id");
@@ -117,10 +168,13 @@ pub(super) async fn insert(
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
+    let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                           source_id, project_id, created_by, updated_by)
-         SELECT {space}, $2, $3, $4, $5, $6, $7, $7, $8, $9, $1, $1 WHERE {allowed}
+                           source_id, project_id, created_by, updated_by,
+                           recurrence_rule, recurrence_tz, series_id, occurrence)
+         SELECT {space}, $2, $3, $4, $5, $6, $7, $7, $8, $9, $1, $1,
+                $10::text, $11::text, $12::uuid, CASE WHEN $10::text IS NULL THEN NULL ELSE 1 END WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}",
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
@@ -139,6 +193,9 @@ pub(super) async fn insert(
                 &to_micros(now),
                 &draft.source_id(),
                 &project,
+                &rule,
+                &zone,
+                &series,
             ],
         )
         .await?;
@@ -175,6 +232,7 @@ pub(super) async fn replace(
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
     // $11: whether it moves; $12: where to.
+    let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "UPDATE tasks SET title = $3, description = $4, priority = $5, due_at = $6, tags = $7,
                           updated_at = $8, version = version + 1, updated_by = $2,
@@ -185,7 +243,10 @@ pub(super) async fn replace(
                                                 AND t.source_id = tasks.source_id AND t.id <> tasks.id)
                                            THEN NULL ELSE source_id END,
                           user_id = CASE WHEN $11 THEN {space} ELSE user_id END,
-                          project_id = CASE WHEN $11 THEN $12::uuid ELSE project_id END
+                          project_id = CASE WHEN $11 THEN $12::uuid ELSE project_id END,
+                          recurrence_rule = $13::text, recurrence_tz = $14::text,
+                          series_id = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(series_id, $15::uuid) END,
+                          occurrence = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END
          WHERE id = $1 AND {writable} AND ($9::bigint IS NULL OR version = $9) AND (NOT $11 OR {target})
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
@@ -209,6 +270,9 @@ pub(super) async fn replace(
                 &completed,
                 &moved_to.is_some(),
                 &moved_to.flatten(),
+                &rule,
+                &zone,
+                &series,
             ],
         )
         .await?;
@@ -283,7 +347,8 @@ pub(super) async fn restore(
                           completed = $8, completed_at = $9, version = $10, updated_at = $11,
                           updated_by = $2, project_id = $12::uuid,
                           user_id = CASE WHEN project_id IS NOT DISTINCT FROM $12::uuid THEN user_id
-                                         ELSE {space} END
+                                         ELSE {space} END,
+                          recurrence_rule = $13, recurrence_tz = $14, series_id = $15, occurrence = $16
          WHERE id = $1 AND {writable} AND {target} RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -305,6 +370,10 @@ pub(super) async fn restore(
                 &version,
                 &to_micros(now),
                 &snapshot.project_id,
+                &snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+                &snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                &snapshot.series_id,
+                &snapshot.occurrence.map(|n| n as i32),
             ],
         )
         .await?;
@@ -323,12 +392,17 @@ pub(super) async fn reinsert(
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
-                           created_by, updated_by)
+                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence)
          SELECT $1, {space}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = $13::text)
                      THEN NULL ELSE $13::text END,
-                $14, $15, $2
+                $14, $15, $2, $16::text, $17::text,
+                -- Back in its series, unless its place there was taken meanwhile.
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = $18::uuid AND occurrence = $19::int)
+                     THEN NULL ELSE $18::uuid END,
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = $18::uuid AND occurrence = $19::int)
+                     THEN NULL ELSE $19::int END
          WHERE {allowed}
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 14),
@@ -353,6 +427,10 @@ pub(super) async fn reinsert(
                 &snapshot.source_id,
                 &snapshot.project_id,
                 &snapshot.created_by,
+                &snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+                &snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                &snapshot.series_id,
+                &snapshot.occurrence.map(|n| n as i32),
             ],
         )
         .await?;

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{PgStore, events, task_statements as tasks};
+use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
@@ -313,6 +314,27 @@ impl TaskStorage for PgStore {
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
 
+/// Completing an instance of a series creates the next one in the same transaction
+/// (once: see [`tasks::insert_successor`]), with an event for everyone who sees it. Its
+/// event has no actor: undoing the completion takes it away.
+async fn successor(
+    tx: &deadpool_postgres::Transaction<'_>,
+    task: &Task,
+    owner: Owner,
+    now: OffsetDateTime,
+) -> StoreResult<Published> {
+    let completed_now = task.completed && task.completed_at == Some(now);
+    let Some(due) = completed_now.then(|| next_instance(task)).flatten() else {
+        return Ok(Vec::new());
+    };
+    let Some(next) = tasks::insert_successor(tx, task, due, owner.id(), now).await? else {
+        return Ok(Vec::new());
+    };
+    let audience = events::audience(tx, next.project_id, next.user_id).await?;
+    let change = TaskChange::of(&next, Uuid::nil(), now);
+    events::fan_out(tx, &[], &audience, &change).await
+}
+
 /// The two conditional writes of a task that [`PgStore::write_task`] runs.
 enum TaskWrite {
     Replace {
@@ -377,7 +399,8 @@ impl PgStore {
                     Some(task) if task.updated_at == now => {
                         let after = events::audience(&tx, task.project_id, task.user_id).await?;
                         let change = TaskChange::of(&task, owner.id(), now);
-                        let published = events::fan_out(&tx, &audiences[0], &after, &change).await?;
+                        let mut published = events::fan_out(&tx, &audiences[0], &after, &change).await?;
+                        published.extend(successor(&tx, &task, owner, now).await?);
                         tx.commit().await?;
                         Ok((Written::Done(task), published))
                     }

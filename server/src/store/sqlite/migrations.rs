@@ -200,6 +200,13 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE tasks ADD COLUMN updated_by TEXT;
      CREATE INDEX tasks_by_project ON tasks(project_id, created_at) WHERE project_id IS NOT NULL;
      ALTER TABLE task_events ADD COLUMN actor TEXT;",
+    // 14: repeating tasks: the rule and its zone, and each instance's series and number
+    //     (unique: completing one instance twice makes one successor).
+    "ALTER TABLE tasks ADD COLUMN recurrence_rule TEXT;
+     ALTER TABLE tasks ADD COLUMN recurrence_tz TEXT;
+     ALTER TABLE tasks ADD COLUMN series_id TEXT;
+     ALTER TABLE tasks ADD COLUMN occurrence INTEGER;
+     CREATE UNIQUE INDEX tasks_by_series ON tasks(series_id, occurrence) WHERE series_id IS NOT NULL;",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -15,7 +15,21 @@ use crate::store::Expected;
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
                        created_at, updated_at, completed_at, version, source_id, project_id, \
-                       COALESCE(created_by, user_id), COALESCE(updated_by, user_id)";
+                       COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
+                       recurrence_rule, recurrence_tz, series_id, occurrence";
+
+/// How many columns [`COLUMNS`] reads (a column after them is at this index).
+const FIELDS: usize = 20;
+
+/// A rule's text and zone as stored, and a new series' id for a task that starts one.
+fn recurrence_params(
+    rule: Option<&crate::domain::recurrence::Rule>,
+) -> (Option<String>, Option<String>, Option<String>) {
+    match rule.map(crate::domain::recurrence::Rule::to_api) {
+        Some(r) => (Some(r.rule), Some(r.time_zone), Some(Uuid::new_v4().to_string())),
+        None => (None, None, None),
+    }
+}
 
 /// The caller (`?{n}`) may see the task: theirs, or in a project they are a member of.
 fn readable(n: usize) -> String {
@@ -94,6 +108,18 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
             .transpose()?,
         created_by: row.get::<_, String>(14)?.parse().map_err(conversion_error)?,
         updated_by: row.get::<_, String>(15)?.parse().map_err(conversion_error)?,
+        recurrence: match (
+            row.get::<_, Option<String>>(16)?,
+            row.get::<_, Option<String>>(17)?,
+        ) {
+            (Some(rule), Some(time_zone)) => Some(todo_api::Recurrence { rule, time_zone }),
+            _ => None,
+        },
+        series_id: row
+            .get::<_, Option<String>>(18)?
+            .map(|s| s.parse().map_err(conversion_error))
+            .transpose()?,
+        occurrence: row.get(19)?,
     })
 }
 
@@ -112,10 +138,13 @@ pub fn insert(
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let now = to_micros(now);
+    let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                           source_id, project_id, created_by, updated_by)
-         SELECT {space}, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?1, ?1 WHERE {allowed}
+                           source_id, project_id, created_by, updated_by,
+                           recurrence_rule, recurrence_tz, series_id, occurrence)
+         SELECT {space}, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?1, ?1,
+                ?10, ?11, ?12, CASE WHEN ?10 IS NULL THEN NULL ELSE 1 END WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}",
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
@@ -132,6 +161,9 @@ pub fn insert(
             now,
             draft.source_id(),
             project.map(|p| p.to_string()),
+            rule,
+            zone,
+            series,
         ],
         task_from_row,
     )
@@ -174,7 +206,7 @@ pub fn get_with_access(conn: &Connection, owner: Owner, id: i64) -> rusqlite::Re
     );
     conn.prepare_cached(&sql)?
         .query_row(params![id, owner.id().to_string()], |row| {
-            Ok((task_from_row(row)?, row.get::<_, bool>(16)?))
+            Ok((task_from_row(row)?, row.get::<_, bool>(FIELDS)?))
         })
         .optional()
 }
@@ -210,6 +242,7 @@ pub fn replace(
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     // ?11: whether it moves; ?12: where to.
+    let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8,
                           version = version + 1, updated_by = ?2,
@@ -220,7 +253,10 @@ pub fn replace(
                                                 AND t.source_id = tasks.source_id AND t.id <> tasks.id)
                                            THEN NULL ELSE source_id END,
                           user_id = CASE WHEN ?11 THEN {space} ELSE user_id END,
-                          project_id = CASE WHEN ?11 THEN ?12 ELSE project_id END
+                          project_id = CASE WHEN ?11 THEN ?12 ELSE project_id END,
+                          recurrence_rule = ?13, recurrence_tz = ?14,
+                          series_id = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(series_id, ?15) END,
+                          occurrence = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END
          WHERE id = ?1 AND {writable} AND (?9 IS NULL OR version = ?9) AND (NOT ?11 OR {target})
          RETURNING {COLUMNS}",
         space = space_of(2, 12),
@@ -242,6 +278,9 @@ pub fn replace(
             completed,
             moved_to.is_some(),
             moved_to.flatten().map(|p| p.to_string()),
+            rule,
+            zone,
+            series,
         ],
         task_from_row,
     )
@@ -276,7 +315,8 @@ pub fn restore(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7,
                           completed = ?8, completed_at = ?9, version = ?10, updated_at = ?11,
                           updated_by = ?2, project_id = ?12,
-                          user_id = CASE WHEN project_id IS ?12 THEN user_id ELSE {space} END
+                          user_id = CASE WHEN project_id IS ?12 THEN user_id ELSE {space} END,
+                          recurrence_rule = ?13, recurrence_tz = ?14, series_id = ?15, occurrence = ?16
          WHERE id = ?1 AND {writable} AND {target} RETURNING {COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -297,6 +337,10 @@ pub fn restore(
             version,
             to_micros(now),
             snapshot.project_id.map(|p| p.to_string()),
+            snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+            snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+            snapshot.series_id.map(|s| s.to_string()),
+            snapshot.occurrence,
         ],
         task_from_row,
     )
@@ -315,12 +359,17 @@ pub fn reinsert(
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
-                           created_by, updated_by)
+                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence)
          SELECT ?1, {space}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = ?13)
                      THEN NULL ELSE ?13 END,
-                ?14, ?15, ?2
+                ?14, ?15, ?2, ?16, ?17,
+                -- Back in its series, unless its place there was taken meanwhile.
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = ?18 AND occurrence = ?19)
+                     THEN NULL ELSE ?18 END,
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = ?18 AND occurrence = ?19)
+                     THEN NULL ELSE ?19 END
          WHERE {allowed}
          RETURNING {COLUMNS}",
         space = space_of(2, 14),
@@ -344,6 +393,10 @@ pub fn reinsert(
             snapshot.source_id,
             snapshot.project_id.map(|p| p.to_string()),
             snapshot.created_by.to_string(),
+            snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+            snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+            snapshot.series_id.map(|s| s.to_string()),
+            snapshot.occurrence,
         ],
         task_from_row,
     )
@@ -381,6 +434,45 @@ pub fn set_completed(
             to_micros(now),
             expected.version(),
             target
+        ],
+        task_from_row,
+    )
+    .optional()
+}
+
+/// The next instance of `task`'s series, due at `due`: created once. A second
+/// completion of the same instance (another client, a retry, another server) finds the
+/// place taken and creates nothing (`None`).
+pub fn insert_successor(
+    tx: &WriteTx<'_>,
+    task: &Task,
+    due: OffsetDateTime,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Option<Task>> {
+    let sql = format!(
+        "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
+                           project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
+                           occurrence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
+    );
+    tx.query_row(
+        &sql,
+        params![
+            task.user_id.to_string(),
+            task.title,
+            task.description,
+            priority_to_sql(task.priority),
+            to_micros(due),
+            tags_json(&task.tags)?,
+            to_micros(now),
+            task.project_id.map(|p| p.to_string()),
+            actor.to_string(),
+            task.recurrence.as_ref().map(|r| r.rule.clone()),
+            task.recurrence.as_ref().map(|r| r.time_zone.clone()),
+            task.series_id.map(|s| s.to_string()),
+            task.occurrence.unwrap_or(1) + 1,
         ],
         task_from_row,
     )

@@ -7,6 +7,7 @@ use todo_api::Task;
 use uuid::Uuid;
 
 use super::{Db, events, task_statements as tasks};
+use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
@@ -238,6 +239,27 @@ impl TaskStorage for Db {
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
 
+/// Completing an instance of a series creates the next one in the same transaction
+/// (once: see [`tasks::insert_successor`]), with an event for everyone who sees it. Its
+/// event has no actor: undoing the completion takes it away.
+fn successor(
+    tx: &super::WriteTx<'_>,
+    task: &Task,
+    owner: Owner,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Published> {
+    let completed_now = task.completed && task.completed_at == Some(now);
+    let Some(due) = completed_now.then(|| next_instance(task)).flatten() else {
+        return Ok(Vec::new());
+    };
+    let Some(next) = tasks::insert_successor(tx, task, due, owner.id(), now)? else {
+        return Ok(Vec::new());
+    };
+    let audience = events::audience(tx, next.project_id, next.user_id)?;
+    let change = TaskChange::of(&next, Uuid::nil(), now);
+    events::fan_out(tx, &[], &audience, &change)
+}
+
 impl Db {
     /// Hands each committed event to the streams of its user.
     pub(super) fn publish(&self, events: Published) {
@@ -265,8 +287,9 @@ impl Db {
                 Ok(match write(tx)? {
                     Some(task) if task.updated_at == now => {
                         let after = events::audience(tx, task.project_id, task.user_id)?;
-                        let published =
+                        let mut published =
                             events::fan_out(tx, &before, &after, &TaskChange::of(&task, owner.id(), now))?;
+                        published.extend(successor(tx, &task, owner, now)?);
                         (Written::Done(task), published)
                     }
                     Some(task) => (Written::Done(task), Vec::new()),

@@ -1,0 +1,229 @@
+//! Repeating tasks over the real server: completing an instance makes the next one in
+//! the same transaction, exactly once however many clients (and servers) complete it at
+//! once; COUNT ends a series; rules outside the contract are refused by name.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use todo_e2e::postgres::{PgCluster, available};
+use todo_e2e::{Account, TestServer, http, sign_up};
+
+fn call(server: &TestServer, who: &Account, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = http()
+        .request(method, server.url(&path.replace("{me}", &who.id)))
+        .bearer_auth(&who.access_token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn series(server: &TestServer, who: &Account, series: &str) -> Vec<Value> {
+    let (status, tasks) = call(
+        server,
+        who,
+        Method::GET,
+        "/api/{me}/tasks?status=all&limit=500",
+        None,
+    );
+    assert_eq!(status, 200);
+    let mut found: Vec<Value> = tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|t| t["series_id"].as_str() == Some(series))
+        .cloned()
+        .collect();
+    found.sort_by_key(|t| t["occurrence"].as_u64());
+    found
+}
+
+fn weekly(server: &TestServer, who: &Account, rule: &str) -> Value {
+    let (status, task) = call(
+        server,
+        who,
+        Method::POST,
+        "/api/{me}/tasks",
+        Some(json!({
+            "title": "Water the plants",
+            "due_at": "2031-03-24T08:00:00Z",
+            "tags": ["home"],
+            "recurrence": {"rule": rule, "time_zone": "Europe/Berlin"}
+        })),
+    );
+    assert_eq!(status, 201, "{task}");
+    task
+}
+
+#[test]
+fn completing_an_instance_makes_the_next_one_in_the_rules_zone_once() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "recur");
+    let first = weekly(&server, &ann, "FREQ=WEEKLY;BYDAY=MO");
+    let series_id = first["series_id"].as_str().expect("a series").to_string();
+    assert_eq!(first["occurrence"], 1);
+    let complete = format!("/api/{{me}}/tasks/{}/complete", first["id"]);
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(status, 200);
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    let next = &instances[1];
+    assert_eq!(next["occurrence"], 2);
+    assert_eq!(next["completed"], false);
+    assert_eq!(next["tags"], json!(["home"]));
+    // 09:00 in Berlin on Monday 2031-03-24 (CET) is 08:00 UTC; the next Monday is after
+    // the change to summer time, so 09:00 Berlin is 07:00 UTC.
+    assert_eq!(next["due_at"], "2031-03-31T07:00:00Z");
+    // Completing it again, reopening and completing: still one successor.
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": false})),
+    );
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    let patch = format!("/api/{{me}}/tasks/{}", first["id"]);
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &patch,
+        Some(json!({"completed": false})),
+    );
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &patch,
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(
+        series(&server, &ann, &series_id).len(),
+        2,
+        "one successor per instance"
+    );
+}
+
+#[test]
+fn count_ends_a_series_and_rules_outside_the_contract_are_refused_by_name() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "count");
+    let first = weekly(&server, &ann, "FREQ=WEEKLY;COUNT=2");
+    let series_id = first["series_id"].as_str().expect("series").to_string();
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}/complete", first["id"]),
+        None,
+    );
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances.len(), 2);
+    let second = &instances[1];
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}/complete", second["id"]),
+        None,
+    );
+    assert_eq!(series(&server, &ann, &series_id).len(), 2, "COUNT=2: no third");
+
+    for (rule, zone, named) in [
+        ("FREQ=HOURLY", "UTC", "HOURLY"),
+        ("FREQ=DAILY;BYSETPOS=1", "UTC", "BYSETPOS"),
+        ("FREQ=DAILY", "Atlantis/Capital", "time zone"),
+    ] {
+        let (status, problem) = call(
+            &server,
+            &ann,
+            Method::POST,
+            "/api/{me}/tasks",
+            Some(json!({"title": "x", "due_at": "2031-01-01T00:00:00Z",
+                        "recurrence": {"rule": rule, "time_zone": zone}})),
+        );
+        assert_eq!(status, 422, "{rule}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| d.contains(named)),
+            "{problem}"
+        );
+    }
+    let (status, problem) = call(
+        &server,
+        &ann,
+        Method::POST,
+        "/api/{me}/tasks",
+        Some(json!({"title": "x", "recurrence": {"rule": "FREQ=DAILY", "time_zone": "UTC"}})),
+    );
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("recurrence")),
+        "a rule needs a due date"
+    );
+}
+
+/// Twenty completions of one instance at once make one successor: on one server, and
+/// (with PostgreSQL) spread over two replicas.
+#[test]
+fn twenty_concurrent_completions_make_exactly_one_successor() {
+    let single = TestServer::start(&["--no-rate-limit"]);
+    race(&[&single]);
+    let Some(bin) = available("twenty_concurrent_completions_make_exactly_one_successor") else {
+        return;
+    };
+    let url = PgCluster::shared(&bin).create_database();
+    let args = ["--issuer", "http://todo.test", "--no-rate-limit"];
+    let (one, two) = (
+        TestServer::start_on(&url, &args),
+        TestServer::start_on(&url, &args),
+    );
+    race(&[&one, &two]);
+}
+
+fn race(servers: &[&TestServer]) {
+    let ann = sign_up(servers[0], "race");
+    for round in 0..3 {
+        let first = weekly(servers[0], &ann, "FREQ=DAILY");
+        let series_id = first["series_id"].as_str().expect("series").to_string();
+        let path = format!("/api/{{me}}/tasks/{}/complete", first["id"]);
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let sent: Vec<_> = (0..20)
+                .map(|n| {
+                    let (server, ann, path) = (servers[n % servers.len()], &ann, &path);
+                    s.spawn(move || {
+                        call(server, ann, Method::PATCH, path, Some(json!({"completed": true}))).0
+                    })
+                })
+                .collect();
+            sent.into_iter().map(|t| t.join().expect("client")).collect()
+        });
+        assert!(statuses.iter().all(|s| *s == 200), "round {round}: {statuses:?}");
+        let instances = series(servers[0], &ann, &series_id);
+        assert_eq!(
+            instances.len(),
+            2,
+            "round {round}: exactly one successor: {instances:?}"
+        );
+    }
+}
