@@ -227,3 +227,38 @@ fn race(servers: &[&TestServer]) {
         );
     }
 }
+
+#[test]
+fn undoing_a_completion_takes_back_the_instance_it_made_and_completing_again_remakes_it() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "undo-recur");
+    let first = weekly(&server, &ann, "FREQ=DAILY");
+    let series_id = first["series_id"].as_str().expect("series").to_string();
+    let complete = format!("/api/{{me}}/tasks/{}/complete", first["id"]);
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(series(&server, &ann, &series_id).len(), 2);
+    let (status, undone) = call(&server, &ann, Method::POST, "/api/{me}/undo", None);
+    assert_eq!(status, 200, "{undone}");
+    assert_eq!(
+        undone["task"]["completed"], false,
+        "one undo reopens the instance"
+    );
+    let left = series(&server, &ann, &series_id);
+    assert_eq!(left.len(), 1, "and takes back the next one: {left:?}");
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    let again = series(&server, &ann, &series_id);
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1]["occurrence"], 2);
+}

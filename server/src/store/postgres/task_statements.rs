@@ -139,6 +139,30 @@ pub(super) async fn insert_successor(
     first_task(row)
 }
 
+/// Deletes the instance after `completed` in its series if it is as it was made
+/// (version 1, pending): what undoing the completion takes back. Returns its id,
+/// version, project and space.
+pub(super) async fn delete_untouched_successor(
+    c: &impl GenericClient,
+    completed: &Task,
+) -> StoreResult<Option<(i64, i64, Option<Uuid>, Uuid)>> {
+    let Some(series) = completed.series_id else {
+        return Ok(None);
+    };
+    let next = completed.occurrence.unwrap_or(1) as i32 + 1;
+    let row = c
+        .query_opt(
+            "DELETE FROM tasks WHERE series_id = $1 AND occurrence = $2 AND version = 1 AND NOT completed
+             RETURNING id, version, project_id, user_id",
+            &[&series, &next],
+        )
+        .await?;
+    match row {
+        Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))),
+        None => Ok(None),
+    }
+}
+
 /// Every task of `project`, whoever asks (for the events of a membership change).
 pub(super) async fn in_project(c: &impl GenericClient, project: Uuid) -> StoreResult<Vec<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY id");

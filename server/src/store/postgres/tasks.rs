@@ -218,7 +218,14 @@ impl TaskStorage for PgStore {
                         undoes: Some(target.seq),
                         at: now,
                     };
-                    let published = events::fan_out(&tx, &seen_before, &seen_after, &change).await?;
+                    let mut published = events::fan_out(&tx, &seen_before, &seen_after, &change).await?;
+                    // An undone completion takes back the instance it created.
+                    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
+                        && before.completed
+                        && !after.completed
+                    {
+                        published.extend(successor_gone(&tx, before, now).await?);
+                    }
                     tx.commit().await?;
                     let seq = published
                         .iter()
@@ -333,6 +340,21 @@ async fn successor(
     let audience = events::audience(tx, next.project_id, next.user_id).await?;
     let change = TaskChange::of(&next, Uuid::nil(), now);
     events::fan_out(tx, &[], &audience, &change).await
+}
+
+/// Deletes the instance completing `completed` created, if no one has touched it since
+/// (an undo of the completion), with an event for everyone who saw it.
+async fn successor_gone(
+    tx: &deadpool_postgres::Transaction<'_>,
+    completed: &Task,
+    now: OffsetDateTime,
+) -> StoreResult<Published> {
+    let Some((id, version, project, space)) = tasks::delete_untouched_successor(tx, completed).await? else {
+        return Ok(Vec::new());
+    };
+    let audience = events::audience(tx, project, space).await?;
+    let change = TaskChange::deleted(id, version, Uuid::nil(), now);
+    events::fan_out(tx, &audience, &[], &change).await
 }
 
 /// The two conditional writes of a task that [`PgStore::write_task`] runs.

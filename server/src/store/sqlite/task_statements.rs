@@ -479,6 +479,36 @@ pub fn insert_successor(
     .optional()
 }
 
+/// Deletes the instance after `completed` in its series if it is as it was made
+/// (version 1, pending): what undoing the completion takes back. Returns its id,
+/// version, project and space.
+pub fn delete_untouched_successor(
+    tx: &WriteTx<'_>,
+    completed: &Task,
+) -> rusqlite::Result<Option<(i64, i64, Option<Uuid>, Uuid)>> {
+    let Some(series) = completed.series_id else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "DELETE FROM tasks WHERE series_id = ?1 AND occurrence = ?2 AND version = 1 AND completed = 0
+         RETURNING id, version, project_id, user_id",
+    )?
+    .query_row(
+        params![series.to_string(), completed.occurrence.unwrap_or(1) + 1],
+        |r| {
+            let project: Option<String> = r.get(2)?;
+            let space: String = r.get(3)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
+                space.parse().map_err(conversion_error)?,
+            ))
+        },
+    )
+    .optional()
+}
+
 /// Every task of `project`, whoever asks (for the events of a membership change).
 pub fn in_project(conn: &Connection, project: Uuid) -> rusqlite::Result<Vec<Task>> {
     conn.prepare_cached(&format!(

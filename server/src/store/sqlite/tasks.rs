@@ -180,7 +180,14 @@ impl TaskStorage for Db {
                         undoes: Some(target.seq),
                         at: now,
                     };
-                    let published = events::fan_out(tx, &seen_before, &seen_after, &change)?;
+                    let mut published = events::fan_out(tx, &seen_before, &seen_after, &change)?;
+                    // An undone completion takes back the instance it created.
+                    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
+                        && before.completed
+                        && !after.completed
+                    {
+                        published.extend(successor_gone(tx, before, now)?);
+                    }
                     let seq = published
                         .iter()
                         .find(|(u, _)| *u == user)
@@ -258,6 +265,21 @@ fn successor(
     let audience = events::audience(tx, next.project_id, next.user_id)?;
     let change = TaskChange::of(&next, Uuid::nil(), now);
     events::fan_out(tx, &[], &audience, &change)
+}
+
+/// Deletes the instance completing `completed` created, if no one has touched it since
+/// (an undo of the completion), with an event for everyone who saw it.
+fn successor_gone(
+    tx: &super::WriteTx<'_>,
+    completed: &Task,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Published> {
+    let Some((id, version, project, space)) = tasks::delete_untouched_successor(tx, completed)? else {
+        return Ok(Vec::new());
+    };
+    let audience = events::audience(tx, project, space)?;
+    let change = TaskChange::deleted(id, version, Uuid::nil(), now);
+    events::fan_out(tx, &audience, &[], &change)
 }
 
 impl Db {
