@@ -74,6 +74,15 @@ pub fn print_task(io: &mut Io, task: &Task) {
             if overdue { paint(WARNING, &text) } else { text }
         );
     }
+    if let Some(recurrence) = &task.recurrence {
+        crate::outln!(
+            io,
+            "  repeats:   {} ({}), instance {}",
+            shown(&recurrence.rule),
+            shown(&recurrence.time_zone),
+            task.occurrence.unwrap_or(1)
+        );
+    }
     if !task.tags.is_empty() {
         crate::outln!(io, "  tags:      {}", shown(&task.tags.join(", ")));
     }

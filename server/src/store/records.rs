@@ -263,6 +263,16 @@ pub fn audience_union<'u>(before: &'u [Uuid], after: &'u [Uuid]) -> impl Iterato
         .copied()
 }
 
+/// A task that went, and where it was: for the events of its going.
+#[derive(Debug, Clone, Copy)]
+pub struct GoneTask {
+    pub id: i64,
+    pub version: i64,
+    pub project: Option<Uuid>,
+    /// Whose space it was in (the user of a personal task).
+    pub space: Uuid,
+}
+
 /// What undo did.
 #[derive(Debug)]
 pub enum UndoOutcome {

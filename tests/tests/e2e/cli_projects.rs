@@ -70,3 +70,39 @@ fn two_people_share_a_project_through_the_cli() {
         "only the personal task is left"
     );
 }
+
+#[test]
+fn todo_add_recur_repeats_in_the_local_zone_and_done_adds_the_next() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = CliUser::new(&server).with_env("TZ", "Europe/Berlin");
+    ann.sign_up("recur");
+    let added = ann
+        .run(&[
+            "add",
+            "Water plants",
+            "--due",
+            "2031-03-24 09:00",
+            "--recur",
+            "weekly",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(added["recurrence"]["rule"], "FREQ=WEEKLY");
+    assert_eq!(added["due_at"], "2031-03-24T08:00:00Z");
+    let id = added["id"].as_i64().expect("id").to_string();
+    ann.run(&["done", &id]).ok();
+    let pending = ann.run(&["list", "--json"]).ok().json();
+    assert_eq!(
+        pending[0]["due_at"], "2031-03-31T07:00:00Z",
+        "09:00 in Berlin after the clocks change"
+    );
+    assert_eq!(pending[0]["occurrence"], 2);
+    let shown = ann
+        .run(&["show", pending[0]["id"].to_string().as_str()])
+        .ok()
+        .stdout;
+    assert!(shown.contains("repeats:   FREQ=WEEKLY"), "{shown}");
+    let refused = ann.run(&["add", "No date", "--recur", "daily"]);
+    assert_eq!(refused.code, 2, "--recur needs --due: {refused:?}");
+}

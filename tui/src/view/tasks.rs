@@ -271,6 +271,14 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             printable(&task.tags.join(", "), false)
         )));
     }
+    if let Some(recurrence) = &task.recurrence {
+        lines.push(Line::from(format!(
+            "repeats {} ({}) · instance {}",
+            printable(&recurrence.rule, false),
+            printable(&recurrence.time_zone, false),
+            task.occurrence.unwrap_or(1)
+        )));
+    }
     if let Some(project) = task.project_id {
         let name = app.projects.name(project).unwrap_or("a shared project");
         let me = app.user.as_ref().map(|u| u.id);

@@ -145,7 +145,7 @@ pub(super) async fn insert_successor(
 pub(super) async fn delete_untouched_successor(
     c: &impl GenericClient,
     completed: &Task,
-) -> StoreResult<Option<(i64, i64, Option<Uuid>, Uuid)>> {
+) -> StoreResult<Option<crate::store::GoneTask>> {
     let Some(series) = completed.series_id else {
         return Ok(None);
     };
@@ -158,7 +158,12 @@ pub(super) async fn delete_untouched_successor(
         )
         .await?;
     match row {
-        Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))),
+        Some(r) => Ok(Some(crate::store::GoneTask {
+            id: r.try_get(0)?,
+            version: r.try_get(1)?,
+            project: r.try_get(2)?,
+            space: r.try_get(3)?,
+        })),
         None => Ok(None),
     }
 }

@@ -349,11 +349,11 @@ async fn successor_gone(
     completed: &Task,
     now: OffsetDateTime,
 ) -> StoreResult<Published> {
-    let Some((id, version, project, space)) = tasks::delete_untouched_successor(tx, completed).await? else {
+    let Some(gone) = tasks::delete_untouched_successor(tx, completed).await? else {
         return Ok(Vec::new());
     };
-    let audience = events::audience(tx, project, space).await?;
-    let change = TaskChange::deleted(id, version, Uuid::nil(), now);
+    let audience = events::audience(tx, gone.project, gone.space).await?;
+    let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
     events::fan_out(tx, &audience, &[], &change).await
 }
 

@@ -485,7 +485,7 @@ pub fn insert_successor(
 pub fn delete_untouched_successor(
     tx: &WriteTx<'_>,
     completed: &Task,
-) -> rusqlite::Result<Option<(i64, i64, Option<Uuid>, Uuid)>> {
+) -> rusqlite::Result<Option<crate::store::GoneTask>> {
     let Some(series) = completed.series_id else {
         return Ok(None);
     };
@@ -498,12 +498,12 @@ pub fn delete_untouched_successor(
         |r| {
             let project: Option<String> = r.get(2)?;
             let space: String = r.get(3)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
-                space.parse().map_err(conversion_error)?,
-            ))
+            Ok(crate::store::GoneTask {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                project: project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
+                space: space.parse().map_err(conversion_error)?,
+            })
         },
     )
     .optional()

@@ -274,11 +274,11 @@ fn successor_gone(
     completed: &Task,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Published> {
-    let Some((id, version, project, space)) = tasks::delete_untouched_successor(tx, completed)? else {
+    let Some(gone) = tasks::delete_untouched_successor(tx, completed)? else {
         return Ok(Vec::new());
     };
-    let audience = events::audience(tx, project, space)?;
-    let change = TaskChange::deleted(id, version, Uuid::nil(), now);
+    let audience = events::audience(tx, gone.project, gone.space)?;
+    let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
     events::fan_out(tx, &audience, &[], &change)
 }
 
