@@ -141,9 +141,23 @@ pub async fn open(
     }
     // Subscribed before the first read: a change committed between the two still wakes.
     let wake = db.changes().subscribe(start.owner.id());
+    // Where a stream without `Last-Event-ID` starts is read here, before the answer's
+    // headers go: a change the client makes once it sees them is after it. (Read in the
+    // stream's own task, a create sent at once could land first and be taken for
+    // history, never sent.)
+    let first = match db
+        .events_after(start.owner, start.last_event_id.unwrap_or(i64::MAX), 0)
+        .await
+    {
+        Ok(first) => first,
+        Err(e) => {
+            let _ = db.close_stream(lease.id).await;
+            return Err(e.into());
+        }
+    };
     let (items, received) = mpsc::channel(256);
     tokio::spawn(async move {
-        if let Err(e) = run(&db, &start, &lease, wake, &items, signed_in).await {
+        if let Err(e) = run(&db, &start, first, &lease, wake, &items, signed_in).await {
             tracing::debug!(error = %e, "event stream ended by a database fault");
         }
         if let Err(e) = db.close_stream(lease.id).await {
@@ -163,15 +177,13 @@ struct StreamLease {
 async fn run(
     db: &Arc<dyn TaskStorage>,
     start: &StreamStart,
+    first: crate::store::EventPage,
     lease: &StreamLease,
     mut wake: tokio::sync::watch::Receiver<Hint>,
     items: &mpsc::Sender<StreamItem>,
     signed_in: impl Fn() -> bool,
 ) -> StoreResult<()> {
     let owner = start.owner;
-    let first = db
-        .events_after(owner, start.last_event_id.unwrap_or(i64::MAX), 0)
-        .await?;
     let mut last = match start.last_event_id {
         None => first.latest,
         Some(asked) if asked > first.latest || first.has_gap_after(asked) => {

@@ -293,3 +293,55 @@ fn an_id_no_longer_kept_starts_with_reset() {
     .expect("stream");
     assert_problem(bad, 400, ProblemCode::InvalidParameter);
 }
+
+/// A change sent the moment a stream's answer arrives is on that stream: where a
+/// stream without `Last-Event-ID` starts is fixed before its answer goes. (It was read
+/// later, in the stream's own task, so a change that beat that read was taken for
+/// history and never sent.)
+#[test]
+fn a_change_made_the_moment_a_stream_opens_is_on_it() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "stream-race");
+    // Other users keep the server busy, as a loaded machine does: the window between
+    // the answer and a late first read widens.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for n in 0..8 {
+            let (server, stop) = (&server, &stop);
+            s.spawn(move || {
+                let busy = sign_up(server, &format!("busy-{n}"));
+                for i in 0..100 {
+                    create_task(
+                        server,
+                        &busy.id,
+                        &busy.access_token,
+                        json!({"title": format!("noise {i}")}),
+                    );
+                }
+                // Reads: they queue where a stream's first read would wait.
+                let list = server.url(&format!("/api/{}/tasks?limit=500&q=noise", busy.id));
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = todo_e2e::http().get(&list).bearer_auth(&busy.access_token).send();
+                }
+            });
+        }
+        each_round_sees_its_change(&server, &ann);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
+fn each_round_sees_its_change(server: &TestServer, ann: &todo_e2e::Account) {
+    for round in 0..60 {
+        let mut live = EventReader::open(server, ann, None).expect("stream");
+        let task = create_task(
+            server,
+            &ann.id,
+            &ann.access_token,
+            json!({"title": format!("r{round}")}),
+        );
+        let got = live
+            .next(Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("round {round}: the change made as the stream opened never came"));
+        assert_eq!(got.data["task"]["id"], task["id"], "round {round}");
+    }
+}
