@@ -188,6 +188,18 @@ impl<T> Written<T> {
     }
 }
 
+impl Written<Task> {
+    /// From an insert that inserted nothing: the task made from the same source (a
+    /// conflict), else, for a task in a project, a role that no longer writes there.
+    pub fn from_refused_insert(project: Option<Uuid>, first: Option<Task>) -> Written<Task> {
+        match (first, project) {
+            (Some(first), _) => Written::Conflict(Box::new(first)),
+            (None, Some(_)) => Written::Refused,
+            (None, None) => Written::Missing,
+        }
+    }
+}
+
 /// A full replace of a task's editable fields: the body of `PUT`, or a merge patch
 /// applied.
 #[derive(Debug, Clone)]

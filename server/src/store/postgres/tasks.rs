@@ -69,8 +69,7 @@ impl TaskStorage for PgStore {
                 self.publish_all(published);
                 Ok(Written::Done(task))
             }
-            Err(None) if project.is_some() => Ok(Written::Refused),
-            Err(first) => Ok(first.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))),
+            Err(first) => Ok(Written::from_refused_insert(project, first)),
         }
     }
 

@@ -53,9 +53,7 @@ impl TaskStorage for Db {
                 self.publish(published);
                 Ok(Written::Done(task))
             }
-            // No task from that source: the caller may not write in the project.
-            Err(None) if project.is_some() => Ok(Written::Refused),
-            Err(first) => Ok(first.map_or(Written::Missing, |t| Written::Conflict(Box::new(t)))),
+            Err(first) => Ok(Written::from_refused_insert(project, first)),
         }
     }
 
