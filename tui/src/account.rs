@@ -17,6 +17,8 @@ pub struct AccountPanel {
     pub mode: AccountMode,
     /// The last outcome, good or bad, shown under the list.
     pub note: Option<(String, bool)>,
+    /// Open invitations to projects, oldest first: `i` accepts the first, `I` declines it.
+    pub invitations: Vec<todo_api::Invitation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,6 +123,12 @@ impl AccountPanel {
         match key.code {
             KeyCode::Esc => return PanelAction::Close,
             KeyCode::Char('x') => return self.confirm_end(),
+            KeyCode::Char(c @ ('i' | 'I')) => {
+                return match self.invitations.first() {
+                    Some(invitation) => PanelAction::Run(Cmd::AnswerInvitation(invitation.id, c == 'i')),
+                    None => PanelAction::None,
+                };
+            }
             KeyCode::Char('p') => {
                 self.note = None;
                 self.mode = AccountMode::Password(PasswordForm::default());

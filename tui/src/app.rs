@@ -26,6 +26,9 @@ pub enum Msg {
     /// The password was right and the account asks for a code: its mfa token.
     CodeNeeded(todo_api::Secret),
     SessionsLoaded(Result<Vec<todo_api::SessionSummary>, ClientError>),
+    InvitationsLoaded(Result<Vec<todo_api::Invitation>, ClientError>),
+    /// Whether it was accepted, and the invitation answered.
+    InvitationAnswered(bool, Result<todo_api::Invitation, ClientError>),
     SessionEnded(uuid::Uuid, Result<(), ClientError>),
     PasswordChanged(Result<(), ClientError>),
     SignedUp(Result<User, ClientError>),
@@ -73,6 +76,10 @@ pub enum Cmd {
     SignOut,
     Undo,
     LoadSessions,
+    /// The open invitations to the user (for the account panel).
+    LoadInvitations,
+    /// Accept (`true`) or decline an invitation.
+    AnswerInvitation(uuid::Uuid, bool),
     EndSession(uuid::Uuid),
     /// The current password and the new one.
     ChangePassword(todo_api::Secret, todo_api::Secret),

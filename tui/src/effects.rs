@@ -77,6 +77,10 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
         Cmd::SignOut => Msg::SignedOut(session.sign_out(false).await),
         Cmd::Undo => Msg::Undone(session.undo().await),
         Cmd::LoadSessions => Msg::SessionsLoaded(session.sessions().await),
+        Cmd::LoadInvitations => Msg::InvitationsLoaded(session.invitations().await),
+        Cmd::AnswerInvitation(id, accept) => {
+            Msg::InvitationAnswered(accept, session.answer_invitation(id, accept).await)
+        }
         Cmd::EndSession(id) => Msg::SessionEnded(id, session.end_session(id).await),
         Cmd::ChangePassword(current, new) => Msg::PasswordChanged(
             session

@@ -987,3 +987,44 @@ fn p_cycles_all_personal_and_each_project_and_a_new_task_goes_to_the_project_sho
     let cmds = update(&mut app, Msg::ProjectsLoaded(Ok(vec![])));
     assert_eq!(project(&cmds), None);
 }
+
+#[test]
+fn the_account_panel_shows_an_invitation_and_i_accepts_it() {
+    let mut app = app_with_tasks();
+    let cmds = key(&mut app, KeyCode::Char('A'));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::LoadSessions, Cmd::LoadInvitations]),
+        "{cmds:?}"
+    );
+    let invitation = todo_api::Invitation {
+        id: uuid::Uuid::from_u128(9),
+        project_id: uuid::Uuid::from_u128(42),
+        project_name: "Household".into(),
+        email: "ann@example.com".into(),
+        role: todo_api::Role::Editor,
+        invited_by: uuid::Uuid::from_u128(7),
+        created_at: common::NOW,
+        expires_at: common::NOW,
+    };
+    let _ = update(&mut app, Msg::InvitationsLoaded(Ok(vec![invitation.clone()])));
+    let cmds = key(&mut app, KeyCode::Char('i'));
+    match cmds.as_slice() {
+        [Cmd::AnswerInvitation(id, true)] => assert_eq!(*id, invitation.id),
+        other => panic!("not an accept: {other:?}"),
+    }
+    let cmds = update(&mut app, Msg::InvitationAnswered(true, Ok(invitation)));
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [Cmd::LoadInvitations, Cmd::LoadProjects, Cmd::LoadTasks(_)]
+        ),
+        "the projects and the list reload: {cmds:?}"
+    );
+    match &app.popup {
+        Some(Popup::Account(panel)) => {
+            let note = panel.note.clone().expect("a note");
+            assert!(note.0.contains("joined Household as editor"), "{note:?}");
+        }
+        other => panic!("the panel stays open: {other:?}"),
+    }
+}

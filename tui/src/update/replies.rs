@@ -111,6 +111,37 @@ pub(super) fn on_account_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 panel.note = Some((e.to_string(), true));
             }
         }
+        Msg::InvitationsLoaded(result) => match (account_panel(app), result) {
+            (Some(panel), Ok(open)) => panel.invitations = open,
+            (_, Err(e)) => task_error(app, e),
+            (None, Ok(_)) => {}
+        },
+        Msg::InvitationAnswered(accepted, result) => {
+            let note = match &result {
+                Ok(i) if accepted => (
+                    format!(
+                        "You joined {} as {}.",
+                        todo_api::text::printable(&i.project_name, false),
+                        i.role
+                    ),
+                    false,
+                ),
+                Ok(i) => (
+                    format!("Declined {}.", todo_api::text::printable(&i.project_name, false)),
+                    false,
+                ),
+                Err(e) => (e.to_string(), true),
+            };
+            if let Some(panel) = account_panel(app) {
+                panel.note = Some(note);
+            }
+            let mut cmds = launch(app, Cmd::LoadInvitations);
+            if result.is_ok() && accepted {
+                cmds.extend(launch(app, Cmd::LoadProjects));
+                cmds.extend(load_tasks(app));
+            }
+            return cmds;
+        }
         Msg::PasswordChanged(result) => {
             if let Some(panel) = account_panel(app) {
                 let field = result.as_ref().err().and_then(|e| e.field().map(str::to_string));
@@ -125,9 +156,11 @@ pub(super) fn on_account_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
 
 pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
-        Msg::SessionsLoaded(_) | Msg::SessionEnded(..) | Msg::PasswordChanged(_) => {
-            on_account_reply(app, msg)
-        }
+        Msg::SessionsLoaded(_)
+        | Msg::SessionEnded(..)
+        | Msg::PasswordChanged(_)
+        | Msg::InvitationsLoaded(_)
+        | Msg::InvitationAnswered(..) => on_account_reply(app, msg),
         Msg::SessionChecked(Ok(Some(user))) => signed_in(app, user),
         Msg::SessionChecked(Ok(None)) => {
             app.screen = Screen::SignIn(SignInForm::default());

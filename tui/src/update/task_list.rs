@@ -118,7 +118,9 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         Action::SignOut => app.popup = Some(Popup::ConfirmSignOut),
         Action::Account => {
             app.popup = Some(Popup::Account(crate::account::AccountPanel::default()));
-            return launch(app, Cmd::LoadSessions);
+            let mut cmds = launch(app, Cmd::LoadSessions);
+            cmds.extend(launch(app, Cmd::LoadInvitations));
+            return cmds;
         }
         Action::ClearFilter => {
             if !app.list.search.is_empty() || app.list.tag.is_some() {

@@ -49,7 +49,28 @@ pub fn panel(frame: &mut Frame, area: Rect, app: &App, panel: &AccountPanel, the
     let hint = match &panel.mode {
         AccountMode::List => {
             lines.extend(session_lines(app, panel, theme));
-            "  ↑↓ choose · x end the session · p change password · r reload · Esc close".to_string()
+            match panel.invitations.first() {
+                Some(invitation) => {
+                    lines.push(Line::from(""));
+                    lines.push(Line::styled(
+                        format!(
+                            "  Invited to {} as {} (until {}){}",
+                            printable(&invitation.project_name, false),
+                            invitation.role,
+                            todo_client::due::format_date_time(invitation.expires_at, &app.zone),
+                            match panel.invitations.len() {
+                                1 => String::new(),
+                                n => format!(", and {} more", n - 1),
+                            }
+                        ),
+                        theme.accent(),
+                    ));
+                    "  i accept · I decline · ↑↓ x end a session · p password · Esc close".to_string()
+                }
+                None => {
+                    "  ↑↓ choose · x end the session · p change password · r reload · Esc close".to_string()
+                }
+            }
         }
         AccountMode::ConfirmEnd(id) => {
             lines.extend(session_lines(app, panel, theme));

@@ -554,7 +554,19 @@ fn like_pattern(text: &str) -> String {
 
 /// One page of the owner's tasks and the total that match the filter.
 pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Result<(Vec<Task>, u64)> {
-    let mut filter = readable(1);
+    // One read transaction, so the total, the page and the memberships come from one
+    // snapshot.
+    let tx = conn.unchecked_transaction()?;
+    // Someone in no project sees only their own tasks: `user_id = ?` alone keeps the
+    // index's order and its early exit at LIMIT, which the OR of `readable` loses
+    // (measured: the mixed load after many creates ran at a fifth of the speed).
+    let shared: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM project_members WHERE user_id = ?1)")?
+        .query_row([owner.id().to_string()], |r| r.get(0))?;
+    let mut filter = match shared {
+        true => readable(1),
+        false => "tasks.user_id = ?1".to_string(),
+    };
     let mut args: Vec<Value> = vec![Value::Text(owner.id().to_string())];
     match query.project() {
         ProjectFilter::Any => {}
@@ -603,8 +615,6 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         SortField::Title => format!("title COLLATE NOCASE {direction}, id {direction}"),
         SortField::Urgency => crate::store::urgency_order(query.order()),
     };
-    // One read transaction, so the total and the page come from the same snapshot.
-    let tx = conn.unchecked_transaction()?;
     let sql = format!("SELECT {COLUMNS} FROM tasks WHERE {filter} ORDER BY {order_by} LIMIT ? OFFSET ?");
     let page_args = args.iter().cloned().chain([
         Value::Integer(i64::from(query.limit())),
