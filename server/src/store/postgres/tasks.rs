@@ -48,7 +48,12 @@ impl TaskStorage for PgStore {
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
-                let audiences = events::lock_audiences(&tx, &[(project, owner.id())]).await?;
+                // A personal task's audience is its owner, whose row the event's seq
+                // locks after the insert: a new row waits on no one, so no lock first.
+                let audiences = match project {
+                    None => vec![vec![owner.id()]],
+                    Some(_) => events::lock_audiences(&tx, &[(project, owner.id())]).await?,
+                };
                 let Some(task) = tasks::insert(&tx, owner, project, draft, now).await? else {
                     // Imported before, or not the caller's to write: nothing is written.
                     let first = match draft.source_id() {
