@@ -67,11 +67,6 @@ impl EventType {
         EventType::InvitationReceived,
     ];
 
-    /// The kind a name stands for.
-    pub fn parse(name: &str) -> Option<EventType> {
-        Self::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
     /// Whether the event is about a task (and carries it); the others are about a
     /// project and carry [`ProjectNews`].
     pub fn is_task(self) -> bool {

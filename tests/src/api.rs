@@ -153,3 +153,48 @@ pub fn concurrent_wrong_passwords(
         handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
     })
 }
+
+/// `method path` with `token` (`{me}` in the path stands for `user`) and an optional
+/// JSON body: the status, and the body as JSON (null when there is none).
+pub fn call_with(
+    server: &TestServer,
+    token: &str,
+    user: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http()
+        .request(method, server.url(&path.replace("{me}", user)))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+/// [`call_with`] as `who`.
+pub fn call_as(
+    server: &TestServer,
+    who: &Account,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call_with(server, &who.access_token, &who.id, method, path, body)
+}
+
+/// [`call_as`] that must succeed (2xx): the body.
+pub fn must(
+    server: &TestServer,
+    who: &Account,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let (status, answer) = call_as(server, who, method.clone(), path, body);
+    assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+    answer
+}

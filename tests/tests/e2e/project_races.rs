@@ -5,44 +5,10 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
+use todo_e2e::api::{call_as as as_user, call_with as call, must as ok};
 use todo_e2e::sse::EventReader;
-use todo_e2e::{Account, TestServer, http, sign_up};
-
-fn call(
-    server: &TestServer,
-    token: &str,
-    user: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = http()
-        .request(method, server.url(&path.replace("{me}", user)))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
-}
-
-fn as_user(
-    server: &TestServer,
-    who: &Account,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    call(server, &who.access_token, &who.id, method, path, body)
-}
-
-fn ok(server: &TestServer, who: &Account, method: Method, path: &str, body: Option<Value>) -> Value {
-    let (status, body) = as_user(server, who, method.clone(), path, body);
-    assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
-    body
-}
+use todo_e2e::{Account, TestServer, sign_up};
 
 /// A project of `owner`'s with `members` joined in the given roles.
 fn project_with(server: &TestServer, owner: &Account, name: &str, members: &[(&Account, &str)]) -> String {

@@ -9,28 +9,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use todo_e2e::api::{call_as as call, must};
 use todo_e2e::postgres::{PgCluster, available};
 use todo_e2e::sse::EventReader;
 use todo_e2e::{Account, TestServer, http, sign_up};
-
-fn call(server: &TestServer, who: &Account, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let path = path.replace("{me}", &who.id);
-    let mut request = http()
-        .request(method, server.url(&path))
-        .bearer_auth(&who.access_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
-}
-
-fn must(server: &TestServer, who: &Account, method: Method, path: &str, body: Option<Value>) -> Value {
-    let (status, body) = call(server, who, method.clone(), path, body);
-    assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
-    body
-}
 
 /// A tiny deterministic generator: the same seed, the same script.
 struct Lcg(u64);

@@ -4,20 +4,9 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use todo_e2e::api::call_as as call;
 use todo_e2e::postgres::{PgCluster, available};
-use todo_e2e::{Account, TestServer, http, sign_up};
-
-fn call(server: &TestServer, who: &Account, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = http()
-        .request(method, server.url(&path.replace("{me}", &who.id)))
-        .bearer_auth(&who.access_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
-}
+use todo_e2e::{Account, TestServer, sign_up};
 
 fn series(server: &TestServer, who: &Account, series: &str) -> Vec<Value> {
     let (status, tasks) = call(

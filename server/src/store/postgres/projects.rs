@@ -90,6 +90,15 @@ async fn lock_and_check(c: &impl GenericClient, guard: RoleGuard, project: Uuid)
         .is_some_and(|r| r >= guard.at_least))
 }
 
+/// Locks a user's row: the check of their project count or of a name among their
+/// projects and the write it allows then run one at a time (creating a project locks it
+/// too). Taken after the project's lock, as every write here does.
+async fn lock_user(c: &impl GenericClient, user: Uuid) -> StoreResult<()> {
+    c.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user])
+        .await?;
+    Ok(())
+}
+
 async fn memberships(c: &impl GenericClient, user: Uuid) -> StoreResult<usize> {
     let count: i64 = c
         .query_one(
@@ -271,8 +280,7 @@ impl ProjectStorage for PgStore {
     ) -> StoreResult<Guarded<Project>> {
         guarded!(self, |tx| {
             // The owner's row: two creations of theirs count and name one after the other.
-            tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&owner])
-                .await?;
+            lock_user(tx, owner).await?;
             if memberships(tx, owner).await? >= PROJECTS_PER_USER {
                 return quiet(Guarded::LimitReached);
             }
@@ -311,6 +319,7 @@ impl ProjectStorage for PgStore {
             let Some(current) = project_for(tx, guard.actor, project).await? else {
                 return quiet(Guarded::Refused);
             };
+            lock_user(tx, current.owner_id).await?;
             if name_taken(tx, current.owner_id, name.key(), project).await? {
                 return quiet(Guarded::NameTaken);
             }
@@ -444,6 +453,7 @@ impl ProjectStorage for PgStore {
                         .query_one("SELECT name_key FROM projects WHERE id = $1", &[&project])
                         .await?
                         .try_get(0)?;
+                    lock_user(tx, member).await?;
                     if name_taken(tx, member, &key, project).await? {
                         return quiet(Guarded::NameTaken);
                     }
@@ -633,6 +643,7 @@ impl ProjectStorage for PgStore {
             };
             let mut published = Vec::new();
             if accept && member_role(tx, project, user).await?.is_none() {
+                lock_user(tx, user).await?;
                 let members = events::audience(tx, Some(project), user).await?.len();
                 if members >= MEMBERS_PER_PROJECT || memberships(tx, user).await? >= PROJECTS_PER_USER {
                     return quiet(Guarded::LimitReached);
