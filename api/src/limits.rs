@@ -13,6 +13,10 @@ pub const PASSWORD_MAX: usize = 128;
 pub const NAME_MAX: usize = 100;
 pub const EMAIL_MAX: usize = 254;
 pub const SEARCH_MAX: usize = 200;
+/// Characters of one note.
+pub const NOTE_MAX: usize = 10_000;
+/// Notes one task holds at most.
+pub const NOTES_PER_TASK: usize = 100;
 /// Characters of a task's `source_id`.
 pub const SOURCE_ID_MAX: usize = 200;
 /// Tags one list may filter on (all must match).

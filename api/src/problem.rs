@@ -78,6 +78,10 @@ pub enum ProblemCode {
     NotFound,
     /// No such task for this user.
     TaskNotFound,
+    /// No such note on this task.
+    NoteNotFound,
+    /// Only a note's author deletes it.
+    NotNoteAuthor,
     /// No such project, or the caller is not a member (the two are not told apart).
     ProjectNotFound,
     /// The owner has a project of this name already (without regard to case).
@@ -148,6 +152,8 @@ impl ProblemCode {
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
+            C::NoteNotFound => "note_not_found",
+            C::NotNoteAuthor => "not_note_author",
             C::ProjectNotFound => "project_not_found",
             C::ProjectExists => "project_exists",
             C::InsufficientRole => "insufficient_role",

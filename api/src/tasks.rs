@@ -183,6 +183,34 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub occurrence: Option<u32>,
+    /// Its notes, oldest first: in the answer for one task and in its events; left out of
+    /// lists (see `note_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub notes: Option<Vec<Note>>,
+    /// How many notes it has.
+    #[serde(default)]
+    pub note_count: u32,
+}
+
+/// A note added to a task over time (a comment, a log line): kept apart from the
+/// description, never edited, deleted only by its author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Note {
+    pub id: Uuid,
+    pub text: String,
+    pub author_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Body of `POST /api/{user_id}/tasks/{id}/notes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct NoteInput {
+    /// 1 to 10,000 characters, not all blank; line breaks and tabs are kept.
+    pub text: String,
 }
 
 /// How a task repeats: an RFC 5545 rule run on the wall clock of a time zone, so a task

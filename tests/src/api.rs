@@ -198,3 +198,33 @@ pub fn must(
     assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
     answer
 }
+
+/// A project of `owner`'s with `members` joined in the given roles.
+pub fn project_with(server: &TestServer, owner: &Account, name: &str, members: &[(&Account, &str)]) -> String {
+    let project = must(
+        server,
+        owner,
+        reqwest::Method::POST,
+        "/api/{me}/projects",
+        Some(serde_json::json!({ "name": name })),
+    );
+    let id = project["id"].as_str().expect("id").to_string();
+    for (who, role) in members {
+        let invitation = must(
+            server,
+            owner,
+            reqwest::Method::POST,
+            &format!("/api/{{me}}/projects/{id}/invitations"),
+            Some(serde_json::json!({"email": who.email, "role": role})),
+        );
+        let invitation = invitation["id"].as_str().expect("id");
+        must(
+            server,
+            who,
+            reqwest::Method::POST,
+            &format!("/api/{{me}}/invitations/{invitation}/accept"),
+            None,
+        );
+    }
+    id
+}

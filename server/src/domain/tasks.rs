@@ -216,6 +216,8 @@ impl PatchedTask {
             recurrence: None,
             series_id: None,
             occurrence: None,
+            notes: None,
+            note_count: 0,
         }
     }
 }

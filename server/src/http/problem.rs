@@ -29,7 +29,8 @@ pub enum ProblemResponse {
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
     /// The token is valid but the path names another user (`forbidden`); a wrong
     /// current password (`wrong_password`); a disabled account (`account_disabled`); a
-    /// project member whose role does not allow this (`insufficient_role`).
+    /// project member whose role does not allow this (`insufficient_role`); a note
+    /// deleted by someone other than its author (`not_note_author`).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(
         Json<Problem>,
@@ -39,7 +40,8 @@ pub enum ProblemResponse {
     ),
     /// No such task for this user (`task_not_found`); no such project, or not a member
     /// of it (`project_not_found`: the two are not told apart); no such member
-    /// (`member_not_found`) or open invitation (`invitation_not_found`).
+    /// (`member_not_found`) or open invitation (`invitation_not_found`); no such note on
+    /// the task (`note_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
     /// `If-Match` named another version (`version_conflict`); `current` is the task now.
@@ -426,6 +428,22 @@ impl From<TaskError> for ProblemResponse {
             }
             TaskError::ProjectNotFound(_) => Self::project_not_found(e.to_string()),
             TaskError::InsufficientRole(_) => Self::insufficient_role(e.to_string()),
+            TaskError::NoteNotFound { .. } => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::NoteNotFound,
+                e.to_string(),
+                None,
+            )),
+            TaskError::NotNoteAuthor => ProblemResponse::Forbidden(
+                problem(StatusCode::FORBIDDEN, ProblemCode::NotNoteAuthor, e.to_string(), None),
+                None,
+            ),
+            TaskError::TooManyNotes(_) => ProblemResponse::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::LimitReached,
+                e.to_string(),
+                None,
+            )),
             TaskError::NothingToUndo => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NothingToUndo,

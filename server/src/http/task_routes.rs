@@ -1,11 +1,12 @@
-//! `/api/{user_id}/tasks`: the six task routes. Each declares [`BearerAuth`] first, so the
+//! `/api/{user_id}/tasks`: the six task routes and a task's notes. Each declares [`BearerAuth`] first, so the
 //! token is checked before anything else, then scopes every call to the path's owner.
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    CompleteRequest, ListQuery, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput, TaskPatch,
+    CompleteRequest, ListQuery, Note, NoteInput, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput,
+    TaskPatch,
 };
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use super::json::SerdeJson;
 use super::optional_body::OptionalJson;
 use super::problem::ProblemResponse;
 use super::strict::Strict;
+use crate::domain::notes::NoteText;
 use crate::tasks::{TaskDraft, TaskQuery, TaskService};
 
 pub struct TaskApi {
@@ -51,6 +53,13 @@ impl OneTask {
     fn of(task: &Task) -> Result<Self, ProblemResponse> {
         Ok(OneTask::Ok(SerdeJson::new(task)?, conditional::etag(task)))
     }
+}
+
+#[derive(ApiResponse)]
+pub enum NoteAdded {
+    /// The note was added (the task moved to a new version, with an event).
+    #[oai(status = 201)]
+    Created(SerdeJson<Note>),
 }
 
 #[derive(ApiResponse)]
@@ -188,6 +197,42 @@ impl TaskApi {
         let owner = auth.owner()?;
         let expected = conditional::expected(if_match.0.as_deref())?;
         self.tasks.delete(owner, id.0, expected).await?;
+        Ok(TaskDeleted::NoContent)
+    }
+
+    /// Add a note to a task
+    ///
+    /// A note (1 to 10,000 characters) by you, kept after the task's others (at most
+    /// 100). It changes the task like any write: a new version, an event, history and
+    /// undo. You need to be able to write the task (an editor or more in a project).
+    #[oai(path = "/api/:user_id/tasks/:id/notes", method = "post")]
+    async fn add_note(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
+        id: Path<i64>,
+        body: Json<Strict<NoteInput>>,
+    ) -> Result<NoteAdded, ProblemResponse> {
+        let owner = auth.owner()?;
+        let text = NoteText::parse(body.0.0.text)?;
+        let note = self.tasks.add_note(owner, id.0, text).await?;
+        Ok(NoteAdded::Created(SerdeJson::new(&note)?))
+    }
+
+    /// Delete a note
+    ///
+    /// Only its author deletes a note (403 `not_note_author`), and only while they may
+    /// write the task.
+    #[oai(path = "/api/:user_id/tasks/:id/notes/:note_id", method = "delete")]
+    async fn delete_note(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "user_id")] _user_id: Path<Uuid>,
+        id: Path<i64>,
+        note_id: Path<Uuid>,
+    ) -> Result<TaskDeleted, ProblemResponse> {
+        let owner = auth.owner()?;
+        self.tasks.delete_note(owner, id.0, note_id.0).await?;
         Ok(TaskDeleted::NoContent)
     }
 

@@ -89,6 +89,18 @@ struct StoredTask {
     series_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     occurrence: Option<u32>,
+    /// Added with notes: absent in older rows (an undo to such a row leaves the notes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notes: Option<Vec<StoredNote>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredNote {
+    id: Uuid,
+    text: String,
+    author_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +135,17 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         }),
         series_id: task.series_id,
         occurrence: task.occurrence,
+        notes: task.notes.as_ref().map(|notes| {
+            notes
+                .iter()
+                .map(|n| StoredNote {
+                    id: n.id,
+                    text: n.text.clone(),
+                    author_id: n.author_id,
+                    created_at: n.created_at,
+                })
+                .collect()
+        }),
     })
 }
 
@@ -182,6 +205,18 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         }),
         series_id: stored.series_id,
         occurrence: stored.occurrence,
+        note_count: stored.notes.as_ref().map_or(0, |n| n.len() as u32),
+        notes: stored.notes.map(|notes| {
+            notes
+                .into_iter()
+                .map(|n| todo_api::Note {
+                    id: n.id,
+                    text: n.text,
+                    author_id: n.author_id,
+                    created_at: n.created_at,
+                })
+                .collect()
+        }),
     })
 }
 

@@ -33,7 +33,7 @@ pub use personal_tokens::{PersonalTokenRecord, PersonalTokenStorage, TokenInsert
 pub use projects::{Guarded, MemberChange, NewInvitation, ProjectStorage};
 pub use records::*;
 pub use sessions::SessionStorage;
-pub use tasks::TaskStorage;
+pub use tasks::{NewNote, NoteWrite, TaskStorage};
 pub use two_factor::{CodeUse, TotpRecord, TwoFactorStorage};
 
 /// The whole storage interface: every port, as one handle for the code that wires the

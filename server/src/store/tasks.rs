@@ -8,9 +8,45 @@ use time::OffsetDateTime;
 use todo_api::Task;
 use uuid::Uuid;
 
+use crate::domain::notes::NoteText;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 
 use super::{ChangeFeed, EventPage, EventRecord, Expected, StoreResult, TaskReplace, UndoOutcome, Written};
+
+/// A note to add: its id is chosen by the caller, so the answer can name it.
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    pub id: Uuid,
+    pub text: NoteText,
+}
+
+/// How a note write went, found out in its own transaction.
+#[derive(Debug)]
+pub enum NoteWrite {
+    /// The task after the change, with its notes.
+    Done(Task),
+    /// No such task that the caller can see.
+    TaskMissing,
+    /// The caller sees the task but may not change it.
+    Refused,
+    /// No such note on the task.
+    NoteMissing,
+    /// The note is someone else's.
+    NotAuthor,
+    /// The task holds the most notes it may.
+    Full,
+}
+
+impl NoteWrite {
+    /// When the task is not writable: missing, or the caller's role does not write it.
+    pub fn from_access(current: Option<(Task, bool)>) -> Option<NoteWrite> {
+        match current {
+            None => Some(NoteWrite::TaskMissing),
+            Some((_, false)) => Some(NoteWrite::Refused),
+            Some((_, true)) => None,
+        }
+    }
+}
 
 #[async_trait]
 pub trait TaskStorage: Send + Sync + 'static {
@@ -54,6 +90,24 @@ pub trait TaskStorage: Send + Sync + 'static {
         expected: Expected,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>>;
+
+    /// Adds a note by the caller (who must be able to write the task) as a change of the
+    /// task: its version moves on and everyone who sees it gets the task with its notes.
+    async fn add_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note: NewNote,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite>;
+    /// Deletes one of the caller's own notes, as a change of the task.
+    async fn delete_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite>;
 
     // The change stream: every task write above appends an event in its own transaction.
     /// Hints that a user has new events (from this server's commits and other servers').

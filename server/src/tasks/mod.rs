@@ -23,6 +23,12 @@ pub enum TaskError {
     AlreadyImported(Box<todo_api::Task>),
     #[error("nothing left to undo")]
     NothingToUndo,
+    #[error("task {task} has no note {note}")]
+    NoteNotFound { task: i64, note: uuid::Uuid },
+    #[error("only the author of a note may delete it")]
+    NotNoteAuthor,
+    #[error("task {0} has {max} notes, the most it may hold", max = todo_api::limits::NOTES_PER_TASK)]
+    TooManyNotes(i64),
     /// Not a member of the project (or no such project: the two are not told apart).
     #[error("no project {0} among yours")]
     ProjectNotFound(uuid::Uuid),

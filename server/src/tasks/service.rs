@@ -1,4 +1,4 @@
-use todo_api::{HistoryEntry, Task, TaskPatch, UndoResult};
+use todo_api::{HistoryEntry, Note, Task, TaskPatch, UndoResult};
 
 use super::{Owner, PatchedTask, TaskDraft, TaskError, TaskQuery};
 use crate::background::Step;
@@ -6,7 +6,10 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 use crate::domain::projects::{NeedsRole, TASK_WRITER, may};
-use crate::store::{self, Expected, ProjectStorage, TaskReplace, TaskStorage, UndoOutcome, Written};
+use crate::domain::notes::NoteText;
+use crate::store::{
+    self, Expected, NewNote, NoteWrite, ProjectStorage, TaskReplace, TaskStorage, UndoOutcome, Written,
+};
 use uuid::Uuid;
 
 /// How much of each user's change history is kept: at least the last `count` events
@@ -191,6 +194,30 @@ impl TaskService {
 }
 
 impl TaskService {
+    /// Adds a note by the caller to a task they may write; the note as kept.
+    pub async fn add_note(&self, owner: Owner, id: i64, text: NoteText) -> Result<Note, TaskError> {
+        let note = NewNote {
+            id: Uuid::new_v4(),
+            text,
+        };
+        let note_id = note.id;
+        let task = settle_note(id, note_id, self.db.add_note(owner, id, note, self.clock.now()).await?)?;
+        task.notes
+            .into_iter()
+            .flatten()
+            .find(|n| n.id == note_id)
+            .ok_or(TaskError::NoteNotFound { task: id, note: note_id })
+    }
+
+    /// Deletes one of the caller's own notes.
+    pub async fn delete_note(&self, owner: Owner, id: i64, note_id: Uuid) -> Result<(), TaskError> {
+        let written = self
+            .db
+            .delete_note(owner, id, note_id, self.clock.now())
+            .await?;
+        settle_note(id, note_id, written).map(|_| ())
+    }
+
     /// The kept changes of one task, each with the task before and after it.
     pub async fn history(&self, owner: Owner, id: i64) -> Result<Vec<HistoryEntry>, TaskError> {
         let records = self.db.task_history(owner, id).await?;
@@ -272,6 +299,18 @@ impl Step for TaskMaintenance {
 
     async fn run(&mut self) -> Result<(), TaskError> {
         self.0.maintain().await
+    }
+}
+
+/// A note write's outcome as the domain answers it.
+fn settle_note(id: i64, note: Uuid, written: NoteWrite) -> Result<Task, TaskError> {
+    match written {
+        NoteWrite::Done(task) => Ok(task),
+        NoteWrite::TaskMissing => Err(TaskError::NotFound(id)),
+        NoteWrite::Refused => Err(TaskError::InsufficientRole(TASK_WRITER)),
+        NoteWrite::NoteMissing => Err(TaskError::NoteNotFound { task: id, note }),
+        NoteWrite::NotAuthor => Err(TaskError::NotNoteAuthor),
+        NoteWrite::Full => Err(TaskError::TooManyNotes(id)),
     }
 }
 

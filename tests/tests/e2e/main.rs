@@ -18,6 +18,7 @@ mod faults;
 mod files_at_rest;
 mod hostile;
 mod keyring;
+mod notes;
 mod personal_tokens;
 mod postgres;
 mod project_races;

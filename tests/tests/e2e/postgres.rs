@@ -410,6 +410,14 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         .send()
         .expect("shared task");
     assert_eq!(shared.status().as_u16(), 201);
+    let shared: Value = shared.json().expect("task");
+    let noted = http()
+        .post(old.url(&format!("/api/{}/tasks/{}/notes", bob.id, shared["id"])))
+        .bearer_auth(&bob.access_token)
+        .json(&json!({"text": "a note comes along"}))
+        .send()
+        .expect("note");
+    assert_eq!(noted.status().as_u16(), 201);
     let first: Value = all_tasks(&old, &ann)
         .into_iter()
         .find(|t| t["project_id"].is_null())
@@ -486,6 +494,15 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert_eq!(activity(&new, &bob), bob_activity, "and the activity log");
     assert_eq!(all_tasks(&new, &ann), ann_before);
     assert_eq!(all_tasks(&new, &bob), bob_before, "bob's own and the shared task");
+    let shared_now: Value = http()
+        .get(new.url(&format!("/api/{}/tasks/{}", ann.id, shared["id"])))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .expect("shared task")
+        .json()
+        .expect("json");
+    assert_eq!(shared_now["notes"][0]["text"], "a note comes along", "{shared_now}");
+    assert_eq!(shared_now["notes"][0]["author_id"], bob.id.as_str());
     let members: Value = http()
         .get(new.url(&format!("/api/{}/projects/{project_id}/members", bob.id)))
         .bearer_auth(&bob.access_token)
@@ -523,8 +540,8 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
     assert!(next["id"].as_i64().expect("id") > highest, "{next}");
     let next_history = history(&new, &bob, &next["id"]);
     assert_eq!(
-        next_history[0]["seq"], 5,
-        "bob's numbering goes on after his four events (his task, the invitation, his joining, the shared task)"
+        next_history[0]["seq"], 6,
+        "bob's numbering goes on after his five events (his task, the invitation, his joining, the shared task, his note)"
     );
 
     let again = migrate(&url);

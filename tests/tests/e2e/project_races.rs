@@ -6,39 +6,9 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
-use todo_e2e::api::{call_as as as_user, call_with as call, must as ok};
+use todo_e2e::api::{call_as as as_user, call_with as call, must as ok, project_with};
 use todo_e2e::sse::EventReader;
 use todo_e2e::{Account, TestServer, sign_up};
-
-/// A project of `owner`'s with `members` joined in the given roles.
-fn project_with(server: &TestServer, owner: &Account, name: &str, members: &[(&Account, &str)]) -> String {
-    let project = ok(
-        server,
-        owner,
-        Method::POST,
-        "/api/{me}/projects",
-        Some(json!({ "name": name })),
-    );
-    let id = project["id"].as_str().expect("id").to_string();
-    for (who, role) in members {
-        let invitation = ok(
-            server,
-            owner,
-            Method::POST,
-            &format!("/api/{{me}}/projects/{id}/invitations"),
-            Some(json!({"email": who.email, "role": role})),
-        );
-        let invitation = invitation["id"].as_str().expect("id");
-        ok(
-            server,
-            who,
-            Method::POST,
-            &format!("/api/{{me}}/invitations/{invitation}/accept"),
-            None,
-        );
-    }
-    id
-}
 
 fn role_of(server: &TestServer, owner: &Account, project: &str, member: &Account) -> String {
     let members = ok(

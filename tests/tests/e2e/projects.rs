@@ -74,6 +74,8 @@ struct Fixture {
     project: String,
     task: i64,
     invitation: String,
+    /// A note on the task, by the caller when their role writes notes, else by the owner.
+    note: String,
 }
 
 fn invite_and_accept(server: &TestServer, owner: &Account, project: &str, who: &Account, role: &str) {
@@ -144,6 +146,7 @@ fn fixture(server: &TestServer, team: &Team, name: &str) -> Fixture {
         project,
         task: task["id"].as_i64().expect("task id"),
         invitation: invitation["id"].as_str().expect("id").to_string(),
+        note: String::new(),
     }
 }
 
@@ -178,6 +181,9 @@ fn rule(method: &Method, path: &str, f: &Fixture, team: &Team) -> Option<(&'stat
         ("PATCH", "/api/{user_id}/tasks/{id}") => ("editor", Some(json!({"title": "patched"}))),
         ("PATCH", "/api/{user_id}/tasks/{id}/complete") => ("editor", None),
         ("DELETE", "/api/{user_id}/tasks/{id}") => ("editor", None),
+        ("POST", "/api/{user_id}/tasks/{id}/notes") => ("editor", Some(json!({"text": "a note"}))),
+        // Its author's (see `Fixture::note`), and only while they write the task.
+        ("DELETE", "/api/{user_id}/tasks/{id}/notes/{note_id}") => ("editor", None),
         // Not scoped by a path id: the project is in the body.
         ("POST", "/api/{user_id}/tasks") => {
             ("editor", Some(json!({"title": "new", "project_id": f.project})))
@@ -229,6 +235,7 @@ fn fill(path: &str, f: &Fixture, team: &Team) -> String {
         .replace("{id}", &f.task.to_string())
         .replace("{member_id}", &team.target.id)
         .replace("{invitation_id}", &f.invitation)
+        .replace("{note_id}", &f.note)
 }
 
 /// The task and project as the owner reads them, to show a refused call changed nothing.
@@ -276,11 +283,28 @@ fn every_project_and_task_route_answers_each_role_as_its_rule_says() {
     let mut checked = 0;
     for (case, (method, path)) in routes.iter().enumerate() {
         for role in ROLES {
-            let f = fixture(
+            let mut f = fixture(
                 &server,
                 &team,
                 &format!("matrix {case} {}", role.unwrap_or("none")),
             );
+            if path.contains("{note_id}") {
+                let author = match rank(role) >= rank(Some("editor")) {
+                    true => team.as_role(role),
+                    false => &team.owner,
+                };
+                let note = ok_json(
+                    call(
+                        &server,
+                        author,
+                        Method::POST,
+                        &format!("/api/{{user_id}}/tasks/{}/notes", f.task),
+                        Some(&json!({"text": "by its author"})),
+                    ),
+                    "note",
+                );
+                f.note = note["id"].as_str().expect("note id").to_string();
+            }
             let (needed, body) = rule(method, path, &f, &team)
                 .unwrap_or_else(|| panic!("{method} {path} has no rule in this matrix: add one"));
             let before = state(&server, &team, &f);

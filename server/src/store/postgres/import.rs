@@ -176,6 +176,9 @@ impl PgStore {
                 ],
             )
             .await?;
+            for note in t.notes.iter().flatten() {
+                super::notes::insert(&tx, t.id, note).await?;
+            }
         }
         let event = tx
             .prepare(

@@ -211,6 +211,16 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE tasks ADD COLUMN series_id uuid;
      ALTER TABLE tasks ADD COLUMN occurrence integer;
      CREATE UNIQUE INDEX tasks_by_series ON tasks(series_id, occurrence) WHERE series_id IS NOT NULL;",
+    // 12: notes on tasks, in the order they were added.
+    "CREATE TABLE task_notes (
+        id          uuid PRIMARY KEY,
+        task_id     bigint NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        position    integer NOT NULL,
+        author_id   uuid NOT NULL,
+        text        text NOT NULL,
+        created_at  bigint NOT NULL,
+        UNIQUE (task_id, position)
+     );",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -10,6 +10,7 @@ mod keys;
 mod limits;
 mod listen;
 mod migrations;
+mod notes;
 mod notify;
 mod personal_tokens;
 mod projects;

@@ -56,10 +56,11 @@ pub(super) fn refresh_record(row: &Row) -> StoreResult<RefreshRecord> {
 pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, \
                                        tags, created_at, updated_at, completed_at, version, source_id, \
                                        project_id, COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
-                                       recurrence_rule, recurrence_tz, series_id, occurrence";
+                                       recurrence_rule, recurrence_tz, series_id, occurrence, \
+                                       (SELECT count(*) FROM task_notes WHERE task_notes.task_id = tasks.id)";
 
 /// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
-pub(super) const TASK_FIELDS: usize = 20;
+pub(super) const TASK_FIELDS: usize = 21;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -106,5 +107,18 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
         occurrence: row
             .try_get::<_, Option<i32>>(19)?
             .map(|n| u32::try_from(n).unwrap_or_default()),
+        notes: None,
+        note_count: u32::try_from(row.try_get::<_, i64>(20)?).unwrap_or_default(),
+    })
+}
+
+pub(super) const NOTE_COLUMNS: &str = "id, text, author_id, created_at";
+
+pub(super) fn note(row: &Row) -> StoreResult<todo_api::Note> {
+    Ok(todo_api::Note {
+        id: row.try_get(0)?,
+        text: row.try_get(1)?,
+        author_id: row.try_get(2)?,
+        created_at: time(row.try_get(3)?)?,
     })
 }

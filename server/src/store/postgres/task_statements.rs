@@ -69,6 +69,23 @@ pub(super) async fn get(c: &impl GenericClient, owner: Owner, id: i64) -> StoreR
     first_task(c.query_opt(&stmt, &[&id, &owner.id()]).await?)
 }
 
+/// Moves task `id` to a new version changed by the caller now, when they may write it
+/// (a note added or deleted: the task's own fields stay).
+pub(super) async fn touch(
+    c: &impl GenericClient,
+    owner: Owner,
+    id: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Option<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET version = version + 1, updated_at = $3, updated_by = $2
+         WHERE id = $1 AND {} RETURNING {TASK_COLUMNS}",
+        writable(2)
+    );
+    let stmt = c.prepare_cached(&sql).await?;
+    first_task(c.query_opt(&stmt, &[&id, &owner.id(), &to_micros(now)]).await?)
+}
+
 /// The task as the caller sees it, and whether they may change it.
 pub(super) async fn get_with_access(
     c: &impl GenericClient,
@@ -504,7 +521,8 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
         args.push(Box::new(like_pattern(search)));
         let n = args.len();
         sql.push_str(&format!(
-            " AND (title ILIKE ${n} OR description ILIKE ${n} OR EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE t ILIKE ${n}))"
+            " AND (title ILIKE ${n} OR description ILIKE ${n} OR EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE t ILIKE ${n})
+                   OR EXISTS (SELECT 1 FROM task_notes WHERE task_notes.task_id = tasks.id AND task_notes.text ILIKE ${n}))"
         ));
     }
     for tag in query.tags() {

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{PgStore, events, task_statements as tasks};
+use super::{PgStore, events, notes, task_statements as tasks};
 use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
-    ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
-    TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
+    ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
+    TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
 use todo_api::Task;
 
@@ -32,7 +32,10 @@ impl TaskStorage for PgStore {
     async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>> {
         self.observe(async {
             let client = self.client().await?;
-            tasks::get(&client, owner, id).await
+            match tasks::get(&client, owner, id).await? {
+                Some(task) => Ok(Some(notes::attach(&client, task).await?)),
+                None => Ok(None),
+            }
         })
         .await
     }
@@ -54,7 +57,7 @@ impl TaskStorage for PgStore {
                     None => vec![vec![owner.id()]],
                     Some(_) => events::lock_audiences(&tx, &[(project, owner.id())]).await?,
                 };
-                let Some(task) = tasks::insert(&tx, owner, project, draft, now).await? else {
+                let Some(mut task) = tasks::insert(&tx, owner, project, draft, now).await? else {
                     // Imported before, or not the caller's to write: nothing is written.
                     let first = match draft.source_id() {
                         Some(source) => tasks::by_source(&tx, owner, project, source).await?,
@@ -63,6 +66,7 @@ impl TaskStorage for PgStore {
                     tx.rollback().await?;
                     return Ok(Err(first));
                 };
+                task.notes = Some(Vec::new());
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(&tx, &[], &audiences[0], &change).await?;
                 tx.commit().await?;
@@ -133,6 +137,27 @@ impl TaskStorage for PgStore {
         Ok(written)
     }
 
+    async fn add_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note: NewNote,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite> {
+        self.write_note(owner, task_id, now, NoteChange::Add(note)).await
+    }
+
+    async fn delete_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite> {
+        self.write_note(owner, task_id, now, NoteChange::Delete(note_id))
+            .await
+    }
+
     fn changes(&self) -> &ChangeFeed {
         &self.feed
     }
@@ -196,18 +221,18 @@ impl TaskStorage for PgStore {
                             (None, version)
                         }
                         UndoStep::Reinsert { task, version } => {
-                            let Some(task) = tasks::reinsert(&tx, owner, &task, version, now).await? else {
+                            let Some(back) = tasks::reinsert(&tx, owner, &task, version, now).await? else {
                                 tx.rollback().await?;
                                 return Ok((UndoOutcome::NotAllowed, Vec::new()));
                             };
-                            (Some(task), version)
+                            (Some(notes::restore(&tx, back, &task).await?), version)
                         }
                         UndoStep::Restore { task, version } => {
-                            let Some(task) = tasks::restore(&tx, owner, &task, version, now).await? else {
+                            let Some(back) = tasks::restore(&tx, owner, &task, version, now).await? else {
                                 tx.rollback().await?;
                                 return Ok((UndoOutcome::NotAllowed, Vec::new()));
                             };
-                            (Some(task), version)
+                            (Some(notes::restore(&tx, back, &task).await?), version)
                         }
                     };
                     let seen_after = match &task {
@@ -338,9 +363,10 @@ async fn successor(
     let Some(due) = completed_now.then(|| next_instance(task)).flatten() else {
         return Ok(Vec::new());
     };
-    let Some(next) = tasks::insert_successor(tx, task, due, owner.id(), now).await? else {
+    let Some(mut next) = tasks::insert_successor(tx, task, due, owner.id(), now).await? else {
         return Ok(Vec::new());
     };
+    next.notes = Some(Vec::new());
     let audience = events::audience(tx, next.project_id, next.user_id).await?;
     let change = TaskChange::of(&next, Uuid::nil(), now);
     events::fan_out(tx, &[], &audience, &change).await
@@ -361,6 +387,44 @@ async fn successor_gone(
     events::fan_out(tx, &audience, &[], &change).await
 }
 
+/// The change of a task's notes that [`PgStore::write_note`] runs.
+enum NoteChange {
+    Add(NewNote),
+    Delete(Uuid),
+}
+
+impl NoteChange {
+    /// Runs it on the task `task_id` (locked), or says why not.
+    async fn run(
+        self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        owner: Owner,
+        task_id: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<NoteWrite>> {
+        match self {
+            NoteChange::Add(note) => {
+                if notes::count(tx, task_id).await? >= todo_api::limits::NOTES_PER_TASK {
+                    return Ok(Some(NoteWrite::Full));
+                }
+                let note = todo_api::Note {
+                    id: note.id,
+                    text: note.text.as_str().to_string(),
+                    author_id: owner.id(),
+                    created_at: now,
+                };
+                notes::insert(tx, task_id, &note).await?;
+            }
+            NoteChange::Delete(note_id) => match notes::author_of(tx, task_id, note_id).await? {
+                None => return Ok(Some(NoteWrite::NoteMissing)),
+                Some(author) if author != owner.id() => return Ok(Some(NoteWrite::NotAuthor)),
+                Some(_) => notes::delete(tx, note_id).await?,
+            },
+        }
+        Ok(None)
+    }
+}
+
 /// The two conditional writes of a task that [`PgStore::write_task`] runs.
 enum TaskWrite {
     Replace {
@@ -374,6 +438,47 @@ enum TaskWrite {
 }
 
 impl PgStore {
+    /// A change of a task's notes: the task's audience locked, then the task itself (by
+    /// moving it to a new version, which only a caller who may write it can), so two
+    /// changes of one task's notes on two servers run one after the other; then the
+    /// change, and an event for everyone who sees the task.
+    async fn write_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        now: OffsetDateTime,
+        change: NoteChange,
+    ) -> StoreResult<NoteWrite> {
+        let (written, published) = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let Some(place) = tasks::placement(&tx, task_id).await? else {
+                    tx.rollback().await?;
+                    return Ok((NoteWrite::TaskMissing, Vec::new()));
+                };
+                let audiences = events::lock_audiences(&tx, &[place]).await?;
+                let Some(task) = tasks::touch(&tx, owner, task_id, now).await? else {
+                    let current = tasks::get_with_access(&tx, owner, task_id).await?;
+                    tx.rollback().await?;
+                    let refused = NoteWrite::from_access(current).unwrap_or(NoteWrite::TaskMissing);
+                    return Ok((refused, Vec::new()));
+                };
+                if let Some(refused) = change.run(&tx, owner, task_id, now).await? {
+                    tx.rollback().await?;
+                    return Ok((refused, Vec::new()));
+                }
+                let task = notes::attach(&tx, task).await?;
+                let change = TaskChange::of(&task, owner.id(), now);
+                let published = events::fan_out(&tx, &audiences[0], &audiences[0], &change).await?;
+                tx.commit().await?;
+                Ok((NoteWrite::Done(task), published))
+            })
+            .await?;
+        self.publish_all(published);
+        Ok(written)
+    }
+
     /// Hands each committed event to the streams of its user, here and on other servers.
     pub(super) fn publish_all(&self, events: Published) {
         for (user, event) in events {
@@ -420,6 +525,10 @@ impl PgStore {
                     TaskWrite::Complete { expected, target } => {
                         tasks::set_completed(&tx, owner, id, *expected, *target, now).await?
                     }
+                };
+                let changed = match changed {
+                    Some(task) => Some(notes::attach(&tx, task).await?),
+                    None => None,
                 };
                 match changed {
                     Some(task) if task.updated_at == now => {

@@ -49,7 +49,10 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         sessions,
         refresh_tokens,
         keys: keys::all(&tx)?,
-        tasks: super::task_statements::all(&tx)?,
+        tasks: super::task_statements::all(&tx)?
+            .into_iter()
+            .map(|t| super::notes::attach(&tx, t))
+            .collect::<rusqlite::Result<_>>()?,
         events: events::all(&tx)?,
         event_seqs,
         activity: accounts::all_activity(&tx)?,

@@ -207,6 +207,16 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE tasks ADD COLUMN series_id TEXT;
      ALTER TABLE tasks ADD COLUMN occurrence INTEGER;
      CREATE UNIQUE INDEX tasks_by_series ON tasks(series_id, occurrence) WHERE series_id IS NOT NULL;",
+    // 15: notes on tasks, in the order they were added.
+    "CREATE TABLE task_notes (
+        id          TEXT PRIMARY KEY,
+        task_id     INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        author_id   TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (task_id, position)
+     );",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -7,6 +7,7 @@ mod export;
 mod keys;
 mod limits;
 mod migrations;
+mod notes;
 mod personal_tokens;
 mod projects;
 mod sessions;

@@ -16,10 +16,11 @@ use crate::store::Expected;
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
                        created_at, updated_at, completed_at, version, source_id, project_id, \
                        COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
-                       recurrence_rule, recurrence_tz, series_id, occurrence";
+                       recurrence_rule, recurrence_tz, series_id, occurrence, \
+                       (SELECT COUNT(*) FROM task_notes WHERE task_notes.task_id = tasks.id)";
 
 /// How many columns [`COLUMNS`] reads (a column after them is at this index).
-const FIELDS: usize = 20;
+const FIELDS: usize = 21;
 
 /// A rule's text and zone as stored, and a new series' id for a task that starts one.
 fn recurrence_params(
@@ -120,6 +121,8 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
             .map(|s| s.parse().map_err(conversion_error))
             .transpose()?,
         occurrence: row.get(19)?,
+        notes: None,
+        note_count: row.get(20)?,
     })
 }
 
@@ -285,6 +288,19 @@ pub fn replace(
         task_from_row,
     )
     .optional()
+}
+
+/// Moves task `id` to a new version changed by the caller now, when they may write it
+/// (a note added or deleted: the task's own fields stay).
+pub fn touch(tx: &WriteTx<'_>, owner: Owner, id: i64, now: OffsetDateTime) -> rusqlite::Result<Option<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET version = version + 1, updated_at = ?3, updated_by = ?2
+         WHERE id = ?1 AND {} RETURNING {COLUMNS}",
+        writable(2)
+    );
+    tx.prepare_cached(&sql)?
+        .query_row(params![id, owner.id().to_string(), to_micros(now)], task_from_row)
+        .optional()
 }
 
 /// Deletes task `id` when the caller may write it and it is at the `expected` version;
@@ -584,11 +600,14 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
     if let Some(search) = query.search() {
         filter.push_str(
             " AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\'
-                   OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value LIKE ? ESCAPE '\\'))",
+                   OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value LIKE ? ESCAPE '\\')
+                   OR EXISTS (SELECT 1 FROM task_notes WHERE task_notes.task_id = tasks.id
+                                                        AND task_notes.text LIKE ? ESCAPE '\\'))",
         );
         let pattern = like_pattern(search);
-        args.push(Value::Text(pattern.clone()));
-        args.push(Value::Text(pattern.clone()));
+        for _ in 0..3 {
+            args.push(Value::Text(pattern.clone()));
+        }
         args.push(Value::Text(pattern));
     }
     for tag in query.tags() {

@@ -6,12 +6,12 @@ use time::OffsetDateTime;
 use todo_api::Task;
 use uuid::Uuid;
 
-use super::{Db, events, task_statements as tasks};
+use super::{Db, events, notes, task_statements as tasks};
 use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
-    ChangeFeed, EventPage, EventRecord, Expected, Published, StoreResult, TaskChange, TaskReplace,
-    TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
+    ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
+    TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
 
 #[async_trait]
@@ -22,7 +22,8 @@ impl TaskStorage for Db {
     }
 
     async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>> {
-        self.read(move |c| tasks::get(c, owner, id)).await
+        self.read(move |c| tasks::get(c, owner, id)?.map(|t| notes::attach(c, t)).transpose())
+            .await
     }
 
     async fn insert_task(
@@ -35,13 +36,14 @@ impl TaskStorage for Db {
         let draft = draft.clone();
         let outcome = self
             .write(move |tx| {
-                let Some(task) = tasks::insert(tx, owner, project, &draft, now)? else {
+                let Some(mut task) = tasks::insert(tx, owner, project, &draft, now)? else {
                     let first = match draft.source_id() {
                         Some(source) => tasks::by_source(tx, owner, project, source)?,
                         None => None,
                     };
                     return Ok(Err(first));
                 };
+                task.notes = Some(Vec::new());
                 let after = events::audience(tx, task.project_id, task.user_id)?;
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(tx, &[], &after, &change)?;
@@ -120,6 +122,47 @@ impl TaskStorage for Db {
         Ok(written)
     }
 
+    async fn add_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note: NewNote,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite> {
+        self.write_note(owner, task_id, now, move |tx| {
+            if notes::count(tx, task_id)? >= todo_api::limits::NOTES_PER_TASK {
+                return Ok(Some(NoteWrite::Full));
+            }
+            let note = todo_api::Note {
+                id: note.id,
+                text: note.text.as_str().to_string(),
+                author_id: owner.id(),
+                created_at: now,
+            };
+            notes::insert(tx, task_id, &note)?;
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn delete_note(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        note_id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<NoteWrite> {
+        self.write_note(owner, task_id, now, move |tx| {
+            match notes::author_of(tx, task_id, note_id)? {
+                None => return Ok(Some(NoteWrite::NoteMissing)),
+                Some(author) if author != owner.id() => return Ok(Some(NoteWrite::NotAuthor)),
+                Some(_) => notes::delete(tx, note_id)?,
+            }
+            Ok(None)
+        })
+        .await
+    }
+
     fn changes(&self) -> &ChangeFeed {
         &self.inner.feed
     }
@@ -155,13 +198,13 @@ impl TaskStorage for Db {
                         }
                         UndoStep::Reinsert { task, version } => {
                             match tasks::reinsert(tx, owner, &task, version, now)? {
-                                Some(task) => (Some(task), version),
+                                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
                                 None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
                             }
                         }
                         UndoStep::Restore { task, version } => {
                             match tasks::restore(tx, owner, &task, version, now)? {
-                                Some(task) => (Some(task), version),
+                                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
                                 None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
                             }
                         }
@@ -257,9 +300,10 @@ fn successor(
     let Some(due) = completed_now.then(|| next_instance(task)).flatten() else {
         return Ok(Vec::new());
     };
-    let Some(next) = tasks::insert_successor(tx, task, due, owner.id(), now)? else {
+    let Some(mut next) = tasks::insert_successor(tx, task, due, owner.id(), now)? else {
         return Ok(Vec::new());
     };
+    next.notes = Some(Vec::new());
     let audience = events::audience(tx, next.project_id, next.user_id)?;
     let change = TaskChange::of(&next, Uuid::nil(), now);
     events::fan_out(tx, &[], &audience, &change)
@@ -281,6 +325,36 @@ fn successor_gone(
 }
 
 impl Db {
+    /// A change of a task's notes: the caller must be able to write the task; `change`
+    /// refuses (`Some`) or changes the notes, and then the task moves to a new version with
+    /// an event for everyone who sees it. SQLite's one writer runs it alone, so what
+    /// `change` reads still holds when it writes.
+    async fn write_note<F>(&self, owner: Owner, task_id: i64, now: OffsetDateTime, change: F) -> StoreResult<NoteWrite>
+    where
+        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<NoteWrite>> + Send + 'static,
+    {
+        let (written, published) = self
+            .write(move |tx| {
+                if let Some(refused) = NoteWrite::from_access(tasks::get_with_access(tx, owner, task_id)?) {
+                    return Ok((refused, Vec::new()));
+                }
+                if let Some(refused) = change(tx)? {
+                    return Ok((refused, Vec::new()));
+                }
+                let Some(task) = tasks::touch(tx, owner, task_id, now)? else {
+                    return Ok((NoteWrite::TaskMissing, Vec::new()));
+                };
+                let task = notes::attach(tx, task)?;
+                let audience = events::audience(tx, task.project_id, task.user_id)?;
+                let change = TaskChange::of(&task, owner.id(), now);
+                let published = events::fan_out(tx, &audience, &audience, &change)?;
+                Ok((NoteWrite::Done(task), published))
+            })
+            .await?;
+        self.publish(published);
+        Ok(written)
+    }
+
     /// Hands each committed event to the streams of its user.
     pub(super) fn publish(&self, events: Published) {
         for (user, event) in events {
@@ -304,7 +378,8 @@ impl Db {
         let (written, published) = self
             .write(move |tx| {
                 let before = events::audience_of_task(tx, id)?;
-                Ok(match write(tx)? {
+                let written = write(tx)?.map(|t| notes::attach(tx, t)).transpose()?;
+                Ok(match written {
                     Some(task) if task.updated_at == now => {
                         let after = events::audience(tx, task.project_id, task.user_id)?;
                         let mut published =
