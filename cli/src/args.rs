@@ -152,6 +152,11 @@ pub enum TaskCommand {
     /// Mark tasks pending again (doing it twice is fine)
     #[command(after_help = "Example:\n  todo undone 12 13")]
     Undone(IdsArg),
+    /// Add a note to a task (a comment kept with it over time), or delete one of yours
+    #[command(
+        after_help = "Examples:\n  todo note 12 Called the plumber, no answer\n  git log -1 --format=%B | todo note 12 -\n  todo note 12 --delete 3f2a   (the start of a note's id, from todo show 12)"
+    )]
+    Note(NoteArgs),
     /// Delete tasks; asks first on a terminal unless --yes
     #[command(after_help = "Examples:\n  todo rm 12 --yes\n  todo rm 3,4 10-12 --yes")]
     Rm(RmArgs),
@@ -554,6 +559,19 @@ pub struct ListArgs {
     /// Only this project's tasks (its name or id start), or `none` for personal ones
     #[arg(long)]
     pub project: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NoteArgs {
+    /// The task id (see `todo list`)
+    #[arg(add = crate::complete::task_ids())]
+    pub id: i64,
+    /// The note's words (- reads the whole of stdin, line breaks kept)
+    #[arg(required_unless_present = "delete", conflicts_with = "delete")]
+    pub text: Vec<String>,
+    /// Delete the note whose id starts with this (one of yours)
+    #[arg(long, value_name = "NOTE")]
+    pub delete: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -41,6 +41,8 @@ impl CliError {
                 other if other.code() == Some(todo_api::ProblemCode::WrongPassword) => ERROR,
                 // Signed in, but a project role that does not allow it.
                 other if other.code() == Some(todo_api::ProblemCode::InsufficientRole) => ERROR,
+                // Signed in, but the note is someone else's.
+                other if other.code() == Some(todo_api::ProblemCode::NotNoteAuthor) => ERROR,
                 other => match other.http_status() {
                     Some(404) => NOT_FOUND,
                     Some(401 | 403) => NOT_SIGNED_IN,

@@ -97,6 +97,24 @@ pub fn print_task(io: &mut Io, task: &Task) {
             crate::outln!(io, "  {line}");
         }
     }
+    print_notes(io, task);
+}
+
+/// A task's notes, oldest first, each under its time and the start of its id (what
+/// `todo note ID --delete` takes).
+fn print_notes(io: &mut Io, task: &Task) {
+    let Some(notes) = task.notes.as_ref().filter(|n| !n.is_empty()) else {
+        return;
+    };
+    crate::outln!(io);
+    crate::outln!(io, "  notes:");
+    for note in notes {
+        let id = note.id.to_string();
+        crate::outln!(io, "  {} {}", paint(DIM, &id[..8]), format_time(note.created_at));
+        for line in todo_api::text::printable(&note.text, true).lines() {
+            crate::outln!(io, "    {line}");
+        }
+    }
 }
 
 /// Project names by id, to show which project a shared task is in.
@@ -290,6 +308,8 @@ mod tests {
             recurrence: None,
             series_id: None,
             occurrence: None,
+            notes: None,
+            note_count: 0,
         }
     }
 

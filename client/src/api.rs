@@ -301,6 +301,28 @@ impl ApiClient {
         self.send(request).await.map(drop)
     }
 
+    pub async fn add_note(
+        &self,
+        token: &str,
+        user: Uuid,
+        id: i64,
+        text: &str,
+    ) -> Result<todo_api::Note, ClientError> {
+        let path = format!("/api/{user}/tasks/{id}/notes");
+        let body = todo_api::NoteInput {
+            text: text.to_string(),
+        };
+        self.json(self.request(Method::POST, &path, Some(token)).json(&body))
+            .await
+    }
+
+    pub async fn delete_note(&self, token: &str, user: Uuid, id: i64, note: Uuid) -> Result<(), ClientError> {
+        let path = format!("/api/{user}/tasks/{id}/notes/{note}");
+        self.send(self.request(Method::DELETE, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
     pub async fn toggle_task(
         &self,
         token: &str,

@@ -468,6 +468,20 @@ impl Session {
             .await
     }
 
+    /// Adds a note to a task.
+    pub async fn add_note(&self, id: i64, text: &str) -> Result<todo_api::Note, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|api, t| async move { api.add_note(t.expose(), user, id, text).await })
+            .await
+    }
+
+    /// Deletes one of the caller's notes.
+    pub async fn delete_note(&self, id: i64, note: Uuid) -> Result<(), ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|api, t| async move { api.delete_note(t.expose(), user, id, note).await })
+            .await
+    }
+
     pub async fn toggle_task(&self, id: i64, base_version: Option<i64>) -> Result<Task, ClientError> {
         let user = self.user_id().await?;
         self.with_token(|api, t| async move { api.toggle_task(t.expose(), user, id, base_version).await })

@@ -200,7 +200,12 @@ pub fn must(
 }
 
 /// A project of `owner`'s with `members` joined in the given roles.
-pub fn project_with(server: &TestServer, owner: &Account, name: &str, members: &[(&Account, &str)]) -> String {
+pub fn project_with(
+    server: &TestServer,
+    owner: &Account,
+    name: &str,
+    members: &[(&Account, &str)],
+) -> String {
     let project = must(
         server,
         owner,

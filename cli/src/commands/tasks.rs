@@ -1,4 +1,4 @@
-//! Task commands: add, list, show, edit, done, undone, rm.
+//! Task commands: add, list, show, edit, done, undone, rm, note.
 
 use todo_api::{SortField, StatusFilter, TaskInput};
 use todo_client::config::Config;
@@ -106,6 +106,59 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
         Command::Done(a) => set_completed(session, io, &a.ids(), true).await?,
         Command::Undone(a) => set_completed(session, io, &a.ids(), false).await?,
         Command::Rm(r) => remove(session, io, &r.ids.ids(), r.yes).await?,
+        Command::Note(n) => note(session, io, n).await?,
+    }
+    Ok(())
+}
+
+/// `todo note`: adds a note, or deletes the caller's note named by the start of its id.
+async fn note(session: &Session, io: &mut Io, args: crate::args::NoteArgs) -> Result<(), CliError> {
+    if let Some(prefix) = args.delete {
+        let task = session.get_task(args.id).await?;
+        let prefix = prefix.trim().to_ascii_lowercase();
+        let found: Vec<&todo_api::Note> = task
+            .notes
+            .iter()
+            .flatten()
+            .filter(|n| !prefix.is_empty() && n.id.to_string().starts_with(&prefix))
+            .collect();
+        let note = match found.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(CliError::Failed(format!(
+                    "task {} has no note whose id starts with {}",
+                    args.id,
+                    shown(&prefix)
+                )));
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{} notes of task {} start with {}: give more of the id",
+                    found.len(),
+                    args.id,
+                    shown(&prefix)
+                )));
+            }
+        };
+        session.delete_note(args.id, note.id).await?;
+        if !io.quiet() {
+            crate::outln!(io, "Deleted a note of task {}", args.id);
+        }
+        return Ok(());
+    }
+    let text = match args.text.as_slice() {
+        [dash] if dash == "-" => io
+            .read_all()
+            .map_err(|e| CliError::Failed(format!("could not read the note from stdin: {e}")))?,
+        words => words.join(" "),
+    };
+    let note = session.add_note(args.id, &text).await?;
+    if io.json() {
+        io.print_json(&note);
+    } else if io.quiet() {
+        crate::outln!(io, "{}", note.id);
+    } else {
+        crate::outln!(io, "Added a note to task {}", args.id);
     }
     Ok(())
 }

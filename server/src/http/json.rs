@@ -91,6 +91,8 @@ mod tests {
             recurrence: None,
             series_id: None,
             occurrence: None,
+            notes: None,
+            note_count: 0,
         }
     }
 

@@ -435,7 +435,12 @@ impl From<TaskError> for ProblemResponse {
                 None,
             )),
             TaskError::NotNoteAuthor => ProblemResponse::Forbidden(
-                problem(StatusCode::FORBIDDEN, ProblemCode::NotNoteAuthor, e.to_string(), None),
+                problem(
+                    StatusCode::FORBIDDEN,
+                    ProblemCode::NotNoteAuthor,
+                    e.to_string(),
+                    None,
+                ),
                 None,
             ),
             TaskError::TooManyNotes(_) => ProblemResponse::Unprocessable(problem(

@@ -5,8 +5,8 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use todo_api::{
-    CompleteRequest, ListQuery, Note, NoteInput, Priority, SortField, SortOrder, StatusFilter, Task, TaskInput,
-    TaskPatch,
+    CompleteRequest, ListQuery, Note, NoteInput, Priority, SortField, SortOrder, StatusFilter, Task,
+    TaskInput, TaskPatch,
 };
 use uuid::Uuid;
 

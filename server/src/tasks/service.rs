@@ -5,8 +5,8 @@ use crate::background::Step;
 use crate::clock::Clock;
 use std::sync::Arc;
 
-use crate::domain::projects::{NeedsRole, TASK_WRITER, may};
 use crate::domain::notes::NoteText;
+use crate::domain::projects::{NeedsRole, TASK_WRITER, may};
 use crate::store::{
     self, Expected, NewNote, NoteWrite, ProjectStorage, TaskReplace, TaskStorage, UndoOutcome, Written,
 };
@@ -201,20 +201,24 @@ impl TaskService {
             text,
         };
         let note_id = note.id;
-        let task = settle_note(id, note_id, self.db.add_note(owner, id, note, self.clock.now()).await?)?;
+        let task = settle_note(
+            id,
+            note_id,
+            self.db.add_note(owner, id, note, self.clock.now()).await?,
+        )?;
         task.notes
             .into_iter()
             .flatten()
             .find(|n| n.id == note_id)
-            .ok_or(TaskError::NoteNotFound { task: id, note: note_id })
+            .ok_or(TaskError::NoteNotFound {
+                task: id,
+                note: note_id,
+            })
     }
 
     /// Deletes one of the caller's own notes.
     pub async fn delete_note(&self, owner: Owner, id: i64, note_id: Uuid) -> Result<(), TaskError> {
-        let written = self
-            .db
-            .delete_note(owner, id, note_id, self.clock.now())
-            .await?;
+        let written = self.db.delete_note(owner, id, note_id, self.clock.now()).await?;
         settle_note(id, note_id, written).map(|_| ())
     }
 

@@ -56,7 +56,10 @@ fn a_note_is_a_change_of_its_task_found_by_search_and_taken_back_by_undo() {
     assert_eq!(status, 201);
 
     let now = get(&server, &ann, &plumber);
-    assert_eq!(texts(&now), ["Called the plumber\n\tno answer", "He comes on Tuesday"]);
+    assert_eq!(
+        texts(&now),
+        ["Called the plumber\n\tno answer", "He comes on Tuesday"]
+    );
     assert_eq!(now["note_count"], 2);
     assert_eq!(now["version"], 3, "each note is a new version of the task");
 
@@ -80,7 +83,10 @@ fn a_note_is_a_change_of_its_task_found_by_search_and_taken_back_by_undo() {
     );
     assert_eq!(history.as_array().map(Vec::len), Some(3), "{history}");
     must(&server, &ann, Method::POST, "/api/{me}/undo", None);
-    assert_eq!(texts(&get(&server, &ann, &plumber)), ["Called the plumber\n\tno answer"]);
+    assert_eq!(
+        texts(&get(&server, &ann, &plumber)),
+        ["Called the plumber\n\tno answer"]
+    );
 
     // Deleting the task and undoing that brings its notes back.
     must(
@@ -96,7 +102,11 @@ fn a_note_is_a_change_of_its_task_found_by_search_and_taken_back_by_undo() {
     assert_eq!(back["notes"][0]["id"], first["id"], "the same note, not a copy");
 
     // The author deletes a note; a second delete finds nothing.
-    let path = format!("/api/{{me}}/tasks/{}/notes/{}", plumber["id"], first["id"].as_str().expect("id"));
+    let path = format!(
+        "/api/{{me}}/tasks/{}/notes/{}",
+        plumber["id"],
+        first["id"].as_str().expect("id")
+    );
     let (status, _) = call(&server, &ann, Method::DELETE, &path, None);
     assert_eq!(status, 204);
     assert_eq!(get(&server, &ann, &plumber)["note_count"], 0);
@@ -110,9 +120,17 @@ fn notes_are_checked_counted_and_kept_to_their_task() {
     let ann = sign_up(&server, "note-rules");
     let bob = sign_up(&server, "note-other");
     let errand = task(&server, &ann, json!({"title": "Errand"}));
-    for (text, why) in [("", "empty"), ("  \n ", "blank"), ("bell\u{7}", "a control character")] {
+    for (text, why) in [
+        ("", "empty"),
+        ("  \n ", "blank"),
+        ("bell\u{7}", "a control character"),
+    ] {
         let (status, body) = note(&server, &ann, &errand, text);
-        assert_eq!((status, body["field"].as_str()), (422, Some("text")), "{why}: {body}");
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some("text")),
+            "{why}: {body}"
+        );
     }
     let (status, _) = note(&server, &ann, &errand, &"x".repeat(10_001));
     assert_eq!(status, 422);
@@ -142,7 +160,11 @@ fn notes_are_checked_counted_and_kept_to_their_task() {
         assert_eq!(status, 201, "note {n}: {body}");
     }
     let (status, body) = note(&server, &ann, &errand, "one too many");
-    assert_eq!((status, body["code"].as_str()), (422, Some("limit_reached")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("limit_reached")),
+        "{body}"
+    );
     assert_eq!(get(&server, &ann, &errand)["note_count"], 100);
 }
 
@@ -207,5 +229,46 @@ fn notes_added_at_once_on_two_servers_are_all_kept_in_one_order() {
     kept.sort();
     kept.dedup();
     assert_eq!(kept.len(), 2 * EACH, "no note twice");
-    assert_eq!(texts(&get(&second, &ann, &diary)), texts(&now), "one order on both");
+    assert_eq!(
+        texts(&get(&second, &ann, &diary)),
+        texts(&now),
+        "one order on both"
+    );
+}
+
+/// `todo note` adds a note (from words or stdin), `todo show` prints it under the start
+/// of its id, and `--delete` takes that start; a mistake is a message and an exit code.
+#[test]
+fn todo_note_adds_shows_and_deletes_notes() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = todo_e2e::CliUser::new(&server);
+    ann.sign_up("cli-notes");
+    let id = ann.run(&["add", "Fix", "the", "sink", "--quiet"]).ok().stdout;
+    let id = id.trim();
+    ann.run(&["note", id, "Called", "the", "plumber"]).ok();
+    ann.run_with_stdin(&["note", id, "-"], Some("Line one\nline two\n"))
+        .ok();
+    let shown = ann.run(&["show", id]).ok().stdout;
+    assert!(shown.contains("notes:"), "{shown}");
+    assert!(shown.contains("    Called the plumber"), "{shown}");
+    assert!(shown.contains("    Line one\n    line two"), "{shown}");
+
+    let task = ann.run(&["show", id, "--json"]).ok().json();
+    let first = task["notes"][0]["id"].as_str().expect("id").to_string();
+    ann.run(&["note", id, "--delete", &first[..6]]).ok();
+    let task = ann.run(&["show", id, "--json"]).ok().json();
+    assert_eq!(task["note_count"], 1);
+    assert_eq!(task["notes"][0]["text"], "Line one\nline two\n");
+
+    let missing = ann.run(&["note", id, "--delete", &first[..6]]);
+    assert_ne!(missing.code, 0);
+    assert!(
+        missing.stderr.contains("no note whose id starts with"),
+        "{missing:?}"
+    );
+    let blank = ann.run(&["note", id, "   "]);
+    assert_ne!(blank.code, 0);
+    assert!(blank.stderr.contains("blank"), "{blank:?}");
+    let nothing = ann.run(&["note", id]);
+    assert_eq!(nothing.code, 2, "a usage error: {nothing:?}");
 }

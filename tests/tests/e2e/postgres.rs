@@ -501,7 +501,10 @@ fn migrate_to_copies_a_sqlite_database_into_postgres() {
         .expect("shared task")
         .json()
         .expect("json");
-    assert_eq!(shared_now["notes"][0]["text"], "a note comes along", "{shared_now}");
+    assert_eq!(
+        shared_now["notes"][0]["text"], "a note comes along",
+        "{shared_now}"
+    );
     assert_eq!(shared_now["notes"][0]["author_id"], bob.id.as_str());
     let members: Value = http()
         .get(new.url(&format!("/api/{}/projects/{project_id}/members", bob.id)))

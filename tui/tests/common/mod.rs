@@ -42,6 +42,8 @@ pub fn task(id: i64, title: &str) -> Task {
         recurrence: None,
         series_id: None,
         occurrence: None,
+        notes: None,
+        note_count: 0,
     }
 }
 

@@ -15,7 +15,11 @@ pub(super) async fn of_task(c: &impl GenericClient, task_id: i64) -> StoreResult
             "SELECT {NOTE_COLUMNS} FROM task_notes WHERE task_id = $1 ORDER BY position"
         ))
         .await?;
-    c.query(&stmt, &[&task_id]).await?.iter().map(rows::note).collect()
+    c.query(&stmt, &[&task_id])
+        .await?
+        .iter()
+        .map(rows::note)
+        .collect()
 }
 
 /// `task` with its notes.
@@ -36,7 +40,13 @@ pub(super) async fn insert(c: &impl GenericClient, task_id: i64, note: &Note) ->
         .await?;
     c.execute(
         &stmt,
-        &[&note.id, &task_id, &note.author_id, &note.text, &to_micros(note.created_at)],
+        &[
+            &note.id,
+            &task_id,
+            &note.author_id,
+            &note.text,
+            &to_micros(note.created_at),
+        ],
     )
     .await?;
     Ok(())
@@ -51,7 +61,11 @@ pub(super) async fn count(c: &impl GenericClient, task_id: i64) -> StoreResult<u
 }
 
 /// Who wrote note `note_id` of task `task_id`, if it is there.
-pub(super) async fn author_of(c: &impl GenericClient, task_id: i64, note_id: Uuid) -> StoreResult<Option<Uuid>> {
+pub(super) async fn author_of(
+    c: &impl GenericClient,
+    task_id: i64,
+    note_id: Uuid,
+) -> StoreResult<Option<Uuid>> {
     let stmt = c
         .prepare_cached("SELECT author_id FROM task_notes WHERE id = $1 AND task_id = $2")
         .await?;

@@ -329,7 +329,13 @@ impl Db {
     /// refuses (`Some`) or changes the notes, and then the task moves to a new version with
     /// an event for everyone who sees it. SQLite's one writer runs it alone, so what
     /// `change` reads still holds when it writes.
-    async fn write_note<F>(&self, owner: Owner, task_id: i64, now: OffsetDateTime, change: F) -> StoreResult<NoteWrite>
+    async fn write_note<F>(
+        &self,
+        owner: Owner,
+        task_id: i64,
+        now: OffsetDateTime,
+        change: F,
+    ) -> StoreResult<NoteWrite>
     where
         F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<NoteWrite>> + Send + 'static,
     {
