@@ -24,7 +24,7 @@ pub struct NewNote {
 #[derive(Debug)]
 pub enum NoteWrite {
     /// The task after the change, with its notes.
-    Done(Task),
+    Done(Box<Task>),
     /// No such task that the caller can see.
     TaskMissing,
     /// The caller sees the task but may not change it.

@@ -309,7 +309,7 @@ impl Step for TaskMaintenance {
 /// A note write's outcome as the domain answers it.
 fn settle_note(id: i64, note: Uuid, written: NoteWrite) -> Result<Task, TaskError> {
     match written {
-        NoteWrite::Done(task) => Ok(task),
+        NoteWrite::Done(task) => Ok(*task),
         NoteWrite::TaskMissing => Err(TaskError::NotFound(id)),
         NoteWrite::Refused => Err(TaskError::InsufficientRole(TASK_WRITER)),
         NoteWrite::NoteMissing => Err(TaskError::NoteNotFound { task: id, note }),

@@ -472,7 +472,7 @@ impl PgStore {
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(&tx, &audiences[0], &audiences[0], &change).await?;
                 tx.commit().await?;
-                Ok((NoteWrite::Done(task), published))
+                Ok((NoteWrite::Done(Box::new(task)), published))
             })
             .await?;
         self.publish_all(published);

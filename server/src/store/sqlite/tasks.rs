@@ -354,7 +354,7 @@ impl Db {
                 let audience = events::audience(tx, task.project_id, task.user_id)?;
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(tx, &audience, &audience, &change)?;
-                Ok((NoteWrite::Done(task), published))
+                Ok((NoteWrite::Done(Box::new(task)), published))
             })
             .await?;
         self.publish(published);
