@@ -78,6 +78,9 @@ pub enum ProblemCode {
     NotFound,
     /// No such task for this user.
     TaskNotFound,
+    /// A `parent_id` that is not a task you can write in the same project, would put a
+    /// task under itself, or nests deeper than 8 levels.
+    InvalidParent,
     /// No such note on this task.
     NoteNotFound,
     /// Only a note's author deletes it.
@@ -152,6 +155,7 @@ impl ProblemCode {
             C::Forbidden => "forbidden",
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
+            C::InvalidParent => "invalid_parent",
             C::NoteNotFound => "note_not_found",
             C::NotNoteAuthor => "not_note_author",
             C::ProjectNotFound => "project_not_found",

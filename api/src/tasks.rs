@@ -116,6 +116,10 @@ pub struct ListQuery {
     /// out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// A task's id: its subtasks only (one level down); `none`: tasks that are no
+    /// one's subtask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 impl ListQuery {
@@ -191,6 +195,21 @@ pub struct Task {
     /// How many notes it has.
     #[serde(default)]
     pub note_count: u32,
+    /// The task it is a step of (a subtask); left out for a task of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub parent_id: Option<i64>,
+    /// Its own subtasks (one level down): how many, and how many are completed.
+    #[serde(default)]
+    pub subtasks: SubtaskCount,
+}
+
+/// How many subtasks a task has, and how many of them are completed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SubtaskCount {
+    pub total: u32,
+    pub completed: u32,
 }
 
 /// A note added to a task over time (a comment, a log line): kept apart from the
@@ -263,6 +282,12 @@ pub struct TaskInput {
     /// How it repeats (it needs `due_at`); completing it creates the next instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<Recurrence>,
+    /// Makes it a subtask of this task: one you can write, in the same project (or both
+    /// personal), at most 8 levels deep (422 `invalid_parent` otherwise). Read at
+    /// creation only: `PUT` keeps the task's parent, and `PATCH` with `parent_id` changes
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
@@ -290,6 +315,10 @@ pub struct TaskPatch {
     /// A new rule (`null`: it stops repeating).
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub recurrence: Patch<Recurrence>,
+    /// Puts it under another task (`null`: a task of its own again); the same rules as
+    /// on create, and never under itself or its own subtasks.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub parent_id: Patch<i64>,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

@@ -518,6 +518,9 @@ pub struct AddArgs {
     /// FREQ=MONTHLY;BYMONTHDAY=31. It follows your time zone across daylight saving
     #[arg(long, value_parser = todo_client::recur::parse_recur, requires = "due")]
     pub recur: Option<String>,
+    /// Make it a subtask of this task (one in the same project, or both personal)
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -559,6 +562,9 @@ pub struct ListArgs {
     /// Only this project's tasks (its name or id start), or `none` for personal ones
     #[arg(long)]
     pub project: Option<String>,
+    /// Only the subtasks of this task, or `none` for tasks that are no one's subtask
+    #[arg(long, value_name = "ID|none")]
+    pub parent: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -674,6 +680,12 @@ pub struct EditArgs {
     /// Remove every tag
     #[arg(long)]
     pub no_tags: bool,
+    /// Make it a subtask of this task
+    #[arg(long, value_name = "ID", conflicts_with = "no_parent")]
+    pub parent: Option<i64>,
+    /// Make it a task of its own again (no longer a subtask)
+    #[arg(long)]
+    pub no_parent: bool,
 }
 
 fn parse_due_arg(text: &str) -> Result<time::OffsetDateTime, String> {

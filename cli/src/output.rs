@@ -310,6 +310,8 @@ mod tests {
             occurrence: None,
             notes: None,
             note_count: 0,
+            parent_id: None,
+            subtasks: Default::default(),
         }
     }
 

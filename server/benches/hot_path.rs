@@ -166,7 +166,7 @@ fn list_query(c: &mut Criterion) {
                     ..Default::default()
                 })
                 .expect("draft");
-                db.insert_task(*owner, None, &draft, time::OffsetDateTime::now_utc())
+                db.insert_task(*owner, None, None, &draft, time::OffsetDateTime::now_utc())
                     .await
                     .expect("task");
             }

@@ -65,7 +65,7 @@ impl PasswordChangeField {
 pub enum PanelAction {
     None,
     Close,
-    Run(Cmd),
+    Run(Box<Cmd>),
 }
 
 impl AccountPanel {
@@ -82,7 +82,9 @@ impl AccountPanel {
                 let id = *id;
                 self.mode = AccountMode::List;
                 match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => PanelAction::Run(Cmd::EndSession(id)),
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        PanelAction::Run(Box::new(Cmd::EndSession(id)))
+                    }
                     _ => PanelAction::None,
                 }
             }
@@ -125,7 +127,9 @@ impl AccountPanel {
             KeyCode::Char('x') => return self.confirm_end(),
             KeyCode::Char(c @ ('i' | 'I')) => {
                 return match self.invitations.first() {
-                    Some(invitation) => PanelAction::Run(Cmd::AnswerInvitation(invitation.id, c == 'i')),
+                    Some(invitation) => {
+                        PanelAction::Run(Box::new(Cmd::AnswerInvitation(invitation.id, c == 'i')))
+                    }
                     None => PanelAction::None,
                 };
             }
@@ -141,7 +145,7 @@ impl AccountPanel {
             Some(Action::Down) => self.selected = (self.selected + 1).min(count.saturating_sub(1)),
             Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
             Some(Action::Delete) => return self.confirm_end(),
-            Some(Action::Reload) => return PanelAction::Run(Cmd::LoadSessions),
+            Some(Action::Reload) => return PanelAction::Run(Box::new(Cmd::LoadSessions)),
             _ => {}
         }
         PanelAction::None
@@ -173,7 +177,10 @@ impl AccountPanel {
             return PanelAction::None;
         }
         self.note = None;
-        PanelAction::Run(Cmd::ChangePassword(form.current.secret(), form.new.secret()))
+        PanelAction::Run(Box::new(Cmd::ChangePassword(
+            form.current.secret(),
+            form.new.secret(),
+        )))
     }
 
     pub fn loaded(&mut self, sessions: Vec<SessionSummary>) {

@@ -339,6 +339,7 @@ impl TaskForm {
                     source_id: None,
                     project_id: task.project_id,
                     recurrence: task.recurrence.clone(),
+                    parent_id: task.parent_id,
                 },
                 due_text.clone(),
             ))),
@@ -436,6 +437,7 @@ impl TaskList {
             limit: None,
             offset: None,
             project: self.project.query(),
+            parent: None,
         }
     }
 }

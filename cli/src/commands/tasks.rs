@@ -48,6 +48,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                     rule,
                     time_zone: todo_client::recur::local_zone_name(),
                 }),
+                parent_id: a.parent,
             };
             let task = session.create_task(&input).await?;
             if io.json() {
@@ -79,6 +80,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                     Some("none") => Some("none".into()),
                     Some(name) => Some(super::projects::find(session, name).await?.id.to_string()),
                 },
+                parent: l.parent,
             };
             let page = list_all(session, query).await?;
             let names = project_names(session, &page.tasks).await?;
@@ -93,10 +95,12 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 && e.due.is_none()
                 && !e.no_due
                 && e.tags.is_empty()
-                && !e.no_tags;
+                && !e.no_tags
+                && e.parent.is_none()
+                && !e.no_parent;
             if nothing {
                 return Err(CliError::Usage(
-                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag, --no-tags, +tag or -tag"
+                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag, --no-tags, +tag, -tag, --parent or --no-parent"
                         .into(),
                 ));
             }
@@ -354,6 +358,20 @@ async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::
         return edit_tags(session, e, &add, &remove).await;
     }
     let patch = todo_api::TaskPatch {
+        tags: if e.no_tags {
+            Patch::Value(Vec::new())
+        } else {
+            Patch::if_given((!e.tags.is_empty()).then(|| e.tags.clone()))
+        },
+        ..fields_patch(e)
+    };
+    Ok(session.patch_task(e.id, &patch, None).await?)
+}
+
+/// What `todo edit` changes besides the tags, as a merge patch.
+fn fields_patch(e: &crate::args::EditArgs) -> todo_api::TaskPatch {
+    use todo_api::Patch;
+    todo_api::TaskPatch {
         title: Patch::if_given(e.title.clone()),
         description: Patch::if_given(e.description.clone()),
         priority: Patch::if_given(e.priority),
@@ -362,16 +380,13 @@ async fn edit(session: &Session, e: &crate::args::EditArgs) -> Result<todo_api::
         } else {
             Patch::if_given(e.due)
         },
-        tags: if e.no_tags {
-            Patch::Value(Vec::new())
+        parent_id: if e.no_parent {
+            Patch::Null
         } else {
-            Patch::if_given((!e.tags.is_empty()).then(|| e.tags.clone()))
+            Patch::if_given(e.parent)
         },
-        completed: Patch::Absent,
-        project_id: Patch::Absent,
-        recurrence: Patch::Absent,
-    };
-    Ok(session.patch_task(e.id, &patch, None).await?)
+        ..todo_api::TaskPatch::default()
+    }
 }
 
 /// Adds and removes tags on the tags as they are: read, change, write back with
@@ -400,18 +415,8 @@ async fn edit_tags(
                 .collect::<Vec<_>>(),
         );
         let patch = todo_api::TaskPatch {
-            title: Patch::if_given(e.title.clone()),
-            description: Patch::if_given(e.description.clone()),
-            priority: Patch::if_given(e.priority),
-            due_at: if e.no_due {
-                Patch::Null
-            } else {
-                Patch::if_given(e.due)
-            },
             tags: Patch::Value(tags),
-            completed: Patch::Absent,
-            project_id: Patch::Absent,
-            recurrence: Patch::Absent,
+            ..fields_patch(e)
         };
         match session.patch_task(e.id, &patch, Some(current.version)).await {
             Err(err) if err.current_task().is_some() && attempts < 3 => attempts += 1,

@@ -136,6 +136,7 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
             source_id: Some(format!("taskwarrior:{uuid}")),
             project_id: None,
             recurrence: None,
+            parent_id: None,
         },
         completed: status == "completed",
     })))
@@ -157,6 +158,7 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             due_at: task.due_at,
             tags: (!task.tags.is_empty()).then_some(task.tags),
             project_id: None,
+            parent_id: None,
             recurrence: task.recurrence,
         },
     })))

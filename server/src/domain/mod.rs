@@ -4,4 +4,5 @@
 pub mod notes;
 pub mod projects;
 pub mod recurrence;
+pub mod subtasks;
 pub mod tasks;

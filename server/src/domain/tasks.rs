@@ -145,6 +145,9 @@ pub struct PatchedTask {
     pub completed: Option<bool>,
     /// The project it moves to (`Some(None)`: personal), when the patch moves it.
     pub moved_to: Option<Option<Uuid>>,
+    /// The task it goes under (`Some(None)`: a task of its own), when the patch changes
+    /// that.
+    pub parent: Option<Option<i64>>,
 }
 
 impl PatchedTask {
@@ -179,6 +182,7 @@ impl PatchedTask {
             source_id: None,
             project_id: None,
             recurrence: patch.recurrence.clone().apply(current.recurrence.clone()),
+            parent_id: None,
         };
         let moved_to = match patch.project_id {
             Patch::Absent => None,
@@ -186,10 +190,17 @@ impl PatchedTask {
             Patch::Value(p) => Some(Some(p)),
         }
         .filter(|to| *to != current.project_id);
+        let parent = match patch.parent_id {
+            Patch::Absent => None,
+            Patch::Null => Some(None),
+            Patch::Value(p) => Some(Some(p)),
+        }
+        .filter(|to| *to != current.parent_id);
         Ok(PatchedTask {
             draft: TaskDraft::parse(input)?,
             completed,
             moved_to,
+            parent,
         })
     }
 
@@ -218,6 +229,8 @@ impl PatchedTask {
             occurrence: None,
             notes: None,
             note_count: 0,
+            parent_id: None,
+            subtasks: Default::default(),
         }
     }
 }
@@ -277,6 +290,7 @@ fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, InvalidTask> {
 pub struct TaskQuery {
     status: StatusFilter,
     project: ProjectFilter,
+    parent: ParentFilter,
     search: Option<String>,
     /// Compared in [`todo_api::tags::tag_key`] form.
     tags: Vec<String>,
@@ -328,6 +342,29 @@ pub enum ProjectFilter {
     Project(Uuid),
 }
 
+/// Which tasks a list takes by parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentFilter {
+    Any,
+    /// Tasks that are no one's subtask (`parent=none`).
+    TopLevel,
+    /// The subtasks of one task (`parent=ID`), one level down.
+    Of(i64),
+}
+
+impl ParentFilter {
+    fn parse(raw: Option<&str>) -> Result<ParentFilter, InvalidTask> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(ParentFilter::Any),
+            Some("none") => Ok(ParentFilter::TopLevel),
+            Some(id) => id
+                .parse()
+                .map(ParentFilter::Of)
+                .map_err(|_| invalid("parent", "parent is a task's id or `none` (tasks of their own)")),
+        }
+    }
+}
+
 impl ProjectFilter {
     fn parse(raw: Option<&str>) -> Result<ProjectFilter, InvalidTask> {
         match raw.map(str::trim) {
@@ -348,6 +385,10 @@ impl TaskQuery {
 
     pub fn project(&self) -> ProjectFilter {
         self.project
+    }
+
+    pub fn parent(&self) -> ParentFilter {
+        self.parent
     }
 
     pub fn search(&self) -> Option<&str> {
@@ -426,6 +467,7 @@ impl TaskQuery {
         Ok(TaskQuery {
             status: raw.status.unwrap_or_default(),
             project: ProjectFilter::parse(raw.project.as_deref())?,
+            parent: ParentFilter::parse(raw.parent.as_deref())?,
             search,
             tags,
             priority: raw.priority,

@@ -428,6 +428,12 @@ impl From<TaskError> for ProblemResponse {
             }
             TaskError::ProjectNotFound(_) => Self::project_not_found(e.to_string()),
             TaskError::InsufficientRole(_) => Self::insufficient_role(e.to_string()),
+            TaskError::InvalidParent(_) => ProblemResponse::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::InvalidParent,
+                e.to_string(),
+                Some("parent_id".into()),
+            )),
             TaskError::NoteNotFound { .. } => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NoteNotFound,

@@ -94,6 +94,9 @@ impl TaskApi {
         /// A project's id, or `none` for personal tasks only; every task you can see
         /// (yours and your projects') when left out.
         project: Query<Option<String>>,
+        /// A task's id: its subtasks (one level down); `none`: tasks that are no one's
+        /// subtask.
+        parent: Query<Option<String>>,
     ) -> Result<TaskList, ProblemResponse> {
         let owner = auth.owner()?;
         let query = TaskQuery::parse(ListQuery {
@@ -106,6 +109,7 @@ impl TaskApi {
             limit: limit.0,
             offset: offset.0,
             project: project.0,
+            parent: parent.0,
         })?;
         let (tasks, total) = self.tasks.list(owner, query).await?;
         Ok(TaskList::Ok(SerdeJson::new(&tasks)?, total))
@@ -121,10 +125,10 @@ impl TaskApi {
     ) -> Result<TaskCreated, ProblemResponse> {
         let owner = auth.owner()?;
         let input = body.0.0;
-        let project = input.project_id;
+        let (project, parent) = (input.project_id, input.parent_id);
         let task = self
             .tasks
-            .create(owner, project, TaskDraft::parse(input)?)
+            .create(owner, project, parent, TaskDraft::parse(input)?)
             .await?;
         let location = format!("/api/{}/tasks/{}", owner.id(), task.id);
         let etag = conditional::etag(&task);
@@ -185,7 +189,8 @@ impl TaskApi {
 
     /// Delete a task
     ///
-    /// With `If-Match: "<version>"` only that version is deleted (412 otherwise).
+    /// Its subtasks go with it, in the same change: one undo brings them all back. With
+    /// `If-Match: "<version>"` only that version is deleted (412 otherwise).
     #[oai(path = "/api/:user_id/tasks/:id", method = "delete")]
     async fn delete(
         &self,

@@ -92,6 +92,9 @@ struct StoredTask {
     /// Added with notes: absent in older rows (an undo to such a row leaves the notes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notes: Option<Vec<StoredNote>>,
+    /// Added with subtasks: absent (a task of its own) in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,7 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         }),
         series_id: task.series_id,
         occurrence: task.occurrence,
+        parent_id: task.parent_id,
         notes: task.notes.as_ref().map(|notes| {
             notes
                 .iter()
@@ -206,6 +210,9 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         series_id: stored.series_id,
         occurrence: stored.occurrence,
         note_count: stored.notes.as_ref().map_or(0, |n| n.len() as u32),
+        parent_id: stored.parent_id,
+        // Counted from the live table, never stored.
+        subtasks: todo_api::SubtaskCount::default(),
         notes: stored.notes.map(|notes| {
             notes
                 .into_iter()

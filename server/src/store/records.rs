@@ -174,6 +174,8 @@ pub enum Written<T> {
     /// The caller sees the task (or the project) but their role does not let them
     /// change it: nothing changed.
     Refused,
+    /// The task cannot go where its `parent_id` puts it: nothing changed.
+    InvalidParent(crate::domain::subtasks::InvalidParent),
 }
 
 impl<T> Written<T> {
@@ -209,6 +211,8 @@ pub struct TaskReplace {
     pub completed: Option<bool>,
     /// Moves the task when given (`Some(None)`: personal).
     pub moved_to: Option<Option<Uuid>>,
+    /// Puts it under another task when given (`Some(None)`: a task of its own).
+    pub parent: Option<Option<i64>>,
 }
 
 /// A change to one task, as its events record it.
@@ -222,6 +226,9 @@ pub struct TaskChange<'a> {
     /// The seq (in the actor's stream) of the change this one undoes.
     pub undoes: Option<i64>,
     pub at: OffsetDateTime,
+    /// The change this event is one part of, when one request changed several tasks (a
+    /// task deleted with its subtasks): one undo takes the whole change back.
+    pub group: Option<Uuid>,
 }
 
 impl<'a> TaskChange<'a> {
@@ -233,6 +240,7 @@ impl<'a> TaskChange<'a> {
             actor,
             undoes: None,
             at,
+            group: None,
         }
     }
 
@@ -244,6 +252,7 @@ impl<'a> TaskChange<'a> {
             actor,
             undoes: None,
             at,
+            group: None,
         }
     }
 
@@ -382,6 +391,8 @@ pub struct EventRecord {
     pub actor: Option<Uuid>,
     /// For a project's event (`kind` not a task kind): what it says.
     pub project: Option<todo_api::ProjectNews>,
+    /// The change it is a part of, when one request changed several tasks.
+    pub group: Option<Uuid>,
 }
 
 impl EventRecord {
@@ -406,6 +417,7 @@ impl EventRecord {
             at,
             actor: Some(actor),
             project: None,
+            group: None,
         }
     }
 
@@ -426,6 +438,7 @@ impl EventRecord {
             at,
             actor: Some(Uuid::nil()),
             project: Some(news),
+            group: None,
         }
     }
 }

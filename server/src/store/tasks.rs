@@ -53,13 +53,15 @@ pub trait TaskStorage: Send + Sync + 'static {
     /// One page of the owner's tasks and the total that match the filter.
     async fn list_tasks(&self, owner: Owner, query: &TaskQuery) -> StoreResult<(Vec<Task>, u64)>;
     async fn get_task(&self, owner: Owner, id: i64) -> StoreResult<Option<Task>>;
-    /// Inserts the task (in `project`, or personal), or, when its space has a task with
-    /// the draft's `source_id` already, inserts nothing and answers `Conflict` with that
-    /// task; `Refused` when the caller may not write in `project`.
+    /// Inserts the task (in `project`, or personal; under `parent` when given), or, when
+    /// its space has a task with the draft's `source_id` already, inserts nothing and
+    /// answers `Conflict` with that task; `Refused` when the caller may not write in
+    /// `project`; `InvalidParent` when it cannot go under `parent`.
     async fn insert_task(
         &self,
         owner: Owner,
         project: Option<Uuid>,
+        parent: Option<i64>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
@@ -83,6 +85,7 @@ pub trait TaskStorage: Send + Sync + 'static {
         target: Option<bool>,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
+    /// Deletes the task at `expected` and every subtask under it, as one change.
     async fn delete_task(
         &self,
         owner: Owner,

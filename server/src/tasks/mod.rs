@@ -23,6 +23,8 @@ pub enum TaskError {
     AlreadyImported(Box<todo_api::Task>),
     #[error("nothing left to undo")]
     NothingToUndo,
+    #[error(transparent)]
+    InvalidParent(#[from] crate::domain::subtasks::InvalidParent),
     #[error("task {task} has no note {note}")]
     NoteNotFound { task: i64, note: uuid::Uuid },
     #[error("only the author of a note may delete it")]

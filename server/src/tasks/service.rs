@@ -86,6 +86,7 @@ impl TaskService {
         &self,
         owner: Owner,
         project: Option<Uuid>,
+        parent: Option<i64>,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
         // `Missing`: the task holding the source id was deleted between the refused
@@ -95,11 +96,12 @@ impl TaskService {
             self.check_writer(owner, project).await?;
             match self
                 .db
-                .insert_task(owner, project, &draft, self.clock.now())
+                .insert_task(owner, project, parent, &draft, self.clock.now())
                 .await?
             {
                 Written::Done(task) => return Ok(task),
                 Written::Conflict(first) => return Err(TaskError::AlreadyImported(first)),
+                Written::InvalidParent(invalid) => return Err(TaskError::InvalidParent(invalid)),
                 Written::Missing | Written::Refused => continue,
             }
         }
@@ -121,6 +123,7 @@ impl TaskService {
             draft,
             completed: None,
             moved_to: None,
+            parent: None,
         };
         let written = self
             .db
@@ -157,6 +160,7 @@ impl TaskService {
                 draft: patched.draft,
                 completed: patched.completed,
                 moved_to: patched.moved_to,
+                parent: patched.parent,
             };
             let written = self
                 .db
@@ -326,5 +330,6 @@ fn settle<T>(id: i64, written: Written<T>) -> Result<T, TaskError> {
         Written::Conflict(current) => Err(TaskError::VersionConflict(current)),
         Written::Missing => Err(TaskError::NotFound(id)),
         Written::Refused => Err(TaskError::InsufficientRole(TASK_WRITER)),
+        Written::InvalidParent(invalid) => Err(TaskError::InvalidParent(invalid)),
     }
 }

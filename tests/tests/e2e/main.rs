@@ -31,6 +31,7 @@ mod server_tasks;
 mod shell;
 mod slow_clients;
 mod store_contract;
+mod subtasks;
 mod tui;
 mod tui_binary;
 mod two_factor;

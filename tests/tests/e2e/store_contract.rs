@@ -116,7 +116,7 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
         let (user, _, _) = user_with_session(&store, "h").await;
         let owner = owner(user);
         let Written::Done(task) = store
-            .insert_task(owner, None, &draft("one", None), now())
+            .insert_task(owner, None, None, &draft("one", None), now())
             .await
             .expect("insert")
         else {
@@ -166,14 +166,14 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
         );
 
         let first = store
-            .insert_task(owner, None, &draft("imported", Some("tw:1")), now())
+            .insert_task(owner, None, None, &draft("imported", Some("tw:1")), now())
             .await
             .expect("import");
         let Written::Done(first) = first else {
             panic!("first import")
         };
         let second = store
-            .insert_task(owner, None, &draft("imported again", Some("tw:1")), now())
+            .insert_task(owner, None, None, &draft("imported again", Some("tw:1")), now())
             .await
             .expect("import again");
         assert!(
@@ -197,6 +197,7 @@ fn replace_with(draft: TaskDraft) -> TaskReplace {
         draft,
         completed: None,
         moved_to: None,
+        parent: None,
     }
 }
 
@@ -404,5 +405,145 @@ fn a_limit_admits_exactly_its_limit_under_concurrency() {
             }
         }
         assert_eq!(admitted, 5);
+    });
+}
+
+async fn insert_under(
+    store: &Store,
+    owner: Owner,
+    title: &str,
+    parent: Option<i64>,
+) -> Written<todo_api::Task> {
+    store
+        .insert_task(owner, None, parent, &draft(title, None), now())
+        .await
+        .expect("insert")
+}
+
+fn done(written: Written<todo_api::Task>) -> todo_api::Task {
+    match written {
+        Written::Done(task) => task,
+        other => panic!("not written: {other:?}"),
+    }
+}
+
+async fn reparent(store: &Store, owner: Owner, id: i64, parent: Option<i64>) -> Written<todo_api::Task> {
+    let current = store.get_task(owner, id).await.expect("get").expect("task");
+    let draft = TaskDraft::parse(TaskInput {
+        title: current.title,
+        ..TaskInput::default()
+    })
+    .expect("draft");
+    let change = TaskReplace {
+        parent: Some(parent),
+        ..replace_with(draft)
+    };
+    store
+        .replace_task(owner, id, Expected::Any, change, now())
+        .await
+        .expect("replace")
+}
+
+/// Subtasks: a tree stays a tree (no task under itself, at most 8 levels, only under a
+/// task the caller can write), counts are live, and a task deleted with its subtasks is
+/// one change that one undo takes back whole.
+#[test]
+fn subtasks_form_a_bounded_tree_deleted_and_undone_as_one_change() {
+    on_every_backend("store contract: subtasks", |store| async move {
+        let (user, _, _) = user_with_session(&store, "h").await;
+        let owner = owner(user);
+        let root = done(insert_under(&store, owner, "root", None).await);
+        let mut chain = vec![root.id];
+        for level in 2..=8 {
+            let parent = *chain.last().expect("parent");
+            let task = done(insert_under(&store, owner, &format!("level {level}"), Some(parent)).await);
+            assert_eq!(task.parent_id, Some(parent));
+            chain.push(task.id);
+        }
+        let ninth = insert_under(&store, owner, "level 9", chain.last().copied()).await;
+        assert!(matches!(ninth, Written::InvalidParent(_)), "{ninth:?}");
+        let loop_back = reparent(&store, owner, root.id, Some(chain[3])).await;
+        assert!(matches!(loop_back, Written::InvalidParent(_)), "{loop_back:?}");
+        let itself = reparent(&store, owner, chain[2], Some(chain[2])).await;
+        assert!(matches!(itself, Written::InvalidParent(_)), "{itself:?}");
+        let other = owner_of_another(&store).await;
+        let theirs = insert_under(&store, other, "under someone else's", Some(root.id)).await;
+        assert!(matches!(theirs, Written::InvalidParent(_)), "{theirs:?}");
+
+        // Counts are of the level below, and live.
+        let sibling = done(insert_under(&store, owner, "sibling", Some(root.id)).await);
+        store
+            .set_completed(owner, sibling.id, Expected::Any, Some(true), now())
+            .await
+            .expect("complete");
+        let counted = store.get_task(owner, root.id).await.expect("get").expect("root");
+        assert_eq!((counted.subtasks.total, counted.subtasks.completed), (2, 1));
+
+        // Deleting the root takes all nine with it; one undo brings all back, linked.
+        let Written::Done(()) = store
+            .delete_task(owner, root.id, Expected::Any, now())
+            .await
+            .expect("delete")
+        else {
+            panic!("deleted");
+        };
+        for id in chain.iter().chain([&sibling.id]) {
+            assert!(
+                store.get_task(owner, *id).await.expect("get").is_none(),
+                "task {id} went too"
+            );
+        }
+        let undone = store.undo_latest(owner, now()).await.expect("undo");
+        assert!(
+            matches!(undone, todo_server::store::UndoOutcome::Undone(_)),
+            "{undone:?}"
+        );
+        for pair in chain.windows(2) {
+            let back = store.get_task(owner, pair[1]).await.expect("get").expect("back");
+            assert_eq!(
+                back.parent_id,
+                Some(pair[0]),
+                "task {} is back under {}",
+                pair[1],
+                pair[0]
+            );
+        }
+        let back = store
+            .get_task(owner, root.id)
+            .await
+            .expect("get")
+            .expect("root back");
+        assert_eq!((back.subtasks.total, back.subtasks.completed), (2, 1));
+    });
+}
+
+/// Two writes at once that would each close a loop (A under B, B under A): one wins,
+/// the other is refused, on every backend.
+#[test]
+fn two_reparents_at_once_never_make_a_loop() {
+    on_every_backend("store contract: subtask race", |store| async move {
+        let (user, _, _) = user_with_session(&store, "h").await;
+        let owner = owner(user);
+        for _ in 0..10 {
+            let a = done(insert_under(&store, owner, "a", None).await);
+            let b = done(insert_under(&store, owner, "b", None).await);
+            let (first, second) = tokio::join!(
+                reparent(&store, owner, a.id, Some(b.id)),
+                reparent(&store, owner, b.id, Some(a.id))
+            );
+            let refused = [&first, &second]
+                .iter()
+                .filter(|w| matches!(w, Written::InvalidParent(_)))
+                .count();
+            assert_eq!(refused, 1, "{first:?} / {second:?}");
+            let a = store.get_task(owner, a.id).await.expect("get").expect("a");
+            let b = store.get_task(owner, b.id).await.expect("get").expect("b");
+            assert!(
+                a.parent_id.is_none() || b.parent_id.is_none(),
+                "a loop: {:?} {:?}",
+                a.parent_id,
+                b.parent_id
+            );
+        }
     });
 }

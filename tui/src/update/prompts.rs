@@ -12,7 +12,7 @@ pub(super) fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Popup::Account(panel) => match panel.on_key(key, &app.keys) {
             crate::account::PanelAction::None => {}
             crate::account::PanelAction::Close => app.popup = None,
-            crate::account::PanelAction::Run(cmd) => return launch(app, cmd),
+            crate::account::PanelAction::Run(cmd) => return launch(app, *cmd),
         },
         Popup::ConfirmDelete { id, version, .. } => {
             let (id, version) = (*id, *version);

@@ -151,6 +151,8 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         project_id: form.opened.as_ref().and_then(|o| o.0.project_id),
         // The form does not edit the rule: a save keeps it (a patch leaves it out).
         recurrence: form.opened.as_ref().and_then(|o| o.0.recurrence.clone()),
+        // Nor its parent: a new task from the form is a task of its own.
+        parent_id: form.opened.as_ref().and_then(|o| o.0.parent_id),
     })
 }
 
@@ -188,5 +190,6 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
         completed: Patch::Absent,
         project_id: Patch::Absent,
         recurrence: Patch::Absent,
+        parent_id: Patch::Absent,
     }
 }

@@ -44,6 +44,8 @@ pub fn task(id: i64, title: &str) -> Task {
         occurrence: None,
         notes: None,
         note_count: 0,
+        parent_id: None,
+        subtasks: Default::default(),
     }
 }
 

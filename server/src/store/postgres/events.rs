@@ -28,7 +28,7 @@ fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("a stored event's task: {e}"))
 }
 
-const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor, change_group";
 
 fn record(row: &Row) -> StoreResult<EventRecord> {
     let stored: Option<String> = row.try_get(4)?;
@@ -44,6 +44,7 @@ fn record(row: &Row) -> StoreResult<EventRecord> {
         undoes: row.try_get(5)?,
         at: rows::time(row.try_get(6)?)?,
         actor: row.try_get(7)?,
+        group: row.try_get(8)?,
     })
 }
 
@@ -76,8 +77,8 @@ pub(super) async fn append(
     let undoes = change.undoes.filter(|_| user == change.actor);
     let stmt = c
         .prepare_cached(
-            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor, change_group)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .await?;
     c.execute(
@@ -92,10 +93,11 @@ pub(super) async fn append(
             &undoes,
             &to_micros(change.at),
             &change.actor,
+            &change.group,
         ],
     )
     .await?;
-    Ok(EventRecord::new(
+    let record = EventRecord::new(
         seq,
         kind,
         change.task_id,
@@ -104,7 +106,11 @@ pub(super) async fn append(
         undoes,
         change.at,
         change.actor,
-    ))
+    );
+    Ok(EventRecord {
+        group: change.group,
+        ..record
+    })
 }
 
 /// Appends a project's event to `user`'s stream (their row locked by the caller).
@@ -262,6 +268,25 @@ pub(super) async fn history(
 
 /// The user's own latest changes (not others' to shared tasks) that are not undos and
 /// not undone yet, newest first.
+/// The user's events of change `group` not undone yet, oldest first (a task deleted
+/// with its subtasks: the task, then each level below it).
+pub(super) async fn of_group(
+    c: &impl GenericClient,
+    user: Uuid,
+    group: Uuid,
+) -> StoreResult<Vec<EventRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = $1 AND e.change_group = $2
+           AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = $1 AND u.undoes = e.seq)
+         ORDER BY e.seq"
+    );
+    c.query(&sql, &[&user, &group])
+        .await?
+        .iter()
+        .map(record)
+        .collect()
+}
+
 pub(super) async fn undoable(
     c: &impl GenericClient,
     user: Uuid,

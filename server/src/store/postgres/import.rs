@@ -182,8 +182,9 @@ impl PgStore {
         }
         let event = tx
             .prepare(
-                "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor,
+                                          change_group)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .await?;
         for (user, e) in &snapshot.events {
@@ -206,6 +207,7 @@ impl PgStore {
                     &e.undoes,
                     &to_micros(e.at),
                     &e.actor,
+                    &e.group,
                 ],
             )
             .await?;

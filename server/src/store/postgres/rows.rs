@@ -57,10 +57,13 @@ pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, complete
                                        tags, created_at, updated_at, completed_at, version, source_id, \
                                        project_id, COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
                                        recurrence_rule, recurrence_tz, series_id, occurrence, \
-                                       (SELECT count(*) FROM task_notes WHERE task_notes.task_id = tasks.id)";
+                                       (SELECT count(*) FROM task_notes WHERE task_notes.task_id = tasks.id), \
+                                       parent_id, \
+                                       (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id), \
+                                       (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed)";
 
 /// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
-pub(super) const TASK_FIELDS: usize = 21;
+pub(super) const TASK_FIELDS: usize = 24;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -109,6 +112,11 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
             .map(|n| u32::try_from(n).unwrap_or_default()),
         notes: None,
         note_count: u32::try_from(row.try_get::<_, i64>(20)?).unwrap_or_default(),
+        parent_id: row.try_get(21)?,
+        subtasks: todo_api::SubtaskCount {
+            total: u32::try_from(row.try_get::<_, i64>(22)?).unwrap_or_default(),
+            completed: u32::try_from(row.try_get::<_, i64>(23)?).unwrap_or_default(),
+        },
     })
 }
 

@@ -8,7 +8,7 @@ use todo_api::{SortField, SortOrder, StatusFilter, Task};
 use tokio_postgres::types::ToSql;
 
 use super::rows::{self, TASK_COLUMNS, TASK_FIELDS, priority_to_sql};
-use crate::domain::tasks::{Owner, ProjectFilter, TaskDraft, TaskQuery};
+use crate::domain::tasks::{Owner, ParentFilter, ProjectFilter, TaskDraft, TaskQuery};
 use crate::store::{Expected, StoreResult, to_micros};
 use uuid::Uuid;
 
@@ -86,6 +86,116 @@ pub(super) async fn touch(
     first_task(c.query_opt(&stmt, &[&id, &owner.id(), &to_micros(now)]).await?)
 }
 
+/// Task `parent` as a parent the caller may put a task under: its project and the ids
+/// above it (nearest first); `None` when they cannot write it. The walk up is bounded, so
+/// a damaged chain cannot loop.
+pub(super) async fn parent_facts(
+    c: &impl GenericClient,
+    owner: Owner,
+    parent: i64,
+) -> StoreResult<Option<crate::domain::subtasks::Parent>> {
+    let sql = format!("SELECT project_id FROM tasks WHERE id = $1 AND {}", writable(2));
+    let Some(row) = c.query_opt(&sql, &[&parent, &owner.id()]).await? else {
+        return Ok(None);
+    };
+    let ancestors = c
+        .query(
+            "WITH RECURSIVE up(id, parent_id, n) AS (
+                 SELECT id, parent_id, 0 FROM tasks WHERE id = $1
+                 UNION ALL
+                 SELECT t.id, t.parent_id, up.n + 1 FROM tasks t JOIN up ON t.id = up.parent_id WHERE up.n < 64)
+             SELECT id FROM up WHERE n > 0 ORDER BY n",
+            &[&parent],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(Some(crate::domain::subtasks::Parent {
+        id: parent,
+        project: row.try_get(0)?,
+        ancestors,
+    }))
+}
+
+/// Task `id` and every task under it, each with its level below `id` (0 for `id`),
+/// top-down (a parent before its subtasks); bounded as [`parent_facts`] is.
+pub(super) async fn subtree(c: &impl GenericClient, id: i64) -> StoreResult<Vec<(i64, usize)>> {
+    c.query(
+        "WITH RECURSIVE down(id, n) AS (
+             SELECT $1::bigint, 0
+             UNION ALL
+             SELECT t.id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id WHERE down.n < 64)
+         SELECT id, n FROM down ORDER BY n, id",
+        &[&id],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i32>(1)?.max(0) as usize)))
+    .collect()
+}
+
+/// Whether a task (`placed`: `None` for a new one) in `project` may go under `parent`,
+/// as the caller: the facts read here, the rule in `domain::subtasks`.
+pub(super) async fn check_parent(
+    c: &impl GenericClient,
+    owner: Owner,
+    placed: Option<i64>,
+    project: Option<Uuid>,
+    parent: i64,
+) -> StoreResult<Result<(), crate::domain::subtasks::InvalidParent>> {
+    let levels = match placed {
+        Some(id) => subtree(c, id)
+            .await?
+            .iter()
+            .map(|(_, n)| n + 1)
+            .max()
+            .unwrap_or(1),
+        None => 1,
+    };
+    let facts = parent_facts(c, owner, parent).await?;
+    let placed = crate::domain::subtasks::Placed {
+        id: placed,
+        project,
+        levels,
+    };
+    Ok(crate::domain::subtasks::check(placed, parent, facts.as_ref()))
+}
+
+/// The parent an undo may give `snapshot` back: its own, while that is still a valid
+/// place for it; else none.
+pub(super) async fn parent_to_restore(
+    c: &impl GenericClient,
+    owner: Owner,
+    snapshot: &Task,
+) -> StoreResult<Option<i64>> {
+    let Some(parent) = snapshot.parent_id else {
+        return Ok(None);
+    };
+    let valid = check_parent(c, owner, Some(snapshot.id), snapshot.project_id, parent).await?;
+    Ok(valid.is_ok().then_some(parent))
+}
+
+/// Makes every subtask of `id` that the caller may write a task of its own, each a new
+/// version changed now.
+pub(super) async fn detach_subtasks(
+    c: &impl GenericClient,
+    owner: Owner,
+    id: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET parent_id = NULL, version = version + 1, updated_at = $3, updated_by = $2
+         WHERE parent_id = $1 AND {} RETURNING {TASK_COLUMNS}",
+        writable(2)
+    );
+    c.query(&sql, &[&id, &owner.id(), &to_micros(now)])
+        .await?
+        .iter()
+        .map(rows::task)
+        .collect()
+}
+
 /// The task as the caller sees it, and whether they may change it.
 pub(super) async fn get_with_access(
     c: &impl GenericClient,
@@ -128,8 +238,8 @@ pub(super) async fn insert_successor(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
-                           occurrence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $9, $10, $11, $12, $13)
+                           occurrence, parent_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}"
     );
     let next = task.occurrence.unwrap_or(1) as i32 + 1;
@@ -150,6 +260,7 @@ pub(super) async fn insert_successor(
                 &task.recurrence.as_ref().map(|r| r.time_zone.clone()),
                 &task.series_id,
                 &next,
+                &task.parent_id,
             ],
         )
         .await?;
@@ -170,6 +281,7 @@ pub(super) async fn delete_untouched_successor(
     let row = c
         .query_opt(
             "DELETE FROM tasks WHERE series_id = $1 AND occurrence = $2 AND version = 1 AND NOT completed
+               AND NOT EXISTS (SELECT 1 FROM tasks s WHERE s.parent_id = tasks.id)
              RETURNING id, version, project_id, user_id",
             &[&series, &next],
         )
@@ -211,6 +323,7 @@ pub(super) async fn insert(
     c: &impl GenericClient,
     owner: Owner,
     project: Option<Uuid>,
+    parent: Option<i64>,
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
@@ -218,9 +331,10 @@ pub(super) async fn insert(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            source_id, project_id, created_by, updated_by,
-                           recurrence_rule, recurrence_tz, series_id, occurrence)
+                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id)
          SELECT {space}, $2, $3, $4, $5, $6, $7, $7, $8, $9, $1, $1,
-                $10::text, $11::text, $12::uuid, CASE WHEN $10::text IS NULL THEN NULL ELSE 1 END WHERE {allowed}
+                $10::text, $11::text, $12::uuid, CASE WHEN $10::text IS NULL THEN NULL ELSE 1 END, $13::bigint
+         WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}",
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
@@ -242,6 +356,7 @@ pub(super) async fn insert(
                 &rule,
                 &zone,
                 &series,
+                &parent,
             ],
         )
         .await?;
@@ -266,18 +381,21 @@ pub(super) async fn by_source(
 
 /// Replaces the editable fields (sets `completed`, moves it to `moved_to`, when given)
 /// when the caller may write it (and in the project it moves to) at `expected`.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn replace(
     c: &impl GenericClient,
     owner: Owner,
     id: i64,
     expected: Expected,
-    draft: &TaskDraft,
-    completed: Option<bool>,
-    moved_to: Option<Option<Uuid>>,
+    change: &crate::store::TaskReplace,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
-    // $11: whether it moves; $12: where to.
+    let crate::store::TaskReplace {
+        draft,
+        completed,
+        moved_to,
+        parent,
+    } = change;
+    // $11: whether it moves; $12: where to. $16: whether its parent changes; $17: to what.
     let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "UPDATE tasks SET title = $3, description = $4, priority = $5, due_at = $6, tags = $7,
@@ -292,7 +410,8 @@ pub(super) async fn replace(
                           project_id = CASE WHEN $11 THEN $12::uuid ELSE project_id END,
                           recurrence_rule = $13::text, recurrence_tz = $14::text,
                           series_id = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(series_id, $15::uuid) END,
-                          occurrence = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END
+                          occurrence = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END,
+                          parent_id = CASE WHEN $16 THEN $17::bigint ELSE parent_id END
          WHERE id = $1 AND {writable} AND ($9::bigint IS NULL OR version = $9) AND (NOT $11 OR {target})
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
@@ -319,6 +438,8 @@ pub(super) async fn replace(
                 &rule,
                 &zone,
                 &series,
+                &parent.is_some(),
+                &parent.flatten(),
             ],
         )
         .await?;
@@ -385,6 +506,7 @@ pub(super) async fn restore(
     c: &impl GenericClient,
     owner: Owner,
     snapshot: &Task,
+    parent: Option<i64>,
     version: i64,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
@@ -394,7 +516,9 @@ pub(super) async fn restore(
                           updated_by = $2, project_id = $12::uuid,
                           user_id = CASE WHEN project_id IS NOT DISTINCT FROM $12::uuid THEN user_id
                                          ELSE {space} END,
-                          recurrence_rule = $13, recurrence_tz = $14, series_id = $15, occurrence = $16
+                          recurrence_rule = $13, recurrence_tz = $14, series_id = $15, occurrence = $16,
+                          -- Back under its parent, unless that is gone.
+                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = $17::bigint)
          WHERE id = $1 AND {writable} AND {target} RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -420,6 +544,7 @@ pub(super) async fn restore(
                 &snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
                 &snapshot.series_id,
                 &snapshot.occurrence.map(|n| n as i32),
+                &parent,
             ],
         )
         .await?;
@@ -432,13 +557,15 @@ pub(super) async fn reinsert(
     c: &impl GenericClient,
     owner: Owner,
     snapshot: &Task,
+    parent: Option<i64>,
     version: i64,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Task>> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
-                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence)
+                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence,
+                           parent_id)
          SELECT $1, {space}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = $13::text)
@@ -448,7 +575,9 @@ pub(super) async fn reinsert(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = $18::uuid AND occurrence = $19::int)
                      THEN NULL ELSE $18::uuid END,
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = $18::uuid AND occurrence = $19::int)
-                     THEN NULL ELSE $19::int END
+                     THEN NULL ELSE $19::int END,
+                -- Back under its parent, unless that is gone.
+                (SELECT p.id FROM tasks p WHERE p.id = $20::bigint)
          WHERE {allowed}
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 14),
@@ -477,6 +606,7 @@ pub(super) async fn reinsert(
                 &snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
                 &snapshot.series_id,
                 &snapshot.occurrence.map(|n| n as i32),
+                &parent,
             ],
         )
         .await?;
@@ -509,6 +639,14 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
         ProjectFilter::Project(p) => {
             args.push(Box::new(p));
             sql.push_str(&format!(" AND project_id = ${}", args.len()));
+        }
+    }
+    match query.parent() {
+        ParentFilter::Any => {}
+        ParentFilter::TopLevel => sql.push_str(" AND parent_id IS NULL"),
+        ParentFilter::Of(p) => {
+            args.push(Box::new(p));
+            sql.push_str(&format!(" AND parent_id = ${}", args.len()));
         }
     }
     match query.status() {

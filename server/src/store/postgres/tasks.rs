@@ -44,42 +44,46 @@ impl TaskStorage for PgStore {
         &self,
         owner: Owner,
         project: Option<Uuid>,
+        parent: Option<i64>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
-        let outcome = self
+        let (written, published) = self
             .observe(async {
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
                 // A personal task's audience is its owner, whose row the event's seq
                 // locks after the insert: a new row waits on no one, so no lock first.
-                let audiences = match project {
-                    None => vec![vec![owner.id()]],
-                    Some(_) => events::lock_audiences(&tx, &[(project, owner.id())]).await?,
+                // A subtask is checked against its tree with the tree's audience
+                // locked, so a parent deleted or moved meanwhile is seen.
+                let audiences = match (project, parent) {
+                    (None, None) => vec![vec![owner.id()]],
+                    _ => events::lock_audiences(&tx, &[(project, owner.id())]).await?,
                 };
-                let Some(mut task) = tasks::insert(&tx, owner, project, draft, now).await? else {
+                if let Some(parent) = parent
+                    && let Err(invalid) = tasks::check_parent(&tx, owner, None, project, parent).await?
+                {
+                    tx.rollback().await?;
+                    return Ok((Written::InvalidParent(invalid), Vec::new()));
+                }
+                let Some(mut task) = tasks::insert(&tx, owner, project, parent, draft, now).await? else {
                     // Imported before, or not the caller's to write: nothing is written.
                     let first = match draft.source_id() {
                         Some(source) => tasks::by_source(&tx, owner, project, source).await?,
                         None => None,
                     };
                     tx.rollback().await?;
-                    return Ok(Err(first));
+                    return Ok((Written::from_refused_insert(project, first), Vec::new()));
                 };
                 task.notes = Some(Vec::new());
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(&tx, &[], &audiences[0], &change).await?;
                 tx.commit().await?;
-                Ok(Ok((task, published)))
+                Ok((Written::Done(task), published))
             })
             .await?;
-        match outcome {
-            Ok((task, published)) => {
-                self.publish_all(published);
-                Ok(Written::Done(task))
-            }
-            Err(first) => Ok(Written::from_refused_insert(project, first)),
-        }
+        self.publish_all(published);
+        Ok(written)
     }
 
     async fn replace_task(
@@ -122,13 +126,29 @@ impl TaskStorage for PgStore {
                     return Ok((Written::Missing, Vec::new()));
                 };
                 let audiences = events::lock_audiences(&tx, &[place]).await?;
+                // Read before the delete: the walk down goes through `id`.
+                let tree = tasks::subtree(&tx, id).await?;
                 let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {
                     let current = tasks::get_with_access(&tx, owner, id).await?;
                     tx.rollback().await?;
                     return Ok((Written::from_miss(current), Vec::new()));
                 };
-                let change = TaskChange::deleted(id, version, owner.id(), now);
-                let published = events::fan_out(&tx, &audiences[0], &[], &change).await?;
+                // Its subtasks go with it, as parts of one change that one undo takes back.
+                let group = (tree.len() > 1).then(Uuid::new_v4);
+                let change = TaskChange {
+                    group,
+                    ..TaskChange::deleted(id, version, owner.id(), now)
+                };
+                let mut published = events::fan_out(&tx, &audiences[0], &[], &change).await?;
+                for (sub, _) in tree.into_iter().skip(1) {
+                    if let Some(version) = tasks::delete(&tx, owner, sub, Expected::Any).await? {
+                        let change = TaskChange {
+                            group,
+                            ..TaskChange::deleted(sub, version, owner.id(), now)
+                        };
+                        published.extend(events::fan_out(&tx, &audiences[0], &[], &change).await?);
+                    }
+                }
                 tx.commit().await?;
                 Ok((Written::Done(()), published))
             })
@@ -197,76 +217,43 @@ impl TaskStorage for PgStore {
                 tx.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user])
                     .await?;
                 for target in events::undoable(&tx, user, UNDO_SEARCH).await? {
-                    let before = events::before(&tx, user, target.task_id, target.seq).await?;
-                    let place = tasks::placement(&tx, target.task_id).await?;
-                    let back_to = before.as_ref().map(|t| (t.project_id, user));
-                    let places: Vec<_> = place.into_iter().chain(back_to).collect();
-                    events::lock_audiences(&tx, &places).await?;
-                    let current = tasks::get_with_access(&tx, owner, target.task_id).await?;
-                    if current.as_ref().is_some_and(|(_, writable)| !writable) {
-                        tx.rollback().await?;
-                        return Ok((UndoOutcome::NotAllowed, Vec::new()));
-                    }
-                    let current = current.map(|(task, _)| task);
-                    let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
-                        continue;
+                    // A change of several tasks (a task deleted with its subtasks) is
+                    // undone whole, in the order it was made (a parent before its
+                    // subtasks), or not at all.
+                    let parts = match target.group {
+                        Some(group) => events::of_group(&tx, user, group).await?,
+                        None => vec![target],
                     };
-                    let seen_before = match place {
-                        Some((project, space)) => events::audience(&tx, project, space).await?,
-                        None => Vec::new(),
-                    };
-                    let (task, version) = match step {
-                        UndoStep::Delete { version } => {
-                            tasks::delete(&tx, owner, target.task_id, Expected::Version(version)).await?;
-                            (None, version)
-                        }
-                        UndoStep::Reinsert { task, version } => {
-                            let Some(back) = tasks::reinsert(&tx, owner, &task, version, now).await? else {
+                    // The first part undone: what it undid, and the undo's own event.
+                    let mut undone: Option<Undone> = None;
+                    let mut published = Vec::new();
+                    for part in parts {
+                        match undo_one(&tx, owner, &part, now).await? {
+                            UndoPart::Skipped => continue,
+                            UndoPart::NotAllowed => {
                                 tx.rollback().await?;
                                 return Ok((UndoOutcome::NotAllowed, Vec::new()));
-                            };
-                            (Some(notes::restore(&tx, back, &task).await?), version)
+                            }
+                            UndoPart::Done(task, events) => {
+                                if undone.is_none() {
+                                    undone = Some(Undone {
+                                        target_seq: part.seq,
+                                        target_kind: part.kind,
+                                        seq: events
+                                            .iter()
+                                            .find(|(u, _)| *u == user)
+                                            .map_or(0, |(_, e)| e.seq),
+                                        task: task.map(|t| *t),
+                                    });
+                                }
+                                published.extend(events);
+                            }
                         }
-                        UndoStep::Restore { task, version } => {
-                            let Some(back) = tasks::restore(&tx, owner, &task, version, now).await? else {
-                                tx.rollback().await?;
-                                return Ok((UndoOutcome::NotAllowed, Vec::new()));
-                            };
-                            (Some(notes::restore(&tx, back, &task).await?), version)
-                        }
-                    };
-                    let seen_after = match &task {
-                        Some(t) => events::audience(&tx, t.project_id, t.user_id).await?,
-                        None => Vec::new(),
-                    };
-                    let change = TaskChange {
-                        task_id: target.task_id,
-                        version,
-                        task: task.as_ref(),
-                        actor: user,
-                        undoes: Some(target.seq),
-                        at: now,
-                    };
-                    let mut published = events::fan_out(&tx, &seen_before, &seen_after, &change).await?;
-                    // An undone completion takes back the instance it created.
-                    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
-                        && before.completed
-                        && !after.completed
-                    {
-                        published.extend(successor_gone(&tx, before, now).await?);
                     }
-                    tx.commit().await?;
-                    let seq = published
-                        .iter()
-                        .find(|(u, _)| *u == user)
-                        .map_or(0, |(_, e)| e.seq);
-                    let undone = Undone {
-                        target_seq: target.seq,
-                        target_kind: target.kind,
-                        seq,
-                        task,
-                    };
-                    return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                    if let Some(undone) = undone {
+                        tx.commit().await?;
+                        return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                    }
                 }
                 tx.rollback().await?;
                 Ok((UndoOutcome::Nothing, Vec::new()))
@@ -350,6 +337,107 @@ impl TaskStorage for PgStore {
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
 
+/// What undoing one event did.
+enum UndoPart {
+    /// Nothing to revert: the state before it is no longer known, or it is undone.
+    Skipped,
+    /// The caller's role no longer lets them change the task.
+    NotAllowed,
+    /// The task after the undo (`None`: deleted), and the events to publish.
+    Done(Option<Box<Task>>, Published),
+}
+
+/// Reverts `target` (one of the caller's own events) as a new change; the task's
+/// audiences (where it is and where it goes back to) locked first.
+async fn undo_one(
+    tx: &deadpool_postgres::Transaction<'_>,
+    owner: Owner,
+    target: &crate::store::EventRecord,
+    now: OffsetDateTime,
+) -> StoreResult<UndoPart> {
+    let user = owner.id();
+    let before = events::before(tx, user, target.task_id, target.seq).await?;
+    let place = tasks::placement(tx, target.task_id).await?;
+    let back_to = before.as_ref().map(|t| (t.project_id, user));
+    let places: Vec<_> = place.into_iter().chain(back_to).collect();
+    events::lock_audiences(tx, &places).await?;
+    let current = tasks::get_with_access(tx, owner, target.task_id).await?;
+    if current.as_ref().is_some_and(|(_, writable)| !writable) {
+        return Ok(UndoPart::NotAllowed);
+    }
+    let current = current.map(|(task, _)| task);
+    let Some(step) = UndoStep::plan(target, before, current.as_ref()) else {
+        return Ok(UndoPart::Skipped);
+    };
+    let seen_before = match place {
+        Some((project, space)) => events::audience(tx, project, space).await?,
+        None => Vec::new(),
+    };
+    let mut published = Vec::new();
+    let (task, version) = match step {
+        UndoStep::Delete { version } => {
+            // Subtasks added since stay, as tasks of their own.
+            published.extend(detach_subtasks(tx, owner, target.task_id, now).await?);
+            tasks::delete(tx, owner, target.task_id, Expected::Version(version)).await?;
+            (None, version)
+        }
+        UndoStep::Reinsert { task, version } => {
+            let parent = tasks::parent_to_restore(tx, owner, &task).await?;
+            let Some(back) = tasks::reinsert(tx, owner, &task, parent, version, now).await? else {
+                return Ok(UndoPart::NotAllowed);
+            };
+            (Some(notes::restore(tx, back, &task).await?), version)
+        }
+        UndoStep::Restore { task, version } => {
+            let parent = tasks::parent_to_restore(tx, owner, &task).await?;
+            let Some(back) = tasks::restore(tx, owner, &task, parent, version, now).await? else {
+                return Ok(UndoPart::NotAllowed);
+            };
+            (Some(notes::restore(tx, back, &task).await?), version)
+        }
+    };
+    let seen_after = match &task {
+        Some(t) => events::audience(tx, t.project_id, t.user_id).await?,
+        None => Vec::new(),
+    };
+    let change = TaskChange {
+        task_id: target.task_id,
+        version,
+        task: task.as_ref(),
+        actor: user,
+        undoes: Some(target.seq),
+        at: now,
+        group: None,
+    };
+    published.extend(events::fan_out(tx, &seen_before, &seen_after, &change).await?);
+    // An undone completion takes back the instance it created.
+    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
+        && before.completed
+        && !after.completed
+    {
+        published.extend(successor_gone(tx, before, now).await?);
+    }
+    Ok(UndoPart::Done(task.map(Box::new), published))
+}
+
+/// Makes every subtask of `id` a task of its own (its parent is going), each a change
+/// with its event (their audience is locked by the caller: a tree is in one place).
+async fn detach_subtasks(
+    tx: &deadpool_postgres::Transaction<'_>,
+    owner: Owner,
+    id: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Published> {
+    let mut published = Vec::new();
+    for child in tasks::detach_subtasks(tx, owner, id, now).await? {
+        let child = notes::attach(tx, child).await?;
+        let audience = events::audience(tx, child.project_id, child.user_id).await?;
+        let change = TaskChange::of(&child, owner.id(), now);
+        published.extend(events::fan_out(tx, &audience, &audience, &change).await?);
+    }
+    Ok(published)
+}
+
 /// Completing an instance of a series creates the next one in the same transaction
 /// (once: see [`tasks::insert_successor`]), with an event for everyone who sees it. Its
 /// event has no actor: undoing the completion takes it away.
@@ -385,6 +473,33 @@ async fn successor_gone(
     let audience = events::audience(tx, gone.project, gone.space).await?;
     let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
     events::fan_out(tx, &audience, &[], &change).await
+}
+
+/// Whether `change` keeps task `id` where a subtask may be (see `domain::subtasks`),
+/// read with its tree's audience locked.
+async fn check_tree(
+    tx: &deadpool_postgres::Transaction<'_>,
+    owner: Owner,
+    id: i64,
+    change: &TaskReplace,
+) -> StoreResult<Result<(), crate::domain::subtasks::InvalidParent>> {
+    let Some((current, true)) = tasks::get_with_access(tx, owner, id).await? else {
+        // The write itself answers 404 or 403.
+        return Ok(Ok(()));
+    };
+    let parent = match change.parent {
+        Some(Some(parent)) => {
+            let project = change.moved_to.unwrap_or(current.project_id);
+            Some(tasks::check_parent(tx, owner, Some(id), project, parent).await?)
+        }
+        _ => None,
+    };
+    Ok(crate::domain::subtasks::check_change(
+        &current,
+        change.moved_to,
+        change.parent,
+        parent,
+    ))
 }
 
 /// The change of a task's notes that [`PgStore::write_note`] runs.
@@ -515,12 +630,11 @@ impl PgStore {
                 let audiences = events::lock_audiences(&tx, &places).await?;
                 let changed = match &write {
                     TaskWrite::Replace { expected, change } => {
-                        let TaskReplace {
-                            draft,
-                            completed,
-                            moved_to,
-                        } = change;
-                        tasks::replace(&tx, owner, id, *expected, draft, *completed, *moved_to, now).await?
+                        if let Err(invalid) = check_tree(&tx, owner, id, change).await? {
+                            tx.rollback().await?;
+                            return Ok((Written::InvalidParent(invalid), Vec::new()));
+                        }
+                        tasks::replace(&tx, owner, id, *expected, change, now).await?
                     }
                     TaskWrite::Complete { expected, target } => {
                         tasks::set_completed(&tx, owner, id, *expected, *target, now).await?

@@ -21,7 +21,7 @@ fn kind_from_sql(text: &str) -> rusqlite::Result<EventType> {
         .ok_or_else(|| conversion(std::io::Error::other(format!("unknown event kind {text:?}"))))
 }
 
-const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor";
+const COLUMNS: &str = "seq, kind, task_id, version, task, undoes, at, actor, change_group";
 
 fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
     let stored: Option<String> = row.get(4)?;
@@ -38,6 +38,10 @@ fn record(row: &Row<'_>) -> rusqlite::Result<EventRecord> {
         at: from_micros(row.get(6)?)?,
         actor: row
             .get::<_, Option<String>>(7)?
+            .map(super::parse_uuid)
+            .transpose()?,
+        group: row
+            .get::<_, Option<String>>(8)?
             .map(super::parse_uuid)
             .transpose()?,
     })
@@ -123,8 +127,8 @@ pub(super) fn append(
     // The undo mark belongs to the actor's stream: a seq means nothing in another's.
     let undoes = change.undoes.filter(|_| user == change.actor);
     tx.prepare_cached(
-        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO task_events (user_id, seq, kind, task_id, version, task, undoes, at, actor, change_group)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         user.to_string(),
@@ -136,8 +140,9 @@ pub(super) fn append(
         undoes,
         to_micros(change.at),
         change.actor.to_string(),
+        change.group.map(|g| g.to_string()),
     ])?;
-    Ok(EventRecord::new(
+    let record = EventRecord::new(
         seq,
         kind,
         change.task_id,
@@ -146,7 +151,11 @@ pub(super) fn append(
         undoes,
         change.at,
         change.actor,
-    ))
+    );
+    Ok(EventRecord {
+        group: change.group,
+        ..record
+    })
 }
 
 pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> rusqlite::Result<EventPage> {
@@ -175,7 +184,7 @@ pub(super) fn after(conn: &Connection, user: Uuid, after: i64, limit: u32) -> ru
 /// Every kept event of every user (for `migrate-to`).
 pub(super) fn all(conn: &Connection) -> rusqlite::Result<Published> {
     conn.prepare(&format!("SELECT {COLUMNS}, user_id FROM task_events ORDER BY id"))?
-        .query_map([], |row| Ok((super::parse_uuid(row.get(8)?)?, record(row)?)))?
+        .query_map([], |row| Ok((super::parse_uuid(row.get(9)?)?, record(row)?)))?
         .collect()
 }
 
@@ -197,6 +206,18 @@ pub(super) fn undoable(conn: &Connection, user: Uuid, limit: u32) -> rusqlite::R
          ORDER BY e.seq DESC LIMIT ?2"
     ))?
     .query_map(params![user.to_string(), limit], record)?
+    .collect()
+}
+
+/// The user's events of change `group` not undone yet, oldest first (a task deleted
+/// with its subtasks: the task, then each level below it).
+pub(super) fn of_group(conn: &Connection, user: Uuid, group: Uuid) -> rusqlite::Result<Vec<EventRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM task_events e WHERE e.user_id = ?1 AND e.change_group = ?2
+           AND NOT EXISTS (SELECT 1 FROM task_events u WHERE u.user_id = ?1 AND u.undoes = e.seq)
+         ORDER BY e.seq"
+    ))?
+    .query_map(params![user.to_string(), group.to_string()], record)?
     .collect()
 }
 

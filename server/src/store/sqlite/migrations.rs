@@ -217,6 +217,12 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL,
         UNIQUE (task_id, position)
      );",
+    // 16: subtasks, and the change an event is a part of (a task deleted with its
+    //     subtasks is undone as one).
+    "ALTER TABLE tasks ADD COLUMN parent_id INTEGER;
+     CREATE INDEX tasks_by_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL;
+     ALTER TABLE task_events ADD COLUMN change_group TEXT;
+     CREATE INDEX task_events_by_group ON task_events(user_id, change_group) WHERE change_group IS NOT NULL;",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -10,17 +10,20 @@ use todo_api::{Priority, SortField, SortOrder, StatusFilter, Task};
 use uuid::Uuid;
 
 use super::{WriteTx, from_micros, to_micros};
-use crate::domain::tasks::{Owner, ProjectFilter, TaskDraft, TaskQuery};
+use crate::domain::tasks::{Owner, ParentFilter, ProjectFilter, TaskDraft, TaskQuery};
 use crate::store::Expected;
 
 const COLUMNS: &str = "id, user_id, title, description, completed, priority, due_at, tags, \
                        created_at, updated_at, completed_at, version, source_id, project_id, \
                        COALESCE(created_by, user_id), COALESCE(updated_by, user_id), \
                        recurrence_rule, recurrence_tz, series_id, occurrence, \
-                       (SELECT COUNT(*) FROM task_notes WHERE task_notes.task_id = tasks.id)";
+                       (SELECT COUNT(*) FROM task_notes WHERE task_notes.task_id = tasks.id), \
+                       parent_id, \
+                       (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id), \
+                       (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed)";
 
 /// How many columns [`COLUMNS`] reads (a column after them is at this index).
-const FIELDS: usize = 21;
+const FIELDS: usize = 24;
 
 /// A rule's text and zone as stored, and a new series' id for a task that starts one.
 fn recurrence_params(
@@ -123,6 +126,11 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         occurrence: row.get(19)?,
         notes: None,
         note_count: row.get(20)?,
+        parent_id: row.get(21)?,
+        subtasks: todo_api::SubtaskCount {
+            total: row.get(22)?,
+            completed: row.get(23)?,
+        },
     })
 }
 
@@ -137,6 +145,7 @@ pub fn insert(
     tx: &WriteTx<'_>,
     owner: Owner,
     project: Option<Uuid>,
+    parent: Option<i64>,
     draft: &TaskDraft,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
@@ -145,9 +154,9 @@ pub fn insert(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            source_id, project_id, created_by, updated_by,
-                           recurrence_rule, recurrence_tz, series_id, occurrence)
+                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id)
          SELECT {space}, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?1, ?1,
-                ?10, ?11, ?12, CASE WHEN ?10 IS NULL THEN NULL ELSE 1 END WHERE {allowed}
+                ?10, ?11, ?12, CASE WHEN ?10 IS NULL THEN NULL ELSE 1 END, ?13 WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}",
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
@@ -167,6 +176,7 @@ pub fn insert(
             rule,
             zone,
             series,
+            parent,
         ],
         task_from_row,
     )
@@ -239,12 +249,16 @@ pub fn replace(
     owner: Owner,
     id: i64,
     expected: Expected,
-    draft: &TaskDraft,
-    completed: Option<bool>,
-    moved_to: Option<Option<Uuid>>,
+    change: &crate::store::TaskReplace,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
-    // ?11: whether it moves; ?12: where to.
+    let crate::store::TaskReplace {
+        draft,
+        completed,
+        moved_to,
+        parent,
+    } = change;
+    // ?11: whether it moves; ?12: where to. ?16: whether its parent changes; ?17: to what.
     let (rule, zone, series) = recurrence_params(draft.recurrence());
     let sql = format!(
         "UPDATE tasks SET title = ?3, description = ?4, priority = ?5, due_at = ?6, tags = ?7, updated_at = ?8,
@@ -259,7 +273,8 @@ pub fn replace(
                           project_id = CASE WHEN ?11 THEN ?12 ELSE project_id END,
                           recurrence_rule = ?13, recurrence_tz = ?14,
                           series_id = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(series_id, ?15) END,
-                          occurrence = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END
+                          occurrence = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END,
+                          parent_id = CASE WHEN ?16 THEN ?17 ELSE parent_id END
          WHERE id = ?1 AND {writable} AND (?9 IS NULL OR version = ?9) AND (NOT ?11 OR {target})
          RETURNING {COLUMNS}",
         space = space_of(2, 12),
@@ -284,10 +299,110 @@ pub fn replace(
             rule,
             zone,
             series,
+            parent.is_some(),
+            parent.flatten(),
         ],
         task_from_row,
     )
     .optional()
+}
+
+/// Task `parent` as a parent the caller may put a task under: its project and the ids
+/// above it (nearest first); `None` when they cannot write it. The walk up is bounded, so
+/// a damaged chain cannot loop.
+pub fn parent_facts(
+    conn: &Connection,
+    owner: Owner,
+    parent: i64,
+) -> rusqlite::Result<Option<crate::domain::subtasks::Parent>> {
+    let sql = format!("SELECT project_id FROM tasks WHERE id = ?1 AND {}", writable(2));
+    let project: Option<Option<String>> = conn
+        .prepare_cached(&sql)?
+        .query_row(params![parent, owner.id().to_string()], |r| r.get(0))
+        .optional()?;
+    let Some(project) = project else {
+        return Ok(None);
+    };
+    let ancestors = conn
+        .prepare_cached(
+            "WITH RECURSIVE up(id, parent_id, n) AS (
+                 SELECT id, parent_id, 0 FROM tasks WHERE id = ?1
+                 UNION ALL
+                 SELECT t.id, t.parent_id, up.n + 1 FROM tasks t JOIN up ON t.id = up.parent_id WHERE up.n < 64)
+             SELECT id FROM up WHERE n > 0 ORDER BY n",
+        )?
+        .query_map([parent], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(Some(crate::domain::subtasks::Parent {
+        id: parent,
+        project: project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
+        ancestors,
+    }))
+}
+
+/// Task `id` and every task under it, each with its level below `id` (0 for `id`),
+/// top-down (a parent before its subtasks); bounded as [`parent_facts`] is.
+pub fn subtree(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(i64, usize)>> {
+    conn.prepare_cached(
+        "WITH RECURSIVE down(id, n) AS (
+             SELECT ?1, 0
+             UNION ALL
+             SELECT t.id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id WHERE down.n < 64)
+         SELECT id, n FROM down ORDER BY n, id",
+    )?
+    .query_map([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as usize)))?
+    .collect()
+}
+
+/// Whether a task (`placed`: `None` for a new one) in `project` may go under `parent`,
+/// as the caller: the facts read here, the rule in `domain::subtasks`.
+pub fn check_parent(
+    conn: &Connection,
+    owner: Owner,
+    placed: Option<i64>,
+    project: Option<Uuid>,
+    parent: i64,
+) -> rusqlite::Result<Result<(), crate::domain::subtasks::InvalidParent>> {
+    let levels = match placed {
+        Some(id) => subtree(conn, id)?.iter().map(|(_, n)| n + 1).max().unwrap_or(1),
+        None => 1,
+    };
+    let facts = parent_facts(conn, owner, parent)?;
+    let placed = crate::domain::subtasks::Placed {
+        id: placed,
+        project,
+        levels,
+    };
+    Ok(crate::domain::subtasks::check(placed, parent, facts.as_ref()))
+}
+
+/// The parent an undo may give `snapshot` back: its own, while that is still a valid
+/// place for it (no one has since put it where it would loop or cross projects); else
+/// none.
+pub fn parent_to_restore(conn: &Connection, owner: Owner, snapshot: &Task) -> rusqlite::Result<Option<i64>> {
+    let Some(parent) = snapshot.parent_id else {
+        return Ok(None);
+    };
+    let valid = check_parent(conn, owner, Some(snapshot.id), snapshot.project_id, parent)?;
+    Ok(valid.is_ok().then_some(parent))
+}
+
+/// Makes every subtask of `id` that the caller may write a task of its own, each a new
+/// version changed now.
+pub fn detach_subtasks(
+    tx: &WriteTx<'_>,
+    owner: Owner,
+    id: i64,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Vec<Task>> {
+    let sql = format!(
+        "UPDATE tasks SET parent_id = NULL, version = version + 1, updated_at = ?3, updated_by = ?2
+         WHERE parent_id = ?1 AND {} RETURNING {COLUMNS}",
+        writable(2)
+    );
+    tx.prepare_cached(&sql)?
+        .query_map(params![id, owner.id().to_string(), to_micros(now)], task_from_row)?
+        .collect()
 }
 
 /// Moves task `id` to a new version changed by the caller now, when they may write it
@@ -324,6 +439,7 @@ pub fn restore(
     tx: &WriteTx<'_>,
     owner: Owner,
     snapshot: &Task,
+    parent: Option<i64>,
     version: i64,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
@@ -332,7 +448,9 @@ pub fn restore(
                           completed = ?8, completed_at = ?9, version = ?10, updated_at = ?11,
                           updated_by = ?2, project_id = ?12,
                           user_id = CASE WHEN project_id IS ?12 THEN user_id ELSE {space} END,
-                          recurrence_rule = ?13, recurrence_tz = ?14, series_id = ?15, occurrence = ?16
+                          recurrence_rule = ?13, recurrence_tz = ?14, series_id = ?15, occurrence = ?16,
+                          -- Back under its parent, unless that is gone.
+                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = ?17)
          WHERE id = ?1 AND {writable} AND {target} RETURNING {COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -357,6 +475,7 @@ pub fn restore(
             snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
             snapshot.series_id.map(|s| s.to_string()),
             snapshot.occurrence,
+            parent,
         ],
         task_from_row,
     )
@@ -369,13 +488,15 @@ pub fn reinsert(
     tx: &WriteTx<'_>,
     owner: Owner,
     snapshot: &Task,
+    parent: Option<i64>,
     version: i64,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Task>> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
-                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence)
+                           created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence,
+                           parent_id)
          SELECT ?1, {space}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = ?13)
@@ -385,7 +506,9 @@ pub fn reinsert(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = ?18 AND occurrence = ?19)
                      THEN NULL ELSE ?18 END,
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = ?18 AND occurrence = ?19)
-                     THEN NULL ELSE ?19 END
+                     THEN NULL ELSE ?19 END,
+                -- Back under its parent, unless that is gone.
+                (SELECT p.id FROM tasks p WHERE p.id = ?20)
          WHERE {allowed}
          RETURNING {COLUMNS}",
         space = space_of(2, 14),
@@ -413,6 +536,7 @@ pub fn reinsert(
             snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
             snapshot.series_id.map(|s| s.to_string()),
             snapshot.occurrence,
+            parent,
         ],
         task_from_row,
     )
@@ -469,8 +593,8 @@ pub fn insert_successor(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
-                           occurrence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)
+                           occurrence, parent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
     );
     tx.query_row(
@@ -489,6 +613,7 @@ pub fn insert_successor(
             task.recurrence.as_ref().map(|r| r.time_zone.clone()),
             task.series_id.map(|s| s.to_string()),
             task.occurrence.unwrap_or(1) + 1,
+            task.parent_id,
         ],
         task_from_row,
     )
@@ -507,6 +632,7 @@ pub fn delete_untouched_successor(
     };
     tx.prepare_cached(
         "DELETE FROM tasks WHERE series_id = ?1 AND occurrence = ?2 AND version = 1 AND completed = 0
+           AND NOT EXISTS (SELECT 1 FROM tasks s WHERE s.parent_id = tasks.id)
          RETURNING id, version, project_id, user_id",
     )?
     .query_row(
@@ -590,6 +716,14 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         ProjectFilter::Project(p) => {
             filter.push_str(" AND project_id = ?");
             args.push(Value::Text(p.to_string()));
+        }
+    }
+    match query.parent() {
+        ParentFilter::Any => {}
+        ParentFilter::TopLevel => filter.push_str(" AND parent_id IS NULL"),
+        ParentFilter::Of(p) => {
+            filter.push_str(" AND parent_id = ?");
+            args.push(Value::Integer(p));
         }
     }
     match query.status() {
@@ -694,6 +828,7 @@ mod tests {
                 insert(
                     &super::super::WriteTx::new(&conn),
                     owner,
+                    None,
                     None,
                     &draft,
                     time::OffsetDateTime::now_utc(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Db, events, notes, task_statements as tasks};
 use crate::domain::recurrence::next_instance;
+use crate::domain::subtasks::InvalidParent;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
@@ -30,33 +31,34 @@ impl TaskStorage for Db {
         &self,
         owner: Owner,
         project: Option<Uuid>,
+        parent: Option<i64>,
         draft: &TaskDraft,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         let draft = draft.clone();
-        let outcome = self
+        let (written, published) = self
             .write(move |tx| {
-                let Some(mut task) = tasks::insert(tx, owner, project, &draft, now)? else {
+                if let Some(parent) = parent
+                    && let Err(invalid) = tasks::check_parent(tx, owner, None, project, parent)?
+                {
+                    return Ok((Written::InvalidParent(invalid), Vec::new()));
+                }
+                let Some(mut task) = tasks::insert(tx, owner, project, parent, &draft, now)? else {
                     let first = match draft.source_id() {
                         Some(source) => tasks::by_source(tx, owner, project, source)?,
                         None => None,
                     };
-                    return Ok(Err(first));
+                    return Ok((Written::from_refused_insert(project, first), Vec::new()));
                 };
                 task.notes = Some(Vec::new());
                 let after = events::audience(tx, task.project_id, task.user_id)?;
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(tx, &[], &after, &change)?;
-                Ok(Ok((task, published)))
+                Ok((Written::Done(task), published))
             })
             .await?;
-        match outcome {
-            Ok((task, published)) => {
-                self.publish(published);
-                Ok(Written::Done(task))
-            }
-            Err(first) => Ok(Written::from_refused_insert(project, first)),
-        }
+        self.publish(published);
+        Ok(written)
     }
 
     async fn replace_task(
@@ -68,16 +70,24 @@ impl TaskStorage for Db {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.write_task(owner, id, now, move |tx| {
-            tasks::replace(
-                tx,
-                owner,
-                id,
-                expected,
-                &change.draft,
-                change.completed,
-                change.moved_to,
-                now,
-            )
+            if let Some((current, true)) = tasks::get_with_access(tx, owner, id)? {
+                let parent = match change.parent {
+                    Some(Some(parent)) => Some(tasks::check_parent(
+                        tx,
+                        owner,
+                        Some(id),
+                        change.moved_to.unwrap_or(current.project_id),
+                        parent,
+                    )?),
+                    _ => None,
+                };
+                let placed =
+                    crate::domain::subtasks::check_change(&current, change.moved_to, change.parent, parent);
+                if let Err(invalid) = placed {
+                    return Ok(Err(invalid));
+                }
+            }
+            tasks::replace(tx, owner, id, expected, &change, now).map(Ok)
         })
         .await
     }
@@ -91,7 +101,7 @@ impl TaskStorage for Db {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.write_task(owner, id, now, move |tx| {
-            tasks::set_completed(tx, owner, id, expected, target, now)
+            tasks::set_completed(tx, owner, id, expected, target, now).map(Ok)
         })
         .await
     }
@@ -106,16 +116,29 @@ impl TaskStorage for Db {
         let (written, published) = self
             .write(move |tx| {
                 let before = events::audience_of_task(tx, id)?;
-                Ok(match tasks::delete(tx, owner, id, expected)? {
-                    Some(version) => {
-                        let change = TaskChange::deleted(id, version, owner.id(), now);
-                        (Written::Done(()), events::fan_out(tx, &before, &[], &change)?)
+                // Read before the delete: the walk down goes through `id`.
+                let tree = tasks::subtree(tx, id)?;
+                let Some(version) = tasks::delete(tx, owner, id, expected)? else {
+                    let current = tasks::get_with_access(tx, owner, id)?;
+                    return Ok((Written::from_miss(current), Vec::new()));
+                };
+                // Its subtasks go with it, as parts of one change that one undo takes back.
+                let group = (tree.len() > 1).then(Uuid::new_v4);
+                let change = TaskChange {
+                    group,
+                    ..TaskChange::deleted(id, version, owner.id(), now)
+                };
+                let mut published = events::fan_out(tx, &before, &[], &change)?;
+                for (sub, _) in tree.into_iter().skip(1) {
+                    if let Some(version) = tasks::delete(tx, owner, sub, Expected::Any)? {
+                        let change = TaskChange {
+                            group,
+                            ..TaskChange::deleted(sub, version, owner.id(), now)
+                        };
+                        published.extend(events::fan_out(tx, &before, &[], &change)?);
                     }
-                    None => (
-                        Written::from_miss(tasks::get_with_access(tx, owner, id)?),
-                        Vec::new(),
-                    ),
-                })
+                }
+                Ok((Written::Done(()), published))
             })
             .await?;
         self.publish(published);
@@ -181,65 +204,44 @@ impl TaskStorage for Db {
             .write(move |tx| {
                 let user = owner.id();
                 for target in events::undoable(tx, user, UNDO_SEARCH)? {
-                    let before = events::before(tx, user, target.task_id, target.seq)?;
-                    let current = tasks::get_with_access(tx, owner, target.task_id)?;
-                    if current.as_ref().is_some_and(|(_, writable)| !writable) {
-                        return Ok((UndoOutcome::NotAllowed, Vec::new()));
-                    }
-                    let current = current.map(|(task, _)| task);
-                    let Some(step) = UndoStep::plan(&target, before, current.as_ref()) else {
-                        continue;
+                    // A change of several tasks (a task deleted with its subtasks) is
+                    // undone whole, in the order it was made (a parent before its
+                    // subtasks), or not at all.
+                    let parts = match target.group {
+                        Some(group) => events::of_group(tx, user, group)?,
+                        None => vec![target],
                     };
-                    let seen_before = events::audience_of_task(tx, target.task_id)?;
-                    let (task, version) = match step {
-                        UndoStep::Delete { version } => {
-                            tasks::delete(tx, owner, target.task_id, Expected::Version(version))?;
-                            (None, version)
-                        }
-                        UndoStep::Reinsert { task, version } => {
-                            match tasks::reinsert(tx, owner, &task, version, now)? {
-                                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
-                                None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
+                    tx.execute_batch("SAVEPOINT undo_change")?;
+                    // The first part undone: what it undid, and the undo's own event.
+                    let mut undone: Option<Undone> = None;
+                    let mut published = Vec::new();
+                    for part in parts {
+                        match undo_one(tx, owner, &part, now)? {
+                            UndoPart::Skipped => continue,
+                            UndoPart::NotAllowed => {
+                                tx.execute_batch("ROLLBACK TO undo_change; RELEASE undo_change")?;
+                                return Ok((UndoOutcome::NotAllowed, Vec::new()));
+                            }
+                            UndoPart::Done(task, events) => {
+                                if undone.is_none() {
+                                    undone = Some(Undone {
+                                        target_seq: part.seq,
+                                        target_kind: part.kind,
+                                        seq: events
+                                            .iter()
+                                            .find(|(u, _)| *u == user)
+                                            .map_or(0, |(_, e)| e.seq),
+                                        task: task.map(|t| *t),
+                                    });
+                                }
+                                published.extend(events);
                             }
                         }
-                        UndoStep::Restore { task, version } => {
-                            match tasks::restore(tx, owner, &task, version, now)? {
-                                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
-                                None => return Ok((UndoOutcome::NotAllowed, Vec::new())),
-                            }
-                        }
-                    };
-                    let seen_after = match &task {
-                        Some(t) => events::audience(tx, t.project_id, t.user_id)?,
-                        None => Vec::new(),
-                    };
-                    let change = TaskChange {
-                        task_id: target.task_id,
-                        version,
-                        task: task.as_ref(),
-                        actor: user,
-                        undoes: Some(target.seq),
-                        at: now,
-                    };
-                    let mut published = events::fan_out(tx, &seen_before, &seen_after, &change)?;
-                    // An undone completion takes back the instance it created.
-                    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
-                        && before.completed
-                        && !after.completed
-                    {
-                        published.extend(successor_gone(tx, before, now)?);
                     }
-                    let seq = published
-                        .iter()
-                        .find(|(u, _)| *u == user)
-                        .map_or(0, |(_, e)| e.seq);
-                    let undone = Undone {
-                        target_seq: target.seq,
-                        target_kind: target.kind,
-                        seq,
-                        task,
-                    };
-                    return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                    tx.execute_batch("RELEASE undo_change")?;
+                    if let Some(undone) = undone {
+                        return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                    }
                 }
                 Ok((UndoOutcome::Nothing, Vec::new()))
             })
@@ -286,6 +288,99 @@ impl TaskStorage for Db {
 
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
+
+/// What undoing one event did.
+enum UndoPart {
+    /// Nothing to revert: the state before it is no longer known, or it is undone.
+    Skipped,
+    /// The caller's role no longer lets them change the task.
+    NotAllowed,
+    /// The task after the undo (`None`: deleted), and the events to publish.
+    Done(Option<Box<Task>>, Published),
+}
+
+/// Reverts `target` (one of the caller's own events) as a new change.
+fn undo_one(
+    tx: &super::WriteTx<'_>,
+    owner: Owner,
+    target: &EventRecord,
+    now: OffsetDateTime,
+) -> rusqlite::Result<UndoPart> {
+    let user = owner.id();
+    let before = events::before(tx, user, target.task_id, target.seq)?;
+    let current = tasks::get_with_access(tx, owner, target.task_id)?;
+    if current.as_ref().is_some_and(|(_, writable)| !writable) {
+        return Ok(UndoPart::NotAllowed);
+    }
+    let current = current.map(|(task, _)| task);
+    let Some(step) = UndoStep::plan(target, before, current.as_ref()) else {
+        return Ok(UndoPart::Skipped);
+    };
+    let seen_before = events::audience_of_task(tx, target.task_id)?;
+    let mut published = Vec::new();
+    let (task, version) = match step {
+        UndoStep::Delete { version } => {
+            // Subtasks added since stay, as tasks of their own.
+            published.extend(detach_subtasks(tx, owner, target.task_id, now)?);
+            tasks::delete(tx, owner, target.task_id, Expected::Version(version))?;
+            (None, version)
+        }
+        UndoStep::Reinsert { task, version } => {
+            let parent = tasks::parent_to_restore(tx, owner, &task)?;
+            match tasks::reinsert(tx, owner, &task, parent, version, now)? {
+                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
+                None => return Ok(UndoPart::NotAllowed),
+            }
+        }
+        UndoStep::Restore { task, version } => {
+            let parent = tasks::parent_to_restore(tx, owner, &task)?;
+            match tasks::restore(tx, owner, &task, parent, version, now)? {
+                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
+                None => return Ok(UndoPart::NotAllowed),
+            }
+        }
+    };
+    let seen_after = match &task {
+        Some(t) => events::audience(tx, t.project_id, t.user_id)?,
+        None => Vec::new(),
+    };
+    let change = TaskChange {
+        task_id: target.task_id,
+        version,
+        task: task.as_ref(),
+        actor: user,
+        undoes: Some(target.seq),
+        at: now,
+        group: None,
+    };
+    published.extend(events::fan_out(tx, &seen_before, &seen_after, &change)?);
+    // An undone completion takes back the instance it created.
+    if let (Some(before), Some(after)) = (current.as_ref(), task.as_ref())
+        && before.completed
+        && !after.completed
+    {
+        published.extend(successor_gone(tx, before, now)?);
+    }
+    Ok(UndoPart::Done(task.map(Box::new), published))
+}
+
+/// Makes every subtask of `id` a task of its own (its parent is going), each a change
+/// with its event.
+fn detach_subtasks(
+    tx: &super::WriteTx<'_>,
+    owner: Owner,
+    id: i64,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Published> {
+    let mut published = Vec::new();
+    for child in tasks::detach_subtasks(tx, owner, id, now)? {
+        let child = notes::attach(tx, child)?;
+        let audience = events::audience(tx, child.project_id, child.user_id)?;
+        let change = TaskChange::of(&child, owner.id(), now);
+        published.extend(events::fan_out(tx, &audience, &audience, &change)?);
+    }
+    Ok(published)
+}
 
 /// Completing an instance of a series creates the next one in the same transaction
 /// (once: see [`tasks::insert_successor`]), with an event for everyone who sees it. Its
@@ -379,12 +474,17 @@ impl Db {
         write: F,
     ) -> StoreResult<Written<Task>>
     where
-        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Option<Task>> + Send + 'static,
+        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Result<Option<Task>, InvalidParent>>
+            + Send
+            + 'static,
     {
         let (written, published) = self
             .write(move |tx| {
                 let before = events::audience_of_task(tx, id)?;
-                let written = write(tx)?.map(|t| notes::attach(tx, t)).transpose()?;
+                let written = match write(tx)? {
+                    Ok(written) => written.map(|t| notes::attach(tx, t)).transpose()?,
+                    Err(invalid) => return Ok((Written::InvalidParent(invalid), Vec::new())),
+                };
                 Ok(match written {
                     Some(task) if task.updated_at == now => {
                         let after = events::audience(tx, task.project_id, task.user_id)?;
