@@ -40,6 +40,15 @@ pub enum EventType {
     #[serde(rename = "invitation.received")]
     #[cfg_attr(feature = "openapi", oai(rename = "invitation.received"))]
     InvitationReceived,
+    /// A task's reminder is due (`late: true` when the server fires it late, after it
+    /// was down).
+    #[serde(rename = "task.reminder")]
+    #[cfg_attr(feature = "openapi", oai(rename = "task.reminder"))]
+    Reminder,
+    /// A waiting task's `wait_until` has come: it is back in lists.
+    #[serde(rename = "task.woke")]
+    #[cfg_attr(feature = "openapi", oai(rename = "task.woke"))]
+    Woke,
 }
 
 impl EventType {
@@ -53,10 +62,12 @@ impl EventType {
             EventType::MemberRemoved => "project.member_removed",
             EventType::ProjectRemoved => "project.removed",
             EventType::InvitationReceived => "invitation.received",
+            EventType::Reminder => "task.reminder",
+            EventType::Woke => "task.woke",
         }
     }
 
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::Created,
         EventType::Updated,
         EventType::Deleted,
@@ -65,12 +76,21 @@ impl EventType {
         EventType::MemberRemoved,
         EventType::ProjectRemoved,
         EventType::InvitationReceived,
+        EventType::Reminder,
+        EventType::Woke,
     ];
 
     /// Whether the event is about a task (and carries it); the others are about a
     /// project and carry [`ProjectNews`].
     pub fn is_task(self) -> bool {
-        matches!(self, EventType::Created | EventType::Updated | EventType::Deleted)
+        matches!(
+            self,
+            EventType::Created
+                | EventType::Updated
+                | EventType::Deleted
+                | EventType::Reminder
+                | EventType::Woke
+        )
     }
 }
 
@@ -96,6 +116,11 @@ pub struct TaskEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub project: Option<ProjectNews>,
+    /// On `task.reminder`: fired more than a minute after its time (the server was
+    /// down then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub late: Option<bool>,
 }
 
 /// What a project's event says: the project, and the member, role or invitation it is

@@ -39,10 +39,13 @@ impl Priority {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "openapi", oai(rename_all = "lowercase"))]
 pub enum StatusFilter {
+    /// Every task but those waiting (`wait_until` still ahead).
     #[default]
     All,
     Pending,
     Completed,
+    /// Only tasks hidden until their `wait_until`.
+    Waiting,
 }
 
 /// The field a list is sorted by.
@@ -202,6 +205,29 @@ pub struct Task {
     /// Its own subtasks (one level down): how many, and how many are completed.
     #[serde(default)]
     pub subtasks: SubtaskCount,
+    /// Hidden from lists until then (`status=waiting` shows it); a `task.woke` event
+    /// brings it back into every open client at that moment.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub wait_until: Option<OffsetDateTime>,
+    /// When its reminder fires (a `task.reminder` event): `remind_at` as given, or
+    /// `due_at` less `remind_before`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub remind_at: Option<OffsetDateTime>,
+    /// A reminder this long before `due_at` (ISO 8601, such as `PT30M` or `P1D`); it
+    /// follows the due date when that moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub remind_before: Option<String>,
 }
 
 /// How many subtasks a task has, and how many of them are completed.
@@ -288,6 +314,24 @@ pub struct TaskInput {
     /// it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Hide it from lists until then (RFC 3339).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub wait_until: Option<OffsetDateTime>,
+    /// A reminder at this moment (RFC 3339); not with `remind_before`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub remind_at: Option<OffsetDateTime>,
+    /// A reminder this long before `due_at` (ISO 8601 weeks, days, hours, minutes and
+    /// seconds, such as `PT30M`, `PT1H30M`, `P1D`); needs `due_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_before: Option<String>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
@@ -319,6 +363,15 @@ pub struct TaskPatch {
     /// on create, and never under itself or its own subtasks.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub parent_id: Patch<i64>,
+    /// `null`: no longer waiting.
+    #[serde(default, skip_serializing_if = "Patch::is_absent", with = "rfc3339_patch")]
+    pub wait_until: Patch<OffsetDateTime>,
+    /// `null`: no reminder at a moment.
+    #[serde(default, skip_serializing_if = "Patch::is_absent", with = "rfc3339_patch")]
+    pub remind_at: Patch<OffsetDateTime>,
+    /// `null`: no reminder before the due date.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub remind_before: Patch<String>,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

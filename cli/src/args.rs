@@ -521,6 +521,41 @@ pub struct AddArgs {
     /// Make it a subtask of this task (one in the same project, or both personal)
     #[arg(long, value_name = "ID")]
     pub parent: Option<i64>,
+    /// Hide it from lists until then (same forms as --due): `todo list --status waiting`
+    /// shows it meanwhile
+    #[arg(long, value_parser = parse_due_arg, allow_hyphen_values = true)]
+    pub wait: Option<time::OffsetDateTime>,
+    /// A reminder: a while before the due date (30m, 2h, 1d, 1w, or ISO 8601 such as
+    /// PT1H30M) or at a moment (same forms as --due); open streams (todo watch, the TUI)
+    /// show it when it fires
+    #[arg(long, value_parser = parse_remind_arg, allow_hyphen_values = true)]
+    pub remind: Option<Remind>,
+}
+
+/// `--remind`: a while before the due date, or a moment.
+#[derive(Debug, Clone)]
+pub enum Remind {
+    Before(String),
+    At(time::OffsetDateTime),
+}
+
+fn parse_remind_arg(text: &str) -> Result<Remind, String> {
+    let text = text.trim();
+    if text.starts_with(['P', 'p']) {
+        return Ok(Remind::Before(text.to_ascii_uppercase()));
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let iso = match (number.parse::<u32>(), unit.trim()) {
+        (Ok(n), "m" | "min" | "minutes") => Some(format!("PT{n}M")),
+        (Ok(n), "h" | "hours") => Some(format!("PT{n}H")),
+        (Ok(n), "d" | "days") => Some(format!("P{n}D")),
+        (Ok(n), "w" | "weeks") => Some(format!("P{n}W")),
+        _ => None,
+    };
+    match iso {
+        Some(iso) => Ok(Remind::Before(iso)),
+        None => parse_due_arg(text).map(Remind::At),
+    }
 }
 
 #[derive(Args, Debug)]

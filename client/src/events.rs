@@ -206,9 +206,12 @@ pub fn describe(event: &TaskEvent) -> String {
         .and_then(|t| t.as_str())
         .map(|t| format!(" {}", todo_api::text::printable(t, false)))
         .unwrap_or_default();
-    let what = match event.kind {
-        EventType::Created => "created",
-        EventType::Deleted => "deleted",
+    let what = match (event.kind, event.late) {
+        (EventType::Created, _) => "created",
+        (EventType::Deleted, _) => "deleted",
+        (EventType::Reminder, Some(true)) => "reminder (late: the server was down)",
+        (EventType::Reminder, _) => "reminder",
+        (EventType::Woke, _) => "is back from waiting",
         _ => "updated",
     };
     format!("#{id} {what}{title}")

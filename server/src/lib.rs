@@ -24,7 +24,7 @@ use crate::auth::{AuthError, AuthMaintenance, AuthService};
 use crate::config::{Config, ResolvedConfig};
 use crate::projects::ProjectService;
 use crate::store::{Store, StoreError};
-use crate::tasks::{TaskMaintenance, TaskService};
+use crate::tasks::{TaskMaintenance, TaskService, TaskTimers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -57,6 +57,9 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     chain
 }
+
+/// How often due reminders and wake-ups are looked for.
+const TIMER_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Builds the app on an open database: the services (whose start-up steps run here,
 /// before any request), then the background steps, each at its interval until
@@ -98,9 +101,16 @@ pub async fn build_app(
     every(
         "event clean-up",
         maintenance,
-        shutdown,
+        shutdown.clone(),
         TaskMaintenance(tasks.clone()),
     );
+    // Reminders and wake-ups: what came due while the server was down goes out at once,
+    // then each within a tick of its moment (claimed in the database, so once however
+    // many servers run).
+    if let Err(e) = tasks.fire_timers().await {
+        tracing::warn!(error = %error_chain(&e), "reminders due while the server was down: will retry");
+    }
+    every("reminders", TIMER_TICK, shutdown, TaskTimers(tasks.clone()));
     Ok(http::app(
         auth,
         tasks,

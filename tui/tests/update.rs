@@ -596,6 +596,7 @@ fn change(kind: todo_api::EventType, id: i64, version: i64) -> StreamNews {
         kind,
         task: serde_json::json!({"id": id, "version": version}),
         project: None,
+        late: None,
     })
 }
 

@@ -55,6 +55,8 @@ fn history_line(entry: &HistoryEntry) -> String {
         (_, Some(seq)) => format!("undo of #{seq}"),
         (EventType::Created, None) => "created".into(),
         (EventType::Deleted, None) => "deleted".into(),
+        (EventType::Reminder, None) => "reminder sent".into(),
+        (EventType::Woke, None) => "back from waiting".into(),
         (_, None) => "updated".into(),
     };
     let changes = match (&entry.before, &entry.after) {

@@ -49,6 +49,15 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                     time_zone: todo_client::recur::local_zone_name(),
                 }),
                 parent_id: a.parent,
+                wait_until: a.wait,
+                remind_at: match &a.remind {
+                    Some(crate::args::Remind::At(at)) => Some(*at),
+                    _ => None,
+                },
+                remind_before: match a.remind {
+                    Some(crate::args::Remind::Before(before)) => Some(before),
+                    _ => None,
+                },
             };
             let task = session.create_task(&input).await?;
             if io.json() {

@@ -120,6 +120,7 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
         _ => None,
     };
     let due_at = text(v, "due").map(|d| taskwarrior_date(&d)).transpose()?;
+    let wait_until = text(v, "wait").map(|d| taskwarrior_date(&d)).transpose()?;
     let tags = v.get("tags").and_then(Value::as_array).map(|a| {
         a.iter()
             .filter_map(Value::as_str)
@@ -137,6 +138,9 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
             project_id: None,
             recurrence: None,
             parent_id: None,
+            wait_until,
+            remind_at: None,
+            remind_before: None,
         },
         completed: status == "completed",
     })))
@@ -159,6 +163,9 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             tags: (!task.tags.is_empty()).then_some(task.tags),
             project_id: None,
             parent_id: None,
+            wait_until: task.wait_until,
+            remind_at: task.remind_before.is_none().then_some(task.remind_at).flatten(),
+            remind_before: task.remind_before,
             recurrence: task.recurrence,
         },
     })))

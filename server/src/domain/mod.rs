@@ -6,3 +6,4 @@ pub mod projects;
 pub mod recurrence;
 pub mod subtasks;
 pub mod tasks;
+pub mod timers;

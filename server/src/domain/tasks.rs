@@ -58,6 +58,19 @@ pub struct TaskDraft {
     source_id: Option<String>,
     /// How it repeats; only with a due date.
     recurrence: Option<super::recurrence::Rule>,
+    /// Hidden from lists until then.
+    wait_until: Option<OffsetDateTime>,
+    /// Its reminder: at a moment, or a while before the due date (not both).
+    reminder: Reminder,
+}
+
+/// When a task's reminder fires.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Reminder {
+    #[default]
+    None,
+    At(OffsetDateTime),
+    Before(super::timers::RemindBefore),
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> InvalidTask {
@@ -110,6 +123,23 @@ impl TaskDraft {
                 "a repeating task needs a due_at: its first occurrence",
             ));
         }
+        let reminder = match (input.remind_at, input.remind_before.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "remind_before",
+                    "give remind_at or remind_before, not both",
+                ));
+            }
+            (Some(at), None) => Reminder::At(parse_moment("remind_at", at)?),
+            (None, Some(_)) if due_at.is_none() => {
+                return Err(invalid(
+                    "remind_before",
+                    "remind_before needs a due_at to count back from",
+                ));
+            }
+            (None, Some(before)) => Reminder::Before(super::timers::RemindBefore::parse(before)?),
+            (None, None) => Reminder::None,
+        };
         Ok(TaskDraft {
             title,
             description,
@@ -118,6 +148,11 @@ impl TaskDraft {
             tags: parse_tags(input.tags.unwrap_or_default())?,
             source_id: parse_source_id(input.source_id)?,
             recurrence,
+            wait_until: input
+                .wait_until
+                .map(|w| parse_moment("wait_until", w))
+                .transpose()?,
+            reminder,
         })
     }
 }
@@ -183,6 +218,16 @@ impl PatchedTask {
             project_id: None,
             recurrence: patch.recurrence.clone().apply(current.recurrence.clone()),
             parent_id: None,
+            wait_until: patch.wait_until.clone().apply(current.wait_until),
+            // A reminder set one way replaces one set the other way.
+            remind_at: match (&patch.remind_at, &patch.remind_before) {
+                (Patch::Absent, Patch::Value(_)) => None,
+                _ => patch.remind_at.clone().apply(current_remind_at(current)),
+            },
+            remind_before: match (&patch.remind_before, &patch.remind_at) {
+                (Patch::Absent, Patch::Value(_)) => None,
+                _ => patch.remind_before.clone().apply(current.remind_before.clone()),
+            },
         };
         let moved_to = match patch.project_id {
             Patch::Absent => None,
@@ -231,7 +276,19 @@ impl PatchedTask {
             note_count: 0,
             parent_id: None,
             subtasks: Default::default(),
+            wait_until: None,
+            remind_at: None,
+            remind_before: None,
         }
+    }
+}
+
+/// The `remind_at` a task was given as a moment (not the one its `remind_before`
+/// computes).
+fn current_remind_at(current: &Task) -> Option<OffsetDateTime> {
+    match current.remind_before {
+        Some(_) => None,
+        None => current.remind_at,
     }
 }
 
@@ -256,13 +313,18 @@ fn check_line(field: &str, value: &str) -> Result<(), InvalidTask> {
 /// Converted to UTC and checked against the documented range: an offset can carry a
 /// time that reads as year 9999 or year 1 into a UTC instant no one can write.
 fn parse_due_at(given: OffsetDateTime) -> Result<OffsetDateTime, InvalidTask> {
+    parse_moment("due_at", given)
+}
+
+/// A moment within what RFC 3339 and every client can write back, in UTC.
+fn parse_moment(field: &str, given: OffsetDateTime) -> Result<OffsetDateTime, InvalidTask> {
     given
         .checked_to_offset(time::UtcOffset::UTC)
         .filter(|utc| (DUE_AT_MIN..=DUE_AT_MAX).contains(utc))
         .ok_or_else(|| {
             invalid(
-                "due_at",
-                "due_at must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC",
+                field,
+                format!("{field} must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC"),
             )
         })
 }
@@ -299,6 +361,8 @@ pub struct TaskQuery {
     order: SortOrder,
     limit: u32,
     offset: u32,
+    /// The moment the list is of: what is still waiting then is left out.
+    now: OffsetDateTime,
 }
 
 impl TaskDraft {
@@ -324,6 +388,31 @@ impl TaskDraft {
 
     pub fn source_id(&self) -> Option<&str> {
         self.source_id.as_deref()
+    }
+
+    pub fn wait_until(&self) -> Option<OffsetDateTime> {
+        self.wait_until
+    }
+
+    pub fn reminder(&self) -> &Reminder {
+        &self.reminder
+    }
+
+    /// When the reminder fires, if there is one.
+    pub fn remind_at(&self) -> Option<OffsetDateTime> {
+        match &self.reminder {
+            Reminder::None => None,
+            Reminder::At(at) => Some(*at),
+            Reminder::Before(before) => self.due_at.and_then(|due| before.before(due)),
+        }
+    }
+
+    /// `remind_before` as given, if the reminder counts back from the due date.
+    pub fn remind_before(&self) -> Option<&str> {
+        match &self.reminder {
+            Reminder::Before(before) => Some(before.as_str()),
+            _ => None,
+        }
     }
 
     pub fn recurrence(&self) -> Option<&super::recurrence::Rule> {
@@ -419,6 +508,16 @@ impl TaskQuery {
     pub fn offset(&self) -> u32 {
         self.offset
     }
+
+    /// Tasks whose `wait_until` is after this are waiting.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// The list as of `now` (the service's clock).
+    pub fn as_of(self, now: OffsetDateTime) -> TaskQuery {
+        TaskQuery { now, ..self }
+    }
 }
 
 impl TaskQuery {
@@ -475,6 +574,8 @@ impl TaskQuery {
             order: raw.order.unwrap_or(sort.default_order()),
             limit,
             offset: raw.offset.unwrap_or(0),
+            // Until `as_of`: the latest moment, so nothing reads as waiting.
+            now: DUE_AT_MAX,
         })
     }
 }

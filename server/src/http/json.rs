@@ -95,6 +95,9 @@ mod tests {
             note_count: 0,
             parent_id: None,
             subtasks: Default::default(),
+            wait_until: None,
+            remind_at: None,
+            remind_before: None,
         }
     }
 

@@ -95,6 +95,21 @@ struct StoredTask {
     /// Added with subtasks: absent (a task of its own) in older rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     parent_id: Option<i64>,
+    /// Added with waiting and reminders: absent (none) in older rows.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    wait_until: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    remind_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remind_before: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +154,9 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         series_id: task.series_id,
         occurrence: task.occurrence,
         parent_id: task.parent_id,
+        wait_until: task.wait_until,
+        remind_at: task.remind_at,
+        remind_before: task.remind_before.clone(),
         notes: task.notes.as_ref().map(|notes| {
             notes
                 .iter()
@@ -211,6 +229,9 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         occurrence: stored.occurrence,
         note_count: stored.notes.as_ref().map_or(0, |n| n.len() as u32),
         parent_id: stored.parent_id,
+        wait_until: stored.wait_until,
+        remind_at: stored.remind_at,
+        remind_before: stored.remind_before,
         // Counted from the live table, never stored.
         subtasks: todo_api::SubtaskCount::default(),
         notes: stored.notes.map(|notes| {

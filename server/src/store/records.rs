@@ -229,6 +229,9 @@ pub struct TaskChange<'a> {
     /// The change this event is one part of, when one request changed several tasks (a
     /// task deleted with its subtasks): one undo takes the whole change back.
     pub group: Option<Uuid>,
+    /// A moment of the task's rather than a change (a reminder, a wake-up): this kind
+    /// for everyone, no actor.
+    pub moment: Option<todo_api::EventType>,
 }
 
 impl<'a> TaskChange<'a> {
@@ -241,6 +244,16 @@ impl<'a> TaskChange<'a> {
             undoes: None,
             at,
             group: None,
+            moment: None,
+        }
+    }
+
+    /// A moment of `task` (`task.reminder`, `task.woke`): nobody's change, so nobody's to
+    /// undo.
+    pub fn moment(task: &'a Task, kind: todo_api::EventType, at: OffsetDateTime) -> Self {
+        TaskChange {
+            moment: Some(kind),
+            ..TaskChange::of(task, Uuid::nil(), at)
         }
     }
 
@@ -253,6 +266,7 @@ impl<'a> TaskChange<'a> {
             undoes: None,
             at,
             group: None,
+            moment: None,
         }
     }
 
@@ -261,6 +275,9 @@ impl<'a> TaskChange<'a> {
     /// a removal) or when it went, updated for the rest.
     pub fn kind_for(&self, user: Uuid, before: &[Uuid], after: &[Uuid]) -> todo_api::EventType {
         use todo_api::EventType as E;
+        if let Some(moment) = self.moment {
+            return moment;
+        }
         match (
             before.contains(&user),
             after.contains(&user) && self.task.is_some(),

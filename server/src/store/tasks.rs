@@ -112,6 +112,12 @@ pub trait TaskStorage: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<NoteWrite>;
 
+    /// Sends the reminders and wake-ups due by `now` that no server has claimed yet: each
+    /// is claimed in the database in the transaction that appends its events, so it is
+    /// sent once whichever servers run this. A reminder more than a day late is claimed
+    /// without a word. Returns how many were claimed (at most `batch` of each).
+    async fn fire_due(&self, now: OffsetDateTime, batch: u32) -> StoreResult<usize>;
+
     // The change stream: every task write above appends an event in its own transaction.
     /// Hints that a user has new events (from this server's commits and other servers').
     fn changes(&self) -> &ChangeFeed;

@@ -77,6 +77,7 @@ impl TaskService {
     }
 
     pub async fn list(&self, owner: Owner, query: TaskQuery) -> Result<(Vec<Task>, u64), TaskError> {
+        let query = query.as_of(self.clock.now());
         Ok(self.db.list_tasks(owner, &query).await?)
     }
 
@@ -296,6 +297,32 @@ impl TaskService {
                 return Ok(());
             }
         }
+    }
+}
+
+impl TaskService {
+    /// Sends every reminder and wake-up due by now that no server has sent (a batch per
+    /// transaction); at start it catches up with what came due while the server was
+    /// down (reminders up to a day late, marked late).
+    pub async fn fire_timers(&self) -> Result<(), TaskError> {
+        const BATCH: u32 = 100;
+        loop {
+            let claimed = self.db.fire_due(self.clock.now(), BATCH).await?;
+            if claimed < BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The background step of [`TaskService::fire_timers`].
+pub struct TaskTimers(pub TaskService);
+
+impl Step for TaskTimers {
+    type Error = TaskError;
+
+    async fn run(&mut self) -> Result<(), TaskError> {
+        self.0.fire_timers().await
     }
 }
 

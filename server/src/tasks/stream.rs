@@ -72,6 +72,8 @@ pub fn encode(record: &EventRecord) -> Arc<str> {
         #[serde(rename = "type")]
         kind: EventType,
         task: Body<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        late: Option<bool>,
     }
     #[derive(serde::Serialize)]
     struct News<'a> {
@@ -95,10 +97,15 @@ pub fn encode(record: &EventRecord) -> Arc<str> {
             version: record.version,
         }),
     };
+    // Told from what is stored (the event's time, the reminder's), so a replay says
+    // the same.
+    let late = (record.kind == EventType::Reminder)
+        .then(|| crate::domain::timers::was_late(record.task.as_ref().and_then(|t| t.remind_at), record.at));
     let wire = Wire {
         seq: record.seq,
         kind: record.kind,
         task,
+        late,
     };
     Arc::from(serde_json::to_string(&wire).unwrap_or_default())
 }

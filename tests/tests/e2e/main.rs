@@ -25,6 +25,7 @@ mod project_races;
 mod project_streams;
 mod projects;
 mod recurrence;
+mod reminders;
 mod replicas;
 mod server_auth;
 mod server_tasks;

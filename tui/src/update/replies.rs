@@ -26,6 +26,14 @@ pub(super) fn on_stream(app: &mut App, news: StreamNews) -> Vec<Cmd> {
             cmds.extend(reload(app));
             cmds
         }
+        StreamNews::Change(event) if event.kind == todo_api::EventType::Reminder => {
+            // A reminder is a notice, not a change: the list stays as it is.
+            info(
+                app,
+                format!("Reminder: {}", todo_client::events::describe(&event)),
+            );
+            vec![]
+        }
         StreamNews::Change(event) => {
             note_change_under_form(app, &event);
             reload(app)

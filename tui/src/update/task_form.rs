@@ -153,6 +153,10 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         recurrence: form.opened.as_ref().and_then(|o| o.0.recurrence.clone()),
         // Nor its parent: a new task from the form is a task of its own.
         parent_id: form.opened.as_ref().and_then(|o| o.0.parent_id),
+        // Nor its wait and reminder: a save keeps them (a patch leaves them out).
+        wait_until: form.opened.as_ref().and_then(|o| o.0.wait_until),
+        remind_at: form.opened.as_ref().and_then(|o| o.0.remind_at),
+        remind_before: form.opened.as_ref().and_then(|o| o.0.remind_before.clone()),
     })
 }
 
@@ -191,5 +195,8 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
         project_id: Patch::Absent,
         recurrence: Patch::Absent,
         parent_id: Patch::Absent,
+        wait_until: Patch::Absent,
+        remind_at: Patch::Absent,
+        remind_before: Patch::Absent,
     }
 }

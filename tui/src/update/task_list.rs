@@ -6,7 +6,8 @@ pub(super) fn next_status(s: StatusFilter) -> StatusFilter {
     match s {
         StatusFilter::All => StatusFilter::Pending,
         StatusFilter::Pending => StatusFilter::Completed,
-        StatusFilter::Completed => StatusFilter::All,
+        StatusFilter::Completed => StatusFilter::Waiting,
+        StatusFilter::Waiting => StatusFilter::All,
     }
 }
 

@@ -34,6 +34,7 @@ fn status_name(s: StatusFilter) -> &'static str {
         StatusFilter::All => "all",
         StatusFilter::Pending => "pending",
         StatusFilter::Completed => "completed",
+        StatusFilter::Waiting => "waiting",
     }
 }
 

@@ -46,6 +46,9 @@ pub fn task(id: i64, title: &str) -> Task {
         note_count: 0,
         parent_id: None,
         subtasks: Default::default(),
+        wait_until: None,
+        remind_at: None,
+        remind_before: None,
     }
 }
 

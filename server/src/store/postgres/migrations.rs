@@ -227,6 +227,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX tasks_by_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL;
      ALTER TABLE task_events ADD COLUMN change_group uuid;
      CREATE INDEX task_events_by_group ON task_events(user_id, change_group) WHERE change_group IS NOT NULL;",
+    // 14: waiting and reminders, each with the moment it was claimed (once: whichever
+    //     server's background step claims it first sends its event).
+    "ALTER TABLE tasks ADD COLUMN wait_until bigint;
+     ALTER TABLE tasks ADD COLUMN woke_at bigint;
+     ALTER TABLE tasks ADD COLUMN remind_at bigint;
+     ALTER TABLE tasks ADD COLUMN remind_before text;
+     ALTER TABLE tasks ADD COLUMN reminded_at bigint;
+     CREATE INDEX tasks_to_remind ON tasks(remind_at) WHERE remind_at IS NOT NULL AND reminded_at IS NULL;
+     CREATE INDEX tasks_to_wake ON tasks(wait_until) WHERE wait_until IS NOT NULL AND woke_at IS NULL;",
 ];
 
 /// The migration whose step is [`repair_tags`].

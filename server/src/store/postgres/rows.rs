@@ -60,10 +60,11 @@ pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, complete
                                        (SELECT count(*) FROM task_notes WHERE task_notes.task_id = tasks.id), \
                                        parent_id, \
                                        (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id), \
-                                       (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed)";
+                                       (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed), \
+                                       wait_until, remind_at, remind_before";
 
 /// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
-pub(super) const TASK_FIELDS: usize = 24;
+pub(super) const TASK_FIELDS: usize = 27;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -117,6 +118,9 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
             total: u32::try_from(row.try_get::<_, i64>(22)?).unwrap_or_default(),
             completed: u32::try_from(row.try_get::<_, i64>(23)?).unwrap_or_default(),
         },
+        wait_until: optional_time(row.try_get(24)?)?,
+        remind_at: optional_time(row.try_get(25)?)?,
+        remind_before: row.try_get(26)?,
     })
 }
 

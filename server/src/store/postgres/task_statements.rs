@@ -196,6 +196,59 @@ pub(super) async fn detach_subtasks(
         .collect()
 }
 
+/// Which moment of a task a background claim is for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Moment {
+    Reminder,
+    Wakeup,
+}
+
+impl Moment {
+    /// Its due-by and claimed-at columns, and what else must hold.
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Moment::Reminder => ("remind_at", "reminded_at", "AND NOT completed"),
+            Moment::Wakeup => ("wait_until", "woke_at", ""),
+        }
+    }
+}
+
+/// Up to `batch` tasks with `moment` due by `now` and not claimed yet, whoever's (read
+/// without a lock: [`claim`] decides).
+pub(super) async fn due(
+    c: &impl GenericClient,
+    moment: Moment,
+    now: OffsetDateTime,
+    batch: u32,
+) -> StoreResult<Vec<(i64, Option<Uuid>, Uuid)>> {
+    let (at, claimed, also) = moment.columns();
+    let sql = format!(
+        "SELECT id, project_id, user_id FROM tasks WHERE {at} <= $1 AND {claimed} IS NULL {also}
+         ORDER BY {at} LIMIT $2"
+    );
+    c.query(&sql, &[&to_micros(now), &i64::from(batch)])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// Claims `moment` of task `id` at `now` if it is still due and unclaimed: the row lock
+/// makes a second server wait, then find it claimed (`None`).
+pub(super) async fn claim(
+    c: &impl GenericClient,
+    moment: Moment,
+    id: i64,
+    now: OffsetDateTime,
+) -> StoreResult<Option<Task>> {
+    let (at, claimed, also) = moment.columns();
+    let sql = format!(
+        "UPDATE tasks SET {claimed} = $2 WHERE id = $1 AND {at} <= $2 AND {claimed} IS NULL {also}
+         RETURNING {TASK_COLUMNS}"
+    );
+    first_task(c.query_opt(&sql, &[&id, &to_micros(now)]).await?)
+}
+
 /// The task as the caller sees it, and whether they may change it.
 pub(super) async fn get_with_access(
     c: &impl GenericClient,
@@ -238,8 +291,8 @@ pub(super) async fn insert_successor(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
-                           occurrence, parent_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $9, $10, $11, $12, $13, $14)
+                           occurrence, parent_id, remind_at, remind_before)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}"
     );
     let next = task.occurrence.unwrap_or(1) as i32 + 1;
@@ -261,6 +314,8 @@ pub(super) async fn insert_successor(
                 &task.series_id,
                 &next,
                 &task.parent_id,
+                &crate::domain::timers::follow(task.remind_before.as_deref(), due).map(to_micros),
+                &task.remind_before,
             ],
         )
         .await?;
@@ -331,9 +386,11 @@ pub(super) async fn insert(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            source_id, project_id, created_by, updated_by,
-                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id)
+                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id,
+                           wait_until, remind_at, remind_before)
          SELECT {space}, $2, $3, $4, $5, $6, $7, $7, $8, $9, $1, $1,
-                $10::text, $11::text, $12::uuid, CASE WHEN $10::text IS NULL THEN NULL ELSE 1 END, $13::bigint
+                $10::text, $11::text, $12::uuid, CASE WHEN $10::text IS NULL THEN NULL ELSE 1 END, $13::bigint,
+                $14::bigint, $15::bigint, $16::text
          WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {TASK_COLUMNS}",
         space = space_of(1, 9),
@@ -357,6 +414,9 @@ pub(super) async fn insert(
                 &zone,
                 &series,
                 &parent,
+                &draft.wait_until().map(to_micros),
+                &draft.remind_at().map(to_micros),
+                &draft.remind_before(),
             ],
         )
         .await?;
@@ -411,7 +471,11 @@ pub(super) async fn replace(
                           recurrence_rule = $13::text, recurrence_tz = $14::text,
                           series_id = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(series_id, $15::uuid) END,
                           occurrence = CASE WHEN $13::text IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END,
-                          parent_id = CASE WHEN $16 THEN $17::bigint ELSE parent_id END
+                          parent_id = CASE WHEN $16 THEN $17::bigint ELSE parent_id END,
+                          -- A new moment is claimed anew.
+                          woke_at = CASE WHEN wait_until IS NOT DISTINCT FROM $18::bigint THEN woke_at ELSE NULL END,
+                          reminded_at = CASE WHEN remind_at IS NOT DISTINCT FROM $19::bigint THEN reminded_at ELSE NULL END,
+                          wait_until = $18::bigint, remind_at = $19::bigint, remind_before = $20::text
          WHERE id = $1 AND {writable} AND ($9::bigint IS NULL OR version = $9) AND (NOT $11 OR {target})
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
@@ -440,6 +504,9 @@ pub(super) async fn replace(
                 &series,
                 &parent.is_some(),
                 &parent.flatten(),
+                &draft.wait_until().map(to_micros),
+                &draft.remind_at().map(to_micros),
+                &draft.remind_before(),
             ],
         )
         .await?;
@@ -518,7 +585,10 @@ pub(super) async fn restore(
                                          ELSE {space} END,
                           recurrence_rule = $13, recurrence_tz = $14, series_id = $15, occurrence = $16,
                           -- Back under its parent, unless that is gone.
-                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = $17::bigint)
+                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = $17::bigint),
+                          woke_at = CASE WHEN wait_until IS NOT DISTINCT FROM $18::bigint THEN woke_at ELSE NULL END,
+                          reminded_at = CASE WHEN remind_at IS NOT DISTINCT FROM $19::bigint THEN reminded_at ELSE NULL END,
+                          wait_until = $18::bigint, remind_at = $19::bigint, remind_before = $20::text
          WHERE id = $1 AND {writable} AND {target} RETURNING {TASK_COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -545,6 +615,9 @@ pub(super) async fn restore(
                 &snapshot.series_id,
                 &snapshot.occurrence.map(|n| n as i32),
                 &parent,
+                &snapshot.wait_until.map(to_micros),
+                &snapshot.remind_at.map(to_micros),
+                &snapshot.remind_before,
             ],
         )
         .await?;
@@ -565,7 +638,7 @@ pub(super) async fn reinsert(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
                            created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence,
-                           parent_id)
+                           parent_id, wait_until, remind_at, remind_before)
          SELECT $1, {space}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = $13::text)
@@ -577,7 +650,8 @@ pub(super) async fn reinsert(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = $18::uuid AND occurrence = $19::int)
                      THEN NULL ELSE $19::int END,
                 -- Back under its parent, unless that is gone.
-                (SELECT p.id FROM tasks p WHERE p.id = $20::bigint)
+                (SELECT p.id FROM tasks p WHERE p.id = $20::bigint),
+                $21::bigint, $22::bigint, $23::text
          WHERE {allowed}
          RETURNING {TASK_COLUMNS}",
         space = space_of(2, 14),
@@ -607,6 +681,9 @@ pub(super) async fn reinsert(
                 &snapshot.series_id,
                 &snapshot.occurrence.map(|n| n as i32),
                 &parent,
+                &snapshot.wait_until.map(to_micros),
+                &snapshot.remind_at.map(to_micros),
+                &snapshot.remind_before,
             ],
         )
         .await?;
@@ -649,9 +726,29 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
             sql.push_str(&format!(" AND parent_id = ${}", args.len()));
         }
     }
+    // Waiting tasks (`wait_until` still ahead) are left out until then, except when
+    // asked for; a completed task shows whatever its wait.
+    let now = to_micros(query.now());
+    let waiting = |args: &mut Vec<Param>, clause: &str| {
+        args.push(Box::new(now));
+        clause.replace("$now", &format!("${}", args.len()))
+    };
     match query.status() {
-        StatusFilter::All => {}
-        StatusFilter::Pending => sql.push_str(" AND NOT completed"),
+        StatusFilter::All => {
+            let clause = waiting(&mut args, " AND (wait_until IS NULL OR wait_until <= $now)");
+            sql.push_str(&clause);
+        }
+        StatusFilter::Pending => {
+            let clause = waiting(
+                &mut args,
+                " AND NOT completed AND (wait_until IS NULL OR wait_until <= $now)",
+            );
+            sql.push_str(&clause);
+        }
+        StatusFilter::Waiting => {
+            let clause = waiting(&mut args, " AND wait_until > $now");
+            sql.push_str(&clause);
+        }
         StatusFilter::Completed => sql.push_str(" AND completed"),
     }
     if let Some(search) = query.search() {

@@ -13,10 +13,12 @@ use uuid::Uuid;
 use super::{PgStore, events, notes, task_statements as tasks};
 use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
+use crate::domain::timers::{Firing, firing};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
     TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
+use todo_api::EventType;
 use todo_api::Task;
 
 #[async_trait]
@@ -94,6 +96,7 @@ impl TaskStorage for PgStore {
         change: TaskReplace,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
+        let change = Box::new(change);
         self.write_task(owner, id, now, TaskWrite::Replace { expected, change })
             .await
     }
@@ -176,6 +179,24 @@ impl TaskStorage for PgStore {
     ) -> StoreResult<NoteWrite> {
         self.write_note(owner, task_id, now, NoteChange::Delete(note_id))
             .await
+    }
+
+    async fn fire_due(&self, now: OffsetDateTime, batch: u32) -> StoreResult<usize> {
+        let mut claimed = 0;
+        for moment in [tasks::Moment::Reminder, tasks::Moment::Wakeup] {
+            let due = self
+                .observe(async {
+                    let client = self.client().await?;
+                    tasks::due(&client, moment, now, batch).await
+                })
+                .await?;
+            for (id, project, space) in due {
+                if self.fire_one(moment, id, (project, space), now).await? {
+                    claimed += 1;
+                }
+            }
+        }
+        Ok(claimed)
     }
 
     fn changes(&self) -> &ChangeFeed {
@@ -408,6 +429,7 @@ async fn undo_one(
         undoes: Some(target.seq),
         at: now,
         group: None,
+        moment: None,
     };
     published.extend(events::fan_out(tx, &seen_before, &seen_after, &change).await?);
     // An undone completion takes back the instance it created.
@@ -544,7 +566,7 @@ impl NoteChange {
 enum TaskWrite {
     Replace {
         expected: Expected,
-        change: TaskReplace,
+        change: Box<TaskReplace>,
     },
     Complete {
         expected: Expected,
@@ -553,6 +575,52 @@ enum TaskWrite {
 }
 
 impl PgStore {
+    /// Claims one task's reminder or wake-up and sends its event, in one transaction
+    /// with the task's audience locked first (the order every write takes); whether it
+    /// was this call that claimed it.
+    async fn fire_one(
+        &self,
+        moment: tasks::Moment,
+        id: i64,
+        place: (Option<Uuid>, Uuid),
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let (claimed, published) = self
+            .observe(async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await?;
+                let audiences = events::lock_audiences(&tx, &[place]).await?;
+                let Some(task) = tasks::claim(&tx, moment, id, now).await? else {
+                    tx.rollback().await?;
+                    return Ok((false, Vec::new()));
+                };
+                // Moved since it was found: the locks taken are not its audience's; the
+                // next round finds it where it is now.
+                if (task.project_id, task.user_id) != place {
+                    tx.rollback().await?;
+                    return Ok((false, Vec::new()));
+                }
+                let kind = match moment {
+                    tasks::Moment::Reminder => match task.remind_at.map(|at| firing(at, now)) {
+                        Some(Firing::Send { .. }) => Some(EventType::Reminder),
+                        _ => None,
+                    },
+                    tasks::Moment::Wakeup => Some(EventType::Woke),
+                };
+                let mut published = Vec::new();
+                if let Some(kind) = kind {
+                    let task = notes::attach(&tx, task).await?;
+                    let change = TaskChange::moment(&task, kind, now);
+                    published = events::fan_out(&tx, &audiences[0], &audiences[0], &change).await?;
+                }
+                tx.commit().await?;
+                Ok((true, published))
+            })
+            .await?;
+        self.publish_all(published);
+        Ok(claimed)
+    }
+
     /// A change of a task's notes: the task's audience locked, then the task itself (by
     /// moving it to a new version, which only a caller who may write it can), so two
     /// changes of one task's notes on two servers run one after the other; then the

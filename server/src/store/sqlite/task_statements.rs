@@ -20,10 +20,11 @@ const COLUMNS: &str = "id, user_id, title, description, completed, priority, due
                        (SELECT COUNT(*) FROM task_notes WHERE task_notes.task_id = tasks.id), \
                        parent_id, \
                        (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id), \
-                       (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed)";
+                       (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed), \
+                       wait_until, remind_at, remind_before";
 
 /// How many columns [`COLUMNS`] reads (a column after them is at this index).
-const FIELDS: usize = 24;
+const FIELDS: usize = 27;
 
 /// A rule's text and zone as stored, and a new series' id for a task that starts one.
 fn recurrence_params(
@@ -131,6 +132,9 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
             total: row.get(22)?,
             completed: row.get(23)?,
         },
+        wait_until: row.get::<_, Option<i64>>(24)?.map(from_micros).transpose()?,
+        remind_at: row.get::<_, Option<i64>>(25)?.map(from_micros).transpose()?,
+        remind_before: row.get(26)?,
     })
 }
 
@@ -154,9 +158,10 @@ pub fn insert(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            source_id, project_id, created_by, updated_by,
-                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id)
+                           recurrence_rule, recurrence_tz, series_id, occurrence, parent_id,
+                           wait_until, remind_at, remind_before)
          SELECT {space}, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?1, ?1,
-                ?10, ?11, ?12, CASE WHEN ?10 IS NULL THEN NULL ELSE 1 END, ?13 WHERE {allowed}
+                ?10, ?11, ?12, CASE WHEN ?10 IS NULL THEN NULL ELSE 1 END, ?13, ?14, ?15, ?16 WHERE {allowed}
          ON CONFLICT (user_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}",
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
@@ -177,6 +182,9 @@ pub fn insert(
             zone,
             series,
             parent,
+            draft.wait_until().map(to_micros),
+            draft.remind_at().map(to_micros),
+            draft.remind_before(),
         ],
         task_from_row,
     )
@@ -274,7 +282,11 @@ pub fn replace(
                           recurrence_rule = ?13, recurrence_tz = ?14,
                           series_id = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(series_id, ?15) END,
                           occurrence = CASE WHEN ?13 IS NULL THEN NULL ELSE COALESCE(occurrence, 1) END,
-                          parent_id = CASE WHEN ?16 THEN ?17 ELSE parent_id END
+                          parent_id = CASE WHEN ?16 THEN ?17 ELSE parent_id END,
+                          -- A new moment is claimed anew.
+                          woke_at = CASE WHEN wait_until IS ?18 THEN woke_at ELSE NULL END,
+                          reminded_at = CASE WHEN remind_at IS ?19 THEN reminded_at ELSE NULL END,
+                          wait_until = ?18, remind_at = ?19, remind_before = ?20
          WHERE id = ?1 AND {writable} AND (?9 IS NULL OR version = ?9) AND (NOT ?11 OR {target})
          RETURNING {COLUMNS}",
         space = space_of(2, 12),
@@ -301,6 +313,9 @@ pub fn replace(
             series,
             parent.is_some(),
             parent.flatten(),
+            draft.wait_until().map(to_micros),
+            draft.remind_at().map(to_micros),
+            draft.remind_before(),
         ],
         task_from_row,
     )
@@ -405,6 +420,33 @@ pub fn detach_subtasks(
         .collect()
 }
 
+/// Claims (marks sent, at `now`) up to `batch` reminders due by `now` on pending tasks,
+/// whoever's; returns their tasks. SQLite's one writer makes the claim whole: a second
+/// server finds them claimed.
+pub fn claim_reminders(tx: &WriteTx<'_>, now: OffsetDateTime, batch: u32) -> rusqlite::Result<Vec<Task>> {
+    tx.prepare_cached(&format!(
+        "UPDATE tasks SET reminded_at = ?1
+         WHERE id IN (SELECT id FROM tasks WHERE remind_at <= ?1 AND reminded_at IS NULL AND completed = 0
+                      ORDER BY remind_at LIMIT ?2)
+         RETURNING {COLUMNS}"
+    ))?
+    .query_map(params![to_micros(now), batch], task_from_row)?
+    .collect()
+}
+
+/// Claims up to `batch` waiting tasks whose `wait_until` has come by `now`, as
+/// [`claim_reminders`] does.
+pub fn claim_wakeups(tx: &WriteTx<'_>, now: OffsetDateTime, batch: u32) -> rusqlite::Result<Vec<Task>> {
+    tx.prepare_cached(&format!(
+        "UPDATE tasks SET woke_at = ?1
+         WHERE id IN (SELECT id FROM tasks WHERE wait_until <= ?1 AND woke_at IS NULL
+                      ORDER BY wait_until LIMIT ?2)
+         RETURNING {COLUMNS}"
+    ))?
+    .query_map(params![to_micros(now), batch], task_from_row)?
+    .collect()
+}
+
 /// Moves task `id` to a new version changed by the caller now, when they may write it
 /// (a note added or deleted: the task's own fields stay).
 pub fn touch(tx: &WriteTx<'_>, owner: Owner, id: i64, now: OffsetDateTime) -> rusqlite::Result<Option<Task>> {
@@ -450,7 +492,10 @@ pub fn restore(
                           user_id = CASE WHEN project_id IS ?12 THEN user_id ELSE {space} END,
                           recurrence_rule = ?13, recurrence_tz = ?14, series_id = ?15, occurrence = ?16,
                           -- Back under its parent, unless that is gone.
-                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = ?17)
+                          parent_id = (SELECT p.id FROM tasks p WHERE p.id = ?17),
+                          woke_at = CASE WHEN wait_until IS ?18 THEN woke_at ELSE NULL END,
+                          reminded_at = CASE WHEN remind_at IS ?19 THEN reminded_at ELSE NULL END,
+                          wait_until = ?18, remind_at = ?19, remind_before = ?20
          WHERE id = ?1 AND {writable} AND {target} RETURNING {COLUMNS}",
         space = space_of(2, 12),
         writable = writable(2),
@@ -476,6 +521,9 @@ pub fn restore(
             snapshot.series_id.map(|s| s.to_string()),
             snapshot.occurrence,
             parent,
+            snapshot.wait_until.map(to_micros),
+            snapshot.remind_at.map(to_micros),
+            snapshot.remind_before,
         ],
         task_from_row,
     )
@@ -496,7 +544,7 @@ pub fn reinsert(
         "INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, completed,
                            completed_at, version, created_at, updated_at, source_id, project_id,
                            created_by, updated_by, recurrence_rule, recurrence_tz, series_id, occurrence,
-                           parent_id)
+                           parent_id, wait_until, remind_at, remind_before)
          SELECT ?1, {space}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
                 -- Back with its source, unless a later import took that source.
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE user_id = {space} AND source_id = ?13)
@@ -508,7 +556,8 @@ pub fn reinsert(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE series_id = ?18 AND occurrence = ?19)
                      THEN NULL ELSE ?19 END,
                 -- Back under its parent, unless that is gone.
-                (SELECT p.id FROM tasks p WHERE p.id = ?20)
+                (SELECT p.id FROM tasks p WHERE p.id = ?20),
+                ?21, ?22, ?23
          WHERE {allowed}
          RETURNING {COLUMNS}",
         space = space_of(2, 14),
@@ -537,6 +586,9 @@ pub fn reinsert(
             snapshot.series_id.map(|s| s.to_string()),
             snapshot.occurrence,
             parent,
+            snapshot.wait_until.map(to_micros),
+            snapshot.remind_at.map(to_micros),
+            snapshot.remind_before,
         ],
         task_from_row,
     )
@@ -593,8 +645,8 @@ pub fn insert_successor(
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, priority, due_at, tags, created_at, updated_at,
                            project_id, created_by, updated_by, recurrence_rule, recurrence_tz, series_id,
-                           occurrence, parent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)
+                           occurrence, parent_id, remind_at, remind_before)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
     );
     tx.query_row(
@@ -614,6 +666,8 @@ pub fn insert_successor(
             task.series_id.map(|s| s.to_string()),
             task.occurrence.unwrap_or(1) + 1,
             task.parent_id,
+            crate::domain::timers::follow(task.remind_before.as_deref(), due).map(to_micros),
+            task.remind_before,
         ],
         task_from_row,
     )
@@ -726,10 +780,17 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
             args.push(Value::Integer(p));
         }
     }
-    match query.status() {
-        StatusFilter::All => {}
-        StatusFilter::Pending => filter.push_str(" AND completed = 0"),
-        StatusFilter::Completed => filter.push_str(" AND completed = 1"),
+    // Waiting tasks (`wait_until` still ahead) are left out until then, except when
+    // asked for; a completed task shows whatever its wait.
+    let waiting = match query.status() {
+        StatusFilter::All => " AND (wait_until IS NULL OR wait_until <= ?)",
+        StatusFilter::Pending => " AND completed = 0 AND (wait_until IS NULL OR wait_until <= ?)",
+        StatusFilter::Waiting => " AND wait_until > ?",
+        StatusFilter::Completed => " AND completed = 1",
+    };
+    filter.push_str(waiting);
+    if waiting.contains('?') {
+        args.push(Value::Integer(to_micros(query.now())));
     }
     if let Some(search) = query.search() {
         filter.push_str(

@@ -10,10 +10,12 @@ use super::{Db, events, notes, task_statements as tasks};
 use crate::domain::recurrence::next_instance;
 use crate::domain::subtasks::InvalidParent;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
+use crate::domain::timers::{Firing, firing};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
     TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
 };
+use todo_api::EventType;
 
 #[async_trait]
 impl TaskStorage for Db {
@@ -186,6 +188,31 @@ impl TaskStorage for Db {
         .await
     }
 
+    async fn fire_due(&self, now: OffsetDateTime, batch: u32) -> StoreResult<usize> {
+        let (claimed, published) = self
+            .write(move |tx| {
+                let reminders = tasks::claim_reminders(tx, now, batch)?;
+                let wakeups = tasks::claim_wakeups(tx, now, batch)?;
+                let claimed = reminders.len() + wakeups.len();
+                let mut published = Vec::new();
+                let sent = reminders
+                    .into_iter()
+                    .filter(|t| matches!(t.remind_at.map(|at| firing(at, now)), Some(Firing::Send { .. })))
+                    .map(|t| (t, EventType::Reminder))
+                    .chain(wakeups.into_iter().map(|t| (t, EventType::Woke)));
+                for (task, kind) in sent {
+                    let task = notes::attach(tx, task)?;
+                    let audience = events::audience(tx, task.project_id, task.user_id)?;
+                    let change = TaskChange::moment(&task, kind, now);
+                    published.extend(events::fan_out(tx, &audience, &audience, &change)?);
+                }
+                Ok((claimed, published))
+            })
+            .await?;
+        self.publish(published);
+        Ok(claimed)
+    }
+
     fn changes(&self) -> &ChangeFeed {
         &self.inner.feed
     }
@@ -352,6 +379,7 @@ fn undo_one(
         undoes: Some(target.seq),
         at: now,
         group: None,
+        moment: None,
     };
     published.extend(events::fan_out(tx, &seen_before, &seen_after, &change)?);
     // An undone completion takes back the instance it created.
