@@ -17,6 +17,8 @@ pub const SEARCH_MAX: usize = 200;
 pub const NOTE_MAX: usize = 10_000;
 /// Levels of subtasks: a task of its own is level 1.
 pub const SUBTASK_DEPTH_MAX: usize = 8;
+/// Tasks one task may wait for.
+pub const DEPENDENCIES_MAX: usize = 50;
 /// Notes one task holds at most.
 pub const NOTES_PER_TASK: usize = 100;
 /// Characters of a task's `source_id`.

@@ -81,6 +81,10 @@ pub enum ProblemCode {
     /// A `parent_id` that is not a task you can write in the same project, would put a
     /// task under itself, or nests deeper than 8 levels.
     InvalidParent,
+    /// `depends_on` would make tasks wait for each other in a loop; the detail names it.
+    DependencyCycle,
+    /// A `depends_on` id that is not a task you can see in the same project.
+    InvalidDependency,
     /// No such note on this task.
     NoteNotFound,
     /// Only a note's author deletes it.
@@ -156,6 +160,8 @@ impl ProblemCode {
             C::NotFound => "not_found",
             C::TaskNotFound => "task_not_found",
             C::InvalidParent => "invalid_parent",
+            C::DependencyCycle => "dependency_cycle",
+            C::InvalidDependency => "invalid_dependency",
             C::NoteNotFound => "note_not_found",
             C::NotNoteAuthor => "not_note_author",
             C::ProjectNotFound => "project_not_found",

@@ -46,6 +46,10 @@ pub enum StatusFilter {
     Completed,
     /// Only tasks hidden until their `wait_until`.
     Waiting,
+    /// Pending tasks with a pending dependency.
+    Blocked,
+    /// Pending tasks free to start: no pending dependency (and not waiting).
+    Unblocked,
 }
 
 /// The field a list is sorted by.
@@ -228,6 +232,12 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub remind_before: Option<String>,
+    /// The tasks it waits for ("can't start until X is done"), by id.
+    #[serde(default)]
+    pub depends_on: Vec<i64>,
+    /// Whether one of them is still pending.
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 /// How many subtasks a task has, and how many of them are completed.
@@ -332,6 +342,11 @@ pub struct TaskInput {
     /// seconds, such as `PT30M`, `PT1H30M`, `P1D`); needs `due_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remind_before: Option<String>,
+    /// Tasks this one waits for: in the same project (or all personal), at most 50, never
+    /// in a loop (422 `dependency_cycle` naming it). Read at creation only: `PUT` keeps
+    /// them, and `PATCH` with `depends_on` replaces the set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<i64>>,
 }
 
 /// Body of `PATCH /api/{user_id}/tasks/{id}`: a JSON Merge Patch (RFC 7396). Only the
@@ -372,6 +387,9 @@ pub struct TaskPatch {
     /// `null`: no reminder before the due date.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub remind_before: Patch<String>,
+    /// Replaces the set of tasks it waits for (`null` or `[]`: none).
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub depends_on: Patch<Vec<i64>>,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

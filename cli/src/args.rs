@@ -530,6 +530,10 @@ pub struct AddArgs {
     /// show it when it fires
     #[arg(long, value_parser = parse_remind_arg, allow_hyphen_values = true)]
     pub remind: Option<Remind>,
+    /// It waits for these tasks (ids: 3,4 or 3 4); `todo list --status unblocked` shows
+    /// what can start
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "IDS")]
+    pub depends: Vec<i64>,
 }
 
 /// `--remind`: a while before the due date, or a moment.
@@ -721,6 +725,12 @@ pub struct EditArgs {
     /// Make it a task of its own again (no longer a subtask)
     #[arg(long)]
     pub no_parent: bool,
+    /// Replace what it waits for with these tasks (ids: 3,4)
+    #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "IDS", conflicts_with = "no_depends")]
+    pub depends: Vec<i64>,
+    /// It waits for nothing
+    #[arg(long)]
+    pub no_depends: bool,
 }
 
 fn parse_due_arg(text: &str) -> Result<time::OffsetDateTime, String> {

@@ -86,6 +86,33 @@ pub fn print_task(io: &mut Io, task: &Task) {
     if !task.tags.is_empty() {
         crate::outln!(io, "  tags:      {}", shown(&task.tags.join(", ")));
     }
+    if let Some(parent) = task.parent_id {
+        crate::outln!(io, "  subtask of #{parent}");
+    }
+    if task.subtasks.total > 0 {
+        crate::outln!(
+            io,
+            "  subtasks:  {} of {} done (todo list --parent {})",
+            task.subtasks.completed,
+            task.subtasks.total,
+            task.id
+        );
+    }
+    if !task.depends_on.is_empty() {
+        let ids: Vec<String> = task.depends_on.iter().map(|id| format!("#{id}")).collect();
+        let state = if task.blocked {
+            " (blocked: one is pending)"
+        } else {
+            ""
+        };
+        crate::outln!(io, "  waits for: {}{state}", ids.join(", "));
+    }
+    if let Some(wait) = task.wait_until {
+        crate::outln!(io, "  hidden until: {}", format_time(wait));
+    }
+    if let Some(remind) = task.remind_at {
+        crate::outln!(io, "  reminder:  {}", format_time(remind));
+    }
     crate::outln!(io, "  created:   {}", format_time(task.created_at));
     crate::outln!(io, "  updated:   {}", format_time(task.updated_at));
     if let Some(done) = task.completed_at {
@@ -315,6 +342,8 @@ mod tests {
             wait_until: None,
             remind_at: None,
             remind_before: None,
+            depends_on: Vec::new(),
+            blocked: false,
         }
     }
 

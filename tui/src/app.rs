@@ -343,6 +343,7 @@ impl TaskForm {
                     wait_until: task.wait_until,
                     remind_at: task.remind_before.is_none().then_some(task.remind_at).flatten(),
                     remind_before: task.remind_before.clone(),
+                    depends_on: None,
                 },
                 due_text.clone(),
             ))),

@@ -58,6 +58,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                     Some(crate::args::Remind::Before(before)) => Some(before),
                     _ => None,
                 },
+                depends_on: (!a.depends.is_empty()).then_some(a.depends),
             };
             let task = session.create_task(&input).await?;
             if io.json() {
@@ -106,10 +107,12 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 && e.tags.is_empty()
                 && !e.no_tags
                 && e.parent.is_none()
-                && !e.no_parent;
+                && !e.no_parent
+                && e.depends.is_empty()
+                && !e.no_depends;
             if nothing {
                 return Err(CliError::Usage(
-                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag, --no-tags, +tag, -tag, --parent or --no-parent"
+                    "nothing to change: give --title, --description, --priority, --due, --no-due, --tag, --no-tags, +tag, -tag, --parent, --no-parent, --depends or --no-depends"
                         .into(),
                 ));
             }
@@ -393,6 +396,11 @@ fn fields_patch(e: &crate::args::EditArgs) -> todo_api::TaskPatch {
             Patch::Null
         } else {
             Patch::if_given(e.parent)
+        },
+        depends_on: if e.no_depends {
+            Patch::Null
+        } else {
+            Patch::if_given((!e.depends.is_empty()).then(|| e.depends.clone()))
         },
         ..todo_api::TaskPatch::default()
     }

@@ -141,6 +141,9 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
             wait_until,
             remind_at: None,
             remind_before: None,
+            // Taskwarrior's `depends` names uuids of tasks that may not be imported
+            // yet: not carried (see the README).
+            depends_on: None,
         },
         completed: status == "completed",
     })))
@@ -166,6 +169,8 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             wait_until: task.wait_until,
             remind_at: task.remind_before.is_none().then_some(task.remind_at).flatten(),
             remind_before: task.remind_before,
+            // Ids of the server it came from.
+            depends_on: None,
             recurrence: task.recurrence,
         },
     })))

@@ -62,6 +62,8 @@ pub struct TaskDraft {
     wait_until: Option<OffsetDateTime>,
     /// Its reminder: at a moment, or a while before the due date (not both).
     reminder: Reminder,
+    /// The tasks it waits for, when the request names them (`None`: as they are).
+    depends_on: Option<super::dependencies::DependencySet>,
 }
 
 /// When a task's reminder fires.
@@ -153,6 +155,10 @@ impl TaskDraft {
                 .map(|w| parse_moment("wait_until", w))
                 .transpose()?,
             reminder,
+            depends_on: input
+                .depends_on
+                .map(super::dependencies::DependencySet::parse)
+                .transpose()?,
         })
     }
 }
@@ -228,6 +234,12 @@ impl PatchedTask {
                 (Patch::Absent, Patch::Value(_)) => None,
                 _ => patch.remind_before.clone().apply(current.remind_before.clone()),
             },
+            // Named only when the patch replaces the set: the write keeps it otherwise.
+            depends_on: match &patch.depends_on {
+                Patch::Absent => None,
+                Patch::Null => Some(Vec::new()),
+                Patch::Value(ids) => Some(ids.clone()),
+            },
         };
         let moved_to = match patch.project_id {
             Patch::Absent => None,
@@ -279,6 +291,8 @@ impl PatchedTask {
             wait_until: None,
             remind_at: None,
             remind_before: None,
+            depends_on: Vec::new(),
+            blocked: false,
         }
     }
 }
@@ -388,6 +402,11 @@ impl TaskDraft {
 
     pub fn source_id(&self) -> Option<&str> {
         self.source_id.as_deref()
+    }
+
+    /// The tasks it waits for, when the request names them.
+    pub fn depends_on(&self) -> Option<&super::dependencies::DependencySet> {
+        self.depends_on.as_ref()
     }
 
     pub fn wait_until(&self) -> Option<OffsetDateTime> {

@@ -25,6 +25,11 @@ impl RemindBefore {
             reason: reason.into(),
         };
         let text = text.trim();
+        if !text.chars().any(|c| c.is_ascii_digit()) {
+            return Err(invalid(
+                "remind_before is an ISO 8601 duration such as PT30M, PT1H30M or P1D",
+            ));
+        }
         let parsed = iso8601::duration(text)
             .map_err(|_| invalid("remind_before is an ISO 8601 duration such as PT30M, PT1H30M or P1D"))?;
         if let iso8601::Duration::YMDHMS { year, month, .. } = parsed

@@ -98,6 +98,8 @@ mod tests {
             wait_until: None,
             remind_at: None,
             remind_before: None,
+            depends_on: Vec::new(),
+            blocked: false,
         }
     }
 

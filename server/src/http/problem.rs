@@ -428,12 +428,24 @@ impl From<TaskError> for ProblemResponse {
             }
             TaskError::ProjectNotFound(_) => Self::project_not_found(e.to_string()),
             TaskError::InsufficientRole(_) => Self::insufficient_role(e.to_string()),
-            TaskError::InvalidParent(_) => ProblemResponse::Unprocessable(problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ProblemCode::InvalidParent,
-                e.to_string(),
-                Some("parent_id".into()),
-            )),
+            TaskError::Misplaced(misplaced) => {
+                use crate::domain::dependencies::{InvalidDependency, Misplaced};
+                let (code, field) = match &misplaced {
+                    Misplaced::Parent(_) => (ProblemCode::InvalidParent, "parent_id"),
+                    Misplaced::Dependency(InvalidDependency::Cycle(_)) => {
+                        (ProblemCode::DependencyCycle, "depends_on")
+                    }
+                    Misplaced::Dependency(InvalidDependency::NotAllowed(_)) => {
+                        (ProblemCode::InvalidDependency, "depends_on")
+                    }
+                };
+                ProblemResponse::Unprocessable(problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    misplaced.to_string(),
+                    Some(field.into()),
+                ))
+            }
             TaskError::NoteNotFound { .. } => ProblemResponse::NotFound(problem(
                 StatusCode::NOT_FOUND,
                 ProblemCode::NoteNotFound,

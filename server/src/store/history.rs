@@ -110,6 +110,9 @@ struct StoredTask {
     remind_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     remind_before: Option<String>,
+    /// Added with dependencies: absent (none) in older rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    depends_on: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +160,7 @@ pub(crate) fn encode(task: &Task) -> serde_json::Result<String> {
         wait_until: task.wait_until,
         remind_at: task.remind_at,
         remind_before: task.remind_before.clone(),
+        depends_on: task.depends_on.clone(),
         notes: task.notes.as_ref().map(|notes| {
             notes
                 .iter()
@@ -232,6 +236,9 @@ pub(crate) fn decode(text: &str) -> serde_json::Result<Task> {
         wait_until: stored.wait_until,
         remind_at: stored.remind_at,
         remind_before: stored.remind_before,
+        depends_on: stored.depends_on,
+        // Told from the live table, never stored.
+        blocked: false,
         // Counted from the live table, never stored.
         subtasks: todo_api::SubtaskCount::default(),
         notes: stored.notes.map(|notes| {

@@ -174,8 +174,9 @@ pub enum Written<T> {
     /// The caller sees the task (or the project) but their role does not let them
     /// change it: nothing changed.
     Refused,
-    /// The task cannot go where its `parent_id` puts it: nothing changed.
-    InvalidParent(crate::domain::subtasks::InvalidParent),
+    /// The task cannot go where its `parent_id` or `depends_on` puts it: nothing
+    /// changed.
+    Misplaced(crate::domain::dependencies::Misplaced),
 }
 
 impl<T> Written<T> {

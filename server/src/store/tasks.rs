@@ -56,7 +56,7 @@ pub trait TaskStorage: Send + Sync + 'static {
     /// Inserts the task (in `project`, or personal; under `parent` when given), or, when
     /// its space has a task with the draft's `source_id` already, inserts nothing and
     /// answers `Conflict` with that task; `Refused` when the caller may not write in
-    /// `project`; `InvalidParent` when it cannot go under `parent`.
+    /// `project`; `Misplaced` when it cannot go under `parent` or wait for what it names.
     async fn insert_task(
         &self,
         owner: Owner,

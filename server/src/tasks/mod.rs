@@ -24,7 +24,7 @@ pub enum TaskError {
     #[error("nothing left to undo")]
     NothingToUndo,
     #[error(transparent)]
-    InvalidParent(#[from] crate::domain::subtasks::InvalidParent),
+    Misplaced(#[from] crate::domain::dependencies::Misplaced),
     #[error("task {task} has no note {note}")]
     NoteNotFound { task: i64, note: uuid::Uuid },
     #[error("only the author of a note may delete it")]

@@ -102,7 +102,7 @@ impl TaskService {
             {
                 Written::Done(task) => return Ok(task),
                 Written::Conflict(first) => return Err(TaskError::AlreadyImported(first)),
-                Written::InvalidParent(invalid) => return Err(TaskError::InvalidParent(invalid)),
+                Written::Misplaced(invalid) => return Err(TaskError::Misplaced(invalid)),
                 Written::Missing | Written::Refused => continue,
             }
         }
@@ -357,6 +357,6 @@ fn settle<T>(id: i64, written: Written<T>) -> Result<T, TaskError> {
         Written::Conflict(current) => Err(TaskError::VersionConflict(current)),
         Written::Missing => Err(TaskError::NotFound(id)),
         Written::Refused => Err(TaskError::InsufficientRole(TASK_WRITER)),
-        Written::InvalidParent(invalid) => Err(TaskError::InvalidParent(invalid)),
+        Written::Misplaced(invalid) => Err(TaskError::Misplaced(invalid)),
     }
 }

@@ -14,6 +14,7 @@ mod cli_projects;
 mod concurrency;
 mod conditional_requests;
 mod crash;
+mod dependencies;
 mod faults;
 mod files_at_rest;
 mod hostile;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 use todo_api::{TaskInput, User};
+use todo_server::domain::dependencies::Misplaced;
 use todo_server::domain::tasks::{Owner, TaskDraft};
 use todo_server::store::{
     CodeUse, DatabaseUrl, Expected, NewSession, PostgresOptions, RefreshOutcome, RefreshRotation,
@@ -461,14 +462,26 @@ fn subtasks_form_a_bounded_tree_deleted_and_undone_as_one_change() {
             chain.push(task.id);
         }
         let ninth = insert_under(&store, owner, "level 9", chain.last().copied()).await;
-        assert!(matches!(ninth, Written::InvalidParent(_)), "{ninth:?}");
+        assert!(
+            matches!(ninth, Written::Misplaced(Misplaced::Parent(_))),
+            "{ninth:?}"
+        );
         let loop_back = reparent(&store, owner, root.id, Some(chain[3])).await;
-        assert!(matches!(loop_back, Written::InvalidParent(_)), "{loop_back:?}");
+        assert!(
+            matches!(loop_back, Written::Misplaced(Misplaced::Parent(_))),
+            "{loop_back:?}"
+        );
         let itself = reparent(&store, owner, chain[2], Some(chain[2])).await;
-        assert!(matches!(itself, Written::InvalidParent(_)), "{itself:?}");
+        assert!(
+            matches!(itself, Written::Misplaced(Misplaced::Parent(_))),
+            "{itself:?}"
+        );
         let other = owner_of_another(&store).await;
         let theirs = insert_under(&store, other, "under someone else's", Some(root.id)).await;
-        assert!(matches!(theirs, Written::InvalidParent(_)), "{theirs:?}");
+        assert!(
+            matches!(theirs, Written::Misplaced(Misplaced::Parent(_))),
+            "{theirs:?}"
+        );
 
         // Counts are of the level below, and live.
         let sibling = done(insert_under(&store, owner, "sibling", Some(root.id)).await);
@@ -533,7 +546,7 @@ fn two_reparents_at_once_never_make_a_loop() {
             );
             let refused = [&first, &second]
                 .iter()
-                .filter(|w| matches!(w, Written::InvalidParent(_)))
+                .filter(|w| matches!(w, Written::Misplaced(Misplaced::Parent(_))))
                 .count();
             assert_eq!(refused, 1, "{first:?} / {second:?}");
             let a = store.get_task(owner, a.id).await.expect("get").expect("a");
@@ -544,6 +557,55 @@ fn two_reparents_at_once_never_make_a_loop() {
                 a.parent_id,
                 b.parent_id
             );
+        }
+    });
+}
+
+async fn wait_for(store: &Store, owner: Owner, id: i64, deps: &[i64]) -> Written<todo_api::Task> {
+    let current = store.get_task(owner, id).await.expect("get").expect("task");
+    let draft = TaskDraft::parse(TaskInput {
+        title: current.title,
+        depends_on: Some(deps.to_vec()),
+        ..TaskInput::default()
+    })
+    .expect("draft");
+    store
+        .replace_task(owner, id, Expected::Any, replace_with(draft), now())
+        .await
+        .expect("replace")
+}
+
+/// Two writes at once that would make two tasks wait for each other: one lands, the
+/// other is refused as a loop, on every backend.
+#[test]
+fn two_dependencies_at_once_never_make_a_loop() {
+    on_every_backend("store contract: dependency race", |store| async move {
+        let (user, _, _) = user_with_session(&store, "h").await;
+        let owner = owner(user);
+        for _ in 0..10 {
+            let a = done(insert_under(&store, owner, "a", None).await);
+            let b = done(insert_under(&store, owner, "b", None).await);
+            let (on_b, on_a) = ([b.id], [a.id]);
+            let (first, second) = tokio::join!(
+                wait_for(&store, owner, a.id, &on_b),
+                wait_for(&store, owner, b.id, &on_a)
+            );
+            let loops = [&first, &second]
+                .iter()
+                .filter(|w| {
+                    matches!(
+                        w,
+                        Written::Misplaced(Misplaced::Dependency(
+                            todo_server::domain::dependencies::InvalidDependency::Cycle(_)
+                        ))
+                    )
+                })
+                .count();
+            assert_eq!(loops, 1, "{first:?} / {second:?}");
+            let a = store.get_task(owner, a.id).await.expect("get").expect("a");
+            let b = store.get_task(owner, b.id).await.expect("get").expect("b");
+            assert!(a.depends_on.is_empty() || b.depends_on.is_empty(), "a loop");
+            assert!(a.blocked != b.blocked, "exactly one waits for the other");
         }
     });
 }

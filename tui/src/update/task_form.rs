@@ -157,6 +157,8 @@ pub fn validate(form: &mut TaskForm, local_now: time::OffsetDateTime) -> Option<
         wait_until: form.opened.as_ref().and_then(|o| o.0.wait_until),
         remind_at: form.opened.as_ref().and_then(|o| o.0.remind_at),
         remind_before: form.opened.as_ref().and_then(|o| o.0.remind_before.clone()),
+        // Nor what it waits for: a save keeps that.
+        depends_on: None,
     })
 }
 
@@ -198,5 +200,6 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
         wait_until: Patch::Absent,
         remind_at: Patch::Absent,
         remind_before: Patch::Absent,
+        depends_on: Patch::Absent,
     }
 }

@@ -7,7 +7,9 @@ pub(super) fn next_status(s: StatusFilter) -> StatusFilter {
         StatusFilter::All => StatusFilter::Pending,
         StatusFilter::Pending => StatusFilter::Completed,
         StatusFilter::Completed => StatusFilter::Waiting,
-        StatusFilter::Waiting => StatusFilter::All,
+        StatusFilter::Waiting => StatusFilter::Blocked,
+        StatusFilter::Blocked => StatusFilter::Unblocked,
+        StatusFilter::Unblocked => StatusFilter::All,
     }
 }
 

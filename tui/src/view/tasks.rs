@@ -35,6 +35,8 @@ fn status_name(s: StatusFilter) -> &'static str {
         StatusFilter::Pending => "pending",
         StatusFilter::Completed => "completed",
         StatusFilter::Waiting => "waiting",
+        StatusFilter::Blocked => "blocked",
+        StatusFilter::Unblocked => "unblocked",
     }
 }
 

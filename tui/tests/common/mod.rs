@@ -49,6 +49,8 @@ pub fn task(id: i64, title: &str) -> Task {
         wait_until: None,
         remind_at: None,
         remind_before: None,
+        depends_on: Vec::new(),
+        blocked: false,
     }
 }
 

@@ -236,6 +236,13 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE tasks ADD COLUMN reminded_at bigint;
      CREATE INDEX tasks_to_remind ON tasks(remind_at) WHERE remind_at IS NOT NULL AND reminded_at IS NULL;
      CREATE INDEX tasks_to_wake ON tasks(wait_until) WHERE wait_until IS NOT NULL AND woke_at IS NULL;",
+    // 15: the tasks a task waits for.
+    "CREATE TABLE task_dependencies (
+        task_id     bigint NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        depends_on  bigint NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        PRIMARY KEY (task_id, depends_on)
+     );
+     CREATE INDEX task_dependencies_by_target ON task_dependencies(depends_on, task_id);",
 ];
 
 /// The migration whose step is [`repair_tags`].

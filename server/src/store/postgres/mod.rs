@@ -4,6 +4,7 @@
 //! `synchronous_commit = on` before the caller is answered.
 
 mod accounts;
+mod dependencies;
 mod events;
 mod import;
 mod keys;

@@ -61,10 +61,14 @@ pub(super) const TASK_COLUMNS: &str = "id, user_id, title, description, complete
                                        parent_id, \
                                        (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id), \
                                        (SELECT count(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed), \
-                                       wait_until, remind_at, remind_before";
+                                       wait_until, remind_at, remind_before, \
+                                       ARRAY(SELECT depends_on FROM task_dependencies WHERE task_id = tasks.id \
+                                             ORDER BY depends_on), \
+                                       EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on \
+                                               WHERE d.task_id = tasks.id AND NOT b.completed)";
 
 /// How many columns [`TASK_COLUMNS`] reads (a column after them is at this index).
-pub(super) const TASK_FIELDS: usize = 27;
+pub(super) const TASK_FIELDS: usize = 29;
 
 pub(super) fn priority_to_sql(p: Priority) -> i32 {
     match p {
@@ -121,6 +125,8 @@ pub(super) fn task(row: &Row) -> StoreResult<Task> {
         wait_until: optional_time(row.try_get(24)?)?,
         remind_at: optional_time(row.try_get(25)?)?,
         remind_before: row.try_get(26)?,
+        depends_on: row.try_get(27)?,
+        blocked: row.try_get(28)?,
     })
 }
 

@@ -750,6 +750,24 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
             sql.push_str(&clause);
         }
         StatusFilter::Completed => sql.push_str(" AND completed"),
+        StatusFilter::Blocked => {
+            let clause = waiting(
+                &mut args,
+                " AND NOT completed AND (wait_until IS NULL OR wait_until <= $now) AND EXISTS
+                      (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on
+                       WHERE d.task_id = tasks.id AND NOT b.completed)",
+            );
+            sql.push_str(&clause);
+        }
+        StatusFilter::Unblocked => {
+            let clause = waiting(
+                &mut args,
+                " AND NOT completed AND (wait_until IS NULL OR wait_until <= $now) AND NOT EXISTS
+                      (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on
+                       WHERE d.task_id = tasks.id AND NOT b.completed)",
+            );
+            sql.push_str(&clause);
+        }
     }
     if let Some(search) = query.search() {
         // ILIKE: case-insensitive as SQLite's LIKE is (and beyond ASCII).

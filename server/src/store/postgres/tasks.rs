@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{PgStore, events, notes, task_statements as tasks};
+use super::{PgStore, dependencies, events, notes, task_statements as tasks};
+use crate::domain::dependencies::Misplaced;
 use crate::domain::recurrence::next_instance;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::domain::timers::{Firing, firing};
@@ -66,7 +67,13 @@ impl TaskStorage for PgStore {
                     && let Err(invalid) = tasks::check_parent(&tx, owner, None, project, parent).await?
                 {
                     tx.rollback().await?;
-                    return Ok((Written::InvalidParent(invalid), Vec::new()));
+                    return Ok((Written::Misplaced(invalid.into()), Vec::new()));
+                }
+                if let Some(set) = draft.depends_on()
+                    && let Err(invalid) = dependencies::check_set(&tx, owner, None, project, set).await?
+                {
+                    tx.rollback().await?;
+                    return Ok((Written::Misplaced(invalid.into()), Vec::new()));
                 }
                 let Some(mut task) = tasks::insert(&tx, owner, project, parent, draft, now).await? else {
                     // Imported before, or not the caller's to write: nothing is written.
@@ -77,6 +84,10 @@ impl TaskStorage for PgStore {
                     tx.rollback().await?;
                     return Ok((Written::from_refused_insert(project, first), Vec::new()));
                 };
+                if let Some(set) = draft.depends_on().filter(|s| !s.ids().is_empty()) {
+                    dependencies::replace(&tx, task.id, set.ids()).await?;
+                    task = tasks::get(&tx, owner, task.id).await?.unwrap_or(task);
+                }
                 task.notes = Some(Vec::new());
                 let change = TaskChange::of(&task, owner.id(), now);
                 let published = events::fan_out(&tx, &[], &audiences[0], &change).await?;
@@ -131,13 +142,16 @@ impl TaskStorage for PgStore {
                 let audiences = events::lock_audiences(&tx, &[place]).await?;
                 // Read before the delete: the walk down goes through `id`.
                 let tree = tasks::subtree(&tx, id).await?;
+                let gone: Vec<i64> = tree.iter().map(|(t, _)| *t).collect();
+                let waiting = dependencies::dependents(&tx, &gone).await?;
                 let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {
                     let current = tasks::get_with_access(&tx, owner, id).await?;
                     tx.rollback().await?;
                     return Ok((Written::from_miss(current), Vec::new()));
                 };
-                // Its subtasks go with it, as parts of one change that one undo takes back.
-                let group = (tree.len() > 1).then(Uuid::new_v4);
+                // Its subtasks go with it, and the tasks that waited for any of them wait
+                // no more: parts of one change that one undo takes back.
+                let group = (tree.len() > 1 || !waiting.is_empty()).then(Uuid::new_v4);
                 let change = TaskChange {
                     group,
                     ..TaskChange::deleted(id, version, owner.id(), now)
@@ -150,6 +164,16 @@ impl TaskStorage for PgStore {
                             ..TaskChange::deleted(sub, version, owner.id(), now)
                         };
                         published.extend(events::fan_out(&tx, &audiences[0], &[], &change).await?);
+                    }
+                }
+                for other in waiting {
+                    if let Some(task) = tasks::touch(&tx, owner, other, now).await? {
+                        let task = notes::attach(&tx, task).await?;
+                        let change = TaskChange {
+                            group,
+                            ..TaskChange::of(&task, owner.id(), now)
+                        };
+                        published.extend(events::fan_out(&tx, &audiences[0], &audiences[0], &change).await?);
                     }
                 }
                 tx.commit().await?;
@@ -407,14 +431,14 @@ async fn undo_one(
             let Some(back) = tasks::reinsert(tx, owner, &task, parent, version, now).await? else {
                 return Ok(UndoPart::NotAllowed);
             };
-            (Some(notes::restore(tx, back, &task).await?), version)
+            (Some(put_back(tx, owner, back, &task).await?), version)
         }
         UndoStep::Restore { task, version } => {
             let parent = tasks::parent_to_restore(tx, owner, &task).await?;
             let Some(back) = tasks::restore(tx, owner, &task, parent, version, now).await? else {
                 return Ok(UndoPart::NotAllowed);
             };
-            (Some(notes::restore(tx, back, &task).await?), version)
+            (Some(put_back(tx, owner, back, &task).await?), version)
         }
     };
     let seen_after = match &task {
@@ -440,6 +464,24 @@ async fn undo_one(
         published.extend(successor_gone(tx, before, now).await?);
     }
     Ok(UndoPart::Done(task.map(Box::new), published))
+}
+
+/// What an undo puts back besides the task's row: what it waited for (where that is
+/// still possible) and its notes; the task as it is then.
+async fn put_back(
+    tx: &deadpool_postgres::Transaction<'_>,
+    owner: Owner,
+    back: Task,
+    snapshot: &Task,
+) -> StoreResult<Task> {
+    let back = match dependencies::to_restore(tx, owner, snapshot).await? {
+        Some(ids) => {
+            dependencies::replace(tx, back.id, &ids).await?;
+            tasks::get(tx, owner, back.id).await?.unwrap_or(back)
+        }
+        None => back,
+    };
+    notes::restore(tx, back, snapshot).await
 }
 
 /// Makes every subtask of `id` a task of its own (its parent is going), each a change
@@ -497,30 +539,37 @@ async fn successor_gone(
     events::fan_out(tx, &audience, &[], &change).await
 }
 
-/// Whether `change` keeps task `id` where a subtask may be (see `domain::subtasks`),
-/// read with its tree's audience locked.
-async fn check_tree(
+/// Whether `change` keeps task `id` where it may sit among other tasks (the rule is
+/// `domain::dependencies::check_placement`), read with its audience locked.
+async fn placement(
     tx: &deadpool_postgres::Transaction<'_>,
     owner: Owner,
     id: i64,
     change: &TaskReplace,
-) -> StoreResult<Result<(), crate::domain::subtasks::InvalidParent>> {
+) -> StoreResult<Result<(), Misplaced>> {
+    use crate::domain::dependencies::{check_placement, set_to_check};
     let Some((current, true)) = tasks::get_with_access(tx, owner, id).await? else {
         // The write itself answers 404 or 403.
         return Ok(Ok(()));
     };
+    let project = change.moved_to.unwrap_or(current.project_id);
     let parent = match change.parent {
-        Some(Some(parent)) => {
-            let project = change.moved_to.unwrap_or(current.project_id);
-            Some(tasks::check_parent(tx, owner, Some(id), project, parent).await?)
-        }
+        Some(Some(parent)) => Some(tasks::check_parent(tx, owner, Some(id), project, parent).await?),
         _ => None,
     };
-    Ok(crate::domain::subtasks::check_change(
+    let set = set_to_check(&current, change.draft.depends_on(), change.moved_to.is_some());
+    let set_check = match set {
+        Some(set) => Some(dependencies::check_set(tx, owner, Some(id), project, &set).await?),
+        None => None,
+    };
+    let waited_for = change.moved_to.is_some() && !dependencies::dependents(tx, &[id]).await?.is_empty();
+    Ok(check_placement(
         &current,
         change.moved_to,
         change.parent,
         parent,
+        set_check,
+        waited_for,
     ))
 }
 
@@ -698,11 +747,20 @@ impl PgStore {
                 let audiences = events::lock_audiences(&tx, &places).await?;
                 let changed = match &write {
                     TaskWrite::Replace { expected, change } => {
-                        if let Err(invalid) = check_tree(&tx, owner, id, change).await? {
+                        if let Err(misplaced) = placement(&tx, owner, id, change).await? {
                             tx.rollback().await?;
-                            return Ok((Written::InvalidParent(invalid), Vec::new()));
+                            return Ok((Written::Misplaced(misplaced), Vec::new()));
                         }
-                        tasks::replace(&tx, owner, id, *expected, change, now).await?
+                        match tasks::replace(&tx, owner, id, *expected, change, now).await? {
+                            Some(task) => match change.draft.depends_on() {
+                                Some(set) => {
+                                    dependencies::replace(&tx, id, set.ids()).await?;
+                                    tasks::get(&tx, owner, id).await?.or(Some(task))
+                                }
+                                None => Some(task),
+                            },
+                            None => None,
+                        }
                     }
                     TaskWrite::Complete { expected, target } => {
                         tasks::set_completed(&tx, owner, id, *expected, *target, now).await?

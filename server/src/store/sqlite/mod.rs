@@ -2,6 +2,7 @@
 //! and one module of SQL per table.
 
 mod accounts;
+mod dependencies;
 mod events;
 mod export;
 mod keys;

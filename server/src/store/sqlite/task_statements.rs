@@ -21,10 +21,14 @@ const COLUMNS: &str = "id, user_id, title, description, completed, priority, due
                        parent_id, \
                        (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id), \
                        (SELECT COUNT(*) FROM tasks s WHERE s.parent_id = tasks.id AND s.completed), \
-                       wait_until, remind_at, remind_before";
+                       wait_until, remind_at, remind_before, \
+                       (SELECT json_group_array(depends_on) FROM \
+                          (SELECT depends_on FROM task_dependencies WHERE task_id = tasks.id ORDER BY depends_on)), \
+                       EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on \
+                               WHERE d.task_id = tasks.id AND b.completed = 0)";
 
 /// How many columns [`COLUMNS`] reads (a column after them is at this index).
-const FIELDS: usize = 27;
+const FIELDS: usize = 29;
 
 /// A rule's text and zone as stored, and a new series' id for a task that starts one.
 fn recurrence_params(
@@ -135,6 +139,8 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         wait_until: row.get::<_, Option<i64>>(24)?.map(from_micros).transpose()?,
         remind_at: row.get::<_, Option<i64>>(25)?.map(from_micros).transpose()?,
         remind_before: row.get(26)?,
+        depends_on: serde_json::from_str(&row.get::<_, String>(27)?).map_err(conversion_error)?,
+        blocked: row.get(28)?,
     })
 }
 
@@ -787,6 +793,16 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         StatusFilter::Pending => " AND completed = 0 AND (wait_until IS NULL OR wait_until <= ?)",
         StatusFilter::Waiting => " AND wait_until > ?",
         StatusFilter::Completed => " AND completed = 1",
+        StatusFilter::Blocked => {
+            " AND completed = 0 AND (wait_until IS NULL OR wait_until <= ?) AND EXISTS
+                  (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on
+                   WHERE d.task_id = tasks.id AND b.completed = 0)"
+        }
+        StatusFilter::Unblocked => {
+            " AND completed = 0 AND (wait_until IS NULL OR wait_until <= ?) AND NOT EXISTS
+                  (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.depends_on
+                   WHERE d.task_id = tasks.id AND b.completed = 0)"
+        }
     };
     filter.push_str(waiting);
     if waiting.contains('?') {

@@ -6,9 +6,9 @@ use time::OffsetDateTime;
 use todo_api::Task;
 use uuid::Uuid;
 
-use super::{Db, events, notes, task_statements as tasks};
+use super::{Db, dependencies, events, notes, task_statements as tasks};
+use crate::domain::dependencies::Misplaced;
 use crate::domain::recurrence::next_instance;
-use crate::domain::subtasks::InvalidParent;
 use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::domain::timers::{Firing, firing};
 use crate::store::{
@@ -43,7 +43,12 @@ impl TaskStorage for Db {
                 if let Some(parent) = parent
                     && let Err(invalid) = tasks::check_parent(tx, owner, None, project, parent)?
                 {
-                    return Ok((Written::InvalidParent(invalid), Vec::new()));
+                    return Ok((Written::Misplaced(invalid.into()), Vec::new()));
+                }
+                if let Some(set) = draft.depends_on()
+                    && let Err(invalid) = dependencies::check_set(tx, owner, None, project, set)?
+                {
+                    return Ok((Written::Misplaced(invalid.into()), Vec::new()));
                 }
                 let Some(mut task) = tasks::insert(tx, owner, project, parent, &draft, now)? else {
                     let first = match draft.source_id() {
@@ -52,6 +57,10 @@ impl TaskStorage for Db {
                     };
                     return Ok((Written::from_refused_insert(project, first), Vec::new()));
                 };
+                if let Some(set) = draft.depends_on().filter(|s| !s.ids().is_empty()) {
+                    dependencies::replace(tx, task.id, set.ids())?;
+                    task = tasks::get(tx, owner, task.id)?.unwrap_or(task);
+                }
                 task.notes = Some(Vec::new());
                 let after = events::audience(tx, task.project_id, task.user_id)?;
                 let change = TaskChange::of(&task, owner.id(), now);
@@ -72,24 +81,21 @@ impl TaskStorage for Db {
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>> {
         self.write_task(owner, id, now, move |tx| {
-            if let Some((current, true)) = tasks::get_with_access(tx, owner, id)? {
-                let parent = match change.parent {
-                    Some(Some(parent)) => Some(tasks::check_parent(
-                        tx,
-                        owner,
-                        Some(id),
-                        change.moved_to.unwrap_or(current.project_id),
-                        parent,
-                    )?),
-                    _ => None,
-                };
-                let placed =
-                    crate::domain::subtasks::check_change(&current, change.moved_to, change.parent, parent);
-                if let Err(invalid) = placed {
-                    return Ok(Err(invalid));
-                }
+            if let Some((current, true)) = tasks::get_with_access(tx, owner, id)?
+                && let Err(misplaced) = placement(tx, owner, &current, &change)?
+            {
+                return Ok(Err(misplaced));
             }
-            tasks::replace(tx, owner, id, expected, &change, now).map(Ok)
+            let Some(task) = tasks::replace(tx, owner, id, expected, &change, now)? else {
+                return Ok(Ok(None));
+            };
+            match change.draft.depends_on() {
+                Some(set) => {
+                    dependencies::replace(tx, id, set.ids())?;
+                    Ok(Ok(tasks::get(tx, owner, id)?.or(Some(task))))
+                }
+                None => Ok(Ok(Some(task))),
+            }
         })
         .await
     }
@@ -120,12 +126,15 @@ impl TaskStorage for Db {
                 let before = events::audience_of_task(tx, id)?;
                 // Read before the delete: the walk down goes through `id`.
                 let tree = tasks::subtree(tx, id)?;
+                let gone: Vec<i64> = tree.iter().map(|(t, _)| *t).collect();
+                let waiting = dependencies::dependents(tx, &gone)?;
                 let Some(version) = tasks::delete(tx, owner, id, expected)? else {
                     let current = tasks::get_with_access(tx, owner, id)?;
                     return Ok((Written::from_miss(current), Vec::new()));
                 };
-                // Its subtasks go with it, as parts of one change that one undo takes back.
-                let group = (tree.len() > 1).then(Uuid::new_v4);
+                // Its subtasks go with it, and the tasks that waited for any of them wait
+                // no more: parts of one change that one undo takes back.
+                let group = (tree.len() > 1 || !waiting.is_empty()).then(Uuid::new_v4);
                 let change = TaskChange {
                     group,
                     ..TaskChange::deleted(id, version, owner.id(), now)
@@ -138,6 +147,16 @@ impl TaskStorage for Db {
                             ..TaskChange::deleted(sub, version, owner.id(), now)
                         };
                         published.extend(events::fan_out(tx, &before, &[], &change)?);
+                    }
+                }
+                for other in waiting {
+                    if let Some(task) = tasks::touch(tx, owner, other, now)? {
+                        let task = notes::attach(tx, task)?;
+                        let change = TaskChange {
+                            group,
+                            ..TaskChange::of(&task, owner.id(), now)
+                        };
+                        published.extend(events::fan_out(tx, &before, &before, &change)?);
                     }
                 }
                 Ok((Written::Done(()), published))
@@ -316,6 +335,42 @@ impl TaskStorage for Db {
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
 
+/// Whether `change` keeps `current` where it may sit among other tasks (the rule is
+/// `domain::dependencies::check_placement`; the facts are read here).
+fn placement(
+    tx: &super::WriteTx<'_>,
+    owner: Owner,
+    current: &Task,
+    change: &TaskReplace,
+) -> rusqlite::Result<Result<(), Misplaced>> {
+    use crate::domain::dependencies::{check_placement, set_to_check};
+    let project = change.moved_to.unwrap_or(current.project_id);
+    let parent = match change.parent {
+        Some(Some(parent)) => Some(tasks::check_parent(tx, owner, Some(current.id), project, parent)?),
+        _ => None,
+    };
+    let set = set_to_check(current, change.draft.depends_on(), change.moved_to.is_some());
+    let set_check = match set {
+        Some(set) => Some(dependencies::check_set(
+            tx,
+            owner,
+            Some(current.id),
+            project,
+            &set,
+        )?),
+        None => None,
+    };
+    let waited_for = change.moved_to.is_some() && !dependencies::dependents(tx, &[current.id])?.is_empty();
+    Ok(check_placement(
+        current,
+        change.moved_to,
+        change.parent,
+        parent,
+        set_check,
+        waited_for,
+    ))
+}
+
 /// What undoing one event did.
 enum UndoPart {
     /// Nothing to revert: the state before it is no longer known, or it is undone.
@@ -355,14 +410,14 @@ fn undo_one(
         UndoStep::Reinsert { task, version } => {
             let parent = tasks::parent_to_restore(tx, owner, &task)?;
             match tasks::reinsert(tx, owner, &task, parent, version, now)? {
-                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
+                Some(back) => (Some(put_back(tx, owner, back, &task)?), version),
                 None => return Ok(UndoPart::NotAllowed),
             }
         }
         UndoStep::Restore { task, version } => {
             let parent = tasks::parent_to_restore(tx, owner, &task)?;
             match tasks::restore(tx, owner, &task, parent, version, now)? {
-                Some(back) => (Some(notes::restore(tx, back, &task)?), version),
+                Some(back) => (Some(put_back(tx, owner, back, &task)?), version),
                 None => return Ok(UndoPart::NotAllowed),
             }
         }
@@ -390,6 +445,19 @@ fn undo_one(
         published.extend(successor_gone(tx, before, now)?);
     }
     Ok(UndoPart::Done(task.map(Box::new), published))
+}
+
+/// What an undo puts back besides the task's row: what it waited for (where that is
+/// still possible) and its notes; the task as it is then.
+fn put_back(tx: &super::WriteTx<'_>, owner: Owner, back: Task, snapshot: &Task) -> rusqlite::Result<Task> {
+    let back = match dependencies::to_restore(tx, owner, snapshot)? {
+        Some(ids) => {
+            dependencies::replace(tx, back.id, &ids)?;
+            tasks::get(tx, owner, back.id)?.unwrap_or(back)
+        }
+        None => back,
+    };
+    notes::restore(tx, back, snapshot)
 }
 
 /// Makes every subtask of `id` a task of its own (its parent is going), each a change
@@ -502,16 +570,14 @@ impl Db {
         write: F,
     ) -> StoreResult<Written<Task>>
     where
-        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Result<Option<Task>, InvalidParent>>
-            + Send
-            + 'static,
+        F: FnOnce(&super::WriteTx<'_>) -> rusqlite::Result<Result<Option<Task>, Misplaced>> + Send + 'static,
     {
         let (written, published) = self
             .write(move |tx| {
                 let before = events::audience_of_task(tx, id)?;
                 let written = match write(tx)? {
                     Ok(written) => written.map(|t| notes::attach(tx, t)).transpose()?,
-                    Err(invalid) => return Ok((Written::InvalidParent(invalid), Vec::new())),
+                    Err(invalid) => return Ok((Written::Misplaced(invalid), Vec::new())),
                 };
                 Ok(match written {
                     Some(task) if task.updated_at == now => {
