@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod events;
+mod feeds;
 pub mod limits;
 #[cfg(feature = "openapi")]
 mod openapi_string;
@@ -22,6 +23,7 @@ mod two_factor;
 pub use account::*;
 pub use auth::*;
 pub use events::*;
+pub use feeds::*;
 pub use patch::Patch;
 pub use personal_tokens::*;
 pub use problem::*;

@@ -64,6 +64,8 @@ pub const RESET_TOKEN_TTL_SECS: u64 = 3600;
 pub const TOKEN_NAME_MAX: usize = 100;
 /// Days a personal token may live at most.
 pub const TOKEN_DAYS_MAX: u32 = 366;
+/// Calendar feeds one account may hold.
+pub const FEEDS_PER_USER: usize = 20;
 /// Personal tokens one account may hold (not revoked).
 pub const TOKENS_PER_USER: usize = 50;
 

@@ -87,6 +87,8 @@ pub enum ProblemCode {
     InvalidDependency,
     /// No such note on this task.
     NoteNotFound,
+    /// No such calendar feed of yours.
+    FeedNotFound,
     /// Only a note's author deletes it.
     NotNoteAuthor,
     /// No such project, or the caller is not a member (the two are not told apart).
@@ -163,6 +165,7 @@ impl ProblemCode {
             C::DependencyCycle => "dependency_cycle",
             C::InvalidDependency => "invalid_dependency",
             C::NoteNotFound => "note_not_found",
+            C::FeedNotFound => "feed_not_found",
             C::NotNoteAuthor => "not_note_author",
             C::ProjectNotFound => "project_not_found",
             C::ProjectExists => "project_exists",

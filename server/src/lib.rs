@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod feeds;
 pub mod http;
 pub mod projects;
 pub mod store;
@@ -78,6 +79,7 @@ pub async fn build_app(
         config.event_retention,
         config.clock.clone(),
     );
+    let db_feeds = db.clone();
     let projects = ProjectService::new(db, auth.activity_log(), config.clock.clone());
     every(
         "key reload",
@@ -111,10 +113,12 @@ pub async fn build_app(
         tracing::warn!(error = %error_chain(&e), "reminders due while the server was down: will retry");
     }
     every("reminders", TIMER_TICK, shutdown, TaskTimers(tasks.clone()));
+    let feeds = feeds::FeedService::new(db_feeds, tasks.clone(), config.clock.clone());
     Ok(http::app(
         auth,
         tasks,
         projects,
+        feeds,
         &config.issuer,
         request_timeout,
         http::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),

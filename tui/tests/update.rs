@@ -239,14 +239,15 @@ fn filter_sort_search_tag_and_refresh_reload_with_the_right_query() {
     // Pending first, as `todo list`.
     assert_eq!(app.list.status, StatusFilter::Pending);
     assert_eq!(app.list.sort, SortField::Urgency);
-    assert_eq!(
-        query(key(&mut app, KeyCode::Char('f'))).status,
-        Some(StatusFilter::Completed)
-    );
-    assert_eq!(
-        query(key(&mut app, KeyCode::Char('f'))).status,
-        Some(StatusFilter::All)
-    );
+    for next in [
+        StatusFilter::Completed,
+        StatusFilter::Waiting,
+        StatusFilter::Blocked,
+        StatusFilter::Unblocked,
+        StatusFilter::All,
+    ] {
+        assert_eq!(query(key(&mut app, KeyCode::Char('f'))).status, Some(next));
+    }
     assert_eq!(
         query(key(&mut app, KeyCode::Char('f'))).status,
         Some(StatusFilter::Pending)

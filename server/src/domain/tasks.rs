@@ -35,6 +35,12 @@ impl Owner {
         (path_user.parse::<Uuid>().ok() == Some(subject)).then_some(Owner(subject))
     }
 
+    /// The owner a credential names by itself, once verified (a calendar feed's
+    /// secret, found by its hash): read-only routes outside `/api/{user_id}`.
+    pub fn of_credential(user: Uuid) -> Owner {
+        Owner(user)
+    }
+
     pub fn id(self) -> Uuid {
         self.0
     }

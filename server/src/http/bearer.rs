@@ -103,7 +103,7 @@ fn task_path_owner(path: &str) -> Option<&str> {
     let user = segments.next()?;
     matches!(
         segments.next(),
-        Some("tasks" | "events" | "undo" | "projects" | "invitations")
+        Some("tasks" | "events" | "undo" | "projects" | "invitations" | "calendar.ics")
     )
     .then_some(user)
 }

@@ -9,9 +9,11 @@ mod account_routes;
 mod allow;
 mod auth_routes;
 pub mod bearer;
+mod calendar_payload;
 mod change_routes;
 pub mod client_addr;
 mod conditional;
+mod feed_routes;
 mod framing;
 mod headers;
 mod json;
@@ -56,6 +58,7 @@ pub fn app(
     auth: Arc<AuthService>,
     tasks: TaskService,
     projects: ProjectService,
+    feeds: crate::feeds::FeedService,
     server_url: &str,
     request_timeout: std::time::Duration,
     proxies: client_addr::TrustedProxies,
@@ -79,6 +82,10 @@ pub fn app(
                 proxies: proxies.clone(),
             },
             task_routes::TaskApi { tasks: tasks.clone() },
+            feed_routes::FeedApi {
+                feeds,
+                tasks: tasks.clone(),
+            },
             project_routes::ProjectApi { projects, proxies },
             change_routes::ChangeApi {
                 tasks,

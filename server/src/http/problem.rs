@@ -356,6 +356,29 @@ impl From<AuthError> for ProblemResponse {
     }
 }
 
+impl From<crate::feeds::FeedError> for ProblemResponse {
+    fn from(e: crate::feeds::FeedError) -> Self {
+        use crate::feeds::FeedError;
+        match e {
+            FeedError::InvalidName => Self::invalid_field("name", e.to_string()),
+            FeedError::LimitReached => ProblemResponse::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::LimitReached,
+                e.to_string(),
+                None,
+            )),
+            FeedError::NotFound => ProblemResponse::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                ProblemCode::FeedNotFound,
+                e.to_string(),
+                None,
+            )),
+            FeedError::Tasks(e) => e.into(),
+            FeedError::Store(e) => Self::from_store(e),
+        }
+    }
+}
+
 impl From<ProjectError> for ProblemResponse {
     fn from(e: ProjectError) -> Self {
         let detail = e.to_string();

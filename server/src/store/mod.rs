@@ -6,6 +6,7 @@
 mod accounts;
 mod error;
 mod feed;
+mod feeds;
 mod history;
 mod keys;
 mod limits;
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
+pub use feeds::{FeedRow, FeedStorage};
 pub use keys::KeyStorage;
 pub use limits::LimitStorage;
 pub use location::{DatabaseUrl, PostgresOptions};
@@ -48,6 +50,7 @@ pub trait Storage:
     + PersonalTokenStorage
     + TwoFactorStorage
     + ProjectStorage
+    + FeedStorage
 {
 }
 
@@ -60,6 +63,7 @@ impl<T> Storage for T where
         + PersonalTokenStorage
         + TwoFactorStorage
         + ProjectStorage
+        + FeedStorage
 {
 }
 

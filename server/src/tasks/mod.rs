@@ -5,6 +5,7 @@ pub mod stream;
 
 pub use crate::domain::tasks::{InvalidTask, Owner, PatchedTask, TaskDraft, TaskQuery};
 pub use crate::store::Expected;
+pub mod calendar;
 pub use service::{EventRetention, TaskMaintenance, TaskService, TaskTimers};
 
 use crate::store::StoreError;

@@ -266,6 +266,28 @@ impl TaskService {
         })
     }
 
+    /// Every task with a due date the owner can see, as an iCalendar (see
+    /// [`super::calendar`]), but those still waiting.
+    pub async fn calendar(&self, owner: Owner) -> Result<String, TaskError> {
+        let mut tasks = Vec::new();
+        loop {
+            let query = TaskQuery::parse(todo_api::ListQuery {
+                status: Some(todo_api::StatusFilter::All),
+                sort: Some(todo_api::SortField::Created),
+                order: Some(todo_api::SortOrder::Asc),
+                limit: Some(todo_api::limits::LIST_LIMIT_MAX),
+                offset: Some(tasks.len() as u32),
+                ..Default::default()
+            })?;
+            let (page, total) = self.db.list_tasks(owner, &query).await?;
+            let last = page.is_empty() || tasks.len() as u64 + page.len() as u64 >= total;
+            tasks.extend(page);
+            if last {
+                return Ok(super::calendar::render(&tasks));
+            }
+        }
+    }
+
     /// The change stream (see [`super::stream`]).
     pub async fn stream(
         &self,

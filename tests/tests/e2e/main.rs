@@ -7,6 +7,7 @@ mod account_admin;
 mod account_state_races;
 mod accounts;
 mod activity_log;
+mod calendar;
 mod changes;
 mod cli;
 mod cli_accounts;

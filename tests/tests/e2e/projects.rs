@@ -193,7 +193,8 @@ fn rule(method: &Method, path: &str, f: &Fixture, team: &Team) -> Option<(&'stat
 }
 
 /// Routes whose access does not depend on a project role: the caller's own lists,
-/// invitations to them, their stream and undo.
+/// invitations to them, their stream, undo and calendar (which holds a shared task
+/// exactly when the list does: `calendar.rs`).
 fn per_user(path: &str) -> bool {
     matches!(
         path,
@@ -201,6 +202,7 @@ fn per_user(path: &str) -> bool {
             | "/api/{user_id}/invitations"
             | "/api/{user_id}/events"
             | "/api/{user_id}/undo"
+            | "/api/{user_id}/calendar.ics"
     ) || path.starts_with("/api/{user_id}/invitations/")
 }
 

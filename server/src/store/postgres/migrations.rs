@@ -243,6 +243,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (task_id, depends_on)
      );
      CREATE INDEX task_dependencies_by_target ON task_dependencies(depends_on, task_id);",
+    // 16: calendar feeds, found by their secret's hash.
+    "CREATE TABLE calendar_feeds (
+        id           uuid PRIMARY KEY,
+        user_id      uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         text NOT NULL,
+        secret_hash  bytea NOT NULL UNIQUE,
+        created_at   bigint NOT NULL
+     );
+     CREATE INDEX calendar_feeds_by_user ON calendar_feeds(user_id);",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -6,6 +6,7 @@
 mod accounts;
 mod dependencies;
 mod events;
+mod feeds;
 mod import;
 mod keys;
 mod limits;

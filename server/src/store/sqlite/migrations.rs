@@ -239,6 +239,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (task_id, depends_on)
      ) WITHOUT ROWID;
      CREATE INDEX task_dependencies_by_target ON task_dependencies(depends_on, task_id);",
+    // 19: calendar feeds, found by their secret's hash.
+    "CREATE TABLE calendar_feeds (
+        id           TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        secret_hash  BLOB NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL
+     );
+     CREATE INDEX calendar_feeds_by_user ON calendar_feeds(user_id);",
 ];
 
 /// The migration whose step is [`repair_tags`].

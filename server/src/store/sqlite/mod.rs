@@ -5,6 +5,7 @@ mod accounts;
 mod dependencies;
 mod events;
 mod export;
+mod feeds;
 mod keys;
 mod limits;
 mod migrations;
