@@ -76,6 +76,12 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<InvitationCommand>,
     },
+    /// Your tasks with a due date in a calendar app: feeds to subscribe to
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  todo calendar feed create phone   (subscribe to the printed address)\n  todo calendar feed list\n  todo calendar feed revoke 3f2a"
+    )]
+    Calendar(CalendarCommand),
     /// Undo your latest change (from any client); repeat to walk back
     #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
     Undo,
@@ -434,6 +440,29 @@ pub enum TwoFactorCommand {
         /// Read the password from the first line of stdin
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Calendar feeds: read-only addresses a calendar app subscribes to
+    #[command(subcommand)]
+    Feed(FeedCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FeedCommand {
+    /// Make a feed; prints its address once (only the address, for `$(...)`)
+    Create {
+        /// To tell your feeds apart: phone, laptop, ...
+        name: String,
+    },
+    /// List your feeds (never their addresses)
+    List,
+    /// Revoke a feed (its address answers 404 at once)
+    Revoke {
+        /// The feed's id, or its first characters as `todo calendar feed list` shows them
+        id: String,
     },
 }
 

@@ -403,6 +403,30 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// Makes a calendar feed (its address is in this answer only).
+    pub async fn create_feed(&self, token: &str, name: &str) -> Result<todo_api::CreatedFeed, ClientError> {
+        let body = todo_api::FeedRequest {
+            name: name.to_string(),
+        };
+        self.json(
+            self.request(Method::POST, "/api/auth/feeds", Some(token))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn feeds(&self, token: &str) -> Result<Vec<todo_api::Feed>, ClientError> {
+        self.json(self.request(Method::GET, "/api/auth/feeds", Some(token)))
+            .await
+    }
+
+    pub async fn revoke_feed(&self, token: &str, id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/api/auth/feeds/{id}");
+        self.send(self.request(Method::DELETE, &path, Some(token)))
+            .await
+            .map(drop)
+    }
+
     /// Makes a personal access token (its secret is in this answer only).
     pub async fn create_token(
         &self,

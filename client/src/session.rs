@@ -604,6 +604,22 @@ impl Session {
             .await
     }
 
+    /// Makes a calendar feed; its address (`path` after the server's) is shown this once.
+    pub async fn create_feed(&self, name: &str) -> Result<todo_api::CreatedFeed, ClientError> {
+        self.with_token(|api, t| async move { api.create_feed(t.expose(), name).await })
+            .await
+    }
+
+    pub async fn feeds(&self) -> Result<Vec<todo_api::Feed>, ClientError> {
+        self.with_token(|api, t| async move { api.feeds(t.expose()).await })
+            .await
+    }
+
+    pub async fn revoke_feed(&self, id: Uuid) -> Result<(), ClientError> {
+        self.with_token(|api, t| async move { api.revoke_feed(t.expose(), id).await })
+            .await
+    }
+
     /// Ends one of this account's sessions.
     pub async fn end_session(&self, id: Uuid) -> Result<(), ClientError> {
         self.with_token(|api, t| async move { api.end_session(t.expose(), id).await })

@@ -3,6 +3,7 @@
 mod account;
 mod auth;
 mod changes;
+mod feeds;
 mod personal_tokens;
 mod projects;
 mod settings;
@@ -50,6 +51,9 @@ pub async fn run(cli: Cli, config: &Config, io: &mut Io) -> Result<(), CliError>
         Command::Project(command) => projects::run(command, &open(&server, timeouts).await?, io).await,
         Command::Invitations { command } => {
             projects::invitations(command, &open(&server, timeouts).await?, io).await
+        }
+        Command::Calendar(crate::args::CalendarCommand::Feed(command)) => {
+            feeds::run(command, &open(&server, timeouts).await?, io).await
         }
         Command::Undo => changes::undo(&open(&server, timeouts).await?, io).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, io).await,

@@ -244,3 +244,33 @@ fn a_personal_token_reads_the_calendar_with_tasks_read_and_never_makes_a_feed() 
         .expect("feed");
     assert_eq!(feed.status().as_u16(), 403, "a session manages feeds");
 }
+
+/// `todo calendar feed create` prints the address alone (for `$(...)`), which a
+/// calendar app can read without a header; `list` never shows it; `revoke` ends it.
+#[test]
+fn todo_calendar_feed_makes_lists_and_revokes_feeds() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = todo_e2e::CliUser::new(&server);
+    ann.sign_up("cli-feeds");
+    ann.run(&["add", "Dentist", "--due", "2031-05-02 09:00"]).ok();
+    let address = ann.run(&["calendar", "feed", "create", "phone"]).ok().stdout;
+    let address = address.trim();
+    assert!(
+        address.starts_with("http://") && address.ends_with(".ics"),
+        "{address}"
+    );
+    let read = http().get(address).send().expect("feed");
+    assert_eq!(read.status().as_u16(), 200);
+    assert_eq!(todos(&read.text().expect("text")).len(), 1);
+    let listed = ann.run(&["calendar", "feed", "list"]).ok().stdout;
+    assert!(
+        listed.contains("phone") && !listed.contains("todo_feed_"),
+        "{listed}"
+    );
+    let feeds = ann.run(&["calendar", "feed", "list", "--json"]).ok().json();
+    let id = feeds[0]["id"].as_str().expect("id").replace('-', "");
+    ann.run(&["calendar", "feed", "revoke", &id[..8]]).ok();
+    assert_eq!(http().get(address).send().expect("feed").status().as_u16(), 404);
+    let unknown = ann.run(&["calendar", "feed", "revoke", "ffffffff"]);
+    assert_ne!(unknown.code, 0, "{unknown:?}");
+}
