@@ -9,5 +9,6 @@ pub mod keymap;
 pub mod projects;
 pub mod saved_view;
 pub mod text_field;
+pub mod tree;
 pub mod update;
 pub mod view;

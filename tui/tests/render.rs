@@ -404,3 +404,48 @@ fn a_shared_task_shows_its_project_and_who_changed_it_last() {
         "{screen}"
     );
 }
+
+/// Subtasks follow their parent, indented by level, whatever order the server sorted
+/// them in; a task waiting for a pending one is marked, and a parent shows its
+/// subtasks' progress.
+#[test]
+fn subtasks_sit_under_their_parent_and_blocked_tasks_are_marked() {
+    let mut app = app();
+    let _ = update(&mut app, Msg::SessionChecked(Ok(Some(user()))));
+    app.busy = 0;
+    let mut child = task(3, "Buy boxes");
+    child.parent_id = Some(1);
+    child.blocked = true;
+    child.subtasks.total = 1;
+    let mut grandchild = task(4, "Measure the car");
+    grandchild.parent_id = Some(3);
+    let mut parent = task(1, "Move house");
+    parent.subtasks.total = 1;
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: vec![child, task(2, "Call mum"), parent, grandchild],
+            total: 4,
+        })),
+    );
+    let screen = render(&app, 100, 24);
+    let row = |needle: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} is not shown:\n{screen}"))
+    };
+    let (call, house, boxes, car) = (
+        row("Call mum"),
+        row("Move house [0/1]"),
+        row("↳ ⊘ Buy boxes [0/1]"),
+        row("  ↳ Measure the car"),
+    );
+    assert!(call < house && house < boxes && boxes < car, "{screen}");
+    let ids: Vec<i64> = app.list.tasks.iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids,
+        [2, 1, 3, 4],
+        "the list itself is in tree order, so j/k walk it as drawn"
+    );
+}

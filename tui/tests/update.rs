@@ -1030,3 +1030,36 @@ fn the_account_panel_shows_an_invitation_and_i_accepts_it() {
         other => panic!("the panel stays open: {other:?}"),
     }
 }
+
+/// A reminder is a notice in the status line, not a change: the list is not reloaded;
+/// a waiting task that wakes is a change, and reloads it.
+#[test]
+fn a_reminder_shows_a_notice_and_a_wake_up_reloads() {
+    let mut app = app_with_tasks();
+    let generation = app.stream_generation;
+    let _ = update(&mut app, Msg::Stream(generation, StreamNews::Live));
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: sample_tasks(),
+            total: 3,
+        })),
+    );
+    let mut reminder = change(todo_api::EventType::Reminder, 3, 1);
+    if let StreamNews::Change(event) = &mut reminder {
+        event.task = serde_json::json!({"id": 3, "version": 1, "title": "Buy milk"});
+        event.late = Some(true);
+    }
+    let cmds = update(&mut app, Msg::Stream(generation, reminder));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let message = app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(
+        message.contains("Reminder") && message.contains("Buy milk") && message.contains("late"),
+        "{message}"
+    );
+    let cmds = update(
+        &mut app,
+        Msg::Stream(generation, change(todo_api::EventType::Woke, 5, 1)),
+    );
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]), "{cmds:?}");
+}

@@ -235,7 +235,7 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 .select_when_loaded
                 .take()
                 .or_else(|| app.list.selected_task().map(|t| t.id));
-            app.list.tasks = page.tasks;
+            app.list.tasks = crate::tree::tree_order(page.tasks);
             app.list.total = page.total;
             app.list.loaded = true;
             app.list.selected = keep

@@ -172,6 +172,7 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .max()
         .unwrap_or(2)
         .max(2) as u16;
+    let parents = crate::tree::parents(&app.list.tasks);
     let rows = app
         .list
         .tasks
@@ -205,7 +206,7 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Cell::from(format!("{:>width$}", task.id, width = usize::from(id_width))).style(theme.dim()),
                 priority,
                 due,
-                Cell::from(printable(&task.title, false).into_owned()),
+                Cell::from(title_cell(task, crate::tree::depth(&parents, task))),
                 Cell::from(tags).style(theme.dim()),
             ]);
             let row = if task.completed {
@@ -229,6 +230,25 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     ];
     let header = Row::new(["", "ID", "PRI", "DUE", "TITLE", "TAGS"]).style(theme.accent());
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+}
+
+/// A title as the list shows it: indented under its parent, marked when it waits for a
+/// pending task, with its subtasks' progress.
+fn title_cell(task: &Task, depth: usize) -> String {
+    let indent = match depth {
+        0 => String::new(),
+        n => format!("{}↳ ", "  ".repeat(n - 1)),
+    };
+    let blocked = if task.blocked && !task.completed {
+        "⊘ "
+    } else {
+        ""
+    };
+    let progress = match task.subtasks {
+        s if s.total > 0 => format!(" [{}/{}]", s.completed, s.total),
+        _ => String::new(),
+    };
+    format!("{indent}{blocked}{}{progress}", printable(&task.title, false))
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -291,6 +311,42 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             printable(name, false),
             printable(&by, false)
         )));
+    }
+    if let Some(parent) = task.parent_id {
+        lines.push(Line::from(format!("subtask of #{parent}")));
+    }
+    if task.subtasks.total > 0 {
+        lines.push(Line::from(format!(
+            "subtasks {} of {} done",
+            task.subtasks.completed, task.subtasks.total
+        )));
+    }
+    if !task.depends_on.is_empty() {
+        let ids: Vec<String> = task.depends_on.iter().map(|id| format!("#{id}")).collect();
+        lines.push(Line::styled(
+            format!(
+                "waits for {}{}",
+                ids.join(", "),
+                if task.blocked { " · blocked" } else { "" }
+            ),
+            if task.blocked {
+                theme.warning()
+            } else {
+                Default::default()
+            },
+        ));
+    }
+    if let Some(wait) = task.wait_until {
+        lines.push(Line::from(format!("hidden until {}", format_local(app, wait))));
+    }
+    if let Some(remind) = task.remind_at {
+        lines.push(Line::from(format!("reminder {}", format_local(app, remind))));
+    }
+    if task.note_count > 0 {
+        lines.push(Line::styled(
+            format!("{} notes (todo show {})", task.note_count, task.id),
+            theme.dim(),
+        ));
     }
     // The description before the timestamps: it matters more when the pane is short.
     let description = printable(&task.description, true);
