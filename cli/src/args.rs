@@ -144,6 +144,17 @@ pub enum TaskCommand {
     /// List tasks as a table (or JSON with --json)
     #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
     List(ListArgs),
+    /// What to do next: the most urgent tasks that can start now (pending, not waiting,
+    /// nothing they wait for still pending), overdue first, then by due date and priority
+    #[command(after_help = "Examples:\n  todo next\n  todo next -n 1 --json | jq -r '.[0].title'")]
+    Next {
+        /// How many to show
+        #[arg(short = 'n', long, default_value_t = 5)]
+        count: u32,
+        /// Only this project's tasks (its name or id start), or `none` for personal ones
+        #[arg(long)]
+        project: Option<String>,
+    },
     /// Show one task in full
     #[command(after_help = "Example:\n  todo show 12")]
     Show(IdArg),

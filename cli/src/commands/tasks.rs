@@ -85,16 +85,24 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
-                project: match l.project.as_deref().map(str::trim) {
-                    None => None,
-                    Some("none") => Some("none".into()),
-                    Some(name) => Some(super::projects::find(session, name).await?.id.to_string()),
-                },
+                project: project_param(session, l.project.as_deref()).await?,
                 parent: l.parent,
             };
             let page = list_all(session, query).await?;
             let names = project_names(session, &page.tasks).await?;
             crate::output::print_tasks(io, &page.tasks, page.total, &names);
+        }
+        Command::Next { count, project } => {
+            let query = ListQuery {
+                status: Some(StatusFilter::Unblocked),
+                sort: Some(SortField::Urgency),
+                limit: Some(count.clamp(1, todo_api::limits::LIST_LIMIT_MAX)),
+                project: project_param(session, project.as_deref()).await?,
+                ..ListQuery::default()
+            };
+            let page = session.list_tasks(&query).await?;
+            let names = project_names(session, &page.tasks).await?;
+            crate::output::print_tasks(io, &page.tasks, page.tasks.len() as u64, &names);
         }
         Command::Show(a) => crate::output::print_task(io, &session.get_task(a.id).await?),
         Command::Edit(e) => {
@@ -177,6 +185,15 @@ async fn note(session: &Session, io: &mut Io, args: crate::args::NoteArgs) -> Re
         crate::outln!(io, "Added a note to task {}", args.id);
     }
     Ok(())
+}
+
+/// `--project` as the list query takes it: a project's id, `none`, or nothing.
+async fn project_param(session: &Session, given: Option<&str>) -> Result<Option<String>, CliError> {
+    Ok(match given.map(str::trim) {
+        None => None,
+        Some("none") => Some("none".into()),
+        Some(name) => Some(super::projects::find(session, name).await?.id.to_string()),
+    })
 }
 
 /// One page when `--limit` is given; otherwise every match, page after page (no

@@ -185,3 +185,49 @@ fn a_deleted_dependency_leaves_its_dependents_and_one_undo_restores_both() {
     );
     assert_eq!(back["blocked"], true);
 }
+
+/// `todo next` shows what can start now, most urgent first: not what waits for a
+/// pending task, not what is hidden until later.
+#[test]
+fn todo_next_shows_what_can_start_most_urgent_first() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = todo_e2e::CliUser::new(&server);
+    ann.sign_up("cli-next");
+    let permit = ann
+        .run(&["add", "Get the permit", "--due", "2031-01-10", "--quiet"])
+        .ok()
+        .stdout;
+    ann.run(&[
+        "add",
+        "Build the shed",
+        "--due",
+        "2031-01-05",
+        "--depends",
+        permit.trim(),
+    ])
+    .ok();
+    ann.run(&[
+        "add",
+        "Call the bank",
+        "--due",
+        "2031-01-20",
+        "--priority",
+        "high",
+    ])
+    .ok();
+    ann.run(&["add", "Later", "--wait", "2031-06-01"]).ok();
+    let next = ann.run(&["next", "--json"]).ok().json();
+    let titles: Vec<&str> = next
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Get the permit", "Call the bank"],
+        "soonest due first; blocked and waiting left out"
+    );
+    let one = ann.run(&["next", "-n", "1", "--json"]).ok().json();
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+}
