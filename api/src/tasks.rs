@@ -390,6 +390,22 @@ pub struct TaskPatch {
     /// Replaces the set of tasks it waits for (`null` or `[]`: none).
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     pub depends_on: Patch<Vec<i64>>,
+    /// On an instance of a repeating task: `future` changes the series from its pending
+    /// instance on (the one that makes the next), whichever instance is named; `this`
+    /// (the default) changes the one named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<PatchScope>,
+}
+
+/// Which instances of a series a patch changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", oai(rename_all = "lowercase"))]
+pub enum PatchScope {
+    #[default]
+    This,
+    Future,
 }
 
 /// `due_at` in a patch: RFC 3339 like everywhere else.

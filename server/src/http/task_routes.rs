@@ -190,7 +190,9 @@ impl TaskApi {
     /// Delete a task
     ///
     /// Its subtasks go with it, in the same change: one undo brings them all back. With
-    /// `If-Match: "<version>"` only that version is deleted (412 otherwise).
+    /// `series=true` on an instance of a repeating task, its series ends: every pending
+    /// instance goes (completed ones stay). With `If-Match: "<version>"` only that
+    /// version is deleted (412 otherwise).
     #[oai(path = "/api/:user_id/tasks/:id", method = "delete")]
     async fn delete(
         &self,
@@ -198,10 +200,13 @@ impl TaskApi {
         #[oai(name = "user_id")] _user_id: Path<Uuid>,
         id: Path<i64>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        series: Query<Option<bool>>,
     ) -> Result<TaskDeleted, ProblemResponse> {
         let owner = auth.owner()?;
         let expected = conditional::expected(if_match.0.as_deref())?;
-        self.tasks.delete(owner, id.0, expected).await?;
+        self.tasks
+            .delete(owner, id.0, expected, series.0.unwrap_or(false))
+            .await?;
         Ok(TaskDeleted::NoContent)
     }
 

@@ -85,14 +85,18 @@ pub trait TaskStorage: Send + Sync + 'static {
         target: Option<bool>,
         now: OffsetDateTime,
     ) -> StoreResult<Written<Task>>;
-    /// Deletes the task at `expected` and every subtask under it, as one change.
+    /// Deletes the task at `expected` and every subtask under it, as one change; with
+    /// `whole_series`, every other pending instance of its series too (the series ends).
     async fn delete_task(
         &self,
         owner: Owner,
         id: i64,
         expected: Expected,
+        whole_series: bool,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>>;
+    /// The pending instance of `series` the caller can see (the one that makes the next).
+    async fn pending_instance(&self, owner: Owner, series: Uuid) -> StoreResult<Option<i64>>;
 
     /// Adds a note by the caller (who must be able to write the task) as a change of the
     /// task: its version moves on and everyone who sees it gets the task with its notes.

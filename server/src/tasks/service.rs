@@ -146,6 +146,7 @@ impl TaskService {
         patch: TaskPatch,
     ) -> Result<Task, TaskError> {
         PatchedTask::check(&patch)?;
+        let id = self.patch_target(owner, id, patch.scope).await?;
         for _ in 0..PATCH_ATTEMPTS {
             let current = self.get(owner, id).await?;
             if matches!(expected, Expected::Version(v) if v != current.version) {
@@ -175,11 +176,42 @@ impl TaskService {
         Err(TaskError::Store(store::StoreError::Busy))
     }
 
-    pub async fn delete(&self, owner: Owner, id: i64, expected: Expected) -> Result<(), TaskError> {
-        settle(
-            id,
-            self.db.delete_task(owner, id, expected, self.clock.now()).await?,
-        )
+    /// Deletes the task with its subtasks; `whole_series` ends its series too (every
+    /// pending instance goes, completed ones stay as history).
+    pub async fn delete(
+        &self,
+        owner: Owner,
+        id: i64,
+        expected: Expected,
+        whole_series: bool,
+    ) -> Result<(), TaskError> {
+        let written = self
+            .db
+            .delete_task(owner, id, expected, whole_series, self.clock.now())
+            .await?;
+        settle(id, written)
+    }
+
+    /// The task a patch with `scope` changes: the one named, or for `future` the pending
+    /// instance of its series (404 when the series has ended).
+    async fn patch_target(
+        &self,
+        owner: Owner,
+        id: i64,
+        scope: Option<todo_api::PatchScope>,
+    ) -> Result<i64, TaskError> {
+        if scope != Some(todo_api::PatchScope::Future) {
+            return Ok(id);
+        }
+        let task = self.get(owner, id).await?;
+        match task.series_id {
+            Some(series) if task.completed => self
+                .db
+                .pending_instance(owner, series)
+                .await?
+                .ok_or(TaskError::NotFound(id)),
+            _ => Ok(id),
+        }
     }
 
     /// Sets completion to `target`, or flips it when `None`.

@@ -251,3 +251,79 @@ fn undoing_a_completion_takes_back_the_instance_it_made_and_completing_again_rem
     assert_eq!(again.len(), 2);
     assert_eq!(again[1]["occurrence"], 2);
 }
+
+/// `scope: "future"` named on a done instance changes the pending one (and so what
+/// follows); `?series=true` ends the series: the pending instance goes, done ones stay.
+#[test]
+fn future_scoped_patches_reach_the_pending_instance_and_a_series_can_end() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "series-ops");
+    let first = weekly(&server, &ann, "FREQ=WEEKLY;BYDAY=MO");
+    let series_id = first["series_id"].as_str().expect("series").to_string();
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}/complete", first["id"]),
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(status, 200);
+    let (status, changed) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}", first["id"]),
+        Some(json!({"title": "Water the plants and the herbs", "scope": "future"})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances.len(), 2);
+    assert_eq!(
+        instances[0]["title"], "Water the plants",
+        "the done one is history"
+    );
+    assert_eq!(instances[1]["title"], "Water the plants and the herbs");
+    assert_eq!(
+        changed["id"], instances[1]["id"],
+        "the answer is the instance changed"
+    );
+
+    // The next instance is made from the changed one.
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}/complete", instances[1]["id"]),
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(status, 200);
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances[2]["title"], "Water the plants and the herbs");
+
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::DELETE,
+        &format!("/api/{{me}}/tasks/{}?series=true", instances[0]["id"]),
+        None,
+    );
+    assert_eq!(status, 204);
+    let left = series(&server, &ann, &series_id);
+    let done: Vec<bool> = left
+        .iter()
+        .map(|t| t["completed"].as_bool().expect("completed"))
+        .collect();
+    assert_eq!(
+        done,
+        [true],
+        "the named (done) one and the pending one went; the other done one stays"
+    );
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &format!("/api/{{me}}/tasks/{}", left[0]["id"]),
+        Some(json!({"title": "x", "scope": "future"})),
+    );
+    assert_eq!(status, 404, "an ended series has no pending instance to change");
+}

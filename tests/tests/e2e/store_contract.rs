@@ -152,7 +152,7 @@ fn conditional_task_writes_refuse_stale_versions_and_number_events_without_gaps(
             .expect("complete");
         assert!(matches!(again, Written::Conflict(_)), "version 1 is gone");
         let missing = store
-            .delete_task(owner, task.id + 1000, Expected::Any, now())
+            .delete_task(owner, task.id + 1000, Expected::Any, false, now())
             .await
             .expect("delete");
         assert!(matches!(missing, Written::Missing));
@@ -494,7 +494,7 @@ fn subtasks_form_a_bounded_tree_deleted_and_undone_as_one_change() {
 
         // Deleting the root takes all nine with it; one undo brings all back, linked.
         let Written::Done(()) = store
-            .delete_task(owner, root.id, Expected::Any, now())
+            .delete_task(owner, root.id, Expected::Any, false, now())
             .await
             .expect("delete")
         else {

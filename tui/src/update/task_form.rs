@@ -201,5 +201,6 @@ pub fn changed_fields(opened: &TaskInput, now: &TaskInput, due_untouched: bool) 
         remind_at: Patch::Absent,
         remind_before: Patch::Absent,
         depends_on: Patch::Absent,
+        scope: None,
     }
 }

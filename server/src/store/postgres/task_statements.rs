@@ -196,6 +196,23 @@ pub(super) async fn detach_subtasks(
         .collect()
 }
 
+/// The pending instances of `series` the caller can write, newest first.
+pub(super) async fn pending_instances(
+    c: &impl GenericClient,
+    owner: Owner,
+    series: Uuid,
+) -> StoreResult<Vec<i64>> {
+    let sql = format!(
+        "SELECT id FROM tasks WHERE series_id = $1 AND NOT completed AND {} ORDER BY occurrence DESC, id DESC",
+        writable(2)
+    );
+    c.query(&sql, &[&series, &owner.id()])
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
 /// Which moment of a task a background claim is for.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Moment {

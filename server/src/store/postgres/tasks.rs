@@ -124,11 +124,23 @@ impl TaskStorage for PgStore {
             .await
     }
 
+    async fn pending_instance(&self, owner: Owner, series: Uuid) -> StoreResult<Option<i64>> {
+        self.observe(async {
+            let client = self.client().await?;
+            Ok(tasks::pending_instances(&client, owner, series)
+                .await?
+                .first()
+                .copied())
+        })
+        .await
+    }
+
     async fn delete_task(
         &self,
         owner: Owner,
         id: i64,
         expected: Expected,
+        whole_series: bool,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>> {
         let (written, published) = self
@@ -141,7 +153,16 @@ impl TaskStorage for PgStore {
                 };
                 let audiences = events::lock_audiences(&tx, &[place]).await?;
                 // Read before the delete: the walk down goes through `id`.
-                let tree = tasks::subtree(&tx, id).await?;
+                let mut tree = tasks::subtree(&tx, id).await?;
+                if whole_series
+                    && let Some(series) = tasks::get(&tx, owner, id).await?.and_then(|t| t.series_id)
+                {
+                    for other in tasks::pending_instances(&tx, owner, series).await? {
+                        if other != id {
+                            tree.extend(tasks::subtree(&tx, other).await?);
+                        }
+                    }
+                }
                 let gone: Vec<i64> = tree.iter().map(|(t, _)| *t).collect();
                 let waiting = dependencies::dependents(&tx, &gone).await?;
                 let Some(version) = tasks::delete(&tx, owner, id, expected).await? else {

@@ -453,6 +453,17 @@ pub fn claim_wakeups(tx: &WriteTx<'_>, now: OffsetDateTime, batch: u32) -> rusql
     .collect()
 }
 
+/// The pending instances of `series` the caller can write, newest first.
+pub fn pending_instances(conn: &Connection, owner: Owner, series: Uuid) -> rusqlite::Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT id FROM tasks WHERE series_id = ?1 AND completed = 0 AND {} ORDER BY occurrence DESC, id DESC",
+        writable(2)
+    );
+    conn.prepare_cached(&sql)?
+        .query_map(params![series.to_string(), owner.id().to_string()], |r| r.get(0))?
+        .collect()
+}
+
 /// Moves task `id` to a new version changed by the caller now, when they may write it
 /// (a note added or deleted: the task's own fields stay).
 pub fn touch(tx: &WriteTx<'_>, owner: Owner, id: i64, now: OffsetDateTime) -> rusqlite::Result<Option<Task>> {

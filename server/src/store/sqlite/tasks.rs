@@ -114,18 +114,31 @@ impl TaskStorage for Db {
         .await
     }
 
+    async fn pending_instance(&self, owner: Owner, series: Uuid) -> StoreResult<Option<i64>> {
+        self.read(move |c| Ok(tasks::pending_instances(c, owner, series)?.first().copied()))
+            .await
+    }
+
     async fn delete_task(
         &self,
         owner: Owner,
         id: i64,
         expected: Expected,
+        whole_series: bool,
         now: OffsetDateTime,
     ) -> StoreResult<Written<()>> {
         let (written, published) = self
             .write(move |tx| {
                 let before = events::audience_of_task(tx, id)?;
                 // Read before the delete: the walk down goes through `id`.
-                let tree = tasks::subtree(tx, id)?;
+                let mut tree = tasks::subtree(tx, id)?;
+                if whole_series && let Some(series) = tasks::get(tx, owner, id)?.and_then(|t| t.series_id) {
+                    for other in tasks::pending_instances(tx, owner, series)? {
+                        if other != id {
+                            tree.extend(tasks::subtree(tx, other)?);
+                        }
+                    }
+                }
                 let gone: Vec<i64> = tree.iter().map(|(t, _)| *t).collect();
                 let waiting = dependencies::dependents(tx, &gone)?;
                 let Some(version) = tasks::delete(tx, owner, id, expected)? else {
