@@ -39,9 +39,10 @@ impl Priority {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "openapi", oai(rename_all = "lowercase"))]
 pub enum StatusFilter {
-    /// Every task but those waiting (`wait_until` still ahead).
+    /// Every task, those waiting included.
     #[default]
     All,
+    /// Pending tasks, but those waiting (`wait_until` still ahead).
     Pending,
     Completed,
     /// Only tasks hidden until their `wait_until`.
@@ -209,8 +210,8 @@ pub struct Task {
     /// Its own subtasks (one level down): how many, and how many are completed.
     #[serde(default)]
     pub subtasks: SubtaskCount,
-    /// Hidden from lists until then (`status=waiting` shows it); a `task.woke` event
-    /// brings it back into every open client at that moment.
+    /// Hidden from the pending views until then (`status=waiting` shows it, `all` too); a
+    /// `task.woke` event brings it back into every open client at that moment.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",

@@ -299,7 +299,7 @@ impl TaskService {
     }
 
     /// Every task with a due date the owner can see, as an iCalendar (see
-    /// [`super::calendar`]), but those still waiting.
+    /// [`super::calendar`]), waiting ones included.
     pub async fn calendar(&self, owner: Owner) -> Result<String, TaskError> {
         let mut tasks = Vec::new();
         loop {

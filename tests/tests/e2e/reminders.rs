@@ -133,11 +133,17 @@ fn a_waiting_task_wakes_once_and_a_reminder_fires_once_with_two_servers() {
     let due_at = OffsetDateTime::parse(meeting["due_at"].as_str().expect("due_at"), &Rfc3339).expect("time");
     assert_eq!(due_at - remind_at, time::Duration::minutes(1));
 
-    let listed = must(&first, &ann, Method::GET, "/api/{me}/tasks", None);
+    let listed = must(&first, &ann, Method::GET, "/api/{me}/tasks?status=pending", None);
     assert_eq!(
         titles(&listed),
         ["Meeting"],
-        "the waiting task is out of the list"
+        "the waiting task is out of the pending list"
+    );
+    let everything = must(&first, &ann, Method::GET, "/api/{me}/tasks?status=all", None);
+    assert_eq!(
+        everything.as_array().map(Vec::len),
+        Some(2),
+        "all is all (an export, a sync)"
     );
     let waiting = must(&first, &ann, Method::GET, "/api/{me}/tasks?status=waiting", None);
     assert_eq!(titles(&waiting), ["Renew passport"]);
@@ -157,7 +163,13 @@ fn a_waiting_task_wakes_once_and_a_reminder_fires_once_with_two_servers() {
         assert_eq!(woke.len(), 1, "{woke:?}");
         assert_eq!(woke.remove(0)["task"]["id"], hidden["id"]);
     }
-    let listed = must(&first, &ann, Method::GET, "/api/{me}/tasks?sort=title", None);
+    let listed = must(
+        &first,
+        &ann,
+        Method::GET,
+        "/api/{me}/tasks?status=pending&sort=title",
+        None,
+    );
     assert_eq!(titles(&listed), ["Meeting", "Renew passport"], "back in the list");
     assert_eq!(
         kinds_in_history(&second, &ann, &meeting, "task.reminder"),

@@ -743,18 +743,15 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
             sql.push_str(&format!(" AND parent_id = ${}", args.len()));
         }
     }
-    // Waiting tasks (`wait_until` still ahead) are left out until then, except when
-    // asked for; a completed task shows whatever its wait.
+    // Waiting tasks (`wait_until` still ahead) are left out of the pending views until
+    // then; `all` is everything (an export, a sync), `waiting` only them.
     let now = to_micros(query.now());
     let waiting = |args: &mut Vec<Param>, clause: &str| {
         args.push(Box::new(now));
         clause.replace("$now", &format!("${}", args.len()))
     };
     match query.status() {
-        StatusFilter::All => {
-            let clause = waiting(&mut args, " AND (wait_until IS NULL OR wait_until <= $now)");
-            sql.push_str(&clause);
-        }
+        StatusFilter::All => {}
         StatusFilter::Pending => {
             let clause = waiting(
                 &mut args,

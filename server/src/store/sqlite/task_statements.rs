@@ -797,10 +797,10 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
             args.push(Value::Integer(p));
         }
     }
-    // Waiting tasks (`wait_until` still ahead) are left out until then, except when
-    // asked for; a completed task shows whatever its wait.
+    // Waiting tasks (`wait_until` still ahead) are left out of the pending views until
+    // then; `all` is everything (an export, a sync), `waiting` only them.
     let waiting = match query.status() {
-        StatusFilter::All => " AND (wait_until IS NULL OR wait_until <= ?)",
+        StatusFilter::All => "",
         StatusFilter::Pending => " AND completed = 0 AND (wait_until IS NULL OR wait_until <= ?)",
         StatusFilter::Waiting => " AND wait_until > ?",
         StatusFilter::Completed => " AND completed = 1",
