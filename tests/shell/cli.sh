@@ -86,7 +86,8 @@ TW
 todo import "$work/tw.json" -q
 taxes=$(todo list --all --json | jq '.[] | select(.title == "File taxes")')
 [ "$(jq -r .priority <<<"$taxes")" = high ] || fail "H is high"
-[ "$(jq -r .description <<<"$taxes")" = "receipts in the drawer" ] || fail "annotations are the description"
+[ "$(jq -r .note_count <<<"$taxes")" = 1 ] || fail "an annotation is a note"
+[ "$(todo show "$(jq -r .id <<<"$taxes")" --json | jq -r '.notes[0].text')" = "receipts in the drawer" ] || fail "the note's text"
 [ "$(jq -r .due_at <<<"$taxes")" = "2030-01-31T17:00:00Z" ] || fail "the due date"
 [ "$(todo list --all --json | jq '.[] | select(.title == "Old thing") | .completed')" = true ] || fail "completed stays completed"
 

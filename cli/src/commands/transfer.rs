@@ -18,7 +18,11 @@ pub async fn export(session: &Session, format: ExportFormat, io: &mut Io) -> Res
         order: Some(SortOrder::Asc),
         ..ListQuery::default()
     };
-    let tasks = super::tasks::list_all(session, query).await?.tasks;
+    let mut tasks = super::tasks::list_all(session, query).await?.tasks;
+    // A list carries how many notes a task has; the export carries the notes.
+    for task in tasks.iter_mut().filter(|t| t.note_count > 0) {
+        task.notes = session.get_task(task.id).await?.notes;
+    }
     match format {
         ExportFormat::Json => io.print_json(&tasks),
         ExportFormat::Csv => io.write_out(format_args!("{}", csv_of(&tasks)?)),
@@ -76,6 +80,12 @@ fn priority_name(p: Priority) -> &'static str {
 struct Incoming {
     input: TaskInput,
     completed: bool,
+    /// Its id where it came from (a Taskwarrior uuid, or a task id of this format), to
+    /// link the tasks it waits for and its parent once every task is made.
+    key: String,
+    notes: Vec<String>,
+    depends_on: Vec<String>,
+    parent: Option<String>,
 }
 
 /// What an entry of the file is.
@@ -121,6 +131,29 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
     };
     let due_at = text(v, "due").map(|d| taskwarrior_date(&d)).transpose()?;
     let wait_until = text(v, "wait").map(|d| taskwarrior_date(&d)).transpose()?;
+    // Taskwarrior 2.6 and later write a list of uuids, earlier ones a comma-separated string.
+    let depends_on: Vec<String> = match v.get("depends") {
+        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::String(ids)) => ids
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    };
+    // A pending instance of a Taskwarrior series carries its rule (the template is
+    // skipped, completed instances are history): it repeats here from the next one.
+    let recurrence = match (status.as_str(), text(v, "recur"), due_at) {
+        ("pending", Some(recur), Some(_)) => {
+            todo_client::recur::parse_recur(&recur)
+                .ok()
+                .map(|rule| todo_api::Recurrence {
+                    rule,
+                    time_zone: todo_client::recur::local_zone_name(),
+                })
+        }
+        _ => None,
+    };
     let tags = v.get("tags").and_then(Value::as_array).map(|a| {
         a.iter()
             .filter_map(Value::as_str)
@@ -130,22 +163,26 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
     Ok(Entry::Task(Box::new(Incoming {
         input: TaskInput {
             title,
-            description: (!notes.is_empty()).then(|| notes.join("\n")),
+            description: None,
             priority,
             due_at,
             tags: tags.filter(|t| !t.is_empty()),
             source_id: Some(format!("taskwarrior:{uuid}")),
             project_id: None,
-            recurrence: None,
+            recurrence,
             parent_id: None,
             wait_until,
             remind_at: None,
             remind_before: None,
-            // Taskwarrior's `depends` names uuids of tasks that may not be imported
-            // yet: not carried (see the README).
+            // Linked once every task is made (see `link`).
             depends_on: None,
         },
         completed: status == "completed",
+        key: uuid,
+        notes,
+        depends_on,
+        // Taskwarrior's `parent` is a recurrence template, not a parent task.
+        parent: None,
     })))
 }
 
@@ -153,6 +190,10 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
     let task: Task = serde_json::from_value(v.clone()).map_err(|e| format!("not a task: {e}"))?;
     Ok(Entry::Task(Box::new(Incoming {
         completed: task.completed,
+        key: task.id.to_string(),
+        notes: task.notes.iter().flatten().map(|n| n.text.clone()).collect(),
+        depends_on: task.depends_on.iter().map(i64::to_string).collect(),
+        parent: task.parent_id.map(|p| p.to_string()),
         input: TaskInput {
             source_id: Some(
                 task.source_id
@@ -169,7 +210,7 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
             wait_until: task.wait_until,
             remind_at: task.remind_before.is_none().then_some(task.remind_at).flatten(),
             remind_before: task.remind_before,
-            // Ids of the server it came from.
+            // Ids of the server it came from: linked once every task is made.
             depends_on: None,
             recurrence: task.recurrence,
         },
@@ -229,6 +270,9 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, io: &mut Io) -
         dry_run,
         ..Summary::default()
     };
+    // Each task made by this import, by its key, with what to link once all are made.
+    let mut made: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut to_link: Vec<(usize, i64, Vec<String>, Option<String>)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let failed = |error: String| Failure {
             entry: index + 1,
@@ -256,6 +300,22 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, io: &mut Io) -
         match session.create_task(&incoming.input).await {
             Ok(task) => {
                 summary.imported += 1;
+                made.insert(incoming.key.clone(), task.id);
+                for note in &incoming.notes {
+                    if let Err(e) = session.add_note(task.id, note).await {
+                        summary
+                            .failed
+                            .push(failed(format!("made task {}, but a note: {e}", task.id)));
+                    }
+                }
+                if !incoming.depends_on.is_empty() || incoming.parent.is_some() {
+                    to_link.push((
+                        index,
+                        task.id,
+                        incoming.depends_on.clone(),
+                        incoming.parent.clone(),
+                    ));
+                }
                 if incoming.completed {
                     match session.set_completed(task.id, true).await {
                         Ok(_) => summary.completed += 1,
@@ -270,7 +330,42 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, io: &mut Io) -
             Err(e) => return Err(e.into()),
         }
     }
+    link(session, &made, to_link, &mut summary).await?;
     report(&summary, io)
+}
+
+/// Gives each task made by this import the tasks it waits for and its parent, among
+/// those it made (a task the file names but this import did not make is left out).
+async fn link(
+    session: &Session,
+    made: &std::collections::HashMap<String, i64>,
+    to_link: Vec<(usize, i64, Vec<String>, Option<String>)>,
+    summary: &mut Summary,
+) -> Result<(), CliError> {
+    for (index, id, depends_on, parent) in to_link {
+        let depends: Vec<i64> = depends_on.iter().filter_map(|k| made.get(k).copied()).collect();
+        let parent = parent.and_then(|k| made.get(&k).copied());
+        let patch = todo_api::TaskPatch {
+            depends_on: match depends.is_empty() {
+                true => todo_api::Patch::Absent,
+                false => todo_api::Patch::Value(depends),
+            },
+            parent_id: todo_api::Patch::if_given(parent),
+            ..todo_api::TaskPatch::default()
+        };
+        if patch == todo_api::TaskPatch::default() {
+            continue;
+        }
+        match session.patch_task(id, &patch, None).await {
+            Ok(_) => {}
+            Err(e) if e.http_status().is_some() => summary.failed.push(Failure {
+                entry: index + 1,
+                error: format!("made task {id}, but linking it: {e}"),
+            }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 fn report(summary: &Summary, io: &mut Io) -> Result<(), CliError> {
@@ -318,7 +413,8 @@ mod tests {
             panic!("a task")
         };
         assert_eq!(t.input.title, "File taxes");
-        assert_eq!(t.input.description.as_deref(), Some("receipts"));
+        assert_eq!(t.input.description, None);
+        assert_eq!(t.notes, ["receipts"], "annotations become notes");
         assert_eq!(t.input.priority, Some(Priority::High));
         assert_eq!(
             t.input.due_at,

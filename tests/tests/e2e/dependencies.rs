@@ -231,3 +231,94 @@ fn todo_next_shows_what_can_start_most_urgent_first() {
     let one = ann.run(&["next", "-n", "1", "--json"]).ok().json();
     assert_eq!(one.as_array().map(Vec::len), Some(1));
 }
+
+/// `todo import` brings over what links tasks: a Taskwarrior file's annotations become
+/// notes, `depends` the tasks it waits for (by uuid), a pending instance's `recur` its
+/// rule; a `todo export` carries notes, dependencies and parents into another account
+/// with the ids the new tasks got. Importing again adds nothing, notes included.
+#[test]
+fn an_import_links_what_the_file_links() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = todo_e2e::CliUser::new(&server);
+    ann.sign_up("import-links");
+    let dir = tempfile::tempdir().expect("dir");
+    let tw = dir.path().join("tw.json");
+    std::fs::write(
+        &tw,
+        json!([
+            {"uuid": "u-permit", "description": "Get the permit", "status": "pending", "entry": "20300101T000000Z",
+             "annotations": [{"entry": "20300101T000000Z", "description": "town hall, room 3"}]},
+            {"uuid": "u-shed", "description": "Build the shed", "status": "pending", "entry": "20300101T000000Z",
+             "depends": ["u-permit"]},
+            {"uuid": "u-water", "description": "Water plants", "status": "pending", "entry": "20300101T000000Z",
+             "due": "20310324T080000Z", "recur": "weekly", "parent": "u-template"}
+        ])
+        .to_string(),
+    )
+    .expect("write");
+    ann.run(&["import", tw.to_str().expect("path")]).ok();
+    let tasks = ann.run(&["list", "--all", "--json"]).ok().json();
+    let by_title = |title: &str| -> Value {
+        tasks
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .find(|t| t["title"] == title)
+            .cloned()
+            .unwrap_or_else(|| panic!("{title} was imported: {tasks}"))
+    };
+    let (permit, shed, water) = (
+        by_title("Get the permit"),
+        by_title("Build the shed"),
+        by_title("Water plants"),
+    );
+    assert_eq!(shed["depends_on"], json!([permit["id"]]));
+    assert_eq!(permit["note_count"], 1);
+    assert_eq!(water["recurrence"]["rule"], "FREQ=WEEKLY");
+    let again = ann
+        .run(&["import", tw.to_str().expect("path"), "--json"])
+        .ok()
+        .json();
+    assert_eq!(again["already_imported"], 3);
+    let permit_now = ann
+        .run(&["show", &permit["id"].to_string(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        permit_now["notes"].as_array().map(Vec::len),
+        Some(1),
+        "no second copy"
+    );
+
+    // Our own export, into another account: the links follow the new ids.
+    ann.run(&["add", "Sand the boards", "--parent", &shed["id"].to_string()])
+        .ok();
+    let exported = dir.path().join("export.json");
+    let out = ann.run(&["export"]).ok().stdout;
+    std::fs::write(&exported, out).expect("write");
+    let bob = todo_e2e::CliUser::new(&server);
+    bob.sign_up("import-links-bob");
+    bob.run(&["add", "Bob's own first"]).ok();
+    bob.run(&["import", exported.to_str().expect("path")]).ok();
+    let mine = bob.run(&["list", "--all", "--json"]).ok().json();
+    let find = |title: &str| -> Value {
+        mine.as_array()
+            .expect("tasks")
+            .iter()
+            .find(|t| t["title"] == title)
+            .cloned()
+            .unwrap_or_else(|| panic!("{title}: {mine}"))
+    };
+    let (bob_permit, bob_shed, bob_sand) = (
+        find("Get the permit"),
+        find("Build the shed"),
+        find("Sand the boards"),
+    );
+    assert_eq!(bob_shed["depends_on"], json!([bob_permit["id"]]));
+    assert_eq!(bob_sand["parent_id"], bob_shed["id"]);
+    let notes = bob
+        .run(&["show", &bob_permit["id"].to_string(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(notes["notes"][0]["text"], "town hall, room 3");
+}
