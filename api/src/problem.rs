@@ -89,6 +89,10 @@ pub enum ProblemCode {
     NoteNotFound,
     /// No such calendar feed of yours.
     FeedNotFound,
+    /// The `Idempotency-Key` was used for another request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running.
+    RequestInProgress,
     /// Only a note's author deletes it.
     NotNoteAuthor,
     /// No such project, or the caller is not a member (the two are not told apart).
@@ -166,6 +170,8 @@ impl ProblemCode {
             C::InvalidDependency => "invalid_dependency",
             C::NoteNotFound => "note_not_found",
             C::FeedNotFound => "feed_not_found",
+            C::IdempotencyKeyReused => "idempotency_key_reused",
+            C::RequestInProgress => "request_in_progress",
             C::NotNoteAuthor => "not_note_author",
             C::ProjectNotFound => "project_not_found",
             C::ProjectExists => "project_exists",

@@ -79,7 +79,7 @@ pub async fn build_app(
         config.event_retention,
         config.clock.clone(),
     );
-    let db_feeds = db.clone();
+    let storage = db.clone();
     let projects = ProjectService::new(db, auth.activity_log(), config.clock.clone());
     every(
         "key reload",
@@ -106,6 +106,7 @@ pub async fn build_app(
         shutdown.clone(),
         TaskMaintenance(tasks.clone()),
     );
+    let shutdown_keys = shutdown.clone();
     // Reminders and wake-ups: what came due while the server was down goes out at once,
     // then each within a tick of its moment (claimed in the database, so once however
     // many servers run).
@@ -113,12 +114,26 @@ pub async fn build_app(
         tracing::warn!(error = %error_chain(&e), "reminders due while the server was down: will retry");
     }
     every("reminders", TIMER_TICK, shutdown, TaskTimers(tasks.clone()));
-    let feeds = feeds::FeedService::new(db_feeds, tasks.clone(), config.clock.clone());
-    Ok(http::app(
+    let feeds = feeds::FeedService::new(storage.clone(), tasks.clone(), config.clock.clone());
+    let keys = http::idempotency::Keys {
+        store: storage,
+        clock: config.clock.clone(),
+    };
+    every(
+        "idempotency key clean-up",
+        maintenance,
+        shutdown_keys,
+        http::idempotency::KeyMaintenance(keys.clone()),
+    );
+    let services = http::Services {
         auth,
         tasks,
         projects,
         feeds,
+        keys,
+    };
+    Ok(http::app(
+        services,
         &config.issuer,
         request_timeout,
         http::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),

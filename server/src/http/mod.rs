@@ -16,6 +16,7 @@ mod conditional;
 mod feed_routes;
 mod framing;
 mod headers;
+pub mod idempotency;
 mod json;
 pub mod limits;
 pub mod listener;
@@ -53,16 +54,29 @@ enum ApiTag {
     Meta,
 }
 
+/// The services the routes call.
+pub struct Services {
+    pub auth: Arc<AuthService>,
+    pub tasks: TaskService,
+    pub projects: ProjectService,
+    pub feeds: crate::feeds::FeedService,
+    pub keys: idempotency::Keys,
+}
+
 /// The whole HTTP app: API, OpenAPI document, Swagger UI, middleware and error mapping.
 pub fn app(
-    auth: Arc<AuthService>,
-    tasks: TaskService,
-    projects: ProjectService,
-    feeds: crate::feeds::FeedService,
+    services: Services,
     server_url: &str,
     request_timeout: std::time::Duration,
     proxies: client_addr::TrustedProxies,
 ) -> impl Endpoint + use<> {
+    let Services {
+        auth,
+        tasks,
+        projects,
+        feeds,
+        keys,
+    } = services;
     let api = OpenApiService::new(
         (
             auth_routes::AuthApi {
@@ -109,6 +123,8 @@ pub fn app(
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        // Inside the body limit, so the body it reads is already bounded.
+        .around(idempotency::idempotent)
         .around(framing::limit_body)
         .around(request_headers::check_request_headers)
         .around(framing::check_framing)
@@ -116,6 +132,7 @@ pub fn app(
         .with(CatchPanic::new().with_handler(|_| problem::ProblemResponse::panicked().into_response()))
         .around(access_log::log_request)
         .data(auth)
+        .data(keys)
         .catch_all_error(problem::problem_from_poem_error)
         // Outside the error mapping, which turns the router's 405 into a response first.
         .around(move |next, req| allow::add_allow_header(next, req, allowed.clone()))

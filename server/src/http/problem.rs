@@ -213,7 +213,7 @@ impl ProblemResponse {
         ))
     }
 
-    fn from_store(e: StoreError) -> Self {
+    pub(super) fn from_store(e: StoreError) -> Self {
         if matches!(e, StoreError::OwnerGone) {
             // The account went while the request ran: its token is no longer good.
             Self::invalid_token("the account no longer exists")

@@ -8,6 +8,7 @@ mod error;
 mod feed;
 mod feeds;
 mod history;
+mod idempotency;
 mod keys;
 mod limits;
 mod location;
@@ -28,6 +29,7 @@ pub use accounts::{AccountStorage, AccountSummary, NewActivity, ResetOutcome};
 pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use feeds::{FeedRow, FeedStorage};
+pub use idempotency::{IdempotencyStorage, KeyClaim, StoredAnswer};
 pub use keys::KeyStorage;
 pub use limits::LimitStorage;
 pub use location::{DatabaseUrl, PostgresOptions};
@@ -51,6 +53,7 @@ pub trait Storage:
     + TwoFactorStorage
     + ProjectStorage
     + FeedStorage
+    + IdempotencyStorage
 {
 }
 
@@ -64,6 +67,7 @@ impl<T> Storage for T where
         + TwoFactorStorage
         + ProjectStorage
         + FeedStorage
+        + IdempotencyStorage
 {
 }
 

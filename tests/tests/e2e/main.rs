@@ -19,6 +19,7 @@ mod dependencies;
 mod faults;
 mod files_at_rest;
 mod hostile;
+mod idempotency;
 mod keyring;
 mod notes;
 mod personal_tokens;

@@ -252,6 +252,20 @@ const MIGRATIONS: &[&str] = &[
         created_at   bigint NOT NULL
      );
      CREATE INDEX calendar_feeds_by_user ON calendar_feeds(user_id);",
+    // 17: the first answer to a write sent with an Idempotency-Key, kept a day.
+    "CREATE TABLE idempotency_keys (
+        user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key         text NOT NULL,
+        request     bytea NOT NULL,
+        claimed_at  bigint NOT NULL,
+        answered    boolean NOT NULL,
+        status      integer,
+        headers     text,
+        body        bytea,
+        expires_at  bigint NOT NULL,
+        PRIMARY KEY (user_id, key)
+     );
+     CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -7,6 +7,7 @@ mod accounts;
 mod dependencies;
 mod events;
 mod feeds;
+mod idempotency;
 mod import;
 mod keys;
 mod limits;

@@ -248,6 +248,20 @@ const MIGRATIONS: &[&str] = &[
         created_at   INTEGER NOT NULL
      );
      CREATE INDEX calendar_feeds_by_user ON calendar_feeds(user_id);",
+    // 20: the first answer to a write sent with an Idempotency-Key, kept a day.
+    "CREATE TABLE idempotency_keys (
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        request     BLOB NOT NULL,
+        claimed_at  INTEGER NOT NULL,
+        answered    INTEGER NOT NULL,
+        status      INTEGER,
+        headers     TEXT,
+        body        BLOB,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)
+     );
+     CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);",
 ];
 
 /// The migration whose step is [`repair_tags`].

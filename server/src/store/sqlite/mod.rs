@@ -6,6 +6,7 @@ mod dependencies;
 mod events;
 mod export;
 mod feeds;
+mod idempotency;
 mod keys;
 mod limits;
 mod migrations;
