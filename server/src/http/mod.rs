@@ -125,15 +125,21 @@ pub fn app(
         .nest("/", api)
         // Inside the body limit, so the body it reads is already bounded.
         .around(idempotency::idempotent)
+        // A dynamic call every few layers keeps the app's type shallow enough for the
+        // release build's layout queries (each `around` nests its inner type twice).
+        .boxed()
         .around(framing::limit_body)
         .around(request_headers::check_request_headers)
         .around(framing::check_framing)
+        .boxed()
         .around(move |next, req| limits::with_deadline(next, req, request_timeout))
         .with(CatchPanic::new().with_handler(|_| problem::ProblemResponse::panicked().into_response()))
         .around(access_log::log_request)
+        .boxed()
         .data(auth)
         .data(keys)
         .catch_all_error(problem::problem_from_poem_error)
+        .boxed()
         // Outside the error mapping, which turns the router's 405 into a response first.
         .around(move |next, req| allow::add_allow_header(next, req, allowed.clone()))
         // Outermost, so every answer carries them, errors included.
