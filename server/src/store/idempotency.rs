@@ -29,6 +29,18 @@ pub enum KeyClaim {
     Reused,
 }
 
+impl KeyClaim {
+    /// What a key already claimed means for `request`: the kept answer (`answer`, once
+    /// there is one) for the same request, or why not. One rule for every backend.
+    pub fn of_existing(request: &[u8], claimed_for: &[u8], answer: Option<StoredAnswer>) -> KeyClaim {
+        match answer {
+            _ if claimed_for != request => KeyClaim::Reused,
+            None => KeyClaim::InProgress,
+            Some(answer) => KeyClaim::Answered(answer),
+        }
+    }
+}
+
 #[async_trait]
 pub trait IdempotencyStorage: Send + Sync + 'static {
     /// Claims `key` of `user` for the request hashed `request`, in one statement: a

@@ -514,6 +514,46 @@ impl UndoStep {
     }
 }
 
+/// What undoing one event of a change did (each backend's `undo_one`).
+pub enum UndoPart {
+    /// Nothing to revert: the state before it is no longer known, or it is undone.
+    Skipped,
+    /// The caller's role no longer lets them change the task.
+    NotAllowed,
+    /// The task after the undo (`None`: deleted), and the events to publish.
+    Done(Option<Box<Task>>, Published),
+}
+
+/// The parts of one change undone so far (a task deleted with its subtasks is undone
+/// whole): the first part's answer, and every part's events.
+#[derive(Default)]
+pub struct UndoneChange {
+    first: Option<Undone>,
+    published: Published,
+}
+
+impl UndoneChange {
+    /// Adds the undo of `part`, one of `user`'s events: `task` after it, `events` it
+    /// appended.
+    pub fn add(&mut self, user: Uuid, part: &EventRecord, task: Option<Box<Task>>, events: Published) {
+        if self.first.is_none() {
+            self.first = Some(Undone {
+                target_seq: part.seq,
+                target_kind: part.kind,
+                seq: events.iter().find(|(u, _)| *u == user).map_or(0, |(_, e)| e.seq),
+                task: task.map(|t| *t),
+            });
+        }
+        self.published.extend(events);
+    }
+
+    /// What the undo answers and publishes, if any part was undone.
+    pub fn finish(self) -> Option<(UndoOutcome, Published)> {
+        let first = self.first?;
+        Some((UndoOutcome::Undone(Box::new(first)), self.published))
+    }
+}
+
 /// What an undo did.
 #[derive(Debug)]
 pub struct Undone {

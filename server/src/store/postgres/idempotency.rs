@@ -54,22 +54,22 @@ impl IdempotencyStorage for PgStore {
                 match row {
                     None => KeyClaim::InProgress,
                     Some(r) => {
-                        let stored: Vec<u8> = r.try_get(0)?;
+                        let claimed_for: Vec<u8> = r.try_get(0)?;
                         let answered: bool = r.try_get(1)?;
-                        if stored != request {
-                            KeyClaim::Reused
-                        } else if !answered {
-                            KeyClaim::InProgress
-                        } else {
-                            let status: Option<i32> = r.try_get(2)?;
-                            let headers: Option<String> = r.try_get(3)?;
-                            let body: Option<Vec<u8>> = r.try_get(4)?;
-                            KeyClaim::Answered(StoredAnswer {
-                                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
-                                headers: headers.as_deref().map(headers_from_text).unwrap_or_default(),
-                                body: body.unwrap_or_default(),
-                            })
-                        }
+                        let answer = match answered {
+                            true => {
+                                let status: Option<i32> = r.try_get(2)?;
+                                let headers: Option<String> = r.try_get(3)?;
+                                let body: Option<Vec<u8>> = r.try_get(4)?;
+                                Some(StoredAnswer {
+                                    status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                                    headers: headers.as_deref().map(headers_from_text).unwrap_or_default(),
+                                    body: body.unwrap_or_default(),
+                                })
+                            }
+                            false => None,
+                        };
+                        KeyClaim::of_existing(&request, &claimed_for, answer)
                     }
                 }
             };

@@ -17,7 +17,7 @@ use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::domain::timers::{Firing, firing};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
-    TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
+    TaskReplace, TaskStorage, UndoOutcome, UndoPart, UndoStep, UndoneChange, Written, to_micros,
 };
 use todo_api::EventType;
 use todo_api::Task;
@@ -290,9 +290,7 @@ impl TaskStorage for PgStore {
                         Some(group) => events::of_group(&tx, user, group).await?,
                         None => vec![target],
                     };
-                    // The first part undone: what it undid, and the undo's own event.
-                    let mut undone: Option<Undone> = None;
-                    let mut published = Vec::new();
+                    let mut undone = UndoneChange::default();
                     for part in parts {
                         match undo_one(&tx, owner, &part, now).await? {
                             UndoPart::Skipped => continue,
@@ -300,25 +298,12 @@ impl TaskStorage for PgStore {
                                 tx.rollback().await?;
                                 return Ok((UndoOutcome::NotAllowed, Vec::new()));
                             }
-                            UndoPart::Done(task, events) => {
-                                if undone.is_none() {
-                                    undone = Some(Undone {
-                                        target_seq: part.seq,
-                                        target_kind: part.kind,
-                                        seq: events
-                                            .iter()
-                                            .find(|(u, _)| *u == user)
-                                            .map_or(0, |(_, e)| e.seq),
-                                        task: task.map(|t| *t),
-                                    });
-                                }
-                                published.extend(events);
-                            }
+                            UndoPart::Done(task, events) => undone.add(user, &part, task, events),
                         }
                     }
-                    if let Some(undone) = undone {
+                    if let Some(answer) = undone.finish() {
                         tx.commit().await?;
-                        return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                        return Ok(answer);
                     }
                 }
                 tx.rollback().await?;
@@ -402,16 +387,6 @@ impl TaskStorage for PgStore {
 
 /// How many of the latest changes undo looks through for one it can revert.
 const UNDO_SEARCH: u32 = 200;
-
-/// What undoing one event did.
-enum UndoPart {
-    /// Nothing to revert: the state before it is no longer known, or it is undone.
-    Skipped,
-    /// The caller's role no longer lets them change the task.
-    NotAllowed,
-    /// The task after the undo (`None`: deleted), and the events to publish.
-    Done(Option<Box<Task>>, Published),
-}
 
 /// Reverts `target` (one of the caller's own events) as a new change; the task's
 /// audiences (where it is and where it goes back to) locked first.

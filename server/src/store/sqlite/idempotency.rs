@@ -50,16 +50,16 @@ impl IdempotencyStorage for Db {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
                 .optional()?;
-            Ok(match found {
-                None => KeyClaim::InProgress,
-                Some((stored, _, _, _, _)) if stored != request => KeyClaim::Reused,
-                Some((_, false, _, _, _)) => KeyClaim::InProgress,
-                Some((_, true, status, headers, body)) => KeyClaim::Answered(StoredAnswer {
-                    status: status.unwrap_or(200),
-                    headers: headers.as_deref().map(headers_from_text).unwrap_or_default(),
-                    body: body.unwrap_or_default(),
-                }),
-            })
+            // Gone between the insert and this read (answered and expired): a retry runs.
+            let Some((claimed_for, answered, status, headers, body)) = found else {
+                return Ok(KeyClaim::InProgress);
+            };
+            let answer = answered.then(|| StoredAnswer {
+                status: status.unwrap_or(200),
+                headers: headers.as_deref().map(headers_from_text).unwrap_or_default(),
+                body: body.unwrap_or_default(),
+            });
+            Ok(KeyClaim::of_existing(&request, &claimed_for, answer))
         })
         .await
     }

@@ -13,7 +13,7 @@ use crate::domain::tasks::{Owner, TaskDraft, TaskQuery};
 use crate::domain::timers::{Firing, firing};
 use crate::store::{
     ChangeFeed, EventPage, EventRecord, Expected, NewNote, NoteWrite, Published, StoreResult, TaskChange,
-    TaskReplace, TaskStorage, UndoOutcome, UndoStep, Undone, Written, to_micros,
+    TaskReplace, TaskStorage, UndoOutcome, UndoPart, UndoStep, UndoneChange, Written, to_micros,
 };
 use todo_api::EventType;
 
@@ -271,9 +271,7 @@ impl TaskStorage for Db {
                         None => vec![target],
                     };
                     tx.execute_batch("SAVEPOINT undo_change")?;
-                    // The first part undone: what it undid, and the undo's own event.
-                    let mut undone: Option<Undone> = None;
-                    let mut published = Vec::new();
+                    let mut undone = UndoneChange::default();
                     for part in parts {
                         match undo_one(tx, owner, &part, now)? {
                             UndoPart::Skipped => continue,
@@ -281,25 +279,12 @@ impl TaskStorage for Db {
                                 tx.execute_batch("ROLLBACK TO undo_change; RELEASE undo_change")?;
                                 return Ok((UndoOutcome::NotAllowed, Vec::new()));
                             }
-                            UndoPart::Done(task, events) => {
-                                if undone.is_none() {
-                                    undone = Some(Undone {
-                                        target_seq: part.seq,
-                                        target_kind: part.kind,
-                                        seq: events
-                                            .iter()
-                                            .find(|(u, _)| *u == user)
-                                            .map_or(0, |(_, e)| e.seq),
-                                        task: task.map(|t| *t),
-                                    });
-                                }
-                                published.extend(events);
-                            }
+                            UndoPart::Done(task, events) => undone.add(user, &part, task, events),
                         }
                     }
                     tx.execute_batch("RELEASE undo_change")?;
-                    if let Some(undone) = undone {
-                        return Ok((UndoOutcome::Undone(Box::new(undone)), published));
+                    if let Some(answer) = undone.finish() {
+                        return Ok(answer);
                     }
                 }
                 Ok((UndoOutcome::Nothing, Vec::new()))
@@ -382,16 +367,6 @@ fn placement(
         set_check,
         waited_for,
     ))
-}
-
-/// What undoing one event did.
-enum UndoPart {
-    /// Nothing to revert: the state before it is no longer known, or it is undone.
-    Skipped,
-    /// The caller's role no longer lets them change the task.
-    NotAllowed,
-    /// The task after the undo (`None`: deleted), and the events to publish.
-    Done(Option<Box<Task>>, Published),
 }
 
 /// Reverts `target` (one of the caller's own events) as a new change.
