@@ -40,6 +40,8 @@ pub enum Msg {
     /// With the account the server uses next, when another is signed in here.
     SignedOut(Result<Option<todo_client::credentials::Account>, ClientError>),
     Undone(Result<todo_api::UndoResult, ClientError>),
+    /// A note's answer: the task, the text sent (kept to retry), and the result.
+    NoteAdded(i64, String, Result<todo_api::Note, ClientError>),
     /// News from the change stream started as generation `.0`.
     Stream(u64, todo_client::events::StreamNews),
 }
@@ -80,6 +82,8 @@ pub enum Cmd {
     LoadInvitations,
     /// Accept (`true`) or decline an invitation.
     AnswerInvitation(uuid::Uuid, bool),
+    /// Add a note (the text) to a task.
+    AddNote(i64, String),
     EndSession(uuid::Uuid),
     /// The current password and the new one.
     ChangePassword(todo_api::Secret, todo_api::Secret),
@@ -371,6 +375,13 @@ pub enum Popup {
     Form(TaskForm),
     Search(TextField),
     Tag(TextField),
+    /// A note being written for task `task`; `error` is the server's answer to the
+    /// last try (the text is kept).
+    Note {
+        task: i64,
+        text: TextField,
+        error: Option<String>,
+    },
 }
 
 /// The task list as loaded, and how it is filtered.

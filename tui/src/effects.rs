@@ -82,6 +82,10 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
             Msg::InvitationAnswered(accept, session.answer_invitation(id, accept).await)
         }
         Cmd::EndSession(id) => Msg::SessionEnded(id, session.end_session(id).await),
+        Cmd::AddNote(id, text) => {
+            let result = session.add_note(id, &text).await;
+            Msg::NoteAdded(id, text, result)
+        }
         Cmd::ChangePassword(current, new) => Msg::PasswordChanged(
             session
                 .change_password(current.expose().to_string(), new.expose().to_string())

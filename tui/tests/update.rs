@@ -1063,3 +1063,65 @@ fn a_reminder_shows_a_notice_and_a_wake_up_reloads() {
     );
     assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]), "{cmds:?}");
 }
+
+/// `c` writes a note on the selected task: a blank one is refused in place, Enter sends
+/// the text, and a note the server refuses comes back with its text and the reason.
+#[test]
+fn a_note_is_written_in_a_prompt_and_a_refused_one_keeps_its_text() {
+    let mut app = app_with_tasks();
+    let selected = app.list.selected_task().expect("a task").id;
+    assert!(key(&mut app, KeyCode::Char('c')).is_empty());
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        matches!(&app.popup, Some(Popup::Note { error: Some(e), .. }) if e.contains("text")),
+        "{:?}",
+        app.popup
+    );
+    type_text(&mut app, "Called the plumber");
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::AddNote(id, text)] if *id == selected && text == "Called the plumber"),
+        "{cmds:?}"
+    );
+    assert!(app.popup.is_none());
+    let refused = ClientError::Api {
+        problem: Box::new(todo_api::Problem {
+            kind: "urn:todo:problem:limit_reached".into(),
+            title: "Unprocessable Entity".into(),
+            status: 422,
+            detail: "task 3 has 100 notes, the most it may hold".into(),
+            code: todo_api::ProblemCode::LimitReached,
+            field: None,
+            current: None,
+        }),
+    };
+    let _ = update(
+        &mut app,
+        Msg::NoteAdded(selected, "Called the plumber".into(), Err(refused)),
+    );
+    match &app.popup {
+        Some(Popup::Note { task, text, error }) => {
+            assert_eq!((*task, text.text()), (selected, "Called the plumber"));
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains("100 notes")),
+                "{error:?}"
+            );
+        }
+        other => panic!("the prompt comes back: {other:?}"),
+    }
+    let cmds = update(
+        &mut app,
+        Msg::NoteAdded(
+            selected,
+            "Called the plumber".into(),
+            Ok(todo_api::Note {
+                id: uuid::Uuid::nil(),
+                text: "Called the plumber".into(),
+                author_id: uuid::Uuid::nil(),
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            }),
+        ),
+    );
+    assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]), "{cmds:?}");
+}

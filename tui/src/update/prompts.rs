@@ -56,6 +56,20 @@ pub(super) fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 }
             }
         }
+        Popup::Note { task, text, error } => match key.code {
+            KeyCode::Esc => app.popup = None,
+            KeyCode::Enter if text.text().trim().is_empty() => {
+                *error = Some("A note needs some text.".into());
+            }
+            KeyCode::Enter => {
+                let cmd = Cmd::AddNote(*task, text.text().to_string());
+                app.popup = None;
+                return launch(app, cmd);
+            }
+            _ => {
+                text.handle_key(key);
+            }
+        },
         Popup::Form(_) => return on_form_key(app, key),
     }
     vec![]

@@ -360,6 +360,23 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             task_error(app, e);
             vec![]
         }
+        Msg::NoteAdded(id, _, Ok(_)) => {
+            info(app, format!("Added a note to task {id}"));
+            load_tasks(app)
+        }
+        Msg::NoteAdded(_, _, Err(e)) if e.needs_sign_in() => {
+            task_error(app, e);
+            vec![]
+        }
+        Msg::NoteAdded(task, text, Err(e)) => {
+            // The prompt comes back with the text, and the server's reason.
+            app.popup = Some(Popup::Note {
+                task,
+                text: TextField::new(&text),
+                error: Some(e.to_string()),
+            });
+            vec![]
+        }
         Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_) | Msg::Tick(_) => vec![],
     }
 }

@@ -117,6 +117,15 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             return cmds;
         }
         Action::Undo => return launch(app, Cmd::Undo),
+        Action::Note => {
+            if let Some(task) = app.list.selected_task() {
+                app.popup = Some(Popup::Note {
+                    task: task.id,
+                    text: TextField::default(),
+                    error: None,
+                });
+            }
+        }
         Action::Help => app.popup = Some(Popup::Help),
         Action::SignOut => app.popup = Some(Popup::ConfirmSignOut),
         Action::Account => {

@@ -74,6 +74,17 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
             ];
             boxed(frame, centered(area, 60, 5), " Sign out ", lines);
         }
+        Popup::Note { task, text, error } => {
+            let mut lines = vec![Line::from(format!(" {}", text.marked()))];
+            match error {
+                Some(error) => lines.push(Line::styled(
+                    format!(" {}", printable(error, false)),
+                    theme.warning(),
+                )),
+                None => lines.push(Line::styled(" Enter adds · Esc cancels", theme.dim())),
+            }
+            boxed(frame, centered(area, 60, 4), &format!(" Note on #{task} "), lines);
+        }
         Popup::Search(field) => {
             let lines = vec![
                 Line::from(format!(" {}", field.marked())),
