@@ -172,29 +172,31 @@ pub fn insert(
         space = space_of(1, 9),
         allowed = may_write_in(1, 9),
     );
-    tx.query_row(
-        &sql,
-        params![
-            owner.id().to_string(),
-            draft.title(),
-            draft.description(),
-            priority_to_sql(draft.priority()),
-            draft.due_at().map(to_micros),
-            tags_json(draft.tags())?,
-            now,
-            draft.source_id(),
-            project.map(|p| p.to_string()),
-            rule,
-            zone,
-            series,
-            parent,
-            draft.wait_until().map(to_micros),
-            draft.remind_at().map(to_micros),
-            draft.remind_before(),
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                owner.id().to_string(),
+                draft.title(),
+                draft.description(),
+                priority_to_sql(draft.priority()),
+                draft.due_at().map(to_micros),
+                tags_json(draft.tags())?,
+                now,
+                draft.source_id(),
+                project.map(|p| p.to_string()),
+                rule,
+                zone,
+                series,
+                parent,
+                draft.wait_until().map(to_micros),
+                draft.remind_at().map(to_micros),
+                draft.remind_before(),
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// The task made from `source_id` in the space a new task in `project` goes to.
@@ -299,33 +301,35 @@ pub fn replace(
         writable = writable(2),
         target = may_write_in(2, 12),
     );
-    tx.query_row(
-        &sql,
-        params![
-            id,
-            owner.id().to_string(),
-            draft.title(),
-            draft.description(),
-            priority_to_sql(draft.priority()),
-            draft.due_at().map(to_micros),
-            tags_json(draft.tags())?,
-            to_micros(now),
-            expected.version(),
-            completed,
-            moved_to.is_some(),
-            moved_to.flatten().map(|p| p.to_string()),
-            rule,
-            zone,
-            series,
-            parent.is_some(),
-            parent.flatten(),
-            draft.wait_until().map(to_micros),
-            draft.remind_at().map(to_micros),
-            draft.remind_before(),
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                id,
+                owner.id().to_string(),
+                draft.title(),
+                draft.description(),
+                priority_to_sql(draft.priority()),
+                draft.due_at().map(to_micros),
+                tags_json(draft.tags())?,
+                to_micros(now),
+                expected.version(),
+                completed,
+                moved_to.is_some(),
+                moved_to.flatten().map(|p| p.to_string()),
+                rule,
+                zone,
+                series,
+                parent.is_some(),
+                parent.flatten(),
+                draft.wait_until().map(to_micros),
+                draft.remind_at().map(to_micros),
+                draft.remind_before(),
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// Task `parent` as a parent the caller may put a task under: its project and the ids
@@ -518,33 +522,35 @@ pub fn restore(
         writable = writable(2),
         target = may_write_in(2, 12),
     );
-    tx.query_row(
-        &sql,
-        params![
-            snapshot.id,
-            owner.id().to_string(),
-            snapshot.title,
-            snapshot.description,
-            priority_to_sql(snapshot.priority),
-            snapshot.due_at.map(to_micros),
-            tags_json(&snapshot.tags)?,
-            snapshot.completed,
-            snapshot.completed_at.map(to_micros),
-            version,
-            to_micros(now),
-            snapshot.project_id.map(|p| p.to_string()),
-            snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
-            snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
-            snapshot.series_id.map(|s| s.to_string()),
-            snapshot.occurrence,
-            parent,
-            snapshot.wait_until.map(to_micros),
-            snapshot.remind_at.map(to_micros),
-            snapshot.remind_before,
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                snapshot.id,
+                owner.id().to_string(),
+                snapshot.title,
+                snapshot.description,
+                priority_to_sql(snapshot.priority),
+                snapshot.due_at.map(to_micros),
+                tags_json(&snapshot.tags)?,
+                snapshot.completed,
+                snapshot.completed_at.map(to_micros),
+                version,
+                to_micros(now),
+                snapshot.project_id.map(|p| p.to_string()),
+                snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+                snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                snapshot.series_id.map(|s| s.to_string()),
+                snapshot.occurrence,
+                parent,
+                snapshot.wait_until.map(to_micros),
+                snapshot.remind_at.map(to_micros),
+                snapshot.remind_before,
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// Puts a deleted task back with its id, fields and project (an undo), at `version`,
@@ -580,36 +586,38 @@ pub fn reinsert(
         space = space_of(2, 14),
         allowed = may_write_in(2, 14),
     );
-    tx.query_row(
-        &sql,
-        params![
-            snapshot.id,
-            owner.id().to_string(),
-            snapshot.title,
-            snapshot.description,
-            priority_to_sql(snapshot.priority),
-            snapshot.due_at.map(to_micros),
-            tags_json(&snapshot.tags)?,
-            snapshot.completed,
-            snapshot.completed_at.map(to_micros),
-            version,
-            to_micros(snapshot.created_at),
-            to_micros(now),
-            snapshot.source_id,
-            snapshot.project_id.map(|p| p.to_string()),
-            snapshot.created_by.to_string(),
-            snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
-            snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
-            snapshot.series_id.map(|s| s.to_string()),
-            snapshot.occurrence,
-            parent,
-            snapshot.wait_until.map(to_micros),
-            snapshot.remind_at.map(to_micros),
-            snapshot.remind_before,
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                snapshot.id,
+                owner.id().to_string(),
+                snapshot.title,
+                snapshot.description,
+                priority_to_sql(snapshot.priority),
+                snapshot.due_at.map(to_micros),
+                tags_json(&snapshot.tags)?,
+                snapshot.completed,
+                snapshot.completed_at.map(to_micros),
+                version,
+                to_micros(snapshot.created_at),
+                to_micros(now),
+                snapshot.source_id,
+                snapshot.project_id.map(|p| p.to_string()),
+                snapshot.created_by.to_string(),
+                snapshot.recurrence.as_ref().map(|r| r.rule.clone()),
+                snapshot.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                snapshot.series_id.map(|s| s.to_string()),
+                snapshot.occurrence,
+                parent,
+                snapshot.wait_until.map(to_micros),
+                snapshot.remind_at.map(to_micros),
+                snapshot.remind_before,
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// Sets `completed` of task `id` (which the caller may write) to `target` (flips it when `None`) when it is
@@ -635,18 +643,20 @@ pub fn set_completed(
          WHERE id = ?1 AND {writable} AND (?4 IS NULL OR version = ?4) RETURNING {COLUMNS}",
         writable = writable(2),
     );
-    tx.query_row(
-        &sql,
-        params![
-            id,
-            owner.id().to_string(),
-            to_micros(now),
-            expected.version(),
-            target
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                id,
+                owner.id().to_string(),
+                to_micros(now),
+                expected.version(),
+                target
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// The next instance of `task`'s series, due at `due`: created once. A second
@@ -666,29 +676,31 @@ pub fn insert_successor(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
     );
-    tx.query_row(
-        &sql,
-        params![
-            task.user_id.to_string(),
-            task.title,
-            task.description,
-            priority_to_sql(task.priority),
-            to_micros(due),
-            tags_json(&task.tags)?,
-            to_micros(now),
-            task.project_id.map(|p| p.to_string()),
-            actor.to_string(),
-            task.recurrence.as_ref().map(|r| r.rule.clone()),
-            task.recurrence.as_ref().map(|r| r.time_zone.clone()),
-            task.series_id.map(|s| s.to_string()),
-            task.occurrence.unwrap_or(1) + 1,
-            task.parent_id,
-            crate::domain::timers::follow(task.remind_before.as_deref(), due).map(to_micros),
-            task.remind_before,
-        ],
-        task_from_row,
-    )
-    .optional()
+    // Cached: planning a task write's RETURNING (and its subqueries) costs more than
+    // running it (measured in the writer's profile).
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![
+                task.user_id.to_string(),
+                task.title,
+                task.description,
+                priority_to_sql(task.priority),
+                to_micros(due),
+                tags_json(&task.tags)?,
+                to_micros(now),
+                task.project_id.map(|p| p.to_string()),
+                actor.to_string(),
+                task.recurrence.as_ref().map(|r| r.rule.clone()),
+                task.recurrence.as_ref().map(|r| r.time_zone.clone()),
+                task.series_id.map(|s| s.to_string()),
+                task.occurrence.unwrap_or(1) + 1,
+                task.parent_id,
+                crate::domain::timers::follow(task.remind_before.as_deref(), due).map(to_micros),
+                task.remind_before,
+            ],
+            task_from_row,
+        )
+        .optional()
 }
 
 /// Deletes the instance after `completed` in its series if it is as it was made
