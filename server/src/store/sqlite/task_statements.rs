@@ -430,6 +430,16 @@ pub fn detach_subtasks(
         .collect()
 }
 
+/// Whether any reminder or wake-up is due by `now` and unclaimed (read first, so the
+/// step that claims them takes the one writer only when there is something to claim).
+pub fn anything_due(conn: &Connection, now: OffsetDateTime) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM tasks WHERE remind_at <= ?1 AND reminded_at IS NULL AND completed = 0)
+             OR EXISTS (SELECT 1 FROM tasks WHERE wait_until <= ?1 AND woke_at IS NULL)",
+    )?
+    .query_row([to_micros(now)], |r| r.get(0))
+}
+
 /// Claims (marks sent, at `now`) up to `batch` reminders due by `now` on pending tasks,
 /// whoever's; returns their tasks. SQLite's one writer makes the claim whole: a second
 /// server finds them claimed.

@@ -221,6 +221,9 @@ impl TaskStorage for Db {
     }
 
     async fn fire_due(&self, now: OffsetDateTime, batch: u32) -> StoreResult<usize> {
+        if !self.read(move |c| tasks::anything_due(c, now)).await? {
+            return Ok(0);
+        }
         let (claimed, published) = self
             .write(move |tx| {
                 let reminders = tasks::claim_reminders(tx, now, batch)?;
