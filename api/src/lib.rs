@@ -14,6 +14,8 @@ mod patch;
 mod personal_tokens;
 mod problem;
 mod projects;
+#[cfg(feature = "recurrence")]
+pub mod recurrence;
 mod secret;
 pub mod tags;
 mod tasks;

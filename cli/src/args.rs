@@ -569,37 +569,15 @@ pub struct AddArgs {
     /// PT1H30M) or at a moment (same forms as --due); open streams (todo watch, the TUI)
     /// show it when it fires
     #[arg(long, value_parser = parse_remind_arg, allow_hyphen_values = true)]
-    pub remind: Option<Remind>,
+    pub remind: Option<todo_client::recur::Remind>,
     /// It waits for these tasks (ids: 3,4 or 3 4); `todo list --status unblocked` shows
     /// what can start
     #[arg(long, value_delimiter = ',', num_args = 1.., value_name = "IDS")]
     pub depends: Vec<i64>,
 }
 
-/// `--remind`: a while before the due date, or a moment.
-#[derive(Debug, Clone)]
-pub enum Remind {
-    Before(String),
-    At(time::OffsetDateTime),
-}
-
-fn parse_remind_arg(text: &str) -> Result<Remind, String> {
-    let text = text.trim();
-    if text.starts_with(['P', 'p']) {
-        return Ok(Remind::Before(text.to_ascii_uppercase()));
-    }
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let iso = match (number.parse::<u32>(), unit.trim()) {
-        (Ok(n), "m" | "min" | "minutes") => Some(format!("PT{n}M")),
-        (Ok(n), "h" | "hours") => Some(format!("PT{n}H")),
-        (Ok(n), "d" | "days") => Some(format!("P{n}D")),
-        (Ok(n), "w" | "weeks") => Some(format!("P{n}W")),
-        _ => None,
-    };
-    match iso {
-        Some(iso) => Ok(Remind::Before(iso)),
-        None => parse_due_arg(text).map(Remind::At),
-    }
+fn parse_remind_arg(text: &str) -> Result<todo_client::recur::Remind, String> {
+    todo_client::recur::parse_remind(text, crate::output::local_now())
 }
 
 #[derive(Args, Debug)]

@@ -242,15 +242,19 @@ pub enum FormField {
     Description,
     Priority,
     Due,
+    Repeat,
+    Remind,
     Tags,
 }
 
 impl FormField {
-    pub const ORDER: [FormField; 5] = [
+    pub const ORDER: [FormField; 7] = [
         FormField::Title,
         FormField::Description,
         FormField::Priority,
         FormField::Due,
+        FormField::Repeat,
+        FormField::Remind,
         FormField::Tags,
     ];
 
@@ -261,9 +265,28 @@ impl FormField {
             FormField::Description => "description",
             FormField::Priority => "priority",
             FormField::Due => "due_at",
+            FormField::Repeat => "recurrence",
+            FormField::Remind => "remind_at",
             FormField::Tags => "tags",
         }
     }
+}
+
+/// A task as its form opened: the fields, and the texts its dates and rule were shown as
+/// (a text left as it was sends nothing: it may show a rounded form of the stored value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedTask {
+    pub input: TaskInput,
+    pub due: String,
+    pub repeat: String,
+    pub remind: String,
+}
+
+/// How a task's due date and reminder read in its form, in local time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenedTexts {
+    pub due: String,
+    pub remind: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,13 +296,17 @@ pub struct TaskForm {
     /// The version of the task the form shows: saving applies only to it, so an edit
     /// made elsewhere meanwhile is never silently overwritten.
     pub base_version: Option<i64>,
-    /// The fields as the form opened (and the due date's text then): saving sends only
-    /// what differs, so a change made elsewhere to another field is kept.
-    pub opened: Option<Box<(TaskInput, String)>>,
+    /// The fields as the form opened: saving sends only what differs, so a change made
+    /// elsewhere to another field is kept.
+    pub opened: Option<Box<OpenedTask>>,
     pub title: TextField,
     pub description: TextField,
     pub priority: Priority,
     pub due: TextField,
+    /// How it repeats: `weekly`, `every 2 weeks`, an RRULE; empty: it does not.
+    pub repeat: TextField,
+    /// A reminder: `30m` before the due date, or a moment; empty: none.
+    pub remind: TextField,
     pub tags: TextField,
     pub focus: FormField,
     pub errors: BTreeMap<FormField, String>,
@@ -294,17 +321,22 @@ impl TaskForm {
     /// Whether anything typed would be lost by closing the form.
     pub fn has_changes(&self) -> bool {
         match self.opened.as_deref() {
-            Some((opened, due_text)) => {
-                self.title.text() != opened.title
-                    || Some(self.description.text()) != opened.description.as_deref()
-                    || Some(self.priority) != opened.priority
-                    || self.due.text() != due_text
-                    || self.tags.text() != opened.tags.clone().unwrap_or_default().join(", ")
+            Some(opened) => {
+                let input = &opened.input;
+                self.title.text() != input.title
+                    || Some(self.description.text()) != input.description.as_deref()
+                    || Some(self.priority) != input.priority
+                    || self.due.text() != opened.due
+                    || self.repeat.text() != opened.repeat
+                    || self.remind.text() != opened.remind
+                    || self.tags.text() != input.tags.clone().unwrap_or_default().join(", ")
             }
             None => {
                 !self.title.text().trim().is_empty()
                     || !self.description.text().trim().is_empty()
                     || !self.due.text().trim().is_empty()
+                    || !self.repeat.text().trim().is_empty()
+                    || !self.remind.text().trim().is_empty()
                     || !self.tags.text().trim().is_empty()
                     || self.priority != Priority::Medium
             }
@@ -320,6 +352,8 @@ impl TaskForm {
             description: TextField::default(),
             priority: Priority::Medium,
             due: TextField::default(),
+            repeat: TextField::default(),
+            remind: TextField::default(),
             tags: TextField::default(),
             focus: FormField::Title,
             errors: BTreeMap::new(),
@@ -329,12 +363,18 @@ impl TaskForm {
         }
     }
 
-    pub fn edit(task: &Task, due_text: String) -> TaskForm {
+    /// The form for `task`, its dates shown as `texts` gives them (in local time).
+    pub fn edit(task: &Task, texts: OpenedTexts) -> TaskForm {
+        let repeat = task
+            .recurrence
+            .as_ref()
+            .map(|r| r.rule.clone())
+            .unwrap_or_default();
         TaskForm {
             editing: Some(task.id),
             base_version: Some(task.version),
-            opened: Some(Box::new((
-                TaskInput {
+            opened: Some(Box::new(OpenedTask {
+                input: TaskInput {
                     title: task.title.clone(),
                     description: Some(task.description.clone()),
                     priority: Some(task.priority),
@@ -349,12 +389,16 @@ impl TaskForm {
                     remind_before: task.remind_before.clone(),
                     depends_on: None,
                 },
-                due_text.clone(),
-            ))),
+                due: texts.due.clone(),
+                repeat: repeat.clone(),
+                remind: texts.remind.clone(),
+            })),
             title: TextField::new(&task.title),
             description: TextField::new(&task.description),
             priority: task.priority,
-            due: TextField::new(&due_text),
+            due: TextField::new(&texts.due),
+            repeat: TextField::new(&repeat),
+            remind: TextField::new(&texts.remind),
             tags: TextField::new(&task.tags.join(", ")),
             ..TaskForm::new_task()
         }

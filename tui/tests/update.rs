@@ -408,6 +408,10 @@ fn the_add_form_validates_inline_and_sends_a_full_task() {
     key(&mut app, KeyCode::Tab);
     type_text(&mut app, "someday");
     key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "every 2 weeks");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "1h");
+    key(&mut app, KeyCode::Tab);
     type_text(&mut app, "home, green");
     assert!(ctrl(&mut app, 's').is_empty(), "a bad due date is refused");
     let Some(Popup::Form(form)) = &app.popup else {
@@ -432,6 +436,10 @@ fn the_add_form_validates_inline_and_sends_a_full_task() {
         Some(time::macros::datetime!(2030-06-16 23:59:59 UTC))
     );
     assert_eq!(input.tags, Some(vec!["home".to_string(), "green".to_string()]));
+    let recurrence = input.recurrence.as_ref().expect("a rule");
+    assert_eq!(recurrence.rule, "FREQ=WEEKLY;INTERVAL=2");
+    assert_eq!(input.remind_before.as_deref(), Some("PT1H"));
+    assert_eq!(input.remind_at, None);
     assert!(ctrl(&mut app, 's').is_empty(), "no double submit while saving");
 
     let mut saved = common::task(9, "Water plants");
@@ -439,6 +447,82 @@ fn the_add_form_validates_inline_and_sends_a_full_task() {
     let cmds = update(&mut app, Msg::TaskSaved(Ok(saved)));
     assert!(app.popup.is_none());
     assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]));
+}
+
+/// Moves the form's focus to `field`.
+fn focus(app: &mut App, field: FormField) {
+    for _ in 0..FormField::ORDER.len() {
+        if matches!(&app.popup, Some(Popup::Form(f)) if f.focus == field) {
+            return;
+        }
+        key(app, KeyCode::Tab);
+    }
+    panic!("no {field:?} in the form");
+}
+
+fn form(app: &App) -> &todo_tui::app::TaskForm {
+    match &app.popup {
+        Some(Popup::Form(form)) => form,
+        other => panic!("no form: {other:?}"),
+    }
+}
+
+#[test]
+fn the_form_sets_a_rule_and_a_reminder_previews_the_next_dates_and_checks_both() {
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('e'));
+    focus(&mut app, FormField::Repeat);
+    type_text(&mut app, "FREQ=HOURLY");
+    assert!(
+        key(&mut app, KeyCode::Enter).is_empty(),
+        "a rule the server refuses"
+    );
+    assert!(form(&app).errors[&FormField::Repeat].contains("HOURLY"));
+    assert_eq!(
+        form(&app).focus,
+        FormField::Repeat,
+        "the text is kept, focus on it"
+    );
+    for _ in 0.."FREQ=HOURLY".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "weekly");
+    // Due 2030-06-16 (the end of that day): the next three Sundays.
+    assert_eq!(
+        todo_tui::update::repeat_preview(&app, form(&app)),
+        "next 2030-06-23 · 2030-06-30 · 2030-07-07"
+    );
+    focus(&mut app, FormField::Remind);
+    type_text(&mut app, "30m");
+    let cmds = key(&mut app, KeyCode::Enter);
+    let [Cmd::PatchTask(3, patch, Some(1))] = cmds.as_slice() else {
+        panic!("a patch of task 3 at version 1: {cmds:?}")
+    };
+    let expected = todo_api::TaskPatch {
+        recurrence: todo_api::Patch::Value(todo_api::Recurrence {
+            rule: "FREQ=WEEKLY".into(),
+            time_zone: "UTC".into(),
+        }),
+        remind_before: todo_api::Patch::Value("PT30M".into()),
+        ..Default::default()
+    };
+    assert_eq!(*patch, expected, "the rule and the reminder, nothing else");
+
+    // Without a due date, neither a rule nor a reminder before it is taken.
+    let mut app = app_with_tasks();
+    key(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "Stretch");
+    focus(&mut app, FormField::Repeat);
+    type_text(&mut app, "daily");
+    assert_eq!(
+        todo_tui::update::repeat_preview(&app, form(&app)),
+        "next dates: give a due date to count from"
+    );
+    focus(&mut app, FormField::Remind);
+    type_text(&mut app, "10m");
+    assert!(ctrl(&mut app, 's').is_empty());
+    assert!(form(&app).errors[&FormField::Repeat].contains("needs a due date"));
+    assert!(form(&app).errors[&FormField::Remind].contains("needs a due date"));
 }
 
 #[test]

@@ -51,11 +51,11 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 parent_id: a.parent,
                 wait_until: a.wait,
                 remind_at: match &a.remind {
-                    Some(crate::args::Remind::At(at)) => Some(*at),
+                    Some(todo_client::recur::Remind::At(at)) => Some(*at),
                     _ => None,
                 },
                 remind_before: match a.remind {
-                    Some(crate::args::Remind::Before(before)) => Some(before),
+                    Some(todo_client::recur::Remind::Before(before)) => Some(before),
                     _ => None,
                 },
                 depends_on: (!a.depends.is_empty()).then_some(a.depends),

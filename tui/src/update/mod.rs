@@ -25,7 +25,7 @@ use auth_screens::*;
 use prompts::*;
 use replies::*;
 use task_form::on_form_key;
-pub use task_form::{changed_fields, due_text, validate};
+pub use task_form::{Untouched, changed_fields, opened_texts, repeat_preview, validate};
 use task_list::*;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {

@@ -66,7 +66,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
         Action::Edit => {
             if let Some(task) = app.list.selected_task() {
-                let form = TaskForm::edit(task, due_text(app, task));
+                let form = TaskForm::edit(task, opened_texts(app, task));
                 app.popup = Some(Popup::Form(form));
             }
         }

@@ -194,10 +194,40 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
         error(FormField::Due),
         theme,
     ));
-    lines.push(Line::styled(
-        format!("{:17}friday, tomorrow 9am, +3d, eow, 2030-01-31; empty: none", ""),
-        theme.dim(),
+    // A field's hint shows while it has the focus: the form fits 80x24.
+    if focused(FormField::Due) {
+        lines.push(Line::styled(
+            format!("{:17}friday, tomorrow 9am, +3d, eow, 2030-01-31; empty: none", ""),
+            theme.dim(),
+        ));
+    }
+    lines.extend(field_lines(
+        "Repeat",
+        shown_field(&form.repeat, focused(FormField::Repeat)),
+        focused(FormField::Repeat),
+        error(FormField::Repeat),
+        theme,
     ));
+    // The next dates show whenever there is a rule, so a due date's change shows in them.
+    if focused(FormField::Repeat) || !form.repeat.text().trim().is_empty() {
+        lines.push(Line::styled(
+            format!("{:17}{}", "", crate::update::repeat_preview(app, form)),
+            theme.dim(),
+        ));
+    }
+    lines.extend(field_lines(
+        "Remind",
+        shown_field(&form.remind, focused(FormField::Remind)),
+        focused(FormField::Remind),
+        error(FormField::Remind),
+        theme,
+    ));
+    if focused(FormField::Remind) {
+        lines.push(Line::styled(
+            format!("{:17}30m, 2h, 1d before the due date, or a moment", ""),
+            theme.dim(),
+        ));
+    }
     lines.extend(field_lines(
         "Tags",
         shown_field(&form.tags, focused(FormField::Tags)),
@@ -205,9 +235,10 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
         error(FormField::Tags),
         theme,
     ));
-    lines.push(Line::from(""));
-    if let Some(e) = &form.error {
-        lines.push(Line::styled(format!(" {e}"), theme.error()));
+    // The form's own error takes the spacer's line: the save line stays in at 80x24.
+    match &form.error {
+        Some(e) => lines.push(Line::styled(format!(" {e}"), theme.error())),
+        None => lines.push(Line::from("")),
     }
     let state = if form.saving {
         format!("saving {}", spinner(app))
