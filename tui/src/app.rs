@@ -42,6 +42,8 @@ pub enum Msg {
     Undone(Result<todo_api::UndoResult, ClientError>),
     /// A note's answer: the task, the text sent (kept to retry), and the result.
     NoteAdded(i64, String, Result<todo_api::Note, ClientError>),
+    /// The whole task asked for by [`Cmd::LoadDetail`] (its id).
+    DetailLoaded(i64, Result<Task, ClientError>),
     /// News from the change stream started as generation `.0`.
     Stream(u64, todo_client::events::StreamNews),
 }
@@ -84,6 +86,8 @@ pub enum Cmd {
     AnswerInvitation(uuid::Uuid, bool),
     /// Add a note (the text) to a task.
     AddNote(i64, String),
+    /// The whole task (its notes, which lists leave out), for the detail pane.
+    LoadDetail(i64),
     EndSession(uuid::Uuid),
     /// The current password and the new one.
     ChangePassword(todo_api::Secret, todo_api::Secret),
@@ -431,7 +435,12 @@ pub enum Popup {
 /// The task list as loaded, and how it is filtered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskList {
+    /// The tasks shown: the page in tree order, less the subtasks of folded tasks.
     pub tasks: Vec<Task>,
+    /// The page as loaded, in tree order (folding hides from it, unfolding shows again).
+    pub page: Vec<Task>,
+    /// Tasks whose subtasks are hidden (kept across reloads).
+    pub folded: std::collections::HashSet<i64>,
     pub total: u64,
     pub selected: usize,
     pub status: StatusFilter,
@@ -446,6 +455,8 @@ impl Default for TaskList {
     fn default() -> Self {
         TaskList {
             tasks: Vec::new(),
+            page: Vec::new(),
+            folded: Default::default(),
             total: 0,
             selected: 0,
             // As `todo list`: what is left to do, most urgent first.
@@ -478,6 +489,34 @@ impl TaskList {
 
     pub fn selected_task(&self) -> Option<&Task> {
         self.tasks.get(self.selected)
+    }
+
+    /// Shows a loaded page: subtasks under their parents, folded ones hidden.
+    pub fn show(&mut self, page: Vec<Task>) {
+        self.page = crate::tree::tree_order(page);
+        self.tasks = crate::tree::unfolded(&self.page, &self.folded);
+    }
+
+    /// Folds or unfolds the selected task's subtasks; the selection stays on it. False
+    /// when it has none in the page.
+    pub fn toggle_fold(&mut self) -> bool {
+        let Some(id) = self.selected_task().map(|t| t.id) else {
+            return false;
+        };
+        if !self.page.iter().any(|t| t.parent_id == Some(id) && t.id != id) {
+            return false;
+        }
+        if !self.folded.remove(&id) {
+            self.folded.insert(id);
+        }
+        self.tasks = crate::tree::unfolded(&self.page, &self.folded);
+        self.selected = self.tasks.iter().position(|t| t.id == id).unwrap_or(0);
+        true
+    }
+
+    /// Whether `task` is folded with subtasks hidden under it.
+    pub fn is_folded(&self, task: &Task) -> bool {
+        self.folded.contains(&task.id) && task.subtasks.total > 0
     }
 
     /// The sort's natural direction, as the API defines it.
@@ -540,6 +579,11 @@ pub struct App {
     /// How far the detail pane is scrolled, and for which task (another task starts at
     /// the top).
     pub detail_scroll: (i64, u16),
+    /// The selected task as a single-task answer (with its notes): shown in the detail
+    /// pane while its version is the one listed.
+    pub detail: Option<Task>,
+    /// The task and version whose whole answer is being fetched (asked once).
+    pub detail_asked: Option<(i64, i64)>,
     /// The task screen's keys (also the account list's): the defaults, changed by `[tui.keys]`.
     pub keys: crate::keymap::KeyMap,
     pub theme: todo_client::config::Theme,
@@ -557,6 +601,15 @@ pub struct App {
 }
 
 impl App {
+    /// The selected task's notes, when its whole answer is here and current.
+    pub fn selected_notes(&self) -> Option<&[todo_api::Note]> {
+        let selected = self.list.selected_task()?;
+        self.detail
+            .as_ref()
+            .filter(|d| d.id == selected.id && d.version == selected.version)
+            .and_then(|d| d.notes.as_deref())
+    }
+
     /// Lines the detail pane of the selected task is scrolled by.
     pub fn detail_offset(&self) -> u16 {
         match self.list.selected_task() {
@@ -586,6 +639,8 @@ impl App {
             reload_queued: false,
             filter_before: (String::new(), None),
             detail_scroll: (0, 0),
+            detail: None,
+            detail_asked: None,
             keys: crate::keymap::KeyMap::default(),
             theme: todo_client::config::Theme::Default,
             mouse: true,

@@ -86,6 +86,7 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
             let result = session.add_note(id, &text).await;
             Msg::NoteAdded(id, text, result)
         }
+        Cmd::LoadDetail(id) => Msg::DetailLoaded(id, session.get_task(id).await),
         Cmd::ChangePassword(current, new) => Msg::PasswordChanged(
             session
                 .change_password(current.expose().to_string(), new.expose().to_string())

@@ -36,6 +36,23 @@ pub fn tree_order(tasks: Vec<Task>) -> Vec<Task> {
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
+/// `page` (in tree order) without the subtasks of the tasks in `folded`, at any depth.
+pub fn unfolded(page: &[Task], folded: &HashSet<i64>) -> Vec<Task> {
+    let mut hidden: HashSet<i64> = HashSet::new();
+    page.iter()
+        .filter(|task| {
+            let under_fold = task
+                .parent_id
+                .is_some_and(|p| p != task.id && (folded.contains(&p) || hidden.contains(&p)));
+            if under_fold {
+                hidden.insert(task.id);
+            }
+            !under_fold
+        })
+        .cloned()
+        .collect()
+}
+
 /// Each shown task's parent, to find indents with [`depth`] (built once per frame).
 pub fn parents(tasks: &[Task]) -> HashMap<i64, Option<i64>> {
     tasks.iter().map(|t| (t.id, t.parent_id)).collect()

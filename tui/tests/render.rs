@@ -448,4 +448,71 @@ fn subtasks_sit_under_their_parent_and_blocked_tasks_are_marked() {
         [2, 1, 3, 4],
         "the list itself is in tree order, so j/k walk it as drawn"
     );
+
+    // z on "Move house" folds its whole subtree; the selection stays on it; z unfolds.
+    app.list.selected = 1;
+    let _ = key(&mut app, KeyCode::Char('z'));
+    let ids: Vec<i64> = app.list.tasks.iter().map(|t| t.id).collect();
+    assert_eq!(ids, [2, 1], "children and grandchildren are hidden");
+    assert_eq!(app.list.selected_task().map(|t| t.id), Some(1));
+    let folded = render(&app, 100, 24);
+    assert!(
+        folded.contains("Move house ▸ [0/1]") && !folded.contains("Buy boxes"),
+        "{folded}"
+    );
+    // A reload keeps the fold.
+    let page = app.list.page.clone();
+    let _ = update(
+        &mut app,
+        Msg::TasksLoaded(Ok(TaskPage {
+            tasks: page,
+            total: 4,
+        })),
+    );
+    assert_eq!(app.list.tasks.len(), 2, "still folded after a reload");
+    let _ = key(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.list.tasks.len(), 4);
+    // A task without subtasks says so and changes nothing.
+    app.list.selected = 0;
+    let _ = key(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.list.tasks.len(), 4);
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("No subtasks"))
+    );
+}
+
+#[test]
+fn the_detail_pane_fetches_the_notes_once_per_version_and_shows_them() {
+    let mut app = app_with_tasks();
+    let now = app.now;
+    let mut noted = app.list.selected_task().expect("a task").clone();
+    noted.note_count = 1;
+    app.list.tasks[app.list.selected] = noted.clone();
+    let cmds = update(&mut app, Msg::Tick(now));
+    assert!(
+        matches!(cmds.as_slice(), [todo_tui::app::Cmd::LoadDetail(id)] if *id == noted.id),
+        "the whole task is fetched: {cmds:?}"
+    );
+    assert!(update(&mut app, Msg::Tick(now)).is_empty(), "asked once");
+    assert!(render(&app, 160, 40).contains("1 notes (loading…)"));
+
+    let mut whole = noted.clone();
+    whole.notes = Some(vec![todo_api::Note {
+        id: uuid::Uuid::nil(),
+        text: "Called the plumber\nback on Monday".into(),
+        author_id: uuid::Uuid::nil(),
+        created_at: now,
+    }]);
+    let _ = update(&mut app, Msg::DetailLoaded(noted.id, Ok(whole)));
+    let screen = render(&app, 160, 40);
+    assert!(screen.contains("notes (1)"), "{screen}");
+    assert!(screen.contains("Called the plumber") && screen.contains("back on Monday"));
+
+    // A newer version (a change elsewhere) fetches again; until then, no stale notes.
+    app.list.tasks[app.list.selected].version += 1;
+    let cmds = update(&mut app, Msg::Tick(now));
+    assert!(matches!(cmds.as_slice(), [todo_tui::app::Cmd::LoadDetail(_)]));
+    assert!(!render(&app, 160, 40).contains("Called the plumber"));
 }

@@ -29,6 +29,29 @@ pub use task_form::{Untouched, changed_fields, opened_texts, repeat_preview, val
 use task_list::*;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = update_for(app, msg);
+    cmds.extend(follow_detail(app));
+    cmds
+}
+
+/// The selected task has notes the list does not carry: fetch its whole answer once
+/// per version (a change elsewhere bumps the version and so fetches again).
+fn follow_detail(app: &mut App) -> Vec<Cmd> {
+    if app.screen != Screen::Tasks {
+        return vec![];
+    }
+    let Some(task) = app.list.selected_task() else {
+        return vec![];
+    };
+    let wanted = (task.id, task.version);
+    if task.note_count == 0 || app.selected_notes().is_some() || app.detail_asked == Some(wanted) {
+        return vec![];
+    }
+    app.detail_asked = Some(wanted);
+    launch(app, Cmd::LoadDetail(wanted.0))
+}
+
+fn update_for(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse(mouse) => on_mouse(app, mouse),

@@ -235,7 +235,7 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 .select_when_loaded
                 .take()
                 .or_else(|| app.list.selected_task().map(|t| t.id));
-            app.list.tasks = crate::tree::tree_order(page.tasks);
+            app.list.show(page.tasks);
             app.list.total = page.total;
             app.list.loaded = true;
             app.list.selected = keep
@@ -377,6 +377,16 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             });
             vec![]
         }
+        Msg::DetailLoaded(_, Ok(task)) => {
+            app.detail = Some(task);
+            vec![]
+        }
+        // A failed fetch leaves the count in the pane; the next version asks again.
+        Msg::DetailLoaded(_, Err(e)) if e.needs_sign_in() => {
+            task_error(app, e);
+            vec![]
+        }
+        Msg::DetailLoaded(..) => vec![],
         Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_) | Msg::Tick(_) => vec![],
     }
 }

@@ -126,6 +126,11 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
                 });
             }
         }
+        Action::Fold => {
+            if !app.list.toggle_fold() {
+                info(app, "No subtasks to fold here");
+            }
+        }
         Action::Help => app.popup = Some(Popup::Help),
         Action::SignOut => app.popup = Some(Popup::ConfirmSignOut),
         Action::Account => {

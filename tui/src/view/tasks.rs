@@ -206,7 +206,11 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Cell::from(format!("{:>width$}", task.id, width = usize::from(id_width))).style(theme.dim()),
                 priority,
                 due,
-                Cell::from(title_cell(task, crate::tree::depth(&parents, task))),
+                Cell::from(title_cell(
+                    task,
+                    crate::tree::depth(&parents, task),
+                    app.list.is_folded(task),
+                )),
                 Cell::from(tags).style(theme.dim()),
             ]);
             let row = if task.completed {
@@ -233,8 +237,8 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 /// A title as the list shows it: indented under its parent, marked when it waits for a
-/// pending task, with its subtasks' progress.
-fn title_cell(task: &Task, depth: usize) -> String {
+/// pending task, with its subtasks' progress (`▸` when they are folded away).
+fn title_cell(task: &Task, depth: usize, folded: bool) -> String {
     let indent = match depth {
         0 => String::new(),
         n => format!("{}↳ ", "  ".repeat(n - 1)),
@@ -245,6 +249,7 @@ fn title_cell(task: &Task, depth: usize) -> String {
         ""
     };
     let progress = match task.subtasks {
+        s if s.total > 0 && folded => format!(" ▸ [{}/{}]", s.completed, s.total),
         s if s.total > 0 => format!(" [{}/{}]", s.completed, s.total),
         _ => String::new(),
     };
@@ -342,15 +347,28 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if let Some(remind) = task.remind_at {
         lines.push(Line::from(format!("reminder {}", format_local(app, remind))));
     }
-    if task.note_count > 0 {
-        lines.push(Line::styled(
-            format!("{} notes (todo show {})", task.note_count, task.id),
-            theme.dim(),
-        ));
-    }
     // The description before the timestamps: it matters more when the pane is short.
     let description = printable(&task.description, true);
     lines.extend(description.lines().map(|l| Line::from(l.to_string())));
+    // Notes after it, oldest first, as they were added.
+    match app.selected_notes() {
+        Some(notes) if !notes.is_empty() => {
+            lines.push(Line::styled(format!("notes ({})", notes.len()), theme.accent()));
+            for note in notes {
+                lines.push(Line::styled(
+                    format!("· {}", format_local(app, note.created_at)),
+                    theme.dim(),
+                ));
+                let text = printable(&note.text, true);
+                lines.extend(text.lines().map(|l| Line::from(format!("  {l}"))));
+            }
+        }
+        _ if task.note_count > 0 => lines.push(Line::styled(
+            format!("{} notes (loading…)", task.note_count),
+            theme.dim(),
+        )),
+        _ => {}
+    }
     lines.push(Line::styled(
         format!(
             "created {} · updated {}",
