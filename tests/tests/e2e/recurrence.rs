@@ -195,6 +195,8 @@ fn race(servers: &[&TestServer]) {
     for round in 0..3 {
         let first = weekly(servers[0], &ann, "FREQ=DAILY");
         let series_id = first["series_id"].as_str().expect("series").to_string();
+        let step = subtask(servers[0], &ann, &first["id"], "Fill the can");
+        subtask(servers[0], &ann, &step["id"], "Find the can");
         let path = format!("/api/{{me}}/tasks/{}/complete", first["id"]);
         let statuses: Vec<u16> = std::thread::scope(|s| {
             let sent: Vec<_> = (0..20)
@@ -214,7 +216,171 @@ fn race(servers: &[&TestServer]) {
             2,
             "round {round}: exactly one successor: {instances:?}"
         );
+        assert_eq!(
+            tree_under(servers[0], &ann, &instances[1]["id"]).len(),
+            2,
+            "round {round}: its steps copied once"
+        );
     }
+}
+
+fn subtask(server: &TestServer, who: &Account, parent: &Value, title: &str) -> Value {
+    let (status, task) = call(
+        server,
+        who,
+        Method::POST,
+        "/api/{me}/tasks",
+        Some(json!({"title": title, "parent_id": parent, "priority": "high", "tags": ["step"]})),
+    );
+    assert_eq!(status, 201, "{task}");
+    task
+}
+
+/// Every task under `id`, at any depth, as (title, parent's title, completed).
+fn tree_under(server: &TestServer, who: &Account, id: &Value) -> Vec<(String, String, bool)> {
+    let (status, all) = call(
+        server,
+        who,
+        Method::GET,
+        "/api/{me}/tasks?status=all&limit=500",
+        None,
+    );
+    assert_eq!(status, 200);
+    let all = all.as_array().expect("tasks").clone();
+    let title = |id: &Value| {
+        all.iter()
+            .find(|t| &t["id"] == id)
+            .map(|t| t["title"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    let mut under = vec![id.clone()];
+    let mut found = Vec::new();
+    while let Some(parent) = under.pop() {
+        for t in all.iter().filter(|t| t["parent_id"] == parent) {
+            under.push(t["id"].clone());
+            found.push((
+                t["title"].as_str().unwrap_or_default().to_string(),
+                title(&parent),
+                t["completed"] == true,
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The next instance brings the instance's steps along, pending again and in the same
+/// shape, once; undoing the completion takes the whole tree back, unless someone has
+/// touched it since.
+#[test]
+fn the_next_instance_brings_the_subtasks_pending_again_and_undo_takes_them_back() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "recur-steps");
+    let first = weekly(&server, &ann, "FREQ=WEEKLY;BYDAY=MO");
+    let step = subtask(&server, &ann, &first["id"], "Fill the can");
+    subtask(&server, &ann, &step["id"], "Find the can");
+    let done = format!("/api/{{me}}/tasks/{}/complete", step["id"]);
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &done,
+        Some(json!({"completed": true})),
+    );
+    let complete = format!("/api/{{me}}/tasks/{}/complete", first["id"]);
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    assert_eq!(status, 200);
+    let series_id = first["series_id"].as_str().expect("series").to_string();
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances.len(), 2);
+    let next = &instances[1];
+    assert_eq!(next["subtasks"]["total"], 1, "its answer counts them: {next}");
+    assert_eq!(
+        tree_under(&server, &ann, &next["id"]),
+        [
+            ("Fill the can".to_string(), "Water the plants".to_string(), false),
+            ("Find the can".to_string(), "Fill the can".to_string(), false),
+        ],
+        "the same shape, every step pending"
+    );
+    let (_, copy) = call(
+        &server,
+        &ann,
+        Method::GET,
+        &format!("/api/{{me}}/tasks?parent={}", next["id"]),
+        None,
+    );
+    assert_eq!(copy[0]["priority"], "high");
+    assert_eq!(copy[0]["tags"], json!(["step"]));
+    assert_eq!(
+        tree_under(&server, &ann, &first["id"]).len(),
+        2,
+        "the done instance keeps its own"
+    );
+
+    // Undo takes back the instance and its copied steps.
+    let (status, _) = call(&server, &ann, Method::POST, "/api/{me}/undo", None);
+    assert_eq!(status, 200);
+    assert_eq!(series(&server, &ann, &series_id).len(), 1);
+    let (_, all) = call(
+        &server,
+        &ann,
+        Method::GET,
+        "/api/{me}/tasks?status=all&limit=500",
+        None,
+    );
+    let titles: Vec<&str> = all
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles.iter().filter(|t| **t == "Find the can").count(),
+        1,
+        "{titles:?}"
+    );
+
+    // A step of the next instance edited since (even with the edit undone: a new
+    // version) keeps the whole tree when the completion is undone.
+    call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &complete,
+        Some(json!({"completed": true})),
+    );
+    let next = series(&server, &ann, &series_id)[1].clone();
+    let (_, copy) = call(
+        &server,
+        &ann,
+        Method::GET,
+        &format!("/api/{{me}}/tasks?parent={}", next["id"]),
+        None,
+    );
+    let edit = format!("/api/{{me}}/tasks/{}", copy[0]["id"]);
+    let (status, _) = call(
+        &server,
+        &ann,
+        Method::PATCH,
+        &edit,
+        Some(json!({"title": "Fill the big can"})),
+    );
+    assert_eq!(status, 200);
+    for _ in 0..2 {
+        let (status, _) = call(&server, &ann, Method::POST, "/api/{me}/undo", None);
+        assert_eq!(status, 200);
+    }
+    let instances = series(&server, &ann, &series_id);
+    assert_eq!(instances[0]["completed"], false, "the completion is undone");
+    assert_eq!(instances.len(), 2, "the touched instance stays");
+    assert_eq!(tree_under(&server, &ann, &next["id"]).len(), 2, "with its steps");
 }
 
 #[test]

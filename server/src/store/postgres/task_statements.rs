@@ -339,26 +339,92 @@ pub(super) async fn insert_successor(
     first_task(row)
 }
 
-/// Deletes the instance after `completed` in its series if it is as it was made
-/// (version 1, pending): what undoing the completion takes back. Returns its id,
-/// version, project and space.
-pub(super) async fn delete_untouched_successor(
-    c: &impl GenericClient,
-    completed: &Task,
-) -> StoreResult<Option<crate::store::GoneTask>> {
-    let Some(series) = completed.series_id else {
-        return Ok(None);
-    };
-    let next = completed.occurrence.unwrap_or(1) as i32 + 1;
-    let row = c
-        .query_opt(
-            "DELETE FROM tasks WHERE series_id = $1 AND occurrence = $2 AND version = 1 AND NOT completed
-               AND NOT EXISTS (SELECT 1 FROM tasks s WHERE s.parent_id = tasks.id)
-             RETURNING id, version, project_id, user_id",
-            &[&series, &next],
+/// The subtasks under task `id` at any depth, each with its parent, top-down.
+pub(super) async fn subtasks_under(c: &impl GenericClient, id: i64) -> StoreResult<Vec<(i64, i64)>> {
+    let stmt = c
+        .prepare_cached(
+            "WITH RECURSIVE down(id, parent_id, n) AS (
+                 SELECT id, parent_id, 1 FROM tasks WHERE parent_id = $1 AND id != $1
+                 UNION ALL
+                 SELECT t.id, t.parent_id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id
+                  WHERE down.n < 64)
+             SELECT id, parent_id FROM down ORDER BY n, id",
         )
         .await?;
-    match row {
+    c.query(&stmt, &[&id])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// A pending copy of subtask `id` under `parent` (a step of the next instance): its
+/// title, description, priority and tags, in the same space and project.
+pub(super) async fn copy_subtask(
+    c: &impl GenericClient,
+    id: i64,
+    parent: i64,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> StoreResult<Option<Task>> {
+    let sql = format!(
+        "INSERT INTO tasks (user_id, title, description, priority, tags, created_at, updated_at,
+                           project_id, created_by, updated_by, parent_id)
+         SELECT user_id, title, description, priority, tags, $2, $2, project_id, $3, $3, $4
+           FROM tasks WHERE id = $1
+         RETURNING {TASK_COLUMNS}"
+    );
+    let stmt = c.prepare_cached(&sql).await?;
+    first_task(
+        c.query_opt(&stmt, &[&id, &to_micros(now), &actor, &parent])
+            .await?,
+    )
+}
+
+/// The instance after `completed` in its series and every task under it, top-down, as
+/// undo judges them ([`crate::domain::recurrence::untouched_successor`]).
+pub(super) async fn successor_tree(
+    c: &impl GenericClient,
+    completed: &Task,
+) -> StoreResult<Vec<crate::domain::recurrence::MadeTask>> {
+    let Some(series) = completed.series_id else {
+        return Ok(Vec::new());
+    };
+    let next = completed.occurrence.unwrap_or(1) as i32 + 1;
+    let stmt = c
+        .prepare_cached(
+            "WITH RECURSIVE down(id, n) AS (
+                 SELECT id, 0 FROM tasks WHERE series_id = $1 AND occurrence = $2
+                 UNION ALL
+                 SELECT t.id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id WHERE down.n < 64)
+             SELECT t.id, t.version, t.completed, t.created_at FROM down JOIN tasks t ON t.id = down.id
+              ORDER BY down.n, t.id",
+        )
+        .await?;
+    c.query(&stmt, &[&series, &next])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(crate::domain::recurrence::MadeTask {
+                id: r.try_get(0)?,
+                version: r.try_get(1)?,
+                completed: r.try_get(2)?,
+                created_at: crate::store::stored_time(r.try_get(3)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes task `id` (one of a tree undo takes back): its id, version, project and
+/// space, for the events of its going.
+pub(super) async fn delete_made(
+    c: &impl GenericClient,
+    id: i64,
+) -> StoreResult<Option<crate::store::GoneTask>> {
+    let stmt = c
+        .prepare_cached("DELETE FROM tasks WHERE id = $1 RETURNING id, version, project_id, user_id")
+        .await?;
+    match c.query_opt(&stmt, &[&id]).await? {
         Some(r) => Ok(Some(crate::store::GoneTask {
             id: r.try_get(0)?,
             version: r.try_get(1)?,

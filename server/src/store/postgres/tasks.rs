@@ -514,10 +514,30 @@ async fn successor(
     let Some(mut next) = tasks::insert_successor(tx, task, due, owner.id(), now).await? else {
         return Ok(Vec::new());
     };
-    next.notes = Some(Vec::new());
+    // Its steps come with it, pending again (copied only by the insert that made it, so
+    // once). Their count goes in its answer.
+    let mut made = Vec::new();
+    let mut copies = std::collections::HashMap::from([(task.id, next.id)]);
+    for (id, parent) in tasks::subtasks_under(tx, task.id).await? {
+        let Some(&under) = copies.get(&parent) else {
+            continue;
+        };
+        if let Some(copy) = tasks::copy_subtask(tx, id, under, owner.id(), now).await? {
+            copies.insert(id, copy.id);
+            made.push(copy);
+        }
+    }
+    if !made.is_empty() {
+        next = tasks::get(tx, owner, next.id).await?.unwrap_or(next);
+    }
     let audience = events::audience(tx, next.project_id, next.user_id).await?;
-    let change = TaskChange::of(&next, Uuid::nil(), now);
-    events::fan_out(tx, &[], &audience, &change).await
+    let mut published = Vec::new();
+    for mut task in std::iter::once(next).chain(made) {
+        task.notes = Some(Vec::new());
+        let change = TaskChange::of(&task, Uuid::nil(), now);
+        published.extend(events::fan_out(tx, &[], &audience, &change).await?);
+    }
+    Ok(published)
 }
 
 /// Deletes the instance completing `completed` created, if no one has touched it since
@@ -527,12 +547,20 @@ async fn successor_gone(
     completed: &Task,
     now: OffsetDateTime,
 ) -> StoreResult<Published> {
-    let Some(gone) = tasks::delete_untouched_successor(tx, completed).await? else {
+    let tree = tasks::successor_tree(tx, completed).await?;
+    let Some(ids) = crate::domain::recurrence::untouched_successor(&tree) else {
         return Ok(Vec::new());
     };
-    let audience = events::audience(tx, gone.project, gone.space).await?;
-    let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
-    events::fan_out(tx, &audience, &[], &change).await
+    let mut published = Vec::new();
+    for id in ids {
+        let Some(gone) = tasks::delete_made(tx, id).await? else {
+            continue;
+        };
+        let audience = events::audience(tx, gone.project, gone.space).await?;
+        let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
+        published.extend(events::fan_out(tx, &audience, &[], &change).await?);
+    }
+    Ok(published)
 }
 
 /// Whether `change` keeps task `id` where it may sit among other tasks (the rule is

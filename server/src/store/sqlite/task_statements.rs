@@ -713,24 +713,80 @@ pub fn insert_successor(
         .optional()
 }
 
-/// Deletes the instance after `completed` in its series if it is as it was made
-/// (version 1, pending): what undoing the completion takes back. Returns its id,
-/// version, project and space.
-pub fn delete_untouched_successor(
-    tx: &WriteTx<'_>,
-    completed: &Task,
-) -> rusqlite::Result<Option<crate::store::GoneTask>> {
-    let Some(series) = completed.series_id else {
-        return Ok(None);
-    };
-    tx.prepare_cached(
-        "DELETE FROM tasks WHERE series_id = ?1 AND occurrence = ?2 AND version = 1 AND completed = 0
-           AND NOT EXISTS (SELECT 1 FROM tasks s WHERE s.parent_id = tasks.id)
-         RETURNING id, version, project_id, user_id",
+/// The subtasks under task `id` at any depth, each with its parent, top-down.
+pub fn subtasks_under(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    conn.prepare_cached(
+        "WITH RECURSIVE down(id, parent_id, n) AS (
+             SELECT id, parent_id, 1 FROM tasks WHERE parent_id = ?1 AND id != ?1
+             UNION ALL
+             SELECT t.id, t.parent_id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id
+              WHERE down.n < 64)
+         SELECT id, parent_id FROM down ORDER BY n, id",
     )?
-    .query_row(
+    .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// A pending copy of subtask `id` under `parent` (a step of the next instance): its
+/// title, description, priority and tags, in the same space and project.
+pub fn copy_subtask(
+    tx: &WriteTx<'_>,
+    id: i64,
+    parent: i64,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Option<Task>> {
+    let sql = format!(
+        "INSERT INTO tasks (user_id, title, description, priority, tags, created_at, updated_at,
+                           project_id, created_by, updated_by, parent_id)
+         SELECT user_id, title, description, priority, tags, ?2, ?2, project_id, ?3, ?3, ?4
+           FROM tasks WHERE id = ?1
+         RETURNING {COLUMNS}"
+    );
+    tx.prepare_cached(&sql)?
+        .query_row(
+            params![id, to_micros(now), actor.to_string(), parent],
+            task_from_row,
+        )
+        .optional()
+}
+
+/// The instance after `completed` in its series and every task under it, top-down, as
+/// undo judges them ([`crate::domain::recurrence::untouched_successor`]).
+pub fn successor_tree(
+    conn: &Connection,
+    completed: &Task,
+) -> rusqlite::Result<Vec<crate::domain::recurrence::MadeTask>> {
+    let Some(series) = completed.series_id else {
+        return Ok(Vec::new());
+    };
+    conn.prepare_cached(
+        "WITH RECURSIVE down(id, n) AS (
+             SELECT id, 0 FROM tasks WHERE series_id = ?1 AND occurrence = ?2
+             UNION ALL
+             SELECT t.id, down.n + 1 FROM tasks t JOIN down ON t.parent_id = down.id WHERE down.n < 64)
+         SELECT t.id, t.version, t.completed, t.created_at FROM down JOIN tasks t ON t.id = down.id
+          ORDER BY down.n, t.id",
+    )?
+    .query_map(
         params![series.to_string(), completed.occurrence.unwrap_or(1) + 1],
         |r| {
+            Ok(crate::domain::recurrence::MadeTask {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                completed: r.get(2)?,
+                created_at: from_micros(r.get(3)?)?,
+            })
+        },
+    )?
+    .collect()
+}
+
+/// Deletes task `id` (one of a tree undo takes back): its id, version, project and
+/// space, for the events of its going.
+pub fn delete_made(tx: &WriteTx<'_>, id: i64) -> rusqlite::Result<Option<crate::store::GoneTask>> {
+    tx.prepare_cached("DELETE FROM tasks WHERE id = ?1 RETURNING id, version, project_id, user_id")?
+        .query_row([id], |r| {
             let project: Option<String> = r.get(2)?;
             let space: String = r.get(3)?;
             Ok(crate::store::GoneTask {
@@ -739,9 +795,8 @@ pub fn delete_untouched_successor(
                 project: project.map(|p| p.parse().map_err(conversion_error)).transpose()?,
                 space: space.parse().map_err(conversion_error)?,
             })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 /// Every task of `project`, whoever asks (for the events of a membership change).

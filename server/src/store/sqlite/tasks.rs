@@ -485,10 +485,30 @@ fn successor(
     let Some(mut next) = tasks::insert_successor(tx, task, due, owner.id(), now)? else {
         return Ok(Vec::new());
     };
-    next.notes = Some(Vec::new());
+    // Its steps come with it, pending again (copied only by the insert that made it, so
+    // once). Their count goes in its answer.
+    let mut made = Vec::new();
+    let mut copies = std::collections::HashMap::from([(task.id, next.id)]);
+    for (id, parent) in tasks::subtasks_under(tx, task.id)? {
+        let Some(&under) = copies.get(&parent) else {
+            continue;
+        };
+        if let Some(copy) = tasks::copy_subtask(tx, id, under, owner.id(), now)? {
+            copies.insert(id, copy.id);
+            made.push(copy);
+        }
+    }
+    if !made.is_empty() {
+        next = tasks::get(tx, owner, next.id)?.unwrap_or(next);
+    }
     let audience = events::audience(tx, next.project_id, next.user_id)?;
-    let change = TaskChange::of(&next, Uuid::nil(), now);
-    events::fan_out(tx, &[], &audience, &change)
+    let mut published = Vec::new();
+    for mut task in std::iter::once(next).chain(made) {
+        task.notes = Some(Vec::new());
+        let change = TaskChange::of(&task, Uuid::nil(), now);
+        published.extend(events::fan_out(tx, &[], &audience, &change)?);
+    }
+    Ok(published)
 }
 
 /// Deletes the instance completing `completed` created, if no one has touched it since
@@ -498,12 +518,20 @@ fn successor_gone(
     completed: &Task,
     now: OffsetDateTime,
 ) -> rusqlite::Result<Published> {
-    let Some(gone) = tasks::delete_untouched_successor(tx, completed)? else {
+    let tree = tasks::successor_tree(tx, completed)?;
+    let Some(ids) = crate::domain::recurrence::untouched_successor(&tree) else {
         return Ok(Vec::new());
     };
-    let audience = events::audience(tx, gone.project, gone.space)?;
-    let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
-    events::fan_out(tx, &audience, &[], &change)
+    let mut published = Vec::new();
+    for id in ids {
+        let Some(gone) = tasks::delete_made(tx, id)? else {
+            continue;
+        };
+        let audience = events::audience(tx, gone.project, gone.space)?;
+        let change = TaskChange::deleted(gone.id, gone.version, Uuid::nil(), now);
+        published.extend(events::fan_out(tx, &audience, &[], &change)?);
+    }
+    Ok(published)
 }
 
 impl Db {
