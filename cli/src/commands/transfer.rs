@@ -86,6 +86,8 @@ struct Incoming {
     notes: Vec<String>,
     depends_on: Vec<String>,
     parent: Option<String>,
+    /// The Taskwarrior recurrence template it is an instance of (its `parent`).
+    series: Option<String>,
 }
 
 /// What an entry of the file is.
@@ -181,8 +183,10 @@ fn from_taskwarrior(v: &Value) -> Result<Entry, String> {
         key: uuid,
         notes,
         depends_on,
-        // Taskwarrior's `parent` is a recurrence template, not a parent task.
+        // Taskwarrior's `parent` is a recurrence template, not a parent task: the
+        // instances of one template are one series here (see `one_rule_per_series`).
         parent: None,
+        series: text(v, "parent"),
     })))
 }
 
@@ -194,6 +198,7 @@ fn from_ours(v: &Value) -> Result<Entry, String> {
         notes: task.notes.iter().flatten().map(|n| n.text.clone()).collect(),
         depends_on: task.depends_on.iter().map(i64::to_string).collect(),
         parent: task.parent_id.map(|p| p.to_string()),
+        series: None,
         input: TaskInput {
             source_id: Some(
                 task.source_id
@@ -247,6 +252,32 @@ fn read_file(io: &mut Io, path: &str) -> Result<Vec<Value>, CliError> {
     }
 }
 
+/// Taskwarrior makes pending instances of a template ahead of time; each carries the
+/// rule. Here only the earliest due of each template keeps it (the others come over as
+/// plain tasks), so the series repeats from one instance and never makes two next ones.
+fn one_rule_per_series(entries: &mut [Result<Entry, String>]) {
+    let mut earliest: std::collections::HashMap<String, (time::OffsetDateTime, usize)> = Default::default();
+    for (i, entry) in entries.iter().enumerate() {
+        let Ok(Entry::Task(t)) = entry else { continue };
+        if let (Some(series), Some(due), Some(_)) = (&t.series, t.input.due_at, &t.input.recurrence) {
+            let first = earliest.entry(series.clone()).or_insert((due, i));
+            if due < first.0 {
+                *first = (due, i);
+            }
+        }
+    }
+    for (i, entry) in entries.iter_mut().enumerate() {
+        let Ok(Entry::Task(t)) = entry else { continue };
+        let leads = t
+            .series
+            .as_ref()
+            .is_none_or(|s| earliest.get(s).is_none_or(|(_, at)| *at == i));
+        if !leads {
+            t.input.recurrence = None;
+        }
+    }
+}
+
 #[derive(serde::Serialize, Default)]
 struct Summary {
     imported: usize,
@@ -273,12 +304,14 @@ pub async fn import(session: &Session, path: &str, dry_run: bool, io: &mut Io) -
     // Each task made by this import, by its key, with what to link once all are made.
     let mut made: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut to_link: Vec<(usize, i64, Vec<String>, Option<String>)> = Vec::new();
-    for (index, item) in items.iter().enumerate() {
+    let mut entries: Vec<Result<Entry, String>> = items.iter().map(entry).collect();
+    one_rule_per_series(&mut entries);
+    for (index, parsed) in entries.into_iter().enumerate() {
         let failed = |error: String| Failure {
             entry: index + 1,
             error,
         };
-        let incoming = match entry(item) {
+        let incoming = match parsed {
             Ok(Entry::Task(incoming)) => incoming,
             Ok(Entry::Skip(why)) => {
                 if io.verbose() {
@@ -428,5 +461,35 @@ mod tests {
         assert!(t.completed);
         let deleted = serde_json::json!({"uuid": "x", "entry": "e", "description": "d", "status": "deleted"});
         assert!(matches!(entry(&deleted), Ok(Entry::Skip(_))));
+    }
+
+    #[test]
+    fn instances_of_one_taskwarrior_template_are_one_series() {
+        let instance = |uuid: &str, due: &str, parent: &str| {
+            serde_json::json!({
+                "uuid": uuid, "entry": "20300101T000000Z", "description": "Water plants", "status": "pending",
+                "due": due, "recur": "weekly", "parent": parent
+            })
+        };
+        let items = [
+            instance("b", "20300114T090000Z", "t1"),
+            instance("a", "20300107T090000Z", "t1"),
+            instance("c", "20300107T090000Z", "t2"),
+            serde_json::json!({"uuid": "t1", "entry": "20300101T000000Z", "description": "Water plants", "status": "recurring"}),
+        ];
+        let mut entries: Vec<_> = items.iter().map(entry).collect();
+        one_rule_per_series(&mut entries);
+        let rules: Vec<(String, bool)> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Ok(Entry::Task(t)) => Some((t.key.clone(), t.input.recurrence.is_some())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [("b".into(), false), ("a".into(), true), ("c".into(), true)],
+            "the earliest of each template repeats; the template itself is skipped"
+        );
     }
 }
