@@ -48,6 +48,24 @@ fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
+/// A task's subtasks under `todo show`: indented by level, done ones ticked.
+pub fn print_subtask_tree(io: &mut Io, tree: &[(usize, Task)]) {
+    if io.json() || tree.is_empty() {
+        return;
+    }
+    crate::outln!(io, "  subtask tree:");
+    for (depth, task) in tree {
+        crate::outln!(
+            io,
+            "  {}{} {} {}",
+            "  ".repeat(*depth),
+            if task.completed { "✓" } else { "·" },
+            paint(DIM, &format!("#{}", task.id)),
+            shown(&task.title)
+        );
+    }
+}
+
 pub fn print_task(io: &mut Io, task: &Task) {
     if io.json() {
         return io.print_json(task);

@@ -104,7 +104,12 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
             let names = project_names(session, &page.tasks).await?;
             crate::output::print_tasks(io, &page.tasks, page.tasks.len() as u64, &names);
         }
-        Command::Show(a) => crate::output::print_task(io, &session.get_task(a.id).await?),
+        Command::Show(a) => {
+            let task = session.get_task(a.id).await?;
+            let subtasks = subtask_tree(session, &task).await?;
+            crate::output::print_task(io, &task);
+            crate::output::print_subtask_tree(io, &subtasks);
+        }
         Command::Edit(e) => {
             let nothing = e.tag_changes.is_empty()
                 && e.title.is_none()
@@ -473,4 +478,38 @@ async fn project_names(
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect())
+}
+
+/// Every task under `task` (done ones too), each with its level below it (1 for its own
+/// subtasks), in tree order: a parent, then its subtasks. One list per parent, at most
+/// 8 levels (the server's limit).
+async fn subtask_tree(
+    session: &Session,
+    task: &todo_api::Task,
+) -> Result<Vec<(usize, todo_api::Task)>, CliError> {
+    let mut tree = Vec::new();
+    let mut stack = vec![(1usize, task.id, task.subtasks.total)];
+    while let Some((depth, parent, count)) = stack.pop() {
+        if count == 0 || depth > 8 {
+            continue;
+        }
+        let query = ListQuery {
+            status: Some(StatusFilter::All),
+            sort: Some(SortField::Created),
+            order: Some(todo_api::SortOrder::Asc),
+            parent: Some(parent.to_string()),
+            ..ListQuery::default()
+        };
+        let children = list_all(session, query).await?.tasks;
+        // Placed right after their parent, in order.
+        let at = tree
+            .iter()
+            .position(|(_, t): &(usize, todo_api::Task)| t.id == parent)
+            .map_or(0, |i| i + 1);
+        for (offset, child) in children.into_iter().enumerate() {
+            stack.push((depth + 1, child.id, child.subtasks.total));
+            tree.insert(at + offset, (depth, child));
+        }
+    }
+    Ok(tree)
 }

@@ -220,10 +220,38 @@ fn the_cli_makes_and_lists_subtasks() {
         .to_string();
     let under = ann.run(&["list", "--parent", &parent, "--json"]).ok().json();
     assert_eq!(under[0]["id"].to_string(), child);
+    let grandchild = ann
+        .run(&["add", "Scan them", "--parent", &child, "--quiet"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    ann.run(&["add", "Send it", "--parent", &parent, "--quiet"]).ok();
+    ann.run(&["done", &grandchild]).ok();
+    // `todo show` draws the tree: each step under its own parent, done ones ticked.
+    let shown = ann.run(&["show", &parent]).ok().stdout;
+    let lines: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| !l.contains("subtask tree"))
+        .skip(1)
+        .collect();
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(
+        lines[0].starts_with("    · #") && lines[0].ends_with("Find receipts"),
+        "{shown}"
+    );
+    assert!(
+        lines[1].starts_with("      ✓ #") && lines[1].ends_with("Scan them"),
+        "{shown}"
+    );
+    assert!(
+        lines[2].starts_with("    · #") && lines[2].ends_with("Send it"),
+        "{shown}"
+    );
     let refused = ann.run(&["add", "Nowhere", "--parent", "999999"]);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("999999"), "{refused:?}");
     ann.run(&["edit", &child, "--no-parent"]).ok();
     let top = ann.run(&["list", "--parent", "none", "--json"]).ok().json();
-    assert_eq!(top.as_array().map(Vec::len), Some(2));
+    assert_eq!(top.as_array().map(Vec::len), Some(2), "{top}");
 }
