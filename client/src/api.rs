@@ -517,6 +517,37 @@ impl ApiClient {
     }
 }
 
+impl ApiClient {
+    /// Sends a write queued while offline, with its `Idempotency-Key` (a retry of one
+    /// the server applied gets the first answer again) and `If-Match` (refused if the
+    /// task moved on). The task as the server has it after, or `None` for a delete.
+    pub async fn send_queued(
+        &self,
+        token: &str,
+        user: Uuid,
+        queued: &crate::replica::QueuedWrite,
+    ) -> Result<Option<Task>, ClientError> {
+        use crate::replica::Write;
+        let tasks = format!("/api/{user}/tasks");
+        let request = match &queued.write {
+            Write::Create { input } => self.request(Method::POST, &tasks, Some(token)).json(input),
+            Write::Patch { id, patch } => self
+                .request(Method::PATCH, &format!("{tasks}/{id}"), Some(token))
+                .header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json")
+                .body(serde_json::to_vec(patch).map_err(|e| ClientError::Protocol(e.to_string()))?),
+            Write::Complete { id, completed } => self
+                .request(Method::PATCH, &format!("{tasks}/{id}/complete"), Some(token))
+                .json(&CompleteRequest { completed: *completed }),
+            Write::Delete { id } => self.request(Method::DELETE, &format!("{tasks}/{id}"), Some(token)),
+        };
+        let request = if_match(request, queued.base_version).header("Idempotency-Key", &queued.idempotency_key);
+        match &queued.write {
+            Write::Delete { .. } => self.send(request).await.map(|_| None),
+            _ => self.json(request).await.map(Some),
+        }
+    }
+}
+
 /// `If-Match: "<version>"`: the write applies only to the version the caller read.
 fn if_match(request: RequestBuilder, base_version: Option<i64>) -> RequestBuilder {
     match base_version {

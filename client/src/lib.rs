@@ -12,8 +12,10 @@ mod error;
 pub mod events;
 mod projects;
 pub mod recur;
+pub mod replica;
 mod server_url;
 mod session;
+pub mod sync;
 
 pub use api::{ApiClient, TaskPage};
 pub use error::{ClientError, Unreachable};

@@ -468,6 +468,13 @@ impl Session {
             .await
     }
 
+    /// Sends one write queued while offline (see [`ApiClient::send_queued`]).
+    pub async fn send_queued(&self, queued: &crate::replica::QueuedWrite) -> Result<Option<Task>, ClientError> {
+        let user = self.user_id().await?;
+        self.with_token(|api, t| async move { api.send_queued(t.expose(), user, queued).await })
+            .await
+    }
+
     /// Adds a note to a task.
     pub async fn add_note(&self, id: i64, text: &str) -> Result<todo_api::Note, ClientError> {
         let user = self.user_id().await?;

@@ -81,10 +81,10 @@ async fn sign_up_add_complete_search_edit_delete_and_sign_out() {
     for (title, extra) in [("Buy milk", "home"), ("File taxes", "money"), ("Read a book", "")] {
         tui.key(KeyCode::Char('a'));
         tui.type_text(title);
-        tui.key(KeyCode::Tab);
-        tui.key(KeyCode::Tab);
-        tui.key(KeyCode::Tab);
-        tui.key(KeyCode::Tab);
+        // Title -> description -> priority -> due -> repeat -> remind -> tags.
+        for _ in 0..6 {
+            tui.key(KeyCode::Tab);
+        }
         tui.type_text(extra);
         tui.key(KeyCode::Enter);
         settle(&mut tui).await;
