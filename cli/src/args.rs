@@ -49,6 +49,10 @@ pub struct GlobalArgs {
     /// Give up connecting to the server after this long
     #[arg(long, global = true, env = "TODO_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: std::time::Duration,
+    /// Never answer from the local copy or queue a write: exit 5 when the server cannot
+    /// be reached (for scripts that must know a change is on the server)
+    #[arg(long, global = true, env = "TODO_ONLINE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub online: bool,
     /// Give up on an answer after this long (a frozen server)
     #[arg(long, global = true, env = "TODO_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
@@ -82,6 +86,23 @@ pub enum Command {
         after_help = "Examples:\n  todo calendar feed create phone   (subscribe to the printed address)\n  todo calendar feed list\n  todo calendar feed revoke 3f2a"
     )]
     Calendar(CalendarCommand),
+    /// Send the changes made while the server could not be reached, and bring the local
+    /// copy up to date (exit 6 if a queued change conflicts: see `todo conflicts`)
+    #[command(after_help = "Examples:\n  todo sync\n  todo sync --status")]
+    Sync {
+        /// Only say what is queued and how old the local copy is (no network)
+        #[arg(long)]
+        status: bool,
+    },
+    /// Queued changes the server refused because the task changed meanwhile (or went):
+    /// list them, or keep yours or theirs
+    #[command(
+        after_help = "Examples:\n  todo conflicts\n  todo conflicts resolve 3 --keep mine\n  todo conflicts resolve 3 --keep theirs"
+    )]
+    Conflicts {
+        #[command(subcommand)]
+        command: Option<ConflictCommand>,
+    },
     /// Undo your latest change (from any client); repeat to walk back
     #[command(after_help = "Example:\n  todo rm 12 --yes && todo undo")]
     Undo,
@@ -134,7 +155,7 @@ pub enum Command {
 }
 
 /// The task commands (`todo add`, `list`, ...), at the top level of `todo`.
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum TaskCommand {
     /// Add a task
     #[command(
@@ -358,7 +379,7 @@ pub enum AuthCommand {
 }
 
 /// The options of `todo auth signup`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct SignupOptions {
     #[arg(long)]
     pub email: String,
@@ -371,7 +392,7 @@ pub struct SignupOptions {
 }
 
 /// The options of `todo auth signin`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct SigninOptions {
     #[arg(long)]
     pub email: String,
@@ -385,7 +406,7 @@ pub struct SigninOptions {
 }
 
 /// The options of `todo auth delete-account`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct DeleteAccountOptions {
     /// Read the password from the first line of stdin
     #[arg(long)]
@@ -396,7 +417,7 @@ pub struct DeleteAccountOptions {
 }
 
 /// The options of `todo auth email`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct EmailOptions {
     /// The new address
     pub new_email: String,
@@ -406,7 +427,7 @@ pub struct EmailOptions {
 }
 
 /// The options of `todo auth reset-password`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ResetPasswordOptions {
     /// The token the administrator gave you
     #[arg(long)]
@@ -417,7 +438,7 @@ pub struct ResetPasswordOptions {
 }
 
 /// The options of `todo auth switch`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct SwitchOptions {
     /// The account's email (or the start of its id); leave it out to take the other
     /// of two
@@ -533,7 +554,7 @@ fn parse_expiry(text: &str) -> Result<Expiry, String> {
     Ok(Expiry::Days(days))
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct AddArgs {
     #[arg(required = true, num_args = 1.., help = format!("The task's title (1 to {TITLE_MAX} characters); the words after `add` form it, and words such as +home are tags"))]
     pub title: Vec<String>,
@@ -580,7 +601,7 @@ fn parse_remind_arg(text: &str) -> Result<todo_client::recur::Remind, String> {
     todo_client::recur::parse_remind(text, crate::output::local_now())
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ListArgs {
     /// Which tasks [default: pending]
     #[arg(long, value_enum)]
@@ -624,7 +645,7 @@ pub struct ListArgs {
     pub parent: Option<String>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct NoteArgs {
     /// The task id (see `todo list`)
     #[arg(add = crate::complete::task_ids())]
@@ -637,7 +658,7 @@ pub struct NoteArgs {
     pub delete: Option<String>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct IdArg {
     /// The task id (see `todo list`)
     #[arg(add = crate::complete::task_ids())]
@@ -647,7 +668,7 @@ pub struct IdArg {
 /// Most ids one command takes (a range such as `1-100000` is refused, not expanded).
 pub const IDS_MAX: usize = 500;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct IdsArg {
     /// Task ids (see `todo list`): `3 4`, `3,4`, ranges `7-9`
     #[arg(required = true, num_args = 1.., value_parser = parse_ids, add = crate::complete::task_ids())]
@@ -697,7 +718,7 @@ fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
     Ok(ids)
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct RmArgs {
     #[command(flatten)]
     pub ids: IdsArg,
@@ -706,7 +727,7 @@ pub struct RmArgs {
     pub yes: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct EditArgs {
     /// The task id (see `todo list`)
     #[arg(add = crate::complete::task_ids())]
@@ -753,4 +774,21 @@ pub struct EditArgs {
 
 fn parse_due_arg(text: &str) -> Result<time::OffsetDateTime, String> {
     todo_client::due::parse_due(text, crate::output::local_now())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictCommand {
+    /// Decide a conflict: `mine` sends your change again over theirs, `theirs` drops it
+    Resolve {
+        /// The conflict's number (from `todo conflicts`)
+        n: i64,
+        #[arg(long, value_enum)]
+        keep: Keep,
+    },
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Mine,
+    Theirs,
 }

@@ -10,6 +10,8 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 pub const NOT_SIGNED_IN: u8 = 4;
 pub const UNREACHABLE: u8 = 5;
+/// A queued change the server refused is left for the person (`todo conflicts`).
+pub const CONFLICT: u8 = 6;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]

@@ -537,10 +537,13 @@ impl ApiClient {
                 .body(serde_json::to_vec(patch).map_err(|e| ClientError::Protocol(e.to_string()))?),
             Write::Complete { id, completed } => self
                 .request(Method::PATCH, &format!("{tasks}/{id}/complete"), Some(token))
-                .json(&CompleteRequest { completed: *completed }),
+                .json(&CompleteRequest {
+                    completed: *completed,
+                }),
             Write::Delete { id } => self.request(Method::DELETE, &format!("{tasks}/{id}"), Some(token)),
         };
-        let request = if_match(request, queued.base_version).header("Idempotency-Key", &queued.idempotency_key);
+        let request =
+            if_match(request, queued.base_version).header("Idempotency-Key", &queued.idempotency_key);
         match &queued.write {
             Write::Delete { .. } => self.send(request).await.map(|_| None),
             _ => self.json(request).await.map(Some),

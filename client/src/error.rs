@@ -2,7 +2,7 @@ use todo_api::{Problem, ProblemCode};
 
 /// Everything a client call can fail with. Messages are one line, name the server where
 /// that helps, and never contain a token or password.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     #[error("{}", why.describe(url))]
     Unreachable { url: String, why: Unreachable },

@@ -469,7 +469,10 @@ impl Session {
     }
 
     /// Sends one write queued while offline (see [`ApiClient::send_queued`]).
-    pub async fn send_queued(&self, queued: &crate::replica::QueuedWrite) -> Result<Option<Task>, ClientError> {
+    pub async fn send_queued(
+        &self,
+        queued: &crate::replica::QueuedWrite,
+    ) -> Result<Option<Task>, ClientError> {
         let user = self.user_id().await?;
         self.with_token(|api, t| async move { api.send_queued(t.expose(), user, queued).await })
             .await

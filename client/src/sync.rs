@@ -54,10 +54,10 @@ pub async fn send_queue(session: &Session, replica: &Replica) -> Result<Sent, Sy
         }
         let id = queued.write.task_id();
         let base = queued.base_version;
-        if let (Some(id), Some(base)) = (id, base) {
-            if let Some(&(_, to)) = moved.get(&id).filter(|(from, _)| *from == base) {
-                queued.base_version = Some(to);
-            }
+        if let (Some(id), Some(base)) = (id, base)
+            && let Some(&(_, to)) = moved.get(&id).filter(|(from, _)| *from == base)
+        {
+            queued.base_version = Some(to);
         }
         match session.send_queued(&queued).await {
             Ok(answer) => {
@@ -167,7 +167,11 @@ pub async fn catch_up(session: &Session, replica: &Replica) -> Result<i64, SyncE
 pub fn apply(replica: &Replica, event: &TaskEvent) -> Result<(), ReplicaError> {
     match event.kind {
         EventType::Deleted => {
-            let version = event.task.get("version").and_then(|v| v.as_i64()).unwrap_or(i64::MAX);
+            let version = event
+                .task
+                .get("version")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(i64::MAX);
             match event.task_id() {
                 Some(id) => replica.forget(id, version),
                 None => Ok(()),

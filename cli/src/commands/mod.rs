@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod changes;
 mod feeds;
+mod offline;
 mod personal_tokens;
 mod projects;
 mod settings;
@@ -58,7 +59,14 @@ pub async fn run(cli: Cli, config: &Config, io: &mut Io) -> Result<(), CliError>
         Command::Undo => changes::undo(&open(&server, timeouts).await?, io).await,
         Command::Log(id) => changes::log(&open(&server, timeouts).await?, id.id, io).await,
         Command::Watch => changes::watch(open(&server, timeouts).await?, io).await,
-        Command::Task(command) => tasks::run(command, &open(&server, timeouts).await?, config, io).await,
+        Command::Task(command) => {
+            let session = open(&server, timeouts).await?;
+            tasks::run_or_queue(command, &session, config, io, cli.global.online).await
+        }
+        Command::Sync { status } => offline::sync(&open(&server, timeouts).await?, status, io).await,
+        Command::Conflicts { command } => {
+            offline::conflicts(&open(&server, timeouts).await?, command, io).await
+        }
     }
 }
 

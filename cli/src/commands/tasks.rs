@@ -9,57 +9,54 @@ use crate::exit::CliError;
 use crate::io::Io;
 use crate::output::shown;
 
-pub async fn run(command: Command, session: &Session, config: &Config, io: &mut Io) -> Result<(), CliError> {
+/// A task command, online if the server can be reached (queued writes sent first), else
+/// from the account's local copy (see `offline`); `online_only` refuses the latter.
+pub async fn run_or_queue(
+    command: Command,
+    session: &Session,
+    config: &Config,
+    io: &mut Io,
+    online_only: bool,
+) -> Result<(), CliError> {
+    let replica = match online_only {
+        true => None,
+        false => super::offline::open(session, io).await,
+    };
+    let Some(replica) = replica else {
+        return run(command, session, config, io, None).await;
+    };
+    let outcome = match super::offline::send_queued(session, &replica, io).await {
+        Ok(()) => run(command.clone(), session, config, io, Some(&replica)).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Err(CliError::Client(why @ todo_client::ClientError::Unreachable { .. })) => {
+            super::offline::answer(command, &replica, config, io, why)
+        }
+        other => other,
+    }
+}
+
+/// The command online; what it reads goes into `replica` too (as last seen).
+pub async fn run(
+    command: Command,
+    session: &Session,
+    config: &Config,
+    io: &mut Io,
+    replica: Option<&todo_client::replica::Replica>,
+) -> Result<(), CliError> {
+    let seen = |tasks: &[todo_api::Task]| {
+        // The local copy is a cache here: failing to update it fails nothing.
+        if let Some(replica) = replica {
+            let _ = replica.keep(tasks);
+        }
+    };
     match command {
         Command::Add(a) => {
-            // Words such as +home are tags, the others the title.
-            let (plus, words): (Vec<String>, Vec<String>) = a
-                .title
-                .into_iter()
-                .partition(|w| w.len() > 1 && w.starts_with('+'));
-            // `project:NAME` among the words, as Taskwarrior writes it.
-            let (named, words): (Vec<String>, Vec<String>) = words
-                .into_iter()
-                .partition(|w| w.len() > 8 && w.starts_with("project:"));
-            let project = match named
-                .last()
-                .map(|w| w["project:".len()..].to_string())
-                .or(a.project)
-            {
-                Some(name) => Some(super::projects::find(session, &name).await?.id),
-                None => None,
-            };
-            if words.is_empty() {
-                return Err(CliError::Usage(
-                    "give the task a title (words other than +tags)".into(),
-                ));
+            let (mut input, project) = add_input(a)?;
+            if let Some(name) = project {
+                input.project_id = Some(super::projects::find(session, &name).await?.id);
             }
-            let mut tags = a.tags;
-            tags.extend(plus.iter().map(|t| t[1..].to_string()));
-            let input = TaskInput {
-                title: words.join(" "),
-                description: a.description,
-                priority: a.priority,
-                due_at: a.due,
-                tags: (!tags.is_empty()).then_some(tags),
-                source_id: None,
-                project_id: project,
-                recurrence: a.recur.map(|rule| todo_api::Recurrence {
-                    rule,
-                    time_zone: todo_client::recur::local_zone_name(),
-                }),
-                parent_id: a.parent,
-                wait_until: a.wait,
-                remind_at: match &a.remind {
-                    Some(todo_client::recur::Remind::At(at)) => Some(*at),
-                    _ => None,
-                },
-                remind_before: match a.remind {
-                    Some(todo_client::recur::Remind::Before(before)) => Some(before),
-                    _ => None,
-                },
-                depends_on: (!a.depends.is_empty()).then_some(a.depends),
-            };
             let task = session.create_task(&input).await?;
             if io.json() {
                 io.print_json(&task);
@@ -89,6 +86,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
                 parent: l.parent,
             };
             let page = list_all(session, query).await?;
+            seen(&page.tasks);
             let names = project_names(session, &page.tasks).await?;
             crate::output::print_tasks(io, &page.tasks, page.total, &names);
         }
@@ -106,6 +104,7 @@ pub async fn run(command: Command, session: &Session, config: &Config, io: &mut 
         }
         Command::Show(a) => {
             let task = session.get_task(a.id).await?;
+            seen(std::slice::from_ref(&task));
             let subtasks = subtask_tree(session, &task).await?;
             crate::output::print_task(io, &task);
             crate::output::print_subtask_tree(io, &subtasks);
@@ -441,20 +440,8 @@ async fn edit_tags(
     let mut attempts = 0;
     loop {
         let current = session.get_task(e.id).await?;
-        let mut tags: Vec<String> = current
-            .tags
-            .iter()
-            .filter(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)))
-            .cloned()
-            .collect();
-        tags.extend(
-            add.iter()
-                .filter(|a| !tags.iter().any(|t| t.eq_ignore_ascii_case(a)))
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
         let patch = todo_api::TaskPatch {
-            tags: Patch::Value(tags),
+            tags: Patch::Value(merged_tags(&current.tags, add, remove)),
             ..fields_patch(e)
         };
         match session.patch_task(e.id, &patch, Some(current.version)).await {
@@ -462,6 +449,48 @@ async fn edit_tags(
             other => return Ok(other?),
         }
     }
+}
+
+/// `current` with `add` and without `remove` (any case), in order.
+fn merged_tags(current: &[String], add: &[String], remove: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = current
+        .iter()
+        .filter(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)))
+        .cloned()
+        .collect();
+    let new: Vec<String> = add
+        .iter()
+        .filter(|a| !tags.iter().any(|t| t.eq_ignore_ascii_case(a)))
+        .cloned()
+        .collect();
+    tags.extend(new);
+    tags
+}
+
+/// `todo edit` as one merge patch on a task whose tags are `current_tags` (the local
+/// copy's, offline).
+pub(super) fn edit_patch_on(
+    e: &crate::args::EditArgs,
+    current_tags: &[String],
+) -> Result<todo_api::TaskPatch, CliError> {
+    use todo_api::Patch;
+    let (add, remove) = tag_changes(&e.tag_changes)?;
+    if (!add.is_empty() || !remove.is_empty()) && (e.no_tags || !e.tags.is_empty()) {
+        return Err(CliError::Usage(
+            "+tag/-tag change the tags; --tag and --no-tags replace them: use one or the other".into(),
+        ));
+    }
+    let tags = if !add.is_empty() || !remove.is_empty() {
+        Patch::Value(merged_tags(current_tags, &add, &remove))
+    } else if e.no_tags {
+        Patch::Value(Vec::new())
+    } else {
+        Patch::if_given((!e.tags.is_empty()).then(|| e.tags.clone()))
+    };
+    Ok(todo_api::TaskPatch {
+        tags,
+        ..fields_patch(e)
+    })
 }
 
 /// The names of the projects `tasks` are in (none asked for when every task is personal).
@@ -512,4 +541,54 @@ async fn subtask_tree(
         }
     }
     Ok(tree)
+}
+
+/// `todo add`'s task, and the project it names (by name or id start: the server says
+/// which it is).
+pub(super) fn add_input(a: crate::args::AddArgs) -> Result<(TaskInput, Option<String>), CliError> {
+    // Words such as +home are tags, the others the title.
+    let (plus, words): (Vec<String>, Vec<String>) = a
+        .title
+        .into_iter()
+        .partition(|w| w.len() > 1 && w.starts_with('+'));
+    // `project:NAME` among the words, as Taskwarrior writes it.
+    let (named, words): (Vec<String>, Vec<String>) = words
+        .into_iter()
+        .partition(|w| w.len() > 8 && w.starts_with("project:"));
+    let project = named
+        .last()
+        .map(|w| w["project:".len()..].to_string())
+        .or(a.project);
+    if words.is_empty() {
+        return Err(CliError::Usage(
+            "give the task a title (words other than +tags)".into(),
+        ));
+    }
+    let mut tags = a.tags;
+    tags.extend(plus.iter().map(|t| t[1..].to_string()));
+    let input = TaskInput {
+        title: words.join(" "),
+        description: a.description,
+        priority: a.priority,
+        due_at: a.due,
+        tags: (!tags.is_empty()).then_some(tags),
+        source_id: None,
+        project_id: None,
+        recurrence: a.recur.map(|rule| todo_api::Recurrence {
+            rule,
+            time_zone: todo_client::recur::local_zone_name(),
+        }),
+        parent_id: a.parent,
+        wait_until: a.wait,
+        remind_at: match &a.remind {
+            Some(todo_client::recur::Remind::At(at)) => Some(*at),
+            _ => None,
+        },
+        remind_before: match a.remind {
+            Some(todo_client::recur::Remind::Before(before)) => Some(before),
+            _ => None,
+        },
+        depends_on: (!a.depends.is_empty()).then_some(a.depends),
+    };
+    Ok((input, project))
 }

@@ -15,10 +15,11 @@ pub fn matching(tasks: Vec<Task>, query: &ListQuery, now: OffsetDateTime) -> Vec
         .filter(|t| status_holds(t, query.status.unwrap_or(StatusFilter::Pending), now))
         .filter(|t| search.as_deref().is_none_or(|s| mentions(t, s)))
         .filter(|t| {
-            query
-                .tags
-                .iter()
-                .all(|want| t.tags.iter().any(|tag| tag.eq_ignore_ascii_case(want.trim_start_matches('#'))))
+            query.tags.iter().all(|want| {
+                t.tags
+                    .iter()
+                    .any(|tag| tag.eq_ignore_ascii_case(want.trim_start_matches('#')))
+            })
         })
         .filter(|t| query.priority.is_none_or(|p| t.priority == p))
         .filter(|t| matches_id(query.project.as_deref(), t.project_id.map(|p| p.to_string())))
@@ -83,7 +84,8 @@ fn compare(a: &Task, b: &Task, field: SortField, now: OffsetDateTime) -> Orderin
         SortField::Priority => rank(a.priority).cmp(&rank(b.priority)),
         SortField::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
         SortField::Urgency => {
-            let overdue = |t: &Task| !t.due_at.is_some_and(|d| d < now);
+            // Overdue ones first (false sorts first).
+            let overdue = |t: &Task| t.due_at.is_none_or(|d| d >= now);
             (overdue(a), due(a), rank(a.priority)).cmp(&(overdue(b), due(b), rank(b.priority)))
         }
     };

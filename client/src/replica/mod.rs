@@ -53,7 +53,13 @@ pub fn replica_path(dir: &Path, server: &str, user: Uuid) -> PathBuf {
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     dir.join(server).join(format!("{user}.db"))
 }

@@ -78,13 +78,14 @@ impl Replica {
     ) -> Result<QueuedWrite, ReplicaError> {
         let key = uuid::Uuid::new_v4().to_string();
         let json = serde_json::to_string(write).map_err(|e| self.corrupt(e))?;
-        let n = self.run(|c| {
-            c.prepare_cached(
+        let n =
+            self.run(|c| {
+                c.prepare_cached(
                 "INSERT INTO queue (idempotency_key, base_version, write, queued_at) VALUES (?1, ?2, ?3, ?4)
                  RETURNING n",
             )?
             .query_row(params![key, base_version, json, now.unix_timestamp()], |r| r.get(0))
-        })?;
+            })?;
         Ok(QueuedWrite {
             n,
             idempotency_key: key,
@@ -97,13 +98,14 @@ impl Replica {
 
     /// Every queued write, conflicts included, oldest first.
     pub fn queue(&self) -> Result<Vec<QueuedWrite>, ReplicaError> {
-        let rows: Vec<Row> = self.run(|c| {
-            c.prepare_cached(
+        let rows: Vec<Row> =
+            self.run(|c| {
+                c.prepare_cached(
                 "SELECT n, idempotency_key, base_version, write, queued_at, conflict FROM queue ORDER BY n",
             )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
             .collect()
-        })?;
+            })?;
         rows.into_iter().map(|row| self.queued(row)).collect()
     }
 
@@ -122,7 +124,11 @@ impl Replica {
 
     /// The server applied it (or it no longer applies): out of the queue.
     pub fn dequeue(&self, n: i64) -> Result<(), ReplicaError> {
-        self.run(|c| c.prepare_cached("DELETE FROM queue WHERE n = ?1")?.execute([n]).map(drop))
+        self.run(|c| {
+            c.prepare_cached("DELETE FROM queue WHERE n = ?1")?
+                .execute([n])
+                .map(drop)
+        })
     }
 
     /// The server refused it: kept, with why and the task as the server has it.

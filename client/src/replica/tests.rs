@@ -34,9 +34,15 @@ fn the_file_is_private_and_an_older_version_never_replaces_a_newer_one() {
     }
     replica.keep(&[task(1, 3, "new")]).expect("keep");
     replica.keep(&[task(1, 2, "old")]).expect("keep");
-    assert_eq!(replica.task(1).expect("read").map(|t| t.title), Some("new".into()));
+    assert_eq!(
+        replica.task(1).expect("read").map(|t| t.title),
+        Some("new".into())
+    );
     replica.forget(1, 2).expect("forget");
-    assert!(replica.task(1).expect("read").is_some(), "a delete of an older version");
+    assert!(
+        replica.task(1).expect("read").is_some(),
+        "a delete of an older version"
+    );
     replica.forget(1, 3).expect("forget");
     assert!(replica.task(1).expect("read").is_none());
 }
@@ -53,7 +59,14 @@ fn the_queue_keeps_order_keys_and_conflicts() {
     };
     let first = replica.enqueue(&add, None, now).expect("queue");
     let second = replica
-        .enqueue(&Write::Complete { id: 4, completed: true }, Some(2), now)
+        .enqueue(
+            &Write::Complete {
+                id: 4,
+                completed: true,
+            },
+            Some(2),
+            now,
+        )
         .expect("queue");
     assert_ne!(first.idempotency_key, second.idempotency_key);
     let queue = replica.queue().expect("queue");
@@ -87,7 +100,11 @@ fn a_local_list_filters_and_sorts_as_the_server_does() {
     let plain = task(4, 1, "delta");
     let all = vec![done, waiting, urgent, plain];
     let ids = |q: ListQuery| -> Vec<i64> { matching(all.clone(), &q, now).iter().map(|t| t.id).collect() };
-    assert_eq!(ids(ListQuery::default()), [4, 3], "pending, newest (highest id) first");
+    assert_eq!(
+        ids(ListQuery::default()),
+        [4, 3],
+        "pending, newest (highest id) first"
+    );
     let status = |s| ListQuery {
         status: Some(s),
         ..ListQuery::default()
@@ -106,5 +123,9 @@ fn a_local_list_filters_and_sorts_as_the_server_does() {
         search: Some("A".into()),
         ..ListQuery::default()
     };
-    assert_eq!(ids(by_title), [1, 2, 4, 3], "search in any case, A to Z in any case");
+    assert_eq!(
+        ids(by_title),
+        [1, 2, 4, 3],
+        "search in any case, A to Z in any case"
+    );
 }
