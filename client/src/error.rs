@@ -91,6 +91,16 @@ impl ClientError {
         }
     }
 
+    /// For `already_imported`: the task made before from the same source.
+    pub fn existing_task(&self) -> Option<&todo_api::Task> {
+        match self {
+            ClientError::Api { problem } if problem.code == ProblemCode::AlreadyImported => {
+                problem.current.as_deref()
+            }
+            _ => None,
+        }
+    }
+
     /// The HTTP status of an error answer, with or without a problem document.
     pub fn http_status(&self) -> Option<u16> {
         match self {

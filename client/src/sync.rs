@@ -3,7 +3,6 @@
 //! then the replica caught up from the change stream (a full reload when the server no
 //! longer keeps what was missed).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -45,38 +44,29 @@ pub struct Sent {
 /// and sending again later applies each once.
 pub async fn send_queue(session: &Session, replica: &Replica) -> Result<Sent, SyncError> {
     let mut sent = Sent::default();
-    // A task our own earlier write moved: (the version it was based on, the version
-    // after), so a later write queued on the same base follows it instead of conflicting.
-    let mut moved: HashMap<i64, (i64, i64)> = HashMap::new();
-    for mut queued in replica.queue()? {
-        if queued.conflict.is_some() {
-            continue;
-        }
-        let id = queued.write.task_id();
-        let base = queued.base_version;
-        if let (Some(id), Some(base)) = (id, base)
-            && let Some(&(_, to)) = moved.get(&id).filter(|(from, _)| *from == base)
-        {
-            queued.base_version = Some(to);
-        }
+    while let Some(queued) = replica.next_queued()? {
         match session.send_queued(&queued).await {
             Ok(answer) => {
                 applied(replica, &queued, answer.as_ref())?;
-                if let (Some(id), Some(base), Some(task)) = (id, base, answer) {
-                    moved.insert(id, (base, task.version));
-                }
                 sent.applied += 1;
             }
             Err(e) if stops_the_queue(&e) => return Err(e.into()),
-            Err(e) => {
-                if let Some(conflict) = refused(&queued.write, &e) {
+            Err(e) if let Some(task) = already_applied(&queued.write, &e) => {
+                // Applied by an earlier try whose answer was lost (the server stopped after
+                // committing): done, once.
+                applied(replica, &queued, Some(&task))?;
+                sent.applied += 1;
+            }
+            Err(e) => match refused(&queued.write, &e) {
+                Some(conflict) => {
                     replica.mark_conflict(queued.n, &conflict)?;
                     sent.conflicts += 1;
-                } else {
+                }
+                None => {
                     replica.dequeue(queued.n)?;
                     sent.applied += 1;
                 }
-            }
+            },
         }
     }
     Ok(sent)
@@ -89,7 +79,41 @@ fn applied(replica: &Replica, queued: &QueuedWrite, answer: Option<&Task>) -> Re
         (None, Some(id)) => replica.forget(id, i64::MAX)?,
         (None, None) => {}
     }
+    if let (Some(id), Some(from), Some(task)) = (queued.write.task_id(), queued.base_version, answer) {
+        replica.follow(id, from, task.version)?;
+    }
     replica.dequeue(queued.n)
+}
+
+/// The task as an earlier try of `write` left it, when the refusal says that try was
+/// applied: a create's source is taken by the task it made, or the task already holds
+/// every field the write sets. (The key's stored answer covers a retry; these cover a
+/// server that stopped between committing and storing that answer.)
+fn already_applied(write: &Write, e: &ClientError) -> Option<Task> {
+    match write {
+        Write::Create { input } => e
+            .existing_task()
+            .filter(|t| t.source_id.is_some() && t.source_id == input.source_id)
+            .cloned(),
+        Write::Complete { completed, .. } => e.current_task().filter(|t| t.completed == *completed).cloned(),
+        Write::Patch { patch, .. } => e.current_task().filter(|t| holds(t, patch)).cloned(),
+        Write::Delete { .. } => None,
+    }
+}
+
+/// Whether `task` already has every field `patch` sets (so applying it changes nothing).
+fn holds(task: &Task, patch: &todo_api::TaskPatch) -> bool {
+    let (Ok(task), Ok(patch)) = (serde_json::to_value(task), serde_json::to_value(patch)) else {
+        return false;
+    };
+    let Some(fields) = patch.as_object() else {
+        return false;
+    };
+    fields.iter().all(|(name, value)| match name.as_str() {
+        // Relative reminders and a scope are not fields of the answer as given.
+        "scope" => true,
+        _ => task.get(name).unwrap_or(&serde_json::Value::Null) == value,
+    })
 }
 
 /// No answer to act on: try the same write again later.

@@ -2,6 +2,7 @@
 //! database and fresh config and data folders.
 
 pub mod api;
+pub mod pinned;
 pub mod postgres;
 pub mod sse;
 pub mod totp;
@@ -51,7 +52,7 @@ pub struct TestServer {
 }
 
 /// The database of a server started in `dir`: SQLite in the folder, or PostgreSQL.
-fn database_for(dir: &std::path::Path) -> String {
+pub fn database_for(dir: &std::path::Path) -> String {
     if !postgres::suite_on_postgres() {
         return dir.join("todo.db").display().to_string();
     }
@@ -299,6 +300,39 @@ impl CliUser {
         };
         user.envs.push(("TODO_CREDENTIAL_STORE".into(), "file".into()));
         user
+    }
+
+    /// A user of the server at `url` (one that may be down now).
+    pub fn at(url: &str) -> CliUser {
+        let mut user = CliUser {
+            home: tempfile::tempdir().expect("temp home"),
+            server: url.to_string(),
+            envs: Vec::new(),
+        };
+        user.envs.push(("TODO_CREDENTIAL_STORE".into(), "file".into()));
+        user
+    }
+
+    /// The same user (same home) with one more variable, keeping this one as it is.
+    pub fn with_env_clone(&self, key: &str, value: &str) -> CliUser {
+        let home = tempfile::tempdir().expect("temp home");
+        let mut envs = self.envs.clone();
+        envs.retain(|(k, _)| k != key);
+        envs.push((key.into(), value.into()));
+        envs.push(("HOME".into(), self.home.path().display().to_string()));
+        envs.push((
+            "XDG_CONFIG_HOME".into(),
+            self.home.path().join("config").display().to_string(),
+        ));
+        envs.push((
+            "XDG_DATA_HOME".into(),
+            self.home.path().join("data").display().to_string(),
+        ));
+        CliUser {
+            home,
+            server: self.server.clone(),
+            envs,
+        }
     }
 
     pub fn with_env(mut self, key: &str, value: &str) -> CliUser {

@@ -70,6 +70,7 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS queue (
         n INTEGER PRIMARY KEY AUTOINCREMENT,
         idempotency_key TEXT NOT NULL UNIQUE,
+        task_id INTEGER,
         base_version INTEGER,
         write TEXT NOT NULL,
         queued_at INTEGER NOT NULL,

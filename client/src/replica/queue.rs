@@ -3,7 +3,7 @@
 //! whatever failed when) and the version it was based on (so it is refused, never
 //! applied over a change made meanwhile).
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use todo_api::{Task, TaskInput, TaskPatch};
@@ -77,20 +77,31 @@ impl Replica {
         now: OffsetDateTime,
     ) -> Result<QueuedWrite, ReplicaError> {
         let key = uuid::Uuid::new_v4().to_string();
-        let json = serde_json::to_string(write).map_err(|e| self.corrupt(e))?;
-        let n =
-            self.run(|c| {
-                c.prepare_cached(
-                "INSERT INTO queue (idempotency_key, base_version, write, queued_at) VALUES (?1, ?2, ?3, ?4)
-                 RETURNING n",
+        // A create carries a source of its own: the server keeps sources unique per
+        // account, so it makes the task once even if it stopped after making it and
+        // before storing the answer for the key.
+        let mut write = write.clone();
+        if let Write::Create { input } = &mut write
+            && input.source_id.is_none()
+        {
+            input.source_id = Some(format!("offline:{key}"));
+        }
+        let json = serde_json::to_string(&write).map_err(|e| self.corrupt(e))?;
+        let n = self.run(|c| {
+            c.prepare_cached(
+                "INSERT INTO queue (idempotency_key, task_id, base_version, write, queued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING n",
             )?
-            .query_row(params![key, base_version, json, now.unix_timestamp()], |r| r.get(0))
-            })?;
+            .query_row(
+                params![key, write.task_id(), base_version, json, now.unix_timestamp()],
+                |r| r.get(0),
+            )
+        })?;
         Ok(QueuedWrite {
             n,
             idempotency_key: key,
             base_version,
-            write: write.clone(),
+            write,
             queued_at: now,
             conflict: None,
         })
@@ -119,6 +130,31 @@ impl Replica {
             conflict: conflict
                 .map(|c| serde_json::from_str(&c).map_err(|e| self.corrupt(e)))
                 .transpose()?,
+        })
+    }
+
+    /// The oldest queued write that is not a conflict: what to send next.
+    pub fn next_queued(&self) -> Result<Option<QueuedWrite>, ReplicaError> {
+        let row: Option<Row> = self.run(|c| {
+            c.prepare_cached(
+                "SELECT n, idempotency_key, base_version, write, queued_at, conflict FROM queue
+                  WHERE conflict IS NULL ORDER BY n LIMIT 1",
+            )?
+            .query_row([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .optional()
+        })?;
+        row.map(|row| self.queued(row)).transpose()
+    }
+
+    /// Our own write moved task `id` from version `from` to `to`: the writes queued after
+    /// it on the same base now build on it (they were made after it, on this device).
+    pub fn follow(&self, id: i64, from: i64, to: i64) -> Result<(), ReplicaError> {
+        self.run(|c| {
+            c.prepare_cached("UPDATE queue SET base_version = ?3 WHERE task_id = ?1 AND base_version = ?2 AND conflict IS NULL")?
+                .execute(params![id, from, to])
+                .map(drop)
         })
     }
 

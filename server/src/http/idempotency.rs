@@ -79,7 +79,7 @@ fn key_of(req: &Request) -> Option<Result<String, ()>> {
     Some(key.map(str::to_string).ok_or(()))
 }
 
-pub async fn idempotent<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+pub async fn idempotent<E: Endpoint + 'static>(next: E, mut req: Request) -> poem::Result<Response> {
     let Some(key) = key_of(&req) else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
@@ -102,6 +102,29 @@ pub async fn idempotent<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
     digest.update(b"\n");
     digest.update(&body);
     let request = digest.finalize().to_vec();
+    req.set_body(Body::from(body));
+    // From the claim on, run to the end on a task of its own: a client that goes away (a
+    // timeout) must not cancel the request between claiming the key, committing the write
+    // and keeping its answer, which would leave the key claimed with no answer (409 for a
+    // minute) and the write perhaps done (then run again).
+    tokio::spawn(claim_and_answer(next, req, keys, user, key, request))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "an idempotent request's task failed");
+            poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+        })?
+}
+
+/// Claims the key for this request, and runs it and keeps its answer, or answers as an
+/// earlier request with the key did.
+async fn claim_and_answer<E: Endpoint>(
+    next: E,
+    req: Request,
+    keys: Keys,
+    user: Uuid,
+    key: String,
+    request: Vec<u8>,
+) -> poem::Result<Response> {
     let now = keys.clock.now();
     let claim = keys
         .store
@@ -126,7 +149,17 @@ pub async fn idempotent<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
             ));
         }
     }
-    req.set_body(Body::from(body));
+    answer_and_keep(next, req, keys, user, key).await
+}
+
+/// Runs the claimed request and keeps its answer for a retry with the same key.
+async fn answer_and_keep<E: Endpoint>(
+    next: E,
+    req: Request,
+    keys: Keys,
+    user: Uuid,
+    key: String,
+) -> poem::Result<Response> {
     let answer = match next.call(req).await {
         Ok(answer) => answer.into_response(),
         Err(e) => e.into_response(),

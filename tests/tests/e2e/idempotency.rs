@@ -172,3 +172,69 @@ fn retries_racing_on_two_servers_make_one_task() {
     }
     assert_eq!(count(&first, &ann), 5, "one task per key");
 }
+
+/// A client that gives up waiting (its timeout) does not cancel the request: the write
+/// and its kept answer both happen, so the retry gets that answer (not 409 for a minute,
+/// then the write again).
+#[test]
+fn a_client_that_stops_waiting_leaves_an_answer_for_its_retry() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = sign_up(&server, "idem-impatient");
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_millis(1))
+        .build()
+        .expect("client");
+    let path = server.url(&format!("/api/{}/tasks", ann.id));
+    let mut retried = None;
+    for attempt in 0..50 {
+        let key = format!("impatient-{attempt}");
+        let gave_up = impatient
+            .post(&path)
+            .bearer_auth(&ann.access_token)
+            .header("Idempotency-Key", &key)
+            .json(&json!({"title": format!("Try {attempt}")}))
+            .send()
+            .is_err();
+        if !gave_up {
+            continue;
+        }
+        // Wait for the abandoned request to finish on the server, then retry it.
+        let mut answer = None;
+        for _ in 0..100 {
+            let retry = send(
+                &server,
+                &ann,
+                Method::POST,
+                "/api/{me}/tasks",
+                &key,
+                Some(json!({"title": format!("Try {attempt}")})),
+            );
+            if retry.status().as_u16() != 409 {
+                answer = Some(retry);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let answer = answer.expect("the key is answered within two seconds, not held for a minute");
+        if answer.headers().get("idempotent-replayed").is_some() {
+            retried = Some(attempt);
+            break;
+        }
+    }
+    let attempt = retried.expect("some abandoned request was applied on the server");
+    let titles: Vec<Value> = http()
+        .get(server.url(&format!("/api/{}/tasks?status=all", ann.id)))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .expect("list")
+        .json::<Value>()
+        .expect("json")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let made = titles
+        .iter()
+        .filter(|t| t["title"] == format!("Try {attempt}"))
+        .count();
+    assert_eq!(made, 1, "made once: {titles:?}");
+}

@@ -22,6 +22,7 @@ mod hostile;
 mod idempotency;
 mod keyring;
 mod notes;
+mod offline;
 mod personal_tokens;
 mod postgres;
 mod project_races;
