@@ -165,8 +165,7 @@ pub async fn catch_up(session: &Session, replica: &Replica) -> Result<i64, SyncE
                 position = position.max(event.seq);
             }
             Some(StreamNews::Reset { seq }) => {
-                let tasks = every_task(session).await?;
-                replica.reload(&tasks, seq, OffsetDateTime::now_utc())?;
+                reload(session, replica, seq).await?;
                 position = seq;
             }
             Some(StreamNews::Live) => {
@@ -211,6 +210,14 @@ pub fn apply(replica: &Replica, event: &TaskEvent) -> Result<(), ReplicaError> {
             Err(_) => Ok(()),
         },
     }
+}
+
+/// Replaces the replica's tasks with every task the server has, at stream position `seq`
+/// (after a `reset`: the changes since the last position are no longer kept).
+pub async fn reload(session: &Session, replica: &Replica, seq: i64) -> Result<(), SyncError> {
+    let tasks = every_task(session).await?;
+    replica.reload(&tasks, seq, OffsetDateTime::now_utc())?;
+    Ok(())
 }
 
 /// Every task the account sees, a page at a time.

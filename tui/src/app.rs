@@ -44,6 +44,17 @@ pub enum Msg {
     NoteAdded(i64, String, Result<todo_api::Note, ClientError>),
     /// The whole task asked for by [`Cmd::LoadDetail`] (its id).
     DetailLoaded(i64, Result<Task, ClientError>),
+    /// At start, before the server answers: the signed-in user's tasks from the local
+    /// copy (every one; the list's filter picks), drawn at once.
+    LocalStart(User, Vec<Task>, LocalState),
+    /// The server could not be reached: the list from the local copy.
+    LocalTasks(Vec<Task>, LocalState),
+    /// A write queued while offline (what it does), or why it could not be.
+    Queued(Result<String, String>),
+    /// The queue sent (when the server is back), with the conflicts left.
+    QueueSent(Result<QueueReport, String>),
+    /// The queue's conflicts, asked for with the conflicts key.
+    ConflictsLoaded(Vec<ConflictView>),
     /// News from the change stream started as generation `.0`.
     Stream(u64, todo_client::events::StreamNews),
 }
@@ -88,12 +99,50 @@ pub enum Cmd {
     AddNote(i64, String),
     /// The whole task (its notes, which lists leave out), for the detail pane.
     LoadDetail(i64),
+    /// Send the writes queued while offline (the server is back).
+    SendQueue,
+    /// Decide conflict `.0`: keep mine (`true`: sent again over theirs) or theirs.
+    ResolveConflict(i64, bool),
+    /// The queue's conflicts, to show.
+    LoadConflicts,
     EndSession(uuid::Uuid),
     /// The current password and the new one.
     ChangePassword(todo_api::Secret, todo_api::Secret),
     /// Follow the change stream (generation `.0`) for as long as the app runs; its news
     /// come back as [`Msg::Stream`]. Not counted as busy: it never ends by itself.
     WatchChanges(u64),
+}
+
+/// The local copy as the list shows it: how old, what is queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalState {
+    pub synced_at: Option<OffsetDateTime>,
+    pub queued: usize,
+    pub conflicts: usize,
+    /// The tasks a queued write changes (marked in the list).
+    pub queued_ids: Vec<i64>,
+    /// Why the server is away (empty while it has not been asked yet).
+    pub why: String,
+}
+
+/// One refused queued write, side by side with the task as the server has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictView {
+    pub n: i64,
+    /// The write in a few words (`edit #2 (title ...)`).
+    pub change: String,
+    pub reason: String,
+    /// Each field the write sets where theirs differs: (field, theirs, mine).
+    pub fields: Vec<(String, String, String)>,
+}
+
+/// What sending the queue did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueReport {
+    pub applied: usize,
+    /// Refused by this send (the view opens for them).
+    pub refused: usize,
+    pub conflicts: Vec<ConflictView>,
 }
 
 /// Whether the list follows changes made elsewhere.
@@ -423,6 +472,11 @@ pub enum Popup {
     Form(TaskForm),
     Search(TextField),
     Tag(TextField),
+    /// Queued writes the server refused: mine beside theirs, `m`/`t` keep one.
+    Conflicts {
+        items: Vec<ConflictView>,
+        selected: usize,
+    },
     /// A note being written for task `task`; `error` is the server's answer to the
     /// last try (the text is kept).
     Note {
@@ -584,6 +638,8 @@ pub struct App {
     pub detail: Option<Task>,
     /// The task and version whose whole answer is being fetched (asked once).
     pub detail_asked: Option<(i64, i64)>,
+    /// The list comes from the local copy (the server is away, or not asked yet).
+    pub local: Option<LocalState>,
     /// The task screen's keys (also the account list's): the defaults, changed by `[tui.keys]`.
     pub keys: crate::keymap::KeyMap,
     pub theme: todo_client::config::Theme,
@@ -641,6 +697,7 @@ impl App {
             detail_scroll: (0, 0),
             detail: None,
             detail_asked: None,
+            local: None,
             keys: crate::keymap::KeyMap::default(),
             theme: todo_client::config::Theme::Default,
             mouse: true,

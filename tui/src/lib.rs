@@ -6,6 +6,7 @@ pub mod app;
 pub mod driver;
 pub mod effects;
 pub mod keymap;
+pub mod offline;
 pub mod projects;
 pub mod saved_view;
 pub mod text_field;

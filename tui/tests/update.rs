@@ -1209,3 +1209,64 @@ fn a_note_is_written_in_a_prompt_and_a_refused_one_keeps_its_text() {
     );
     assert!(matches!(cmds.as_slice(), [Cmd::LoadTasks(_)]), "{cmds:?}");
 }
+
+/// Offline: the list opens on the local copy before the server answers, stays when the
+/// server is away, sends the queue once the stream is live, and a refused change opens
+/// the conflict view where `m` keeps mine.
+#[test]
+fn the_local_copy_draws_first_the_queue_goes_when_live_and_conflicts_are_decided() {
+    use todo_tui::app::{ConflictView, LocalState, QueueReport};
+    let mut app = common::app();
+    let _ = todo_tui::update::start(&mut app);
+    let tasks = vec![common::task(1, "Water plants"), common::task(2, "File taxes")];
+    let state = LocalState {
+        queued: 1,
+        queued_ids: vec![2],
+        ..LocalState::default()
+    };
+    let _ = update(&mut app, Msg::LocalStart(common::user(), tasks, state));
+    assert_eq!(app.screen, Screen::Tasks, "drawn before the server answers");
+    assert_eq!(app.list.tasks.len(), 2);
+
+    let away = ClientError::Unreachable {
+        url: app.server.clone(),
+        why: todo_client::Unreachable::Refused,
+    };
+    let cmds = update(&mut app, Msg::SessionChecked(Err(away)));
+    assert_eq!(app.screen, Screen::Tasks, "stays on the local copy");
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::WatchChanges(_)]),
+        "and waits for the server: {cmds:?}"
+    );
+    assert!(app.local.as_ref().is_some_and(|l| !l.why.is_empty()));
+
+    let generation = app.stream_generation;
+    let cmds = update(&mut app, Msg::Stream(generation, StreamNews::Live));
+    assert!(
+        matches!(cmds.first(), Some(Cmd::SendQueue)),
+        "the queue first: {cmds:?}"
+    );
+
+    let conflict = ConflictView {
+        n: 7,
+        change: "edit #2".into(),
+        reason: "changed on the server since".into(),
+        fields: vec![("title".into(), "Theirs".into(), "Mine".into())],
+    };
+    let report = QueueReport {
+        applied: 1,
+        refused: 1,
+        conflicts: vec![conflict],
+    };
+    let _ = update(&mut app, Msg::QueueSent(Ok(report)));
+    assert!(
+        matches!(app.popup, Some(Popup::Conflicts { .. })),
+        "{:?}",
+        app.popup
+    );
+    let cmds = key(&mut app, KeyCode::Char('m'));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::ResolveConflict(7, true)]),
+        "{cmds:?}"
+    );
+}

@@ -89,8 +89,10 @@ pub struct Freshness {
     pub conflicts: usize,
 }
 
+/// One account's replica. Shareable between tasks (one connection behind a lock: its
+/// statements are short).
 pub struct Replica {
-    conn: Connection,
+    conn: std::sync::Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -110,7 +112,7 @@ impl Replica {
             source,
         })?;
         let replica = Replica {
-            conn,
+            conn: std::sync::Mutex::new(conn),
             path: path.to_path_buf(),
         };
         // The TUI and a script may use it at once: wait for the other's write.
@@ -132,7 +134,12 @@ impl Replica {
     }
 
     fn run<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, ReplicaError> {
-        f(&self.conn).map_err(|source| self.sqlite(source))
+        // A panic while holding it left nothing half-done in SQLite: go on with it.
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn).map_err(|source| self.sqlite(source))
     }
 
     fn sqlite(&self, source: rusqlite::Error) -> ReplicaError {

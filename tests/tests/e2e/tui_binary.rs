@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use todo_e2e::pinned::PinnedServer;
 use todo_e2e::{CliUser, TestServer, binary};
 
 /// One tmux server of our own (its own socket), so tests never touch the user's.
@@ -66,7 +67,12 @@ impl Tmux {
 
     /// Waits until the screen shows `text`; fails with the screen after 10 s.
     fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_longer_for(text, Duration::from_secs(10))
+    }
+
+    /// Waits until the screen shows `text`; fails with the screen after `limit`.
+    fn wait_longer_for(&self, text: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let screen = self.screen();
             if screen.contains(text) {
@@ -162,5 +168,61 @@ fn the_config_rebinds_keys_and_the_view_is_kept_between_runs() {
         "opens on the last view:\n{screen}"
     );
     tmux.keys(&["x"]);
+    tmux.wait_for_exit();
+}
+
+/// With its server down the app opens on the local copy, says it is offline, queues what
+/// is done, and once the server is back sends it and shows the server's list.
+#[test]
+fn with_the_server_down_the_app_works_from_the_local_copy_and_catches_up() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("TODO_REQUIRE_TMUX").is_none(),
+            "TODO_REQUIRE_TMUX is set but tmux is missing"
+        );
+        eprintln!("SKIPPED: the terminal test needs tmux");
+        return;
+    }
+    let mut server = PinnedServer::start(&["--no-rate-limit"]);
+    let user = CliUser::at(&server.base_url);
+    user.sign_up("tui-offline");
+    user.run(&["add", "Water the plants"]).ok();
+    user.run(&["add", "File taxes"]).ok();
+    user.run(&["sync"]).ok();
+    server.kill();
+
+    let tmux = Tmux::new();
+    tmux.start(&user);
+    let screen = tmux.wait_for("File taxes");
+    assert!(screen.contains("Water the plants"), "{screen}");
+    tmux.wait_for("✕ offline");
+    tmux.keys(&["a"]);
+    tmux.wait_for("New task");
+    tmux.keys(&["-l", "Buy milk"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("⇡1 queued");
+    // The newest is selected first: File taxes, done offline.
+    tmux.keys(&["Space"]);
+    tmux.wait_for("⇡2 queued");
+
+    server.restart(&["--no-rate-limit"]);
+    let screen = tmux.wait_longer_for("Buy milk", Duration::from_secs(30));
+    tmux.wait_for("● live");
+    assert!(!screen.contains("queued"), "{screen}");
+
+    let online = user.run(&["--online", "list", "--all", "--json"]).ok().json();
+    let tasks = online.as_array().expect("tasks");
+    let titled = |t: &str| tasks.iter().filter(|x| x["title"] == t).collect::<Vec<_>>();
+    assert_eq!(titled("Buy milk").len(), 1, "{online}");
+    assert_eq!(titled("File taxes")[0]["completed"], true, "{online}");
+    // The app's list is the server's pending tasks.
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("Up to date");
+    assert!(
+        screen.contains("Buy milk") && screen.contains("Water the plants"),
+        "{screen}"
+    );
+    assert!(!screen.contains("File taxes"), "done, so not pending: {screen}");
+    tmux.keys(&["q"]);
     tmux.wait_for_exit();
 }

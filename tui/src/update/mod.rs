@@ -3,8 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEventKind};
 use todo_api::{Priority, SignInRequest, SignUpRequest, SortField, StatusFilter, Task, TaskInput};
-use todo_client::ClientError;
 use todo_client::events::StreamNews;
+use todo_client::{ClientError, TaskPage};
 
 use crate::app::{
     App, Cmd, FormField, LiveState, Mouse, Msg, Popup, Screen, SignInField, SignInForm, SignUpField,

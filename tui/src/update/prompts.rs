@@ -9,6 +9,20 @@ pub(super) fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     };
     match popup {
         Popup::Help => app.popup = None,
+        Popup::Conflicts { items, selected } => match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => app.popup = None,
+            KeyCode::Down | KeyCode::Char('j') => {
+                *selected = (*selected + 1).min(items.len().saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => *selected = selected.saturating_sub(1),
+            KeyCode::Char(c @ ('m' | 't')) if !is_chord(&key) => {
+                if let Some(conflict) = items.get(*selected) {
+                    let n = conflict.n;
+                    return launch(app, Cmd::ResolveConflict(n, c == 'm'));
+                }
+            }
+            _ => {}
+        },
         Popup::Account(panel) => match panel.on_key(key, &app.keys) {
             crate::account::PanelAction::None => {}
             crate::account::PanelAction::Close => app.popup = None,

@@ -15,7 +15,13 @@ pub(super) fn on_stream(app: &mut App, news: StreamNews) -> Vec<Cmd> {
             if app.shows_passing_error() {
                 app.message = None;
             }
-            reload(app)
+            // Back (or just connected): what was queued offline goes first.
+            let mut cmds = launch(app, Cmd::SendQueue);
+            if app.projects.0.is_empty() {
+                cmds.extend(launch(app, Cmd::LoadProjects));
+            }
+            cmds.extend(reload(app));
+            cmds
         }
         StreamNews::Change(event) if event.project.is_some() => {
             // A project's news: its list of projects (and roles) is out of date.
@@ -174,6 +180,18 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.screen = Screen::SignIn(SignInForm::default());
             vec![]
         }
+        // Drawn from the local copy and the server is away: stay, offline, and follow the
+        // stream, which says when it is back.
+        Msg::SessionChecked(Err(e)) if app.screen == Screen::Tasks && !e.needs_sign_in() => {
+            let why = e.to_string();
+            error(app, OFFLINE);
+            if let Some(local) = &mut app.local {
+                local.why = why;
+            }
+            app.stream_generation += 1;
+            app.live = LiveState::Connecting;
+            vec![Cmd::WatchChanges(app.stream_generation)]
+        }
         Msg::SessionChecked(Err(e)) => {
             if e.needs_sign_in() {
                 to_sign_in(app, "Your session has ended; sign in again.");
@@ -228,20 +246,90 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 return load_tasks(app);
             }
             // An explicit reload (or a recovery after an error) says it is done.
-            if app.shows_passing_error() || app.message.as_ref().is_some_and(|m| m.text == RELOADING) {
+            if app.shows_passing_error()
+                || app.local.is_some()
+                || app.message.as_ref().is_some_and(|m| m.text == RELOADING)
+            {
                 info(app, format!("Up to date: {} tasks", page.total));
             }
-            let keep = app
-                .select_when_loaded
-                .take()
-                .or_else(|| app.list.selected_task().map(|t| t.id));
-            app.list.show(page.tasks);
-            app.list.total = page.total;
-            app.list.loaded = true;
-            app.list.selected = keep
-                .and_then(|id| app.list.tasks.iter().position(|t| t.id == id))
-                .unwrap_or(app.list.selected)
-                .min(app.list.tasks.len().saturating_sub(1));
+            app.local = None;
+            show_page(app, page);
+            vec![]
+        }
+        Msg::LocalStart(user, tasks, state) => {
+            // Only while the server has not answered yet: its answer wins.
+            if app.screen != Screen::Connecting {
+                return vec![];
+            }
+            app.user = Some(user);
+            app.screen = Screen::Tasks;
+            info(app, "From the local copy; asking the server…");
+            show_local(app, tasks, state);
+            vec![]
+        }
+        Msg::LocalTasks(tasks, state) => {
+            app.loading = false;
+            if std::mem::take(&mut app.reload_queued) {
+                return load_tasks(app);
+            }
+            if app.local.as_ref().is_none_or(|l| l.why.is_empty()) {
+                error(app, OFFLINE);
+            }
+            show_local(app, tasks, state);
+            vec![]
+        }
+        Msg::Queued(Ok(change)) => {
+            if matches!(&app.popup, Some(Popup::Form(form)) if form.saving) {
+                app.popup = None;
+            }
+            // Short: the status line's offline mark (with the queue's length) must fit.
+            info(app, format!("Queued: {change}"));
+            reload(app)
+        }
+        Msg::Queued(Err(reason)) => {
+            if let Some(Popup::Form(form)) = &mut app.popup {
+                form.saving = false;
+                form.error = Some(format!("Not saved: {reason}"));
+            } else {
+                error(app, format!("Not queued: {reason}"));
+            }
+            vec![]
+        }
+        Msg::QueueSent(Ok(report)) => {
+            if report.applied > 0 {
+                info(app, format!("Sent {} change(s) made offline", report.applied));
+            }
+            if report.refused > 0 && app.popup.is_none() {
+                error(
+                    app,
+                    format!(
+                        "{} change(s) made offline conflict: decide in the view",
+                        report.refused
+                    ),
+                );
+                app.popup = Some(Popup::Conflicts {
+                    items: report.conflicts,
+                    selected: 0,
+                });
+            } else if let Some(Popup::Conflicts { items, selected }) = &mut app.popup {
+                *selected = (*selected).min(report.conflicts.len().saturating_sub(1));
+                *items = report.conflicts;
+            }
+            reload(app)
+        }
+        Msg::QueueSent(Err(reason)) => {
+            error(app, format!("Changes made offline not sent yet: {reason}"));
+            vec![]
+        }
+        Msg::ConflictsLoaded(items) => {
+            if items.is_empty() {
+                info(
+                    app,
+                    "No conflicts: every change made offline is on the server or queued",
+                );
+            } else {
+                app.popup = Some(Popup::Conflicts { items, selected: 0 });
+            }
             vec![]
         }
         Msg::ProjectsLoaded(Ok(shared)) => {
@@ -389,6 +477,33 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::DetailLoaded(..) => vec![],
         Msg::Stream(..) | Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_) | Msg::Tick(_) => vec![],
     }
+}
+
+/// Said when the list falls back to the local copy (short: the status line's offline
+/// mark must fit beside it).
+const OFFLINE: &str = "Offline: showing the local copy; changes are queued";
+
+/// Shows a page of tasks, keeping the selected task selected.
+fn show_page(app: &mut App, page: TaskPage) {
+    let keep = app
+        .select_when_loaded
+        .take()
+        .or_else(|| app.list.selected_task().map(|t| t.id));
+    app.list.show(page.tasks);
+    app.list.total = page.total;
+    app.list.loaded = true;
+    app.list.selected = keep
+        .and_then(|id| app.list.tasks.iter().position(|t| t.id == id))
+        .unwrap_or(app.list.selected)
+        .min(app.list.tasks.len().saturating_sub(1));
+}
+
+/// The list from the local copy, filtered as the server would.
+fn show_local(app: &mut App, tasks: Vec<Task>, state: crate::app::LocalState) {
+    let tasks = todo_client::replica::matching(tasks, &app.list.query(), app.now);
+    let total = tasks.len() as u64;
+    app.local = Some(state);
+    show_page(app, TaskPage { tasks, total });
 }
 
 pub(super) fn select_after_reload(app: &mut App, task: &Task) {

@@ -126,6 +126,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
                 });
             }
         }
+        Action::Conflicts => return launch(app, Cmd::LoadConflicts),
         Action::Fold => {
             if !app.list.toggle_fold() {
                 info(app, "No subtasks to fold here");

@@ -116,6 +116,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
             boxed(frame, centered(area, 60, height), " Filter by tag ", lines);
         }
         Popup::Form(form) => task_form(frame, area, app, form, theme),
+        Popup::Conflicts { items, selected } => conflicts(frame, area, items, *selected, theme),
         Popup::Account(panel) => super::account::panel(frame, area, app, panel, theme),
     }
 }
@@ -255,4 +256,75 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
     };
     let height = (lines.len() as u16 + 2).max(12);
     boxed(frame, centered(area, 76, height), &title, lines);
+}
+
+/// The queue's conflicts: each refused change, and for the selected one its fields
+/// theirs beside mine.
+fn conflicts(
+    frame: &mut Frame,
+    area: Rect,
+    items: &[crate::app::ConflictView],
+    selected: usize,
+    theme: Theme,
+) {
+    let mut lines = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let marker = if i == selected { "▸" } else { " " };
+        let line = format!(
+            "{marker} {} ({})",
+            printable(&item.change, false),
+            printable(&item.reason, false)
+        );
+        lines.push(if i == selected {
+            Line::styled(line, theme.focus())
+        } else {
+            Line::from(line)
+        });
+    }
+    if let Some(item) = items.get(selected) {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            format!(
+                "  {:<12} {:<28} {:<28}",
+                "field", "theirs (on the server)", "mine (made offline)"
+            ),
+            theme.accent(),
+        ));
+        for (field, theirs, mine) in &item.fields {
+            lines.push(Line::from(format!(
+                "  {:<12} {:<28} {:<28}",
+                cut(field, 12),
+                cut(theirs, 28),
+                cut(mine, 28)
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        " m keep mine (sent over theirs) · t keep theirs (mine dropped) · j/k · Esc",
+        theme.dim(),
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    boxed(
+        frame,
+        centered(area, 76, height),
+        " Changes made offline, refused ",
+        lines,
+    );
+}
+
+fn cut(text: &str, width: usize) -> String {
+    let text = printable(text, false);
+    if text.width() <= width {
+        return text.into_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + 2 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }

@@ -206,10 +206,10 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Cell::from(format!("{:>width$}", task.id, width = usize::from(id_width))).style(theme.dim()),
                 priority,
                 due,
-                Cell::from(title_cell(
-                    task,
-                    crate::tree::depth(&parents, task),
-                    app.list.is_folded(task),
+                Cell::from(format!(
+                    "{}{}",
+                    if queued(app, task.id) { "⇡ " } else { "" },
+                    title_cell(task, crate::tree::depth(&parents, task), app.list.is_folded(task))
                 )),
                 Cell::from(tags).style(theme.dim()),
             ]);
@@ -234,6 +234,11 @@ fn render_table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     ];
     let header = Row::new(["", "ID", "PRI", "DUE", "TITLE", "TAGS"]).style(theme.accent());
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+}
+
+/// Whether a change to task `id` waits in the queue (made offline).
+fn queued(app: &App, id: i64) -> bool {
+    app.local.as_ref().is_some_and(|l| l.queued_ids.contains(&id))
 }
 
 /// A title as the list shows it: indented under its parent, marked when it waits for a
@@ -401,11 +406,12 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         app.list.tasks.len(),
         app.list.total
     ));
-    let live = match &app.live {
-        LiveState::Live => Span::styled(" ● live │", theme.ok()),
-        LiveState::Connecting => Span::raw(" ○ connecting │"),
-        LiveState::Reconnecting(_) => Span::styled(" ○ reconnecting │", theme.error()),
-        LiveState::Off => Span::raw(""),
+    let live = match (&app.local, &app.live) {
+        (Some(local), _) => Span::styled(local_status(app, local), theme.warning()),
+        (None, LiveState::Live) => Span::styled(" ● live │", theme.ok()),
+        (None, LiveState::Connecting) => Span::raw(" ○ connecting │"),
+        (None, LiveState::Reconnecting(_)) => Span::styled(" ○ reconnecting │", theme.error()),
+        (None, LiveState::Off) => Span::raw(""),
     };
     let help = Span::raw(format!(" {} ? help", spinner(app)));
     let width = area.width as usize;
@@ -418,9 +424,12 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     room = room.saturating_sub(message.as_ref().map_or(0, Span::width));
     // Lower parts only while they fit, in this order of importance.
     let mut keep = [false; 3];
-    for (i, part) in [&counts, &live, &identity].into_iter().enumerate() {
-        if part.width() <= room {
-            room -= part.width();
+    let parts = [&counts, &live, &identity];
+    // Offline, that the list is the local copy matters more than the counts.
+    let order = if app.local.is_some() { [1, 0, 2] } else { [0, 1, 2] };
+    for i in order {
+        if parts[i].width() <= room {
+            room -= parts[i].width();
             keep[i] = true;
         }
     }
@@ -437,6 +446,40 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     spans.extend(message);
     spans.push(help);
     frame.render_widget(Line::from(spans), area);
+}
+
+/// The status of a list drawn from the local copy: offline (or not yet asked), how old
+/// the copy is, what is queued, conflicts to decide.
+fn local_status(app: &App, local: &crate::app::LocalState) -> String {
+    let state = if local.why.is_empty() {
+        "◌ local copy"
+    } else {
+        "✕ offline"
+    };
+    let age = local
+        .synced_at
+        .map(|at| format!(" {} old", age(app.now - at)))
+        .unwrap_or_default();
+    let queued = match local.queued {
+        0 => String::new(),
+        n => format!(" · ⇡{n} queued"),
+    };
+    let conflicts = match local.conflicts {
+        0 => String::new(),
+        n => format!(" · {n} conflicts (C)"),
+    };
+    format!(" {state}{age}{queued}{conflicts} │")
+}
+
+/// A duration in words: `40 s`, `12 min`, `3 h`, `2 days`.
+fn age(d: time::Duration) -> String {
+    let s = d.whole_seconds().max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
 }
 
 /// `text` cut to `width` columns, ending in `…` when cut.
