@@ -101,8 +101,8 @@ pub enum Cmd {
     LoadDetail(i64),
     /// Send the writes queued while offline (the server is back).
     SendQueue,
-    /// Decide conflict `.0`: keep mine (`true`: sent again over theirs) or theirs.
-    ResolveConflict(i64, bool),
+    /// Decide conflict `.0`.
+    ResolveConflict(i64, Resolution),
     /// The queue's conflicts, to show.
     LoadConflicts,
     EndSession(uuid::Uuid),
@@ -134,6 +134,64 @@ pub struct ConflictView {
     pub reason: String,
     /// Each field the write sets where theirs differs: (field, theirs, mine).
     pub fields: Vec<(String, String, String)>,
+}
+
+/// How a conflict is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Mine, sent again over theirs.
+    Mine,
+    /// Theirs: mine is dropped.
+    Theirs,
+    /// Mine for these fields only (sent over theirs), theirs for the rest.
+    Merge(Vec<String>),
+}
+
+/// The conflict view: the refused changes, the one selected, and for it which fields
+/// keep mine (all, until toggled) and the field the cursor is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictPanel {
+    pub items: Vec<ConflictView>,
+    pub selected: usize,
+    pub field: usize,
+    pub mine: Vec<bool>,
+}
+
+impl ConflictPanel {
+    pub fn new(items: Vec<ConflictView>) -> ConflictPanel {
+        let mut panel = ConflictPanel {
+            items,
+            selected: 0,
+            field: 0,
+            mine: Vec::new(),
+        };
+        panel.select(0);
+        panel
+    }
+
+    /// Selects conflict `i` (within bounds), every field on mine.
+    pub fn select(&mut self, i: usize) {
+        self.selected = i.min(self.items.len().saturating_sub(1));
+        self.field = 0;
+        self.mine = vec![true; self.items.get(self.selected).map_or(0, |c| c.fields.len())];
+    }
+
+    /// What Enter sends: all mine, all theirs, or mine for the fields marked so.
+    pub fn resolution(&self) -> Resolution {
+        let fields = self.items.get(self.selected).map(|c| &c.fields);
+        let chosen: Vec<String> = fields
+            .into_iter()
+            .flatten()
+            .zip(&self.mine)
+            .filter(|(_, mine)| **mine)
+            .map(|((name, ..), _)| name.clone())
+            .collect();
+        match chosen.len() {
+            0 => Resolution::Theirs,
+            n if n == self.mine.len() => Resolution::Mine,
+            _ => Resolution::Merge(chosen),
+        }
+    }
 }
 
 /// What sending the queue did.
@@ -473,10 +531,7 @@ pub enum Popup {
     Search(TextField),
     Tag(TextField),
     /// Queued writes the server refused: mine beside theirs, `m`/`t` keep one.
-    Conflicts {
-        items: Vec<ConflictView>,
-        selected: usize,
-    },
+    Conflicts(ConflictPanel),
     /// A note being written for task `task`; `error` is the server's answer to the
     /// last try (the text is kept).
     Note {

@@ -5,7 +5,7 @@ use todo_client::events::{ChangeStream, StreamNews};
 use todo_client::{ClientError, ListQuery, Session, TaskPage};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::app::{App, Cmd, Msg, QueueReport};
+use crate::app::{App, Cmd, Msg, QueueReport, Resolution};
 use todo_client::replica::{Replica, Write};
 
 /// Pages fetched per list (500 each): up to 10,000 tasks on screen.
@@ -116,7 +116,7 @@ async fn run(cmd: Cmd, session: &Session) -> Msg {
             .await
         }
         Cmd::SendQueue => Msg::QueueSent(send_queue(session).await),
-        Cmd::ResolveConflict(n, mine) => Msg::QueueSent(resolve(session, n, mine).await),
+        Cmd::ResolveConflict(n, resolution) => Msg::QueueSent(resolve(session, n, resolution).await),
         Cmd::LoadConflicts => Msg::ConflictsLoaded(match local(session).await {
             Some(replica) => crate::offline::conflicts(&replica),
             None => Vec::new(),
@@ -292,15 +292,26 @@ async fn send_queue(session: &Session) -> Result<QueueReport, String> {
     })
 }
 
-/// Keeps mine (sent again, based on theirs) or theirs (mine dropped) for conflict `n`.
-async fn resolve(session: &Session, n: i64, mine: bool) -> Result<QueueReport, String> {
+/// Keeps mine (sent again, based on theirs), theirs (mine dropped), or mine for some
+/// fields only, for conflict `n`.
+async fn resolve(session: &Session, n: i64, resolution: Resolution) -> Result<QueueReport, String> {
     let replica = local(session).await.ok_or("no local copy")?;
     let queued = replica.queue().map_err(|e| e.to_string())?;
-    let theirs = queued
-        .iter()
-        .find(|q| q.n == n)
-        .and_then(|q| q.conflict.as_ref())
-        .and_then(|c| c.theirs.clone());
+    let Some(queued) = queued.into_iter().find(|q| q.n == n) else {
+        return Ok(QueueReport::default());
+    };
+    let theirs = queued.conflict.as_ref().and_then(|c| c.theirs.clone());
+    let mine = match resolution {
+        Resolution::Mine => true,
+        Resolution::Theirs => false,
+        Resolution::Merge(fields) => match crate::offline::only_fields(&queued.write, &fields) {
+            Some(write) => {
+                replica.replace_write(n, &write).map_err(|e| e.to_string())?;
+                true
+            }
+            None => false,
+        },
+    };
     if mine {
         replica
             .rebase(n, theirs.map(|t| t.version))

@@ -78,6 +78,21 @@ pub fn differing(write: &Write, theirs: Option<&Task>) -> Vec<(String, String, S
         .collect()
 }
 
+/// `write` keeping only `fields` of an edit (a merge: mine for those, theirs for the
+/// rest); `None` when nothing of it is left. Other writes are all or nothing.
+pub fn only_fields(write: &Write, fields: &[String]) -> Option<Write> {
+    let Write::Patch { id, patch } = write else {
+        return (!fields.is_empty()).then(|| write.clone());
+    };
+    let mut value = serde_json::to_value(patch).ok()?;
+    value.as_object_mut()?.retain(|name, _| fields.contains(name));
+    if value.as_object()?.is_empty() {
+        return None;
+    }
+    let patch = serde_json::from_value(value).ok()?;
+    Some(Write::Patch { id: *id, patch })
+}
+
 /// A JSON value as a line shows it: strings bare, lists joined, nothing as `(none)`.
 fn shown(value: &serde_json::Value) -> String {
     let text = match value {
@@ -100,6 +115,26 @@ mod tests {
             "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z"
         }))
         .expect("a task")
+    }
+
+    #[test]
+    fn a_merge_keeps_only_the_fields_picked_as_mine() {
+        let patch = todo_api::TaskPatch {
+            title: todo_api::Patch::Value("Mine".into()),
+            due_at: todo_api::Patch::Null,
+            ..Default::default()
+        };
+        let write = Write::Patch { id: 2, patch };
+        let Some(Write::Patch { patch, .. }) = only_fields(&write, &["title".into()]) else {
+            panic!("a patch");
+        };
+        assert_eq!(patch.title, todo_api::Patch::Value("Mine".into()));
+        assert_eq!(
+            patch.due_at,
+            todo_api::Patch::Absent,
+            "theirs kept for the due date"
+        );
+        assert_eq!(only_fields(&write, &[]), None);
     }
 
     #[test]

@@ -1266,7 +1266,20 @@ fn the_local_copy_draws_first_the_queue_goes_when_live_and_conflicts_are_decided
     );
     let cmds = key(&mut app, KeyCode::Char('m'));
     assert!(
-        matches!(cmds.as_slice(), [Cmd::ResolveConflict(7, true)]),
+        matches!(
+            cmds.as_slice(),
+            [Cmd::ResolveConflict(7, todo_tui::app::Resolution::Mine)]
+        ),
+        "{cmds:?}"
+    );
+    // Space on the field gives it to theirs: with no field left as mine, Enter keeps theirs.
+    let _ = key(&mut app, KeyCode::Char(' '));
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [Cmd::ResolveConflict(7, todo_tui::app::Resolution::Theirs)]
+        ),
         "{cmds:?}"
     );
 }

@@ -177,6 +177,16 @@ impl Replica {
         })
     }
 
+    /// Changes what queued write `n` does (a merge keeps part of a refused edit).
+    pub fn replace_write(&self, n: i64, write: &Write) -> Result<(), ReplicaError> {
+        let json = serde_json::to_string(write).map_err(|e| self.corrupt(e))?;
+        self.run(|c| {
+            c.prepare_cached("UPDATE queue SET write = ?2, task_id = ?3 WHERE n = ?1")?
+                .execute(params![n, json, write.task_id()])
+                .map(drop)
+        })
+    }
+
     /// Keeps the write over theirs: based now on `version` (theirs), with a new key (it
     /// is a new request: the old key's answer was the refusal), queued again.
     pub fn rebase(&self, n: i64, version: Option<i64>) -> Result<(), ReplicaError> {

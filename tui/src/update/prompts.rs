@@ -9,20 +9,40 @@ pub(super) fn on_popup_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     };
     match popup {
         Popup::Help => app.popup = None,
-        Popup::Conflicts { items, selected } => match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => app.popup = None,
-            KeyCode::Down | KeyCode::Char('j') => {
-                *selected = (*selected + 1).min(items.len().saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => *selected = selected.saturating_sub(1),
-            KeyCode::Char(c @ ('m' | 't')) if !is_chord(&key) => {
-                if let Some(conflict) = items.get(*selected) {
-                    let n = conflict.n;
-                    return launch(app, Cmd::ResolveConflict(n, c == 'm'));
+        Popup::Conflicts(panel) => {
+            let n = panel.items.get(panel.selected).map(|c| c.n);
+            let resolution = match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => {
+                    app.popup = None;
+                    return vec![];
                 }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    panel.select(panel.selected + 1);
+                    return vec![];
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    panel.select(panel.selected.saturating_sub(1));
+                    return vec![];
+                }
+                KeyCode::Tab => {
+                    panel.field = (panel.field + 1) % panel.mine.len().max(1);
+                    return vec![];
+                }
+                KeyCode::Char(' ') => {
+                    if let Some(mine) = panel.mine.get_mut(panel.field) {
+                        *mine = !*mine;
+                    }
+                    return vec![];
+                }
+                KeyCode::Enter => panel.resolution(),
+                KeyCode::Char('m') if !is_chord(&key) => crate::app::Resolution::Mine,
+                KeyCode::Char('t') if !is_chord(&key) => crate::app::Resolution::Theirs,
+                _ => return vec![],
+            };
+            if let Some(n) = n {
+                return launch(app, Cmd::ResolveConflict(n, resolution));
             }
-            _ => {}
-        },
+        }
         Popup::Account(panel) => match panel.on_key(key, &app.keys) {
             crate::account::PanelAction::None => {}
             crate::account::PanelAction::Close => app.popup = None,

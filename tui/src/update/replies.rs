@@ -307,13 +307,14 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                         report.refused
                     ),
                 );
-                app.popup = Some(Popup::Conflicts {
-                    items: report.conflicts,
-                    selected: 0,
-                });
-            } else if let Some(Popup::Conflicts { items, selected }) = &mut app.popup {
-                *selected = (*selected).min(report.conflicts.len().saturating_sub(1));
-                *items = report.conflicts;
+                app.popup = Some(Popup::Conflicts(crate::app::ConflictPanel::new(report.conflicts)));
+            } else if let Some(Popup::Conflicts(panel)) = &mut app.popup {
+                let at = panel.selected;
+                panel.items = report.conflicts;
+                panel.select(at);
+                if panel.items.is_empty() {
+                    app.popup = None;
+                }
             }
             reload(app)
         }
@@ -328,7 +329,7 @@ pub(super) fn on_reply(app: &mut App, msg: Msg) -> Vec<Cmd> {
                     "No conflicts: every change made offline is on the server or queued",
                 );
             } else {
-                app.popup = Some(Popup::Conflicts { items, selected: 0 });
+                app.popup = Some(Popup::Conflicts(crate::app::ConflictPanel::new(items)));
             }
             vec![]
         }

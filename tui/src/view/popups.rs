@@ -116,7 +116,7 @@ pub fn popup(frame: &mut Frame, area: Rect, app: &App, popup: &Popup, theme: The
             boxed(frame, centered(area, 60, height), " Filter by tag ", lines);
         }
         Popup::Form(form) => task_form(frame, area, app, form, theme),
-        Popup::Conflicts { items, selected } => conflicts(frame, area, items, *selected, theme),
+        Popup::Conflicts(panel) => conflicts(frame, area, panel, theme),
         Popup::Account(panel) => super::account::panel(frame, area, app, panel, theme),
     }
 }
@@ -260,13 +260,8 @@ fn task_form(frame: &mut Frame, area: Rect, app: &App, form: &TaskForm, theme: T
 
 /// The queue's conflicts: each refused change, and for the selected one its fields
 /// theirs beside mine.
-fn conflicts(
-    frame: &mut Frame,
-    area: Rect,
-    items: &[crate::app::ConflictView],
-    selected: usize,
-    theme: Theme,
-) {
+fn conflicts(frame: &mut Frame, area: Rect, panel: &crate::app::ConflictPanel, theme: Theme) {
+    let (items, selected) = (&panel.items, panel.selected);
     let mut lines = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let marker = if i == selected { "▸" } else { " " };
@@ -285,23 +280,31 @@ fn conflicts(
         lines.push(Line::from(""));
         lines.push(Line::styled(
             format!(
-                "  {:<12} {:<28} {:<28}",
+                "    {:<12} {:<27} {:<27}",
                 "field", "theirs (on the server)", "mine (made offline)"
             ),
             theme.accent(),
         ));
-        for (field, theirs, mine) in &item.fields {
-            lines.push(Line::from(format!(
-                "  {:<12} {:<28} {:<28}",
+        for (i, (field, theirs, mine)) in item.fields.iter().enumerate() {
+            let keeps_mine = panel.mine.get(i).copied().unwrap_or(true);
+            let (left, right) = if keeps_mine { (" ", "●") } else { ("●", " ") };
+            let line = format!(
+                "  {} {:<12}{left}{:<27}{right}{:<27}",
+                if i == panel.field { "▸" } else { " " },
                 cut(field, 12),
-                cut(theirs, 28),
-                cut(mine, 28)
-            )));
+                cut(theirs, 27),
+                cut(mine, 27)
+            );
+            lines.push(if i == panel.field {
+                Line::styled(line, theme.focus())
+            } else {
+                Line::from(line)
+            });
         }
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(
-        " m keep mine (sent over theirs) · t keep theirs (mine dropped) · j/k · Esc",
+        " m mine · t theirs · Tab/space pick per field (●), Enter sends · j/k · Esc",
         theme.dim(),
     ));
     let height = (lines.len() as u16 + 2).min(area.height);
