@@ -110,6 +110,10 @@ pub struct SessionInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub scopes: Option<Vec<crate::TokenScope>>,
+    /// For an external token: the name of the trusted issuer it is from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    pub issuer: Option<String>,
 }
 
 fn session_kind() -> crate::CredentialKind {

@@ -115,6 +115,8 @@ pub enum CredentialKind {
     Session,
     /// A personal access token.
     PersonalToken,
+    /// A token from a trusted issuer (Better Auth, an OpenID provider).
+    External,
 }
 
 #[cfg(test)]

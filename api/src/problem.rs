@@ -54,6 +54,9 @@ pub enum ProblemCode {
     WrongPassword,
     /// The right password, but an administrator disabled the account.
     AccountDisabled,
+    /// A valid token from a trusted issuer whose identity has no account here, and the
+    /// issuer's settings neither make nor link one.
+    UnknownIdentity,
     /// A personal access token without the scope the route needs, or on a route that
     /// manages the account (which only a signed-in session may use).
     InsufficientScope,
@@ -154,6 +157,7 @@ impl ProblemCode {
             C::InvalidCredentials => "invalid_credentials",
             C::WrongPassword => "wrong_password",
             C::AccountDisabled => "account_disabled",
+            C::UnknownIdentity => "unknown_identity",
             C::InvalidResetToken => "invalid_reset_token",
             C::AccountChanged => "account_changed",
             C::AlreadyImported => "already_imported",

@@ -69,6 +69,23 @@ pub struct MfaSignIn {
     pub code: Secret,
 }
 
+/// Body of `POST /api/auth/token-exchange` (RFC 8693's names): a JWT from a trusted
+/// issuer, for a session of this server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct TokenExchangeRequest {
+    pub subject_token: Secret,
+    /// `urn:ietf:params:oauth:token-type:jwt` (or `...:access_token`, `...:id_token`).
+    pub subject_token_type: String,
+}
+
+/// The token types an exchange takes.
+pub const EXCHANGED_TOKEN_TYPES: [&str; 3] = [
+    "urn:ietf:params:oauth:token-type:jwt",
+    "urn:ietf:params:oauth:token-type:access_token",
+    "urn:ietf:params:oauth:token-type:id_token",
+];
+
 /// What `POST /api/auth/sign-in` answers: tokens, or a second step to take.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

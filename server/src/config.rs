@@ -52,6 +52,8 @@ pub struct Config {
     pub exit_on_stdin_eof: bool,
     /// Where every wall-clock reading comes from.
     pub clock: crate::clock::Clock,
+    /// Issuers whose tokens are accepted besides this server's own.
+    pub trusted_issuers: Vec<crate::federation::TrustedIssuer>,
 }
 
 /// Limits that keep slow and idle clients from tying the server up.
@@ -84,6 +86,7 @@ pub struct ResolvedConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub event_retention: crate::tasks::EventRetention,
     pub clock: crate::clock::Clock,
+    pub trusted_issuers: Vec<crate::federation::TrustedIssuer>,
 }
 
 impl Config {
@@ -103,6 +106,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             event_retention: self.event_retention,
             clock: self.clock.clone(),
+            trusted_issuers: self.trusted_issuers.clone(),
         }
     }
 }

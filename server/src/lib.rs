@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod federation;
 pub mod feeds;
 pub mod http;
 pub mod projects;

@@ -7,11 +7,13 @@ use todo_server::auth::key_sealing::{KeyEncryptionKey, KeySealing};
 use todo_server::config::{Config, ConnectionLimits, RateLimits, default_database};
 use todo_server::store::{DatabaseUrl, PostgresOptions};
 
+mod config_file;
+
 /// The todo server: accounts, EdDSA access tokens and per-user tasks over SQLite.
 ///
 /// Example: todo-server --bind 127.0.0.1:8000 --database ./todo.db
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -120,6 +122,10 @@ impl DatabaseArg {
 
 #[derive(Args)]
 struct ServeArgs {
+    /// A TOML file in which any flag may stand (its name with `_` for `-`; flags and
+    /// environment variables win), and any number of `[[trusted_issuer]]` tables
+    #[arg(long, env = "TODO_CONFIG")]
+    config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port (printed on stdout)
     #[arg(long, env = "TODO_BIND", default_value = "127.0.0.1:8000")]
     bind: String,
@@ -202,6 +208,9 @@ struct ServeArgs {
     /// How often sign-outs made through other servers on the same database are read
     #[arg(long, env = "TODO_REVOCATION_SYNC", default_value = "500ms", value_parser = humantime::parse_duration, hide = true)]
     revocation_sync: Duration,
+    /// From the config file's `[[trusted_issuer]]` tables.
+    #[arg(skip)]
+    trusted_issuers: Vec<todo_server::federation::TrustedIssuer>,
 }
 
 #[derive(Subcommand)]
@@ -254,7 +263,15 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let (args, issuers) = match config_file::arguments() {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("todo-server: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut cli = Cli::parse_from(args);
+    cli.serve.trusted_issuers = issuers;
     let result = match cli.command {
         Some(Command::Keys {
             command: KeysCommand::Rotate,
@@ -376,6 +393,7 @@ fn run_server(args: ServeArgs) -> Result<(), String> {
             request_timeout: args.request_timeout,
         },
         clock: args.clock.clock(),
+        trusted_issuers: args.trusted_issuers,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime

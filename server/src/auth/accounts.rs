@@ -56,6 +56,8 @@ pub struct AuthService {
     /// Seals two-factor secrets at rest (as the signing keys are).
     pub(super) secrets: KeySealing,
     pub(super) clock: Clock,
+    /// The issuers whose tokens are accepted besides ours, if any.
+    pub(super) federation: Option<crate::federation::Federation>,
 }
 
 pub(super) fn limited(retry_after: Duration) -> AuthError {
@@ -125,6 +127,12 @@ impl AuthService {
                 ),
             },
             clock,
+            federation: match config.trusted_issuers.is_empty() {
+                true => None,
+                false => Some(crate::federation::Federation::new(
+                    config.trusted_issuers.clone(),
+                )?),
+            },
         })
     }
 
@@ -186,6 +194,9 @@ impl AuthService {
     pub async fn authenticate_any(&self, token: &str) -> Result<(Claims, Credential), AuthError> {
         if token.starts_with(todo_api::PERSONAL_TOKEN_PREFIX) {
             return self.authenticate_personal(token).await;
+        }
+        if self.is_external(token) {
+            return self.authenticate_external(token).await;
         }
         Ok((self.authenticate(token)?, Credential::Session))
     }
@@ -328,6 +339,35 @@ impl AuthService {
         match started {
             SessionStart::Started => {}
             SessionStart::CredentialsChanged => return Err(AuthError::InvalidCredentials),
+            SessionStart::AccountDisabled | SessionStart::EmailTaken => {
+                return Err(self.refuse_disabled(&user, origin).await);
+            }
+        }
+        self.activity
+            .record(user.id, ActivityKind::SignIn, origin, Some(session_id))
+            .await;
+        self.token_response(user, session_id, refresh_token)
+    }
+
+    /// A token from a trusted issuer for a session of ours (`POST /api/auth/token-exchange`).
+    pub async fn exchange(
+        &self,
+        origin: &RequestOrigin,
+        subject_token: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        if !self.is_external(subject_token) {
+            return Err(AuthError::InvalidToken("not a token of a trusted issuer"));
+        }
+        let (claims, _) = self.authenticate_external(subject_token).await?;
+        let user = self
+            .db
+            .user_by_id(claims.sub)
+            .await?
+            .ok_or(AuthError::AccountGone)?;
+        let (refresh_token, session_id, started) = self.start_session(user.id, None, None, origin).await?;
+        match started {
+            SessionStart::Started => {}
+            SessionStart::CredentialsChanged => return Err(AuthError::InvalidToken("the account changed")),
             SessionStart::AccountDisabled | SessionStart::EmailTaken => {
                 return Err(self.refuse_disabled(&user, origin).await);
             }

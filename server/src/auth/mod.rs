@@ -5,6 +5,7 @@ mod account_changes;
 mod accounts;
 pub mod activity;
 pub mod admin;
+mod external;
 pub mod key_sealing;
 pub mod keys;
 pub mod limits;
@@ -41,6 +42,10 @@ pub enum AuthError {
     /// The reason is for the log and the `detail`; it never contains the token.
     #[error("the access token is missing or invalid: {0}")]
     InvalidToken(&'static str),
+    #[error("this identity has no account on this server")]
+    UnknownIdentity,
+    #[error("{0}; retry shortly")]
+    IssuerUnavailable(String),
     #[error("the refresh token is invalid, expired or already used")]
     RefreshRejected,
     #[error("the account no longer exists")]

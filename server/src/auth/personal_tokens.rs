@@ -73,6 +73,13 @@ pub enum Credential {
     PersonalToken {
         scopes: Vec<TokenScope>,
     },
+    /// A token from a trusted issuer (its name, the identity's subject there), with the
+    /// issuer's scopes: task routes and `GET /api/auth/session` only, as a personal token.
+    External {
+        issuer: String,
+        subject: String,
+        scopes: Vec<TokenScope>,
+    },
 }
 
 impl Credential {
@@ -80,7 +87,7 @@ impl Credential {
     pub fn allows(&self, scope: TokenScope) -> bool {
         match self {
             Credential::Session => true,
-            Credential::PersonalToken { scopes } => {
+            Credential::PersonalToken { scopes } | Credential::External { scopes, .. } => {
                 scopes.contains(&scope)
                     || (scope == TokenScope::TasksRead && scopes.contains(&TokenScope::TasksWrite))
             }
@@ -356,12 +363,22 @@ impl AuthService {
                     .and_then(|t| t.expires_at);
                 (CredentialKind::PersonalToken, Some(scopes.clone()), expires)
             }
+            Credential::External { scopes, .. } => (
+                CredentialKind::External,
+                Some(scopes.clone()),
+                OffsetDateTime::from_unix_timestamp(claims.exp).ok(),
+            ),
+        };
+        let issuer = match credential {
+            Credential::External { issuer, .. } => Some(issuer.clone()),
+            _ => None,
         };
         Ok(SessionInfo {
             user,
             expires_at,
             credential: kind,
             scopes,
+            issuer,
         })
     }
 }

@@ -124,6 +124,35 @@ impl AuthApi {
         Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
     }
 
+    /// Trade a token from a trusted issuer for a session
+    ///
+    /// RFC 8693's names: `subject_token` is a JWT from an issuer in the server's
+    /// `[[trusted_issuer]]` list (Better Auth, an OpenID provider), checked against its
+    /// keys, issuer, audience and expiry. Answers the usual token pair of a real session
+    /// (listed, refreshed, signed out at once). An identity without an account here is
+    /// made one or linked as the issuer's settings say, else 401 `unknown_identity`.
+    #[oai(path = "/api/auth/token-exchange", method = "post")]
+    async fn token_exchange(
+        &self,
+        req: &Request,
+        body: Json<Strict<todo_api::TokenExchangeRequest>>,
+    ) -> Result<SignedIn, ProblemResponse> {
+        let exchange = body.0.0;
+        if !todo_api::EXCHANGED_TOKEN_TYPES.contains(&exchange.subject_token_type.as_str()) {
+            return Err(crate::auth::AuthError::InvalidField(crate::auth::FieldError::new(
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:jwt is the type this server takes",
+            ))
+            .into());
+        }
+        let origin = self.proxies.origin_of(req);
+        let tokens = self
+            .auth
+            .exchange(&origin, exchange.subject_token.expose())
+            .await?;
+        Ok(SignedIn::Ok(SerdeJson::new(&tokens)?, NO_STORE.into()))
+    }
+
     /// Trade a refresh token for a new pair
     ///
     /// Each refresh token works once. Presenting a used one signs out its whole session.

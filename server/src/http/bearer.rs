@@ -46,7 +46,7 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<Verified> {
             Some(Owner::of_path(claims.sub, path_user).ok_or_else(ProblemResponse::forbidden)?)
         }
     };
-    if let Credential::PersonalToken { .. } = credential {
+    if let Credential::PersonalToken { .. } | Credential::External { .. } = credential {
         check_scope(&credential, req.method(), req.uri().path())?;
     }
     Ok(Verified {

@@ -13,6 +13,7 @@ mod calendar_payload;
 mod change_routes;
 pub mod client_addr;
 mod conditional;
+mod external_path;
 mod feed_routes;
 mod framing;
 mod headers;
@@ -125,6 +126,8 @@ pub fn app(
         .nest("/", api)
         // Inside the body limit, so the body it reads is already bounded.
         .around(idempotency::idempotent)
+        // Before the key's path is read: an external token's own `sub` becomes our id.
+        .around(external_path::own_path)
         // A dynamic call every few layers keeps the app's type shallow enough for the
         // release build's layout queries (each `around` nests its inner type twice).
         .boxed()

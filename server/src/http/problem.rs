@@ -142,7 +142,7 @@ impl ProblemResponse {
                 format!(r#"Bearer realm="todo", error="insufficient_scope", scope="{scope}""#),
             ),
             None => (
-                "personal access tokens cannot manage the account; sign in".to_string(),
+                "personal access tokens and other issuers' tokens cannot manage the account; sign in".to_string(),
                 r#"Bearer realm="todo", error="insufficient_scope""#.to_string(),
             ),
         };
@@ -250,6 +250,24 @@ impl From<AuthError> for ProblemResponse {
                     Some("current_password".into()),
                 ),
                 None,
+            ),
+            AuthError::UnknownIdentity => ProblemResponse::Unauthorized(
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    ProblemCode::UnknownIdentity,
+                    detail,
+                    None,
+                ),
+                INVALID_TOKEN_CHALLENGE.into(),
+            ),
+            AuthError::IssuerUnavailable(_) => ProblemResponse::Unavailable(
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ProblemCode::Unavailable,
+                    detail,
+                    None,
+                ),
+                5,
             ),
             AuthError::AccountDisabled => ProblemResponse::Forbidden(
                 problem(StatusCode::FORBIDDEN, ProblemCode::AccountDisabled, detail, None),

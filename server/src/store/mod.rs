@@ -9,6 +9,7 @@ mod feed;
 mod feeds;
 mod history;
 mod idempotency;
+mod identities;
 mod keys;
 mod limits;
 mod location;
@@ -30,6 +31,7 @@ pub use error::{StoreError, StoreResult};
 pub use feed::{ChangeFeed, Hint, SharedEvent};
 pub use feeds::{FeedRow, FeedStorage};
 pub use idempotency::{IdempotencyStorage, KeyClaim, StoredAnswer};
+pub use identities::{IdentityCreation, IdentityHolder, IdentityStorage};
 pub use keys::KeyStorage;
 pub use limits::LimitStorage;
 pub use location::{DatabaseUrl, PostgresOptions};
@@ -54,6 +56,7 @@ pub trait Storage:
     + ProjectStorage
     + FeedStorage
     + IdempotencyStorage
+    + IdentityStorage
 {
 }
 
@@ -68,6 +71,7 @@ impl<T> Storage for T where
         + ProjectStorage
         + FeedStorage
         + IdempotencyStorage
+        + IdentityStorage
 {
 }
 

@@ -266,6 +266,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, key)
      );
      CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);",
+    // 18: identities at other issuers (Better Auth, OpenID providers).
+    "CREATE TABLE external_identities (
+        issuer     text NOT NULL,
+        subject    text NOT NULL,
+        user_id    uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (issuer, subject)
+     );
+     CREATE INDEX external_identities_by_user ON external_identities(user_id);",
 ];
 
 /// The migration whose step is [`repair_tags`].

@@ -8,6 +8,7 @@ mod dependencies;
 mod events;
 mod feeds;
 mod idempotency;
+mod identities;
 mod import;
 mod keys;
 mod limits;

@@ -262,6 +262,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, key)
      );
      CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);",
+    // 21: identities at other issuers (Better Auth, OpenID providers).
+    "CREATE TABLE external_identities (
+        issuer     TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+     );
+     CREATE INDEX external_identities_by_user ON external_identities(user_id);",
 ];
 
 /// The migration whose step is [`repair_tags`].

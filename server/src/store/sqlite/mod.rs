@@ -7,6 +7,7 @@ mod events;
 mod export;
 mod feeds;
 mod idempotency;
+mod identities;
 mod keys;
 mod limits;
 mod migrations;
