@@ -69,12 +69,19 @@ pub struct ApiClient {
     base: String,
 }
 
+/// Makes ring the process's TLS provider (for https servers), once; one already set
+/// stays.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl ApiClient {
     pub fn new(base_url: &str) -> Result<ApiClient, ClientError> {
         Self::with_timeouts(base_url, Timeouts::default())
     }
 
     pub fn with_timeouts(base_url: &str, timeouts: Timeouts) -> Result<ApiClient, ClientError> {
+        install_tls();
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)

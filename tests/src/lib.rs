@@ -203,7 +203,20 @@ impl Drop for TestServer {
 }
 
 /// A blocking HTTP client with a short timeout.
+/// Makes ring the process's TLS provider before an HTTP client is built (reqwest has
+/// TLS without a provider of its own here).
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `builder`, once the TLS provider is set (see [`install_tls`]).
+pub fn tls_ready(builder: reqwest::blocking::ClientBuilder) -> reqwest::blocking::ClientBuilder {
+    install_tls();
+    builder
+}
+
 pub fn http() -> reqwest::blocking::Client {
+    install_tls();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()

@@ -142,7 +142,8 @@ impl ProblemResponse {
                 format!(r#"Bearer realm="todo", error="insufficient_scope", scope="{scope}""#),
             ),
             None => (
-                "personal access tokens and other issuers' tokens cannot manage the account; sign in".to_string(),
+                "personal access tokens and other issuers' tokens cannot manage the account; sign in"
+                    .to_string(),
                 r#"Bearer realm="todo", error="insufficient_scope""#.to_string(),
             ),
         };

@@ -506,6 +506,7 @@ fn print_table(results: &[Measured], ceiling: f64) {
 }
 
 fn main() {
+    todo_e2e::install_tls();
     let o = options();
     // The client gets one thread: the server keeps the rest of the machine.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -9,7 +9,7 @@ use todo_e2e::{TestServer, sign_up, unique_email};
 
 /// A client whose connections come from `127.0.0.<n>` (all of 127/8 is loopback).
 fn client_from(n: u8) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
+    todo_e2e::tls_ready(reqwest::blocking::Client::builder())
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
         .timeout(Duration::from_secs(20))
         .build()

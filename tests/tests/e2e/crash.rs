@@ -29,7 +29,7 @@ fn writer(
     acked: Arc<Mutex<HashMap<i64, Expected>>>,
     seed: usize,
 ) {
-    let client = reqwest::blocking::Client::builder()
+    let client = todo_e2e::tls_ready(reqwest::blocking::Client::builder())
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");

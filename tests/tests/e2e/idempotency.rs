@@ -180,7 +180,7 @@ fn retries_racing_on_two_servers_make_one_task() {
 fn a_client_that_stops_waiting_leaves_an_answer_for_its_retry() {
     let server = TestServer::start(&["--no-rate-limit"]);
     let ann = sign_up(&server, "idem-impatient");
-    let impatient = reqwest::blocking::Client::builder()
+    let impatient = todo_e2e::tls_ready(reqwest::blocking::Client::builder())
         .timeout(std::time::Duration::from_millis(1))
         .build()
         .expect("client");

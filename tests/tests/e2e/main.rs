@@ -17,6 +17,7 @@ mod conditional_requests;
 mod crash;
 mod dependencies;
 mod faults;
+mod federation;
 mod files_at_rest;
 mod hostile;
 mod idempotency;
