@@ -394,8 +394,12 @@ pub struct SignupOptions {
 /// The options of `todo auth signin`.
 #[derive(Args, Debug, Clone)]
 pub struct SigninOptions {
-    #[arg(long)]
+    #[arg(long, required_unless_present = "with_token", default_value = "")]
     pub email: String,
+    /// Read a JWT from a trusted issuer (Better Auth, an OpenID provider) on stdin and
+    /// trade it for a session of this server (as `gh auth login --with-token`)
+    #[arg(long, conflicts_with_all = ["password_stdin", "code"])]
+    pub with_token: bool,
     /// Read the password from the first line of stdin instead of prompting (and the
     /// two-factor code, when asked for, from the second)
     #[arg(long)]

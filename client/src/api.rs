@@ -202,6 +202,19 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// `POST /api/auth/token-exchange`: a trusted issuer's JWT for our token pair.
+    pub async fn token_exchange(&self, subject_token: &str) -> Result<TokenResponse, ClientError> {
+        let body = todo_api::TokenExchangeRequest {
+            subject_token: Secret::new(subject_token.to_string()),
+            subject_token_type: todo_api::EXCHANGED_TOKEN_TYPES[0].to_string(),
+        };
+        self.json(
+            self.request(Method::POST, "/api/auth/token-exchange", None)
+                .json(&body),
+        )
+        .await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {
         let body = RefreshRequest {
             refresh_token: Secret::new(refresh_token),

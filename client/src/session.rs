@@ -258,6 +258,13 @@ impl Session {
         }
     }
 
+    /// Trades a JWT from an issuer the server trusts for a session of the server's own,
+    /// and stores it.
+    pub async fn exchange_token(&self, subject_token: &str) -> Result<User, ClientError> {
+        let tokens = self.api.token_exchange(subject_token).await?;
+        self.keep(tokens).await
+    }
+
     /// The second step of a sign-in: a TOTP or recovery code for the challenge.
     pub async fn sign_in_with_code(&self, mfa_token: &Secret, code: String) -> Result<User, ClientError> {
         let request = todo_api::MfaSignIn {

@@ -66,6 +66,20 @@ async fn sign_up(opts: SignupOptions, session: &Session, io: &mut Io) -> Result<
 }
 
 async fn sign_in(opts: SigninOptions, session: &Session, io: &mut Io) -> Result<(), CliError> {
+    if opts.with_token {
+        let token = io
+            .read_all()
+            .map_err(|e| CliError::Failed(format!("could not read the token from stdin: {e}")))?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(CliError::Usage(
+                "--with-token reads a JWT on stdin; got nothing".into(),
+            ));
+        }
+        let user = session.exchange_token(token).await?;
+        signed_in(session, &user, "Signed in", io);
+        return Ok(());
+    }
     let password = read_password(io, opts.password_stdin, false)?;
     let request = SignInRequest {
         email: opts.email,

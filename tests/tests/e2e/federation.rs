@@ -218,6 +218,15 @@ fn better_auth_tokens_reach_their_own_tasks_directly_and_by_exchange() {
     let (status, sessions) = call_with(&server, access, "", Method::GET, "/api/auth/sessions", None);
     assert_eq!(status, 200, "a session may manage the account");
     assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
+
+    // The CLI does the same exchange with the JWT on stdin, and then works as usual.
+    let cli = todo_e2e::CliUser::new(&server);
+    cli.run_with_stdin(&["auth", "signin", "--with-token"], Some(&ann))
+        .ok();
+    let listed = cli.run(&["list", "--json"]).ok().json();
+    assert_eq!(listed[0]["title"], "Plan the launch", "{listed}");
+    let refused = cli.run_with_stdin(&["auth", "signin", "--with-token"], Some("not-a-jwt"));
+    assert_eq!(refused.code, 4, "a token that is not accepted: {refused:?}");
 }
 
 /// A token made to look like Better Auth's, `header` and `claims` as given, signed with
