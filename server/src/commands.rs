@@ -32,6 +32,10 @@ pub enum UsersCommand {
     Disable { email: String },
     /// Let a disabled account sign in again
     Enable { email: String },
+    /// Refuse every token from another issuer (Better Auth, OpenID) issued to the account
+    /// until now; tokens issued later still work
+    #[command(name = "revoke-external")]
+    RevokeExternal { email: String },
     /// Delete the account with its tasks, history and sessions, for good
     Delete {
         email: String,
@@ -144,6 +148,13 @@ pub async fn run_users(db: Store, clock: Clock, command: UsersCommand) -> Result
         UsersCommand::Enable { email } => {
             admin.enable(&email).await?;
             format!("enabled {}", email.trim())
+        }
+        UsersCommand::RevokeExternal { email } => {
+            admin.revoke_external(&email).await?;
+            format!(
+                "refusing the external tokens issued to {} until now",
+                email.trim()
+            )
         }
         UsersCommand::Delete { email, yes } => {
             if !yes {

@@ -49,6 +49,20 @@ impl Admin {
     }
 
     /// Refuses sign-in from now on and ends every session; returns how many ended.
+    /// Refuses every token from another issuer issued to the account before now (they
+    /// carry no id to revoke one by one); tokens issued after still work.
+    pub async fn revoke_external(&self, email: &str) -> Result<(), AuthError> {
+        let account = self.show(email).await?;
+        // From the next whole second: `iat` counts in seconds, so a token issued in this
+        // one is refused too.
+        let now = self.clock.now();
+        let from = now.replace_nanosecond(0).unwrap_or(now) + time::Duration::seconds(1);
+        match self.db.revoke_external(account.user.id, from).await? {
+            true => Ok(()),
+            false => Err(AuthError::NoSuchAccount(email.trim().to_string())),
+        }
+    }
+
     pub async fn disable(&self, email: &str) -> Result<usize, AuthError> {
         let account = self.show(email).await?;
         let now = self.clock.now();

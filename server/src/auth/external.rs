@@ -59,6 +59,13 @@ impl AuthService {
         if holder.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        // Revoked: issued before the revocation (a token without `iat` counts as old).
+        if holder
+            .not_before
+            .is_some_and(|not_before| external.iat.unwrap_or(i64::MIN) < not_before.unix_timestamp())
+        {
+            return Err(AuthError::InvalidToken("revoked"));
+        }
         let claims = Claims {
             iss: issuer.issuer().to_string(),
             aud: self.policy.audience.clone(),

@@ -13,6 +13,8 @@ use super::{StoreResult, UserRecord};
 pub struct IdentityHolder {
     pub user: Uuid,
     pub disabled: bool,
+    /// External tokens issued before this are refused (`users revoke-external`).
+    pub not_before: Option<OffsetDateTime>,
 }
 
 /// How making an account for an identity went.
@@ -37,6 +39,8 @@ pub trait IdentityStorage: Send + Sync + 'static {
         user: UserRecord,
         now: OffsetDateTime,
     ) -> StoreResult<IdentityCreation>;
+    /// Refuses every external token of `user` issued before `now`; false if no such user.
+    async fn revoke_external(&self, user: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Gives `user` the identity, unless another account holds it already; the holder.
     async fn link_identity(
         &self,

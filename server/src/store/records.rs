@@ -361,6 +361,10 @@ pub struct Snapshot {
     pub projects: Vec<ProjectRow>,
     pub members: Vec<MemberRow>,
     pub invitations: Vec<InvitationRow>,
+    /// Identities at other issuers: (issuer, subject, user, created_at in micros), and
+    /// each user's external revocation (user, not before, in micros).
+    pub identities: Vec<(String, String, Uuid, i64)>,
+    pub external_revocations: Vec<(Uuid, i64)>,
 }
 
 /// A project row as stored, for copying a database.

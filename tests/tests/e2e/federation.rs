@@ -39,6 +39,17 @@ fn available(test: &str) -> bool {
     false
 }
 
+/// The session cookies an answer sets, as a `Cookie` header.
+fn cookies(answer: &reqwest::blocking::Response) -> String {
+    answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -83,25 +94,35 @@ impl BetterAuth {
 
     /// Signs a new user up; (their Better Auth id, a JWT from `/api/auth/token`).
     fn sign_up(&self, tag: &str) -> (String, String) {
-        let email = todo_e2e::unique_email(tag);
+        self.sign_up_as(&todo_e2e::unique_email(tag))
+    }
+
+    fn sign_up_as(&self, email: &str) -> (String, String) {
         let answer = http()
             .post(format!("{}/api/auth/sign-up/email", self.url))
             .header("origin", &self.url)
-            .json(&json!({"email": email, "password": "Correct-Horse-Battery-9!", "name": tag}))
+            .json(&json!({"email": email, "password": "Correct-Horse-Battery-9!", "name": "Test"}))
             .send()
             .expect("sign-up");
         assert!(answer.status().is_success(), "{answer:?}");
-        let cookies: Vec<String> = answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-            .collect();
+        let cookie = cookies(&answer);
         let user: Value = answer.json().expect("json");
         (
             user["user"]["id"].as_str().expect("id").to_string(),
-            self.token(&cookies.join("; ")),
+            self.token(&cookie),
         )
+    }
+
+    /// Signs in again: a new JWT for the user.
+    fn sign_in_token(&self, email: &str) -> String {
+        let answer = http()
+            .post(format!("{}/api/auth/sign-in/email", self.url))
+            .header("origin", &self.url)
+            .json(&json!({"email": email, "password": "Correct-Horse-Battery-9!"}))
+            .send()
+            .expect("sign-in");
+        assert!(answer.status().is_success(), "{answer:?}");
+        self.token(&cookies(&answer))
     }
 
     fn token(&self, cookie: &str) -> String {
@@ -362,4 +383,39 @@ fn two_servers_meeting_a_new_identity_at_once_make_one_account() {
         &format!("SELECT id FROM users WHERE email = '{email}'"),
     );
     assert_eq!(accounts.len(), 1, "one account: {accounts:?}");
+}
+
+/// `todo-server users revoke-external EMAIL` refuses the external tokens issued to the
+/// account until then (they carry no id); a token issued after works.
+#[test]
+fn revoke_external_refuses_the_tokens_issued_until_then() {
+    if !available("revoke_external_refuses_the_tokens_issued_until_then") {
+        return;
+    }
+    let better_auth = BetterAuth::start(None);
+    let dir = tempfile::tempdir().expect("dir");
+    let server = TestServer::start(&args(&trusting(&better_auth, &dir)));
+    let email = todo_e2e::unique_email("frank");
+    let (sub, old) = better_auth.sign_up_as(&email);
+    let tasks = |token: &str| call_with(&server, token, &sub, Method::GET, "/api/{me}/tasks", None).0;
+    assert_eq!(tasks(&old), 200);
+    let revoked = Command::new(todo_e2e::binary("todo-server"))
+        .args([
+            "users",
+            "revoke-external",
+            &email,
+            "--database",
+            &server.database(),
+        ])
+        .output()
+        .expect("the command runs");
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert_eq!(tasks(&old), 401, "issued before: refused");
+    // Better Auth's `iat` is in whole seconds: a token from its next second works.
+    let fresh = (0..40).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let token = better_auth.sign_in_token(&email);
+        (tasks(&token) == 200).then_some(token)
+    });
+    assert!(fresh.is_some(), "a token issued after the revocation works");
 }

@@ -13,7 +13,8 @@ use crate::store::{IdentityCreation, IdentityHolder, IdentityStorage, StoreResul
 async fn holder(c: &impl GenericClient, issuer: &str, subject: &str) -> StoreResult<Option<IdentityHolder>> {
     let row = c
         .query_opt(
-            "SELECT u.id, u.disabled_at IS NOT NULL FROM external_identities e JOIN users u ON u.id = e.user_id
+            "SELECT u.id, u.disabled_at IS NOT NULL, u.external_not_before
+               FROM external_identities e JOIN users u ON u.id = e.user_id
               WHERE e.issuer = $1 AND e.subject = $2",
             &[&issuer, &subject],
         )
@@ -22,6 +23,10 @@ async fn holder(c: &impl GenericClient, issuer: &str, subject: &str) -> StoreRes
         Some(r) => Some(IdentityHolder {
             user: r.try_get(0)?,
             disabled: r.try_get(1)?,
+            not_before: r
+                .try_get::<_, Option<i64>>(2)?
+                .map(crate::store::stored_time)
+                .transpose()?,
         }),
         None => None,
     })
@@ -88,7 +93,22 @@ impl IdentityStorage for PgStore {
             Ok(IdentityCreation::Held(IdentityHolder {
                 user: user.user.id,
                 disabled: false,
+                not_before: None,
             }))
+        })
+        .await
+    }
+
+    async fn revoke_external(&self, user: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        self.observe(async {
+            let client = self.client().await?;
+            let n = client
+                .execute(
+                    "UPDATE users SET external_not_before = $2 WHERE id = $1",
+                    &[&user, &to_micros(now)],
+                )
+                .await?;
+            Ok(n == 1)
         })
         .await
     }

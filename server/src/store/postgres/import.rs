@@ -123,6 +123,20 @@ impl PgStore {
             )
             .await?;
         }
+        for (issuer, subject, user, created_at) in &snapshot.identities {
+            tx.execute(
+                "INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
+                &[issuer, subject, user, created_at],
+            )
+            .await?;
+        }
+        for (user, not_before) in &snapshot.external_revocations {
+            tx.execute(
+                "UPDATE users SET external_not_before = $2 WHERE id = $1",
+                &[user, not_before],
+            )
+            .await?;
+        }
         for i in &snapshot.invitations {
             tx.execute(
                 "INSERT INTO invitations (id, project_id, email, role, invited_by, created_at, expires_at)

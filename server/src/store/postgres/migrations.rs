@@ -275,6 +275,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (issuer, subject)
      );
      CREATE INDEX external_identities_by_user ON external_identities(user_id);",
+    // 19: external tokens issued before this moment are refused (users revoke-external).
+    "ALTER TABLE users ADD COLUMN external_not_before bigint;",
 ];
 
 /// The migration whose step is [`repair_tags`].

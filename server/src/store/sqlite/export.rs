@@ -59,6 +59,18 @@ pub(super) fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         projects: super::projects::all_projects(&tx)?,
         members: super::projects::all_members(&tx)?,
         invitations: super::projects::all_invitations(&tx)?,
+        identities: tx
+            .prepare(
+                "SELECT issuer, subject, user_id, created_at FROM external_identities ORDER BY created_at",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, parse_uuid(r.get(2)?)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?,
+        external_revocations: tx
+            .prepare("SELECT id, external_not_before FROM users WHERE external_not_before IS NOT NULL")?
+            .query_map([], |r| Ok((parse_uuid(r.get(0)?)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?,
     };
     tx.commit()?;
     Ok(snapshot)

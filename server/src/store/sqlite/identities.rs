@@ -15,14 +15,20 @@ fn conversion_error(e: impl std::error::Error + Send + Sync + 'static) -> rusqli
 
 fn holder(conn: &Connection, issuer: &str, subject: &str) -> rusqlite::Result<Option<IdentityHolder>> {
     conn.prepare_cached(
-        "SELECT u.id, u.disabled_at IS NOT NULL FROM external_identities e JOIN users u ON u.id = e.user_id
+        "SELECT u.id, u.disabled_at IS NOT NULL, u.external_not_before
+           FROM external_identities e JOIN users u ON u.id = e.user_id
           WHERE e.issuer = ?1 AND e.subject = ?2",
     )?
     .query_row(params![issuer, subject], |r| {
         let id: String = r.get(0)?;
+        let not_before: Option<i64> = r.get(2)?;
         Ok(IdentityHolder {
             user: id.parse().map_err(conversion_error)?,
             disabled: r.get(1)?,
+            not_before: not_before
+                .map(super::from_micros)
+                .transpose()
+                .map_err(conversion_error)?,
         })
     })
     .optional()
@@ -70,6 +76,17 @@ impl IdentityStorage for Db {
                 Some(held) => Ok(IdentityCreation::Held(held)),
                 None => Err(rusqlite::Error::QueryReturnedNoRows),
             }
+        })
+        .await
+    }
+
+    async fn revoke_external(&self, user: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE users SET external_not_before = ?2 WHERE id = ?1",
+                params![user.to_string(), to_micros(now)],
+            )
+            .map(|n| n == 1)
         })
         .await
     }

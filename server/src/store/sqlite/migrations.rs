@@ -271,6 +271,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (issuer, subject)
      );
      CREATE INDEX external_identities_by_user ON external_identities(user_id);",
+    // 22: external tokens issued before this moment are refused (users revoke-external).
+    "ALTER TABLE users ADD COLUMN external_not_before INTEGER;",
 ];
 
 /// The migration whose step is [`repair_tags`].
