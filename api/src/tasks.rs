@@ -101,7 +101,7 @@ pub enum SortOrder {
 pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusFilter>,
-    /// Words searched in title, description and tags.
+    /// Words searched in title, description, tags and notes: a task holds every one.
     #[serde(default, rename = "q", skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
     /// Tasks with every one of these tags (compared without regard to case). On the
@@ -109,8 +109,25 @@ pub struct ListQuery {
     /// encoder cannot.
     #[serde(default, skip_serializing)]
     pub tags: Vec<String>,
+    /// Tasks with none of these tags; on the wire one `not_tag=` pair each.
+    #[serde(default, skip_serializing)]
+    pub not_tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// Tasks due before this moment (RFC 3339).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub due_before: Option<OffsetDateTime>,
+    /// Tasks due after this moment (RFC 3339).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub due_after: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<SortField>,
     /// The sort's own direction ([`SortField::default_order`]) when left out.
@@ -133,7 +150,9 @@ pub struct ListQuery {
 impl ListQuery {
     /// The `tag` query pairs, one per tag, to add to the encoded query.
     pub fn tag_pairs(&self) -> Vec<(&'static str, &str)> {
-        self.tags.iter().map(|t| ("tag", t.as_str())).collect()
+        let tags = self.tags.iter().map(|t| ("tag", t.as_str()));
+        tags.chain(self.not_tags.iter().map(|t| ("not_tag", t.as_str())))
+            .collect()
     }
 }
 

@@ -165,6 +165,16 @@ pub enum TaskCommand {
     /// List tasks as a table (or JSON with --json)
     #[command(after_help = "Example:\n  todo list --status pending --sort due --order asc --tag work")]
     List(ListArgs),
+    /// How many tasks a filter matches (pending ones unless it says status:), for shell
+    /// prompts and scripts: one number on stdout
+    #[command(
+        after_help = "Examples:\n  todo count\n  todo count +work overdue\n  todo count status:completed due.after:today"
+    )]
+    Count {
+        /// Filter words, as `todo list` takes them
+        #[arg(value_name = "FILTER", allow_hyphen_values = true)]
+        filter: Vec<String>,
+    },
     /// What to do next: the most urgent tasks that can start now (pending, not waiting,
     /// nothing they wait for still pending), overdue first, then by due date and priority
     #[command(after_help = "Examples:\n  todo next\n  todo next -n 1 --json | jq -r '.[0].title'")]
@@ -647,6 +657,11 @@ pub struct ListArgs {
     /// Only the subtasks of this task, or `none` for tasks that are no one's subtask
     #[arg(long, value_name = "ID|none")]
     pub parent: Option<String>,
+    /// Taskwarrior's filter words: +tag -tag project:NAME priority:H status:completed
+    /// due.before:eow due.after:today overdue, and words to search for (every one must
+    /// match)
+    #[arg(value_name = "FILTER", allow_hyphen_values = true)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod due;
 mod error;
 pub mod events;
+pub mod filter;
 mod projects;
 pub mod recur;
 pub mod replica;

@@ -645,6 +645,9 @@ impl TaskList {
             offset: None,
             project: self.project.query(),
             parent: None,
+            not_tags: Vec::new(),
+            due_before: None,
+            due_after: None,
         }
     }
 }

@@ -95,7 +95,9 @@ pub fn answer(
                 (None, _, true) => StatusFilter::Completed,
                 (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
             };
-            let query = ListQuery {
+            let filter = super::tasks::parse_filter(&l.filter)?;
+            let project = filter.project.as_deref().or(l.project.as_deref());
+            let mut query = ListQuery {
                 status: Some(status),
                 search: l.search,
                 tags: l.tags,
@@ -104,11 +106,26 @@ pub fn answer(
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
-                project: local_project(l.project.as_deref(), &why)?,
+                project: local_project(project, &why)?,
                 parent: l.parent,
+                ..ListQuery::default()
             };
+            filter.apply(&mut query);
             read(io)?;
             list(replica, io, &query, now)
+        }
+        TaskCommand::Count { filter } => {
+            let filter = super::tasks::parse_filter(&filter)?;
+            let mut query = ListQuery {
+                status: Some(config.status.unwrap_or(StatusFilter::Pending)),
+                project: local_project(filter.project.as_deref(), &why)?,
+                ..ListQuery::default()
+            };
+            filter.apply(&mut query);
+            read(io)?;
+            let n = todo_client::replica::matching(replica.tasks()?, &query, now).len();
+            crate::outln!(io, "{n}");
+            Ok(())
         }
         TaskCommand::Next { count, project } => {
             let query = ListQuery {

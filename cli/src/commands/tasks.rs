@@ -73,7 +73,9 @@ pub async fn run(
                 (None, _, true) => StatusFilter::Completed,
                 (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
             };
-            let query = ListQuery {
+            let filter = parse_filter(&l.filter)?;
+            let project = filter.project.as_deref().or(l.project.as_deref());
+            let mut query = ListQuery {
                 status: Some(status),
                 search: l.search,
                 tags: l.tags,
@@ -82,13 +84,27 @@ pub async fn run(
                 order: l.order,
                 limit: l.limit,
                 offset: l.offset,
-                project: project_param(session, l.project.as_deref()).await?,
+                project: project_param(session, project).await?,
                 parent: l.parent,
+                ..ListQuery::default()
             };
+            filter.apply(&mut query);
             let page = list_all(session, query).await?;
             seen(&page.tasks);
             let names = project_names(session, &page.tasks).await?;
             crate::output::print_tasks(io, &page.tasks, page.total, &names);
+        }
+        Command::Count { filter } => {
+            let filter = parse_filter(&filter)?;
+            let mut query = ListQuery {
+                status: Some(config.status.unwrap_or(StatusFilter::Pending)),
+                limit: Some(1),
+                project: project_param(session, filter.project.as_deref()).await?,
+                ..ListQuery::default()
+            };
+            filter.apply(&mut query);
+            let page = session.list_tasks(&query).await?;
+            crate::outln!(io, "{}", page.total);
         }
         Command::Next { count, project } => {
             let query = ListQuery {
@@ -189,6 +205,21 @@ async fn note(session: &Session, io: &mut Io, args: crate::args::NoteArgs) -> Re
         crate::outln!(io, "Added a note to task {}", args.id);
     }
     Ok(())
+}
+
+/// Taskwarrior's filter words (`todo list +work due.before:eow`), or a usage error.
+pub(super) fn parse_filter(words: &[String]) -> Result<todo_client::filter::Filter, CliError> {
+    // After the first filter word every word is one (so `-home` can be a tag), flags too:
+    // say so rather than search for `--json`.
+    if let Some(flag) = words
+        .iter()
+        .find(|w| w.starts_with("--") || (w.len() == 2 && w.starts_with('-')))
+    {
+        return Err(CliError::Usage(format!(
+            "{flag} comes after filter words: put flags first (todo list {flag} +work -home)"
+        )));
+    }
+    todo_client::filter::parse_filter(words, crate::output::local_now()).map_err(CliError::Usage)
 }
 
 /// `--project` as the list query takes it: a project's id, `none`, or nothing.
@@ -546,26 +577,28 @@ async fn subtask_tree(
 /// `todo add`'s task, and the project it names (by name or id start: the server says
 /// which it is).
 pub(super) fn add_input(a: crate::args::AddArgs) -> Result<(TaskInput, Option<String>), CliError> {
-    // Words such as +home are tags, the others the title.
-    let (plus, words): (Vec<String>, Vec<String>) = a
-        .title
-        .into_iter()
-        .partition(|w| w.len() > 1 && w.starts_with('+'));
-    // `project:NAME` among the words, as Taskwarrior writes it.
-    let (named, words): (Vec<String>, Vec<String>) = words
-        .into_iter()
-        .partition(|w| w.len() > 8 && w.starts_with("project:"));
-    let project = named
-        .last()
-        .map(|w| w["project:".len()..].to_string())
-        .or(a.project);
+    let mut a = a;
+    let mut title = Vec::new();
+    let mut tags = std::mem::take(&mut a.tags);
+    // Words such as +home are tags, `name:value` words Taskwarrior's attributes, the
+    // others the title.
+    for word in std::mem::take(&mut a.title) {
+        if word.len() > 1 && word.starts_with('+') {
+            tags.push(word[1..].to_string());
+            continue;
+        }
+        match attribute_of(&word) {
+            Some((name, value)) => set_attribute(&mut a, name, value)?,
+            None => title.push(word),
+        }
+    }
+    let project = a.project.clone();
+    let words = title;
     if words.is_empty() {
         return Err(CliError::Usage(
-            "give the task a title (words other than +tags)".into(),
+            "give the task a title (words other than +tags and name:value attributes)".into(),
         ));
     }
-    let mut tags = a.tags;
-    tags.extend(plus.iter().map(|t| t[1..].to_string()));
     let input = TaskInput {
         title: words.join(" "),
         description: a.description,
@@ -591,4 +624,64 @@ pub(super) fn add_input(a: crate::args::AddArgs) -> Result<(TaskInput, Option<St
         depends_on: (!a.depends.is_empty()).then_some(a.depends),
     };
     Ok((input, project))
+}
+
+/// `name:value` as Taskwarrior writes an attribute: a name of letters and a value,
+/// not a time (`10:30`), an address (`https://...`) or words quoted together.
+fn attribute_of(word: &str) -> Option<(&str, &str)> {
+    let (name, value) = word.split_once(':')?;
+    // Quoted with other words ("Ratio 3:2 or more"), it is part of the title.
+    let looks = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphabetic())
+        && !value.is_empty()
+        && !value.contains(char::is_whitespace);
+    (looks && !value.starts_with("//")).then_some((name, value))
+}
+
+/// The attribute names `todo add` takes, for a suggestion when one is misspelled.
+const ATTRIBUTES: [&str; 8] = [
+    "due", "priority", "pri", "project", "wait", "recur", "remind", "depends",
+];
+
+/// Sets what `name:value` says, as its flag would.
+fn set_attribute(a: &mut crate::args::AddArgs, name: &str, value: &str) -> Result<(), CliError> {
+    let now = crate::output::local_now();
+    let usage = |e: String| CliError::Usage(format!("{name}:{value}: {e}"));
+    match name.to_ascii_lowercase().as_str() {
+        "due" => a.due = Some(todo_client::due::parse_due(value, now).map_err(usage)?),
+        "wait" => a.wait = Some(todo_client::due::parse_due(value, now).map_err(usage)?),
+        "priority" | "pri" => {
+            a.priority = Some(match value.to_ascii_lowercase().as_str() {
+                "h" | "high" => todo_api::Priority::High,
+                "m" | "med" | "medium" => todo_api::Priority::Medium,
+                "l" | "low" => todo_api::Priority::Low,
+                _ => return Err(usage("use H, M or L".into())),
+            })
+        }
+        "project" | "proj" => a.project = Some(value.to_string()),
+        "recur" => a.recur = Some(todo_client::recur::parse_recur(value).map_err(usage)?),
+        "remind" => a.remind = Some(todo_client::recur::parse_remind(value, now).map_err(usage)?),
+        "depends" | "dep" => {
+            for id in value.split(',') {
+                let id = id
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| usage("give task ids, such as 3,4".into()))?;
+                a.depends.push(id);
+            }
+        }
+        other => {
+            let near = ATTRIBUTES
+                .iter()
+                .map(|n| (strsim::levenshtein(n, other), n))
+                .filter(|(distance, _)| *distance <= 2)
+                .min()
+                .map(|(_, n)| format!(" (did you mean {n}:?)"))
+                .unwrap_or_default();
+            return Err(CliError::Usage(format!(
+                "{other}:{value} is not an attribute{near}: use due:, priority:, project:, wait:, recur:, remind:, depends:, or put it in quotes with other words"
+            )));
+        }
+    }
+    Ok(())
 }

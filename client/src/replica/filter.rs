@@ -9,11 +9,15 @@ use todo_api::{ListQuery, Priority, SortField, StatusFilter, Task};
 
 /// The tasks of `tasks` that `query` lists at `now`, in its order.
 pub fn matching(tasks: Vec<Task>, query: &ListQuery, now: OffsetDateTime) -> Vec<Task> {
-    let search = query.search.as_deref().map(str::to_lowercase);
+    let words: Vec<String> = query
+        .search
+        .as_deref()
+        .map(|s| s.split_whitespace().map(str::to_lowercase).collect())
+        .unwrap_or_default();
     let mut found: Vec<Task> = tasks
         .into_iter()
         .filter(|t| status_holds(t, query.status.unwrap_or(StatusFilter::Pending), now))
-        .filter(|t| search.as_deref().is_none_or(|s| mentions(t, s)))
+        .filter(|t| words.iter().all(|w| mentions(t, w)))
         .filter(|t| {
             query.tags.iter().all(|want| {
                 t.tags
@@ -21,7 +25,16 @@ pub fn matching(tasks: Vec<Task>, query: &ListQuery, now: OffsetDateTime) -> Vec
                     .any(|tag| tag.eq_ignore_ascii_case(want.trim_start_matches('#')))
             })
         })
+        .filter(|t| {
+            !query.not_tags.iter().any(|no| {
+                t.tags
+                    .iter()
+                    .any(|tag| tag.eq_ignore_ascii_case(no.trim_start_matches('#')))
+            })
+        })
         .filter(|t| query.priority.is_none_or(|p| t.priority == p))
+        .filter(|t| query.due_before.is_none_or(|b| t.due_at.is_some_and(|d| d < b)))
+        .filter(|t| query.due_after.is_none_or(|a| t.due_at.is_some_and(|d| d > a)))
         .filter(|t| matches_id(query.project.as_deref(), t.project_id.map(|p| p.to_string())))
         .filter(|t| matches_id(query.parent.as_deref(), t.parent_id.map(|p| p.to_string())))
         .collect();

@@ -376,7 +376,10 @@ pub struct TaskQuery {
     search: Option<String>,
     /// Compared in [`todo_api::tags::tag_key`] form.
     tags: Vec<String>,
+    not_tags: Vec<String>,
     priority: Option<Priority>,
+    due_before: Option<OffsetDateTime>,
+    due_after: Option<OffsetDateTime>,
     sort: SortField,
     order: SortOrder,
     limit: u32,
@@ -514,6 +517,18 @@ impl TaskQuery {
         &self.tags
     }
 
+    pub fn not_tags(&self) -> &[String] {
+        &self.not_tags
+    }
+
+    pub fn due_before(&self) -> Option<OffsetDateTime> {
+        self.due_before
+    }
+
+    pub fn due_after(&self) -> Option<OffsetDateTime> {
+        self.due_after
+    }
+
     pub fn priority(&self) -> Option<Priority> {
         self.priority
     }
@@ -574,19 +589,30 @@ impl TaskQuery {
                 format!("tags may not hold the control character {c}"),
             ));
         }
-        let tags: Vec<String> = raw
-            .tags
-            .iter()
-            .map(|t| todo_api::tags::tag_key(t))
-            .filter(|t| !t.is_empty())
-            .collect();
-        if tags.iter().any(|t| t.chars().count() > TAG_MAX) {
-            return Err(invalid("tag", format!("a tag has at most {TAG_MAX} characters")));
-        }
-        let max = todo_api::limits::TAG_FILTERS_MAX;
-        if tags.len() > max {
-            return Err(invalid("tag", format!("at most {max} tags to filter on")));
-        }
+        let keys = |given: &[String], field: &str| -> Result<Vec<String>, InvalidTask> {
+            if let Some(c) = given.iter().find_map(|t| text::forbidden_in_line(t)) {
+                let c = c.escape_unicode();
+                return Err(invalid(
+                    field,
+                    format!("tags may not hold the control character {c}"),
+                ));
+            }
+            let keys: Vec<String> = given
+                .iter()
+                .map(|t| todo_api::tags::tag_key(t))
+                .filter(|t| !t.is_empty())
+                .collect();
+            if keys.iter().any(|t| t.chars().count() > TAG_MAX) {
+                return Err(invalid(field, format!("a tag has at most {TAG_MAX} characters")));
+            }
+            let max = todo_api::limits::TAG_FILTERS_MAX;
+            if keys.len() > max {
+                return Err(invalid(field, format!("at most {max} tags to filter on")));
+            }
+            Ok(keys)
+        };
+        let tags = keys(&raw.tags, "tag")?;
+        let not_tags = keys(&raw.not_tags, "not_tag")?;
         let sort = raw.sort.unwrap_or_default();
         Ok(TaskQuery {
             status: raw.status.unwrap_or_default(),
@@ -594,7 +620,10 @@ impl TaskQuery {
             parent: ParentFilter::parse(raw.parent.as_deref())?,
             search,
             tags,
+            not_tags,
             priority: raw.priority,
+            due_before: raw.due_before,
+            due_after: raw.due_after,
             sort,
             order: raw.order.unwrap_or(sort.default_order()),
             limit,

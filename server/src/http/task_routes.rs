@@ -55,6 +55,23 @@ impl OneTask {
     }
 }
 
+/// A moment given as a query parameter (RFC 3339), or the 400 that names it.
+fn moment(field: &str, given: Option<String>) -> Result<Option<time::OffsetDateTime>, ProblemResponse> {
+    given
+        .map(|text| {
+            time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).map_err(
+                |_| {
+                    crate::tasks::InvalidTask {
+                        field: field.into(),
+                        reason: format!("{field} is an RFC 3339 moment, such as 2030-01-31T17:00:00Z"),
+                    }
+                    .into()
+                },
+            )
+        })
+        .transpose()
+}
+
 #[derive(ApiResponse)]
 pub enum NoteAdded {
     /// The note was added (the task moved to a new version, with an event).
@@ -86,7 +103,13 @@ impl TaskApi {
         /// Repeat for several: tasks with every one (without regard to case; `#work`
         /// finds `work`).
         tag: Query<Vec<String>>,
+        /// Repeat for several: tasks with none of them.
+        not_tag: Query<Vec<String>>,
         priority: Query<Option<Priority>>,
+        /// RFC 3339: tasks due before this moment (tasks without a due date never match).
+        due_before: Query<Option<String>>,
+        /// RFC 3339: tasks due after this moment.
+        due_after: Query<Option<String>>,
         sort: Query<Option<SortField>>,
         order: Query<Option<SortOrder>>,
         limit: Query<Option<u32>>,
@@ -103,7 +126,10 @@ impl TaskApi {
             status: status.0,
             search: q.0,
             tags: tag.0,
+            not_tags: not_tag.0,
             priority: priority.0,
+            due_before: moment("due_before", due_before.0)?,
+            due_after: moment("due_after", due_after.0)?,
             sort: sort.0,
             order: order.0,
             limit: limit.0,

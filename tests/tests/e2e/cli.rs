@@ -1063,3 +1063,61 @@ fn completion_offers_task_ids_with_titles_and_tags() {
         .expect("todo runs");
     assert!(away.status.success() && away.stderr.is_empty(), "{away:?}");
 }
+
+/// Taskwarrior habits: attributes in `add` (`due:eom priority:H project:...`), a
+/// misspelled one refused with a suggestion, and filter words in `list` and `count`
+/// (`+tag -tag overdue due.before: status:`, words ANDed), all answered by the server's
+/// own filters.
+#[test]
+fn taskwarrior_attributes_and_filter_words_work_as_taskwarrior_users_type_them() {
+    let server = TestServer::start(&["--no-rate-limit"]);
+    let ann = CliUser::new(&server);
+    ann.sign_up("tw-habits");
+    ann.run(&["add", "Pay", "rent", "due:eom", "priority:H", "+money"])
+        .ok();
+    let rent = ann.run(&["list", "--json", "+money"]).ok().json();
+    let late_flag = ann.run(&["list", "+money", "--json"]);
+    assert_eq!(
+        late_flag.code, 2,
+        "a flag after filter words is said, not searched: {late_flag:?}"
+    );
+    assert_eq!(
+        rent[0]["title"], "Pay rent",
+        "attributes never land in the title: {rent}"
+    );
+    assert_eq!(rent[0]["priority"], "high");
+    assert!(rent[0]["due_at"].is_string());
+    let typo = ann.run(&["add", "Pay", "rent", "prority:H"]);
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(typo.stderr.contains("did you mean priority:"), "{typo:?}");
+    ann.run(&["add", "Quarterly report", "+work", "due:2020-01-01"])
+        .ok();
+    ann.run(&["add", "Weekly report", "+work", "+home"]).ok();
+    ann.run(&["add", "Ratio 3:2 check", "+work"]).ok();
+    let titles = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--json", "list"];
+        all.extend_from_slice(args);
+        let listed = ann.run(&all).ok().json();
+        listed
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter_map(|t| t["title"].as_str().map(str::to_string))
+            .collect()
+    };
+    let mut work_not_home = titles(&["+work", "-home"]);
+    work_not_home.sort();
+    assert_eq!(work_not_home, ["Quarterly report", "Ratio 3:2 check"]);
+    assert_eq!(titles(&["overdue"]), ["Quarterly report"]);
+    assert_eq!(
+        titles(&["report", "weekly"]),
+        ["Weekly report"],
+        "every word must match"
+    );
+    assert_eq!(titles(&["due.before:2021-01-01", "+work"]), ["Quarterly report"]);
+    assert_eq!(ann.run(&["count", "+work"]).ok().stdout.trim(), "3");
+    ann.run(&["done", "1"]).ok();
+    assert_eq!(ann.run(&["count", "status:completed"]).ok().stdout.trim(), "1");
+    let bad = ann.run(&["list", "status:someday"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+}

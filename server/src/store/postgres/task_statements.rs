@@ -849,7 +849,8 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
             sql.push_str(&clause);
         }
     }
-    if let Some(search) = query.search() {
+    // Every word of the search, each anywhere in the task.
+    for search in query.search().into_iter().flat_map(str::split_whitespace) {
         // ILIKE: case-insensitive as SQLite's LIKE is (and beyond ASCII).
         args.push(Box::new(like_pattern(search)));
         let n = args.len();
@@ -867,9 +868,24 @@ fn filter(owner: Owner, query: &TaskQuery) -> (String, Vec<Param>) {
             args.len()
         ));
     }
+    for tag in query.not_tags() {
+        args.push(Box::new(tag.to_string()));
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE lower(t) = ${})",
+            args.len()
+        ));
+    }
     if let Some(priority) = query.priority() {
         args.push(Box::new(priority_to_sql(priority)));
         sql.push_str(&format!(" AND priority = ${}", args.len()));
+    }
+    if let Some(before) = query.due_before() {
+        args.push(Box::new(to_micros(before)));
+        sql.push_str(&format!(" AND due_at < ${}", args.len()));
+    }
+    if let Some(after) = query.due_after() {
+        args.push(Box::new(to_micros(after)));
+        sql.push_str(&format!(" AND due_at > ${}", args.len()));
     }
     (sql, args)
 }

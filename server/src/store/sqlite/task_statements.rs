@@ -896,14 +896,15 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
     if waiting.contains('?') {
         args.push(Value::Integer(to_micros(query.now())));
     }
-    if let Some(search) = query.search() {
+    // Every word of the search, each anywhere in the task.
+    for word in query.search().into_iter().flat_map(str::split_whitespace) {
         filter.push_str(
             " AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\'
                    OR EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value LIKE ? ESCAPE '\\')
                    OR EXISTS (SELECT 1 FROM task_notes WHERE task_notes.task_id = tasks.id
                                                         AND task_notes.text LIKE ? ESCAPE '\\'))",
         );
-        let pattern = like_pattern(search);
+        let pattern = like_pattern(word);
         for _ in 0..3 {
             args.push(Value::Text(pattern.clone()));
         }
@@ -915,9 +916,23 @@ pub fn list(conn: &Connection, owner: Owner, query: &TaskQuery) -> rusqlite::Res
         );
         args.push(Value::Text(tag.to_string()));
     }
+    for tag in query.not_tags() {
+        filter.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE todo_tag_key(json_each.value) = ?)",
+        );
+        args.push(Value::Text(tag.to_string()));
+    }
     if let Some(priority) = query.priority() {
         filter.push_str(" AND priority = ?");
         args.push(Value::Integer(priority_to_sql(priority)));
+    }
+    if let Some(before) = query.due_before() {
+        filter.push_str(" AND due_at < ?");
+        args.push(Value::Integer(to_micros(before)));
+    }
+    if let Some(after) = query.due_after() {
+        filter.push_str(" AND due_at > ?");
+        args.push(Value::Integer(to_micros(after)));
     }
 
     let direction = match query.order() {
