@@ -172,7 +172,7 @@ pub enum TaskCommand {
     )]
     Count {
         /// Filter words, as `todo list` takes them
-        #[arg(value_name = "FILTER", allow_hyphen_values = true)]
+        #[arg(value_name = "FILTER", allow_hyphen_values = true, value_parser = filter_word)]
         filter: Vec<String>,
     },
     /// What to do next: the most urgent tasks that can start now (pending, not waiting,
@@ -660,7 +660,7 @@ pub struct ListArgs {
     /// Taskwarrior's filter words: +tag -tag project:NAME priority:H status:completed
     /// due.before:eow due.after:today overdue, and words to search for (every one must
     /// match)
-    #[arg(value_name = "FILTER", allow_hyphen_values = true)]
+    #[arg(value_name = "FILTER", allow_hyphen_values = true, value_parser = filter_word)]
     pub filter: Vec<String>,
 }
 
@@ -810,4 +810,15 @@ pub enum ConflictCommand {
 pub enum Keep {
     Mine,
     Theirs,
+}
+
+/// A filter word; a flag among them (an unknown one, or one after the first filter word)
+/// is refused here, with clap's explanation, rather than searched for.
+fn filter_word(word: &str) -> Result<String, String> {
+    if word.starts_with("--") || (word.len() == 2 && word.starts_with('-')) {
+        return Err(format!(
+            "{word} is a flag, not a filter word: flags go before the filter words (todo list --json +work -home)"
+        ));
+    }
+    Ok(word.to_string())
 }

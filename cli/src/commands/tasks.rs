@@ -209,16 +209,6 @@ async fn note(session: &Session, io: &mut Io, args: crate::args::NoteArgs) -> Re
 
 /// Taskwarrior's filter words (`todo list +work due.before:eow`), or a usage error.
 pub(super) fn parse_filter(words: &[String]) -> Result<todo_client::filter::Filter, CliError> {
-    // After the first filter word every word is one (so `-home` can be a tag), flags too:
-    // say so rather than search for `--json`.
-    if let Some(flag) = words
-        .iter()
-        .find(|w| w.starts_with("--") || (w.len() == 2 && w.starts_with('-')))
-    {
-        return Err(CliError::Usage(format!(
-            "{flag} comes after filter words: put flags first (todo list {flag} +work -home)"
-        )));
-    }
     todo_client::filter::parse_filter(words, crate::output::local_now()).map_err(CliError::Usage)
 }
 

@@ -61,8 +61,10 @@ fn a_flood_of_idle_sockets_past_the_cap_does_not_lock_out_real_clients() {
         .send()
         .expect("a real client is served");
     assert_eq!(response.status().as_u16(), 200);
+    // Locked out would be never (the flood holds its sockets open): a generous bound,
+    // since the full suite's load on two cores stretches the 1 s idle rounds.
     assert!(
-        start.elapsed() < Duration::from_secs(10),
+        start.elapsed() < Duration::from_secs(30),
         "served in {:?}",
         start.elapsed()
     );
