@@ -215,6 +215,18 @@ pub fn format_due(t: OffsetDateTime, zone: &TimeZone) -> String {
     }
 }
 
+/// A duration in words, as a status line says how old something is: `40 s`, `12 min`,
+/// `3 h`, `2 days`.
+pub fn age(d: time::Duration) -> String {
+    let s = d.whole_seconds().max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,19 +119,25 @@ fn attribute(filter: &mut Filter, name: &str, value: &str, local_now: OffsetDate
         "due.before" | "due.by" => filter.due_before = Some(date(value)?),
         "due.after" => filter.due_after = Some(date(value)?),
         other => {
-            let near = NAMES
-                .iter()
-                .map(|n| (strsim::levenshtein(n, other), n))
-                .filter(|(distance, _)| *distance <= 2)
-                .min()
-                .map(|(_, n)| format!(" (did you mean {n}:?)"))
-                .unwrap_or_default();
+            let near = suggestion(&NAMES, other);
             return Err(format!(
                 "{other}:{value} is not a filter{near}: use +tag, -tag, project:, priority:, status:, due.before:, due.after:, overdue, or words"
             ));
         }
     }
     Ok(())
+}
+
+/// ` (did you mean NAME:?)` for the known name closest to `given` (two edits at most),
+/// or nothing.
+pub fn suggestion(known: &[&str], given: &str) -> String {
+    known
+        .iter()
+        .map(|n| (strsim::levenshtein(n, given), n))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, n)| format!(" (did you mean {n}:?)"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

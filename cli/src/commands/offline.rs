@@ -82,35 +82,16 @@ pub fn answer(
         io.warn(&format!(
             "todo: offline ({}): showing the local copy from {} ago{}",
             why,
-            age(now - synced),
+            todo_client::due::age(now - synced),
             queued_note(fresh.queued)
         ));
         Ok(())
     };
     match command {
         TaskCommand::List(l) => {
-            let status = match (l.status, l.all, l.completed) {
-                (Some(status), _, _) => status,
-                (None, true, _) => StatusFilter::All,
-                (None, _, true) => StatusFilter::Completed,
-                (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
-            };
             let filter = super::tasks::parse_filter(&l.filter)?;
-            let project = filter.project.as_deref().or(l.project.as_deref());
-            let mut query = ListQuery {
-                status: Some(status),
-                search: l.search,
-                tags: l.tags,
-                priority: l.priority,
-                sort: Some(l.sort.or(config.sort).unwrap_or(SortField::Urgency)),
-                order: l.order,
-                limit: l.limit,
-                offset: l.offset,
-                project: local_project(project, &why)?,
-                parent: l.parent,
-                ..ListQuery::default()
-            };
-            filter.apply(&mut query);
+            let project = local_project(filter.project.as_deref().or(l.project.as_deref()), &why)?;
+            let query = super::tasks::list_query(l, config, project, &filter);
             read(io)?;
             list(replica, io, &query, now)
         }
@@ -270,17 +251,6 @@ fn queued_note(n: usize) -> String {
     }
 }
 
-/// A duration in words: `40 s`, `12 min`, `3 h`, `2 days`.
-fn age(d: time::Duration) -> String {
-    let s = d.whole_seconds().max(0);
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min", s / 60),
-        3600..=86_399 => format!("{} h", s / 3600),
-        _ => format!("{} days", s / 86_400),
-    }
-}
-
 /// `todo sync [--status]`.
 pub async fn sync(session: &Session, status: bool, io: &mut Io) -> Result<(), CliError> {
     let user = session.user_id().await?;
@@ -321,7 +291,7 @@ pub async fn sync(session: &Session, status: bool, io: &mut Io) -> Result<(), Cl
             Some(at) => crate::outln!(
                 io,
                 "synced:     {} ago (change {})",
-                age(now - at),
+                todo_client::due::age(now - at),
                 fresh.seq.unwrap_or(0)
             ),
             None => crate::outln!(io, "synced:     never (todo sync)"),

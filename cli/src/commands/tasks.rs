@@ -67,29 +67,9 @@ pub async fn run(
             }
         }
         Command::List(l) => {
-            let status = match (l.status, l.all, l.completed) {
-                (Some(status), _, _) => status,
-                (None, true, _) => StatusFilter::All,
-                (None, _, true) => StatusFilter::Completed,
-                (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
-            };
             let filter = parse_filter(&l.filter)?;
-            let project = filter.project.as_deref().or(l.project.as_deref());
-            let mut query = ListQuery {
-                status: Some(status),
-                search: l.search,
-                tags: l.tags,
-                priority: l.priority,
-                sort: Some(l.sort.or(config.sort).unwrap_or(SortField::Urgency)),
-                order: l.order,
-                limit: l.limit,
-                offset: l.offset,
-                project: project_param(session, project).await?,
-                parent: l.parent,
-                ..ListQuery::default()
-            };
-            filter.apply(&mut query);
-            let page = list_all(session, query).await?;
+            let project = project_param(session, filter.project.as_deref().or(l.project.as_deref())).await?;
+            let page = list_all(session, list_query(l, config, project, &filter)).await?;
             seen(&page.tasks);
             let names = project_names(session, &page.tasks).await?;
             crate::output::print_tasks(io, &page.tasks, page.total, &names);
@@ -205,6 +185,37 @@ async fn note(session: &Session, io: &mut Io, args: crate::args::NoteArgs) -> Re
         crate::outln!(io, "Added a note to task {}", args.id);
     }
     Ok(())
+}
+
+/// `todo list`'s query: its flags and its filter words, with the project as found (on
+/// the server, or in the local copy).
+pub(super) fn list_query(
+    l: crate::args::ListArgs,
+    config: &Config,
+    project: Option<String>,
+    filter: &todo_client::filter::Filter,
+) -> ListQuery {
+    let status = match (l.status, l.all, l.completed) {
+        (Some(status), _, _) => status,
+        (None, true, _) => StatusFilter::All,
+        (None, _, true) => StatusFilter::Completed,
+        (None, false, false) => config.status.unwrap_or(StatusFilter::Pending),
+    };
+    let mut query = ListQuery {
+        status: Some(status),
+        search: l.search,
+        tags: l.tags,
+        priority: l.priority,
+        sort: Some(l.sort.or(config.sort).unwrap_or(SortField::Urgency)),
+        order: l.order,
+        limit: l.limit,
+        offset: l.offset,
+        project,
+        parent: l.parent,
+        ..ListQuery::default()
+    };
+    filter.apply(&mut query);
+    query
 }
 
 /// Taskwarrior's filter words (`todo list +work due.before:eow`), or a usage error.
@@ -661,13 +672,7 @@ fn set_attribute(a: &mut crate::args::AddArgs, name: &str, value: &str) -> Resul
             }
         }
         other => {
-            let near = ATTRIBUTES
-                .iter()
-                .map(|n| (strsim::levenshtein(n, other), n))
-                .filter(|(distance, _)| *distance <= 2)
-                .min()
-                .map(|(_, n)| format!(" (did you mean {n}:?)"))
-                .unwrap_or_default();
+            let near = todo_client::filter::suggestion(&ATTRIBUTES, other);
             return Err(CliError::Usage(format!(
                 "{other}:{value} is not an attribute{near}: use due:, priority:, project:, wait:, recur:, remind:, depends:, or put it in quotes with other words"
             )));

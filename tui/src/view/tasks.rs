@@ -458,7 +458,7 @@ fn local_status(app: &App, local: &crate::app::LocalState) -> String {
     };
     let age = local
         .synced_at
-        .map(|at| format!(" {} old", age(app.now - at)))
+        .map(|at| format!(" {} old", todo_client::due::age(app.now - at)))
         .unwrap_or_default();
     let queued = match local.queued {
         0 => String::new(),
@@ -469,17 +469,6 @@ fn local_status(app: &App, local: &crate::app::LocalState) -> String {
         n => format!(" · {n} conflicts (C)"),
     };
     format!(" {state}{age}{queued}{conflicts} │")
-}
-
-/// A duration in words: `40 s`, `12 min`, `3 h`, `2 days`.
-fn age(d: time::Duration) -> String {
-    let s = d.whole_seconds().max(0);
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min", s / 60),
-        3600..=86_399 => format!("{} h", s / 3600),
-        _ => format!("{} days", s / 86_400),
-    }
 }
 
 /// `text` cut to `width` columns, ending in `…` when cut.
