@@ -95,6 +95,16 @@ impl BearerAuth {
     }
 }
 
+/// The token of an `Authorization: Bearer` header, for the middleware that looks at the
+/// caller before the route's own check (which answers any refusal).
+pub(super) fn bearer_token(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
 /// The `{user_id}` of a per-user path (`/api/{user_id}/tasks...`, `.../events`,
 /// `.../undo`), read from the URI because poem-openapi renames path parameters
 /// internally.

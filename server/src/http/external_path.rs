@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use poem::http::Uri;
-use poem::http::header;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use uuid::Uuid;
 
@@ -26,12 +25,7 @@ async fn rewritten(req: &Request) -> Option<Uri> {
     if segment == "auth" || segment.parse::<Uuid>().is_ok() {
         return None;
     }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
+    let token = super::bearer::bearer_token(req)?;
     let auth = req.data::<Arc<AuthService>>()?;
     if !auth.is_external(token) {
         return None;

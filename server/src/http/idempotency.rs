@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use poem::http::{Method, StatusCode, header};
+use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use sha2::{Digest, Sha256};
 use todo_api::ProblemCode;
@@ -58,12 +58,7 @@ async fn writer(req: &Request) -> Option<Uuid> {
     ) {
         return None;
     }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
+    let token = super::bearer::bearer_token(req)?;
     let auth = req.data::<Arc<AuthService>>()?;
     let (claims, _) = auth.authenticate_any(token).await.ok()?;
     (claims.sub == path_user).then_some(path_user)
