@@ -109,6 +109,20 @@ impl Drop for Tmux {
     }
 }
 
+/// Whether tmux is here; without it the test says SKIPPED, unless `TODO_REQUIRE_TMUX`
+/// (set by `.ci/run`) makes that a failure.
+fn tmux_or_skip() -> bool {
+    if Tmux::available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("TODO_REQUIRE_TMUX").is_none(),
+        "TODO_REQUIRE_TMUX is set but tmux is missing"
+    );
+    eprintln!("SKIPPED: the terminal test needs tmux");
+    false
+}
+
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -117,12 +131,7 @@ fn rand_suffix() -> u32 {
 
 #[test]
 fn the_config_rebinds_keys_and_the_view_is_kept_between_runs() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("TODO_REQUIRE_TMUX").is_none(),
-            "TODO_REQUIRE_TMUX is set but tmux is missing"
-        );
-        eprintln!("SKIPPED: the terminal test needs tmux");
+    if !tmux_or_skip() {
         return;
     }
     let server = TestServer::start(&[]);
@@ -175,12 +184,7 @@ fn the_config_rebinds_keys_and_the_view_is_kept_between_runs() {
 /// is done, and once the server is back sends it and shows the server's list.
 #[test]
 fn with_the_server_down_the_app_works_from_the_local_copy_and_catches_up() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("TODO_REQUIRE_TMUX").is_none(),
-            "TODO_REQUIRE_TMUX is set but tmux is missing"
-        );
-        eprintln!("SKIPPED: the terminal test needs tmux");
+    if !tmux_or_skip() {
         return;
     }
     let mut server = PinnedServer::start(&["--no-rate-limit"]);
